@@ -1,0 +1,1 @@
+//! Carrying a plan out through the Partner Center API, exactly once (DESIGN §8).

@@ -1,0 +1,107 @@
+//! Command-line flags (clap derive) and the glue from flags to the library.
+//!
+//! These modules belong to the binary, not the library: each turns its raw flags into
+//! the library's checked options before any row is read, calls the library, and prints
+//! the result a script wants on stdout. Everything else goes to stderr.
+
+mod apply;
+mod plan;
+mod report;
+mod sandbox;
+mod status;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Plan and carry out moves of Microsoft 365 customers into CSP on Partner Center.
+#[derive(Debug, Parser)]
+#[command(name = "cspmove", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug). `RUST_LOG` also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read exported spreadsheets and write a migration plan.
+    Plan(plan::PlanArgs),
+    /// Render a plan as a report for review (.xlsx, .csv, .html, .md, .json).
+    Report(report::ReportArgs),
+    /// Carry out what is due in a plan through the Partner Center API.
+    Apply(apply::ApplyArgs),
+    /// Show per customer where a plan stands, from the plan and its journal.
+    Status(status::StatusArgs),
+    /// Run a local Partner Center emulator for rehearsals and tests.
+    Sandbox(sandbox::SandboxArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Plan(args) => plan::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Apply(args) => apply::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Sandbox(args) => sandbox::run(args),
+    }
+}
+
+/// A usage problem found after clap: a bad flag value, a missing file. Exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Exit codes of DESIGN §2: 2 for usage errors and input that cannot be read at all,
+/// 1 for everything that fails while running.
+pub fn exit_code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<UsageError>()
+            || cause.is::<cspmove::input::InputError>()
+            || cause.is::<cspmove::plan::model::PlanFileError>()
+        {
+            return 2;
+        }
+    }
+    1
+}
+
+/// `cspmove plan … | head` closes stdout early; that is not an error.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Logs go to stderr, never stdout; no colour when stderr is not a terminal or
+/// `NO_COLOR` is set.
+pub fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(use_colour())
+        .with_target(false)
+        .try_init();
+}
+
+/// Whether stderr may carry colour and progress bars.
+pub fn use_colour() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+}
+
+/// A command that does not exist yet in this build says so plainly (exit 1).
+fn not_built(command: &str) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("`cspmove {command}` is not built yet in this version")
+}

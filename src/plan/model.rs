@@ -1,0 +1,327 @@
+//! The plan file (`cspmove.plan/v1`): the one data structure every later stage reads.
+//!
+//! `plan` writes it, `report` renders it, `sandbox --seed` builds tenants from it and
+//! `apply`/`status` carry it out. Field names follow DESIGN.md §6 exactly; the few fields
+//! added beyond §6 (`input` and `id` on lines, `current_offer_id`, `auto_renew`, ...) are
+//! optional extras a reader of §6 can ignore. Maps are `BTreeMap` and lists are sorted by
+//! the planner so that serialising the same plan always gives the same bytes.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// The schema tag; `apply` refuses any other.
+pub const SCHEMA: &str = "cspmove.plan/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub schema: String,
+    pub generated_by: String,
+    pub as_of: NaiveDate,
+    pub lead_days: u32,
+    pub inputs: Vec<InputInfo>,
+    pub summary: Summary,
+    pub customers: Vec<Customer>,
+    pub rejected: Vec<Rejection>,
+}
+
+/// One input file as it was read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputInfo {
+    /// The path as the user gave it (`-` for stdin).
+    pub path: String,
+    pub sha256: String,
+    /// The sheet the table came from (Excel inputs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    /// Data rows read below the header (blank rows not counted).
+    pub rows: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub customers: u64,
+    pub lines: u64,
+    pub same_offer: u64,
+    pub reassign: u64,
+    pub rejected_rows: u64,
+    /// Lines carrying each warning code.
+    pub warnings: BTreeMap<WarningCode, u64>,
+    /// Lines per wave (`YYYY-MM`).
+    #[serde(default)]
+    pub waves: BTreeMap<String, WaveSummary>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaveSummary {
+    pub lines: u64,
+    pub same_offer: u64,
+    pub reassign: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    /// `customer_id` in lower case, else the domain in lower case (DESIGN §5).
+    pub key: String,
+    pub customer_id: Option<String>,
+    pub domain: Option<String>,
+    pub name: Option<String>,
+    pub contact_email: Option<String>,
+    pub country: Option<String>,
+    pub relationship: Relationship,
+    pub lines: Vec<Line>,
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    /// A reseller relationship request must be sent and accepted first.
+    Request,
+    /// The input says the customer already accepted.
+    Accepted,
+}
+
+/// One planned move: one input row, one original subscription.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Line {
+    /// Stable within the plan: `c{customer}-l{line}`, both 1-based.
+    pub id: String,
+    /// Index into `Plan::inputs` of the file this row came from.
+    pub input: usize,
+    /// The row number the user sees in the spreadsheet.
+    pub row: u64,
+    pub current_offer: String,
+    /// The catalog offer ID the current offer resolved to, when a catalog was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_offer_id: Option<String>,
+    pub target_offer: String,
+    /// Catalog ID to order: a legacy offer GUID or a new-commerce `PRODUCT:SKU` item.
+    /// When no catalog resolves the name, the target text itself if it looks like an ID.
+    pub target_offer_id: Option<String>,
+    pub seats: u64,
+    pub target_seats: u64,
+    pub same_offer: bool,
+    pub license_action: LicenseAction,
+    pub licenses_to_reassign: u64,
+    /// License SKU (Entra `skuId`) users hold today; only for `reassign`.
+    pub from_sku: Option<String>,
+    /// License SKU users must hold after the move; only for `reassign`.
+    pub to_sku: Option<String>,
+    pub expires_on: Option<NaiveDate>,
+    pub provision_on: NaiveDate,
+    pub wave: String,
+    pub original_action: OriginalAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscription_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_renew: Option<bool>,
+    pub warnings: Vec<WarningCode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseAction {
+    /// Same offer: the new seats join the same license pool, nobody is touched.
+    None,
+    /// Different offer: every user's license moves from `from_sku` to `to_sku`.
+    Reassign,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginalAction {
+    /// Cancelling early is never advised: cancellations are not refunded.
+    LetExpire,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// `c{customer}-t{task}`, both 1-based, in the order of the customer's tasks.
+    pub id: String,
+    pub kind: TaskKind,
+    pub due: NaiveDate,
+    pub depends_on: Vec<String>,
+    pub line_rows: Vec<u64>,
+    /// Ids of the lines this task covers (unambiguous when several inputs are merged).
+    #[serde(default)]
+    pub line_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    RequestRelationship,
+    Provision,
+    DisableAutoRenew,
+    ReassignLicenses,
+    LetExpire,
+}
+
+/// Warnings keep a line in the plan but ask a person to look (DESIGN §5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WarningCode {
+    /// No end date: provisioned on acceptance.
+    NoExpiry,
+    /// The original already ended: service may be interrupted.
+    Expired,
+    /// The original ends within `lead_days`: provisioned at once.
+    ExpiresSoon,
+    /// The original renews by itself unless auto-renew is turned off.
+    AutoRenewOn,
+    /// `--catalog` was given but does not know the offer.
+    OfferNotInCatalog,
+    /// Seats outside the catalog's min/max quantity for the target offer.
+    QuantityOutOfRange,
+    /// More licenses assigned than seats bought.
+    AssignedExceedsSeats,
+    /// One customer key, two different names or domains.
+    ConflictingCustomer,
+    /// The customer ID cell was not a GUID; the row was planned by its domain.
+    InvalidCustomerId,
+}
+
+impl WarningCode {
+    pub const ALL: [WarningCode; 9] = [
+        WarningCode::NoExpiry,
+        WarningCode::Expired,
+        WarningCode::ExpiresSoon,
+        WarningCode::AutoRenewOn,
+        WarningCode::OfferNotInCatalog,
+        WarningCode::QuantityOutOfRange,
+        WarningCode::AssignedExceedsSeats,
+        WarningCode::ConflictingCustomer,
+        WarningCode::InvalidCustomerId,
+    ];
+
+    /// The code as it appears in the plan file (`NO_EXPIRY`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WarningCode::NoExpiry => "NO_EXPIRY",
+            WarningCode::Expired => "EXPIRED",
+            WarningCode::ExpiresSoon => "EXPIRES_SOON",
+            WarningCode::AutoRenewOn => "AUTO_RENEW_ON",
+            WarningCode::OfferNotInCatalog => "OFFER_NOT_IN_CATALOG",
+            WarningCode::QuantityOutOfRange => "QUANTITY_OUT_OF_RANGE",
+            WarningCode::AssignedExceedsSeats => "ASSIGNED_EXCEEDS_SEATS",
+            WarningCode::ConflictingCustomer => "CONFLICTING_CUSTOMER",
+            WarningCode::InvalidCustomerId => "INVALID_CUSTOMER_ID",
+        }
+    }
+}
+
+/// A row that was not planned, with everything a person needs to fix it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rejection {
+    /// The input path as given.
+    pub input: String,
+    /// The row number the user sees in the spreadsheet.
+    pub row: u64,
+    /// The column header as it appears in the file; `None` for whole-row problems.
+    pub column: Option<String>,
+    pub value: Option<String>,
+    pub code: RejectCode,
+    /// An English sentence; reports translate by `code`.
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RejectCode {
+    /// Neither a valid customer ID (GUID) nor a domain.
+    MissingCustomer,
+    /// No current offer.
+    MissingOffer,
+    /// Seats empty, not a whole number, or not > 0.
+    InvalidSeats,
+    /// Assigned not a whole number >= 0.
+    InvalidAssigned,
+    /// Target seats not a whole number > 0.
+    InvalidTargetSeats,
+    /// A date cell that is not a date.
+    InvalidDate,
+    /// Day and month cannot be told apart and the file does not settle it.
+    AmbiguousDate,
+    /// A yes/no cell (auto renew, relationship) that is neither.
+    InvalidBoolean,
+    /// Bytes that do not decode in the file's encoding.
+    InvalidEncoding,
+    /// A row identical to an earlier one in every mapped field.
+    DuplicateRow,
+}
+
+impl RejectCode {
+    pub const ALL: [RejectCode; 10] = [
+        RejectCode::MissingCustomer,
+        RejectCode::MissingOffer,
+        RejectCode::InvalidSeats,
+        RejectCode::InvalidAssigned,
+        RejectCode::InvalidTargetSeats,
+        RejectCode::InvalidDate,
+        RejectCode::AmbiguousDate,
+        RejectCode::InvalidBoolean,
+        RejectCode::InvalidEncoding,
+        RejectCode::DuplicateRow,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectCode::MissingCustomer => "MISSING_CUSTOMER",
+            RejectCode::MissingOffer => "MISSING_OFFER",
+            RejectCode::InvalidSeats => "INVALID_SEATS",
+            RejectCode::InvalidAssigned => "INVALID_ASSIGNED",
+            RejectCode::InvalidTargetSeats => "INVALID_TARGET_SEATS",
+            RejectCode::InvalidDate => "INVALID_DATE",
+            RejectCode::AmbiguousDate => "AMBIGUOUS_DATE",
+            RejectCode::InvalidBoolean => "INVALID_BOOLEAN",
+            RejectCode::InvalidEncoding => "INVALID_ENCODING",
+            RejectCode::DuplicateRow => "DUPLICATE_ROW",
+        }
+    }
+}
+
+impl Plan {
+    /// Reads a plan file and checks its schema tag.
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Plan, PlanFileError> {
+        // The schema is checked before the full parse so that a plan of another version
+        // gets a clear message rather than a serde error about some field.
+        #[derive(Deserialize)]
+        struct Head {
+            schema: Option<String>,
+        }
+        let head: Head = serde_json::from_slice(bytes).map_err(PlanFileError::Json)?;
+        match head.schema.as_deref() {
+            Some(SCHEMA) => serde_json::from_slice(bytes).map_err(PlanFileError::Json),
+            other => Err(PlanFileError::Schema(other.unwrap_or("(none)").to_string())),
+        }
+    }
+
+    /// Reads and checks a plan file from disk.
+    pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
+        let bytes = std::fs::read(path).map_err(PlanFileError::Io)?;
+        Plan::from_json_slice(&bytes)
+    }
+
+    /// All lines with their customer, in plan order.
+    pub fn lines(&self) -> impl Iterator<Item = (&Customer, &Line)> {
+        self.customers
+            .iter()
+            .flat_map(|c| c.lines.iter().map(move |l| (c, l)))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanFileError {
+    #[error("cannot read the plan file: {0}")]
+    Io(#[source] std::io::Error),
+    #[error("not a cspmove plan file: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
+    Schema(String),
+}

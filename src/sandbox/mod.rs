@@ -1,0 +1,1 @@
+//! A local emulator of the Partner Center API subset `apply` uses (DESIGN §9).

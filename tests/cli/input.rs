@@ -1,0 +1,1 @@
+//! Integration tests of reading inputs (CSV, Excel, encodings, headers, dates).

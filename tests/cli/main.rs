@@ -1,0 +1,11 @@
+//! One integration-test crate that runs the real `cspmove` binary. Each area has its
+//! own module; `common` holds the per-test work directory and the sandbox launcher.
+
+mod common;
+
+mod input;
+
+mod apply;
+mod plan;
+mod report;
+mod sandbox;
