@@ -693,3 +693,6 @@ pub(crate) fn read_small_table(
         rows,
     })
 }
+
+#[cfg(test)]
+mod tests;
