@@ -715,6 +715,20 @@ mod tests {
     }
 
     #[test]
+    fn docs_list_every_alias() {
+        let doc = include_str!("../../docs/input-format.md");
+        for spec in INPUT_SCHEMA.fields {
+            for alias in spec.aliases {
+                assert!(
+                    doc.contains(alias),
+                    "docs/input-format.md lacks {alias:?} ({})",
+                    spec.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn keys_ignore_case_space_punctuation_and_width() {
         assert_eq!(header_key("Tenant ID"), "tenantid");
         assert_eq!(header_key("tenant_id"), "tenantid");

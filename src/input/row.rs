@@ -38,6 +38,11 @@ impl Cells for csv::ByteRecord {
     fn len(&self) -> usize {
         csv::ByteRecord::len(self)
     }
+
+    fn is_blank(&self) -> bool {
+        // The fields concatenated trim to nothing exactly when every field does.
+        std::str::from_utf8(self.as_slice()).is_ok_and(|s| s.trim().is_empty())
+    }
 }
 
 impl<S: AsRef<str>> Cells for [S] {
