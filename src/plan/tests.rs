@@ -299,3 +299,83 @@ proptest! {
         prop_assert_eq!(bytes(&one), bytes(&four));
     }
 }
+
+/// Generated rows shaped like a big export: 4 rows per customer, a few offers, dates
+/// spread over two years, some domain-only rows.
+pub(crate) fn generated_rows(n: usize) -> Vec<SourceRow> {
+    const OFFERS: [&str; 5] = [
+        "Office 365 E3",
+        "Office 365 E1",
+        "Microsoft 365 Business Premium",
+        "Office 365 E5",
+        "Exchange Online (Plan 1)",
+    ];
+    (0..n)
+        .map(|i| {
+            let c = i / 4;
+            let mut r = row(
+                i as u64 + 2,
+                &format!("{c:08x}-1111-2222-3333-444444444444"),
+                OFFERS[(i * 7) % 5],
+                1 + (i % 300) as u64,
+            );
+            r.domain = Some(format!("customer{c}.example.com"));
+            if i % 97 == 0 {
+                r.customer_id = None;
+            }
+            r.customer_name = Some(format!("Customer {c} Co., Ltd."));
+            r.contact_email = Some(format!("admin@customer{c}.example.com"));
+            r.country = Some(["KR", "JP", "US"][c % 3].to_string());
+            r.subscription_id = Some(format!("{i:08x}-aaaa-bbbb-cccc-dddddddddddd"));
+            r.assigned = Some((i % 250) as u64);
+            r.expires_on = Some(d("2026-10-01") + chrono::Duration::days((i % 700) as i64));
+            r.auto_renew = Some(i % 3 == 0);
+            if i % 5 == 0 {
+                r.target_offer = Some("Microsoft 365 E3".to_string());
+            }
+            r
+        })
+        .collect()
+}
+
+/// `cargo test --release --lib plan::tests::planning_speed -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, not a test: run on purpose in release mode"]
+fn planning_speed() {
+    let n: usize = std::env::var("CSPMOVE_BENCH_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let mut results = Vec::new();
+    for threads in [1, 2] {
+        let rows = generated_rows(n);
+        let started = std::time::Instant::now();
+        let plan = plan(
+            vec![table("big.csv", rows, vec![])],
+            Lookups::default(),
+            &options(threads),
+        )
+        .unwrap();
+        let planned = started.elapsed();
+        let started = std::time::Instant::now();
+        let mut sink = std::io::sink();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| write::write_plan(&plan, &mut sink))
+            .unwrap();
+        let written = started.elapsed();
+        eprintln!(
+            "{n} rows, {threads} thread(s): plan {:.3}s, serialise {:.3}s ({} customers)",
+            planned.as_secs_f64(),
+            written.as_secs_f64(),
+            plan.customers.len()
+        );
+        results.push(planned.as_secs_f64());
+    }
+    eprintln!(
+        "planning speed-up on 2 threads: {:.2}x",
+        results[0] / results[1]
+    );
+}
