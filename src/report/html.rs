@@ -121,7 +121,11 @@ fn table_json(t: &Texts, table: &Table) -> Value {
     let columns: Vec<Value> = table
         .columns
         .iter()
-        .map(|c| json!({"key": c.key, "label": t.get(c.key), "kind": kind_name(c.kind)}))
+        .map(|c| {
+            // Long sentences wrap; identifiers, dates and numbers stay on one line.
+            let wrap = matches!(c.key, "col.description" | "col.reason" | "col.warnings");
+            json!({"key": c.key, "label": t.get(c.key), "kind": kind_name(c.kind), "wrap": wrap})
+        })
         .collect();
     let rows: Vec<Value> = table
         .rows

@@ -10,6 +10,7 @@
 //! leaves half a file behind.
 
 mod csv;
+pub mod demo;
 mod html;
 pub mod i18n;
 mod markdown;

@@ -57,7 +57,7 @@ pub fn markdown(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '|' => out.push_str("\\|"),
             '\r' | '\n' | '\t' => out.push(' '),
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '#' | '!' | '~' | '{' | '}' => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '~' => {
                 out.push('\\');
                 out.push(ch);
             }
@@ -114,7 +114,7 @@ mod tests {
         );
         assert_eq!(
             markdown("a|b [x](http://e) <b>\n*"),
-            "a\\|b \\[x\\]\\(http://e\\) &lt;b&gt; \\*"
+            "a\\|b \\[x\\](http://e) &lt;b&gt; \\*"
         );
     }
 

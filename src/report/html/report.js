@@ -126,6 +126,7 @@
       for (var c = 0; c < cols.length; c++) {
         var td = document.createElement('td');
         if (cols[c].kind !== 'text') td.className = cols[c].kind === 'number' ? 'num' : 'date';
+        else if (cols[c].wrap) td.className = 'wrap';
         td.textContent = shown(row[c], cols[c].kind);
         tr.appendChild(td);
       }
