@@ -1377,3 +1377,53 @@ async fn bad_flags_are_usage_errors() {
         .expect_code(2)
         .expect_stderr_contains("schema");
 }
+
+#[tokio::test]
+async fn ctrl_c_shuts_down_cleanly_and_keeps_the_state() {
+    let wd = Workdir::new();
+    let id = guid(12);
+    let plan_path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let state_file = wd.join("state.json");
+    let mut sb = Sandbox::start(&[
+        "--seed",
+        &plan_path,
+        "--state",
+        state_file.to_str().unwrap(),
+    ]);
+    let c = Client::new(&sb);
+    let (s, order) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 3}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let pid = sb.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = sb.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sandbox did not stop on SIGINT"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let saved = std::fs::read_to_string(&state_file).unwrap();
+    assert!(saved.contains(order["id"].as_str().unwrap()));
+    assert!(
+        c.http
+            .get(format!("{}/v1/customers", sb.url))
+            .send()
+            .await
+            .is_err()
+    );
+}
