@@ -395,11 +395,19 @@ impl SandboxState {
                     .and_then(|o| base.offer(o))
                     .or_else(|| base.offer(&line.current_offer))
                     .or_else(|| base.offer_by_name(&line.current_offer));
+                // A new-commerce current offer (`PRODUCT:SKU[:…]`) grants its provisioningId.
+                let known_nce = line.current_offer_id.as_deref().and_then(|o| {
+                    let parts: Vec<&str> = o.split(':').collect();
+                    (parts.len() >= 2)
+                        .then(|| base.nce_sku(parts[0], parts[1]))
+                        .flatten()
+                });
                 let old_sku = line
                     .from_sku
                     .clone()
                     .map(|s| s.to_ascii_lowercase())
                     .or_else(|| known.map(|o| o.sku_id.clone()))
+                    .or_else(|| known_nce.map(|s| s.provisioning_id.clone()))
                     .unwrap_or_else(|| derived_guid("sku", &line.current_offer));
                 if !base.knows_sku(&old_sku) {
                     extra_skus

@@ -1427,3 +1427,114 @@ async fn ctrl_c_shuts_down_cleanly_and_keeps_the_state() {
             .is_err()
     );
 }
+
+#[tokio::test]
+async fn seeding_follows_the_plan_skus_and_adds_unknown_target_offers() {
+    let wd = Workdir::new();
+    let id = guid(13);
+    let from = "11111111-2222-4333-8444-555555555555";
+    let to = "66666666-7777-4888-8999-000000000000";
+    let nce_to = "12121212-3434-4565-8787-909090909090";
+    let custom_offer = "ABCDEF01-2345-4678-9ABC-DEF012345678";
+    let mut reassign = line("Contoso Legacy Suite", "Contoso Cloud Suite", 6, Some(4));
+    reassign.current_offer_id = None;
+    reassign.target_offer_id = Some(custom_offer.into());
+    reassign.from_sku = Some(from.into());
+    reassign.to_sku = Some(to.into());
+    let mut nce = line(E3_OFFER, "Contoso NCE", 3, None);
+    nce.target_offer_id = Some("CFQ7TTC0ZZZZ:0001".into());
+    nce.to_sku = Some(nce_to.into());
+    let mut customers = vec![customer(
+        Some(id.clone()),
+        "seed.example",
+        Relationship::Request,
+        vec![reassign, nce],
+    )];
+    for n in 100..140 {
+        customers.push(customer(
+            Some(guid(n)),
+            &format!("f{n}.example"),
+            Relationship::Request,
+            vec![line(E3_OFFER, E3_OFFER, 1, None)],
+        ));
+    }
+    let path = write_plan(&wd, &plan(customers));
+
+    let accepted_set = |state: &Value| -> Vec<String> {
+        state["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["accepted"] == true)
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = {
+        let sb = Sandbox::start(&["--seed", &path, "--accept", "0.5"]);
+        accepted_set(&Client::new(&sb).state().await)
+    };
+    let sb = Sandbox::start(&["--seed", &path, "--accept", "0.5"]);
+    let c = Client::new(&sb);
+    let state = c.state().await;
+    let second = accepted_set(&state);
+    assert_eq!(
+        first, second,
+        "--accept FRACTION is deterministic per customer"
+    );
+    assert!(
+        (8..=33).contains(&second.len()),
+        "{} of 41 accepted",
+        second.len()
+    );
+
+    // Users hold the plan's from_sku (4 assigned) and the E3 SKU (3 seats).
+    let cust = state_customer(&state, &id);
+    let holding = |sku: &str| {
+        cust["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["licenses"] == json!([sku]))
+            .count()
+    };
+    assert_eq!(holding(from), 4);
+    assert_eq!(holding(E3_SKU), 3);
+    let pools = cust["skus"].as_array().unwrap();
+    let from_pool = pools.iter().find(|p| p["skuId"] == from).unwrap();
+    assert_eq!(from_pool["activeUnits"], 6);
+
+    // The unknown target offers exist, granting the plan's to_sku.
+    let (s, offer) = c
+        .get(&format!("/v1/offers/{custom_offer}?country=US"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{offer}");
+    assert_eq!(offer["product"]["id"].as_str().unwrap().to_lowercase(), to);
+    assert_eq!(offer["name"], "Contoso Cloud Suite");
+    let (s, sku) = c
+        .get("/v1/products/CFQ7TTC0ZZZZ/skus/0001?country=US")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{sku}");
+    assert_eq!(sku["dynamicAttributes"]["provisioningId"], nce_to);
+
+    // Accept, buy the new offer, and the seats land in the to_sku pool.
+    c.post(
+        &format!("/sandbox/customers/{id}/accept"),
+        Value::Null,
+        None,
+    )
+    .await;
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": custom_offer, "quantity": 4}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(pool(&skus, to)["availableUnits"], 4);
+    assert_eq!(
+        pool(&skus, from)["productSku"]["name"],
+        "Contoso Legacy Suite"
+    );
+}
