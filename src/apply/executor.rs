@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::bars::Bars;
 use super::client::{ApiError, Client, ErrorKind, PcCustomer};
 use super::invitations::{self, Invitation};
-use super::journal::{Action, Event, Journal, State};
+use super::journal::{Action, Event, GroupCommit, Journal, State};
 use super::status::{self, CustomerRow, PendingPurchase, Progress, is_due, lines_key};
 use crate::plan::model::{Customer, LicenseAction, Line, Plan};
 
@@ -89,7 +89,7 @@ enum Halt {
 
 struct Ctx {
     client: Client,
-    journal: Mutex<Journal>,
+    journal: GroupCommit,
     /// Every event of this run, appended in the same order as the journal.
     events: Mutex<Vec<Event>>,
     plan_sha256: String,
@@ -104,13 +104,21 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn record(&self, event: Event) -> Result<(), Halt> {
-        let mut journal = self.journal.lock().expect("journal lock");
-        journal
-            .append(&event)
+    /// Makes events durable in the journal before the caller goes on.
+    async fn record_all(&self, events: Vec<Event>) -> Result<(), Halt> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.journal
+            .append_all(&events)
+            .await
             .map_err(|e| Halt::Journal(anyhow::Error::new(e)))?;
-        self.events.lock().expect("events lock").push(event);
+        self.events.lock().expect("events lock").extend(events);
         Ok(())
+    }
+
+    async fn record(&self, event: Event) -> Result<(), Halt> {
+        self.record_all(vec![event]).await
     }
 
     fn did(&self, customer: &str, what: String) {
@@ -167,7 +175,7 @@ pub async fn execute(
     let bars = Bars::new(opts.show_progress);
     let ctx = Arc::new(Ctx {
         client,
-        journal: Mutex::new(journal),
+        journal: journal.group_commit(),
         events: Mutex::new(Vec::new()),
         plan_sha256: plan_sha256.to_string(),
         opts: opts.clone(),
@@ -198,6 +206,8 @@ pub async fn execute(
     }
     let mut awaiting: Vec<&Customer> = Vec::new();
     let mut accepted: Vec<(&Customer, String)> = Vec::new();
+    // What the sweep learnt is committed as one batch: one fsync, not one per customer.
+    let mut learnt: Vec<Event> = Vec::new();
     for c in &scope {
         let found = c
             .customer_id
@@ -216,7 +226,7 @@ pub async fn execute(
                     let mut e = Event::new(&c.key, Action::Relationship, State::Succeeded);
                     e.tenant_id = Some(pc.id.clone());
                     e.task = task_id(c, crate::plan::model::TaskKind::RequestRelationship);
-                    record_or_fail(&ctx, e)?;
+                    learnt.push(e);
                     p.accepted = Some(true);
                     p.tenant_id = Some(pc.id.clone());
                     ctx.did(&c.key, "relationship accepted".into());
@@ -227,13 +237,14 @@ pub async fn execute(
                 if p.accepted != Some(false) {
                     let mut e = Event::new(&c.key, Action::Relationship, State::Waiting);
                     e.note = Some("not in the partner's customer list yet".into());
-                    record_or_fail(&ctx, e)?;
+                    learnt.push(e);
                     p.accepted = Some(false);
                 }
                 awaiting.push(c);
             }
         }
     }
+    record_or_fail(&ctx, learnt).await?;
 
     // 2. The invitation link, fetched once for all who have not accepted.
     let mut invitations_written = None;
@@ -245,16 +256,18 @@ pub async fn execute(
                     .map(|c| Invitation::for_customer(c, &link))
                     .collect();
                 invitations::write(&opts.invitations_path, &list)?;
+                let mut invited = Vec::new();
                 for c in &awaiting {
                     let p = progress.entry(c.key.clone()).or_default();
                     if !p.invited {
                         let mut e = Event::new(&c.key, Action::Invitation, State::Succeeded);
                         e.note = Some(format!("listed in {}", opts.invitations_path.display()));
-                        record_or_fail(&ctx, e)?;
+                        invited.push(e);
                         p.invited = true;
                         ctx.did(&c.key, "invitation listed".into());
                     }
                 }
+                record_or_fail(&ctx, invited).await?;
                 invitations_written = Some((opts.invitations_path.clone(), list.len()));
             }
             Err(e) if e.is_fatal() => {
@@ -401,8 +414,8 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Ite
     .await
 }
 
-fn record_or_fail(ctx: &Ctx, e: Event) -> anyhow::Result<()> {
-    match ctx.record(e) {
+async fn record_or_fail(ctx: &Ctx, events: Vec<Event>) -> anyhow::Result<()> {
+    match ctx.record_all(events).await {
         Ok(()) => Ok(()),
         Err(Halt::Journal(e)) => Err(e),
         Err(_) => unreachable!("record only fails on the journal"),
@@ -437,7 +450,7 @@ async fn process_customer(ctx: &Ctx, w: &Work<'_>) -> Result<(), Halt> {
                 e.order_id = Some(order_id.clone());
                 e.subscription_ids = subs;
                 e.note = Some("found the order sent before the interruption".into());
-                ctx.record(e)?;
+                ctx.record(e).await?;
                 for l in &pending.lines {
                     provisioned.insert(l.clone(), order_id.clone());
                 }
@@ -454,7 +467,7 @@ async fn process_customer(ctx: &Ctx, w: &Work<'_>) -> Result<(), Halt> {
                     e.lines = pending.lines.clone();
                     e.request_id = Some(pending.request_id.clone());
                     e.note = Some("reconciled: this order was never placed".into());
-                    ctx.record(e)?;
+                    ctx.record(e).await?;
                     generation += 1;
                 }
             }
@@ -486,7 +499,7 @@ async fn process_customer(ctx: &Ctx, w: &Work<'_>) -> Result<(), Halt> {
                 ),
                 "re-plan with --catalog so every target offer resolves to a catalog ID",
             ));
-            ctx.record(e)?;
+            ctx.record(e).await?;
             failed = true;
         }
         let (nce, legacy): (Vec<&Line>, Vec<&Line>) = due
@@ -616,7 +629,7 @@ async fn purchase_order(
     started.lines = ids.clone();
     started.request_id = Some(rid.to_string());
     started.task = task_id(c, crate::plan::model::TaskKind::Provision);
-    ctx.record(started)?;
+    ctx.record(started).await?;
     let pending_now = PendingPurchase {
         lines: ids.clone(),
         request_id: rid.to_string(),
@@ -636,7 +649,7 @@ async fn purchase_order(
                 e.request_id = Some(rid.to_string());
                 e.order_id = Some(order_id.clone());
                 e.subscription_ids = order_subscriptions(&order);
-                ctx.record(e)?;
+                ctx.record(e).await?;
                 ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
                 ctx.did(
                     &c.key,
@@ -650,7 +663,7 @@ async fn purchase_order(
                 ev.lines = ids.clone();
                 ev.request_id = Some(rid.to_string());
                 ev.error = Some(e.clone());
-                ctx.record(ev)?;
+                ctx.record(ev).await?;
                 if let Some((order_id, subs)) =
                     reconcile(ctx, c, tenant_id, &pending_now, claimed).await?
                 {
@@ -660,7 +673,7 @@ async fn purchase_order(
                     ev.order_id = Some(order_id.clone());
                     ev.subscription_ids = subs;
                     ev.note = Some("the order went through despite the failed answer".into());
-                    ctx.record(ev)?;
+                    ctx.record(ev).await?;
                     ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
                     ctx.did(
                         &c.key,
@@ -672,7 +685,8 @@ async fn purchase_order(
             }
             Err(e) => {
                 // A definite refusal (or throttling that never let up): nothing was bought.
-                ctx.record(fail_event(c, Action::Provision, &ids, &e))?;
+                ctx.record(fail_event(c, Action::Provision, &ids, &e))
+                    .await?;
                 return Err(Halt::Customer);
             }
         }
@@ -683,7 +697,7 @@ async fn purchase_order(
     ev.lines = ids;
     ev.request_id = Some(rid.to_string());
     ev.error = Some(e);
-    ctx.record(ev)?;
+    ctx.record(ev).await?;
     Err(Halt::Customer)
 }
 
@@ -726,7 +740,7 @@ async fn reconcile(
             let mut ev = fail_event(c, Action::Reconcile, &pending.lines, &e);
             ev.state = State::Ambiguous;
             ev.note = Some("could not read orders to reconcile".into());
-            ctx.record(ev)?;
+            ctx.record(ev).await?;
             return Err(Halt::Customer);
         }
     };
@@ -782,7 +796,7 @@ async fn reconcile(
             let mut ev = fail_event(c, Action::Reconcile, &pending.lines, &e);
             ev.state = State::Ambiguous;
             ev.note = Some("could not read subscriptions to reconcile".into());
-            ctx.record(ev)?;
+            ctx.record(ev).await?;
             return Err(Halt::Customer);
         }
     };
@@ -860,7 +874,7 @@ async fn purchase_cart(
                         Ok(a) => a,
                         Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
                         Err(e) => {
-                            ctx.record(fail(&e))?;
+                            ctx.record(fail(&e)).await?;
                             return Err(Halt::Customer);
                         }
                     };
@@ -871,7 +885,7 @@ async fn purchase_cart(
                                 &format!("no purchasable availability for {offer} in {country}"),
                                 "check the offer in Partner Center's catalog for this market",
                             );
-                            ctx.record(fail(&e))?;
+                            ctx.record(fail(&e)).await?;
                             return Err(Halt::Customer);
                         }
                     }
@@ -891,7 +905,7 @@ async fn purchase_cart(
                 Ok(cart) => cart,
                 Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
                 Err(e) => {
-                    ctx.record(fail(&e))?;
+                    ctx.record(fail(&e)).await?;
                     return Err(Halt::Customer);
                 }
             };
@@ -919,12 +933,12 @@ async fn purchase_cart(
                         .to_string(),
                     request_id: Some(cart_rid.to_string()),
                 };
-                ctx.record(fail(&e))?;
+                ctx.record(fail(&e)).await?;
                 return Err(Halt::Customer);
             }
             let Some(cart_id) = cart.get("id").and_then(Value::as_str).map(str::to_string) else {
                 let e = plan_error("the cart has no id", "re-run apply");
-                ctx.record(fail(&e))?;
+                ctx.record(fail(&e)).await?;
                 return Err(Halt::Customer);
             };
             let rid = request_id(
@@ -938,7 +952,7 @@ async fn purchase_cart(
             started.request_id = Some(rid.to_string());
             started.cart_id = Some(cart_id.clone());
             started.task = task_id(c, crate::plan::model::TaskKind::Provision);
-            ctx.record(started)?;
+            ctx.record(started).await?;
             (cart_id, rid)
         }
     };
@@ -974,7 +988,7 @@ async fn purchase_cart(
                             .to_string(),
                         request_id: Some(rid.to_string()),
                     };
-                    ctx.record(fail(&e))?;
+                    ctx.record(fail(&e)).await?;
                     return Err(Halt::Customer);
                 }
                 let order = result
@@ -994,7 +1008,7 @@ async fn purchase_cart(
                 e.cart_id = Some(cart_id.clone());
                 e.order_id = Some(order_id.clone());
                 e.subscription_ids = order_subscriptions(&order);
-                ctx.record(e)?;
+                ctx.record(e).await?;
                 ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
                 ctx.did(
                     &c.key,
@@ -1009,7 +1023,7 @@ async fn purchase_cart(
                 ev.request_id = Some(rid.to_string());
                 ev.cart_id = Some(cart_id.clone());
                 ev.error = Some(e.clone());
-                ctx.record(ev)?;
+                ctx.record(ev).await?;
                 if let Some((order_id, subs)) =
                     reconcile(ctx, c, tenant_id, &pending_now, claimed).await?
                 {
@@ -1018,14 +1032,14 @@ async fn purchase_cart(
                     ev.request_id = Some(rid.to_string());
                     ev.order_id = Some(order_id.clone());
                     ev.subscription_ids = subs;
-                    ctx.record(ev)?;
+                    ctx.record(ev).await?;
                     ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
                     return Ok(order_id);
                 }
                 last = Some(e);
             }
             Err(e) => {
-                ctx.record(fail(&e))?;
+                ctx.record(fail(&e)).await?;
                 return Err(Halt::Customer);
             }
         }
@@ -1035,7 +1049,7 @@ async fn purchase_cart(
     ev.request_id = Some(rid.to_string());
     ev.cart_id = Some(cart_id);
     ev.error = last;
-    ctx.record(ev)?;
+    ctx.record(ev).await?;
     Err(Halt::Customer)
 }
 
@@ -1094,7 +1108,8 @@ async fn reassign_licenses(
                 Ok(v) => v,
                 Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
                 Err(e) => {
-                    ctx.record(fail_event(c, Action::Reassign, &ids, &e))?;
+                    ctx.record(fail_event(c, Action::Reassign, &ids, &e))
+                        .await?;
                     return Err(Halt::Customer);
                 }
             }
@@ -1116,7 +1131,8 @@ async fn reassign_licenses(
                     ),
                     "re-plan with --catalog so both offers resolve to licence SKUs",
                 );
-                ctx.record(fail_event(c, Action::Reassign, &ids, &e))?;
+                ctx.record(fail_event(c, Action::Reassign, &ids, &e))
+                    .await?;
                 return Err(Halt::Customer);
             }
         }
@@ -1124,7 +1140,7 @@ async fn reassign_licenses(
     let mut started = Event::new(&c.key, Action::Reassign, State::Started);
     started.lines = ids.clone();
     started.task = task_id(c, crate::plan::model::TaskKind::ReassignLicenses);
-    ctx.record(started)?;
+    ctx.record(started).await?;
 
     let skus = try_read!(ctx.client.subscribed_skus(tenant_id).await);
     let available: HashMap<String, i64> = skus
@@ -1157,7 +1173,8 @@ async fn reassign_licenses(
             Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
             Err(e) if e.code.as_deref() == Some("60002") => continue,
             Err(e) => {
-                ctx.record(fail_event(c, Action::Reassign, &ids, &e))?;
+                ctx.record(fail_event(c, Action::Reassign, &ids, &e))
+                    .await?;
                 return Err(Halt::Customer);
             }
         };
@@ -1181,7 +1198,7 @@ async fn reassign_licenses(
                 "{need} seats of SKU {to} are available (now {have}) for the {need} users still on {from}",
                 need = users.len()
             ));
-            ctx.record(e)?;
+            ctx.record(e).await?;
             ctx.did(
                 &c.key,
                 format!(
@@ -1236,7 +1253,7 @@ async fn reassign_licenses(
                     e.lines = pairs[&(from.clone(), to.clone())].clone();
                     e.user = Some(uid.clone());
                     e.request_id = Some(rid.to_string());
-                    ctx.record(e)?;
+                    ctx.record(e).await?;
                     moved += 1;
                     ctx.users_moved.fetch_add(1, Ordering::Relaxed);
                 }
@@ -1248,7 +1265,7 @@ async fn reassign_licenses(
                     if e.ambiguous {
                         ev.state = State::Ambiguous;
                     }
-                    ctx.record(ev)?;
+                    ctx.record(ev).await?;
                     if moved > 0 {
                         ctx.did(&c.key, format!("moved {moved} users"));
                     }
@@ -1261,7 +1278,7 @@ async fn reassign_licenses(
     e.lines = ids;
     e.users_moved = Some(moved);
     e.users_remaining = Some(0);
-    ctx.record(e)?;
+    ctx.record(e).await?;
     ctx.did(&c.key, format!("moved {moved} users to the new SKU"));
     Ok(())
 }

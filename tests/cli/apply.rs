@@ -31,8 +31,6 @@ fn apply_command(wd: &Workdir, sb: &Sandbox, extra: &[&str]) -> Command {
         "--now",
         "--rate",
         "2000",
-        "--concurrency",
-        "8",
     ]);
     cmd.args(extra).env("CSPMOVE_TOKEN", &sb.token);
     cmd
