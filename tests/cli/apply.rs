@@ -432,6 +432,11 @@ fn crashes_at_random_moments_then_reruns_end_in_the_same_state() {
     apply_until_done(&wd, &sb, &[], 6);
     assert_plan_carried_out(&plan, &end_state(&sandbox_state(&sb)));
     assert!(statuses(&wd).values().all(|s| s == "done"));
+    // Some kill landed between an order's `started` and its outcome, and the next run
+    // found that order instead of placing it again.
+    let journal = wd.read("plan.journal.jsonl");
+    let reconciled = journal.matches("\"action\":\"reconcile\"").count();
+    assert!(reconciled > 0, "no kill landed mid-purchase; the test exercised nothing");
 }
 
 #[test]
