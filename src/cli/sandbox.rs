@@ -1,9 +1,19 @@
-//! `cspmove sandbox`: run the local Partner Center emulator.
+//! `cspmove sandbox`: run the local Partner Center emulator until Ctrl-C (or SIGTERM).
+//!
+//! Flags become a checked `SandboxConfig` before anything starts; the first stdout line is
+//! `cspmove sandbox listening on http://ADDR` so scripts and tests can read the address.
 
+use std::io::Write;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
+use cspmove::plan::model::Plan;
+use cspmove::sandbox::{Accept, SandboxConfig};
+
+use super::UsageError;
 
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -41,6 +51,117 @@ pub struct SandboxArgs {
     pub state: Option<PathBuf>,
 }
 
-pub fn run(_args: SandboxArgs) -> anyhow::Result<ExitCode> {
-    super::not_built("sandbox")
+impl TryFrom<SandboxArgs> for SandboxConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: SandboxArgs) -> anyhow::Result<SandboxConfig> {
+        let usage = |msg: String| anyhow::Error::new(UsageError(msg));
+        let listen: SocketAddr = args.listen.parse().map_err(|_| {
+            usage(format!(
+                "--listen {:?} is not an address such as 127.0.0.1:8080",
+                args.listen
+            ))
+        })?;
+        let accept = match args.accept.trim().to_ascii_lowercase().as_str() {
+            "all" => Accept::All,
+            "none" => Accept::None,
+            text => match text.parse::<f64>() {
+                Ok(f) if (0.0..=1.0).contains(&f) => Accept::Fraction(f),
+                _ => {
+                    return Err(usage(format!(
+                        "--accept {:?} is not all, none or a fraction between 0 and 1",
+                        args.accept
+                    )));
+                }
+            },
+        };
+        for (flag, rate) in [
+            ("--fail-rate", args.fail_rate),
+            ("--throttle-rate", args.throttle_rate),
+        ] {
+            if !(0.0..=1.0).contains(&rate) {
+                return Err(usage(format!("{flag} {rate} must lie between 0 and 1")));
+            }
+        }
+        let token = match args.token {
+            Some(t) if t.trim().is_empty() => {
+                return Err(usage("--token must not be empty".into()));
+            }
+            Some(t) => t,
+            None => {
+                let t = format!("sbx-{}", uuid::Uuid::new_v4().simple());
+                eprintln!("cspmove sandbox: bearer token (App+User): {t}");
+                t
+            }
+        };
+        let seed = match &args.seed {
+            Some(path) => {
+                Some(Plan::read(path).with_context(|| format!("--seed {}", path.display()))?)
+            }
+            None => None,
+        };
+        Ok(SandboxConfig {
+            listen,
+            seed,
+            accept,
+            token,
+            latency_ms: args.latency_ms,
+            fail_rate: args.fail_rate,
+            throttle_rate: args.throttle_rate,
+            rate_limit: args.rate_limit,
+            fault_seed: args.fault_seed,
+            state_file: args.state,
+        })
+    }
+}
+
+pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
+    let config = SandboxConfig::try_from(args)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async move {
+        let state_file = config.state_file.clone();
+        let seeded = config.seed.is_some();
+        let sandbox = cspmove::sandbox::start(config).await?;
+        if sandbox.restored && seeded {
+            eprintln!(
+                "cspmove sandbox: {} exists, so its state is used and --seed is ignored",
+                state_file
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display()
+            );
+        }
+        {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "cspmove sandbox listening on {}", sandbox.url())?;
+            out.flush()?;
+        }
+        wait_for_stop().await;
+        eprintln!("cspmove sandbox: shutting down");
+        sandbox.shutdown().await;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Ctrl-C, or SIGTERM on Unix.
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,1 +1,1379 @@
-//! Integration tests of `cspmove sandbox`.
+//! Integration tests of `cspmove sandbox`: the real binary on 127.0.0.1, driven with
+//! reqwest (async, on a tokio test runtime; no extra reqwest features needed).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use cspmove::plan::model::{
+    Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::common::{Sandbox, Workdir};
+
+const E3_OFFER: &str = "796B6B5F-613C-4E24-A17C-EBA730D49C02";
+const E3_SKU: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
+const M365_E3_OFFER: &str = "2B3B8D2D-10AA-4BE4-B5FD-7F2FEB0C3091";
+const M365_E3_SKU: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
+const BASIC_OFFER: &str = "BD938F12-058F-4927-BBA3-AE36B1D2501C";
+
+fn guid(n: u32) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+fn line(current: &str, target: &str, seats: u64, assigned: Option<u64>) -> Line {
+    let same = current == target;
+    Line {
+        id: "c1-l1".into(),
+        input: 0,
+        row: 2,
+        current_offer: current.into(),
+        current_offer_id: Some(current.into()),
+        target_offer: target.into(),
+        target_offer_id: Some(target.into()),
+        seats,
+        target_seats: seats,
+        same_offer: same,
+        license_action: if same {
+            LicenseAction::None
+        } else {
+            LicenseAction::Reassign
+        },
+        licenses_to_reassign: if same { 0 } else { assigned.unwrap_or(seats) },
+        from_sku: None,
+        to_sku: None,
+        expires_on: Some(NaiveDate::from_ymd_opt(2030, 1, 31).unwrap()),
+        provision_on: NaiveDate::from_ymd_opt(2030, 1, 24).unwrap(),
+        wave: "2030-01".into(),
+        original_action: OriginalAction::LetExpire,
+        subscription_id: None,
+        program: None,
+        assigned,
+        auto_renew: None,
+        warnings: vec![],
+    }
+}
+
+fn customer(
+    id: Option<String>,
+    domain: &str,
+    relationship: Relationship,
+    lines: Vec<Line>,
+) -> Customer {
+    Customer {
+        key: id.clone().unwrap_or_else(|| domain.to_string()),
+        customer_id: id,
+        domain: Some(domain.into()),
+        name: Some(format!("{domain} Inc")),
+        contact_email: Some(format!("admin@{domain}")),
+        country: Some("US".into()),
+        relationship,
+        lines,
+        tasks: vec![],
+    }
+}
+
+fn plan(customers: Vec<Customer>) -> Plan {
+    Plan {
+        schema: SCHEMA.into(),
+        generated_by: "cspmove test".into(),
+        as_of: NaiveDate::from_ymd_opt(2029, 12, 1).unwrap(),
+        lead_days: 7,
+        inputs: vec![],
+        summary: Summary {
+            waves: BTreeMap::new(),
+            ..Summary::default()
+        },
+        customers,
+        rejected: vec![],
+    }
+}
+
+/// Writes a plan into the work directory and returns its path as a string.
+fn write_plan(wd: &Workdir, plan: &Plan) -> String {
+    wd.write("plan.json", serde_json::to_vec_pretty(plan).unwrap())
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A small client for one sandbox.
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    fn new(sb: &Sandbox) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: sb.url.clone(),
+            token: sb.token.clone(),
+        }
+    }
+
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+        };
+        (status, headers, body)
+    }
+
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let (s, _, b) = self
+            .send(
+                self.http
+                    .get(format!("{}{path}", self.base))
+                    .bearer_auth(&self.token),
+            )
+            .await;
+        (s, b)
+    }
+
+    async fn post(&self, path: &str, body: Value, request_id: Option<&str>) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body);
+        if let Some(id) = request_id {
+            req = req.header("MS-RequestId", id);
+        }
+        let (s, _, b) = self.send(req).await;
+        (s, b)
+    }
+
+    async fn state(&self) -> Value {
+        let (s, b) = self.get("/sandbox/state").await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b
+    }
+}
+
+fn state_customer<'a>(state: &'a Value, id: &str) -> &'a Value {
+    state["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("customer {id} not in state: {state}"))
+}
+
+fn pool(skus: &Value, sku: &str) -> Value {
+    skus["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["productSku"]["id"] == sku)
+        .cloned()
+        .unwrap_or_else(|| panic!("no pool {sku}: {skus}"))
+}
+
+fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: i64) {
+    assert_eq!(status.as_u16(), want_status, "{body}");
+    assert_eq!(body["code"], want_code, "{body}");
+    assert_eq!(body["source"], "PartnerFD", "{body}");
+    assert!(
+        body["description"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn missing_or_bad_token_is_401_and_request_ids_are_echoed() {
+    let sb = Sandbox::start(&[]);
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(format!("{}/v1/customers", sb.url))
+        .header("MS-RequestId", "rid-1")
+        .header("MS-CorrelationId", "cid-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(resp.headers()["ms-requestid"], "rid-1");
+    assert_eq!(resp.headers()["ms-correlationid"], "cid-1");
+    assert!(resp.headers().contains_key("www-authenticate"));
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["source"], "PartnerFD");
+
+    let resp = http
+        .get(format!("{}/v1/customers", sb.url))
+        .bearer_auth("not-the-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = http
+        .get(format!("{}/sandbox/state", sb.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn seeded_customers_page_through_with_continuation_tokens() {
+    let wd = Workdir::new();
+    let mut customers: Vec<Customer> = (1..=7)
+        .map(|n| {
+            customer(
+                Some(guid(n)),
+                &format!("c{n}.example"),
+                Relationship::Request,
+                vec![line(E3_OFFER, E3_OFFER, 3, None)],
+            )
+        })
+        .collect();
+    // Planned by domain alone: gets a generated tenant id.
+    customers.push(customer(
+        None,
+        "domainonly.example",
+        Relationship::Request,
+        vec![line(E3_OFFER, E3_OFFER, 2, None)],
+    ));
+    let path = write_plan(&wd, &plan(customers));
+    let sb = Sandbox::start(&["--seed", &path]);
+    let c = Client::new(&sb);
+
+    let mut seen = Vec::new();
+    let (status, mut body) = c.get("/v1/customers?size=3").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut pages = 1;
+    loop {
+        assert_eq!(body["attributes"]["objectType"], "Collection");
+        let items = body["items"].as_array().unwrap();
+        assert_eq!(body["totalCount"].as_u64().unwrap() as usize, items.len());
+        for item in items {
+            assert_eq!(item["relationshipToPartner"], "reseller");
+            assert_eq!(item["companyProfile"]["tenantId"], item["id"]);
+            assert!(item.get("allowDelegatedAccess").is_none());
+            seen.push(
+                item["companyProfile"]["domain"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+        let Some(next) = body["links"].get("next") else {
+            break;
+        };
+        let uri = next["uri"].as_str().unwrap();
+        assert!(uri.contains("seekOperation=Next"), "{uri}");
+        let header = &next["headers"][0];
+        assert_eq!(header["key"], "MS-ContinuationToken");
+        let resp = c
+            .http
+            .get(format!("{}{uri}", c.base))
+            .bearer_auth(&c.token)
+            .header("MS-ContinuationToken", header["value"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        body = resp.json().await.unwrap();
+        pages += 1;
+        assert!(pages < 10, "paging does not end");
+    }
+    assert_eq!(pages, 3);
+    seen.sort();
+    let mut want: Vec<String> = (1..=7).map(|n| format!("c{n}.example")).collect();
+    want.push("domainonly.example".into());
+    want.sort();
+    assert_eq!(seen, want);
+
+    // The domain-only customer got a GUID tenant id.
+    let (_, filtered) = c
+        .get("/v1/customers?size=0&filter=%7B%22Field%22%3A%22Domain%22%2C%22Value%22%3A%22DOMAINONLY%22%2C%22Operator%22%3A%22starts_with%22%7D")
+        .await;
+    let items = filtered["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{filtered}");
+    let id = items[0]["id"].as_str().unwrap();
+    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+
+    // A page request with seekOperation=Next but no token is refused.
+    let (status, body) = c.get("/v1/customers?size=3&seekOperation=Next").await;
+    assert_error(status, &body, 400, 800002);
+}
+
+#[tokio::test]
+async fn order_creates_subscriptions_and_adds_seats_to_the_pool() {
+    let wd = Workdir::new();
+    let id = guid(1);
+    let path = write_plan(
+        &wd,
+        &plan(vec![customer(
+            Some(id.clone()),
+            "contoso.example",
+            Relationship::Accepted,
+            vec![line(E3_OFFER, E3_OFFER, 10, Some(8))],
+        )]),
+    );
+    let sb = Sandbox::start(&["--seed", &path, "--accept", "none"]);
+    let c = Client::new(&sb);
+
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    let before = pool(&skus, E3_SKU);
+    assert_eq!(before["activeUnits"], 10);
+    assert_eq!(before["consumedUnits"], 8);
+    assert_eq!(before["availableUnits"], 2);
+    // Old-channel seats are not CSP subscriptions.
+    let (_, subs) = c.get(&format!("/v1/customers/{id}/subscriptions")).await;
+    assert_eq!(subs["totalCount"], 0);
+
+    let order = json!({"ReferenceCustomerId": id, "BillingCycle": "Monthly",
+        "LineItems": [{"LineItemNumber": 0, "OfferId": E3_OFFER.to_lowercase(), "FriendlyName": "E3 (cspmove)", "Quantity": 10}]});
+    let (status, body) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            order,
+            Some("order-1"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["attributes"]["objectType"], "Order");
+    assert_eq!(body["billingCycle"], "monthly");
+    let sid = body["lineItems"][0]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let oid = body["id"].as_str().unwrap().to_string();
+    assert!(body["creationDate"].as_str().unwrap().contains('T'));
+
+    let (_, sub) = c
+        .get(&format!("/v1/customers/{id}/subscriptions/{sid}"))
+        .await;
+    assert_eq!(sub["quantity"], 10);
+    assert_eq!(sub["status"], "active");
+    assert_eq!(sub["autoRenewEnabled"], true);
+    assert_eq!(sub["orderId"], oid.as_str());
+    assert!(sub["attributes"]["etag"].as_str().is_some());
+    let (_, by_order) = c
+        .get(&format!("/v1/customers/{id}/subscriptions?order_id={oid}"))
+        .await;
+    assert_eq!(by_order["totalCount"], 1);
+    let (_, fetched) = c.get(&format!("/v1/customers/{id}/orders/{oid}")).await;
+    assert_eq!(fetched["lineItems"][0]["subscriptionId"], sid.as_str());
+    let (_, prov) = c
+        .get(&format!(
+            "/v1/customers/{id}/orders/{oid}/provisioningstatus"
+        ))
+        .await;
+    assert_eq!(prov["items"][0]["status"], "fulfilled");
+
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    let after = pool(&skus, E3_SKU);
+    assert_eq!(after["activeUnits"], 20);
+    assert_eq!(after["availableUnits"], 12);
+
+    // /sandbox/state agrees with what the API answered.
+    let state = c.state().await;
+    let cust = state_customer(&state, &id);
+    assert_eq!(cust["accepted"], true);
+    assert_eq!(cust["orders"][0]["id"], oid.as_str());
+    assert_eq!(cust["orders"][0]["requestId"], "order-1");
+    assert_eq!(
+        cust["orders"][0]["lineItems"][0]["subscriptionId"],
+        sid.as_str()
+    );
+    assert_eq!(cust["subscriptions"][0]["quantity"], 10);
+    let sku = cust["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["skuId"] == E3_SKU)
+        .unwrap();
+    assert_eq!(sku["activeUnits"], 20);
+    assert_eq!(sku["consumedUnits"], 8);
+    assert_eq!(cust["users"].as_array().unwrap().len(), 8);
+    assert!(state["stats"]["requests"].as_u64().unwrap() >= 8);
+}
+
+#[tokio::test]
+async fn order_replayed_with_the_same_request_id_creates_nothing_new() {
+    let wd = Workdir::new();
+    let id = guid(2);
+    let path = write_plan(
+        &wd,
+        &plan(vec![customer(
+            Some(id.clone()),
+            "fabrikam.example",
+            Relationship::Accepted,
+            vec![line(E3_OFFER, E3_OFFER, 5, None)],
+        )]),
+    );
+    let sb = Sandbox::start(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let order = json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 5}]});
+    let path = format!("/v1/customers/{id}/orders");
+    let (s1, first) = c.post(&path, order.clone(), Some("same-id")).await;
+    let (s2, second) = c.post(&path, order.clone(), Some("same-id")).await;
+    assert_eq!(s1, StatusCode::CREATED);
+    assert_eq!(s2, StatusCode::CREATED);
+    assert_eq!(first, second);
+    let state = c.state().await;
+    let cust = state_customer(&state, &id);
+    assert_eq!(cust["orders"].as_array().unwrap().len(), 1);
+    assert_eq!(cust["subscriptions"].as_array().unwrap().len(), 1);
+    // A new request id is a new order.
+    let (s3, third) = c.post(&path, order, Some("other-id")).await;
+    assert_eq!(s3, StatusCode::CREATED);
+    assert_ne!(third["id"], first["id"]);
+    let (_, subs) = c.get(&format!("/v1/customers/{id}/subscriptions")).await;
+    assert_eq!(subs["totalCount"], 2);
+}
+
+#[tokio::test]
+async fn order_errors_follow_the_documented_codes() {
+    let wd = Workdir::new();
+    let (accepted, waiting) = (guid(3), guid(4));
+    let path = write_plan(
+        &wd,
+        &plan(vec![
+            customer(
+                Some(accepted.clone()),
+                "a.example",
+                Relationship::Accepted,
+                vec![line(E3_OFFER, E3_OFFER, 5, None)],
+            ),
+            customer(
+                Some(waiting.clone()),
+                "w.example",
+                Relationship::Request,
+                vec![line(E3_OFFER, E3_OFFER, 5, None)],
+            ),
+        ]),
+    );
+    let sb = Sandbox::start(&["--seed", &path, "--accept", "none"]);
+    let c = Client::new(&sb);
+    let orders = format!("/v1/customers/{accepted}/orders");
+
+    let (s, b) = c
+        .post(&orders, json!({"lineItems": [{"lineItemNumber": 0, "offerId": "00000000-0000-0000-0000-000000000000", "quantity": 1}]}), None)
+        .await;
+    assert_error(s, &b, 400, 800004);
+    let (s, b) = c
+        .post(
+            &orders,
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": BASIC_OFFER, "quantity": 301}]}),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 400, 900275);
+    let (s, b) = c
+        .post(
+            &orders,
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 0}]}),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 400, 900275);
+    let (s, b) = c
+        .post(
+            &orders,
+            json!({"lineItems": [{"lineItemNumber": 1, "offerId": E3_OFFER, "quantity": 1}]}),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 400, 800071);
+    let (s, b) = c.post(&orders, json!({"lineItems": []}), None).await;
+    assert_error(s, &b, 400, 800002);
+
+    // Not accepted: 403 20002 on commerce, 404 on GET by id, absent from the list.
+    let waiting_orders = format!("/v1/customers/{waiting}/orders");
+    let good = json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 1}]});
+    let (s, b) = c.post(&waiting_orders, good.clone(), None).await;
+    assert_error(s, &b, 403, 20002);
+    let (s, b) = c.get(&format!("/v1/customers/{waiting}")).await;
+    assert_error(s, &b, 404, 1000);
+    let (_, list) = c.get("/v1/customers").await;
+    assert_eq!(list["totalCount"], 1);
+
+    // The customer accepts: now it is listed and can order.
+    let (s, b) = c
+        .post(
+            &format!("/sandbox/customers/{waiting}/accept"),
+            Value::Null,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, list) = c.get("/v1/customers").await;
+    assert_eq!(list["totalCount"], 2);
+    let (s, b) = c.post(&waiting_orders, good, None).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // Nothing was created by the refused orders.
+    let state = c.state().await;
+    assert_eq!(
+        state_customer(&state, &accepted)["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn license_updates_swap_skus_and_refuse_when_units_run_out() {
+    let wd = Workdir::new();
+    let id = guid(5);
+    let path = write_plan(
+        &wd,
+        &plan(vec![customer(
+            Some(id.clone()),
+            "swap.example",
+            Relationship::Accepted,
+            vec![line(E3_OFFER, M365_E3_OFFER, 3, None)],
+        )]),
+    );
+    let sb = Sandbox::start(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let (_, users) = c.get(&format!("/v1/customers/{id}/users")).await;
+    let users: Vec<String> = users["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(users.len(), 3);
+    let swap = json!({"licensesToAssign": [{"skuId": M365_E3_SKU, "excludedPlans": null}], "licensesToRemove": [E3_SKU], "attributes": {"objectType": "LicenseUpdate"}});
+
+    // No M365 E3 seats yet: 60012, and nothing changed.
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/users/{}/licenseupdates", users[0]),
+            swap.clone(),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 400, 60012);
+    assert!(
+        b["data"][0]
+            .as_str()
+            .unwrap()
+            .contains("LicenseQuotaExceeded")
+    );
+    let (_, lic) = c
+        .get(&format!("/v1/customers/{id}/users/{}/licenses", users[0]))
+        .await;
+    assert_eq!(lic["items"][0]["productSku"]["id"], E3_SKU);
+
+    // Buy 2 seats: two users can move, the third cannot.
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": M365_E3_OFFER, "quantity": 2}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    for user in &users[..2] {
+        let (s, b) = c
+            .post(
+                &format!("/v1/customers/{id}/users/{user}/licenseupdates"),
+                swap.clone(),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        assert_eq!(b["licensesToAssign"][0]["skuId"], M365_E3_SKU);
+        assert_eq!(b["attributes"]["objectType"], "LicenseUpdate");
+    }
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/users/{}/licenseupdates", users[2]),
+            swap.clone(),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 400, 60012);
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/users/{}/licenseupdates", guid(999)),
+            swap,
+            None,
+        )
+        .await;
+    assert_error(s, &b, 404, 60002);
+
+    let (_, lic) = c
+        .get(&format!("/v1/customers/{id}/users/{}/licenses", users[0]))
+        .await;
+    assert_eq!(lic["totalCount"], 1);
+    assert_eq!(lic["items"][0]["productSku"]["id"], M365_E3_SKU);
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(pool(&skus, M365_E3_SKU)["consumedUnits"], 2);
+    assert_eq!(pool(&skus, M365_E3_SKU)["availableUnits"], 0);
+    assert_eq!(pool(&skus, E3_SKU)["consumedUnits"], 1);
+    let state = c.state().await;
+    let cust = state_customer(&state, &id);
+    let moved = cust["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["licenses"] == json!([M365_E3_SKU]))
+        .count();
+    assert_eq!(moved, 2);
+}
+
+#[tokio::test]
+async fn state_survives_a_restart() {
+    let wd = Workdir::new();
+    let id = guid(6);
+    let plan_path = write_plan(
+        &wd,
+        &plan(vec![customer(
+            Some(id.clone()),
+            "persist.example",
+            Relationship::Request,
+            vec![line(E3_OFFER, E3_OFFER, 4, None)],
+        )]),
+    );
+    let state_file = wd.join("sandbox-state.json").to_string_lossy().into_owned();
+    let order_id;
+    {
+        let sb = Sandbox::start(&[
+            "--seed",
+            &plan_path,
+            "--accept",
+            "none",
+            "--state",
+            &state_file,
+        ]);
+        let c = Client::new(&sb);
+        let (s, _) = c
+            .post(
+                &format!("/sandbox/customers/{id}/accept"),
+                Value::Null,
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, b) = c
+            .post(
+                &format!("/v1/customers/{id}/orders"),
+                json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 4}]}),
+                Some("persist-1"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        order_id = b["id"].as_str().unwrap().to_string();
+        // Killed hard (SIGKILL) when `sb` drops: the answer came after the write.
+    }
+    let sb = Sandbox::start(&[
+        "--seed",
+        &plan_path,
+        "--accept",
+        "none",
+        "--state",
+        &state_file,
+    ]);
+    let c = Client::new(&sb);
+    let (s, b) = c
+        .get(&format!("/v1/customers/{id}/orders/{order_id}"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(pool(&skus, E3_SKU)["activeUnits"], 8);
+    // The replay record survived too.
+    let (s, again) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 4}]}),
+            Some("persist-1"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(again["id"], order_id.as_str());
+    let state = c.state().await;
+    assert_eq!(
+        state_customer(&state, &id)["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+fn one_customer_plan(wd: &Workdir, id: &str, lines: Vec<Line>) -> String {
+    write_plan(
+        wd,
+        &plan(vec![customer(
+            Some(id.to_string()),
+            "one.example",
+            Relationship::Accepted,
+            lines,
+        )]),
+    )
+}
+
+#[tokio::test]
+async fn token_endpoints_issue_app_user_and_app_only_tokens() {
+    let wd = Workdir::new();
+    let id = guid(7);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start(&["--seed", &path]);
+    let http = reqwest::Client::new();
+    let form = |pairs: &[(&str, &str)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}={}",
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    let post = |path: &str, body: String| {
+        http.post(format!("{}{path}", sb.url))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+
+    // App-only, v1: numbers as strings.
+    let resp = post(
+        "/partner.example/oauth2/token",
+        form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "app"),
+            ("client_secret", "s"),
+            ("resource", "https://graph.windows.net"),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], "3600");
+    let app_token = body["access_token"].as_str().unwrap().to_string();
+
+    let c = Client {
+        http: http.clone(),
+        base: sb.url.clone(),
+        token: app_token,
+    };
+    let (s, _) = c.get("/v1/customers").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = c.get(&format!("/v1/customers/{id}/subscriptions")).await;
+    assert_eq!(s, StatusCode::OK);
+    for user_route in [
+        "/v1/customers/relationshiprequests".to_string(),
+        format!("/v1/customers/{id}/users"),
+        format!("/v1/customers/{id}/subscribedskus"),
+    ] {
+        let (s, b) = c.get(&user_route).await;
+        assert_error(s, &b, 403, 900329);
+    }
+
+    // App+User, v2 refresh-token grant: numbers as numbers, a new refresh token.
+    let resp = post(
+        "/partner.example/oauth2/v2.0/token",
+        form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("client_secret", "s"),
+            ("refresh_token", "rt-1"),
+            (
+                "scope",
+                "https://api.partnercenter.microsoft.com/user_impersonation",
+            ),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["expires_in"], 3600);
+    assert!(body["refresh_token"].as_str().is_some());
+    let user = Client {
+        http: http.clone(),
+        base: sb.url.clone(),
+        token: body["access_token"].as_str().unwrap().into(),
+    };
+    let (s, b) = user.get(&format!("/v1/customers/{id}/users")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["totalCount"], 2);
+
+    // Refused grants use Entra's error shape.
+    let resp = post(
+        "/p/oauth2/token",
+        form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("refresh_token", "revoked-1"),
+        ]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_grant");
+    let resp = post("/p/oauth2/token", form(&[("client_id", "app")]))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    let resp = post(
+        "/p/oauth2/token",
+        form(&[("grant_type", "password"), ("client_id", "app")]),
+    )
+    .await
+    .unwrap();
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "unsupported_grant_type");
+}
+
+#[tokio::test]
+async fn subscription_patch_checks_etag_range_and_keeps_pools_in_step() {
+    let wd = Workdir::new();
+    let id = guid(8);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, Some(0))]);
+    let sb = Sandbox::start(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let (_, order) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": BASIC_OFFER, "quantity": 5}]}),
+            None,
+        )
+        .await;
+    let sid = order["lineItems"][0]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sub_path = format!("/v1/customers/{id}/subscriptions/{sid}");
+    let (_, sub) = c.get(&sub_path).await;
+    let etag = sub["attributes"]["etag"].as_str().unwrap().to_string();
+
+    let patch = |body: Value, etag: Option<&str>| {
+        let mut req = c
+            .http
+            .patch(format!("{}{sub_path}", c.base))
+            .bearer_auth(&c.token)
+            .json(&body);
+        if let Some(e) = etag {
+            req = req.header("If-Match", format!("\"{e}\""));
+        }
+        c.send(req)
+    };
+    let mut changed = sub.clone();
+    changed["quantity"] = json!(7);
+    let (s, _, updated) = patch(changed.clone(), Some(&etag)).await;
+    assert_eq!(s, StatusCode::OK, "{updated}");
+    assert_eq!(updated["quantity"], 7);
+    assert_eq!(updated["autoRenewEnabled"], true);
+    assert_ne!(updated["attributes"]["etag"], etag.as_str());
+    // The old etag is stale now.
+    let (s, _, b) = patch(changed.clone(), Some(&etag)).await;
+    assert_error(s, &b, 400, 2055);
+    // No If-Match is allowed; out of range is 2002.
+    changed["quantity"] = json!(301);
+    let (s, _, b) = patch(changed.clone(), None).await;
+    assert_error(s, &b, 400, 2002);
+    // Leaving autoRenewEnabled out switches auto-renew off (the documented trap).
+    let mut no_renew = changed.clone();
+    no_renew["quantity"] = json!(7);
+    no_renew.as_object_mut().unwrap().remove("autoRenewEnabled");
+    let (s, _, b) = patch(no_renew, None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["autoRenewEnabled"], false);
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(
+        pool(&skus, "3b555118-da6a-4418-894f-7df1e2096870")["activeUnits"],
+        7
+    );
+    // Suspending takes the seats out of the pool.
+    let (s, _, b) = patch(
+        json!({"Status": "Suspended", "Quantity": 7, "AutoRenewEnabled": false}),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["status"], "suspended");
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(
+        pool(&skus, "3b555118-da6a-4418-894f-7df1e2096870")["activeUnits"],
+        0
+    );
+    let state = c.state().await;
+    assert_eq!(
+        state_customer(&state, &id)["subscriptions"][0]["status"],
+        "suspended"
+    );
+    let (s, b) = c
+        .get(&format!("/v1/customers/{id}/subscriptions/{}", guid(77)))
+        .await;
+    assert_error(s, &b, 404, 1000);
+}
+
+#[tokio::test]
+async fn carts_validate_lines_and_checkout_buys_once() {
+    let wd = Workdir::new();
+    let id = guid(9);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start(&["--seed", &path]);
+    let c = Client::new(&sb);
+
+    // Catalog walk: product → sku → availability.
+    let (s, products) = c
+        .get("/v1/products?country=US&targetView=OnlineServices")
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        products["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["productType"]["id"] == "OnlineServicesNCE")
+    );
+    let (_, sku) = c
+        .get("/v1/products/CFQ7TTC0LFLX/skus/0001?country=US")
+        .await;
+    assert_eq!(sku["dynamicAttributes"]["provisioningId"], M365_E3_SKU);
+    let (_, avails) = c
+        .get("/v1/products/CFQ7TTC0LFLX/skus/0001/availabilities?country=US")
+        .await;
+    let item = avails["items"][0]["catalogItemId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(item, "CFQ7TTC0LFLX:0001:CFQ7TTC0LB30");
+    let (s, b) = c.get("/v1/products/NOPE?country=US").await;
+    assert_error(s, &b, 404, 400013);
+    let (s, b) = c
+        .get("/v1/products/CFQ7TTC0LFLX/skus/9999?country=US")
+        .await;
+    assert_error(s, &b, 404, 400018);
+    let (s, b) = c
+        .get("/v1/products/CFQ7TTC0LFLX/skus/0001/availabilities/XX?country=US")
+        .await;
+    assert_error(s, &b, 404, 400019);
+    let (s, _) = c
+        .get(&format!(
+            "/v1/customers/{id}/products/CFQ7TTC0LFLX/skus/0001/availabilities"
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Bad lines come back on a 201 cart, and checkout refuses the cart.
+    let carts = format!("/v1/customers/{id}/carts");
+    let (s, cart) = c
+        .post(&carts, json!({"LineItems": [
+            {"Id": 0, "CatalogItemId": "CFQ7TTC0LFLX:0001:WRONG", "Quantity": 1, "BillingCycle": "Monthly", "TermDuration": "P1Y"},
+            {"Id": 1, "CatalogItemId": E3_OFFER, "Quantity": 1, "BillingCycle": "monthly", "TermDuration": "P1Y"},
+            {"Id": 2, "CatalogItemId": "CFQ7TTC0LH18:0001:CFQ7TTC0K971", "Quantity": 301, "BillingCycle": "monthly", "TermDuration": "P1Y"},
+            {"Id": 3, "CatalogItemId": item, "Quantity": 5, "BillingCycle": "annual", "TermDuration": "P1M"}]}), None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{cart}");
+    let codes: Vec<i64> = cart["lineItems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["error"]["errorCode"].as_i64().unwrap())
+        .collect();
+    assert_eq!(codes, vec![10001, 500600, 10015, 10013]);
+    assert_eq!(cart["status"], "Active");
+    let cart_id = cart["id"].as_str().unwrap().to_string();
+    let (s, b) = c
+        .post(&format!("{carts}/{cart_id}/checkout"), Value::Null, None)
+        .await;
+    assert_error(s, &b, 400, 800009);
+    let (s, b) = c.post(&carts, json!({"lineItems": []}), None).await;
+    assert_error(s, &b, 400, 800002);
+    let (s, b) = c
+        .post(&format!("{carts}/{}/checkout", guid(5)), Value::Null, None)
+        .await;
+    assert_error(s, &b, 404, 800008);
+
+    // Fix the cart with PUT, then check out twice: one order.
+    let (s, _, fixed) = c
+        .send(c.http.put(format!("{}{carts}/{cart_id}", c.base)).bearer_auth(&c.token).json(&json!({"lineItems": [
+            {"id": 0, "catalogItemId": item, "quantity": 5, "billingCycle": "monthly", "termDuration": "P1Y"}]})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{fixed}");
+    assert!(fixed["lineItems"][0].get("error").is_none());
+    let (s, first) = c
+        .post(&format!("{carts}/{cart_id}/checkout"), Value::Null, None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{first}");
+    assert_eq!(first["attributes"]["objectType"], "CartCheckoutResult");
+    assert_eq!(first["orderErrors"], json!([]));
+    let order_id = first["orders"][0]["id"].as_str().unwrap();
+    assert_eq!(order_id.len(), 12);
+    let sid = first["orders"][0]["lineItems"][0]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, again) = c
+        .post(&format!("{carts}/{cart_id}/checkout"), Value::Null, None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(again, first);
+    let (_, got) = c.get(&format!("{carts}/{cart_id}")).await;
+    assert_eq!(got["status"], "Ordered");
+
+    let (_, sub) = c
+        .get(&format!("/v1/customers/{id}/subscriptions/{sid}"))
+        .await;
+    assert_eq!(sub["offerId"], item.as_str());
+    assert_eq!(sub["termDuration"], "P1Y");
+    assert_eq!(sub["productType"]["id"], "OnlineServicesNCE");
+    assert!(
+        sub["commitmentEndDate"]
+            .as_str()
+            .unwrap()
+            .ends_with("T00:00:00Z")
+    );
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(pool(&skus, M365_E3_SKU)["activeUnits"], 5);
+    let state = c.state().await;
+    assert_eq!(
+        state_customer(&state, &id)["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Business Basic: at most two subscriptions per customer.
+    let basic = json!({"lineItems": [
+        {"id": 0, "catalogItemId": "CFQ7TTC0LH18:0001:CFQ7TTC0K971", "quantity": 1, "billingCycle": "monthly", "termDuration": "P1M"},
+        {"id": 1, "catalogItemId": "CFQ7TTC0LH18:0001:CFQ7TTC0K971", "quantity": 1, "billingCycle": "monthly", "termDuration": "P1M"},
+        {"id": 2, "catalogItemId": "CFQ7TTC0LH18:0001:CFQ7TTC0K971", "quantity": 1, "billingCycle": "monthly", "termDuration": "P1M"}]});
+    let (_, cart) = c.post(&carts, basic, None).await;
+    let (s, result) = c
+        .post(
+            &format!("{carts}/{}/checkout", cart["id"].as_str().unwrap()),
+            Value::Null,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(result["orders"], json!([]));
+    assert_eq!(result["orderErrors"][0]["code"], 800089);
+}
+
+#[tokio::test]
+async fn users_page_and_other_reads_answer_documented_shapes() {
+    let wd = Workdir::new();
+    let id = guid(10);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 25, Some(23))]);
+    let sb = Sandbox::start(&["--seed", &path]);
+    let c = Client::new(&sb);
+
+    let mut ids = Vec::new();
+    let mut uri = format!("/v1/customers/{id}/users?size=10");
+    let mut token: Option<String> = None;
+    for _ in 0..10 {
+        let mut req = c.http.get(format!("{}{uri}", c.base)).bearer_auth(&c.token);
+        if let Some(t) = &token {
+            req = req.header("MS-ContinuationToken", t);
+        }
+        let (s, _, body) = c.send(req).await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        for u in body["items"].as_array().unwrap() {
+            assert_eq!(u["attributes"]["objectType"], "CustomerUser");
+            assert_eq!(u["state"], "active");
+            ids.push(u["id"].as_str().unwrap().to_string());
+        }
+        match body["links"].get("next") {
+            Some(next) => {
+                uri = next["uri"].as_str().unwrap().to_string();
+                token = Some(next["headers"][0]["value"].as_str().unwrap().to_string());
+            }
+            None => break,
+        }
+    }
+    assert_eq!(ids.len(), 23);
+    let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(unique.len(), 23);
+    // A users token does not page customers.
+    let resp = c
+        .http
+        .get(format!("{}/v1/customers?seekOperation=Next", c.base))
+        .bearer_auth(&c.token)
+        .header("MS-ContinuationToken", token.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+
+    let (s, b) = c.get(&format!("/v1/customers/{id}/users/{}", ids[0])).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["id"], ids[0].as_str());
+    let (s, b) = c
+        .get(&format!("/v1/customers/{id}/users/{}", guid(404)))
+        .await;
+    assert_error(s, &b, 404, 60002);
+    let (s, b) = c.get(&format!("/v1/customers/{}/users", guid(405))).await;
+    assert_error(s, &b, 404, 60003);
+    let (_, groups) = c
+        .get(&format!(
+            "/v1/customers/{id}/subscribedskus?licenseGroupIds=Group2"
+        ))
+        .await;
+    assert_eq!(groups["totalCount"], 0);
+    let (_, skus) = c
+        .get(&format!(
+            "/v1/customers/{id}/subscribedskus?licenseGroupIds=Group1&licenseGroupIds=Group2"
+        ))
+        .await;
+    let e3 = pool(&skus, E3_SKU);
+    assert_eq!(e3["totalUnits"], 25);
+    assert_eq!(e3["productSku"]["skuPartNumber"], "ENTERPRISEPACK");
+    assert_eq!(e3["attributes"]["objectType"], "SubscribedSku");
+
+    let (s, b) = c.get(&format!("/v1/customers/{id}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["allowDelegatedAccess"], true);
+    let (s, offers) = c.get("/v1/offers?country=US").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(offers["totalCount"].as_u64().unwrap() >= 17);
+    let (s, offer) = c
+        .get(&format!(
+            "/v1/offers/{}?country=US",
+            E3_OFFER.to_lowercase()
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(offer["product"]["id"], E3_SKU.to_uppercase());
+    let (s, b) = c.get("/v1/offers").await;
+    assert_error(s, &b, 400, 800002);
+    // Paths are case-insensitive; an unknown path gets the gateway-shaped 404.
+    let (s, b) = c.get("/v1/Customers/RelationshipRequests").await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["url"].as_str().unwrap().contains("partnerId="));
+    let (s, b) = c.get("/v1/nowhere").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(b["statusCode"], 404);
+
+    let (s, b) = c
+        .post(&format!("/v1/customers/{id}/agreements"), json!({"primaryContact": {"firstName": "A", "lastName": "B", "email": "a@b.example"}, "templateId": "117a1d4e", "dateAgreed": "2026-11-21T00:00:00Z", "type": "MicrosoftCustomerAgreement"}), None)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/agreements"),
+            json!({"type": "MicrosoftCustomerAgreement"}),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 400, 800002);
+}
+
+/// Outcome of one request under fault injection.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Ok,
+    Status(u16),
+    Dropped,
+}
+
+async fn try_get(http: &reqwest::Client, url: &str, token: &str) -> Outcome {
+    match http.get(url).bearer_auth(token).send().await {
+        Ok(resp) if resp.status().is_success() => {
+            // The body must arrive whole too.
+            match resp.bytes().await {
+                Ok(_) => Outcome::Ok,
+                Err(_) => Outcome::Dropped,
+            }
+        }
+        Ok(resp) => Outcome::Status(resp.status().as_u16()),
+        Err(_) => Outcome::Dropped,
+    }
+}
+
+#[tokio::test]
+async fn fail_rate_is_within_tolerance_and_counted_in_stats() {
+    let sb = Sandbox::start(&["--fail-rate", "0.3", "--fault-seed", "42"]);
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/offers?country=US", sb.url);
+    let n = 400;
+    let mut ok = 0;
+    let mut failed = 0;
+    let mut dropped = 0;
+    let mut statuses = std::collections::BTreeSet::new();
+    for _ in 0..n {
+        match try_get(&http, &url, &sb.token).await {
+            Outcome::Ok => ok += 1,
+            Outcome::Status(s) => {
+                statuses.insert(s);
+                failed += 1
+            }
+            Outcome::Dropped => {
+                dropped += 1;
+                failed += 1
+            }
+        }
+    }
+    let rate = failed as f64 / n as f64;
+    assert!(
+        (0.22..=0.38).contains(&rate),
+        "fail rate {rate} ({ok} ok, {failed} failed)"
+    );
+    assert!(dropped > 0, "no dropped connection seen");
+    assert!(
+        statuses.contains(&500) && statuses.contains(&503),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 500 || *s == 503),
+        "{statuses:?}"
+    );
+    let c = Client::new(&sb);
+    let state = c.state().await;
+    assert_eq!(state["stats"]["faults"], failed);
+    assert_eq!(state["stats"]["requests"], n);
+}
+
+#[tokio::test]
+async fn throttle_rate_and_rate_limit_answer_429_with_retry_after() {
+    let sb = Sandbox::start(&["--throttle-rate", "0.5", "--fault-seed", "1"]);
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/offers?country=US", sb.url);
+    let mut throttled = 0;
+    for _ in 0..200 {
+        let resp = http.get(&url).bearer_auth(&sb.token).send().await.unwrap();
+        if resp.status() == StatusCode::TOO_MANY_REQUESTS {
+            throttled += 1;
+            assert_eq!(resp.headers()["retry-after"], "1");
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(body["statusCode"], 429);
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Rate limit is exceeded")
+            );
+        } else {
+            assert_eq!(resp.status(), StatusCode::OK);
+        }
+    }
+    assert!(
+        (70..=130).contains(&throttled),
+        "{throttled} of 200 throttled"
+    );
+    let state = Client::new(&sb).state().await;
+    assert_eq!(state["stats"]["throttled"], throttled);
+    drop(sb);
+
+    let sb = Sandbox::start(&["--rate-limit", "5"]);
+    let url = format!("{}/v1/offers?country=US", sb.url);
+    let mut served = 0;
+    let mut limited = 0;
+    for _ in 0..20 {
+        let resp = http.get(&url).bearer_auth(&sb.token).send().await.unwrap();
+        match resp.status() {
+            StatusCode::OK => served += 1,
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert!(resp.headers().contains_key("retry-after"));
+                limited += 1
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // 20 quick requests span one or two one-second windows of 5.
+    assert!((5..=10).contains(&served), "{served} served");
+    assert_eq!(served + limited, 20);
+}
+
+#[tokio::test]
+async fn ambiguous_order_failures_never_order_twice_when_retried() {
+    let wd = Workdir::new();
+    let id = guid(11);
+    let plan_path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let state_file = wd.join("state.json").to_string_lossy().into_owned();
+    let order = json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 1}]});
+    let orders = format!("/v1/customers/{id}/orders");
+    let ids: Vec<String> = (0..12).map(|n| format!("ambiguous-{n}")).collect();
+    {
+        let sb = Sandbox::start(&[
+            "--seed",
+            &plan_path,
+            "--state",
+            &state_file,
+            "--fail-rate",
+            "1",
+            "--fault-seed",
+            "3",
+        ]);
+        let c = Client::new(&sb);
+        for rid in &ids {
+            let result = c
+                .http
+                .post(format!("{}{orders}", c.base))
+                .bearer_auth(&c.token)
+                .header("MS-RequestId", rid)
+                .json(&order)
+                .send()
+                .await;
+            // A dropped connection is an Err; an answer must be a 5xx.
+            if let Ok(resp) = result {
+                assert!(resp.status().is_server_error(), "{}", resp.status());
+            }
+        }
+    }
+    // Faults off; the same state. Some orders were applied before their answer failed.
+    let sb = Sandbox::start(&["--state", &state_file]);
+    let c = Client::new(&sb);
+    let state = c.state().await;
+    let applied = state_customer(&state, &id)["orders"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(
+        applied > 0 && applied < ids.len(),
+        "{applied} applied before the retry"
+    );
+    // Retrying every order with its own request id gives exactly one order each.
+    for rid in &ids {
+        let (s, b) = c.post(&orders, order.clone(), Some(rid)).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    let state = c.state().await;
+    let cust = state_customer(&state, &id);
+    let mut seen: Vec<String> = cust["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["requestId"].as_str().unwrap().to_string())
+        .collect();
+    seen.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(seen, want);
+    assert_eq!(cust["subscriptions"].as_array().unwrap().len(), ids.len());
+}
+
+#[tokio::test]
+async fn bad_flags_are_usage_errors() {
+    let wd = Workdir::new();
+    wd.run(["sandbox", "--accept", "most"])
+        .expect_code(2)
+        .expect_stderr_contains("--accept");
+    wd.run(["sandbox", "--fail-rate", "1.5"])
+        .expect_code(2)
+        .expect_stderr_contains("--fail-rate");
+    wd.run(["sandbox", "--listen", "localhost"])
+        .expect_code(2)
+        .expect_stderr_contains("--listen");
+    wd.write("other.json", r#"{"schema":"other/v9"}"#);
+    wd.run(["sandbox", "--seed", "other.json"])
+        .expect_code(2)
+        .expect_stderr_contains("schema");
+}
