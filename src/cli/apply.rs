@@ -1,9 +1,20 @@
 //! `cspmove apply`: carry out what is due in a plan.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
+use cspmove::apply::auth::{Credentials, Secret, TokenSource};
+use cspmove::apply::client::{self, Client, RetryPolicy};
+use cspmove::apply::executor::{self, ApplyOptions, PurchasePreview};
+use cspmove::apply::journal::{self, Journal};
+use cspmove::apply::{self, exec_report, status};
+use cspmove::plan::model::{Plan, PlanFileError};
+
+use super::UsageError;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -51,6 +62,212 @@ pub struct ApplyArgs {
     pub yes: bool,
 }
 
-pub fn run(_args: ApplyArgs) -> anyhow::Result<ExitCode> {
-    super::not_built("apply")
+/// Where requests go and with which credentials.
+enum Target {
+    Endpoint(Box<(url::Url, Credentials)>),
+    Sandbox,
+}
+
+pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    // Flags become checked options before anything is read or sent.
+    if args.concurrency == 0 {
+        return Err(UsageError("--concurrency must be at least 1".into()).into());
+    }
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(
+            UsageError("--rate must be a number of requests per second above 0".into()).into(),
+        );
+    }
+    if args.max_failures == 0 {
+        return Err(UsageError("--max-failures must be at least 1".into()).into());
+    }
+    for r in &args.report {
+        exec_report::check_path(r).map_err(|e| UsageError(e.to_string()))?;
+    }
+    let bytes = std::fs::read(&args.plan)
+        .map_err(PlanFileError::Io)
+        .with_context(|| format!("{}", args.plan.display()))?;
+    let plan = Plan::from_json_slice(&bytes).with_context(|| format!("{}", args.plan.display()))?;
+    let plan_sha = apply::plan_sha256(&bytes);
+    let journal_path = args
+        .journal
+        .clone()
+        .unwrap_or_else(|| journal::default_path(&args.plan));
+    let invitations_path = journal_path
+        .parent()
+        .map(|p| p.join("invitations.csv"))
+        .unwrap_or_else(|| PathBuf::from("invitations.csv"));
+    let opts = ApplyOptions {
+        today: chrono::Local::now().date_naive(),
+        now: args.now,
+        concurrency: args.concurrency,
+        only: args.only.clone(),
+        max_failures: args.max_failures,
+        invitations_path,
+        show_progress: super::use_colour(),
+    };
+
+    if args.dry_run {
+        let prior = match journal::read(&journal_path)? {
+            Some((header, events)) => {
+                if header.plan_sha256 != plan_sha {
+                    return Err(journal::JournalError::OtherPlan {
+                        path: journal_path.display().to_string(),
+                        found: header.plan_sha256,
+                        expected: plan_sha,
+                    }
+                    .into());
+                }
+                events
+            }
+            None => Vec::new(),
+        };
+        let mut out = std::io::stdout().lock();
+        out.write_all(executor::dry_run(&plan, &prior, &opts).as_bytes())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let interactive = std::io::stdin().is_terminal();
+    if !args.yes && !interactive {
+        return Err(UsageError(
+            "apply buys subscriptions: without a terminal to confirm on, pass --yes".into(),
+        )
+        .into());
+    }
+    let target = if args.sandbox {
+        Target::Sandbox
+    } else {
+        let endpoint = args.endpoint.as_deref().unwrap_or_default();
+        let url = client::check_endpoint_url(endpoint).map_err(UsageError)?;
+        let creds = Credentials::from_env().map_err(|e| UsageError(e.to_string()))?;
+        Target::Endpoint(Box::new((url, creds)))
+    };
+
+    let (journal, prior) = Journal::open(&journal_path, &plan_sha)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let yes = args.yes;
+    let outcome = runtime.block_on(async {
+        let (base, creds, sandbox) = match target {
+            Target::Endpoint(target) => (target.0, target.1, None),
+            Target::Sandbox => {
+                let running = start_sandbox(&plan).await?;
+                let url = url::Url::parse(&running.url())?;
+                let creds = Credentials::Token(Secret::new(running.token().to_string()));
+                eprintln!(
+                    "cspmove: rehearsing against an in-process sandbox at {url} (nothing is bought)"
+                );
+                (url, creds, Some(running))
+            }
+        };
+        let http = client::http_client(std::time::Duration::from_secs(60))?;
+        let auth = Arc::new(TokenSource::new(creds, http));
+        let client = Client::new(base, auth, args.rate, RetryPolicy::default())?;
+        let result = executor::execute(&plan, &plan_sha, client, journal, prior, opts, |p| {
+            yes || confirm(p)
+        })
+        .await;
+        if let Some(running) = sandbox {
+            running.shutdown().await;
+        }
+        result
+    })?;
+    drop(runtime);
+
+    for r in &args.report {
+        exec_report::write(&outcome, r)?;
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(summary(&outcome, &journal_path).as_bytes())?;
+    out.flush()?;
+    if let Some(reason) = &outcome.stopped {
+        anyhow::bail!("{reason}");
+    }
+    if outcome.customers_failed > 0 {
+        anyhow::bail!(
+            "{} customers failed (see the summary above{}); fix and re-run apply",
+            outcome.customers_failed,
+            if args.report.is_empty() {
+                ""
+            } else {
+                " and the report"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Asks on the terminal before the first purchase.
+fn confirm(p: &PurchasePreview) -> bool {
+    eprint!(
+        "About to order {} line(s), {} seats in all, for {} customer(s). Continue? [y/N] ",
+        p.lines, p.seats, p.customers
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    if std::io::stdin().read_line(&mut answer).is_err() {
+        return false;
+    }
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+fn summary(o: &executor::RunOutcome, journal: &std::path::Path) -> String {
+    let mut s = String::new();
+    let counts: Vec<String> = status::counts(&o.rows)
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(st, n)| format!("{} {n}", st.as_str()))
+        .collect();
+    s.push_str(&format!(
+        "{} customers: {}\n",
+        o.rows.len(),
+        if counts.is_empty() {
+            "none".to_string()
+        } else {
+            counts.join(", ")
+        }
+    ));
+    let secs = o.elapsed.as_secs_f64();
+    s.push_str(&format!(
+        "orders placed {}, users moved {}, API requests {} ({} retried, {} throttled) in {:.1} s ({:.1} requests/s)\n",
+        o.orders_placed,
+        o.users_moved,
+        o.requests,
+        o.retries,
+        o.throttled,
+        secs,
+        if secs > 0.0 { o.requests as f64 / secs } else { 0.0 }
+    ));
+    if let Some((path, n)) = &o.invitations {
+        s.push_str(&format!(
+            "invitations: {n} customers to invite, listed in {}\n",
+            path.display()
+        ));
+    }
+    for r in o.rows.iter().filter(|r| r.error.is_some()) {
+        let e = r.error.as_ref().expect("filtered");
+        s.push_str(&format!("failed {}: {e}\n", r.key));
+    }
+    s.push_str(&format!("journal: {}\n", journal.display()));
+    s
+}
+
+/// The in-process sandbox of `apply --sandbox`, seeded from the plan.
+async fn start_sandbox(_plan: &Plan) -> anyhow::Result<SandboxStub> {
+    anyhow::bail!("`apply --sandbox` needs the sandbox, which is not built yet in this version")
+}
+
+/// Stands in for `cspmove::sandbox::RunningSandbox` until the sandbox lands.
+struct SandboxStub;
+
+impl SandboxStub {
+    fn url(&self) -> String {
+        String::new()
+    }
+    fn token(&self) -> &str {
+        ""
+    }
+    async fn shutdown(self) {}
 }

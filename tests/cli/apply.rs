@@ -1,1 +1,653 @@
-//! Integration tests of `cspmove apply`.
+//! Integration tests of `cspmove apply` and `cspmove status`, all against a real
+//! `cspmove sandbox` process on 127.0.0.1.
+//!
+//! End states are read from the sandbox's `/sandbox/state` and compared with what the
+//! plan asks for: one order per accepted customer holding exactly its due lines, every
+//! user of a changing line on the new SKU, nobody else touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use cspmove::apply::testplan::{M365_E3_SKU, O365_E3_SKU, plan_with};
+use cspmove::plan::model::{LicenseAction, Plan};
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+
+use crate::common::{Output, Sandbox, Workdir, run_command};
+
+fn write_plan(wd: &Workdir, plan: &Plan) -> PathBuf {
+    wd.write("plan.json", serde_json::to_vec_pretty(plan).unwrap())
+}
+
+fn apply_command(wd: &Workdir, sb: &Sandbox, extra: &[&str]) -> Command {
+    let mut cmd = wd.command([
+        "apply",
+        "plan.json",
+        "--endpoint",
+        &sb.url,
+        "--yes",
+        "--now",
+        "--rate",
+        "2000",
+    ]);
+    cmd.args(extra).env("CSPMOVE_TOKEN", &sb.token);
+    cmd
+}
+
+fn apply(wd: &Workdir, sb: &Sandbox, extra: &[&str]) -> Output {
+    run_command(apply_command(wd, sb, extra), None)
+}
+
+/// Re-runs apply until it exits 0 (a cron job would do the same), at most `max` times.
+fn apply_until_done(wd: &Workdir, sb: &Sandbox, extra: &[&str], max: usize) -> Output {
+    let mut last = None;
+    for _ in 0..max {
+        let out = apply(wd, sb, extra);
+        if out.code == Some(0) {
+            return out;
+        }
+        last = Some(out);
+    }
+    let out = last.unwrap();
+    panic!("apply did not finish after {max} runs; last run:\n{out:?}");
+}
+
+fn http(sb: &Sandbox, method: reqwest::Method, path: &str) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .request(method, format!("{}{path}", sb.url))
+            .bearer_auth(&sb.token)
+            .send()
+            .await
+            .expect("sandbox answers");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json::<Value>().await.unwrap_or(Value::Null)
+    })
+}
+
+fn sandbox_state(sb: &Sandbox) -> Value {
+    http(sb, reqwest::Method::GET, "/sandbox/state")
+}
+
+/// What a customer ended with, without server-generated ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct End {
+    accepted: bool,
+    /// Each order's (offer, quantity) items.
+    orders: Vec<Vec<(String, u64)>>,
+    subscriptions: Vec<(String, u64)>,
+    /// userPrincipalName → licence SKUs.
+    users: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn end_state(state: &Value) -> BTreeMap<String, End> {
+    let s = |v: &Value, k: &str| v[k].as_str().unwrap_or_default().to_ascii_lowercase();
+    state["customers"]
+        .as_array()
+        .expect("customers")
+        .iter()
+        .map(|c| {
+            let mut orders: Vec<Vec<(String, u64)>> = c["orders"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|o| {
+                    let mut items: Vec<(String, u64)> = o["lineItems"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|li| (s(li, "offerId"), li["quantity"].as_u64().unwrap()))
+                        .collect();
+                    items.sort();
+                    items
+                })
+                .collect();
+            orders.sort();
+            let mut subscriptions: Vec<(String, u64)> = c["subscriptions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| (s(x, "offerId"), x["quantity"].as_u64().unwrap()))
+                .collect();
+            subscriptions.sort();
+            let users = c["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| {
+                    (
+                        s(u, "userPrincipalName"),
+                        u["licenses"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|l| l.as_str().unwrap().to_ascii_lowercase())
+                            .collect(),
+                    )
+                })
+                .collect();
+            (
+                s(c, "domain"),
+                End {
+                    accepted: c["accepted"].as_bool().unwrap(),
+                    orders,
+                    subscriptions,
+                    users,
+                },
+            )
+        })
+        .collect()
+}
+
+/// Asserts the end state the plan asks for: accepted customers hold exactly one order of
+/// their lines and their users hold the target SKU; others have nothing.
+#[track_caller]
+fn assert_plan_carried_out(plan: &Plan, ends: &BTreeMap<String, End>) {
+    for c in &plan.customers {
+        let domain = c.domain.clone().unwrap();
+        let end = ends
+            .get(&domain)
+            .unwrap_or_else(|| panic!("{domain} not in the sandbox"));
+        if !end.accepted {
+            assert!(end.orders.is_empty(), "{domain} not accepted but ordered");
+            continue;
+        }
+        let mut want: Vec<(String, u64)> = c
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.target_offer_id.clone().unwrap().to_ascii_lowercase(),
+                    l.target_seats,
+                )
+            })
+            .collect();
+        want.sort();
+        assert_eq!(end.orders, vec![want.clone()], "{domain}: orders");
+        assert_eq!(end.subscriptions, want, "{domain}: subscriptions");
+        let reassign = c
+            .lines
+            .iter()
+            .any(|l| l.license_action == LicenseAction::Reassign);
+        assert!(!end.users.is_empty(), "{domain}: no users seeded");
+        for (upn, skus) in &end.users {
+            if reassign {
+                assert!(
+                    skus.contains(M365_E3_SKU) && !skus.contains(O365_E3_SKU),
+                    "{domain} {upn} not moved: {skus:?}"
+                );
+            } else {
+                assert!(
+                    skus.contains(O365_E3_SKU) && !skus.contains(M365_E3_SKU),
+                    "{domain} {upn} touched: {skus:?}"
+                );
+            }
+        }
+    }
+}
+
+fn status_json(wd: &Workdir) -> Value {
+    let out = wd
+        .run(["status", "plan.json", "--format", "json"])
+        .expect_code(0);
+    serde_json::from_str(&out.stdout).expect("status JSON")
+}
+
+fn statuses(wd: &Workdir) -> BTreeMap<String, String> {
+    status_json(wd)["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["domain"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn happy_path_provisions_accepted_customers_once_and_invites_the_rest() {
+    let wd = Workdir::new();
+    let plan = plan_with(6, 4, 2);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--accept", "0.6"]);
+    let before = end_state(&sandbox_state(&sb));
+    let accepted = before.values().filter(|e| e.accepted).count();
+    assert!(
+        accepted > 0 && accepted < plan.customers.len(),
+        "want a mix of accepted and not: {accepted}"
+    );
+
+    let out = apply(
+        &wd,
+        &sb,
+        &[
+            "--report", "run.md", "--report", "run.json", "--report", "run.csv",
+        ],
+    )
+    .expect_code(0);
+    let ends = end_state(&sandbox_state(&sb));
+    assert_plan_carried_out(&plan, &ends);
+    let awaiting: BTreeSet<String> = ends
+        .iter()
+        .filter(|(_, e)| !e.accepted)
+        .map(|(d, _)| d.clone())
+        .collect();
+    assert!(
+        out.stdout
+            .contains(&format!("awaiting_acceptance {}", awaiting.len())),
+        "{}",
+        out.stdout
+    );
+
+    // invitations.csv lists exactly the customers who have not accepted, with the link.
+    let inv = wd.read("invitations.csv");
+    let mut lines = inv.lines();
+    assert_eq!(lines.next(), Some("customer,name,contact_email,link"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), awaiting.len(), "{inv}");
+    for c in plan
+        .customers
+        .iter()
+        .filter(|c| awaiting.contains(c.domain.as_ref().unwrap()))
+    {
+        let email = c.contact_email.as_deref().unwrap();
+        let row = rows.iter().find(|r| r.contains(email)).expect(email);
+        assert!(row.contains("https://"), "no link in {row}");
+    }
+
+    // status reads the journal: done for the accepted, awaiting_acceptance for the rest.
+    for (domain, status) in statuses(&wd) {
+        let want = if awaiting.contains(&domain) {
+            "awaiting_acceptance"
+        } else {
+            "done"
+        };
+        assert_eq!(status, want, "{domain}");
+    }
+    let text = wd.run(["status", "plan.json"]).expect_code(0);
+    assert!(
+        text.stdout
+            .contains("lets the original subscription expire on 2026-11-25")
+    );
+
+    // The reports say the same thing.
+    let report: Value = serde_json::from_str(&wd.read("run.json")).unwrap();
+    assert_eq!(report["counts"]["done"], accepted);
+    assert!(wd.read("run.md").contains("| done |"));
+    assert_eq!(wd.read("run.csv").lines().count(), plan.customers.len() + 1);
+
+    // A customer accepts; the next run (as from cron) provisions only that one.
+    let newcomer = plan
+        .customers
+        .iter()
+        .find(|c| awaiting.contains(c.domain.as_ref().unwrap()))
+        .unwrap();
+    let id = before_id(&sb, newcomer.domain.as_deref().unwrap());
+    http(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/sandbox/customers/{id}/accept"),
+    );
+    apply(&wd, &sb, &[]).expect_code(0);
+    let ends2 = end_state(&sandbox_state(&sb));
+    assert!(ends2[newcomer.domain.as_ref().unwrap()].accepted);
+    assert_plan_carried_out(&plan, &ends2);
+    assert_eq!(statuses(&wd)[newcomer.domain.as_ref().unwrap()], "done");
+
+    // Nothing anywhere carries the token.
+    for entry in std::fs::read_dir(wd.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(&sb.token),
+                "{} holds the token",
+                path.display()
+            );
+        }
+    }
+    assert!(!out.stdout.contains(&sb.token) && !out.stderr.contains(&sb.token));
+}
+
+fn before_id(sb: &Sandbox, domain: &str) -> String {
+    sandbox_state(sb)["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["domain"].as_str().unwrap().eq_ignore_ascii_case(domain))
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .unwrap()
+}
+
+#[test]
+fn a_second_run_changes_nothing_and_uses_one_sweep() {
+    let wd = Workdir::new();
+    let plan = plan_with(5, 2, 1);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    apply(&wd, &sb, &[]).expect_code(0);
+    let first = end_state(&sandbox_state(&sb));
+    assert_plan_carried_out(&plan, &first);
+    let requests_before = sandbox_state(&sb)["stats"]["requests"].as_u64().unwrap();
+    let out = apply(&wd, &sb, &[]).expect_code(0);
+    let state = sandbox_state(&sb);
+    assert_eq!(end_state(&state), first, "a re-run changed something");
+    // One sweep page, nothing else: every customer is already done.
+    let requests = state["stats"]["requests"].as_u64().unwrap() - requests_before;
+    assert_eq!(requests, 1, "{}", out.stdout);
+    assert!(out.stdout.contains("orders placed 0"), "{}", out.stdout);
+}
+
+#[test]
+fn faults_end_state_equals_the_fault_free_run() {
+    let plan = plan_with(14, 6, 2);
+    // The fault-free run.
+    let clean_wd = Workdir::new();
+    let clean_plan = write_plan(&clean_wd, &plan);
+    let clean = Sandbox::start(&["--seed", clean_plan.to_str().unwrap()]);
+    apply(&clean_wd, &clean, &[]).expect_code(0);
+    let want = end_state(&sandbox_state(&clean));
+    assert_plan_carried_out(&plan, &want);
+
+    // 10% 429; a 25% fail rate splits into 5xx (10%), dropped connections before (5%) and
+    // after (5%) the change, and 500 after the change (5%).
+    let wd = Workdir::new();
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&[
+        "--seed",
+        plan_path.to_str().unwrap(),
+        "--fail-rate",
+        "0.25",
+        "--throttle-rate",
+        "0.1",
+        "--fault-seed",
+        "20261121",
+    ]);
+    apply_until_done(&wd, &sb, &["--max-failures", "1000"], 8);
+    let state = sandbox_state(&sb);
+    let got = end_state(&state);
+    assert_eq!(
+        got, want,
+        "faulty run ended differently from the fault-free run"
+    );
+    assert!(
+        state["stats"]["faults"].as_u64().unwrap() > 10,
+        "{}",
+        state["stats"]
+    );
+    assert!(
+        state["stats"]["throttled"].as_u64().unwrap() > 5,
+        "{}",
+        state["stats"]
+    );
+    // Some purchase went through despite a failed answer and was reconciled, not repeated.
+    let journal = wd.read("plan.journal.jsonl");
+    assert!(
+        journal.contains("\"state\":\"ambiguous\""),
+        "no ambiguous purchase was exercised"
+    );
+}
+
+#[test]
+fn crashes_at_random_moments_then_reruns_end_in_the_same_state() {
+    let wd = Workdir::new();
+    let plan = plan_with(240, 60, 0);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--latency-ms", "15"]);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    let mut kills = 0;
+    for _ in 0..5 {
+        let mut cmd = apply_command(&wd, &sb, &[]);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let mut child = cmd.spawn().expect("spawn apply");
+        let wait = Duration::from_millis(rng.random_range(150..1200));
+        let started = Instant::now();
+        while started.elapsed() < wait {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL: no cleanup, no flush
+            kills += 1;
+        }
+        child.wait().unwrap();
+    }
+    assert!(
+        kills >= 3,
+        "apply finished too fast to be killed ({kills} kills)"
+    );
+    apply_until_done(&wd, &sb, &[], 6);
+    assert_plan_carried_out(&plan, &end_state(&sandbox_state(&sb)));
+    assert!(statuses(&wd).values().all(|s| s == "done"));
+    // Some kill landed between an order's `started` and its outcome, and the next run
+    // found that order instead of placing it again.
+    let journal = wd.read("plan.journal.jsonl");
+    let reconciled = journal.matches("\"action\":\"reconcile\"").count();
+    assert!(reconciled > 0, "no kill landed mid-purchase; the test exercised nothing");
+}
+
+#[test]
+fn a_journal_written_for_another_plan_is_refused() {
+    let wd = Workdir::new();
+    write_plan(&wd, &plan_with(2, 0, 0));
+    wd.write(
+        "plan.journal.jsonl",
+        "{\"journal\":\"cspmove.journal/v1\",\"plan_sha256\":\"00ff\",\"created\":\"2026-11-01T00:00:00Z\",\"generated_by\":\"cspmove 0.1.0\"}\n",
+    );
+    let mut cmd = wd.command([
+        "apply",
+        "plan.json",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--yes",
+    ]);
+    cmd.env("CSPMOVE_TOKEN", "t");
+    run_command(cmd, None)
+        .expect_code(1)
+        .expect_stderr_contains("written for another plan");
+    wd.run(["status", "plan.json"])
+        .expect_code(1)
+        .expect_stderr_contains("written for another plan");
+}
+
+#[test]
+fn a_second_concurrent_apply_is_refused() {
+    let wd = Workdir::new();
+    let plan_path = write_plan(&wd, &plan_with(20, 0, 0));
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--latency-ms", "300"]);
+    let mut first = apply_command(&wd, &sb, &["--concurrency", "1"]);
+    first.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = first.spawn().unwrap();
+    // Wait for the first run to hold its lock (its journal exists).
+    let start = Instant::now();
+    while !wd.join("plan.journal.jsonl").exists() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = apply(&wd, &sb, &[]);
+    let _ = child.kill();
+    let _ = child.wait();
+    out.expect_code(1)
+        .expect_stderr_contains("another `cspmove apply` is running");
+}
+
+#[test]
+fn a_wrong_token_stops_the_run_with_a_clear_message() {
+    let wd = Workdir::new();
+    let plan_path = write_plan(&wd, &plan_with(3, 0, 0));
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let mut cmd = apply_command(&wd, &sb, &[]);
+    cmd.env("CSPMOVE_TOKEN", "not-the-token-xyz");
+    let out = run_command(cmd, None)
+        .expect_code(1)
+        .expect_stderr_contains("HTTP 401")
+        .expect_stderr_contains("CSPMOVE_TOKEN");
+    assert!(!out.stderr.contains("not-the-token-xyz"));
+    let ends = end_state(&sandbox_state(&sb));
+    assert!(ends.values().all(|e| e.orders.is_empty()));
+}
+
+#[test]
+fn an_app_only_token_stops_at_the_first_user_operation() {
+    let wd = Workdir::new();
+    let plan = plan_with(0, 2, 0);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    // An app-only token from the sandbox's own token endpoint (client credentials).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token: Value = rt.block_on(async {
+        reqwest::Client::new()
+            .post(format!("{}/partner-tenant/oauth2/token", sb.url))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "app"),
+                ("client_secret", "secret"),
+                ("resource", "https://graph.windows.net"),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    let mut cmd = apply_command(&wd, &sb, &["--concurrency", "1"]);
+    cmd.env("CSPMOVE_TOKEN", token["access_token"].as_str().unwrap());
+    run_command(cmd, None)
+        .expect_code(1)
+        .expect_stderr_contains("cannot do user operations");
+}
+
+#[test]
+fn the_refresh_token_flow_works_against_the_sandbox_authority() {
+    let wd = Workdir::new();
+    let plan = plan_with(2, 1, 0);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let mut cmd = apply_command(&wd, &sb, &[]);
+    cmd.env_remove("CSPMOVE_TOKEN")
+        .env("CSPMOVE_REFRESH_TOKEN", "refresh-secret-123")
+        .env("CSPMOVE_CLIENT_ID", "app")
+        .env("CSPMOVE_CLIENT_SECRET", "client-secret-456")
+        .env("CSPMOVE_TENANT_ID", "partner-tenant")
+        .env("CSPMOVE_AUTHORITY", &sb.url);
+    let out = run_command(cmd, None).expect_code(0);
+    assert_plan_carried_out(&plan, &end_state(&sandbox_state(&sb)));
+    let journal = wd.read("plan.journal.jsonl");
+    for secret in ["refresh-secret-123", "client-secret-456", "sbx-"] {
+        assert!(
+            !journal.contains(secret)
+                && !out.stdout.contains(secret)
+                && !out.stderr.contains(secret)
+        );
+    }
+}
+
+#[test]
+fn yes_is_required_without_a_terminal_and_dry_run_changes_nothing() {
+    let wd = Workdir::new();
+    let plan = plan_with(2, 1, 1);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let mut cmd = wd.command(["apply", "plan.json", "--endpoint", &sb.url, "--now"]);
+    cmd.env("CSPMOVE_TOKEN", &sb.token);
+    run_command(cmd, None)
+        .expect_code(2)
+        .expect_stderr_contains("--yes");
+
+    let out = apply(&wd, &sb, &["--dry-run"]).expect_code(0);
+    assert_eq!(out.stdout.matches("/orders [").count(), 4, "{}", out.stdout);
+    assert!(out.stdout.contains("licenseupdates"), "{}", out.stdout);
+    assert!(out.stdout.contains("nothing was changed"));
+    let state = sandbox_state(&sb);
+    assert_eq!(state["stats"]["requests"].as_u64(), Some(0));
+    assert!(!wd.join("plan.journal.jsonl").exists());
+}
+
+#[test]
+fn only_limits_the_run_to_the_named_customers() {
+    let wd = Workdir::new();
+    let plan = plan_with(3, 0, 1);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let chosen = plan.customers[3].domain.clone().unwrap(); // planned by domain alone
+    apply(&wd, &sb, &["--only", &chosen]).expect_code(0);
+    let ends = end_state(&sandbox_state(&sb));
+    for (domain, end) in &ends {
+        assert_eq!(end.orders.len(), usize::from(*domain == chosen), "{domain}");
+    }
+    let st = statuses(&wd);
+    assert_eq!(st[&chosen], "done");
+    assert_eq!(st.values().filter(|s| *s == "done").count(), 1, "{st:?}");
+}
+
+#[test]
+fn not_due_lines_wait_for_their_date() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(2, 0, 0);
+    let future = chrono::Local::now().date_naive() + chrono::Days::new(30);
+    plan.customers[1].lines[0].provision_on = future;
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let mut cmd = wd.command([
+        "apply",
+        "plan.json",
+        "--endpoint",
+        &sb.url,
+        "--yes",
+        "--rate",
+        "2000",
+    ]);
+    cmd.env("CSPMOVE_TOKEN", &sb.token);
+    run_command(cmd, None).expect_code(0);
+    let ends = end_state(&sandbox_state(&sb));
+    assert_eq!(
+        ends[plan.customers[0].domain.as_ref().unwrap()]
+            .orders
+            .len(),
+        1
+    );
+    assert!(
+        ends[plan.customers[1].domain.as_ref().unwrap()]
+            .orders
+            .is_empty()
+    );
+    let st = status_json(&wd);
+    let waiting = &st["customers"][1];
+    assert_eq!(waiting["status"], "scheduled");
+    assert_eq!(waiting["next_date"], future.to_string());
+    assert_eq!(waiting["waiting_on"], "due_date");
+}
+
+#[test]
+fn apply_sandbox_rehearses_the_whole_flow_in_process() {
+    let wd = Workdir::new();
+    write_plan(&wd, &plan_with(3, 2, 1));
+    let out = wd
+        .run([
+            "apply",
+            "plan.json",
+            "--sandbox",
+            "--now",
+            "--yes",
+            "--rate",
+            "2000",
+        ])
+        .expect_code(0);
+    assert!(out.stdout.contains("6 customers: done 6"), "{}", out.stdout);
+}

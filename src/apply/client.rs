@@ -1,0 +1,1012 @@
+//! A typed async client for the Partner Center routes `apply` uses
+//! (partner-center-api.md §1–§10): HTTP, both error body shapes, paging, retries and one
+//! global rate limit.
+//!
+//! The main decision is how a failure is classified, because that decides whether money
+//! can be spent twice. Every call says whether it is *safe to repeat* (reads) or not
+//! (orders, checkouts, license updates). A safe call is retried on 429 (after
+//! `Retry-After`), 5xx, 408, timeouts and dropped connections, with exponential backoff
+//! and jitter, a bounded number of times. An unsafe call is retried only when the request
+//! certainly did not take effect (429, a refused connection); any other transient
+//! failure comes back as [`ApiError::ambiguous`] so the executor reconciles by reading
+//! before it sends again. Every attempt of one action carries the same `MS-RequestId`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+use uuid::Uuid;
+
+use super::auth::{AuthError, TokenSource, without_url};
+
+/// Page size of the customer and user sweeps (one call per 500 customers).
+pub const PAGE_SIZE: usize = 500;
+
+/// Refuses a base URL that is not https, except plain http to a loopback host.
+pub fn check_endpoint_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(url)
+            } else {
+                Err(format!(
+                    "{text}: plain http:// is refused except to loopback (a token would travel unencrypted); use https://"
+                ))
+            }
+        }
+        other => Err(format!(
+            "{text}: unsupported scheme {other:?}; use https://"
+        )),
+    }
+}
+
+/// JSON bodies may begin with a UTF-8 byte order mark (several doc samples do).
+pub fn strip_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
+}
+
+/// What went wrong, in the terms the executor acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 401, or the token could not be obtained: the run stops at once.
+    Auth,
+    /// The token cannot do user operations (403 `900329`, 400 `900316`): the run stops.
+    UserOperations,
+    /// 429 still after every retry.
+    Throttled,
+    /// 5xx, 408, a timeout or a dropped connection.
+    Transient,
+    /// Any other answer: the request was refused and nothing changed.
+    Refused,
+}
+
+/// One failed call with everything a person needs: HTTP status, Partner Center's code
+/// and description, the request ID to quote to Microsoft support, and a hint.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize, PartialEq)]
+#[error("{}", self.render())]
+pub struct ApiError {
+    #[serde(skip, default = "default_kind")]
+    pub kind: ErrorKind,
+    /// Whether the request may have taken effect (sent, but no definite answer).
+    #[serde(default)]
+    pub ambiguous: bool,
+    /// `POST /v1/customers/{id}/orders` etc.
+    pub call: String,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub code: Option<String>,
+    pub description: String,
+    #[serde(default)]
+    pub request_id: Option<String>,
+    pub hint: String,
+}
+
+fn default_kind() -> ErrorKind {
+    ErrorKind::Refused
+}
+
+impl ApiError {
+    fn render(&self) -> String {
+        let mut s = self.call.clone();
+        if let Some(status) = self.status {
+            s.push_str(&format!(": HTTP {status}"));
+        } else {
+            s.push(':');
+        }
+        if let Some(code) = &self.code {
+            s.push_str(&format!(" code {code}"));
+        }
+        s.push_str(&format!(" {}", self.description));
+        if let Some(id) = &self.request_id {
+            s.push_str(&format!(" (request ID {id})"));
+        }
+        if !self.hint.is_empty() {
+            s.push_str(&format!(" — {}", self.hint));
+        }
+        s
+    }
+
+    /// Errors after which the run must stop at once.
+    pub fn is_fatal(&self) -> bool {
+        matches!(self.kind, ErrorKind::Auth | ErrorKind::UserOperations)
+    }
+
+    fn new(kind: ErrorKind, call: &str, description: impl Into<String>) -> ApiError {
+        let description = description.into();
+        ApiError {
+            kind,
+            ambiguous: false,
+            call: call.to_string(),
+            status: None,
+            code: None,
+            hint: hint_for(None, None, kind),
+            description,
+            request_id: None,
+        }
+    }
+}
+
+/// A hint a person can act on, by Partner Center code first and HTTP status second.
+pub fn hint_for(status: Option<u16>, code: Option<&str>, kind: ErrorKind) -> String {
+    let by_code = match code.unwrap_or("") {
+        "20002" => {
+            "the customer has not accepted the reseller relationship yet (or ended it): send the invitation link from invitations.csv"
+        }
+        "900329" | "900316" => {
+            "this token cannot do user operations: use an App+User token (Secure Application Model), see docs/apply.md"
+        }
+        "900309" => {
+            "Conditional Access blocked the call: sign in for the App+User consent from an allowed location and device"
+        }
+        "800004" => {
+            "the offer ID is not in Partner Center's catalog for this market: check target_offer_id in the plan and re-plan with a current --catalog"
+        }
+        "900275" | "2002" => {
+            "the quantity is outside the offer's minimum/maximum: fix the seats in the input and re-plan"
+        }
+        "800071" => "line item numbers must run 0…n-1: this is a cspmove bug, please report it",
+        "60012" => {
+            "not enough licenses of the new SKU are available: wait until the new seats are provisioned, or buy more, then re-run"
+        }
+        "60002" => {
+            "the user no longer exists in the customer's tenant: nothing to move for this user"
+        }
+        "60003" => "the customer's tenant was not found: check the customer ID in the plan",
+        "13605" => {
+            "the customer has not accepted the Microsoft Customer Agreement: confirm it in Partner Center, then re-run"
+        }
+        "2091" | "500600" => {
+            "the offer can no longer be bought: map it to a current offer (--offer-map) and re-plan"
+        }
+        "2085" | "800020" => {
+            "the offer is not eligible for this customer: choose another target offer and re-plan"
+        }
+        "800070" => {
+            "the offer is not sold in the customer's country: choose an offer of that market"
+        }
+        "800066" | "800089" | "800067" | "800088" => {
+            "a per-customer or per-subscription limit was reached: check the customer's existing subscriptions in Partner Center"
+        }
+        "800060" | "800064" => {
+            "another order is being processed for this customer: re-run later; cspmove reconciles before ordering again"
+        }
+        "800065" => {
+            "the cart was already submitted: cspmove reconciles by reading the customer's orders on the next run"
+        }
+        "800008" | "400019" => {
+            "the cart or availability expired: re-run and cspmove builds a new cart from current availabilities"
+        }
+        "800005" => "Partner Center could not create the order: re-run later",
+        _ => "",
+    };
+    if !by_code.is_empty() {
+        return by_code.to_string();
+    }
+    match (kind, status) {
+        (ErrorKind::Auth, _) => {
+            "the token was refused: set a fresh CSPMOVE_TOKEN or check the refresh-token settings (docs/apply.md)".to_string()
+        }
+        (ErrorKind::UserOperations, _) => {
+            "this token cannot do user operations: use an App+User token (Secure Application Model)".to_string()
+        }
+        (_, Some(429)) | (ErrorKind::Throttled, _) => {
+            "Partner Center is throttling: lower --rate or --concurrency and re-run".to_string()
+        }
+        (_, Some(403)) => {
+            "access denied: the partner user needs the Admin agent role, and with GDAP a customer role such as License Administrator".to_string()
+        }
+        (_, Some(404)) => "not found: check the customer ID in the plan".to_string(),
+        (_, Some(408)) | (_, Some(500..=599)) | (ErrorKind::Transient, _) => {
+            "Partner Center or the network failed: re-run later; cspmove resumes and reconciles what may have been done".to_string()
+        }
+        _ => String::new(),
+    }
+}
+
+/// Parses both error body shapes: `{code, description, data, source}` and the gateway's
+/// `{statusCode, message}`. `code` may be a JSON string or number.
+pub fn parse_error_body(bytes: &[u8]) -> (Option<String>, Option<String>) {
+    let Ok(value) = serde_json::from_slice::<Value>(strip_bom(bytes)) else {
+        let text = String::from_utf8_lossy(bytes).trim().to_string();
+        let text: String = text.chars().take(300).collect();
+        return (None, (!text.is_empty()).then_some(text));
+    };
+    let get = |names: &[&str]| {
+        names.iter().find_map(|n| {
+            value
+                .as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.clone())
+        })
+    };
+    let code = get(&["code", "errorCode"]).and_then(|v| match v {
+        Value::String(s) => Some(s),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    });
+    let description = get(&["description", "message", "errorDescription"])
+        .and_then(|v| v.as_str().map(str::to_string));
+    (code, description)
+}
+
+/// One global rate limit for every request of the run, shared by all workers: requests
+/// are spaced `1/rate` apart, with a small burst so workers do not queue in lock-step.
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    burst: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl RateLimiter {
+    pub fn new(per_second: f64) -> RateLimiter {
+        let interval = Duration::from_secs_f64(1.0 / per_second.max(0.001));
+        RateLimiter {
+            interval,
+            burst: interval * 2,
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for this request's slot.
+    pub async fn acquire(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let now = tokio::time::Instant::now();
+            // Unused time is banked only up to the burst, never beyond.
+            let earliest = now.checked_sub(self.burst).unwrap_or(now);
+            let slot = (*next).max(earliest);
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// Retry bounds. The SDK makes 3 retries; throttling gets a few more because it is common
+/// under load and harmless to wait out.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    pub max_retries: u32,
+    pub max_throttle_retries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            max_throttle_retries: 8,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// (2^n − 1)/2 s like the SDK, capped, with full jitter on the last half.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base_delay
+            .saturating_mul(2u32.saturating_pow(attempt.min(16)))
+            .min(self.max_delay);
+        let half = exp / 2;
+        let jitter = rand::rng().random_range(0.0..=1.0);
+        half + half.mul_f64(jitter)
+    }
+}
+
+/// Counters for the summary and the benchmark.
+#[derive(Debug, Default)]
+pub struct CallStats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// Reads: repeat on any transient failure.
+    Safe,
+    /// Purchases and license changes: repeat only when the request certainly did nothing.
+    Unsafe,
+}
+
+/// The Partner Center client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    auth: Arc<TokenSource>,
+    limiter: Arc<RateLimiter>,
+    policy: RetryPolicy,
+    correlation_id: Uuid,
+    pub stats: Arc<CallStats>,
+}
+
+/// A collection page: `{"totalCount","items","links":{"next":{uri,headers}}}`.
+#[derive(Deserialize)]
+struct Page {
+    #[serde(default)]
+    items: Vec<Value>,
+    #[serde(default)]
+    links: Option<PageLinks>,
+}
+
+#[derive(Deserialize)]
+struct PageLinks {
+    #[serde(default)]
+    next: Option<Link>,
+}
+
+#[derive(Deserialize)]
+struct Link {
+    uri: String,
+    #[serde(default)]
+    headers: Vec<LinkHeader>,
+}
+
+#[derive(Deserialize)]
+struct LinkHeader {
+    key: String,
+    value: String,
+}
+
+impl Client {
+    pub fn new(
+        base: Url,
+        auth: Arc<TokenSource>,
+        rate: f64,
+        policy: RetryPolicy,
+    ) -> anyhow::Result<Client> {
+        let http = http_client(policy.timeout)?;
+        Ok(Client {
+            http,
+            base,
+            auth,
+            limiter: Arc::new(RateLimiter::new(rate)),
+            policy,
+            correlation_id: Uuid::new_v4(),
+            stats: Arc::new(CallStats::default()),
+        })
+    }
+
+    pub fn correlation_id(&self) -> Uuid {
+        self.correlation_id
+    }
+
+    /// Resolves a path or a `links.*.uri` (relative, maybe without `/v1`) against the
+    /// base. An absolute link to another origin is refused: the token must not leave.
+    fn resolve(&self, path: &str) -> Result<Url, String> {
+        if path.starts_with("http://") || path.starts_with("https://") {
+            let url = Url::parse(path).map_err(|e| e.to_string())?;
+            if url.origin() != self.base.origin() {
+                return Err(format!(
+                    "a link points to another host ({}); not following it",
+                    url.host_str().unwrap_or("?")
+                ));
+            }
+            return Ok(url);
+        }
+        let rel = if path.starts_with("/v1/") || path == "/v1" {
+            path.to_string()
+        } else {
+            format!("/v1{}", if path.starts_with('/') { "" } else { "/" }) + path
+        };
+        let base = self.base.as_str().trim_end_matches('/');
+        Url::parse(&format!("{base}{rel}")).map_err(|e| e.to_string())
+    }
+
+    /// Sends one logical call with retries; returns the parsed JSON body (`Null` if empty).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+        request_id: Uuid,
+        repeat: Repeat,
+        extra_headers: &[(String, String)],
+    ) -> Result<Value, ApiError> {
+        // The call's name in errors and logs: the path without its query.
+        let name = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        let url = self
+            .resolve(path)
+            .map_err(|e| ApiError::new(ErrorKind::Refused, &name, e))?;
+        let mut transient_retries = 0u32;
+        let mut throttle_retries = 0u32;
+        let mut refreshed = false;
+        loop {
+            self.limiter.acquire().await;
+            let token = self.auth.token().await.map_err(|e| auth_error(&name, e))?;
+            let mut req = self
+                .http
+                .request(method.clone(), url.clone())
+                .bearer_auth(token.expose())
+                .header("Accept", "application/json")
+                .header("MS-RequestId", request_id.to_string())
+                .header("MS-CorrelationId", self.correlation_id.to_string())
+                .header("X-Locale", "en-US");
+            for (k, v) in extra_headers {
+                if let (Ok(k), Ok(v)) = (
+                    HeaderName::from_bytes(k.as_bytes()),
+                    HeaderValue::from_str(v),
+                ) {
+                    req = req.header(k, v);
+                }
+            }
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let outcome = req.send().await;
+            let response = match outcome {
+                Ok(r) => r,
+                Err(err) => {
+                    // A refused connection sent nothing; anything later may have been applied.
+                    let sent = !err.is_connect();
+                    let mut e = ApiError::new(ErrorKind::Transient, &name, without_url(&err));
+                    e.request_id = Some(request_id.to_string());
+                    if repeat == Repeat::Unsafe && sent {
+                        e.ambiguous = true;
+                        return Err(e);
+                    }
+                    if transient_retries >= self.policy.max_retries {
+                        e.ambiguous = sent && repeat == Repeat::Unsafe;
+                        return Err(e);
+                    }
+                    tokio::time::sleep(self.policy.backoff(transient_retries)).await;
+                    transient_retries += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            let retry_after = retry_after(response.headers());
+            let echoed_id = response
+                .headers()
+                .get("MS-RequestId")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(err) => {
+                    // The status line arrived but the body was cut: treat like a drop.
+                    let mut e = ApiError::new(ErrorKind::Transient, &name, without_url(&err));
+                    e.status = Some(status);
+                    e.request_id = Some(request_id.to_string());
+                    if (200..300).contains(&status) || repeat == Repeat::Unsafe {
+                        e.ambiguous = repeat == Repeat::Unsafe;
+                        if repeat == Repeat::Unsafe || transient_retries >= self.policy.max_retries
+                        {
+                            return Err(e);
+                        }
+                    }
+                    if transient_retries >= self.policy.max_retries {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(self.policy.backoff(transient_retries)).await;
+                    transient_retries += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            };
+            if (200..300).contains(&status) {
+                let bytes = strip_bom(&bytes);
+                if bytes.iter().all(u8::is_ascii_whitespace) {
+                    return Ok(Value::Null);
+                }
+                return serde_json::from_slice(bytes).map_err(|e| {
+                    let mut err = ApiError::new(
+                        ErrorKind::Refused,
+                        &name,
+                        format!("the answer is not the JSON expected: {e}"),
+                    );
+                    err.status = Some(status);
+                    err.request_id = Some(request_id.to_string());
+                    err
+                });
+            }
+            let (code, description) = parse_error_body(&bytes);
+            let kind = match (status, code.as_deref()) {
+                (403, Some("900329")) | (400, Some("900316")) => ErrorKind::UserOperations,
+                (401, _) => ErrorKind::Auth,
+                (429, _) => ErrorKind::Throttled,
+                (408, _) | (500..=599, _) => ErrorKind::Transient,
+                _ => ErrorKind::Refused,
+            };
+            let make = |kind: ErrorKind| ApiError {
+                kind,
+                ambiguous: false,
+                call: name.clone(),
+                status: Some(status),
+                hint: hint_for(Some(status), code.as_deref(), kind),
+                code: code.clone(),
+                description: description
+                    .clone()
+                    .unwrap_or_else(|| http_reason(status).to_string()),
+                request_id: echoed_id.clone().or_else(|| Some(request_id.to_string())),
+            };
+            match kind {
+                ErrorKind::Auth => {
+                    if !refreshed && self.auth.can_refresh() {
+                        refreshed = true;
+                        self.auth.invalidate().await;
+                        continue;
+                    }
+                    return Err(make(kind));
+                }
+                ErrorKind::UserOperations | ErrorKind::Refused => return Err(make(kind)),
+                ErrorKind::Throttled => {
+                    // A 429 is refused before it runs: repeating it is always safe.
+                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    if throttle_retries >= self.policy.max_throttle_retries {
+                        return Err(make(kind));
+                    }
+                    let wait = retry_after
+                        .unwrap_or_else(|| self.policy.backoff(throttle_retries))
+                        .min(Duration::from_secs(120));
+                    // Throttled again: keep the Retry-After wait and add backoff (the guidance).
+                    let extra = if throttle_retries > 0 {
+                        self.policy.backoff(throttle_retries - 1)
+                    } else {
+                        Duration::ZERO
+                    };
+                    tokio::time::sleep(wait + extra).await;
+                    throttle_retries += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                ErrorKind::Transient => {
+                    let mut e = make(kind);
+                    if repeat == Repeat::Unsafe {
+                        e.ambiguous = true;
+                        return Err(e);
+                    }
+                    if transient_retries >= self.policy.max_retries {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(self.policy.backoff(transient_retries)).await;
+                    transient_retries += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+            }
+        }
+    }
+
+    /// GET one resource (safe to repeat), with a fresh request ID.
+    pub async fn get(&self, path: &str) -> Result<Value, ApiError> {
+        self.call(
+            reqwest::Method::GET,
+            path,
+            None,
+            Uuid::new_v4(),
+            Repeat::Safe,
+            &[],
+        )
+        .await
+    }
+
+    /// GETs every page of a collection by following `links.next` (with its headers, e.g.
+    /// `MS-ContinuationToken`). `on_page` sees each page's item count.
+    pub async fn get_all(
+        &self,
+        path: &str,
+        mut on_page: impl FnMut(usize),
+    ) -> Result<Vec<Value>, ApiError> {
+        let mut items = Vec::new();
+        let mut next = Some((path.to_string(), Vec::new()));
+        // A server that keeps sending the same `next` must not loop forever.
+        let mut pages = 0usize;
+        while let Some((uri, headers)) = next.take() {
+            pages += 1;
+            if pages > 100_000 {
+                return Err(ApiError::new(
+                    ErrorKind::Refused,
+                    path,
+                    "paging did not end after 100000 pages",
+                ));
+            }
+            let value = self
+                .call(
+                    reqwest::Method::GET,
+                    &uri,
+                    None,
+                    Uuid::new_v4(),
+                    Repeat::Safe,
+                    &headers,
+                )
+                .await?;
+            let page: Page = serde_json::from_value(value).map_err(|e| {
+                ApiError::new(
+                    ErrorKind::Refused,
+                    &format!("GET {path}"),
+                    format!("not a collection: {e}"),
+                )
+            })?;
+            on_page(page.items.len());
+            let empty = page.items.is_empty();
+            items.extend(page.items);
+            if let Some(link) = page.links.and_then(|l| l.next)
+                && !empty
+            {
+                let headers = link.headers.into_iter().map(|h| (h.key, h.value)).collect();
+                next = Some((link.uri, headers));
+            }
+        }
+        Ok(items)
+    }
+
+    // ---- typed routes -------------------------------------------------------------
+
+    /// Every customer with a relationship to the partner (one paged sweep).
+    pub async fn customers(&self, on_page: impl FnMut(usize)) -> Result<Vec<PcCustomer>, ApiError> {
+        let items = self
+            .get_all(&format!("/v1/customers?size={PAGE_SIZE}"), on_page)
+            .await?;
+        Ok(items.iter().filter_map(PcCustomer::from_json).collect())
+    }
+
+    /// The partner's reseller relationship link (one for every customer).
+    pub async fn relationship_link(&self) -> Result<String, ApiError> {
+        let v = self.get("/v1/customers/relationshiprequests").await?;
+        v.get("url")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::Refused,
+                    "GET /v1/customers/relationshiprequests",
+                    "the answer has no url",
+                )
+            })
+    }
+
+    /// POST an order. Unsafe to repeat blindly: see the module comment.
+    pub async fn create_order(
+        &self,
+        customer_id: &str,
+        body: &Value,
+        request_id: Uuid,
+    ) -> Result<Value, ApiError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/customers/{customer_id}/orders"),
+            Some(body),
+            request_id,
+            Repeat::Unsafe,
+            &[],
+        )
+        .await
+    }
+
+    pub async fn orders(&self, customer_id: &str) -> Result<Vec<Value>, ApiError> {
+        self.get_all(&format!("/v1/customers/{customer_id}/orders"), |_| {})
+            .await
+    }
+
+    pub async fn subscriptions(&self, customer_id: &str) -> Result<Vec<Value>, ApiError> {
+        self.get_all(
+            &format!("/v1/customers/{customer_id}/subscriptions"),
+            |_| {},
+        )
+        .await
+    }
+
+    pub async fn subscribed_skus(&self, customer_id: &str) -> Result<Vec<Value>, ApiError> {
+        self.get_all(
+            &format!("/v1/customers/{customer_id}/subscribedskus"),
+            |_| {},
+        )
+        .await
+    }
+
+    pub async fn users(&self, customer_id: &str) -> Result<Vec<Value>, ApiError> {
+        self.get_all(
+            &format!("/v1/customers/{customer_id}/users?size={PAGE_SIZE}"),
+            |_| {},
+        )
+        .await
+    }
+
+    /// The SKU ids (lower case) a user holds.
+    pub async fn user_license_skus(
+        &self,
+        customer_id: &str,
+        user_id: &str,
+    ) -> Result<Vec<String>, ApiError> {
+        let items = self
+            .get_all(
+                &format!("/v1/customers/{customer_id}/users/{user_id}/licenses"),
+                |_| {},
+            )
+            .await?;
+        Ok(items
+            .iter()
+            .filter_map(|l| l.pointer("/productSku/id").and_then(Value::as_str))
+            .map(str::to_ascii_lowercase)
+            .collect())
+    }
+
+    /// Assigns `assign` and removes `remove` in one call (the licence swap).
+    pub async fn license_update(
+        &self,
+        customer_id: &str,
+        user_id: &str,
+        assign: &str,
+        remove: &str,
+        request_id: Uuid,
+    ) -> Result<Value, ApiError> {
+        let body = serde_json::json!({
+            "licensesToAssign": [{"skuId": assign, "excludedPlans": null}],
+            "licensesToRemove": [remove],
+            "attributes": {"objectType": "LicenseUpdate"},
+        });
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/customers/{customer_id}/users/{user_id}/licenseupdates"),
+            Some(&body),
+            request_id,
+            Repeat::Unsafe,
+            &[],
+        )
+        .await
+    }
+
+    /// Availabilities of a new-commerce `PRODUCT:SKU` for the customer's country.
+    pub async fn availabilities(
+        &self,
+        product: &str,
+        sku: &str,
+        country: &str,
+    ) -> Result<Vec<Value>, ApiError> {
+        self.get_all(
+            &format!("/v1/products/{product}/skus/{sku}/availabilities?country={country}"),
+            |_| {},
+        )
+        .await
+    }
+
+    pub async fn create_cart(
+        &self,
+        customer_id: &str,
+        body: &Value,
+        request_id: Uuid,
+    ) -> Result<Value, ApiError> {
+        // A duplicate cart costs nothing (only checkout buys), so creation may be repeated.
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/customers/{customer_id}/carts"),
+            Some(body),
+            request_id,
+            Repeat::Safe,
+            &[],
+        )
+        .await
+    }
+
+    pub async fn checkout(
+        &self,
+        customer_id: &str,
+        cart_id: &str,
+        request_id: Uuid,
+    ) -> Result<Value, ApiError> {
+        self.call(
+            reqwest::Method::POST,
+            &format!("/v1/customers/{customer_id}/carts/{cart_id}/checkout"),
+            None,
+            request_id,
+            Repeat::Unsafe,
+            &[],
+        )
+        .await
+    }
+}
+
+/// The reqwest client: rustls, a per-request timeout, no redirects (a redirect could
+/// carry the bearer token to another host).
+pub fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .use_rustls_tls()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(15))
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(crate::GENERATED_BY)
+        .build()?)
+}
+
+fn auth_error(call: &str, e: AuthError) -> ApiError {
+    let mut err = ApiError::new(ErrorKind::Auth, call, e.to_string());
+    err.hint = hint_for(None, None, ErrorKind::Auth);
+    err
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get("Retry-After")?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        return Some(Duration::from_secs_f64(secs.max(0.0)));
+    }
+    let when = httpdate_parse(v)?;
+    when.duration_since(std::time::SystemTime::now()).ok()
+}
+
+fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
+    chrono::DateTime::parse_from_rfc2822(v)
+        .ok()
+        .map(|d| std::time::SystemTime::from(d.with_timezone(&chrono::Utc)))
+}
+
+fn http_reason(status: u16) -> &'static str {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("error")
+}
+
+/// A customer as the sweep lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PcCustomer {
+    /// Tenant ID, lower case.
+    pub id: String,
+    pub domain: Option<String>,
+    pub relationship: Option<String>,
+}
+
+impl PcCustomer {
+    fn from_json(v: &Value) -> Option<PcCustomer> {
+        let id = v.get("id").and_then(Value::as_str).or_else(|| {
+            v.pointer("/companyProfile/tenantId")
+                .and_then(Value::as_str)
+        })?;
+        Some(PcCustomer {
+            id: id.to_ascii_lowercase(),
+            domain: v
+                .pointer("/companyProfile/domain")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase),
+            relationship: v
+                .get("relationshipToPartner")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_lowercase),
+        })
+    }
+
+    /// Whether the partner can sell to this customer (a reseller relationship).
+    pub fn is_reseller(&self) -> bool {
+        matches!(self.relationship.as_deref(), None | Some("reseller"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_error_shapes_and_numeric_codes() {
+        let (code, desc) = parse_error_body(
+            br#"{"code":20002,"description":"No relationship between caller and account.","data":[],"source":"PartnerFD"}"#,
+        );
+        assert_eq!(code.as_deref(), Some("20002"));
+        assert_eq!(
+            desc.as_deref(),
+            Some("No relationship between caller and account.")
+        );
+        let (code, desc) = parse_error_body(
+            "\u{feff}{\"statusCode\":429,\"message\":\"Rate limit is exceeded. Try again in 57 seconds.\"}".as_bytes(),
+        );
+        assert_eq!(code, None);
+        assert!(desc.unwrap().starts_with("Rate limit"));
+        let (code, _) = parse_error_body(br#"{"code":"800004","description":"x"}"#);
+        assert_eq!(code.as_deref(), Some("800004"));
+        let (code, desc) = parse_error_body(b"<html>Bad gateway</html>");
+        assert_eq!(code, None);
+        assert_eq!(desc.as_deref(), Some("<html>Bad gateway</html>"));
+    }
+
+    #[test]
+    fn hints_by_code_then_status() {
+        assert!(hint_for(Some(403), Some("20002"), ErrorKind::Refused).contains("not accepted"));
+        assert!(hint_for(Some(400), Some("60012"), ErrorKind::Refused).contains("not enough"));
+        assert!(
+            hint_for(Some(403), Some("900329"), ErrorKind::UserOperations).contains("App+User")
+        );
+        assert!(hint_for(Some(503), None, ErrorKind::Transient).contains("re-run"));
+        assert!(hint_for(Some(429), None, ErrorKind::Throttled).contains("--rate"));
+    }
+
+    #[test]
+    fn endpoint_scheme_rules() {
+        assert!(check_endpoint_url("https://api.partnercenter.microsoft.com").is_ok());
+        assert!(check_endpoint_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_endpoint_url("http://localhost:8080").is_ok());
+        assert!(check_endpoint_url("http://[::1]:8080").is_ok());
+        let err = check_endpoint_url("http://api.example.com").unwrap_err();
+        assert!(err.contains("loopback"), "{err}");
+        assert!(check_endpoint_url("ftp://x").is_err());
+    }
+
+    #[test]
+    fn bom_is_stripped() {
+        assert_eq!(strip_bom(b"\xEF\xBB\xBF{}"), b"{}");
+        assert_eq!(strip_bom(b"{}"), b"{}");
+    }
+
+    fn client(base: &str) -> Client {
+        let auth = Arc::new(TokenSource::new(
+            super::super::auth::Credentials::Token(super::super::auth::Secret::new("t")),
+            reqwest::Client::new(),
+        ));
+        Client::new(
+            Url::parse(base).unwrap(),
+            auth,
+            100.0,
+            RetryPolicy::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn links_resolve_with_or_without_v1_and_never_to_another_host() {
+        let c = client("http://127.0.0.1:9/");
+        assert_eq!(
+            c.resolve("/customers?size=5&seekOperation=Next")
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9/v1/customers?size=5&seekOperation=Next"
+        );
+        assert_eq!(
+            c.resolve("/v1/customers/x/orders").unwrap().as_str(),
+            "http://127.0.0.1:9/v1/customers/x/orders"
+        );
+        assert!(c.resolve("http://127.0.0.1:9/v1/customers").is_ok());
+        assert!(c.resolve("https://evil.example.com/v1/customers").is_err());
+    }
+
+    #[tokio::test]
+    async fn rate_limiter_spaces_requests() {
+        let limiter = RateLimiter::new(200.0);
+        let start = std::time::Instant::now();
+        for _ in 0..42 {
+            limiter.acquire().await;
+        }
+        // 42 requests at 200/s with a burst of 2 take at least ~0.2 s.
+        assert!(
+            start.elapsed() >= Duration::from_millis(190),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        assert!(p.backoff(0) <= Duration::from_millis(500));
+        assert!(p.backoff(3) >= Duration::from_secs(2));
+        assert!(p.backoff(20) <= Duration::from_secs(30));
+    }
+
+    #[test]
+    fn retry_after_seconds() {
+        let mut h = HeaderMap::new();
+        h.insert("Retry-After", HeaderValue::from_static("3"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+    }
+}

@@ -1,0 +1,88 @@
+//! `invitations.csv`: who still has to accept the reseller relationship, and the link to
+//! send them.
+//!
+//! Partner Center has one relationship request link per partner, not per customer, so the
+//! link is fetched once per run and repeated on every row. The file is rewritten on every
+//! run to list exactly the customers still awaiting acceptance. Cells that came from the
+//! input are neutralised against formula injection, as in every CSV cspmove writes.
+
+use std::path::Path;
+
+use crate::plan::model::Customer;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invitation {
+    pub customer: String,
+    pub name: String,
+    pub contact_email: String,
+    pub link: String,
+}
+
+impl Invitation {
+    pub fn for_customer(c: &Customer, link: &str) -> Invitation {
+        Invitation {
+            customer: c
+                .customer_id
+                .clone()
+                .or_else(|| c.domain.clone())
+                .unwrap_or_else(|| c.key.clone()),
+            name: c.name.clone().unwrap_or_default(),
+            contact_email: c.contact_email.clone().unwrap_or_default(),
+            link: link.to_string(),
+        }
+    }
+}
+
+/// A cell that a spreadsheet would run as a formula gets a leading apostrophe.
+pub fn neutralise(cell: &str) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell.to_string(),
+    }
+}
+
+/// Writes the file atomically (temp file + rename) so a crash never leaves half of it.
+pub fn write(path: &Path, invitations: &[Invitation]) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["customer", "name", "contact_email", "link"])?;
+    for i in invitations {
+        w.write_record([
+            neutralise(&i.customer),
+            neutralise(&i.name),
+            neutralise(&i.contact_email),
+            i.link.clone(),
+        ])?;
+    }
+    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    write_atomic(path, &bytes)
+}
+
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let tmp = path.with_extension("tmp-cspmove");
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_and_injection_guard() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("invitations.csv");
+        let mut plan = crate::apply::testplan::plan_with(1, 0, 0);
+        plan.customers[0].name = Some("=HYPERLINK(\"x\")".into());
+        let inv = Invitation::for_customer(&plan.customers[0], "https://admin.example/inv");
+        write(&path, &[inv]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("customer,name,contact_email,link"));
+        let row = lines.next().unwrap();
+        assert!(row.contains("'=HYPERLINK"), "{row}");
+        assert!(row.ends_with("https://admin.example/inv"));
+        assert!(row.starts_with(&plan.customers[0].customer_id.clone().unwrap()));
+    }
+}

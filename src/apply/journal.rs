@@ -1,0 +1,533 @@
+//! The journal: an append-only JSON Lines record of every state change `apply` makes,
+//! and the lock that keeps two runs off one journal.
+//!
+//! The main decision: an event is written, flushed and fsynced *before* the executor
+//! moves on, and a purchase writes `started` before its request leaves. So after a crash
+//! the journal is never behind the world by more than one call, and a `started` without
+//! an outcome tells the next run to reconcile (read the customer's orders) before it
+//! orders again. The first line is a header holding the plan's sha256; a journal of
+//! another plan is refused. A torn last line (the crash came mid-write) is ignored.
+//! The lock is an OS advisory lock on `JOURNAL.lock`, so it dies with its process: a
+//! killed run never leaves a stale lock behind.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::client::ApiError;
+
+pub const JOURNAL_SCHEMA: &str = "cspmove.journal/v1";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Header {
+    pub journal: String,
+    pub plan_sha256: String,
+    pub created: DateTime<Utc>,
+    pub generated_by: String,
+}
+
+/// What an event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// The customer appeared (or not) in the customer sweep.
+    Relationship,
+    /// The invitation link was written to invitations.csv.
+    Invitation,
+    /// An order (or cart checkout) for the customer's due lines.
+    Provision,
+    /// Reading orders and subscriptions after an ambiguous purchase.
+    Reconcile,
+    /// The licence swap for one user.
+    LicenseUpdate,
+    /// The reassignment phase of a customer as a whole.
+    Reassign,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Started,
+    Succeeded,
+    Failed,
+    /// Sent, but no definite answer: may or may not have taken effect.
+    Ambiguous,
+    /// Nothing to do yet: waiting for the customer, a date or the new seats.
+    Waiting,
+}
+
+/// One state change. Optional fields are left out when empty.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    /// The plan's customer key.
+    pub customer: String,
+    pub action: Action,
+    pub state: State,
+    /// The plan task this event carries out (`c1-t2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// Plan line ids covered (provision), or the reassigned line.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cart_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscription_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_moved: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users_remaining: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+    /// A short sentence for people reading the journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Event {
+    pub fn new(customer: &str, action: Action, state: State) -> Event {
+        Event {
+            at: Utc::now(),
+            customer: customer.to_string(),
+            action,
+            state,
+            task: None,
+            lines: Vec::new(),
+            tenant_id: None,
+            request_id: None,
+            order_id: None,
+            cart_id: None,
+            subscription_ids: Vec::new(),
+            user: None,
+            users_moved: None,
+            users_remaining: None,
+            error: None,
+            note: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "{path} was written for another plan (plan sha256 {found}, this plan is {expected}): \
+         a changed plan needs a new journal (--journal NEW.jsonl); see docs/apply.md"
+    )]
+    OtherPlan {
+        path: String,
+        found: String,
+        expected: String,
+    },
+    #[error("{path}: line {line} is not a journal event: {message}")]
+    Corrupt {
+        path: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{path}: not a cspmove journal (its first line is not a {JOURNAL_SCHEMA} header)")]
+    NotAJournal { path: String },
+    #[error(
+        "another `cspmove apply` is running on {path} (its lock {lock} is held); wait for it to finish"
+    )]
+    Locked { path: String, lock: String },
+}
+
+fn io_err(path: &Path) -> impl Fn(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Reads a journal: header and events. A last line without its newline (a torn write)
+/// is ignored; a bad line in the middle is an error (someone edited the file).
+pub fn read(path: &Path) -> Result<Option<(Header, Vec<Event>)>, JournalError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_err(path)(e)),
+    };
+    let mut reader = BufReader::new(file);
+    let mut lines: Vec<(String, bool)> = Vec::new();
+    loop {
+        let mut buf = Vec::new();
+        let n = reader.read_until(b'\n', &mut buf).map_err(io_err(path))?;
+        if n == 0 {
+            break;
+        }
+        let complete = buf.last() == Some(&b'\n');
+        lines.push((String::from_utf8_lossy(&buf).into_owned(), complete));
+    }
+    if lines.is_empty() {
+        return Ok(None);
+    }
+    let p = path.display().to_string();
+    let (first, first_complete) = &lines[0];
+    let header: Header = match serde_json::from_str(first.trim()) {
+        Ok(h) if *first_complete => h,
+        // A crash while writing the very first line leaves a journal with nothing in it.
+        _ if !first_complete && lines.len() == 1 => return Ok(None),
+        _ => return Err(JournalError::NotAJournal { path: p }),
+    };
+    if header.journal != JOURNAL_SCHEMA {
+        return Err(JournalError::NotAJournal { path: p });
+    }
+    let mut events = Vec::with_capacity(lines.len());
+    let last = lines.len() - 1;
+    for (i, (text, complete)) in lines.iter().enumerate().skip(1) {
+        if text.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Event>(text.trim()) {
+            Ok(e) if *complete || i < last => events.push(e),
+            Ok(_) => {} // parsed but torn: the fsync never finished, so it did not happen
+            Err(_) if i == last => {}
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: p,
+                    line: i + 1,
+                    message: e.to_string(),
+                });
+            }
+        }
+    }
+    Ok(Some((header, events)))
+}
+
+/// The journal opened for appending, holding the lock.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    /// Held for the life of the run; the OS drops the lock with the process.
+    _lock: File,
+}
+
+impl Journal {
+    /// Takes the lock, checks the header against `plan_sha256` (writing one for a new
+    /// journal) and returns the events already recorded.
+    pub fn open(path: &Path, plan_sha256: &str) -> Result<(Journal, Vec<Event>), JournalError> {
+        let lock = acquire_lock(path)?;
+        let existing = read(path)?;
+        let events = match &existing {
+            Some((header, events)) => {
+                if header.plan_sha256 != plan_sha256 {
+                    return Err(JournalError::OtherPlan {
+                        path: path.display().to_string(),
+                        found: header.plan_sha256.clone(),
+                        expected: plan_sha256.to_string(),
+                    });
+                }
+                events.clone()
+            }
+            None => Vec::new(),
+        };
+        if existing.is_none() {
+            // A fresh journal (or one torn before its header finished): write the header.
+            let header = Header {
+                journal: JOURNAL_SCHEMA.to_string(),
+                plan_sha256: plan_sha256.to_string(),
+                created: Utc::now(),
+                generated_by: crate::GENERATED_BY.to_string(),
+            };
+            let mut file = File::create(path).map_err(io_err(path))?;
+            let mut line = serde_json::to_vec(&header).expect("header serialises");
+            line.push(b'\n');
+            file.write_all(&line).map_err(io_err(path))?;
+            file.sync_all().map_err(io_err(path))?;
+            sync_dir(path);
+        }
+        // A torn last line from a crash never happened (its fsync did not finish): cut it
+        // off so the next event starts on a line of its own.
+        let bytes = std::fs::read(path).map_err(io_err(path))?;
+        if bytes.last().is_some_and(|b| *b != b'\n') {
+            let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            let f = OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(io_err(path))?;
+            f.set_len(keep as u64).map_err(io_err(path))?;
+            f.sync_all().map_err(io_err(path))?;
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?;
+        Ok((
+            Journal {
+                path: path.to_path_buf(),
+                file,
+                _lock: lock,
+            },
+            events,
+        ))
+    }
+
+    /// Appends one event and makes it durable before returning.
+    pub fn append(&mut self, event: &Event) -> Result<(), JournalError> {
+        let mut line = serde_json::to_vec(event).expect("events serialise");
+        line.push(b'\n');
+        // One write call per line, so a crash tears at most this line.
+        self.file.write_all(&line).map_err(io_err(&self.path))?;
+        self.file.flush().map_err(io_err(&self.path))?;
+        self.file.sync_data().map_err(io_err(&self.path))?;
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// One batch of encoded lines and whoever waits for them to be durable.
+type Job = (Vec<u8>, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// The journal during a run: a writer thread that commits in groups.
+///
+/// With several customers in flight, events arrive faster than one fsync per event allows
+/// (an fsync costs milliseconds). The writer takes every line queued while the previous
+/// fsync ran, writes them with one call and fsyncs once; each caller still returns only
+/// after its own line is durable, so "written before moving on" holds for every event.
+#[derive(Debug)]
+pub struct GroupCommit {
+    path: PathBuf,
+    tx: Option<std::sync::mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+    _lock: File,
+}
+
+impl Journal {
+    /// Hands the file to a group-commit writer thread.
+    pub fn group_commit(self) -> GroupCommit {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        let mut file = self.file;
+        let writer = std::thread::Builder::new()
+            .name("cspmove-journal".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while let Ok(more) = rx.try_recv() {
+                        batch.push(more);
+                    }
+                    let bytes: Vec<u8> =
+                        batch.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+                    let result = file
+                        .write_all(&bytes)
+                        .and_then(|()| file.flush())
+                        .and_then(|()| file.sync_data())
+                        .map_err(|e| e.to_string());
+                    for (_, done) in batch {
+                        let _ = done.send(result.clone());
+                    }
+                }
+            })
+            .expect("spawn the journal writer");
+        GroupCommit {
+            path: self.path,
+            tx: Some(tx),
+            writer: Some(writer),
+            _lock: self._lock,
+        }
+    }
+}
+
+impl GroupCommit {
+    /// Appends events (in order) and returns once they are durable.
+    pub async fn append_all(&self, events: &[Event]) -> Result<(), JournalError> {
+        let mut bytes = Vec::new();
+        for e in events {
+            serde_json::to_writer(&mut bytes, e).expect("events serialise");
+            bytes.push(b'\n');
+        }
+        let (done_tx, done_rx) = tokio::sync::oneshot::channel();
+        let failed = |message: String| JournalError::Io {
+            path: self.path.display().to_string(),
+            source: std::io::Error::other(message),
+        };
+        self.tx
+            .as_ref()
+            .expect("open until closed")
+            .send((bytes, done_tx))
+            .map_err(|_| failed("the journal writer stopped".into()))?;
+        done_rx
+            .await
+            .map_err(|_| failed("the journal writer stopped".into()))?
+            .map_err(failed)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        // Let the writer finish what is queued before the lock is released.
+        drop(self.tx.take());
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// `JOURNAL.lock` beside the journal.
+pub fn lock_path(journal: &Path) -> PathBuf {
+    let mut name = journal.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    journal.with_file_name(name)
+}
+
+fn acquire_lock(journal: &Path) -> Result<File, JournalError> {
+    let lock = lock_path(journal);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(io_err(&lock))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked {
+            path: journal.display().to_string(),
+            lock: lock.display().to_string(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_err(&lock)(e)),
+    }
+}
+
+/// Makes a newly created file's directory entry durable too (best effort).
+fn sync_dir(path: &Path) {
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        if let Ok(d) = File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+}
+
+/// The default journal: `PLAN.journal.jsonl` beside the plan (`x.json` → `x.journal.jsonl`).
+pub fn default_path(plan: &Path) -> PathBuf {
+    let stem = plan
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cspmove-plan".to_string());
+    plan.with_file_name(format!("{stem}.journal.jsonl"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_torn_last_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        {
+            let (mut j, events) = Journal::open(&path, "abc").unwrap();
+            assert!(events.is_empty());
+            let mut e = Event::new("c1", Action::Provision, State::Started);
+            e.request_id = Some("r1".into());
+            j.append(&e).unwrap();
+            j.append(&Event::new("c1", Action::Provision, State::Succeeded))
+                .unwrap();
+        }
+        // Simulate a crash mid-write.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"at":"2026-11-21T00:00:00Z","customer":"c2","act"#)
+            .unwrap();
+        drop(f);
+        let (_, events) = read(&path).unwrap().unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].request_id.as_deref(), Some("r1"));
+        // Reopening ends the torn line; later events read back fine.
+        let (mut j, events) = Journal::open(&path, "abc").unwrap();
+        assert_eq!(events.len(), 2);
+        j.append(&Event::new("c3", Action::Relationship, State::Succeeded))
+            .unwrap();
+        drop(j);
+        let (_, events) = read(&path).unwrap().unwrap();
+        assert_eq!(events.len(), 3);
+        assert_eq!(events[2].customer, "c3");
+    }
+
+    #[tokio::test]
+    async fn group_commit_keeps_order_and_durability() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let (j, _) = Journal::open(&path, "abc").unwrap();
+        let gc = j.group_commit();
+        let events: Vec<Event> = (0..20)
+            .map(|i| Event::new(&format!("c{i}"), Action::Provision, State::Started))
+            .collect();
+        let (a, b) = events.split_at(10);
+        let (ra, rb) = tokio::join!(gc.append_all(a), gc.append_all(b));
+        ra.unwrap();
+        rb.unwrap();
+        // Still locked while the writer lives.
+        assert!(matches!(
+            Journal::open(&path, "abc"),
+            Err(JournalError::Locked { .. })
+        ));
+        drop(gc);
+        let (_, read_back) = read(&path).unwrap().unwrap();
+        assert_eq!(read_back.len(), 20);
+        // Each batch stays contiguous and in order.
+        let pos = |k: &str| read_back.iter().position(|e| e.customer == k).unwrap();
+        assert!(pos("c0") < pos("c9") && pos("c10") < pos("c19"));
+    }
+
+    #[test]
+    fn journal_of_another_plan_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        drop(Journal::open(&path, "aaa").unwrap());
+        let err = Journal::open(&path, "bbb").unwrap_err();
+        assert!(matches!(err, JournalError::OtherPlan { .. }), "{err}");
+        assert!(err.to_string().contains("another plan"));
+    }
+
+    #[test]
+    fn second_open_is_locked_until_the_first_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let first = Journal::open(&path, "aaa").unwrap();
+        let err = Journal::open(&path, "aaa").unwrap_err();
+        assert!(matches!(err, JournalError::Locked { .. }), "{err}");
+        drop(first);
+        assert!(Journal::open(&path, "aaa").is_ok());
+    }
+
+    #[test]
+    fn default_path_is_beside_the_plan() {
+        assert_eq!(
+            default_path(Path::new("/x/cspmove-plan.json")),
+            PathBuf::from("/x/cspmove-plan.journal.jsonl")
+        );
+        assert_eq!(
+            lock_path(Path::new("/x/a.jsonl")),
+            PathBuf::from("/x/a.jsonl.lock")
+        );
+    }
+}

@@ -1,0 +1,534 @@
+//! Where each customer stands, rebuilt from the plan and the journal alone (no API call).
+//!
+//! `apply` uses this replay to resume (what is ordered, what may have been ordered, who
+//! was moved) and `cspmove status` prints it. The main decision is what `done` means:
+//! every planned line provisioned and every reassignment complete. Letting the original
+//! subscription expire (and turning its auto-renew off) is the customer's step, outside
+//! Partner Center's API; it is shown as the next step with its date, but for cspmove the
+//! customer is `done`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use super::client::ApiError;
+use super::journal::{Action, Event, State};
+use crate::plan::model::{Customer, LicenseAction, Line};
+
+/// The statuses of DESIGN §8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    AwaitingAcceptance,
+    Scheduled,
+    Provisioned,
+    Reassigning,
+    Done,
+    Failed,
+}
+
+impl CustomerStatus {
+    pub const ALL: [CustomerStatus; 6] = [
+        CustomerStatus::AwaitingAcceptance,
+        CustomerStatus::Scheduled,
+        CustomerStatus::Provisioned,
+        CustomerStatus::Reassigning,
+        CustomerStatus::Done,
+        CustomerStatus::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::AwaitingAcceptance => "awaiting_acceptance",
+            CustomerStatus::Scheduled => "scheduled",
+            CustomerStatus::Provisioned => "provisioned",
+            CustomerStatus::Reassigning => "reassigning",
+            CustomerStatus::Done => "done",
+            CustomerStatus::Failed => "failed",
+        }
+    }
+}
+
+/// Who or what the customer's next step waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitingOn {
+    /// The customer must accept the reseller relationship.
+    CustomerAcceptance,
+    /// A line's `provision_on` date.
+    DueDate,
+    /// The next `apply` run (work is due now).
+    NextRun,
+    /// The new seats must appear in the tenant before licences move.
+    NewSeats,
+    /// The customer lets the original subscription expire.
+    CustomerExpiry,
+    /// A person must fix what failed.
+    Partner,
+}
+
+/// A purchase that was sent (or about to be) with no known outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingPurchase {
+    pub lines: Vec<String>,
+    pub request_id: String,
+    pub cart_id: Option<String>,
+}
+
+/// One customer's history, folded from its journal events.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    pub accepted: Option<bool>,
+    pub tenant_id: Option<String>,
+    pub invited: bool,
+    /// line id → order id.
+    pub provisioned: BTreeMap<String, String>,
+    /// Orders already claimed by a line (so a reconciliation never claims one twice).
+    pub orders: BTreeSet<String>,
+    /// Purchases sent without a recorded outcome, by line-set key.
+    pub pending: BTreeMap<String, PendingPurchase>,
+    /// Definite purchase failures, which move the request ID to its next generation.
+    pub purchase_failures: u32,
+    /// Lines whose reassignment finished.
+    pub reassigned: BTreeSet<String>,
+    /// Users moved so far (over all runs).
+    pub users_moved: u64,
+    pub reassign_started: bool,
+    /// Users whose swap failed definitely, with how often.
+    pub license_failures: HashMap<String, u32>,
+    /// A note from the last `waiting` event (e.g. seats not yet available).
+    pub waiting_note: Option<String>,
+    /// The last failure not followed by a success.
+    pub error: Option<ApiError>,
+    pub error_at: Option<DateTime<Utc>>,
+    pub last_event: Option<DateTime<Utc>>,
+}
+
+/// The key of a purchase: its sorted line ids.
+pub fn lines_key(lines: &[String]) -> String {
+    let mut sorted = lines.to_vec();
+    sorted.sort();
+    sorted.join(",")
+}
+
+/// Folds journal events into per-customer progress.
+pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
+    let mut all: HashMap<String, Progress> = HashMap::new();
+    for e in events {
+        let p = all.entry(e.customer.clone()).or_default();
+        p.last_event = Some(e.at);
+        match (e.action, e.state) {
+            (Action::Relationship, State::Succeeded) => {
+                p.accepted = Some(true);
+                if e.tenant_id.is_some() {
+                    p.tenant_id = e.tenant_id.clone();
+                }
+            }
+            (Action::Relationship, State::Waiting) => p.accepted = Some(false),
+            (Action::Invitation, State::Succeeded) => p.invited = true,
+            (Action::Provision, State::Started | State::Ambiguous) => {
+                if let Some(rid) = &e.request_id {
+                    p.pending.insert(
+                        lines_key(&e.lines),
+                        PendingPurchase {
+                            lines: e.lines.clone(),
+                            request_id: rid.clone(),
+                            cart_id: e.cart_id.clone(),
+                        },
+                    );
+                }
+            }
+            (Action::Provision, State::Succeeded) | (Action::Reconcile, State::Succeeded) => {
+                p.pending.remove(&lines_key(&e.lines));
+                if let Some(order) = &e.order_id {
+                    p.orders.insert(order.clone());
+                    for l in &e.lines {
+                        p.provisioned.insert(l.clone(), order.clone());
+                    }
+                }
+            }
+            (Action::Provision, State::Failed) => {
+                p.pending.remove(&lines_key(&e.lines));
+                p.purchase_failures += 1;
+            }
+            (Action::LicenseUpdate, State::Succeeded) => {
+                p.users_moved += 1;
+                p.reassign_started = true;
+            }
+            (Action::LicenseUpdate, State::Failed) => {
+                if let Some(u) = &e.user {
+                    *p.license_failures.entry(u.clone()).or_default() += 1;
+                }
+            }
+            (Action::Reassign, State::Started) => p.reassign_started = true,
+            (Action::Reassign, State::Succeeded) => {
+                for l in &e.lines {
+                    p.reassigned.insert(l.clone());
+                }
+            }
+            _ => {}
+        }
+        match e.state {
+            State::Failed | State::Ambiguous if e.error.is_some() => {
+                p.error = e.error.clone();
+                p.error_at = Some(e.at);
+            }
+            State::Succeeded
+                if e.action != Action::Relationship && e.action != Action::Invitation =>
+            {
+                p.error = None;
+                p.error_at = None;
+            }
+            _ => {}
+        }
+        match e.state {
+            State::Waiting => p.waiting_note = e.note.clone(),
+            State::Succeeded if e.action == Action::Reassign || e.action == Action::Provision => {
+                p.waiting_note = None
+            }
+            _ => {}
+        }
+    }
+    all
+}
+
+/// Whether a line is due for provisioning.
+pub fn is_due(line: &Line, today: NaiveDate, now: bool) -> bool {
+    now || line.provision_on <= today
+}
+
+/// One customer's row in `status` and in the execution report.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerRow {
+    pub key: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub status: CustomerStatus,
+    pub lines: usize,
+    pub lines_provisioned: usize,
+    pub reassign_lines: usize,
+    pub reassign_done: usize,
+    pub users_moved: u64,
+    pub next_step: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_date: Option<NaiveDate>,
+    pub waiting_on: WaitingOn,
+    /// What this run did (execution report only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub done_this_run: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+/// Derives the status of one customer. `accepted_now` overrides the journal with what
+/// this run's sweep saw; `status` passes `None`.
+pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate) -> CustomerRow {
+    let empty = Progress::default();
+    let p = progress.unwrap_or(&empty);
+    let lines = customer.lines.len();
+    let lines_provisioned = customer
+        .lines
+        .iter()
+        .filter(|l| p.provisioned.contains_key(&l.id))
+        .count();
+    let reassign: Vec<&Line> = customer
+        .lines
+        .iter()
+        .filter(|l| l.license_action == LicenseAction::Reassign)
+        .collect();
+    let reassign_done = reassign
+        .iter()
+        .filter(|l| p.reassigned.contains(&l.id))
+        .count();
+    let accepted = p
+        .accepted
+        .unwrap_or(customer.relationship == crate::plan::model::Relationship::Accepted);
+    let unprovisioned: Vec<&Line> = customer
+        .lines
+        .iter()
+        .filter(|l| !p.provisioned.contains_key(&l.id))
+        .collect();
+    let next_provision = unprovisioned.iter().map(|l| l.provision_on).min();
+    let pending_reassign: Vec<&&Line> = reassign
+        .iter()
+        .filter(|l| p.provisioned.contains_key(&l.id) && !p.reassigned.contains(&l.id))
+        .collect();
+
+    let (status, next_step, next_date, waiting_on) = if let Some(err) = &p.error {
+        (
+            CustomerStatus::Failed,
+            format!(
+                "fix and re-run apply: {}",
+                if err.hint.is_empty() {
+                    err.description.clone()
+                } else {
+                    err.hint.clone()
+                }
+            ),
+            None,
+            WaitingOn::Partner,
+        )
+    } else if !accepted {
+        (
+            CustomerStatus::AwaitingAcceptance,
+            "customer accepts the reseller relationship (link in invitations.csv)".to_string(),
+            None,
+            WaitingOn::CustomerAcceptance,
+        )
+    } else if unprovisioned.is_empty() && pending_reassign.is_empty() {
+        let expiry = customer.lines.iter().filter_map(|l| l.expires_on).max();
+        let auto_renew = customer.lines.iter().any(|l| l.auto_renew == Some(true));
+        let step = match (expiry, auto_renew) {
+            (Some(d), true) => format!(
+                "customer turns off auto-renew of the original subscription and lets it expire on {d}"
+            ),
+            (Some(d), false) => format!("customer lets the original subscription expire on {d}"),
+            (None, _) => "customer lets the original subscription expire (no end date in the plan)"
+                .to_string(),
+        };
+        (
+            CustomerStatus::Done,
+            step,
+            expiry,
+            WaitingOn::CustomerExpiry,
+        )
+    } else if p.reassign_started && !pending_reassign.is_empty() {
+        (
+            CustomerStatus::Reassigning,
+            format!(
+                "finish moving licences ({} users moved so far): re-run apply",
+                p.users_moved
+            ),
+            None,
+            WaitingOn::NextRun,
+        )
+    } else if lines_provisioned > 0 {
+        if !pending_reassign.is_empty() {
+            let (step, waiting) = match &p.waiting_note {
+                Some(note) => (format!("move licences when {note}"), WaitingOn::NewSeats),
+                None => (
+                    "move licences to the new SKU: re-run apply".to_string(),
+                    WaitingOn::NextRun,
+                ),
+            };
+            (CustomerStatus::Provisioned, step, None, waiting)
+        } else {
+            let d = next_provision.expect("unprovisioned lines remain");
+            (
+                CustomerStatus::Provisioned,
+                format!("provision {} more line(s) on {d}", unprovisioned.len()),
+                Some(d),
+                if d <= today {
+                    WaitingOn::NextRun
+                } else {
+                    WaitingOn::DueDate
+                },
+            )
+        }
+    } else {
+        let d = next_provision.expect("lines remain unprovisioned");
+        (
+            CustomerStatus::Scheduled,
+            format!("provision {} line(s) on {d}", unprovisioned.len()),
+            Some(d),
+            if d <= today {
+                WaitingOn::NextRun
+            } else {
+                WaitingOn::DueDate
+            },
+        )
+    };
+    CustomerRow {
+        key: customer.key.clone(),
+        customer_id: p.tenant_id.clone().or_else(|| customer.customer_id.clone()),
+        domain: customer.domain.clone(),
+        name: customer.name.clone(),
+        status,
+        lines,
+        lines_provisioned,
+        reassign_lines: reassign.len(),
+        reassign_done,
+        users_moved: p.users_moved,
+        next_step,
+        next_date,
+        waiting_on,
+        done_this_run: Vec::new(),
+        error: p.error.clone(),
+    }
+}
+
+/// Rows for every customer of the plan (or those `only` names), from plan and journal.
+pub fn rows(
+    plan: &crate::plan::model::Plan,
+    events: &[Event],
+    today: NaiveDate,
+    only: &[String],
+) -> Vec<CustomerRow> {
+    let progress = replay(events);
+    plan.customers
+        .iter()
+        .filter(|c| matches_only(c, only))
+        .map(|c| derive(c, progress.get(&c.key), today))
+        .collect()
+}
+
+/// `--only` matches a plan key, customer ID or domain, case-insensitively.
+pub fn matches_only(c: &Customer, only: &[String]) -> bool {
+    if only.is_empty() {
+        return true;
+    }
+    only.iter().any(|o| {
+        let o = o.trim();
+        c.key.eq_ignore_ascii_case(o)
+            || c.customer_id
+                .as_deref()
+                .is_some_and(|id| id.eq_ignore_ascii_case(o))
+            || c.domain
+                .as_deref()
+                .is_some_and(|d| d.eq_ignore_ascii_case(o))
+    })
+}
+
+/// Counts per status, in the fixed order of [`CustomerStatus::ALL`].
+pub fn counts(rows: &[CustomerRow]) -> Vec<(CustomerStatus, usize)> {
+    CustomerStatus::ALL
+        .iter()
+        .map(|s| (*s, rows.iter().filter(|r| r.status == *s).count()))
+        .collect()
+}
+
+/// The text table `cspmove status` prints.
+pub fn render_text(rows: &[CustomerRow]) -> String {
+    let mut out = String::new();
+    let width = rows.iter().map(|r| r.key.len()).max().unwrap_or(8).max(8);
+    out.push_str(&format!(
+        "{:<width$}  {:<19}  {:<10}  next step\n",
+        "customer", "status", "date"
+    ));
+    for r in rows {
+        out.push_str(&format!(
+            "{:<width$}  {:<19}  {:<10}  {}\n",
+            r.key,
+            r.status.as_str(),
+            r.next_date
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
+            r.next_step
+        ));
+    }
+    let summary: Vec<String> = counts(rows)
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{} {n}", s.as_str()))
+        .collect();
+    out.push_str(&format!(
+        "{} customers: {}\n",
+        rows.len(),
+        if summary.is_empty() {
+            "none".to_string()
+        } else {
+            summary.join(", ")
+        }
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::journal::Event;
+    use crate::apply::testplan::plan_with;
+
+    fn ev(customer: &str, action: Action, state: State) -> Event {
+        Event::new(customer, action, state)
+    }
+
+    #[test]
+    fn statuses_follow_the_journal() {
+        let plan = plan_with(1, 1, 0);
+        let today = plan.as_of;
+        let c_same = &plan.customers[0];
+        let c_re = &plan.customers[1];
+        // Nothing yet: a customer planned as `request` awaits acceptance.
+        let rows = rows(&plan, &[], today, &[]);
+        assert_eq!(rows[0].status, CustomerStatus::AwaitingAcceptance);
+
+        let mut events = vec![];
+        for c in [c_same, c_re] {
+            let mut e = ev(&c.key, Action::Relationship, State::Succeeded);
+            e.tenant_id = Some(format!("tid-{}", c.key));
+            events.push(e);
+        }
+        let r = super::rows(&plan, &events, today, &[]);
+        assert_eq!(r[0].status, CustomerStatus::Scheduled);
+        assert_eq!(r[0].waiting_on, WaitingOn::NextRun);
+
+        for c in [c_same, c_re] {
+            let mut e = ev(&c.key, Action::Provision, State::Succeeded);
+            e.lines = c.lines.iter().map(|l| l.id.clone()).collect();
+            e.order_id = Some(format!("o-{}", c.key));
+            events.push(e);
+        }
+        let r = super::rows(&plan, &events, today, &[]);
+        assert_eq!(r[0].status, CustomerStatus::Done);
+        assert_eq!(r[0].waiting_on, WaitingOn::CustomerExpiry);
+        assert_eq!(r[1].status, CustomerStatus::Provisioned);
+
+        events.push(ev(&c_re.key, Action::LicenseUpdate, State::Succeeded));
+        assert_eq!(
+            super::rows(&plan, &events, today, &[])[1].status,
+            CustomerStatus::Reassigning
+        );
+        let mut e = ev(&c_re.key, Action::Reassign, State::Succeeded);
+        e.lines = vec![c_re.lines[0].id.clone()];
+        events.push(e);
+        let r = super::rows(&plan, &events, today, &[]);
+        assert_eq!(r[1].status, CustomerStatus::Done);
+        assert_eq!(r[1].users_moved, 1);
+    }
+
+    #[test]
+    fn a_started_purchase_without_outcome_is_pending_and_a_failure_shows() {
+        let plan = plan_with(1, 0, 0);
+        let c = &plan.customers[0];
+        let mut start = ev(&c.key, Action::Provision, State::Started);
+        start.lines = vec![c.lines[0].id.clone()];
+        start.request_id = Some("rid".into());
+        let p = replay(std::slice::from_ref(&start));
+        assert_eq!(p[&c.key].pending.len(), 1);
+
+        let mut fail = ev(&c.key, Action::Provision, State::Failed);
+        fail.lines = start.lines.clone();
+        fail.error = Some(ApiError {
+            kind: crate::apply::client::ErrorKind::Refused,
+            ambiguous: false,
+            call: "POST /v1/customers/x/orders".into(),
+            status: Some(400),
+            code: Some("800004".into()),
+            description: "bad offer".into(),
+            request_id: Some("rid".into()),
+            hint: "check the offer".into(),
+        });
+        let events = vec![start, fail];
+        let p = replay(&events);
+        assert!(p[&c.key].pending.is_empty());
+        assert_eq!(p[&c.key].purchase_failures, 1);
+        let r = rows(&plan, &events, plan.as_of, &[]);
+        assert_eq!(r[0].status, CustomerStatus::Failed);
+        assert!(r[0].next_step.contains("check the offer"));
+    }
+
+    #[test]
+    fn only_matches_key_id_or_domain() {
+        let plan = plan_with(2, 0, 0);
+        let c = &plan.customers[1];
+        assert!(matches_only(c, &[c.domain.clone().unwrap().to_uppercase()]));
+        assert!(matches_only(c, std::slice::from_ref(&c.key)));
+        assert!(!matches_only(c, &["nobody.example".into()]));
+    }
+}
