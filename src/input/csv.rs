@@ -14,9 +14,10 @@ use rayon::prelude::*;
 
 use super::DateOrder;
 use super::header::{HeaderMap, Schema, match_row, satisfies};
-use super::row::{Cells, RowContext, RowOutcome};
+use super::row::{Cells, Collector, RowContext, RowOutcome};
 use super::source::{BadBytes, hex_bytes};
 use crate::plan::model::RejectCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 /// How far down a title block may push the header row.
@@ -145,18 +146,6 @@ pub(crate) fn locate(
     best.ok_or(near)
 }
 
-/// What the parallel loop gives back.
-pub(crate) struct Parsed {
-    pub outcomes: Vec<RowOutcome>,
-    /// First rows whose dates showed month-first / day-first.
-    pub saw_mdy: Option<u64>,
-    pub saw_dmy: Option<u64>,
-    /// Non-blank data rows.
-    pub data_rows: u64,
-    /// Rows rejected for bytes that did not decode.
-    pub bad_rows: u64,
-}
-
 #[derive(Default)]
 struct Item {
     row: u64,
@@ -172,7 +161,7 @@ pub(crate) fn parse_rows(
     ctx: &RowContext<'_>,
     bad: &[BadBytes],
     encoding: &'static encoding_rs::Encoding,
-) -> Result<Parsed, csv::Error> {
+) -> Result<Collector, csv::Error> {
     let mut rdr = reader(text, located.delimiter);
     let mut counter = RowCounter::default();
     let mut scratch = csv::ByteRecord::new();
@@ -181,6 +170,8 @@ pub(crate) fn parse_rows(
         counter.row_of(text.as_bytes(), &scratch, &rdr);
     }
     let mut bad_cursor = 0;
+    // Bytes consumed by the end of the first batch, for the capacity estimate.
+    let rdr_position = AtomicU64::new(0);
     let mut read_batch = |pool: &mut Vec<Item>| -> Result<usize, csv::Error> {
         let mut count = 0;
         while count < BATCH {
@@ -209,6 +200,9 @@ pub(crate) fn parse_rows(
             }
             count += 1;
         }
+        if rdr_position.load(Ordering::Relaxed) == 0 {
+            rdr_position.store(rdr.position().byte(), Ordering::Relaxed);
+        }
         Ok(count)
     };
 
@@ -222,13 +216,7 @@ pub(crate) fn parse_rows(
         }
     };
 
-    let mut parsed = Parsed {
-        outcomes: Vec::new(),
-        saw_mdy: None,
-        saw_dmy: None,
-        data_rows: 0,
-        bad_rows: 0,
-    };
+    let mut collector = Collector::default();
     let mut current: Vec<Item> = Vec::new();
     let mut spare: Vec<Item> = Vec::new();
     let mut count = read_batch(&mut current)?;
@@ -242,26 +230,20 @@ pub(crate) fn parse_rows(
                     .collect::<Vec<_>>()
             },
         );
+        if collector.rows.capacity() == 0 && count == BATCH {
+            // Reserve for the whole file from the first batch's bytes per record, so the
+            // row vector is not copied while it doubles (it is the biggest allocation).
+            let consumed = rdr_position.load(Ordering::Relaxed).max(1);
+            let estimate = (text.len() as f64 / consumed as f64 * count as f64 * 1.05) as usize;
+            collector.rows.reserve(estimate);
+        }
         for (row, (outcome, order)) in results {
-            match order {
-                Some(DateOrder::Mdy) if parsed.saw_mdy.is_none() => parsed.saw_mdy = Some(row),
-                Some(DateOrder::Dmy) if parsed.saw_dmy.is_none() => parsed.saw_dmy = Some(row),
-                _ => {}
-            }
-            match &outcome {
-                RowOutcome::Blank => continue,
-                RowOutcome::Rejected(r) if r.code == RejectCode::InvalidEncoding => {
-                    parsed.bad_rows += 1
-                }
-                _ => {}
-            }
-            parsed.data_rows += 1;
-            parsed.outcomes.push(outcome);
+            collector.push(row, outcome, order);
         }
         count = next?;
         std::mem::swap(&mut current, &mut spare);
     }
-    Ok(parsed)
+    Ok(collector)
 }
 
 /// A row holding bytes that did not decode: named by the first such cell, with the bytes
@@ -313,7 +295,7 @@ fn encoding_rejection(
             encoding.name()
         ),
     );
-    RowOutcome::Rejected(Box::new(rejection))
+    RowOutcome::Rejected(rejection)
 }
 
 /// Reads every non-blank record below the header as text cells (catalog and offer-map

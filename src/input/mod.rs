@@ -431,51 +431,39 @@ fn read_text_input(
         || sha256_hex(hashed),
         || csv::parse_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
     );
-    let parsed = parsed.map_err(|e| InputError::File {
+    let collector = parsed.map_err(|e| InputError::File {
         path: display.to_string(),
         message: format!("cannot parse the CSV text: {e}"),
     })?;
-    if parsed.bad_rows >= 2 && parsed.bad_rows * 10 > parsed.data_rows {
-        let (first_row, hex) = parsed
-            .outcomes
+    if collector.bad_rows >= 2 && collector.bad_rows * 10 > collector.data_rows {
+        let first = collector
+            .rejected
             .iter()
-            .find_map(|o| match o {
-                RowOutcome::Rejected(r)
-                    if r.code == crate::plan::model::RejectCode::InvalidEncoding =>
-                {
-                    Some((
-                        r.row,
-                        r.message.split(['(', ')']).nth(1).unwrap_or("").to_string(),
-                    ))
-                }
-                _ => None,
-            })
-            .unwrap_or_default();
+            .find(|r| r.code == crate::plan::model::RejectCode::InvalidEncoding);
+        let first_row = first.map_or(0, |r| r.row);
+        let hex = first
+            .and_then(|r| r.message.split(['(', ')']).nth(1))
+            .unwrap_or("")
+            .to_string();
         return Err(InputError::Encoding {
             path: display.to_string(),
             encoding: decoded.encoding.name(),
-            bad_rows: parsed.bad_rows,
-            rows: parsed.data_rows,
+            bad_rows: collector.bad_rows,
+            rows: collector.data_rows,
             first_row,
             hex,
         });
     }
-    let mut rows = Vec::with_capacity(parsed.outcomes.len());
-    let mut rejected = Vec::new();
-    row::settle_dates(
-        &ctx,
-        parsed.outcomes,
-        parsed.saw_mdy,
-        parsed.saw_dmy,
-        &mut rows,
-        &mut rejected,
-    );
+    let data_rows = collector.data_rows;
+    // The text is not needed any more: free it before the planner allocates.
+    drop(decoded);
+    let (rows, rejected) = collector.finish(&ctx);
     Ok(InputTable {
         info: InputInfo {
             path: display.to_string(),
             sha256,
             sheet: None,
-            rows: parsed.data_rows,
+            rows: data_rows,
         },
         rows,
         rejected,
@@ -601,23 +589,12 @@ fn read_workbook_input(
         .par_iter()
         .map(|(row, cells)| (*row, ctx.parse(cells.as_slice(), *row)))
         .collect();
-    let (mut saw_mdy, mut saw_dmy) = (None, None);
-    let mut outcomes = Vec::with_capacity(results.len());
-    let mut data_rows = 0;
+    let mut collector = row::Collector::default();
     for (row, (outcome, order)) in results {
-        match order {
-            Some(DateOrder::Mdy) if saw_mdy.is_none() => saw_mdy = Some(row),
-            Some(DateOrder::Dmy) if saw_dmy.is_none() => saw_dmy = Some(row),
-            _ => {}
-        }
-        if !matches!(outcome, RowOutcome::Blank) {
-            data_rows += 1;
-            outcomes.push(outcome);
-        }
+        collector.push(row, outcome, order);
     }
-    let mut rows = Vec::with_capacity(outcomes.len());
-    let mut rejected = Vec::new();
-    row::settle_dates(&ctx, outcomes, saw_mdy, saw_dmy, &mut rows, &mut rejected);
+    let data_rows = collector.data_rows;
+    let (rows, rejected) = collector.finish(&ctx);
     Ok(InputTable {
         info: InputInfo {
             path: display.to_string(),
