@@ -255,30 +255,27 @@ fn encoding_rejection(
     encoding: &'static encoding_rs::Encoding,
 ) -> RowOutcome {
     let record = &item.record;
+    // The first cell holding a U+FFFD holds the record's first bad bytes (cells before it
+    // have none); show them in hex where the U+FFFD stands.
     let mut markers = bad.iter();
     let mut column = None;
     let mut value = None;
-    for c in 0..record.len() {
+    if let Some(c) =
+        (0..record.len()).find(|&c| record.cell(c).is_some_and(|s| s.contains('\u{FFFD}')))
+    {
         let cell = record.cell(c).unwrap_or("");
-        if cell.contains('\u{FFFD}') {
-            let mut shown = String::with_capacity(cell.len() + 8);
-            for ch in cell.chars() {
-                match (ch, column.is_none()) {
-                    ('\u{FFFD}', true) => match markers.next() {
-                        Some(m) => shown.push_str(&hex_bytes(&m.bytes)),
-                        None => shown.push(ch),
-                    },
-                    _ => shown.push(ch),
-                }
+        let mut shown = String::with_capacity(cell.len() + 8);
+        for ch in cell.chars() {
+            if ch == '\u{FFFD}'
+                && let Some(m) = markers.next()
+            {
+                shown.push_str(&hex_bytes(&m.bytes));
+            } else {
+                shown.push(ch);
             }
-            column = Some(c);
-            value = Some(shown.trim().to_string());
-            break;
         }
-        markers
-            .by_ref()
-            .take(cell.matches('\u{FFFD}').count())
-            .for_each(drop);
+        column = Some(c);
+        value = Some(shown.trim().to_string());
     }
     let hex: String = bad
         .iter()

@@ -89,6 +89,14 @@ pub(crate) fn sniff(bytes: &[u8], display: &str) -> Result<Kind, InputError> {
             });
         }
     }
+    if let Some(what) = markup(bytes) {
+        return Err(InputError::NotASpreadsheet {
+            path: display.to_string(),
+            detail: format!(
+                "it is {what} (some systems save one under an .xls name): open it in Excel and save it as .xlsx or CSV"
+            ),
+        });
+    }
     if bom(bytes).is_none() && looks_binary(bytes) {
         return Err(InputError::NotASpreadsheet {
             path: display.to_string(),
@@ -96,6 +104,33 @@ pub(crate) fn sniff(bytes: &[u8], display: &str) -> Result<Kind, InputError> {
         });
     }
     Ok(Kind::Text)
+}
+
+/// HTML tables and Excel 2003 XML are what old portals export as ".xls": calamine
+/// reads neither, and read as CSV they would only give a confusing "no header row".
+fn markup(bytes: &[u8]) -> Option<&'static str> {
+    let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let head: Vec<u8> = start
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take(512)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let contains = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    if head.starts_with(b"<!doctype html")
+        || head.starts_with(b"<html")
+        || head.starts_with(b"<table")
+    {
+        Some("an HTML page")
+    } else if head.starts_with(b"<?xml")
+        && contains(b"urn:schemas-microsoft-com:office:spreadsheet")
+    {
+        Some("an Excel 2003 XML spreadsheet")
+    } else if head.starts_with(b"<?xml") || (head.starts_with(b"<") && contains(b"xmlns")) {
+        Some("an XML document")
+    } else {
+        None
+    }
 }
 
 /// An OOXML file saved with a password is an OLE compound file holding a stream named
@@ -482,6 +517,10 @@ mod tests {
         assert!(matches!(
             sniff(b"ab\0\0cd", "x"),
             Err(InputError::NotASpreadsheet { .. })
+        ));
+        assert!(matches!(
+            sniff(b"<html><body><table><tr><td>Domain</td></tr></table>", "x"),
+            Err(InputError::NotASpreadsheet { detail, .. }) if detail.contains("HTML")
         ));
         let mut encrypted = CFB_MAGIC.to_vec();
         encrypted.extend(
