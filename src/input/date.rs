@@ -47,6 +47,19 @@ const MONTHS: [&str; 12] = [
 
 /// Parses a cleaned (trimmed, NFKC) date cell. `order` is `--date-order`.
 pub(crate) fn parse_date(text: &str, order: Option<DateOrder>) -> DateRead {
+    // Fast path for the common ISO form.
+    let b = text.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let digits = |r: std::ops::Range<usize>| {
+            b[r.clone()]
+                .iter()
+                .all(u8::is_ascii_digit)
+                .then(|| text[r].parse::<u32>().unwrap_or(0))
+        };
+        if let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) {
+            return ymd(y as i32, m, d);
+        }
+    }
     let text = strip_time(text.trim());
     if text.is_empty() {
         return DateRead::Invalid("is not a date");

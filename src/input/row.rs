@@ -130,7 +130,14 @@ impl RowContext<'_> {
         let mut problems: Vec<Problem> = Vec::new();
 
         // Customer: a GUID, or a domain; a non-GUID ID is kept aside when a domain exists.
-        let domain = self.text(cells, Field::Domain).map(|d| d.to_lowercase());
+        let domain = self.text(cells, Field::Domain).map(|mut d| {
+            if d.is_ascii() {
+                d.make_ascii_lowercase();
+                d
+            } else {
+                d.to_lowercase()
+            }
+        });
         let mut customer_id = None;
         let mut invalid_customer_id = None;
         match self.raw(cells, Field::CustomerId) {
