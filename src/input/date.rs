@@ -388,4 +388,22 @@ mod tests {
             assert_eq!(parse_date(text, None), DateRead::Invalid(why), "{text}");
         }
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_a_date_or_not_never_a_panic(text in "\\PC{0,24}") {
+            let _ = parse_date(&text, None);
+            let _ = parse_date(&text, Some(DateOrder::Dmy));
+        }
+
+        #[test]
+        fn iso_dates_round_trip(days in 0i64..100_000) {
+            let date = d(1950, 1, 1) + Duration::days(days);
+            proptest::prop_assert_eq!(
+                parse_date(&date.to_string(), None),
+                DateRead::Date { date, order: None }
+            );
+            proptest::prop_assert_eq!(parse_date(&date.format("%Y年%m月%d日").to_string(), None), DateRead::Date { date, order: None });
+        }
+    }
 }

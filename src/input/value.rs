@@ -275,4 +275,31 @@ mod tests {
         assert_eq!(normalize_country("日本"), "JP");
         assert_eq!(normalize_country("de"), "DE");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn whole_numbers_round_trip_with_separators(n in 0u64..10_000_000_000) {
+            let plain = n.to_string();
+            let grouped = plain
+                .as_bytes()
+                .rchunks(3)
+                .rev()
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join(",");
+            proptest::prop_assert_eq!(parse_whole(&plain), Ok(n));
+            proptest::prop_assert_eq!(parse_whole(&grouped), Ok(n));
+            proptest::prop_assert_eq!(parse_whole(&format!("{n}.0")), Ok(n));
+        }
+
+        #[test]
+        fn any_text_never_panics(text in "\\PC{0,20}") {
+            let _ = parse_whole(&text);
+            let _ = parse_bool(&text);
+            let _ = parse_relationship(&text);
+            let _ = parse_guid(&text);
+            let _ = clean(&text);
+            let _ = normalize_country(&text);
+        }
+    }
 }
