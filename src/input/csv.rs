@@ -146,6 +146,33 @@ pub(crate) fn locate(
     best.ok_or(near)
 }
 
+/// A record's cells as `&str`, validated as UTF-8 once per record rather than per cell.
+pub(crate) struct RecordCells<'r> {
+    record: &'r csv::ByteRecord,
+    text: &'r str,
+}
+
+impl<'r> RecordCells<'r> {
+    pub(crate) fn new(record: &'r csv::ByteRecord) -> Self {
+        // The text was decoded to UTF-8 before parsing and fields split at ASCII bytes,
+        // so this never fails; an empty record is the harmless fallback.
+        let text = std::str::from_utf8(record.as_slice()).unwrap_or("");
+        RecordCells { record, text }
+    }
+}
+
+impl Cells for RecordCells<'_> {
+    fn cell(&self, column: usize) -> Option<&str> {
+        self.text.get(self.record.range(column)?)
+    }
+    fn len(&self) -> usize {
+        self.record.len()
+    }
+    fn is_blank(&self) -> bool {
+        self.text.trim().is_empty()
+    }
+}
+
 #[derive(Default)]
 struct Item {
     row: u64,
@@ -212,22 +239,25 @@ pub(crate) fn parse_rows(
                 encoding_rejection(ctx, item, &bad[first..last], encoding),
                 None,
             ),
-            None => ctx.parse(&item.record, item.row),
+            None => ctx.parse(&RecordCells::new(&item.record), item.row),
         }
     };
 
     let mut collector = Collector::default();
+    // Reused from batch to batch: a fresh multi-megabyte vector per batch would be
+    // mapped and unmapped by the allocator every time.
+    let mut results: Vec<(u64, (RowOutcome, Option<DateOrder>))> = Vec::with_capacity(BATCH);
     let mut current: Vec<Item> = Vec::new();
     let mut spare: Vec<Item> = Vec::new();
     let mut count = read_batch(&mut current)?;
     while count > 0 {
-        let (next, results) = rayon::join(
+        let (next, ()) = rayon::join(
             || read_batch(&mut spare),
             || {
                 current[..count]
                     .par_iter()
                     .map(|item| (item.row, process(item)))
-                    .collect::<Vec<_>>()
+                    .collect_into_vec(&mut results)
             },
         );
         if collector.rows.capacity() == 0 && count == BATCH {
@@ -237,7 +267,7 @@ pub(crate) fn parse_rows(
             let estimate = (text.len() as f64 / consumed as f64 * count as f64 * 1.05) as usize;
             collector.rows.reserve(estimate);
         }
-        for (row, (outcome, order)) in results {
+        for (row, (outcome, order)) in results.drain(..) {
             collector.push(row, outcome, order);
         }
         count = next?;
