@@ -429,7 +429,7 @@ fn read_text_input(
     let hashed = decoded.raw.as_deref().unwrap_or(text.as_bytes());
     let (sha256, parsed) = rayon::join(
         || sha256_hex(hashed),
-        || csv::parse_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
+        || csv::parse_text_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
     );
     let collector = parsed.map_err(|e| InputError::File {
         path: display.to_string(),
