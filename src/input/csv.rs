@@ -25,11 +25,17 @@ pub(crate) const HEADER_SEARCH_ROWS: usize = 100;
 const BATCH: usize = 16 * 1024;
 
 fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    reader_from(text.as_bytes(), delimiter)
+}
+
+/// The one csv reader configuration: no header handling (we find it), ragged rows allowed.
+pub(crate) fn reader_from<R: std::io::Read>(source: R, delimiter: u8) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text.as_bytes())
+        .buffer_capacity(64 * 1024)
+        .from_reader(source)
 }
 
 /// Turns csv records into spreadsheet row numbers.
