@@ -1046,3 +1046,17 @@ fn every_text_fixture_reads_the_same_streamed() {
         assert_eq!(streamed.rejected, whole.rejected, "{name}");
     }
 }
+
+#[test]
+fn content_decides_not_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let misnamed_book = dir.path().join("export.csv");
+    std::fs::copy(fixtures().join("basic.xlsx"), &misnamed_book).unwrap();
+    let misnamed_text = dir.path().join("export.xls");
+    std::fs::copy(fixtures().join("basic.csv"), &misnamed_text).unwrap();
+    let book = read(&InputSource::Path(misnamed_book));
+    let text = read(&InputSource::Path(misnamed_text));
+    assert_eq!(book.info.sheet.as_deref(), Some("Customers"));
+    assert_eq!(text.info.sheet, None);
+    assert_eq!(without_input(book), without_input(text));
+}
