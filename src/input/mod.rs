@@ -399,6 +399,21 @@ fn read_input_with_head(
     }
 }
 
+/// The length of a leading `sep=X` line (Excel's delimiter hint), or 0.
+fn sep_line(bytes: &[u8]) -> usize {
+    if bytes.len() >= 5 && bytes[..4].eq_ignore_ascii_case(b"sep=") {
+        let rest = &bytes[5..];
+        let end = match rest {
+            [b'\r', b'\n', ..] => 7,
+            [b'\n', ..] | [b'\r', ..] => 6,
+            [] => 5,
+            _ => return 0,
+        };
+        return end;
+    }
+    0
+}
+
 /// The streaming path for big UTF-8 text; `None` when the file does not qualify or
 /// turns out not to be UTF-8 (the caller then reads it whole).
 fn read_streaming(
@@ -417,6 +432,7 @@ fn read_streaming(
         Some((e, len)) if e == encoding_rs::UTF_8 => len,
         Some(_) => return Ok(None),
     };
+    let skip = skip + sep_line(&head[skip..]);
     let body = head[skip..].to_vec();
     let Some(cut) = body.iter().rposition(|&b| b == b'\n') else {
         return Ok(None);
@@ -497,7 +513,23 @@ fn read_text_input(
             path: display.to_string(),
         });
     }
-    let text = decoded.text.as_str();
+    // Excel's `sep=;` hint line is not a row in Excel: leave it out of rows and numbers.
+    let sep = sep_line(decoded.text.as_bytes());
+    let text = &decoded.text[sep..];
+    let shifted: Vec<source::BadBytes>;
+    let bad = if sep == 0 {
+        &decoded.bad
+    } else {
+        shifted = decoded
+            .bad
+            .iter()
+            .map(|b| source::BadBytes {
+                offset: b.offset.saturating_sub(sep),
+                bytes: b.bytes.clone(),
+            })
+            .collect();
+        &shifted
+    };
     let located =
         csv::locate(text, &INPUT_SCHEMA, overrides).map_err(|near| InputError::NoHeader {
             path: display.to_string(),
@@ -538,10 +570,10 @@ fn read_text_input(
         map: &located.map,
         date_order: opts.date_order,
     };
-    let hashed = decoded.raw.as_deref().unwrap_or(text.as_bytes());
+    let hashed = decoded.raw.as_deref().unwrap_or(decoded.text.as_bytes());
     let (sha256, parsed) = rayon::join(
         || sha256_hex(hashed),
-        || csv::parse_text_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
+        || csv::parse_text_rows(text, &located, &ctx, bad, decoded.encoding),
     );
     let collector = parsed.map_err(|e| InputError::File {
         path: display.to_string(),

@@ -1060,3 +1060,25 @@ fn content_decides_not_the_name() {
     assert_eq!(text.info.sheet, None);
     assert_eq!(without_input(book), without_input(text));
 }
+
+#[test]
+fn excel_sep_hint_line_is_not_a_row() {
+    let table = read_text("sep=;\r\nDomain;Offer;Seats\r\na.com;E1;0\r\nb.com;E1;2\r\n");
+    assert_eq!(codes(&table), vec![(2, RejectCode::InvalidSeats)]);
+    assert_eq!(table.rows[0].row, 3);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sep.csv");
+    let text = format!("SEP=,\n{}", long_text(2_000));
+    std::fs::write(&path, &text).unwrap();
+    let source = InputSource::Path(path);
+    let opts = ReadOptions::default();
+    let streamed = read_input_with_head(&source, 0, &opts, 4096).unwrap();
+    let whole = read_input_with_head(&source, 0, &opts, text.len() + 16).unwrap();
+    assert_eq!(streamed.info, whole.info);
+    assert_eq!(streamed.rows, whole.rows);
+    assert_eq!(
+        whole.rows[0].row, 4,
+        "title, blank, header, then the first row"
+    );
+}
