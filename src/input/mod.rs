@@ -6,6 +6,15 @@
 //! into a typed [`SourceRow`] and turns each bad cell into a [`Rejection`] that names the
 //! file, the row the user sees, the column header and the value. Whole-file problems
 //! (unreadable, not a spreadsheet, no header) are an [`InputError`].
+//!
+//! The main decisions: the content, not the name, decides whether a file is a workbook
+//! or text; CSV and Excel rows go through one row parser (Excel cells become text first),
+//! so both follow the same rules; a big UTF-8 text file is streamed while its rows are
+//! validated in parallel, and anything else is read whole. The pieces, in reading order:
+//! `source` (bytes, sniffing, encodings), `stream` (chunked reading), `csv` (delimiter,
+//! header row, row numbers, the parallel loop), `excel` (calamine), `header` (aliases),
+//! `row` (one row → a `SourceRow` or a `Rejection`), `value` and `date` (cell values),
+//! `catalog` (`--catalog`, `--offer-map`). docs/input-format.md is the user's view.
 
 mod catalog;
 mod csv;
