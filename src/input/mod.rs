@@ -258,6 +258,15 @@ pub enum InputError {
         first_row: u64,
         hex: String,
     },
+    #[error(
+        "{path}: the header row (row {row}) holds bytes that are not {encoding} ({hex}); pass --encoding with the file's encoding (cp949, shift_jis, utf-16le, ...) or save it as UTF-8"
+    )]
+    HeaderEncoding {
+        path: String,
+        encoding: &'static str,
+        row: u64,
+        hex: String,
+    },
     #[error("{path}: row {row}, column {column:?}: {message}")]
     InvalidRow {
         path: String,
@@ -563,12 +572,10 @@ fn read_text_input(
         &INPUT_SCHEMA,
     )?;
     if !decoded.bad.is_empty() && located.map.headers.iter().any(|h| h.contains('\u{FFFD}')) {
-        return Err(InputError::Encoding {
+        return Err(InputError::HeaderEncoding {
             path: display.to_string(),
             encoding: decoded.encoding.name(),
-            bad_rows: 1,
-            rows: 1,
-            first_row: located.header_row,
+            row: located.header_row,
             hex: source::hex_bytes(&decoded.bad[0].bytes),
         });
     }

@@ -1082,3 +1082,16 @@ fn excel_sep_hint_line_is_not_a_row() {
         "title, blank, header, then the first row"
     );
 }
+
+#[test]
+fn bad_bytes_in_the_header_are_a_file_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.csv");
+    std::fs::write(&path, b"Domain,Offer \xFF,Seats\na.com,E1,1\n").unwrap();
+    let err = read_err(&InputSource::Path(path), &ReadOptions::default());
+    assert!(
+        matches!(err, InputError::HeaderEncoding { row: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("(\\xFF)"), "{err}");
+}
