@@ -411,6 +411,13 @@ fn read_input_with_head(
     }
     let bytes = source::read_bytes(path, &display)?;
     let kind = source::sniff(&bytes, &display)?;
+    if kind == source::Kind::Text && opts.sheet.is_some() {
+        let input = display.as_str();
+        tracing::warn!(
+            input,
+            "--sheet is ignored: this input is text (CSV/TSV), not a workbook"
+        );
+    }
     match kind {
         source::Kind::Text => read_text_input(bytes, &display, index, opts, &overrides),
         _ => read_workbook_input(bytes, kind, path, &display, index, opts, &overrides),
