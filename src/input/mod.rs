@@ -476,6 +476,13 @@ fn read_streaming(
         &INPUT_SCHEMA,
     )?;
     log_ignored(display, &located.map);
+    if opts.sheet.is_some() {
+        let input = display;
+        tracing::warn!(
+            input,
+            "--sheet is ignored: this input is text (CSV/TSV), not a workbook"
+        );
+    }
     let total_len = file.metadata().map_or(0, |m| m.len());
     let store = std::sync::Arc::new(stream::ChunkStore::default());
     let reader = stream::ChunkReader::new(file, &head[..skip], body, std::sync::Arc::clone(&store));
