@@ -403,14 +403,14 @@ fn read_input_with_head(
         let mut file = std::fs::File::open(path).map_err(unreadable)?;
         let head = stream::read_head(&mut file, head_len).map_err(unreadable)?;
         if head.len() == head_len
-            && source::sniff(&head, &display)? == source::Kind::Text
+            && source::sniff_as(&head, &display, opts.encoding)? == source::Kind::Text
             && let Some(table) = read_streaming(file, head, &display, index, opts, &overrides)?
         {
             return Ok(table);
         }
     }
     let bytes = source::read_bytes(path, &display)?;
-    let kind = source::sniff(&bytes, &display)?;
+    let kind = source::sniff_as(&bytes, &display, opts.encoding)?;
     if kind == source::Kind::Text && opts.sheet.is_some() {
         let input = display.as_str();
         tracing::warn!(

@@ -1095,3 +1095,16 @@ fn bad_bytes_in_the_header_are_a_file_error() {
     );
     assert!(err.to_string().contains("(\\xFF)"), "{err}");
 }
+
+#[test]
+fn bomless_utf16_reads_with_the_encoding_flag() {
+    let text = "ドメイン\tプラン\t数量\r\ncontoso.jp\tE3\t5\r\n";
+    let bytes: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let opts = ReadOptions {
+        encoding: Some(encoding_rs::UTF_16LE),
+        ..Default::default()
+    };
+    let table = read_bytes_opts(&bytes, &opts);
+    assert_eq!(table.rows[0].domain.as_deref(), Some("contoso.jp"));
+    assert_eq!(table.rows[0].seats, 5);
+}
