@@ -331,6 +331,13 @@ pub(crate) fn parse_rows<R: std::io::Read + Send, B: SpanBytes + ?Sized>(
         for (row, (outcome, order)) in results.drain(..) {
             collector.push(row, outcome, order);
         }
+        if source
+            .utf8_failed
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+        {
+            // The caller starts over with the whole file: stop reading this one.
+            break;
+        }
         count = next?;
         std::mem::swap(&mut current, &mut spare);
     }
