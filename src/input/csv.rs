@@ -101,6 +101,8 @@ pub(crate) struct Located {
     pub header_row: u64,
     /// Records up to and including the header.
     pub skip: usize,
+    /// Byte offset just past the header record.
+    pub header_end: u64,
 }
 
 /// The best near-miss, for the "no header row" message.
@@ -148,6 +150,7 @@ pub(crate) fn locate(
                         map,
                         header_row: row,
                         skip: index + 1,
+                        header_end: rdr.position().byte(),
                     });
                 }
                 break;

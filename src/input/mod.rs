@@ -468,6 +468,10 @@ fn read_streaming(
     let Ok(located) = csv::locate(head_text, &INPUT_SCHEMA, overrides) else {
         return Ok(None);
     };
+    if located.header_end >= head_text.len() as u64 {
+        // The header record may go on past the head: read whole to be sure of it.
+        return Ok(None);
+    }
     check_overrides(
         display,
         located.header_row,

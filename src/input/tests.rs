@@ -929,6 +929,30 @@ mod properties {
         }
 
         #[test]
+        fn streamed_and_whole_reads_agree(
+            body in "((a\\.com|b\\.jp|E1|\"q,\nx\"|1,200|-3|03/04/2026|25/12/2026|예|\r\n|\n|,){0,10}\r?\n){0,40}",
+            head in 8usize..400,
+        ) {
+            let text = format!("Title\n\nDomain,Offer,Seats,End date,Auto renew\n{body}");
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.csv");
+            std::fs::write(&path, &text).unwrap();
+            let source = InputSource::Path(path);
+            let opts = ReadOptions::default();
+            let streamed = read_input_with_head(&source, 0, &opts, head.min(text.len()));
+            let whole = read_input_with_head(&source, 0, &opts, text.len() + 1);
+            match (streamed, whole) {
+                (Ok(a), Ok(b)) => {
+                    prop_assert_eq!(a.info, b.info);
+                    prop_assert_eq!(a.rows, b.rows);
+                    prop_assert_eq!(a.rejected, b.rejected);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(false, "streamed {:?} vs whole {:?}", a.map(|t| t.rows.len()), b.map(|t| t.rows.len())),
+            }
+        }
+
+        #[test]
         fn zip_and_ole_prefixes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..400), ole in any::<bool>()) {
             let mut bytes = if ole { b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec() } else { b"PK\x03\x04".to_vec() };
             bytes.extend(tail);
