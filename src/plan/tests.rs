@@ -346,8 +346,8 @@ fn planning_speed() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let mut results = Vec::new();
-    for threads in [1, 2] {
+    let mut results = [f64::MAX; 2];
+    for threads in [1, 2, 1, 2, 1, 2] {
         let rows = generated_rows(n);
         let started = std::time::Instant::now();
         let plan = plan(
@@ -372,7 +372,7 @@ fn planning_speed() {
             written.as_secs_f64(),
             plan.customers.len()
         );
-        results.push(planned.as_secs_f64());
+        results[threads - 1] = results[threads - 1].min(planned.as_secs_f64());
     }
     eprintln!(
         "planning speed-up on 2 threads: {:.2}x",
