@@ -375,7 +375,9 @@ fn planning_speed() {
         results[threads - 1] = results[threads - 1].min(planned.as_secs_f64());
     }
     eprintln!(
-        "planning speed-up on 2 threads: {:.2}x",
+        "best of 3: plan {:.3}s on 1 thread, {:.3}s on 2: speed-up {:.2}x",
+        results[0],
+        results[1],
         results[0] / results[1]
     );
 }
