@@ -526,6 +526,25 @@ fn html_report_runs_in_headless_chromium_with_counts_sorting_and_filter() {
                 );
             }
         }
+        // The compact encoding is undone in the page: the first task's description (a
+        // template filled with its rows) and cells are shown as the library renders them.
+        let texts = cspmove::report::i18n::texts(cspmove::report::Lang::from_code(lang).unwrap());
+        let tasks = cspmove::report::tables::tasks(&plan, texts);
+        let first_task: Vec<String> = tasks.rows[0]
+            .iter()
+            .map(|c| c.display(texts, true))
+            .collect();
+        let tasks_section = &dom[dom.find("<section id=\"tasks\"").unwrap()..];
+        let expected_row = format!("<tr><td>{}</td>", first_task.join("</td><td>"));
+        let shown_row: String = tasks_section[tasks_section.find("<tbody>").unwrap() + 7..]
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .replace(" class=\"wrap\"", "")
+            .replace(" class=\"date\"", "")
+            .replace(" class=\"num\"", "");
+        assert_eq!(shown_row, expected_row, "{lang}: first task row");
+
         // Moves after the self-test: sorted by seats descending, then filtered.
         let moves = "<section id=\"moves\"";
         assert_eq!(
