@@ -70,7 +70,7 @@ pub fn render(plan: &Plan, lang: Lang) -> String {
         ))
     );
     out.push_str("<nav>");
-    for (id, key) in [("summary", "heading.summary"), ("charts", "heading.waves")]
+    for (id, key) in [("summary", "heading.summary"), ("charts", "heading.charts")]
         .into_iter()
         .chain(tables.iter().map(|tb| (tb.id, tb.heading)))
     {
@@ -136,7 +136,24 @@ fn table_json(t: &Texts, table: &Table) -> String {
     let mut out = String::with_capacity(64 + n_rows * table.columns.len() * 8);
     let templates = task_templates(t, table);
     out.push_str("{\"columns\":[");
-    let mut dicts: Vec<Option<HashMap<String, usize>>> = Vec::with_capacity(table.columns.len());
+    // Formatting a date is the costly part of a cell; a plan has few distinct dates.
+    let mut date_texts: HashMap<chrono::NaiveDate, String> = HashMap::new();
+    for row in &table.rows {
+        for cell in row {
+            if let Cell::Date(d) = cell {
+                date_texts.entry(*d).or_insert_with(|| t.date(*d));
+            }
+        }
+    }
+    let shown = |cell: &'_ Cell| -> String {
+        match cell {
+            Cell::Text(s) => s.clone(),
+            Cell::Date(d) => date_texts[d].clone(),
+            other => other.display(t, false),
+        }
+    };
+    let key = |cell| cell_key(cell, &date_texts);
+    let mut dicts: Vec<Option<HashMap<&str, usize>>> = Vec::with_capacity(table.columns.len());
     for (c, column) in table.columns.iter().enumerate() {
         if c > 0 {
             out.push(',');
@@ -168,16 +185,13 @@ fn table_json(t: &Texts, table: &Table) -> String {
             }
             out.push_str("]}");
         } else if column.kind != Kind::Number {
-            let mut index: HashMap<String, usize> = HashMap::new();
-            let mut order: Vec<String> = Vec::new();
+            let mut index: HashMap<&str, usize> = HashMap::new();
+            let mut order: Vec<&str> = Vec::new();
             for row in &table.rows {
-                let shown = match &row[c] {
-                    Cell::Empty => continue,
-                    cell => cell.display(t, false),
-                };
-                if !index.contains_key(&shown) {
-                    index.insert(shown.clone(), order.len());
-                    order.push(shown);
+                let Some(value) = key(&row[c]) else { continue };
+                if !index.contains_key(value) {
+                    index.insert(value, order.len());
+                    order.push(value);
                 }
             }
             if order.len() * 2 < n_rows {
@@ -220,16 +234,25 @@ fn table_json(t: &Texts, table: &Table) -> String {
                     let _ = write!(out, "{}", kind.unwrap_or(0));
                 }
                 (cell, Some(dict)) => {
-                    let _ = write!(out, "{}", dict[&cell.display(t, false)]);
+                    let _ = write!(out, "{}", key(cell).map_or(0, |k| dict[k]));
                 }
                 // Dates are year-first and zero-padded in every language: they sort as text.
-                (cell, None) => out.push_str(&json_str(&cell.display(t, false))),
+                (cell, None) => out.push_str(&json_str(&shown(cell))),
             }
         }
         out.push(']');
     }
     out.push_str("]}");
     out
+}
+
+/// The text a text or date cell shows, borrowed; `None` for empty and number cells.
+fn cell_key<'a>(cell: &'a Cell, dates: &'a HashMap<chrono::NaiveDate, String>) -> Option<&'a str> {
+    match cell {
+        Cell::Text(s) => Some(s.as_str()),
+        Cell::Date(d) => dates.get(d).map(String::as_str),
+        _ => None,
+    }
 }
 
 fn json_str(text: &str) -> String {
@@ -385,7 +408,7 @@ fn charts(out: &mut String, t: &Texts, figures: &Figures) {
     let _ = writeln!(
         out,
         "<section id=\"charts\">\n<h2>{}</h2>\n<div class=\"charts\">",
-        esc(t.get("heading.waves"))
+        esc(t.get("heading.charts"))
     );
     let waves: Vec<(String, Vec<u64>)> = figures
         .waves
