@@ -189,6 +189,25 @@ fn xlsx_reads_back_with_sheets_headers_counts_dates_and_no_formulas() {
             "{lang}: {values:?}"
         );
 
+        // Every table sheet has an autofilter over its header and rows.
+        let filters: Vec<&str> = book
+            .defined_names()
+            .iter()
+            .filter(|(name, _)| name == "_xlnm._FilterDatabase")
+            .map(|(_, range)| range.as_str())
+            .collect();
+        for expected in [
+            format!("Moves!$A$1:$U${}", plan.lines().count() + 1),
+            format!("Tasks!$A$1:$H${}", task_count(&plan) + 1),
+            format!("Reassignments!$A$1:$J${}", reassign_count(&plan) + 1),
+            format!("Rejected!$A$1:$F${}", plan.rejected.len() + 1),
+        ] {
+            assert!(
+                filters.contains(&expected.as_str()),
+                "{lang}: no autofilter {expected} in {filters:?}"
+            );
+        }
+
         // The summary counts lines per wave and per warning.
         let summary = book.worksheet_range("Summary").unwrap();
         for (wave, counts) in &plan.summary.waves {
