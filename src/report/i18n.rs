@@ -357,6 +357,28 @@ mod tests {
         }
     }
 
+    /// The HTML tables sort date columns as text, so every language's date format must
+    /// sort in date order.
+    #[test]
+    fn formatted_dates_sort_in_date_order() {
+        let days: Vec<NaiveDate> = [
+            (2026, 1, 5),
+            (2026, 1, 20),
+            (2026, 9, 30),
+            (2026, 10, 1),
+            (2027, 2, 3),
+        ]
+        .iter()
+        .map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d).unwrap())
+        .collect();
+        for lang in Lang::ALL {
+            let shown: Vec<String> = days.iter().map(|d| texts(lang).date(*d)).collect();
+            let mut sorted = shown.clone();
+            sorted.sort();
+            assert_eq!(shown, sorted, "{}", lang.code());
+        }
+    }
+
     #[test]
     fn rejection_messages_name_row_column_and_value() {
         let msg = texts(Lang::Ko).rejection(RejectCode::InvalidSeats, 9, Some("수량"), Some("-3"));
