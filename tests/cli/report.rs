@@ -412,8 +412,9 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
-/// Loads `url` in headless Chromium and returns the DOM after its scripts ran.
-fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> String {
+/// Loads `url` in headless Chromium and returns the DOM after its scripts ran, and the
+/// browser's log (which carries every console message of the page as `CONSOLE` lines).
+fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> (String, String) {
     use std::process::{Command, Stdio};
     let profile = wd.join("chromium-profile");
     let mut child = Command::new(chromium)
@@ -428,6 +429,8 @@ fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> String {
             "--disable-sync",
             "--disable-dev-shm-usage",
             "--virtual-time-budget=5000",
+            "--enable-logging=stderr",
+            "--v=0",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
@@ -437,11 +440,17 @@ fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start chromium");
-    // Read stdout on a thread so that a large DOM never blocks the browser on the pipe.
+    // Read both pipes on threads so that a large DOM never blocks the browser.
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut dom = String::new();
         std::io::Read::read_to_string(&mut stdout, &mut dom).map(|_| dom)
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let log_reader = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut log);
+        String::from_utf8_lossy(&log).into_owned()
     });
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -455,7 +464,8 @@ fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> String {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    reader.join().unwrap().expect("chromium stdout")
+    let dom = reader.join().unwrap().expect("chromium stdout");
+    (dom, log_reader.join().unwrap())
 }
 
 /// The value of `attr` on the first tag that starts with `tag_start`.
@@ -497,7 +507,9 @@ fn html_report_runs_in_headless_chromium_with_counts_sorting_and_filter() {
             path.display(),
             url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
         );
-        let dom = dump_dom(&chromium, &wd, &url);
+        let (dom, log) = dump_dom(&chromium, &wd, &url);
+        let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+        assert!(console.is_empty(), "{lang}: console messages: {console:#?}");
         assert_eq!(
             attr(&dom, "<html", "data-ready").as_deref(),
             Some("1"),
