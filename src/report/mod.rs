@@ -155,3 +155,61 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::report::safe::is_formula_like;
+
+    #[test]
+    fn empty_and_tiny_plans_render_in_every_format_and_language() {
+        for lines in [0, 1, 3] {
+            let plan = demo::plan(lines);
+            for format in Format::ALL {
+                for lang in Lang::ALL {
+                    let bytes = render(&plan, format, lang)
+                        .unwrap_or_else(|e| panic!("{lines} lines, {format:?}, {lang:?}: {e}"));
+                    assert!(!bytes.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn format_follows_the_extension() {
+        assert_eq!(
+            Format::from_path(Path::new("a/b.XLSX")).unwrap(),
+            Format::Xlsx
+        );
+        assert_eq!(Format::from_path(Path::new("r.htm")).unwrap(), Format::Html);
+        assert_eq!(
+            Format::from_path(Path::new("r.md")).unwrap(),
+            Format::Markdown
+        );
+        assert!(Format::from_path(Path::new("r.txt")).is_err());
+        assert!(Format::from_path(Path::new("report")).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever a customer is called, its CSV cell reads back as the name itself or the
+        /// name behind one apostrophe, and never as something a spreadsheet would evaluate.
+        #[test]
+        fn any_customer_name_survives_csv_neutralised(name in "\\PC{0,12}|[=+@\\t\\r-]\\PC{0,8}") {
+            let mut plan = demo::plan(1);
+            plan.customers[0].name = Some(name.clone());
+            let bytes = render(&plan, Format::Csv, Lang::En).unwrap();
+            let mut reader = ::csv::Reader::from_reader(&bytes[3..]);
+            let record = reader.records().next().unwrap().unwrap();
+            let cell = &record[0];
+            prop_assert!(!is_formula_like(cell));
+            if is_formula_like(&name) {
+                prop_assert_eq!(cell.to_string(), format!("'{name}"));
+            } else {
+                prop_assert_eq!(cell, name.as_str());
+            }
+        }
+    }
+}
