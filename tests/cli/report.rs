@@ -71,6 +71,10 @@ fn report_prints_the_path_and_refuses_unknown_formats_and_wrong_plans() {
         .expect_code(2)
         .expect_stderr_contains("not a cspmove plan file");
     assert!(!wd.join("review.csv").exists());
+    // A report that cannot be written is a failure while running (exit 1), naming the path.
+    wd.run(["report", "plan.json", "-o", "no-such-dir/review.xlsx"])
+        .expect_code(1)
+        .expect_stderr_contains("no-such-dir/review.xlsx");
 }
 
 #[test]
