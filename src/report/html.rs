@@ -39,7 +39,7 @@ pub fn render(plan: &Plan, lang: Lang) -> String {
     let t = texts(lang);
     let figures = Figures::of(plan);
     let tables = tables::all(plan, t);
-    let mut out = String::with_capacity(4096 + plan.summary.lines as usize * 300);
+    let mut out = String::with_capacity(4096 + figures.lines as usize * 120);
     let title = t.get("report.title");
     let _ = write!(
         out,
