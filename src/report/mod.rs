@@ -122,7 +122,7 @@ pub fn write(plan: &Plan, path: &Path, lang: Lang) -> Result<(), ReportError> {
 /// Renders `plan` in `format` into memory. The error is a message for [`ReportError`].
 pub fn render(plan: &Plan, format: Format, lang: Lang) -> Result<Vec<u8>, String> {
     match format {
-        Format::Xlsx => xlsx::render(plan, lang).map_err(|e| e.to_string()),
+        Format::Xlsx => xlsx::render(plan, lang),
         Format::Csv => Ok(csv::render(plan, lang)),
         Format::Html => Ok(html::render(plan, lang).into_bytes()),
         Format::Markdown => Ok(markdown::render(plan, lang).into_bytes()),

@@ -47,15 +47,32 @@ impl Formats {
     }
 }
 
-pub fn render(plan: &Plan, lang: Lang) -> Result<Vec<u8>, XlsxError> {
+/// Rows in one Excel sheet, header included.
+const EXCEL_MAX_ROWS: usize = 1_048_576;
+
+/// The workbook in memory; the error is a message for the user.
+pub fn render(plan: &Plan, lang: Lang) -> Result<Vec<u8>, String> {
     let t = texts(lang);
+    let tables = tables::all(plan, t);
+    // Said plainly up front rather than as rust_xlsxwriter's generic limit error.
+    if let Some(table) = tables.iter().find(|tb| tb.rows.len() + 1 > EXCEL_MAX_ROWS) {
+        return Err(format!(
+            "sheet {} would have {} rows and Excel holds at most {EXCEL_MAX_ROWS}: \
+             write a .csv or .html report instead",
+            table.sheet,
+            table.rows.len() + 1
+        ));
+    }
     let formats = Formats::new(t);
     let mut workbook = Workbook::new();
-    summary_sheet(workbook.add_worksheet(), plan, t, &formats)?;
-    for table in tables::all(plan, t) {
-        table_sheet(workbook.add_worksheet(), &table, t, &formats)?;
-    }
-    workbook.save_to_buffer()
+    let built: Result<Vec<u8>, XlsxError> = (|| {
+        summary_sheet(workbook.add_worksheet(), plan, t, &formats)?;
+        for table in &tables {
+            table_sheet(workbook.add_worksheet(), table, t, &formats)?;
+        }
+        workbook.save_to_buffer()
+    })();
+    built.map_err(|e| e.to_string())
 }
 
 /// Writes a text cell: always a string cell, neutralised.
