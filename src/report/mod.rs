@@ -6,8 +6,8 @@
 //! formula injection in CSV and XLSX (a leading apostrophe, always a text cell) and
 //! escaped in HTML and Markdown. Labels, headings and messages come from the translation
 //! files in `src/report/i18n/` ([`i18n`]); `.json` is the plan itself and is not translated.
-//! A report is rendered in memory and then written in one go, so a failed render never
-//! leaves half a file behind.
+//! A report is rendered first (the XLSX table sheets through temporary files) and then
+//! written in one go, so a failed render never leaves half a file behind.
 
 mod csv;
 pub mod demo;
