@@ -457,3 +457,43 @@ fn closed_stdout_exits_quietly() {
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
     assert!(!stderr.contains("Broken pipe"), "stderr: {stderr}");
 }
+
+#[test]
+fn writes_each_report_beside_the_plan() {
+    let wd = Workdir::new();
+    wd.write("customers.csv", basic_csv());
+    wd.run([
+        "plan",
+        "customers.csv",
+        "--as-of",
+        "2026-11-21",
+        "-o",
+        "plan.json",
+        "--report",
+        "review.md",
+        "--report",
+        "review.csv",
+        "--lang",
+        "ko",
+    ])
+    .expect_code(0);
+    let md = wd.read("review.md");
+    assert!(md.contains("Contoso"), "{md}");
+    let csv = wd.read("review.csv");
+    assert!(csv.contains("fabrikam.com"), "{csv}");
+    // --strict with rejected rows writes no report either.
+    wd.write("bad.csv", with_bad_and_repeated_rows());
+    wd.run([
+        "plan",
+        "bad.csv",
+        "--as-of",
+        "2026-11-21",
+        "--strict",
+        "-o",
+        "p2.json",
+        "--report",
+        "bad.md",
+    ])
+    .expect_code(3);
+    assert!(!wd.join("bad.md").exists());
+}
