@@ -115,7 +115,10 @@ fn conflicting_names_and_domains_warn_on_the_rows_that_disagree() {
     r3.customer_name = Some("Fabrikam".into());
     let mut r4 = row(5, A, "E1", 6);
     r4.domain = Some("fabrikam.com".into());
-    let plan = run(vec![table("in.csv", vec![r1, r2, r3, r4], vec![])]);
+    // Case does not make a conflict, in any script.
+    let mut r5 = row(6, A, "E1", 7);
+    r5.domain = Some("CONTOSO.COM".into());
+    let plan = run(vec![table("in.csv", vec![r1, r2, r3, r4, r5], vec![])]);
     let conflicting: Vec<u64> = plan.customers[0]
         .lines
         .iter()
