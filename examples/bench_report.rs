@@ -49,20 +49,37 @@ fn main() -> anyhow::Result<()> {
         lang.code()
     );
     println!();
-    println!("| format | time (s) | size (MB) |");
-    println!("| --- | ---: | ---: |");
+    println!("| format | wall time (s) | CPU time (s) | size (MB) |");
+    println!("| --- | ---: | ---: | ---: |");
     for format in Format::ALL {
         let path = out.join(format!("report.{}", format.extension()));
         let started = Instant::now();
+        let cpu_before = cpu_seconds();
         report::write(&plan, &path, lang)?;
         let took = started.elapsed();
+        let cpu = cpu_seconds()
+            .zip(cpu_before)
+            .map(|(after, before)| after - before);
         let size = std::fs::metadata(&path)?.len();
         println!(
-            "| .{} | {:.2} | {:.1} |",
+            "| .{} | {:.2} | {} | {:.1} |",
             format.extension(),
             took.as_secs_f64(),
+            cpu.map_or("n/a".to_string(), |c| format!("{c:.2}")),
             size as f64 / 1e6
         );
     }
     Ok(())
+}
+
+/// User plus system CPU time of this process, from /proc (Linux); on a shared machine the
+/// wall time depends on the neighbours, the CPU time much less.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat[stat.rfind(')')? + 2..].split(' ').collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Linux reports clock ticks of 1/100 s (USER_HZ) on every common platform.
+    Some((utime + stime) / 100.0)
 }

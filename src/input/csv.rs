@@ -14,9 +14,10 @@ use rayon::prelude::*;
 
 use super::DateOrder;
 use super::header::{HeaderMap, Schema, match_row, satisfies};
-use super::row::{Cells, RowContext, RowOutcome};
+use super::row::{Cells, Collector, RowContext, RowOutcome};
 use super::source::{BadBytes, hex_bytes};
 use crate::plan::model::RejectCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];
 /// How far down a title block may push the header row.
@@ -24,11 +25,17 @@ pub(crate) const HEADER_SEARCH_ROWS: usize = 100;
 const BATCH: usize = 16 * 1024;
 
 fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    reader_from(text.as_bytes(), delimiter)
+}
+
+/// The one csv reader configuration: no header handling (we find it), ragged rows allowed.
+pub(crate) fn reader_from<R: std::io::Read>(source: R, delimiter: u8) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text.as_bytes())
+        .buffer_capacity(64 * 1024)
+        .from_reader(source)
 }
 
 /// Turns csv records into spreadsheet row numbers.
@@ -46,28 +53,42 @@ pub(crate) struct RowCounter {
 
 impl RowCounter {
     /// The row of the record just read; `rdr` must be the reader that read it.
-    pub(crate) fn row_of(
+    pub(crate) fn row_of<R: std::io::Read>(
         &mut self,
-        text: &[u8],
+        bytes: &(impl SpanBytes + ?Sized),
         record: &csv::ByteRecord,
-        rdr: &csv::Reader<&[u8]>,
+        rdr: &csv::Reader<R>,
     ) -> u64 {
-        let start = record.position().map_or(0, |p| p.byte()) as usize;
-        let end = (rdr.position().byte() as usize).min(text.len());
-        let span = &text[start.min(end)..end];
-        let mut i = usize::from(self.prev_ended_cr && span.first() == Some(&b'\n'));
+        let start = record.position().map_or(0, |p| p.byte());
+        let end = rdr.position().byte();
+        let at = |pos: u64| if pos < end { bytes.byte_at(pos) } else { None };
+        let mut pos = start;
+        if self.prev_ended_cr && at(pos) == Some(b'\n') {
+            pos += 1;
+        }
         let mut blank = 0;
-        while i < span.len() {
-            match span[i] {
-                b'\r' if span.get(i + 1) == Some(&b'\n') => i += 2,
-                b'\r' | b'\n' => i += 1,
+        loop {
+            match at(pos) {
+                Some(b'\r') if at(pos + 1) == Some(b'\n') => pos += 2,
+                Some(b'\r' | b'\n') => pos += 1,
                 _ => break,
             }
             blank += 1;
         }
-        self.prev_ended_cr = span.last() == Some(&b'\r');
+        self.prev_ended_cr = end > start && bytes.byte_at(end - 1) == Some(b'\r');
         self.prev_row += 1 + blank;
         self.prev_row
+    }
+}
+
+/// Random access to the input's bytes by stream offset, for [`RowCounter`].
+pub(crate) trait SpanBytes: Sync {
+    fn byte_at(&self, pos: u64) -> Option<u8>;
+}
+
+impl SpanBytes for [u8] {
+    fn byte_at(&self, pos: u64) -> Option<u8> {
+        self.get(usize::try_from(pos).ok()?).copied()
     }
 }
 
@@ -80,6 +101,8 @@ pub(crate) struct Located {
     pub header_row: u64,
     /// Records up to and including the header.
     pub skip: usize,
+    /// Byte offset just past the header record.
+    pub header_end: u64,
 }
 
 /// The best near-miss, for the "no header row" message.
@@ -127,6 +150,7 @@ pub(crate) fn locate(
                         map,
                         header_row: row,
                         skip: index + 1,
+                        header_end: rdr.position().byte(),
                     });
                 }
                 break;
@@ -145,16 +169,31 @@ pub(crate) fn locate(
     best.ok_or(near)
 }
 
-/// What the parallel loop gives back.
-pub(crate) struct Parsed {
-    pub outcomes: Vec<RowOutcome>,
-    /// First rows whose dates showed month-first / day-first.
-    pub saw_mdy: Option<u64>,
-    pub saw_dmy: Option<u64>,
-    /// Non-blank data rows.
-    pub data_rows: u64,
-    /// Rows rejected for bytes that did not decode.
-    pub bad_rows: u64,
+/// A record's cells as `&str`, validated as UTF-8 once per record rather than per cell.
+pub(crate) struct RecordCells<'r> {
+    record: &'r csv::ByteRecord,
+    text: &'r str,
+}
+
+impl<'r> RecordCells<'r> {
+    /// `None` when the record is not UTF-8 (only possible when streaming undecoded bytes:
+    /// whole text was decoded before parsing, and fields split at ASCII bytes).
+    pub(crate) fn new(record: &'r csv::ByteRecord) -> Option<Self> {
+        let text = std::str::from_utf8(record.as_slice()).ok()?;
+        Some(RecordCells { record, text })
+    }
+}
+
+impl Cells for RecordCells<'_> {
+    fn cell(&self, column: usize) -> Option<&str> {
+        self.text.get(self.record.range(column)?)
+    }
+    fn len(&self) -> usize {
+        self.record.len()
+    }
+    fn is_blank(&self) -> bool {
+        self.text.trim().is_empty()
+    }
 }
 
 #[derive(Default)]
@@ -166,21 +205,55 @@ struct Item {
 }
 
 /// Reads the data rows below the header, parsing them in parallel in input order.
-pub(crate) fn parse_rows(
+pub(crate) fn parse_text_rows(
     text: &str,
     located: &Located,
     ctx: &RowContext<'_>,
     bad: &[BadBytes],
     encoding: &'static encoding_rs::Encoding,
-) -> Result<Parsed, csv::Error> {
+) -> Result<Collector, csv::Error> {
     let mut rdr = reader(text, located.delimiter);
+    let source = RowSource {
+        bytes: text.as_bytes(),
+        total_len: text.len() as u64,
+        bad,
+        encoding,
+        utf8_failed: None,
+    };
+    parse_rows(&mut rdr, &source, located, ctx)
+}
+
+/// Where the rows come from, besides the csv reader.
+pub(crate) struct RowSource<'a, B: SpanBytes + ?Sized> {
+    pub bytes: &'a B,
+    /// Input size in bytes, for the capacity estimate.
+    pub total_len: u64,
+    /// Bytes that did not decode (whole-text reading only).
+    pub bad: &'a [BadBytes],
+    pub encoding: &'static encoding_rs::Encoding,
+    /// Streaming reading: set when a record is not UTF-8 (the caller then starts over
+    /// with the whole file and encoding detection); its rows are then meaningless.
+    pub utf8_failed: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+/// Reads the data rows below the header from `rdr` (positioned at the start of the
+/// input), parsing them in parallel in input order.
+pub(crate) fn parse_rows<R: std::io::Read + Send, B: SpanBytes + ?Sized>(
+    rdr: &mut csv::Reader<R>,
+    source: &RowSource<'_, B>,
+    located: &Located,
+    ctx: &RowContext<'_>,
+) -> Result<Collector, csv::Error> {
+    let (bad, encoding, text_bytes) = (source.bad, source.encoding, source.bytes);
     let mut counter = RowCounter::default();
     let mut scratch = csv::ByteRecord::new();
     for _ in 0..located.skip {
         rdr.read_byte_record(&mut scratch)?;
-        counter.row_of(text.as_bytes(), &scratch, &rdr);
+        counter.row_of(text_bytes, &scratch, rdr);
     }
     let mut bad_cursor = 0;
+    // Bytes consumed by the end of the first batch, for the capacity estimate.
+    let rdr_position = AtomicU64::new(0);
     let mut read_batch = |pool: &mut Vec<Item>| -> Result<usize, csv::Error> {
         let mut count = 0;
         while count < BATCH {
@@ -191,7 +264,7 @@ pub(crate) fn parse_rows(
             if !rdr.read_byte_record(&mut item.record)? {
                 break;
             }
-            item.row = counter.row_of(text.as_bytes(), &item.record, &rdr);
+            item.row = counter.row_of(text_bytes, &item.record, rdr);
             item.bad = None;
             if bad_cursor < bad.len() {
                 let start = item.record.position().map_or(0, |p| p.byte()) as usize;
@@ -209,6 +282,9 @@ pub(crate) fn parse_rows(
             }
             count += 1;
         }
+        if rdr_position.load(Ordering::Relaxed) == 0 {
+            rdr_position.store(rdr.position().byte(), Ordering::Relaxed);
+        }
         Ok(count)
     };
 
@@ -218,50 +294,57 @@ pub(crate) fn parse_rows(
                 encoding_rejection(ctx, item, &bad[first..last], encoding),
                 None,
             ),
-            None => ctx.parse(&item.record, item.row),
+            None => match RecordCells::new(&item.record) {
+                Some(cells) => ctx.parse(&cells, item.row),
+                None => {
+                    if let Some(flag) = source.utf8_failed {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    (RowOutcome::Blank, None)
+                }
+            },
         }
     };
 
-    let mut parsed = Parsed {
-        outcomes: Vec::new(),
-        saw_mdy: None,
-        saw_dmy: None,
-        data_rows: 0,
-        bad_rows: 0,
-    };
+    let mut collector = Collector::default();
+    // Reused from batch to batch: a fresh multi-megabyte vector per batch would be
+    // mapped and unmapped by the allocator every time.
+    let mut results: Vec<(u64, (RowOutcome, Option<DateOrder>))> = Vec::with_capacity(BATCH);
     let mut current: Vec<Item> = Vec::new();
     let mut spare: Vec<Item> = Vec::new();
     let mut count = read_batch(&mut current)?;
     while count > 0 {
-        let (next, results) = rayon::join(
+        let (next, ()) = rayon::join(
             || read_batch(&mut spare),
             || {
                 current[..count]
                     .par_iter()
                     .map(|item| (item.row, process(item)))
-                    .collect::<Vec<_>>()
+                    .collect_into_vec(&mut results)
             },
         );
-        for (row, (outcome, order)) in results {
-            match order {
-                Some(DateOrder::Mdy) if parsed.saw_mdy.is_none() => parsed.saw_mdy = Some(row),
-                Some(DateOrder::Dmy) if parsed.saw_dmy.is_none() => parsed.saw_dmy = Some(row),
-                _ => {}
-            }
-            match &outcome {
-                RowOutcome::Blank => continue,
-                RowOutcome::Rejected(r) if r.code == RejectCode::InvalidEncoding => {
-                    parsed.bad_rows += 1
-                }
-                _ => {}
-            }
-            parsed.data_rows += 1;
-            parsed.outcomes.push(outcome);
+        if collector.rows.capacity() == 0 && count == BATCH {
+            // Reserve for the whole file from the first batch's bytes per record, so the
+            // row vector is not copied while it doubles (it is the biggest allocation).
+            let consumed = rdr_position.load(Ordering::Relaxed).max(1);
+            let estimate =
+                (source.total_len as f64 / consumed as f64 * count as f64 * 1.05) as usize;
+            collector.rows.reserve(estimate);
+        }
+        for (row, (outcome, order)) in results.drain(..) {
+            collector.push(row, outcome, order);
+        }
+        if source
+            .utf8_failed
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+        {
+            // The caller starts over with the whole file: stop reading this one.
+            break;
         }
         count = next?;
         std::mem::swap(&mut current, &mut spare);
     }
-    Ok(parsed)
+    Ok(collector)
 }
 
 /// A row holding bytes that did not decode: named by the first such cell, with the bytes
@@ -273,30 +356,27 @@ fn encoding_rejection(
     encoding: &'static encoding_rs::Encoding,
 ) -> RowOutcome {
     let record = &item.record;
+    // The first cell holding a U+FFFD holds the record's first bad bytes (cells before it
+    // have none); show them in hex where the U+FFFD stands.
     let mut markers = bad.iter();
     let mut column = None;
     let mut value = None;
-    for c in 0..record.len() {
+    if let Some(c) =
+        (0..record.len()).find(|&c| record.cell(c).is_some_and(|s| s.contains('\u{FFFD}')))
+    {
         let cell = record.cell(c).unwrap_or("");
-        if cell.contains('\u{FFFD}') {
-            let mut shown = String::with_capacity(cell.len() + 8);
-            for ch in cell.chars() {
-                match (ch, column.is_none()) {
-                    ('\u{FFFD}', true) => match markers.next() {
-                        Some(m) => shown.push_str(&hex_bytes(&m.bytes)),
-                        None => shown.push(ch),
-                    },
-                    _ => shown.push(ch),
-                }
+        let mut shown = String::with_capacity(cell.len() + 8);
+        for ch in cell.chars() {
+            if ch == '\u{FFFD}'
+                && let Some(m) = markers.next()
+            {
+                shown.push_str(&hex_bytes(&m.bytes));
+            } else {
+                shown.push(ch);
             }
-            column = Some(c);
-            value = Some(shown.trim().to_string());
-            break;
         }
-        markers
-            .by_ref()
-            .take(cell.matches('\u{FFFD}').count())
-            .for_each(drop);
+        column = Some(c);
+        value = Some(shown.trim().to_string());
     }
     let hex: String = bad
         .iter()
@@ -313,7 +393,7 @@ fn encoding_rejection(
             encoding.name()
         ),
     );
-    RowOutcome::Rejected(Box::new(rejection))
+    RowOutcome::Rejected(rejection)
 }
 
 /// Reads every non-blank record below the header as text cells (catalog and offer-map

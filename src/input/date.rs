@@ -47,6 +47,19 @@ const MONTHS: [&str; 12] = [
 
 /// Parses a cleaned (trimmed, NFKC) date cell. `order` is `--date-order`.
 pub(crate) fn parse_date(text: &str, order: Option<DateOrder>) -> DateRead {
+    // Fast path for the common ISO form.
+    let b = text.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let digits = |r: std::ops::Range<usize>| {
+            b[r.clone()]
+                .iter()
+                .all(u8::is_ascii_digit)
+                .then(|| text[r].parse::<u32>().unwrap_or(0))
+        };
+        if let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10)) {
+            return ymd(y as i32, m, d);
+        }
+    }
     let text = strip_time(text.trim());
     if text.is_empty() {
         return DateRead::Invalid("is not a date");
@@ -373,6 +386,24 @@ mod tests {
             ("2026-11", "is not a date"),
         ] {
             assert_eq!(parse_date(text, None), DateRead::Invalid(why), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_a_date_or_not_never_a_panic(text in "\\PC{0,24}") {
+            let _ = parse_date(&text, None);
+            let _ = parse_date(&text, Some(DateOrder::Dmy));
+        }
+
+        #[test]
+        fn iso_dates_round_trip(days in 0i64..100_000) {
+            let date = d(1950, 1, 1) + Duration::days(days);
+            proptest::prop_assert_eq!(
+                parse_date(&date.to_string(), None),
+                DateRead::Date { date, order: None }
+            );
+            proptest::prop_assert_eq!(parse_date(&date.format("%Y年%m月%d日").to_string(), None), DateRead::Date { date, order: None });
         }
     }
 }

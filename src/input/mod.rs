@@ -6,6 +6,15 @@
 //! into a typed [`SourceRow`] and turns each bad cell into a [`Rejection`] that names the
 //! file, the row the user sees, the column header and the value. Whole-file problems
 //! (unreadable, not a spreadsheet, no header) are an [`InputError`].
+//!
+//! The main decisions: the content, not the name, decides whether a file is a workbook
+//! or text; CSV and Excel rows go through one row parser (Excel cells become text first),
+//! so both follow the same rules; a big UTF-8 text file is streamed while its rows are
+//! validated in parallel, and anything else is read whole. The pieces, in reading order:
+//! `source` (bytes, sniffing, encodings), `stream` (chunked reading), `csv` (delimiter,
+//! header row, row numbers, the parallel loop), `excel` (calamine), `header` (aliases),
+//! `row` (one row → a `SourceRow` or a `Rejection`), `value` and `date` (cell values),
+//! `catalog` (`--catalog`, `--offer-map`). docs/input-format.md is the user's view.
 
 mod catalog;
 mod csv;
@@ -14,6 +23,7 @@ mod excel;
 mod header;
 mod row;
 mod source;
+mod stream;
 mod value;
 
 use std::path::{Path, PathBuf};
@@ -248,6 +258,15 @@ pub enum InputError {
         first_row: u64,
         hex: String,
     },
+    #[error(
+        "{path}: the header row (row {row}) holds bytes that are not {encoding} ({hex}); pass --encoding with the file's encoding (cp949, shift_jis, utf-16le, ...) or save it as UTF-8"
+    )]
+    HeaderEncoding {
+        path: String,
+        encoding: &'static str,
+        row: u64,
+        hex: String,
+    },
     #[error("{path}: row {row}, column {column:?}: {message}")]
     InvalidRow {
         path: String,
@@ -355,21 +374,166 @@ pub fn read_input(
     index: usize,
     opts: &ReadOptions,
 ) -> Result<InputTable, InputError> {
+    read_input_with_head(source, index, opts, STREAM_HEAD)
+}
+
+/// Files longer than this are streamed when they start as plain UTF-8 (see `stream.rs`).
+const STREAM_HEAD: usize = 1 << 20;
+
+fn read_input_with_head(
+    source: &InputSource,
+    index: usize,
+    opts: &ReadOptions,
+    head_len: usize,
+) -> Result<InputTable, InputError> {
     let (display, path) = match source {
         InputSource::Path(p) => (p.display().to_string(), Some(p.as_path())),
         InputSource::Stdin => ("-".to_string(), None),
     };
-    let bytes = source::read_bytes(path, &display)?;
-    let kind = source::sniff(&bytes, &display)?;
     let overrides: Vec<(usize, String)> = opts
         .map
         .iter()
         .map(|(f, h)| (*f as usize, h.clone()))
         .collect();
+    if let Some(path) = path {
+        let unreadable = |source| InputError::Unreadable {
+            path: display.clone(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let head = stream::read_head(&mut file, head_len).map_err(unreadable)?;
+        if head.len() == head_len
+            && source::sniff_as(&head, &display, opts.encoding)? == source::Kind::Text
+            && let Some(table) = read_streaming(file, head, &display, index, opts, &overrides)?
+        {
+            return Ok(table);
+        }
+    }
+    let bytes = source::read_bytes(path, &display)?;
+    let kind = source::sniff_as(&bytes, &display, opts.encoding)?;
+    if kind == source::Kind::Text && opts.sheet.is_some() {
+        let input = display.as_str();
+        tracing::warn!(
+            input,
+            "--sheet is ignored: this input is text (CSV/TSV), not a workbook"
+        );
+    }
     match kind {
         source::Kind::Text => read_text_input(bytes, &display, index, opts, &overrides),
         _ => read_workbook_input(bytes, kind, path, &display, index, opts, &overrides),
     }
+}
+
+/// The length of a leading `sep=X` line (Excel's delimiter hint), or 0.
+fn sep_line(bytes: &[u8]) -> usize {
+    if bytes.len() >= 5 && bytes[..4].eq_ignore_ascii_case(b"sep=") {
+        let rest = &bytes[5..];
+        let end = match rest {
+            [b'\r', b'\n', ..] => 7,
+            [b'\n', ..] | [b'\r', ..] => 6,
+            [] => 5,
+            _ => return 0,
+        };
+        return end;
+    }
+    0
+}
+
+/// The streaming path for big UTF-8 text; `None` when the file does not qualify or
+/// turns out not to be UTF-8 (the caller then reads it whole).
+fn read_streaming(
+    file: std::fs::File,
+    head: Vec<u8>,
+    display: &str,
+    index: usize,
+    opts: &ReadOptions,
+    overrides: &[(usize, String)],
+) -> Result<Option<InputTable>, InputError> {
+    if opts.encoding.is_some_and(|e| e != encoding_rs::UTF_8) {
+        return Ok(None);
+    }
+    let skip = match encoding_rs::Encoding::for_bom(&head) {
+        None => 0,
+        Some((e, len)) if e == encoding_rs::UTF_8 => len,
+        Some(_) => return Ok(None),
+    };
+    let skip = skip + sep_line(&head[skip..]);
+    let body = head[skip..].to_vec();
+    let Some(cut) = body.iter().rposition(|&b| b == b'\n') else {
+        return Ok(None);
+    };
+    let Ok(head_text) = std::str::from_utf8(&body[..=cut]) else {
+        return Ok(None);
+    };
+    let Ok(located) = csv::locate(head_text, &INPUT_SCHEMA, overrides) else {
+        return Ok(None);
+    };
+    if located.header_end >= head_text.len() as u64 {
+        // The header record may go on past the head: read whole to be sure of it.
+        return Ok(None);
+    }
+    check_overrides(
+        display,
+        located.header_row,
+        &located.map,
+        overrides,
+        &INPUT_SCHEMA,
+    )?;
+    log_ignored(display, &located.map);
+    if opts.sheet.is_some() {
+        let input = display;
+        tracing::warn!(
+            input,
+            "--sheet is ignored: this input is text (CSV/TSV), not a workbook"
+        );
+    }
+    let total_len = file.metadata().map_or(0, |m| m.len());
+    let store = std::sync::Arc::new(stream::ChunkStore::default());
+    let reader = stream::ChunkReader::new(file, &head[..skip], body, std::sync::Arc::clone(&store));
+    let mut rdr = csv::reader_from(reader, located.delimiter);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let ctx = RowContext {
+        path: display,
+        input: index,
+        map: &located.map,
+        date_order: opts.date_order,
+    };
+    let source = csv::RowSource {
+        bytes: &*store,
+        total_len,
+        bad: &[],
+        encoding: encoding_rs::UTF_8,
+        utf8_failed: Some(&failed),
+    };
+    let collector =
+        csv::parse_rows(&mut rdr, &source, &located, &ctx).map_err(|e| InputError::File {
+            path: display.to_string(),
+            message: format!("cannot parse the CSV text: {e}"),
+        })?;
+    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+        let input = display;
+        tracing::debug!(input, "not all UTF-8: reading the file again whole");
+        return Ok(None);
+    }
+    let sha256 = rdr
+        .into_inner()
+        .finish()
+        .map_err(|source| InputError::Unreadable {
+            path: display.to_string(),
+            source,
+        })?;
+    let data_rows = collector.data_rows;
+    let (rows, rejected) = collector.finish(&ctx);
+    Ok(Some(InputTable {
+        info: InputInfo {
+            path: display.to_string(),
+            sha256,
+            sheet: None,
+            rows: data_rows,
+        },
+        rows,
+        rejected,
+    }))
 }
 
 fn read_text_input(
@@ -385,7 +549,23 @@ fn read_text_input(
             path: display.to_string(),
         });
     }
-    let text = decoded.text.as_str();
+    // Excel's `sep=;` hint line is not a row in Excel: leave it out of rows and numbers.
+    let sep = sep_line(decoded.text.as_bytes());
+    let text = &decoded.text[sep..];
+    let shifted: Vec<source::BadBytes>;
+    let bad = if sep == 0 {
+        &decoded.bad
+    } else {
+        shifted = decoded
+            .bad
+            .iter()
+            .map(|b| source::BadBytes {
+                offset: b.offset.saturating_sub(sep),
+                bytes: b.bytes.clone(),
+            })
+            .collect();
+        &shifted
+    };
     let located =
         csv::locate(text, &INPUT_SCHEMA, overrides).map_err(|near| InputError::NoHeader {
             path: display.to_string(),
@@ -410,12 +590,10 @@ fn read_text_input(
         &INPUT_SCHEMA,
     )?;
     if !decoded.bad.is_empty() && located.map.headers.iter().any(|h| h.contains('\u{FFFD}')) {
-        return Err(InputError::Encoding {
+        return Err(InputError::HeaderEncoding {
             path: display.to_string(),
             encoding: decoded.encoding.name(),
-            bad_rows: 1,
-            rows: 1,
-            first_row: located.header_row,
+            row: located.header_row,
             hex: source::hex_bytes(&decoded.bad[0].bytes),
         });
     }
@@ -426,56 +604,44 @@ fn read_text_input(
         map: &located.map,
         date_order: opts.date_order,
     };
-    let hashed = decoded.raw.as_deref().unwrap_or(text.as_bytes());
+    let hashed = decoded.raw.as_deref().unwrap_or(decoded.text.as_bytes());
     let (sha256, parsed) = rayon::join(
         || sha256_hex(hashed),
-        || csv::parse_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
+        || csv::parse_text_rows(text, &located, &ctx, bad, decoded.encoding),
     );
-    let parsed = parsed.map_err(|e| InputError::File {
+    let collector = parsed.map_err(|e| InputError::File {
         path: display.to_string(),
         message: format!("cannot parse the CSV text: {e}"),
     })?;
-    if parsed.bad_rows >= 2 && parsed.bad_rows * 10 > parsed.data_rows {
-        let (first_row, hex) = parsed
-            .outcomes
+    if collector.bad_rows >= 2 && collector.bad_rows * 10 > collector.data_rows {
+        let first = collector
+            .rejected
             .iter()
-            .find_map(|o| match o {
-                RowOutcome::Rejected(r)
-                    if r.code == crate::plan::model::RejectCode::InvalidEncoding =>
-                {
-                    Some((
-                        r.row,
-                        r.message.split(['(', ')']).nth(1).unwrap_or("").to_string(),
-                    ))
-                }
-                _ => None,
-            })
-            .unwrap_or_default();
+            .find(|r| r.code == crate::plan::model::RejectCode::InvalidEncoding);
+        let first_row = first.map_or(0, |r| r.row);
+        let hex = first
+            .and_then(|r| r.message.split(['(', ')']).nth(1))
+            .unwrap_or("")
+            .to_string();
         return Err(InputError::Encoding {
             path: display.to_string(),
             encoding: decoded.encoding.name(),
-            bad_rows: parsed.bad_rows,
-            rows: parsed.data_rows,
+            bad_rows: collector.bad_rows,
+            rows: collector.data_rows,
             first_row,
             hex,
         });
     }
-    let mut rows = Vec::with_capacity(parsed.outcomes.len());
-    let mut rejected = Vec::new();
-    row::settle_dates(
-        &ctx,
-        parsed.outcomes,
-        parsed.saw_mdy,
-        parsed.saw_dmy,
-        &mut rows,
-        &mut rejected,
-    );
+    let data_rows = collector.data_rows;
+    // The text is not needed any more: free it before the planner allocates.
+    drop(decoded);
+    let (rows, rejected) = collector.finish(&ctx);
     Ok(InputTable {
         info: InputInfo {
             path: display.to_string(),
             sha256,
             sheet: None,
-            rows: parsed.data_rows,
+            rows: data_rows,
         },
         rows,
         rejected,
@@ -601,23 +767,12 @@ fn read_workbook_input(
         .par_iter()
         .map(|(row, cells)| (*row, ctx.parse(cells.as_slice(), *row)))
         .collect();
-    let (mut saw_mdy, mut saw_dmy) = (None, None);
-    let mut outcomes = Vec::with_capacity(results.len());
-    let mut data_rows = 0;
+    let mut collector = row::Collector::default();
     for (row, (outcome, order)) in results {
-        match order {
-            Some(DateOrder::Mdy) if saw_mdy.is_none() => saw_mdy = Some(row),
-            Some(DateOrder::Dmy) if saw_dmy.is_none() => saw_dmy = Some(row),
-            _ => {}
-        }
-        if !matches!(outcome, RowOutcome::Blank) {
-            data_rows += 1;
-            outcomes.push(outcome);
-        }
+        collector.push(row, outcome, order);
     }
-    let mut rows = Vec::with_capacity(outcomes.len());
-    let mut rejected = Vec::new();
-    row::settle_dates(&ctx, outcomes, saw_mdy, saw_dmy, &mut rows, &mut rejected);
+    let data_rows = collector.data_rows;
+    let (rows, rejected) = collector.finish(&ctx);
     Ok(InputTable {
         info: InputInfo {
             path: display.to_string(),

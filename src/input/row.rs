@@ -40,8 +40,16 @@ impl Cells for csv::ByteRecord {
     }
 
     fn is_blank(&self) -> bool {
-        // The fields concatenated trim to nothing exactly when every field does.
-        std::str::from_utf8(self.as_slice()).is_ok_and(|s| s.trim().is_empty())
+        // The fields concatenated trim to nothing exactly when every field does; a
+        // visible ASCII byte (the usual case) settles it without decoding.
+        let bytes = self.as_slice();
+        if bytes
+            .iter()
+            .any(|b| b.is_ascii() && !b.is_ascii_whitespace())
+        {
+            return false;
+        }
+        std::str::from_utf8(bytes).is_ok_and(|s| s.trim().is_empty())
     }
 }
 
@@ -63,18 +71,21 @@ pub(crate) struct RowContext<'a> {
 }
 
 /// The outcome of one row.
+// Not boxed: outcomes live only in a batch and are moved straight into the final row
+// vector; a box per row would cost a million allocations on a big file.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum RowOutcome {
     Blank,
-    Row(Box<SourceRow>),
+    Row(SourceRow),
     /// Valid except that its date reads two ways; settled once the column is known.
     Pending {
-        row: Box<SourceRow>,
+        row: SourceRow,
         mdy: NaiveDate,
         dmy: NaiveDate,
         value: String,
     },
-    Rejected(Box<Rejection>),
+    Rejected(Rejection),
 }
 
 /// One thing wrong with a row.
@@ -127,7 +138,14 @@ impl RowContext<'_> {
         let mut problems: Vec<Problem> = Vec::new();
 
         // Customer: a GUID, or a domain; a non-GUID ID is kept aside when a domain exists.
-        let domain = self.text(cells, Field::Domain).map(|d| d.to_lowercase());
+        let domain = self.text(cells, Field::Domain).map(|mut d| {
+            if d.is_ascii() {
+                d.make_ascii_lowercase();
+                d
+            } else {
+                d.to_lowercase()
+            }
+        });
         let mut customer_id = None;
         let mut invalid_customer_id = None;
         match self.raw(cells, Field::CustomerId) {
@@ -248,13 +266,13 @@ impl RowContext<'_> {
                 message.push_str(&format!(" (also: {})", others.join("; ")));
             }
             return (
-                RowOutcome::Rejected(Box::new(self.rejection(
+                RowOutcome::Rejected(self.rejection(
                     row,
                     first.column,
                     first.value,
                     first.code,
                     message,
-                ))),
+                )),
                 evidence,
             );
         }
@@ -283,12 +301,12 @@ impl RowContext<'_> {
         };
         let outcome = match pending {
             Some((mdy, dmy, value)) => RowOutcome::Pending {
-                row: Box::new(source),
+                row: source,
                 mdy,
                 dmy,
                 value,
             },
-            None => RowOutcome::Row(Box::new(source)),
+            None => RowOutcome::Row(source),
         };
         (outcome, evidence)
     }
@@ -371,35 +389,76 @@ impl RowContext<'_> {
     }
 }
 
-/// Settles day/month-ambiguous dates once every row of the table has been seen.
-pub(crate) fn settle_dates(
-    ctx: &RowContext<'_>,
-    outcomes: Vec<RowOutcome>,
+/// A row whose date waits for the column's day/month order.
+struct Pending {
+    /// Index into `Collector::rows`.
+    index: usize,
+    mdy: NaiveDate,
+    dmy: NaiveDate,
+    value: String,
+}
+
+/// Gathers row outcomes in input order into the final vectors, and settles
+/// day/month-ambiguous dates once every row of the table has been seen.
+#[derive(Default)]
+pub(crate) struct Collector {
+    pub rows: Vec<SourceRow>,
+    pub rejected: Vec<Rejection>,
+    pending: Vec<Pending>,
+    /// First rows whose dates showed month-first / day-first.
     saw_mdy: Option<u64>,
     saw_dmy: Option<u64>,
-    rows: &mut Vec<SourceRow>,
-    rejected: &mut Vec<Rejection>,
-) {
-    let column = ctx.map.column(Field::ExpiresOn as usize);
-    for outcome in outcomes {
+    /// Non-blank data rows.
+    pub data_rows: u64,
+    /// Rows rejected for bytes that did not decode.
+    pub bad_rows: u64,
+}
+
+impl Collector {
+    pub(crate) fn push(&mut self, row: u64, outcome: RowOutcome, order: Option<DateOrder>) {
+        match order {
+            Some(DateOrder::Mdy) if self.saw_mdy.is_none() => self.saw_mdy = Some(row),
+            Some(DateOrder::Dmy) if self.saw_dmy.is_none() => self.saw_dmy = Some(row),
+            _ => {}
+        }
         match outcome {
-            RowOutcome::Blank => {}
-            RowOutcome::Row(row) => rows.push(*row),
-            RowOutcome::Rejected(r) => rejected.push(*r),
+            RowOutcome::Blank => return,
+            RowOutcome::Row(source) => self.rows.push(source),
+            RowOutcome::Rejected(rejection) => {
+                if rejection.code == RejectCode::InvalidEncoding {
+                    self.bad_rows += 1;
+                }
+                self.rejected.push(rejection);
+            }
             RowOutcome::Pending {
-                mut row,
+                row,
                 mdy,
                 dmy,
                 value,
-            } => match (saw_mdy, saw_dmy) {
-                (Some(_), None) => {
-                    row.expires_on = Some(mdy);
-                    rows.push(*row);
-                }
-                (None, Some(_)) => {
-                    row.expires_on = Some(dmy);
-                    rows.push(*row);
-                }
+            } => {
+                self.pending.push(Pending {
+                    index: self.rows.len(),
+                    mdy,
+                    dmy,
+                    value,
+                });
+                self.rows.push(row);
+            }
+        }
+        self.data_rows += 1;
+    }
+
+    /// Settles pending dates; returns valid rows and rejections, both in row order.
+    pub(crate) fn finish(mut self, ctx: &RowContext<'_>) -> (Vec<SourceRow>, Vec<Rejection>) {
+        if self.pending.is_empty() {
+            return (self.rows, self.rejected);
+        }
+        let column = ctx.map.column(Field::ExpiresOn as usize);
+        let mut dropped = Vec::new();
+        for p in std::mem::take(&mut self.pending) {
+            match (self.saw_mdy, self.saw_dmy) {
+                (Some(_), None) => self.rows[p.index].expires_on = Some(p.mdy),
+                (None, Some(_)) => self.rows[p.index].expires_on = Some(p.dmy),
                 (mdy_row, dmy_row) => {
                     let why = match (mdy_row, dmy_row) {
                         (Some(m), Some(d)) => format!(
@@ -407,9 +466,9 @@ pub(crate) fn settle_dates(
                         ),
                         _ => "no other date in the column settles whether the day or the month comes first".into(),
                     };
-                    let row_no = row.row;
-                    rejected.push(ctx.rejection(
-                        row_no,
+                    let (value, mdy, dmy) = (&p.value, p.mdy, p.dmy);
+                    self.rejected.push(ctx.rejection(
+                        self.rows[p.index].row,
                         column,
                         Some(value.clone()),
                         RejectCode::AmbiguousDate,
@@ -417,8 +476,20 @@ pub(crate) fn settle_dates(
                             "{value:?} could be {mdy} (month first) or {dmy} (day first) and {why}: pass --date-order mdy or --date-order dmy, or write the date as YYYY-MM-DD"
                         ),
                     ));
+                    dropped.push(p.index);
                 }
-            },
+            }
         }
+        if !dropped.is_empty() {
+            let mut index = 0;
+            self.rows.retain(|_| {
+                let keep = dropped.binary_search(&index).is_err();
+                index += 1;
+                keep
+            });
+            // Rows are unique within a table, so this restores row order.
+            self.rejected.sort_by_key(|r| r.row);
+        }
+        (self.rows, self.rejected)
     }
 }

@@ -65,6 +65,16 @@ pub(crate) fn read_bytes(
 /// Tells a workbook from text from anything else. Empty input is an error here, so every
 /// later stage may assume at least one byte.
 pub(crate) fn sniff(bytes: &[u8], display: &str) -> Result<Kind, InputError> {
+    sniff_as(bytes, display, None)
+}
+
+/// [`sniff`] knowing `--encoding`: UTF-16 text without a BOM is full of NUL bytes, so
+/// the binary check is skipped when the user says the file is UTF-16.
+pub(crate) fn sniff_as(
+    bytes: &[u8],
+    display: &str,
+    forced: Option<&'static Encoding>,
+) -> Result<Kind, InputError> {
     if bytes.is_empty() {
         return Err(InputError::Empty {
             path: display.to_string(),
@@ -89,13 +99,49 @@ pub(crate) fn sniff(bytes: &[u8], display: &str) -> Result<Kind, InputError> {
             });
         }
     }
-    if bom(bytes).is_none() && looks_binary(bytes) {
+    if let Some(what) = markup(bytes) {
+        return Err(InputError::NotASpreadsheet {
+            path: display.to_string(),
+            detail: format!(
+                "it is {what} (some systems save one under an .xls name): open it in Excel and save it as .xlsx or CSV"
+            ),
+        });
+    }
+    let utf16 = forced.is_some_and(|e| e == UTF_16LE || e == UTF_16BE);
+    if bom(bytes).is_none() && !utf16 && looks_binary(bytes) {
         return Err(InputError::NotASpreadsheet {
             path: display.to_string(),
             detail: "it holds binary data (NUL or control bytes), not text or a workbook".into(),
         });
     }
     Ok(Kind::Text)
+}
+
+/// HTML tables and Excel 2003 XML are what old portals export as ".xls": calamine
+/// reads neither, and read as CSV they would only give a confusing "no header row".
+fn markup(bytes: &[u8]) -> Option<&'static str> {
+    let start = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let head: Vec<u8> = start
+        .iter()
+        .skip_while(|b| b.is_ascii_whitespace())
+        .take(512)
+        .map(u8::to_ascii_lowercase)
+        .collect();
+    let contains = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    if head.starts_with(b"<!doctype html")
+        || head.starts_with(b"<html")
+        || head.starts_with(b"<table")
+    {
+        Some("an HTML page")
+    } else if head.starts_with(b"<?xml")
+        && contains(b"urn:schemas-microsoft-com:office:spreadsheet")
+    {
+        Some("an Excel 2003 XML spreadsheet")
+    } else if head.starts_with(b"<?xml") || (head.starts_with(b"<") && contains(b"xmlns")) {
+        Some("an XML document")
+    } else {
+        None
+    }
 }
 
 /// An OOXML file saved with a password is an OLE compound file holding a stream named
@@ -483,6 +529,16 @@ mod tests {
             sniff(b"ab\0\0cd", "x"),
             Err(InputError::NotASpreadsheet { .. })
         ));
+        assert!(matches!(
+            sniff(b"<html><body><table><tr><td>Domain</td></tr></table>", "x"),
+            Err(InputError::NotASpreadsheet { detail, .. }) if detail.contains("HTML")
+        ));
+        let bomless: Vec<u8> = "Domain\tOffer"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert!(sniff(&bomless, "x").is_err());
+        assert_eq!(sniff_as(&bomless, "x", Some(UTF_16LE)).unwrap(), Kind::Text);
         let mut encrypted = CFB_MAGIC.to_vec();
         encrypted.extend(
             "EncryptedPackage"

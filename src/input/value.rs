@@ -78,8 +78,26 @@ fn strip_thousands(text: &str) -> Option<Cow<'_, str>> {
 /// Yes/no words in English, Korean and Japanese, compared on their header-style key
 /// (case, spaces and punctuation ignored), so `사용 안 함` = `사용안함`.
 pub(crate) fn parse_bool(text: &str) -> Option<bool> {
-    let key = super::header::header_key(text);
-    match key.as_str() {
+    with_key(text, bool_of_key)
+}
+
+/// Calls `f` with the header-style key of `text`; short ASCII cells (the usual yes/no)
+/// are keyed in a stack buffer so that a million rows cost no allocation here.
+fn with_key<T>(text: &str, f: impl Fn(&str) -> T) -> T {
+    if text.is_ascii() && text.len() <= 32 {
+        let mut buf = [0u8; 32];
+        let mut len = 0;
+        for b in text.bytes().filter(u8::is_ascii_alphanumeric) {
+            buf[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+        return f(std::str::from_utf8(&buf[..len]).unwrap_or(""));
+    }
+    f(&super::header::header_key(text))
+}
+
+fn bool_of_key(key: &str) -> Option<bool> {
+    match key {
         "yes" | "y" | "true" | "t" | "1" | "on" | "enabled" | "enable" | "active" | "auto"
         | "automatic" | "예" | "네" | "사용" | "사용함" | "켜짐" | "켬" | "설정" | "활성"
         | "활성화" | "はい" | "有効" | "オン" | "する" | "あり" | "有" | "自動更新" => {
@@ -96,8 +114,11 @@ pub(crate) fn parse_bool(text: &str) -> Option<bool> {
 /// The relationship column: has the customer accepted the reseller relationship?
 /// `Some(true)` accepted, `Some(false)` a request is needed; `None` not understood.
 pub(crate) fn parse_relationship(text: &str) -> Option<bool> {
-    let key = super::header::header_key(text);
-    match key.as_str() {
+    with_key(text, relationship_of_key)
+}
+
+fn relationship_of_key(key: &str) -> Option<bool> {
+    match key {
         "accepted" | "accept" | "approved" | "established" | "active" | "done" | "existing"
         | "connected" | "승인됨" | "승인" | "수락됨" | "수락" | "수락함" | "완료" | "연결됨"
         | "활성" | "承認済み" | "承認済" | "承認" | "承諾済み" | "承諾" | "受諾済み" | "完了"
@@ -107,7 +128,7 @@ pub(crate) fn parse_relationship(text: &str) -> Option<bool> {
         | "保留" | "要求" | "要求済み" | "招待済み" | "未承認" | "未承諾" | "新規" => {
             Some(false)
         }
-        _ => parse_bool(text),
+        _ => bool_of_key(key),
     }
 }
 
@@ -117,13 +138,19 @@ pub(crate) fn parse_guid(text: &str) -> Option<String> {
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(text);
-    uuid::Uuid::try_parse(inner)
-        .ok()
-        .map(|u| u.hyphenated().to_string())
+    let uuid = uuid::Uuid::try_parse(inner).ok()?;
+    // Most exports already write the canonical form: copy it rather than format it.
+    if inner.len() == 36 && !inner.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Some(inner.to_string());
+    }
+    Some(uuid.hyphenated().to_string())
 }
 
 /// Country: ISO alpha-2 upper case; the common names of our markets become their code.
 pub(crate) fn normalize_country(text: &str) -> String {
+    if text.len() == 2 && text.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return text.to_ascii_uppercase();
+    }
     let key = super::header::header_key(text);
     let code = match key.as_str() {
         "korea" | "southkorea" | "korearepublicof" | "republicofkorea" | "kor" | "한국"
@@ -250,5 +277,32 @@ mod tests {
         assert_eq!(normalize_country("대한민국"), "KR");
         assert_eq!(normalize_country("日本"), "JP");
         assert_eq!(normalize_country("de"), "DE");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whole_numbers_round_trip_with_separators(n in 0u64..10_000_000_000) {
+            let plain = n.to_string();
+            let grouped = plain
+                .as_bytes()
+                .rchunks(3)
+                .rev()
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join(",");
+            proptest::prop_assert_eq!(parse_whole(&plain), Ok(n));
+            proptest::prop_assert_eq!(parse_whole(&grouped), Ok(n));
+            proptest::prop_assert_eq!(parse_whole(&format!("{n}.0")), Ok(n));
+        }
+
+        #[test]
+        fn any_text_never_panics(text in "\\PC{0,20}") {
+            let _ = parse_whole(&text);
+            let _ = parse_bool(&text);
+            let _ = parse_relationship(&text);
+            let _ = parse_guid(&text);
+            let _ = clean(&text);
+            let _ = normalize_country(&text);
+        }
     }
 }

@@ -9,12 +9,13 @@
 //! page (100 rows), sorts on header clicks and filters, always through `textContent`.
 //! That keeps a 100,000-line report responsive: the DOM only ever holds one page.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::Lang;
-use super::i18n::{Texts, texts};
+use super::i18n::{TASK_KINDS, Texts, task_description_key, texts};
 use super::safe::{html as esc, json_in_html};
 use super::tables::{self, Cell, Figures, Kind, Table};
 use crate::plan::model::Plan;
@@ -38,7 +39,7 @@ pub fn render(plan: &Plan, lang: Lang) -> String {
     let t = texts(lang);
     let figures = Figures::of(plan);
     let tables = tables::all(plan, t);
-    let mut out = String::with_capacity(4096 + plan.summary.lines as usize * 300);
+    let mut out = String::with_capacity(4096 + figures.lines as usize * 120);
     let title = t.get("report.title");
     let _ = write!(
         out,
@@ -69,7 +70,7 @@ pub fn render(plan: &Plan, lang: Lang) -> String {
         ))
     );
     out.push_str("<nav>");
-    for (id, key) in [("summary", "heading.summary"), ("charts", "heading.waves")]
+    for (id, key) in [("summary", "heading.summary"), ("charts", "heading.charts")]
         .into_iter()
         .chain(tables.iter().map(|tb| (tb.id, tb.heading)))
     {
@@ -96,11 +97,19 @@ pub fn render(plan: &Plan, lang: Lang) -> String {
             "page": t.get("html.page"),
             "empty": t.get("html.empty"),
         },
-        "tables": tables
-            .iter()
-            .map(|tb| (tb.id.to_string(), table_json(t, tb)))
-            .collect::<serde_json::Map<String, Value>>(),
     });
+    // The tables are spliced in as raw JSON: building a `Value` tree for 100,000 rows
+    // costs more than writing the text directly.
+    let mut data = data.to_string();
+    data.pop();
+    data.push_str(",\"tables\":{");
+    for (i, table) in tables.iter().enumerate() {
+        if i > 0 {
+            data.push(',');
+        }
+        let _ = write!(data, "\"{}\":{}", table.id, table_json(t, table));
+    }
+    data.push_str("}}");
     let _ = write!(
         out,
         "<script type=\"application/json\" id=\"report-data\">{}</script>\n<script>\n{JS}</script>\n</body>\n</html>\n",
@@ -117,34 +126,158 @@ fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-fn table_json(t: &Texts, table: &Table) -> Value {
-    let columns: Vec<Value> = table
+/// A table as compact JSON for `report.js`. Text and date columns whose values repeat
+/// (customer names, offers, labels, dates) are dictionary-encoded: the cells hold indexes
+/// into the column's `dict`. The Tasks description is sent as one template per task kind
+/// plus the rows it names. Both keep a 100,000-line report a fraction of its plain size;
+/// the page decodes them once on load.
+fn table_json(t: &Texts, table: &Table) -> String {
+    let n_rows = table.rows.len();
+    let mut out = String::with_capacity(64 + n_rows * table.columns.len() * 8);
+    let templates = task_templates(t, table);
+    out.push_str("{\"columns\":[");
+    // Formatting a date is the costly part of a cell; a plan has few distinct dates.
+    let mut date_texts: HashMap<chrono::NaiveDate, String> = HashMap::new();
+    for row in &table.rows {
+        for cell in row {
+            if let Cell::Date(d) = cell {
+                date_texts.entry(*d).or_insert_with(|| t.date(*d));
+            }
+        }
+    }
+    let shown = |cell: &'_ Cell| -> String {
+        match cell {
+            Cell::Text(s) => s.clone(),
+            Cell::Date(d) => date_texts[d].clone(),
+            other => other.display(t, false),
+        }
+    };
+    let key = |cell| cell_key(cell, &date_texts);
+    let mut dicts: Vec<Option<HashMap<&str, usize>>> = Vec::with_capacity(table.columns.len());
+    for (c, column) in table.columns.iter().enumerate() {
+        if c > 0 {
+            out.push(',');
+        }
+        // Long sentences wrap; identifiers, dates and numbers stay on one line.
+        let wrap = matches!(
+            column.key,
+            "col.description" | "col.reason" | "col.warnings"
+        );
+        let _ = write!(
+            out,
+            "{{\"key\":{},\"label\":{},\"kind\":\"{}\",\"wrap\":{wrap}",
+            json_str(column.key),
+            json_str(t.get(column.key)),
+            kind_name(column.kind)
+        );
+        let mut dict = None;
+        if let Some((texts, from, _)) = templates
+            .as_ref()
+            .filter(|_| column.key == "col.description")
+        {
+            out.push_str(",\"template\":{\"fill\":\"rows\",\"from\":");
+            let _ = write!(out, "{from},\"texts\":[");
+            for (i, text) in texts.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&json_str(text));
+            }
+            out.push_str("]}");
+        } else if column.kind != Kind::Number {
+            let mut index: HashMap<&str, usize> = HashMap::new();
+            let mut order: Vec<&str> = Vec::new();
+            for row in &table.rows {
+                let Some(value) = key(&row[c]) else { continue };
+                if !index.contains_key(value) {
+                    index.insert(value, order.len());
+                    order.push(value);
+                }
+            }
+            if order.len() * 2 < n_rows {
+                out.push_str(",\"dict\":[");
+                for (i, value) in order.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&json_str(value));
+                }
+                out.push(']');
+                dict = Some(index);
+            }
+        }
+        out.push('}');
+        dicts.push(dict);
+    }
+    out.push_str("],\"rows\":[");
+    for (r, row) in table.rows.iter().enumerate() {
+        if r > 0 {
+            out.push(',');
+        }
+        out.push('[');
+        for (c, cell) in row.iter().enumerate() {
+            if c > 0 {
+                out.push(',');
+            }
+            let column = &table.columns[c];
+            match (cell, &dicts[c]) {
+                (Cell::Empty, _) => out.push_str("null"),
+                (Cell::Int(n), _) => {
+                    let _ = write!(out, "{n}");
+                }
+                (Cell::Text(_), _) if column.key == "col.description" && templates.is_some() => {
+                    let step = templates.as_ref().map_or(0, |(_, _, step)| *step);
+                    let kind = match &row[step] {
+                        Cell::Text(label) => TASK_KINDS.iter().position(|k| t.task(*k) == label),
+                        _ => None,
+                    };
+                    let _ = write!(out, "{}", kind.unwrap_or(0));
+                }
+                (cell, Some(dict)) => {
+                    let _ = write!(out, "{}", key(cell).map_or(0, |k| dict[k]));
+                }
+                // Dates are year-first and zero-padded in every language: they sort as text.
+                (cell, None) => out.push_str(&json_str(&shown(cell))),
+            }
+        }
+        out.push(']');
+    }
+    out.push_str("]}");
+    out
+}
+
+/// The text a text or date cell shows, borrowed; `None` for empty and number cells.
+fn cell_key<'a>(cell: &'a Cell, dates: &'a HashMap<chrono::NaiveDate, String>) -> Option<&'a str> {
+    match cell {
+        Cell::Text(s) => Some(s.as_str()),
+        Cell::Date(d) => dates.get(d).map(String::as_str),
+        _ => None,
+    }
+}
+
+fn json_str(text: &str) -> String {
+    // Serialising a string cannot fail.
+    serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_string())
+}
+
+/// For the Tasks table: the description template of every task kind (in `TASK_KINDS`
+/// order), the index of the Rows column that fills `{rows}` and of the Step column that
+/// names the kind.
+fn task_templates(t: &Texts, table: &Table) -> Option<(Vec<String>, usize, usize)> {
+    if table.id != "tasks" {
+        return None;
+    }
+    let from = table.columns.iter().position(|c| c.key == "col.rows")?;
+    let step = table.columns.iter().position(|c| c.key == "col.task")?;
+    table
         .columns
         .iter()
-        .map(|c| {
-            // Long sentences wrap; identifiers, dates and numbers stay on one line.
-            let wrap = matches!(c.key, "col.description" | "col.reason" | "col.warnings");
-            json!({"key": c.key, "label": t.get(c.key), "kind": kind_name(c.kind), "wrap": wrap})
-        })
-        .collect();
-    let rows: Vec<Value> = table
-        .rows
+        .position(|c| c.key == "col.description")?;
+    let texts = TASK_KINDS
         .iter()
-        .map(|row| {
-            Value::Array(
-                row.iter()
-                    .map(|cell| match cell {
-                        Cell::Text(s) => Value::String(s.clone()),
-                        Cell::Int(n) => Value::from(*n),
-                        // Year-first and zero-padded in every language: sorts as text.
-                        Cell::Date(d) => Value::String(t.date(*d)),
-                        Cell::Empty => Value::Null,
-                    })
-                    .collect(),
-            )
-        })
+        .map(|kind| t.get(task_description_key(*kind)).to_string())
         .collect();
-    json!({"columns": columns, "rows": rows})
+    Some((texts, from, step))
 }
 
 fn summary(out: &mut String, plan: &Plan, t: &Texts, figures: &Figures) {
@@ -275,7 +408,7 @@ fn charts(out: &mut String, t: &Texts, figures: &Figures) {
     let _ = writeln!(
         out,
         "<section id=\"charts\">\n<h2>{}</h2>\n<div class=\"charts\">",
-        esc(t.get("heading.waves"))
+        esc(t.get("heading.charts"))
     );
     let waves: Vec<(String, Vec<u64>)> = figures
         .waves

@@ -37,18 +37,28 @@ pub const TASK_KINDS: [TaskKind; 5] = [
 pub struct Texts {
     lang: Lang,
     map: HashMap<String, String>,
+    /// `format.date`, parsed once: formatting a date is the most frequent call.
+    date_items: Vec<chrono::format::Item<'static>>,
 }
 
 /// The parsed translation files, in `Lang::ALL` order.
 fn all() -> &'static [Texts; 3] {
     static TEXTS: OnceLock<[Texts; 3]> = OnceLock::new();
     TEXTS.get_or_init(|| {
-        SOURCES.map(|(lang, source)| Texts {
-            lang,
+        SOURCES.map(|(lang, source)| {
             // The files are part of the binary and checked by tests; a broken one is a
             // build mistake, not a user error.
-            map: serde_json::from_str(source)
-                .unwrap_or_else(|e| panic!("i18n/{}.json is not valid: {e}", lang.code())),
+            let map: HashMap<String, String> = serde_json::from_str(source)
+                .unwrap_or_else(|e| panic!("i18n/{}.json is not valid: {e}", lang.code()));
+            let pattern = map.get("format.date").map_or("%Y-%m-%d", String::as_str);
+            let date_items = chrono::format::StrftimeItems::new(pattern)
+                .parse_to_owned()
+                .unwrap_or_else(|e| panic!("i18n/{}.json: format.date: {e}", lang.code()));
+            Texts {
+                lang,
+                map,
+                date_items,
+            }
         })
     })
 }
@@ -114,7 +124,7 @@ impl Texts {
     }
 
     pub fn date(&self, date: NaiveDate) -> String {
-        date.format(self.get("format.date")).to_string()
+        date.format_with_items(self.date_items.iter()).to_string()
     }
 
     pub fn opt_date(&self, date: Option<NaiveDate>) -> String {
@@ -344,6 +354,28 @@ mod tests {
             assert_eq!(t.number(999), "999");
             assert_eq!(t.number(1000), "1,000");
             assert_eq!(t.number(1_234_567), "1,234,567");
+        }
+    }
+
+    /// The HTML tables sort date columns as text, so every language's date format must
+    /// sort in date order.
+    #[test]
+    fn formatted_dates_sort_in_date_order() {
+        let days: Vec<NaiveDate> = [
+            (2026, 1, 5),
+            (2026, 1, 20),
+            (2026, 9, 30),
+            (2026, 10, 1),
+            (2027, 2, 3),
+        ]
+        .iter()
+        .map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d).unwrap())
+        .collect();
+        for lang in Lang::ALL {
+            let shown: Vec<String> = days.iter().map(|d| texts(lang).date(*d)).collect();
+            let mut sorted = shown.clone();
+            sorted.sort();
+            assert_eq!(shown, sorted, "{}", lang.code());
         }
     }
 

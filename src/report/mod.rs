@@ -6,8 +6,8 @@
 //! formula injection in CSV and XLSX (a leading apostrophe, always a text cell) and
 //! escaped in HTML and Markdown. Labels, headings and messages come from the translation
 //! files in `src/report/i18n/` ([`i18n`]); `.json` is the plan itself and is not translated.
-//! A report is rendered in memory and then written in one go, so a failed render never
-//! leaves half a file behind.
+//! A report is rendered first (the XLSX table sheets through temporary files) and then
+//! written in one go, so a failed render never leaves half a file behind.
 
 mod csv;
 pub mod demo;
@@ -122,7 +122,7 @@ pub fn write(plan: &Plan, path: &Path, lang: Lang) -> Result<(), ReportError> {
 /// Renders `plan` in `format` into memory. The error is a message for [`ReportError`].
 pub fn render(plan: &Plan, format: Format, lang: Lang) -> Result<Vec<u8>, String> {
     match format {
-        Format::Xlsx => xlsx::render(plan, lang).map_err(|e| e.to_string()),
+        Format::Xlsx => xlsx::render(plan, lang),
         Format::Csv => Ok(csv::render(plan, lang)),
         Format::Html => Ok(html::render(plan, lang).into_bytes()),
         Format::Markdown => Ok(markdown::render(plan, lang).into_bytes()),
@@ -154,4 +154,62 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&partial);
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::report::safe::is_formula_like;
+
+    #[test]
+    fn empty_and_tiny_plans_render_in_every_format_and_language() {
+        for lines in [0, 1, 3] {
+            let plan = demo::plan(lines);
+            for format in Format::ALL {
+                for lang in Lang::ALL {
+                    let bytes = render(&plan, format, lang)
+                        .unwrap_or_else(|e| panic!("{lines} lines, {format:?}, {lang:?}: {e}"));
+                    assert!(!bytes.is_empty());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn format_follows_the_extension() {
+        assert_eq!(
+            Format::from_path(Path::new("a/b.XLSX")).unwrap(),
+            Format::Xlsx
+        );
+        assert_eq!(Format::from_path(Path::new("r.htm")).unwrap(), Format::Html);
+        assert_eq!(
+            Format::from_path(Path::new("r.md")).unwrap(),
+            Format::Markdown
+        );
+        assert!(Format::from_path(Path::new("r.txt")).is_err());
+        assert!(Format::from_path(Path::new("report")).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever a customer is called, its CSV cell reads back as the name itself or the
+        /// name behind one apostrophe, and never as something a spreadsheet would evaluate.
+        #[test]
+        fn any_customer_name_survives_csv_neutralised(name in "\\PC{0,12}|[=+@\\t\\r-]\\PC{0,8}") {
+            let mut plan = demo::plan(1);
+            plan.customers[0].name = Some(name.clone());
+            let bytes = render(&plan, Format::Csv, Lang::En).unwrap();
+            let mut reader = ::csv::Reader::from_reader(&bytes[3..]);
+            let record = reader.records().next().unwrap().unwrap();
+            let cell = &record[0];
+            prop_assert!(!is_formula_like(cell));
+            if is_formula_like(&name) {
+                prop_assert_eq!(cell.to_string(), format!("'{name}"));
+            } else {
+                prop_assert_eq!(cell, name.as_str());
+            }
+        }
+    }
 }

@@ -106,7 +106,7 @@ pub const MOVE_COLUMNS: [Column; 21] = [
 
 /// One row per planned line, in plan order.
 pub fn moves(plan: &Plan, t: &Texts) -> Table {
-    let mut rows = Vec::with_capacity(plan.summary.lines as usize);
+    let mut rows = Vec::with_capacity(plan.lines().count());
     for (customer, line) in plan.lines() {
         let input = plan.inputs.get(line.input).map(|i| i.path.as_str());
         rows.push(vec![

@@ -71,6 +71,10 @@ fn report_prints_the_path_and_refuses_unknown_formats_and_wrong_plans() {
         .expect_code(2)
         .expect_stderr_contains("not a cspmove plan file");
     assert!(!wd.join("review.csv").exists());
+    // A report that cannot be written is a failure while running (exit 1), naming the path.
+    wd.run(["report", "plan.json", "-o", "no-such-dir/review.xlsx"])
+        .expect_code(1)
+        .expect_stderr_contains("no-such-dir/review.xlsx");
 }
 
 #[test]
@@ -188,6 +192,25 @@ fn xlsx_reads_back_with_sheets_headers_counts_dates_and_no_formulas() {
             values.contains(&"'@SUM(A1)".to_string()),
             "{lang}: {values:?}"
         );
+
+        // Every table sheet has an autofilter over its header and rows.
+        let filters: Vec<&str> = book
+            .defined_names()
+            .iter()
+            .filter(|(name, _)| name == "_xlnm._FilterDatabase")
+            .map(|(_, range)| range.as_str())
+            .collect();
+        for expected in [
+            format!("Moves!$A$1:$U${}", plan.lines().count() + 1),
+            format!("Tasks!$A$1:$H${}", task_count(&plan) + 1),
+            format!("Reassignments!$A$1:$J${}", reassign_count(&plan) + 1),
+            format!("Rejected!$A$1:$F${}", plan.rejected.len() + 1),
+        ] {
+            assert!(
+                filters.contains(&expected.as_str()),
+                "{lang}: no autofilter {expected} in {filters:?}"
+            );
+        }
 
         // The summary counts lines per wave and per warning.
         let summary = book.worksheet_range("Summary").unwrap();
@@ -393,8 +416,9 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
-/// Loads `url` in headless Chromium and returns the DOM after its scripts ran.
-fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> String {
+/// Loads `url` in headless Chromium and returns the DOM after its scripts ran, and the
+/// browser's log (which carries every console message of the page as `CONSOLE` lines).
+fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> (String, String) {
     use std::process::{Command, Stdio};
     let profile = wd.join("chromium-profile");
     let mut child = Command::new(chromium)
@@ -409,6 +433,8 @@ fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> String {
             "--disable-sync",
             "--disable-dev-shm-usage",
             "--virtual-time-budget=5000",
+            "--enable-logging=stderr",
+            "--v=0",
         ])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
@@ -418,11 +444,17 @@ fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start chromium");
-    // Read stdout on a thread so that a large DOM never blocks the browser on the pipe.
+    // Read both pipes on threads so that a large DOM never blocks the browser.
     let mut stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
         let mut dom = String::new();
         std::io::Read::read_to_string(&mut stdout, &mut dom).map(|_| dom)
+    });
+    let mut stderr = child.stderr.take().unwrap();
+    let log_reader = std::thread::spawn(move || {
+        let mut log = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stderr, &mut log);
+        String::from_utf8_lossy(&log).into_owned()
     });
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
@@ -436,7 +468,8 @@ fn dump_dom(chromium: &Path, wd: &Workdir, url: &str) -> String {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    reader.join().unwrap().expect("chromium stdout")
+    let dom = reader.join().unwrap().expect("chromium stdout");
+    (dom, log_reader.join().unwrap())
 }
 
 /// The value of `attr` on the first tag that starts with `tag_start`.
@@ -478,7 +511,9 @@ fn html_report_runs_in_headless_chromium_with_counts_sorting_and_filter() {
             path.display(),
             url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
         );
-        let dom = dump_dom(&chromium, &wd, &url);
+        let (dom, log) = dump_dom(&chromium, &wd, &url);
+        let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
+        assert!(console.is_empty(), "{lang}: console messages: {console:#?}");
         assert_eq!(
             attr(&dom, "<html", "data-ready").as_deref(),
             Some("1"),
@@ -526,6 +561,25 @@ fn html_report_runs_in_headless_chromium_with_counts_sorting_and_filter() {
                 );
             }
         }
+        // The compact encoding is undone in the page: the first task's description (a
+        // template filled with its rows) and cells are shown as the library renders them.
+        let texts = cspmove::report::i18n::texts(cspmove::report::Lang::from_code(lang).unwrap());
+        let tasks = cspmove::report::tables::tasks(&plan, texts);
+        let first_task: Vec<String> = tasks.rows[0]
+            .iter()
+            .map(|c| c.display(texts, true))
+            .collect();
+        let tasks_section = &dom[dom.find("<section id=\"tasks\"").unwrap()..];
+        let expected_row = format!("<tr><td>{}</td>", first_task.join("</td><td>"));
+        let shown_row: String = tasks_section[tasks_section.find("<tbody>").unwrap() + 7..]
+            .split("</tr>")
+            .next()
+            .unwrap()
+            .replace(" class=\"wrap\"", "")
+            .replace(" class=\"date\"", "")
+            .replace(" class=\"num\"", "");
+        assert_eq!(shown_row, expected_row, "{lang}: first task row");
+
         // Moves after the self-test: sorted by seats descending, then filtered.
         let moves = "<section id=\"moves\"";
         assert_eq!(

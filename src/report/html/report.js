@@ -162,9 +162,27 @@
     this.section.setAttribute('data-sort', this.sortCol < 0 ? '' : this.sortCol + (this.sortDir > 0 ? ':asc' : ':desc'));
   };
 
+  // Undo the compact encoding of html.rs: dictionary columns, then description templates.
+  function decode(spec) {
+    var cols = spec.columns, rows = spec.rows, i;
+    cols.forEach(function (col, c) {
+      if (!col.dict) return;
+      for (i = 0; i < rows.length; i++) if (rows[i][c] !== null) rows[i][c] = col.dict[rows[i][c]];
+    });
+    cols.forEach(function (col, c) {
+      var tp = col.template;
+      if (!tp) return;
+      var mark = '{' + tp.fill + '}';
+      for (i = 0; i < rows.length; i++) {
+        if (rows[i][c] !== null) rows[i][c] = tp.texts[rows[i][c]].split(mark).join(rows[i][tp.from] || '');
+      }
+    });
+    return spec;
+  }
+
   Object.keys(data.tables).forEach(function (id) {
     var section = document.getElementById(id);
-    if (section) tables[id] = new Table(section, data.tables[id]);
+    if (section) tables[id] = new Table(section, decode(data.tables[id]));
   });
 
   // Printing shows every row of small tables; large ones print the page on screen.
@@ -209,15 +227,19 @@
     return 'ok';
   }
 
+  // Time from navigation start until the tables are drawn (shown by the benchmark).
+  root.setAttribute('data-render-ms', String(Math.round(performance.now())));
+
   if (location.hash.indexOf('#selftest') === 0) {
     var params = {};
     location.hash.slice(1).split('&').forEach(function (kv) {
       var i = kv.indexOf('=');
       if (i > 0) params[kv.slice(0, i)] = decodeURIComponent(kv.slice(i + 1));
     });
-    var result;
+    var result, began = Date.now();
     try { result = selftest(params); } catch (e) { result = 'exception: ' + e; }
     root.setAttribute('data-selftest', result);
+    root.setAttribute('data-selftest-ms', String(Date.now() - began));
   }
   root.setAttribute('data-ready', '1');
 })();
