@@ -384,3 +384,23 @@ fn planning_speed() {
         results[0] / results[1]
     );
 }
+
+#[test]
+fn writing_several_batches_gives_the_document_serde_writes() {
+    // 5,000 customers: more than one batch of the writer.
+    let plan = plan(
+        vec![table("big.csv", generated_rows(20_000), vec![])],
+        Lookups::default(),
+        &options(2),
+    )
+    .unwrap();
+    assert!(plan.customers.len() > 4096);
+    let out = bytes(&plan);
+    let ours: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(ours, serde_json::to_value(&plan).unwrap());
+    let text = std::str::from_utf8(&out).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("{\"key\"")).count(),
+        plan.customers.len()
+    );
+}
