@@ -1538,3 +1538,37 @@ async fn seeding_follows_the_plan_skus_and_adds_unknown_target_offers() {
         "Contoso Legacy Suite"
     );
 }
+
+#[tokio::test]
+async fn serves_hundreds_of_concurrent_connections_and_adds_latency() {
+    let sb = Sandbox::start(&["--latency-ms", "150"]);
+    // One client per task: every request has its own connection.
+    let mut tasks = tokio::task::JoinSet::new();
+    let began = std::time::Instant::now();
+    for _ in 0..300 {
+        let (url, token) = (format!("{}/v1/offers?country=US", sb.url), sb.token.clone());
+        tasks.spawn(async move {
+            let http = reqwest::Client::new();
+            let resp = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("connection");
+            resp.status()
+        });
+    }
+    let mut ok = 0;
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+        ok += 1;
+    }
+    assert_eq!(ok, 300);
+    let elapsed = began.elapsed();
+    // The delay is per request, not serialised behind a lock.
+    assert!(
+        elapsed >= std::time::Duration::from_millis(150),
+        "{elapsed:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+}
