@@ -1572,3 +1572,174 @@ async fn serves_hundreds_of_concurrent_connections_and_adds_latency() {
     );
     assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
 }
+
+#[tokio::test]
+async fn remaining_documented_errors_including_the_new_commerce_windows() {
+    let wd = Workdir::new();
+    let id = guid(14);
+    let plan_path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let state_file = wd.join("state.json");
+    let state_arg = state_file.to_str().unwrap().to_string();
+    let carts = format!("/v1/customers/{id}/carts");
+    let e3_item = "CFQ7TTC0LFLX:0001:CFQ7TTC0LB30";
+    let cart_line = |q: u64| json!({"lineItems": [{"id": 0, "catalogItemId": e3_item, "quantity": q, "billingCycle": "monthly", "termDuration": "P1Y"}]});
+    let (old_sid, fresh_sid, renew_sid);
+    {
+        let sb = Sandbox::start(&["--seed", &plan_path, "--state", &state_arg]);
+        let c = Client::new(&sb);
+        // Three concurrent Business Essentials subscriptions: over the limit of 2.
+        let (s, b) = c
+            .post(
+                &format!("/v1/customers/{id}/orders"),
+                json!({"lineItems": [
+                {"lineItemNumber": 0, "offerId": BASIC_OFFER, "quantity": 1},
+                {"lineItemNumber": 1, "offerId": BASIC_OFFER, "quantity": 1},
+                {"lineItemNumber": 2, "offerId": BASIC_OFFER, "quantity": 1}]}),
+                None,
+            )
+            .await;
+        assert_error(s, &b, 403, 800066);
+        let (s, b) = c.get(&format!("/v1/customers/{id}/orders")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b["totalCount"], 0);
+        let resp = c
+            .http
+            .delete(format!("{}/v1/customers/{id}/orders", c.base))
+            .bearer_auth(&c.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+        // Catalog odds and ends.
+        let (s, skus) = c.get("/v1/products/CFQ7TTC0LFLX/skus?country=US").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            skus["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["id"] == "0021")
+        );
+        let (s, b) = c
+            .get("/v1/products/CFQ7TTC0LFLX/skus/0001/availabilities/CFQ7TTC0LB30?country=US")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b["terms"].as_array().unwrap().len(), 4);
+        let (s, b) = c.get("/v1/products?country=US&targetView=Azure").await;
+        assert_error(s, &b, 403, 400036);
+        let (s, b) = c
+            .post(
+                &carts,
+                json!({"lineItems": [{"id": 0, "quantity": 1}]}),
+                None,
+            )
+            .await;
+        assert_error(s, &b, 400, 900142);
+        let (_, cart) = c.post(&carts, cart_line(0), None).await;
+        assert_eq!(cart["lineItems"][0]["error"]["errorCode"], 10010);
+
+        // Three NCE subscriptions: one to age past its window, one fresh, one to expire.
+        let mut sids = Vec::new();
+        for _ in 0..3 {
+            let (_, cart) = c.post(&carts, cart_line(5), None).await;
+            let cart_id = cart["id"].as_str().unwrap().to_string();
+            let (s, result) = c
+                .post(&format!("{carts}/{cart_id}/checkout"), Value::Null, None)
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{result}");
+            sids.push(
+                result["orders"][0]["lineItems"][0]["subscriptionId"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+            let (s, _, b) = c
+                .send(
+                    c.http
+                        .put(format!("{}{carts}/{cart_id}", c.base))
+                        .bearer_auth(&c.token)
+                        .json(&cart_line(6)),
+                )
+                .await;
+            assert_error(s, &b, 400, 800065);
+        }
+        (old_sid, fresh_sid, renew_sid) = (sids[0].clone(), sids[1].clone(), sids[2].clone());
+        // A fresh NCE subscription may shrink and be cancelled; then it cannot change.
+        let patch = |sid: &str, body: Value| {
+            c.send(
+                c.http
+                    .patch(format!("{}/v1/customers/{id}/subscriptions/{sid}", c.base))
+                    .bearer_auth(&c.token)
+                    .json(&body),
+            )
+        };
+        let (s, _, b) = patch(&fresh_sid, json!({"quantity": 4, "autoRenewEnabled": true})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, _, b) = patch(
+            &fresh_sid,
+            json!({"quantity": 4, "status": "deleted", "autoRenewEnabled": true}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(b["status"], "deleted");
+        let (s, _, b) = patch(
+            &fresh_sid,
+            json!({"quantity": 4, "status": "active", "autoRenewEnabled": true}),
+        )
+        .await;
+        assert_error(s, &b, 400, 2011);
+        let (s, _, b) = patch(
+            &renew_sid,
+            json!({"quantity": 5, "autoRenewEnabled": false}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    // Move the clock: age one subscription by 10 days, and end the term of the one with
+    // auto-renew off, by editing the state file between runs.
+    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let now = chrono::Utc::now();
+    for sub in saved["customers"][&id]["subscriptions"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if sub["id"] == old_sid.as_str() {
+            sub["creation_date"] = json!((now - chrono::Duration::days(10)).to_rfc3339());
+        }
+        if sub["id"] == renew_sid.as_str() {
+            sub["creation_date"] = json!((now - chrono::Duration::days(400)).to_rfc3339());
+            sub["commitment_end_date"] = json!((now - chrono::Duration::days(30)).to_rfc3339());
+        }
+    }
+    std::fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let sb = Sandbox::start(&["--state", &state_arg]);
+    let c = Client::new(&sb);
+    let patch = |sid: &str, body: Value| {
+        c.send(
+            c.http
+                .patch(format!("{}/v1/customers/{id}/subscriptions/{sid}", c.base))
+                .bearer_auth(&c.token)
+                .json(&body),
+        )
+    };
+    let (s, _, b) = patch(&old_sid, json!({"quantity": 4, "autoRenewEnabled": true})).await;
+    assert_error(s, &b, 400, 800090);
+    let (s, _, b) = patch(
+        &old_sid,
+        json!({"quantity": 5, "status": "deleted", "autoRenewEnabled": true}),
+    )
+    .await;
+    assert_error(s, &b, 400, 900117);
+    let (s, _, b) = patch(&old_sid, json!({"quantity": 8, "autoRenewEnabled": true})).await;
+    assert_eq!(s, StatusCode::OK, "seats can still grow: {b}");
+    let (_, sub) = c
+        .get(&format!("/v1/customers/{id}/subscriptions/{renew_sid}"))
+        .await;
+    assert_eq!(sub["status"], "expired");
+    let (s, _, b) = patch(&renew_sid, json!({"quantity": 5, "autoRenewEnabled": true})).await;
+    assert_error(s, &b, 400, 900277);
+    // Expired and deleted subscriptions have left the pool: only the aged one (8) counts.
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(pool(&skus, M365_E3_SKU)["activeUnits"], 8);
+}
