@@ -226,7 +226,9 @@ async fn echo_headers(req: Request, next: Next) -> Response {
         };
         (pick("ms-requestid"), pick("ms-correlationid"))
     };
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let mut resp = next.run(req).await;
+    tracing::debug!("{method} {path} -> {}", resp.status().as_u16());
     let h = resp.headers_mut();
     h.insert("ms-requestid", request_id);
     h.insert("ms-correlationid", correlation_id);

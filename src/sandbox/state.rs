@@ -24,6 +24,26 @@ use crate::plan::model::{Plan, Relationship};
 /// The schema tag of a `--state` file.
 pub const STATE_SCHEMA: &str = "cspmove.sandbox-state/v1";
 
+/// A `--state` file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    #[error("{}: cannot read the sandbox state file: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a sandbox state file: {source}", path.display())]
+    Json {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: state schema is {found:?}, this cspmove reads {STATE_SCHEMA:?}", path.display())]
+    Schema {
+        path: std::path::PathBuf,
+        found: String,
+    },
+}
+
 /// Which customers accept the reseller relationship when seeded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Accept {
@@ -534,16 +554,21 @@ impl SandboxState {
     }
 
     /// Reads a `--state` file.
-    pub fn load(path: &Path) -> anyhow::Result<SandboxState> {
-        let bytes = std::fs::read(path)?;
-        let state: SandboxState = serde_json::from_slice(&bytes)
-            .map_err(|e| anyhow::anyhow!("{}: not a sandbox state file: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<SandboxState, StateFileError> {
+        let bytes = std::fs::read(path).map_err(|source| StateFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let state: SandboxState =
+            serde_json::from_slice(&bytes).map_err(|source| StateFileError::Json {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if state.schema != STATE_SCHEMA {
-            anyhow::bail!(
-                "{}: state schema is {:?}, this cspmove reads {STATE_SCHEMA:?}",
-                path.display(),
-                state.schema
-            );
+            return Err(StateFileError::Schema {
+                path: path.to_path_buf(),
+                found: state.schema,
+            });
         }
         Ok(state)
     }

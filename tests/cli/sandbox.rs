@@ -1396,6 +1396,10 @@ async fn bad_flags_are_usage_errors() {
     wd.run(["sandbox", "--seed", "other.json"])
         .expect_code(2)
         .expect_stderr_contains("schema");
+    wd.write("broken-state.json", "not json");
+    wd.run(["sandbox", "--state", "broken-state.json"])
+        .expect_code(1)
+        .expect_stderr_contains("broken-state.json: not a sandbox state file");
 }
 
 #[tokio::test]
