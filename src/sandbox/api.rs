@@ -244,7 +244,7 @@ pub async fn list_customers(
                 filter: filter_text,
             };
             Some((
-                format!("/v1/customers?size={size}&seekOperation=Next"),
+                format!("/customers?size={size}&seekOperation=Next"),
                 token.encode(),
             ))
         }
@@ -841,7 +841,7 @@ pub async fn list_users(
     drop(st);
     let next = match (more, last) {
         (true, Some(after)) => Some((
-            format!("/v1/customers/{tid}/users?size={size}&seekOperation=Next"),
+            format!("/customers/{tid}/users?size={size}&seekOperation=Next"),
             PageToken {
                 scope,
                 after,

@@ -438,21 +438,32 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Partner Center paths are case-insensitive; the route table is lower case. Only the
-/// path of `/v1` requests is folded (IDs are compared case-insensitively anyway).
+/// The first path segments of API resources, which links may name without `/v1`.
+const RESOURCE_ROOTS: [&str; 3] = ["/customers", "/offers", "/products"];
+
+/// Partner Center paths are case-insensitive; the route table is lower case, so API paths
+/// are folded (IDs are compared case-insensitively anyway). Resource links in Partner
+/// Center are relative and may lack `/v1` (`/customers/…`), so such paths are served as if
+/// they had it: a client may GET a link exactly as given, or put `/v1` in front of it.
 fn fold_path(req: &mut Request<hyper::body::Incoming>) {
     let uri = req.uri();
-    let path = uri.path();
-    if !path
-        .get(..4)
-        .is_some_and(|p| p.eq_ignore_ascii_case("/v1/"))
-        || !path.bytes().any(|b| b.is_ascii_uppercase())
+    let lower = uri.path().to_ascii_lowercase();
+    let rewritten = if lower.starts_with("/v1/") {
+        lower
+    } else if RESOURCE_ROOTS
+        .iter()
+        .any(|root| lower == *root || lower.starts_with(&format!("{root}/")))
     {
+        format!("/v1{lower}")
+    } else {
+        return;
+    };
+    if rewritten == uri.path() {
         return;
     }
     let folded = match uri.query() {
-        Some(q) => format!("{}?{q}", path.to_ascii_lowercase()),
-        None => path.to_ascii_lowercase(),
+        Some(q) => format!("{rewritten}?{q}"),
+        None => rewritten,
     };
     if let Ok(pq) = folded.parse::<axum::http::uri::PathAndQuery>() {
         let mut parts = uri.clone().into_parts();

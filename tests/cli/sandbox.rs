@@ -281,7 +281,21 @@ async fn seeded_customers_page_through_with_continuation_tokens() {
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
-        body = resp.json().await.unwrap();
+        let next_body: Value = resp.json().await.unwrap();
+        // The same link with `/v1` put in front (as the SDK does) gives the same page.
+        let prefixed: Value = c
+            .http
+            .get(format!("{}/v1{uri}", c.base))
+            .bearer_auth(&c.token)
+            .header("MS-ContinuationToken", header["value"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(prefixed, next_body);
+        body = next_body;
         pages += 1;
         assert!(pages < 10, "paging does not end");
     }
@@ -365,6 +379,12 @@ async fn order_creates_subscriptions_and_adds_seats_to_the_pool() {
     assert_eq!(sub["autoRenewEnabled"], true);
     assert_eq!(sub["orderId"], oid.as_str());
     assert!(sub["attributes"]["etag"].as_str().is_some());
+    // Links are relative without `/v1`, and can be followed exactly as given.
+    let self_uri = sub["links"]["self"]["uri"].as_str().unwrap();
+    assert!(self_uri.starts_with("/customers/"), "{self_uri}");
+    let (s, again) = c.get(self_uri).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again, sub);
     let (_, by_order) = c
         .get(&format!("/v1/customers/{id}/subscriptions?order_id={oid}"))
         .await;
