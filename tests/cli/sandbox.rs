@@ -1812,3 +1812,43 @@ async fn the_same_fault_seed_gives_the_same_faults() {
     assert!(runs[0].contains(&Outcome::Status(429)));
     assert!(runs[0].contains(&Outcome::Ok));
 }
+
+#[tokio::test]
+async fn an_order_recorded_without_its_answer_is_still_not_placed_twice() {
+    let wd = Workdir::new();
+    let id = guid(15);
+    let plan_path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let state_file = wd.join("state.json");
+    let state_arg = state_file.to_str().unwrap().to_string();
+    let order = json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 2}]});
+    let orders = format!("/v1/customers/{id}/orders");
+    let first = {
+        let sb = Sandbox::start(&["--seed", &plan_path, "--state", &state_arg]);
+        let (s, b) = Client::new(&sb)
+            .post(&orders, order.clone(), Some("crash-1"))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        b
+    };
+    // As if the process died after recording the order but before recording its answer.
+    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    saved["replays"] = json!({});
+    std::fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let sb = Sandbox::start(&["--state", &state_arg]);
+    let c = Client::new(&sb);
+    let (s, again) = c.post(&orders, order, Some("crash-1")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(
+        again["lineItems"][0]["subscriptionId"],
+        first["lineItems"][0]["subscriptionId"]
+    );
+    let state = c.state().await;
+    assert_eq!(
+        state_customer(&state, &id)["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
