@@ -1852,3 +1852,46 @@ async fn an_order_recorded_without_its_answer_is_still_not_placed_twice() {
         1
     );
 }
+
+#[tokio::test]
+async fn defaults_to_loopback_and_a_random_token_printed_on_stderr() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(crate::common::BIN)
+        .arg("sandbox")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let mut token_line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut token_line)
+        .unwrap();
+    assert!(
+        first.starts_with("cspmove sandbox listening on http://127.0.0.1:"),
+        "{first:?}"
+    );
+    let url = first.trim().rsplit(' ').next().unwrap().to_string();
+    let token = token_line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(token_line.contains("bearer token"), "{token_line:?}");
+    let http = reqwest::Client::new();
+    let ok = http
+        .get(format!("{url}/v1/customers"))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    let other = http
+        .get(format!("{url}/v1/customers"))
+        .bearer_auth("guess")
+        .send()
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(ok.unwrap().status(), StatusCode::OK);
+    assert_eq!(other.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
