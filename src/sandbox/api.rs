@@ -15,7 +15,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{Duration, Months, Utc};
+use chrono::{Duration, Months};
 use serde_json::{Value, json};
 
 use super::catalog::{is_guid, offer_json};
@@ -476,7 +476,7 @@ pub async fn create_order(
             "Line item numbers must run 0…n-1 without repeats.",
         ));
     }
-    let now = Utc::now();
+    let now = st.now();
     let tenant = related(&st, &cid)?;
     for w in &wanted {
         if w.offer.is_add_on {
@@ -639,7 +639,7 @@ pub async fn list_subscriptions(
     let order = query_get(&pairs, "order_id");
     let st = app.lock();
     let t = related(&st, &cid)?;
-    let now = Utc::now();
+    let now = st.now();
     let items = t
         .subscriptions
         .iter()
@@ -660,7 +660,7 @@ pub async fn get_subscription(
     let st = app.lock();
     let t = related(&st, &cid)?;
     match t.subscription(&sid) {
-        Some(s) => ok(&subscription_json(t, s, Utc::now())),
+        Some(s) => ok(&subscription_json(t, s, st.now())),
         None => Err(ApiError::not_found("Subscription")),
     }
 }
@@ -681,7 +681,7 @@ pub async fn patch_subscription(
             "PATCH a subscription with the whole subscription as a JSON object.",
         ));
     }
-    let now = Utc::now();
+    let now = st.now();
     let tenant = related_mut(&mut st, &cid)?;
     let Some(sub) = tenant.subscription_mut(&sid) else {
         return Err(ApiError::not_found("Subscription"));
@@ -796,7 +796,7 @@ pub async fn subscribed_skus(
     let st = app.lock();
     let t = directory(&st, &cid)?;
     let items = if group1_wanted(&pairs) {
-        t.pools(Utc::now())
+        t.pools(st.now())
             .iter()
             .map(|p| subscribed_sku_json(&app.catalog, p))
             .collect()
@@ -970,7 +970,7 @@ pub async fn license_updates(
     }
     // Remove first, then assign (our choice, §9 item 5): a unit freed by the removal of
     // one SKU never pays for another, but re-assigning what is removed is allowed.
-    let now = Utc::now();
+    let now = st.now();
     let mut after = user.licenses.clone();
     for sku in &remove {
         after.remove(sku);

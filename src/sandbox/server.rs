@@ -357,6 +357,54 @@ async fn admin_accept(State(app): State<Arc<App>>, Path(cid): Path<String>) -> R
     }
 }
 
+fn clock_json(st: &SandboxState) -> serde_json::Value {
+    json!({"now": super::wire::ts(&st.now()), "offsetSeconds": st.clock_offset_seconds})
+}
+
+/// `GET /sandbox/clock`: the sandbox's current time and how far it runs ahead.
+async fn admin_clock(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, &clock_json(&app.lock()))
+}
+
+/// `POST /sandbox/clock` with `{"advanceDays":N}` or `{"now":"2027-02-01T00:00:00Z"}`:
+/// moves the sandbox's clock forward (never back), to rehearse expiries and the
+/// 7-day windows of new-commerce subscriptions.
+async fn admin_clock_set(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let body = match super::wire::parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let answer = {
+        let mut st = app.lock();
+        let real = Utc::now();
+        let target = if let Some(days) = super::wire::int_field(&body, "advancedays") {
+            Some(st.now() + chrono::Duration::days(days))
+        } else {
+            super::wire::str_field(&body, "now")
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        match target {
+            Some(t) if t >= st.now() => {
+                st.clock_offset_seconds = (t - real).num_seconds();
+                st.touch();
+                Ok(clock_json(&st))
+            }
+            Some(_) => Err(ApiError::bad_input("The sandbox clock only moves forward.")),
+            None => Err(ApiError::bad_input(
+                "Give {\"advanceDays\":N} or {\"now\":\"an RFC 3339 date-time\"}.",
+            )),
+        }
+    };
+    match answer {
+        Ok(v) => {
+            app.wait_persisted().await;
+            json_response(StatusCode::OK, &v)
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 async fn not_found() -> Response {
     gateway_response(StatusCode::NOT_FOUND, "Resource not found")
 }
@@ -424,6 +472,7 @@ pub fn router(app: Arc<App>) -> Router {
     let admin = Router::new()
         .route("/sandbox/state", get(admin_state))
         .route("/sandbox/customers/{cid}/accept", post(admin_accept))
+        .route("/sandbox/clock", get(admin_clock).post(admin_clock_set))
         .layer(middleware::from_fn_with_state(
             app.clone(),
             auth::require_token,

@@ -84,6 +84,10 @@ pub struct SandboxState {
     pub replays: HashMap<String, Replay>,
     /// Access tokens issued by the token endpoints.
     pub tokens: HashMap<String, IssuedToken>,
+    /// How far the sandbox's clock runs ahead of the real one (`POST /sandbox/clock`), so
+    /// that expiries and cancellation windows can be rehearsed.
+    #[serde(default)]
+    pub clock_offset_seconds: i64,
     /// Bumped by every change; the persister writes when it moves.
     #[serde(skip)]
     pub version: u64,
@@ -348,8 +352,14 @@ impl SandboxState {
             extra_skus: Vec::new(),
             replays: HashMap::new(),
             tokens: HashMap::new(),
+            clock_offset_seconds: 0,
             version: 0,
         }
+    }
+
+    /// The sandbox's "now": the real time plus the clock offset.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::seconds(self.clock_offset_seconds)
     }
 
     pub fn catalog(&self) -> Catalog {
@@ -575,7 +585,7 @@ impl SandboxState {
 
     /// `GET /sandbox/state` (DESIGN §9), optionally for one customer.
     pub fn inspect(&self, only: Option<&str>, stats: Value) -> Value {
-        let now = Utc::now();
+        let now = self.now();
         let customers: Vec<Value> = self
             .customers
             .values()

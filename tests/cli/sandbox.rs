@@ -1895,3 +1895,80 @@ async fn defaults_to_loopback_and_a_random_token_printed_on_stderr() {
     assert_eq!(ok.unwrap().status(), StatusCode::OK);
     assert_eq!(other.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_clock_moves_old_channel_seats_through_warning_and_closes_windows() {
+    let wd = Workdir::new();
+    let id = guid(16);
+    let mut expiring = line(E3_OFFER, E3_OFFER, 5, Some(3));
+    expiring.expires_on = Some(chrono::Utc::now().date_naive() + chrono::Duration::days(10));
+    let path = one_customer_plan(&wd, &id, vec![expiring]);
+    let sb = Sandbox::start(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let skus_path = format!("/v1/customers/{id}/subscribedskus");
+    let (_, skus) = c.get(&skus_path).await;
+    let e3 = pool(&skus, E3_SKU);
+    assert_eq!(
+        (e3["activeUnits"].as_u64(), e3["warningUnits"].as_u64()),
+        (Some(5), Some(0))
+    );
+
+    // A new-commerce subscription bought today.
+    let carts = format!("/v1/customers/{id}/carts");
+    let (_, cart) = c
+        .post(&carts, json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV", "quantity": 3, "billingCycle": "monthly", "termDuration": "P1M"}]}), None)
+        .await;
+    let (_, result) = c
+        .post(
+            &format!("{carts}/{}/checkout", cart["id"].as_str().unwrap()),
+            Value::Null,
+            None,
+        )
+        .await;
+    let sid = result["orders"][0]["lineItems"][0]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (s, clock) = c
+        .post("/sandbox/clock", json!({"advanceDays": 11}), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{clock}");
+    assert!(clock["offsetSeconds"].as_i64().unwrap() >= 11 * 86_400 - 5);
+    let (_, skus) = c.get(&skus_path).await;
+    let e3 = pool(&skus, E3_SKU);
+    // The old channel's 5 seats are in warning; the 3 NCE seats are active.
+    assert_eq!(e3["activeUnits"], 3);
+    assert_eq!(e3["warningUnits"], 5);
+    assert_eq!(e3["totalUnits"], 8);
+    assert_eq!(e3["consumedUnits"], 3);
+    let (s, _, b) = c
+        .send(
+            c.http
+                .patch(format!("{}/v1/customers/{id}/subscriptions/{sid}", c.base))
+                .bearer_auth(&c.token)
+                .json(&json!({"quantity": 2, "autoRenewEnabled": true})),
+        )
+        .await;
+    assert_error(s, &b, 400, 800090);
+
+    c.post("/sandbox/clock", json!({"advanceDays": 30}), None)
+        .await;
+    let (_, skus) = c.get(&skus_path).await;
+    let e3 = pool(&skus, E3_SKU);
+    assert_eq!(e3["warningUnits"], 0);
+    assert_eq!(e3["suspendedUnits"], 5);
+    assert_eq!(e3["availableUnits"], 0);
+
+    let (s, b) = c
+        .post(
+            "/sandbox/clock",
+            json!({"now": "2001-01-01T00:00:00Z"}),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 400, 800002);
+    let (s, b) = c.get("/sandbox/clock").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(b["now"].as_str().unwrap().ends_with('Z'));
+}
