@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example sandbox_load -- [--customers 10000] [--concurrency 1000]
-//!     [--seconds 10] [--url http://127.0.0.1:PORT --token TOKEN]
+//!     [--seconds 10] [--state FILE] [--url http://127.0.0.1:PORT --token TOKEN]
 //! ```
 //!
 //! Without `--url` it seeds an in-process sandbox with `--customers` generated customers
@@ -11,7 +11,8 @@
 //! customers, and runs `--concurrency` workers (each keeps one request in flight, so the
 //! client holds that many connections) for `--seconds`, with a mix of 40 % GET customer,
 //! 30 % GET subscribedskus, 20 % GET users (size 100) and 10 % POST orders. Only loopback
-//! URLs are accepted.
+//! URLs are accepted. `--state FILE` (in-process only) persists after every change, as
+//! `cspmove sandbox --state` does; an existing FILE is replaced.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -31,6 +32,7 @@ struct Args {
     seconds: u64,
     url: Option<String>,
     token: Option<String>,
+    state: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -40,6 +42,7 @@ fn parse_args() -> anyhow::Result<Args> {
         seconds: 10,
         url: None,
         token: None,
+        state: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -53,6 +56,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--seconds" => args.seconds = value()?.parse()?,
             "--url" => args.url = Some(value()?),
             "--token" => args.token = Some(value()?),
+            "--state" => args.state = Some(value()?.into()),
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -143,6 +147,10 @@ async fn main() -> anyhow::Result<()> {
             let seeding = Instant::now();
             let mut config = SandboxConfig::new("load-token".into());
             config.seed = Some(generated_plan(args.customers));
+            if let Some(path) = &args.state {
+                let _ = std::fs::remove_file(path);
+                config.state_file = Some(path.clone());
+            }
             let sb = start(config).await?;
             eprintln!(
                 "seeded {} customers in {:.2} s",
