@@ -436,7 +436,10 @@ fn crashes_at_random_moments_then_reruns_end_in_the_same_state() {
     // found that order instead of placing it again.
     let journal = wd.read("plan.journal.jsonl");
     let reconciled = journal.matches("\"action\":\"reconcile\"").count();
-    assert!(reconciled > 0, "no kill landed mid-purchase; the test exercised nothing");
+    assert!(
+        reconciled > 0,
+        "no kill landed mid-purchase; the test exercised nothing"
+    );
 }
 
 #[test]
@@ -650,4 +653,20 @@ fn apply_sandbox_rehearses_the_whole_flow_in_process() {
         ])
         .expect_code(0);
     assert!(out.stdout.contains("6 customers: done 6"), "{}", out.stdout);
+    // A rehearsal keeps its own journal: the real run's journal is untouched.
+    assert!(wd.join("plan.sandbox.journal.jsonl").exists());
+    assert!(!wd.join("plan.journal.jsonl").exists());
+    let status = wd
+        .run([
+            "status",
+            "plan.json",
+            "--journal",
+            "plan.sandbox.journal.jsonl",
+        ])
+        .expect_code(0);
+    assert!(
+        status.stdout.contains("6 customers: done 6"),
+        "{}",
+        status.stdout
+    );
 }
