@@ -670,3 +670,46 @@ fn apply_sandbox_rehearses_the_whole_flow_in_process() {
         status.stdout
     );
 }
+
+#[test]
+fn new_commerce_lines_go_through_a_cart_and_checkout() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(1, 2, 0);
+    // Customer 2 moves to Microsoft 365 E3 bought as a new-commerce PRODUCT:SKU item;
+    // customer 3 buys both a legacy and a new-commerce line: one order and one cart.
+    plan.customers[1].lines[0].target_offer_id = Some("CFQ7TTC0LFLX:0001".into());
+    let mut extra = plan.customers[2].lines[0].clone();
+    extra.id = "c3-l2".into();
+    extra.row += 100;
+    extra.target_offer_id = Some("CFQ7TTC0LFLX:0001".into());
+    extra.target_seats = 5;
+    extra.license_action = LicenseAction::None;
+    extra.from_sku = None;
+    extra.to_sku = None;
+    plan.customers[2].lines.push(extra);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    apply(&wd, &sb, &[]).expect_code(0);
+    let ends = end_state(&sandbox_state(&sb));
+    let c2 = &ends[plan.customers[1].domain.as_ref().unwrap()];
+    assert_eq!(c2.orders.len(), 1, "{c2:?}");
+    assert_eq!(c2.subscriptions.len(), 1, "{c2:?}");
+    assert!(
+        c2.subscriptions[0].0.starts_with("cfq7ttc0lflx:0001:"),
+        "{c2:?}"
+    );
+    assert_eq!(c2.subscriptions[0].1, 10);
+    for skus in c2.users.values() {
+        assert!(
+            skus.contains(M365_E3_SKU) && !skus.contains(O365_E3_SKU),
+            "{skus:?}"
+        );
+    }
+    let c3 = &ends[plan.customers[2].domain.as_ref().unwrap()];
+    assert_eq!(c3.orders.len(), 2, "one order and one checkout: {c3:?}");
+    assert_eq!(c3.subscriptions.len(), 2, "{c3:?}");
+    // A re-run buys nothing more.
+    apply(&wd, &sb, &[]).expect_code(0);
+    assert_eq!(end_state(&sandbox_state(&sb)), ends);
+    assert!(statuses(&wd).values().all(|s| s == "done"));
+}
