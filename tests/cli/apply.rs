@@ -713,3 +713,44 @@ fn new_commerce_lines_go_through_a_cart_and_checkout() {
     assert_eq!(end_state(&sandbox_state(&sb)), ends);
     assert!(statuses(&wd).values().all(|s| s == "done"));
 }
+
+#[test]
+fn max_failures_stops_a_run_that_is_going_wrong() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(6, 0, 0);
+    for c in &mut plan.customers {
+        // More seats than the offer allows: 400 900275 for every order.
+        c.lines[0].target_seats = 20_000_000;
+    }
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let out = apply(
+        &wd,
+        &sb,
+        &[
+            "--concurrency",
+            "1",
+            "--max-failures",
+            "2",
+            "--report",
+            "r.csv",
+        ],
+    )
+    .expect_code(1)
+    .expect_stderr_contains("stopped after 2 failed customers");
+    assert!(out.stdout.contains("code 900275"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("outside the offer's minimum/maximum"),
+        "{}",
+        out.stdout
+    );
+    let st = statuses(&wd);
+    assert_eq!(st.values().filter(|s| *s == "failed").count(), 2, "{st:?}");
+    assert_eq!(
+        st.values().filter(|s| *s == "scheduled").count(),
+        4,
+        "{st:?}"
+    );
+    let csv = wd.read("r.csv");
+    assert_eq!(csv.matches(",900275,").count(), 2, "{csv}");
+}
