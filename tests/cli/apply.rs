@@ -754,3 +754,40 @@ fn max_failures_stops_a_run_that_is_going_wrong() {
     let csv = wd.read("r.csv");
     assert_eq!(csv.matches(",900275,").count(), 2, "{csv}");
 }
+
+#[test]
+fn add_ons_are_ordered_after_their_base_with_its_subscription_as_parent() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(2, 0, 0);
+    // Customer 1 keeps E3 and adds Exchange Online Archiving (an add-on of E3).
+    let mut addon = plan.customers[0].lines[0].clone();
+    addon.id = "c1-l2".into();
+    addon.row += 100;
+    addon.current_offer = "Exchange Online Archiving for Exchange Online".into();
+    addon.target_offer = addon.current_offer.clone();
+    addon.current_offer_id = Some("2828BE95-46BA-4F91-B2FD-0BEF192ECF60".into());
+    addon.target_offer_id = addon.current_offer_id.clone();
+    addon.seats = 7;
+    addon.target_seats = 7;
+    plan.customers[0].lines.push(addon);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    apply(&wd, &sb, &[]).expect_code(0);
+    let state = sandbox_state(&sb);
+    let ends = end_state(&state);
+    let c1 = &ends[plan.customers[0].domain.as_ref().unwrap()];
+    assert_eq!(
+        c1.orders.len(),
+        2,
+        "base order, then the add-on order: {c1:?}"
+    );
+    assert_eq!(c1.subscriptions.len(), 2, "{c1:?}");
+    assert!(
+        c1.subscriptions
+            .contains(&("2828be95-46ba-4f91-b2fd-0bef192ecf60".to_string(), 7)),
+        "{c1:?}"
+    );
+    apply(&wd, &sb, &[]).expect_code(0);
+    assert_eq!(end_state(&sandbox_state(&sb)), ends);
+    assert!(statuses(&wd).values().all(|s| s == "done"));
+}
