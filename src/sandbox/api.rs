@@ -15,7 +15,7 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{Duration, Months, Utc};
+use chrono::{Duration, Months};
 use serde_json::{Value, json};
 
 use super::catalog::{is_guid, offer_json};
@@ -244,7 +244,7 @@ pub async fn list_customers(
                 filter: filter_text,
             };
             Some((
-                format!("/v1/customers?size={size}&seekOperation=Next"),
+                format!("/customers?size={size}&seekOperation=Next"),
                 token.encode(),
             ))
         }
@@ -399,7 +399,21 @@ pub async fn create_order(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let mut st = app.lock();
-    related(&st, &cid)?;
+    let tenant = related(&st, &cid)?;
+    // Belt and braces behind the replay layer: an order already placed under this
+    // `MS-RequestId` is answered again, even if the process died between recording the
+    // order and recording its answer.
+    if let Some(rid) = &request_id
+        && let Some(order) = tenant
+            .orders
+            .iter()
+            .find(|o| o.request_id.as_deref() == Some(rid.as_str()) && !o.nce)
+    {
+        return Ok(json_response(
+            StatusCode::CREATED,
+            &order_json(tenant, order),
+        ));
+    }
     let body = parse_body(&body)?;
     let cycle = billing_cycle(str_field(&body, "billingcycle"))?;
     let lines = match body.get("lineitems").and_then(Value::as_array) {
@@ -462,7 +476,7 @@ pub async fn create_order(
             "Line item numbers must run 0…n-1 without repeats.",
         ));
     }
-    let now = Utc::now();
+    let now = st.now();
     let tenant = related(&st, &cid)?;
     for w in &wanted {
         if w.offer.is_add_on {
@@ -625,7 +639,7 @@ pub async fn list_subscriptions(
     let order = query_get(&pairs, "order_id");
     let st = app.lock();
     let t = related(&st, &cid)?;
-    let now = Utc::now();
+    let now = st.now();
     let items = t
         .subscriptions
         .iter()
@@ -646,7 +660,7 @@ pub async fn get_subscription(
     let st = app.lock();
     let t = related(&st, &cid)?;
     match t.subscription(&sid) {
-        Some(s) => ok(&subscription_json(t, s, Utc::now())),
+        Some(s) => ok(&subscription_json(t, s, st.now())),
         None => Err(ApiError::not_found("Subscription")),
     }
 }
@@ -667,7 +681,7 @@ pub async fn patch_subscription(
             "PATCH a subscription with the whole subscription as a JSON object.",
         ));
     }
-    let now = Utc::now();
+    let now = st.now();
     let tenant = related_mut(&mut st, &cid)?;
     let Some(sub) = tenant.subscription_mut(&sid) else {
         return Err(ApiError::not_found("Subscription"));
@@ -782,7 +796,7 @@ pub async fn subscribed_skus(
     let st = app.lock();
     let t = directory(&st, &cid)?;
     let items = if group1_wanted(&pairs) {
-        t.pools(Utc::now())
+        t.pools(st.now())
             .iter()
             .map(|p| subscribed_sku_json(&app.catalog, p))
             .collect()
@@ -841,7 +855,7 @@ pub async fn list_users(
     drop(st);
     let next = match (more, last) {
         (true, Some(after)) => Some((
-            format!("/v1/customers/{tid}/users?size={size}&seekOperation=Next"),
+            format!("/customers/{tid}/users?size={size}&seekOperation=Next"),
             PageToken {
                 scope,
                 after,
@@ -956,7 +970,7 @@ pub async fn license_updates(
     }
     // Remove first, then assign (our choice, §9 item 5): a unit freed by the removal of
     // one SKU never pays for another, but re-assigning what is removed is allowed.
-    let now = Utc::now();
+    let now = st.now();
     let mut after = user.licenses.clone();
     for sku in &remove {
         after.remove(sku);

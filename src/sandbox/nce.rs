@@ -426,7 +426,7 @@ async fn create_cart(
     related(&st, &cid)?;
     let body = parse_body(&body)?;
     let lines = cart_lines(&app, &body)?;
-    let now = Utc::now();
+    let now = st.now();
     let cart = Cart {
         id: new_guid(),
         status: "Active".into(),
@@ -449,8 +449,9 @@ async fn get_cart(
     Path((cid, cart_id)): Path<(String, String)>,
 ) -> ApiResult {
     let mut st = app.lock();
+    let now = st.now();
     let t = related_mut(&mut st, &cid)?;
-    let cart = usable_cart(t, &cart_id, Utc::now())?.clone();
+    let cart = usable_cart(t, &cart_id, now)?.clone();
     ok(&cart_json(t, &cart))
 }
 
@@ -464,7 +465,7 @@ async fn put_cart(
     related(&st, &cid)?;
     let body = parse_body(&body)?;
     let lines = cart_lines(&app, &body)?;
-    let now = Utc::now();
+    let now = st.now();
     let t = related_mut(&mut st, &cid)?;
     let cart = usable_cart(t, &cart_id, now)?;
     if cart.status == "Ordered" {
@@ -493,8 +494,8 @@ async fn checkout(
         .get("ms-requestid")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let now = Utc::now();
     let mut st = app.lock();
+    let now = st.now();
     let t = related_mut(&mut st, &cid)?;
     let cart = usable_cart(t, &cart_id, now)?.clone();
     if let Some(result) = &cart.checkout_result {

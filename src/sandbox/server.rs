@@ -226,7 +226,9 @@ async fn echo_headers(req: Request, next: Next) -> Response {
         };
         (pick("ms-requestid"), pick("ms-correlationid"))
     };
+    let (method, path) = (req.method().clone(), req.uri().path().to_string());
     let mut resp = next.run(req).await;
+    tracing::debug!("{method} {path} -> {}", resp.status().as_u16());
     let h = resp.headers_mut();
     h.insert("ms-requestid", request_id);
     h.insert("ms-correlationid", correlation_id);
@@ -355,6 +357,54 @@ async fn admin_accept(State(app): State<Arc<App>>, Path(cid): Path<String>) -> R
     }
 }
 
+fn clock_json(st: &SandboxState) -> serde_json::Value {
+    json!({"now": super::wire::ts(&st.now()), "offsetSeconds": st.clock_offset_seconds})
+}
+
+/// `GET /sandbox/clock`: the sandbox's current time and how far it runs ahead.
+async fn admin_clock(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, &clock_json(&app.lock()))
+}
+
+/// `POST /sandbox/clock` with `{"advanceDays":N}` or `{"now":"2027-02-01T00:00:00Z"}`:
+/// moves the sandbox's clock forward (never back), to rehearse expiries and the
+/// 7-day windows of new-commerce subscriptions.
+async fn admin_clock_set(State(app): State<Arc<App>>, body: axum::body::Bytes) -> Response {
+    let body = match super::wire::parse_body(&body) {
+        Ok(b) => b,
+        Err(e) => return e.into_response(),
+    };
+    let answer = {
+        let mut st = app.lock();
+        let real = Utc::now();
+        let target = if let Some(days) = super::wire::int_field(&body, "advancedays") {
+            Some(st.now() + chrono::Duration::days(days))
+        } else {
+            super::wire::str_field(&body, "now")
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
+        match target {
+            Some(t) if t >= st.now() => {
+                st.clock_offset_seconds = (t - real).num_seconds();
+                st.touch();
+                Ok(clock_json(&st))
+            }
+            Some(_) => Err(ApiError::bad_input("The sandbox clock only moves forward.")),
+            None => Err(ApiError::bad_input(
+                "Give {\"advanceDays\":N} or {\"now\":\"an RFC 3339 date-time\"}.",
+            )),
+        }
+    };
+    match answer {
+        Ok(v) => {
+            app.wait_persisted().await;
+            json_response(StatusCode::OK, &v)
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
 async fn not_found() -> Response {
     gateway_response(StatusCode::NOT_FOUND, "Resource not found")
 }
@@ -422,6 +472,7 @@ pub fn router(app: Arc<App>) -> Router {
     let admin = Router::new()
         .route("/sandbox/state", get(admin_state))
         .route("/sandbox/customers/{cid}/accept", post(admin_accept))
+        .route("/sandbox/clock", get(admin_clock).post(admin_clock_set))
         .layer(middleware::from_fn_with_state(
             app.clone(),
             auth::require_token,
@@ -436,21 +487,32 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-/// Partner Center paths are case-insensitive; the route table is lower case. Only the
-/// path of `/v1` requests is folded (IDs are compared case-insensitively anyway).
+/// The first path segments of API resources, which links may name without `/v1`.
+const RESOURCE_ROOTS: [&str; 3] = ["/customers", "/offers", "/products"];
+
+/// Partner Center paths are case-insensitive; the route table is lower case, so API paths
+/// are folded (IDs are compared case-insensitively anyway). Resource links in Partner
+/// Center are relative and may lack `/v1` (`/customers/…`), so such paths are served as if
+/// they had it: a client may GET a link exactly as given, or put `/v1` in front of it.
 fn fold_path(req: &mut Request<hyper::body::Incoming>) {
     let uri = req.uri();
-    let path = uri.path();
-    if !path
-        .get(..4)
-        .is_some_and(|p| p.eq_ignore_ascii_case("/v1/"))
-        || !path.bytes().any(|b| b.is_ascii_uppercase())
+    let lower = uri.path().to_ascii_lowercase();
+    let rewritten = if lower.starts_with("/v1/") {
+        lower
+    } else if RESOURCE_ROOTS
+        .iter()
+        .any(|root| lower == *root || lower.starts_with(&format!("{root}/")))
     {
+        format!("/v1{lower}")
+    } else {
+        return;
+    };
+    if rewritten == uri.path() {
         return;
     }
     let folded = match uri.query() {
-        Some(q) => format!("{}?{q}", path.to_ascii_lowercase()),
-        None => path.to_ascii_lowercase(),
+        Some(q) => format!("{rewritten}?{q}"),
+        None => rewritten,
     };
     if let Ok(pq) = folded.parse::<axum::http::uri::PathAndQuery>() {
         let mut parts = uri.clone().into_parts();

@@ -24,6 +24,26 @@ use crate::plan::model::{Plan, Relationship};
 /// The schema tag of a `--state` file.
 pub const STATE_SCHEMA: &str = "cspmove.sandbox-state/v1";
 
+/// A `--state` file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StateFileError {
+    #[error("{}: cannot read the sandbox state file: {source}", path.display())]
+    Io {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: not a sandbox state file: {source}", path.display())]
+    Json {
+        path: std::path::PathBuf,
+        source: serde_json::Error,
+    },
+    #[error("{}: state schema is {found:?}, this cspmove reads {STATE_SCHEMA:?}", path.display())]
+    Schema {
+        path: std::path::PathBuf,
+        found: String,
+    },
+}
+
 /// Which customers accept the reseller relationship when seeded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Accept {
@@ -64,6 +84,10 @@ pub struct SandboxState {
     pub replays: HashMap<String, Replay>,
     /// Access tokens issued by the token endpoints.
     pub tokens: HashMap<String, IssuedToken>,
+    /// How far the sandbox's clock runs ahead of the real one (`POST /sandbox/clock`), so
+    /// that expiries and cancellation windows can be rehearsed.
+    #[serde(default)]
+    pub clock_offset_seconds: i64,
     /// Bumped by every change; the persister writes when it moves.
     #[serde(skip)]
     pub version: u64,
@@ -328,8 +352,14 @@ impl SandboxState {
             extra_skus: Vec::new(),
             replays: HashMap::new(),
             tokens: HashMap::new(),
+            clock_offset_seconds: 0,
             version: 0,
         }
+    }
+
+    /// The sandbox's "now": the real time plus the clock offset.
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now() + Duration::seconds(self.clock_offset_seconds)
     }
 
     pub fn catalog(&self) -> Catalog {
@@ -395,11 +425,19 @@ impl SandboxState {
                     .and_then(|o| base.offer(o))
                     .or_else(|| base.offer(&line.current_offer))
                     .or_else(|| base.offer_by_name(&line.current_offer));
+                // A new-commerce current offer (`PRODUCT:SKU[:…]`) grants its provisioningId.
+                let known_nce = line.current_offer_id.as_deref().and_then(|o| {
+                    let parts: Vec<&str> = o.split(':').collect();
+                    (parts.len() >= 2)
+                        .then(|| base.nce_sku(parts[0], parts[1]))
+                        .flatten()
+                });
                 let old_sku = line
                     .from_sku
                     .clone()
                     .map(|s| s.to_ascii_lowercase())
                     .or_else(|| known.map(|o| o.sku_id.clone()))
+                    .or_else(|| known_nce.map(|s| s.provisioning_id.clone()))
                     .unwrap_or_else(|| derived_guid("sku", &line.current_offer));
                 if !base.knows_sku(&old_sku) {
                     extra_skus
@@ -526,23 +564,28 @@ impl SandboxState {
     }
 
     /// Reads a `--state` file.
-    pub fn load(path: &Path) -> anyhow::Result<SandboxState> {
-        let bytes = std::fs::read(path)?;
-        let state: SandboxState = serde_json::from_slice(&bytes)
-            .map_err(|e| anyhow::anyhow!("{}: not a sandbox state file: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<SandboxState, StateFileError> {
+        let bytes = std::fs::read(path).map_err(|source| StateFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let state: SandboxState =
+            serde_json::from_slice(&bytes).map_err(|source| StateFileError::Json {
+                path: path.to_path_buf(),
+                source,
+            })?;
         if state.schema != STATE_SCHEMA {
-            anyhow::bail!(
-                "{}: state schema is {:?}, this cspmove reads {STATE_SCHEMA:?}",
-                path.display(),
-                state.schema
-            );
+            return Err(StateFileError::Schema {
+                path: path.to_path_buf(),
+                found: state.schema,
+            });
         }
         Ok(state)
     }
 
     /// `GET /sandbox/state` (DESIGN §9), optionally for one customer.
     pub fn inspect(&self, only: Option<&str>, stats: Value) -> Value {
-        let now = Utc::now();
+        let now = self.now();
         let customers: Vec<Value> = self
             .customers
             .values()

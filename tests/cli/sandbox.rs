@@ -281,7 +281,21 @@ async fn seeded_customers_page_through_with_continuation_tokens() {
             .await
             .unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
-        body = resp.json().await.unwrap();
+        let next_body: Value = resp.json().await.unwrap();
+        // The same link with `/v1` put in front (as the SDK does) gives the same page.
+        let prefixed: Value = c
+            .http
+            .get(format!("{}/v1{uri}", c.base))
+            .bearer_auth(&c.token)
+            .header("MS-ContinuationToken", header["value"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(prefixed, next_body);
+        body = next_body;
         pages += 1;
         assert!(pages < 10, "paging does not end");
     }
@@ -299,7 +313,14 @@ async fn seeded_customers_page_through_with_continuation_tokens() {
     let items = filtered["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{filtered}");
     let id = items[0]["id"].as_str().unwrap();
-    assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
+    let derived = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_DNS, b"domainonly.example");
+    assert_eq!(id, derived.to_string(), "uuid v5 of the domain");
+
+    // One invitation link for the partner, whoever asks and how often.
+    let (_, first) = c.get("/v1/customers/relationshiprequests").await;
+    let (_, second) = c.get("/v1/customers/relationshiprequests").await;
+    assert_eq!(first, second);
+    assert_eq!(first["attributes"]["objectType"], "RelationshipRequest");
 
     // A page request with seekOperation=Next but no token is refused.
     let (status, body) = c.get("/v1/customers?size=3&seekOperation=Next").await;
@@ -358,6 +379,12 @@ async fn order_creates_subscriptions_and_adds_seats_to_the_pool() {
     assert_eq!(sub["autoRenewEnabled"], true);
     assert_eq!(sub["orderId"], oid.as_str());
     assert!(sub["attributes"]["etag"].as_str().is_some());
+    // Links are relative without `/v1`, and can be followed exactly as given.
+    let self_uri = sub["links"]["self"]["uri"].as_str().unwrap();
+    assert!(self_uri.starts_with("/customers/"), "{self_uri}");
+    let (s, again) = c.get(self_uri).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(again, sub);
     let (_, by_order) = c
         .get(&format!("/v1/customers/{id}/subscriptions?order_id={oid}"))
         .await;
@@ -1274,22 +1301,35 @@ async fn throttle_rate_and_rate_limit_answer_429_with_retry_after() {
 
     let sb = Sandbox::start(&["--rate-limit", "5"]);
     let url = format!("{}/v1/offers?country=US", sb.url);
-    let mut served = 0;
-    let mut limited = 0;
-    for _ in 0..20 {
-        let resp = http.get(&url).bearer_auth(&sb.token).send().await.unwrap();
-        match resp.status() {
-            StatusCode::OK => served += 1,
-            StatusCode::TOO_MANY_REQUESTS => {
-                assert!(resp.headers().contains_key("retry-after"));
+    let began = std::time::Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..30 {
+        let (http, url, token) = (http.clone(), url.clone(), sb.token.clone());
+        tasks.spawn(async move {
+            let resp = http.get(&url).bearer_auth(&token).send().await.unwrap();
+            (resp.status(), resp.headers().contains_key("retry-after"))
+        });
+    }
+    let (mut served, mut limited) = (0u64, 0u64);
+    while let Some(result) = tasks.join_next().await {
+        match result.unwrap() {
+            (StatusCode::OK, _) => served += 1,
+            (StatusCode::TOO_MANY_REQUESTS, retry_after) => {
+                assert!(retry_after, "429 without Retry-After");
                 limited += 1
             }
-            other => panic!("unexpected {other}"),
+            (other, _) => panic!("unexpected {other}"),
         }
     }
-    // 20 quick requests span one or two one-second windows of 5.
-    assert!((5..=10).contains(&served), "{served} served");
-    assert_eq!(served + limited, 20);
+    // At most 5 per one-second window the burst touched.
+    let windows = began.elapsed().as_secs() + 2;
+    assert!(served >= 5, "{served} served");
+    assert!(
+        served <= 5 * windows,
+        "{served} served in {windows} windows"
+    );
+    assert!(limited > 0 || windows > 6, "nothing limited");
+    assert_eq!(served + limited, 30);
 }
 
 #[tokio::test]
@@ -1376,4 +1416,559 @@ async fn bad_flags_are_usage_errors() {
     wd.run(["sandbox", "--seed", "other.json"])
         .expect_code(2)
         .expect_stderr_contains("schema");
+    wd.write("broken-state.json", "not json");
+    wd.run(["sandbox", "--state", "broken-state.json"])
+        .expect_code(1)
+        .expect_stderr_contains("broken-state.json: not a sandbox state file");
+}
+
+#[tokio::test]
+async fn ctrl_c_shuts_down_cleanly_and_keeps_the_state() {
+    let wd = Workdir::new();
+    let id = guid(12);
+    let plan_path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let state_file = wd.join("state.json");
+    let mut sb = Sandbox::start(&[
+        "--seed",
+        &plan_path,
+        "--state",
+        state_file.to_str().unwrap(),
+    ]);
+    let c = Client::new(&sb);
+    let (s, order) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 3}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let pid = sb.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = sb.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sandbox did not stop on SIGINT"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    let saved = std::fs::read_to_string(&state_file).unwrap();
+    assert!(saved.contains(order["id"].as_str().unwrap()));
+    assert!(
+        c.http
+            .get(format!("{}/v1/customers", sb.url))
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn seeding_follows_the_plan_skus_and_adds_unknown_target_offers() {
+    let wd = Workdir::new();
+    let id = guid(13);
+    let from = "11111111-2222-4333-8444-555555555555";
+    let to = "66666666-7777-4888-8999-000000000000";
+    let nce_to = "12121212-3434-4565-8787-909090909090";
+    let custom_offer = "ABCDEF01-2345-4678-9ABC-DEF012345678";
+    let mut reassign = line("Contoso Legacy Suite", "Contoso Cloud Suite", 6, Some(4));
+    reassign.current_offer_id = None;
+    reassign.target_offer_id = Some(custom_offer.into());
+    reassign.from_sku = Some(from.into());
+    reassign.to_sku = Some(to.into());
+    let mut nce = line(E3_OFFER, "Contoso NCE", 3, None);
+    nce.target_offer_id = Some("CFQ7TTC0ZZZZ:0001".into());
+    nce.to_sku = Some(nce_to.into());
+    let mut customers = vec![customer(
+        Some(id.clone()),
+        "seed.example",
+        Relationship::Request,
+        vec![reassign, nce],
+    )];
+    for n in 100..140 {
+        customers.push(customer(
+            Some(guid(n)),
+            &format!("f{n}.example"),
+            Relationship::Request,
+            vec![line(E3_OFFER, E3_OFFER, 1, None)],
+        ));
+    }
+    let path = write_plan(&wd, &plan(customers));
+
+    let accepted_set = |state: &Value| -> Vec<String> {
+        state["customers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["accepted"] == true)
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = {
+        let sb = Sandbox::start(&["--seed", &path, "--accept", "0.5"]);
+        accepted_set(&Client::new(&sb).state().await)
+    };
+    let sb = Sandbox::start(&["--seed", &path, "--accept", "0.5"]);
+    let c = Client::new(&sb);
+    let state = c.state().await;
+    let second = accepted_set(&state);
+    assert_eq!(
+        first, second,
+        "--accept FRACTION is deterministic per customer"
+    );
+    assert!(
+        (8..=33).contains(&second.len()),
+        "{} of 41 accepted",
+        second.len()
+    );
+
+    // Users hold the plan's from_sku (4 assigned) and the E3 SKU (3 seats).
+    let cust = state_customer(&state, &id);
+    let holding = |sku: &str| {
+        cust["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["licenses"] == json!([sku]))
+            .count()
+    };
+    assert_eq!(holding(from), 4);
+    assert_eq!(holding(E3_SKU), 3);
+    let pools = cust["skus"].as_array().unwrap();
+    let from_pool = pools.iter().find(|p| p["skuId"] == from).unwrap();
+    assert_eq!(from_pool["activeUnits"], 6);
+
+    // The unknown target offers exist, granting the plan's to_sku.
+    let (s, offer) = c
+        .get(&format!("/v1/offers/{custom_offer}?country=US"))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{offer}");
+    assert_eq!(offer["product"]["id"].as_str().unwrap().to_lowercase(), to);
+    assert_eq!(offer["name"], "Contoso Cloud Suite");
+    let (s, sku) = c
+        .get("/v1/products/CFQ7TTC0ZZZZ/skus/0001?country=US")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{sku}");
+    assert_eq!(sku["dynamicAttributes"]["provisioningId"], nce_to);
+
+    // Accept, buy the new offer, and the seats land in the to_sku pool.
+    c.post(
+        &format!("/sandbox/customers/{id}/accept"),
+        Value::Null,
+        None,
+    )
+    .await;
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": custom_offer, "quantity": 4}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(pool(&skus, to)["availableUnits"], 4);
+    assert_eq!(
+        pool(&skus, from)["productSku"]["name"],
+        "Contoso Legacy Suite"
+    );
+}
+
+#[tokio::test]
+async fn serves_hundreds_of_concurrent_connections_and_adds_latency() {
+    let sb = Sandbox::start(&["--latency-ms", "150"]);
+    // One client per task: every request has its own connection.
+    let mut tasks = tokio::task::JoinSet::new();
+    let began = std::time::Instant::now();
+    for _ in 0..300 {
+        let (url, token) = (format!("{}/v1/offers?country=US", sb.url), sb.token.clone());
+        tasks.spawn(async move {
+            let http = reqwest::Client::new();
+            let resp = http
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("connection");
+            resp.status()
+        });
+    }
+    let mut ok = 0;
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+        ok += 1;
+    }
+    assert_eq!(ok, 300);
+    let elapsed = began.elapsed();
+    // The delay is per request, not serialised behind a lock.
+    assert!(
+        elapsed >= std::time::Duration::from_millis(150),
+        "{elapsed:?}"
+    );
+    assert!(elapsed < std::time::Duration::from_secs(20), "{elapsed:?}");
+}
+
+#[tokio::test]
+async fn remaining_documented_errors_including_the_new_commerce_windows() {
+    let wd = Workdir::new();
+    let id = guid(14);
+    let plan_path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let state_file = wd.join("state.json");
+    let state_arg = state_file.to_str().unwrap().to_string();
+    let carts = format!("/v1/customers/{id}/carts");
+    let e3_item = "CFQ7TTC0LFLX:0001:CFQ7TTC0LB30";
+    let cart_line = |q: u64| json!({"lineItems": [{"id": 0, "catalogItemId": e3_item, "quantity": q, "billingCycle": "monthly", "termDuration": "P1Y"}]});
+    let (old_sid, fresh_sid, renew_sid);
+    {
+        let sb = Sandbox::start(&["--seed", &plan_path, "--state", &state_arg]);
+        let c = Client::new(&sb);
+        // Three concurrent Business Essentials subscriptions: over the limit of 2.
+        let (s, b) = c
+            .post(
+                &format!("/v1/customers/{id}/orders"),
+                json!({"lineItems": [
+                {"lineItemNumber": 0, "offerId": BASIC_OFFER, "quantity": 1},
+                {"lineItemNumber": 1, "offerId": BASIC_OFFER, "quantity": 1},
+                {"lineItemNumber": 2, "offerId": BASIC_OFFER, "quantity": 1}]}),
+                None,
+            )
+            .await;
+        assert_error(s, &b, 403, 800066);
+        let (s, b) = c.get(&format!("/v1/customers/{id}/orders")).await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b["totalCount"], 0);
+        let resp = c
+            .http
+            .delete(format!("{}/v1/customers/{id}/orders", c.base))
+            .bearer_auth(&c.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+
+        // Catalog odds and ends.
+        let (s, skus) = c.get("/v1/products/CFQ7TTC0LFLX/skus?country=US").await;
+        assert_eq!(s, StatusCode::OK);
+        assert!(
+            skus["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["id"] == "0021")
+        );
+        let (s, b) = c
+            .get("/v1/products/CFQ7TTC0LFLX/skus/0001/availabilities/CFQ7TTC0LB30?country=US")
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        assert_eq!(b["terms"].as_array().unwrap().len(), 4);
+        let (s, b) = c.get("/v1/products?country=US&targetView=Azure").await;
+        assert_error(s, &b, 403, 400036);
+        let (s, b) = c
+            .post(
+                &carts,
+                json!({"lineItems": [{"id": 0, "quantity": 1}]}),
+                None,
+            )
+            .await;
+        assert_error(s, &b, 400, 900142);
+        let (_, cart) = c.post(&carts, cart_line(0), None).await;
+        assert_eq!(cart["lineItems"][0]["error"]["errorCode"], 10010);
+
+        // Three NCE subscriptions: one to age past its window, one fresh, one to expire.
+        let mut sids = Vec::new();
+        for _ in 0..3 {
+            let (_, cart) = c.post(&carts, cart_line(5), None).await;
+            let cart_id = cart["id"].as_str().unwrap().to_string();
+            let (s, result) = c
+                .post(&format!("{carts}/{cart_id}/checkout"), Value::Null, None)
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{result}");
+            sids.push(
+                result["orders"][0]["lineItems"][0]["subscriptionId"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            );
+            let (s, _, b) = c
+                .send(
+                    c.http
+                        .put(format!("{}{carts}/{cart_id}", c.base))
+                        .bearer_auth(&c.token)
+                        .json(&cart_line(6)),
+                )
+                .await;
+            assert_error(s, &b, 400, 800065);
+        }
+        (old_sid, fresh_sid, renew_sid) = (sids[0].clone(), sids[1].clone(), sids[2].clone());
+        // A fresh NCE subscription may shrink and be cancelled; then it cannot change.
+        let patch = |sid: &str, body: Value| {
+            c.send(
+                c.http
+                    .patch(format!("{}/v1/customers/{id}/subscriptions/{sid}", c.base))
+                    .bearer_auth(&c.token)
+                    .json(&body),
+            )
+        };
+        let (s, _, b) = patch(&fresh_sid, json!({"quantity": 4, "autoRenewEnabled": true})).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        let (s, _, b) = patch(
+            &fresh_sid,
+            json!({"quantity": 4, "status": "deleted", "autoRenewEnabled": true}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(b["status"], "deleted");
+        let (s, _, b) = patch(
+            &fresh_sid,
+            json!({"quantity": 4, "status": "active", "autoRenewEnabled": true}),
+        )
+        .await;
+        assert_error(s, &b, 400, 2011);
+        let (s, _, b) = patch(
+            &renew_sid,
+            json!({"quantity": 5, "autoRenewEnabled": false}),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    // Move the clock: age one subscription by 10 days, and end the term of the one with
+    // auto-renew off, by editing the state file between runs.
+    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let now = chrono::Utc::now();
+    for sub in saved["customers"][&id]["subscriptions"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if sub["id"] == old_sid.as_str() {
+            sub["creation_date"] = json!((now - chrono::Duration::days(10)).to_rfc3339());
+        }
+        if sub["id"] == renew_sid.as_str() {
+            sub["creation_date"] = json!((now - chrono::Duration::days(400)).to_rfc3339());
+            sub["commitment_end_date"] = json!((now - chrono::Duration::days(30)).to_rfc3339());
+        }
+    }
+    std::fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let sb = Sandbox::start(&["--state", &state_arg]);
+    let c = Client::new(&sb);
+    let patch = |sid: &str, body: Value| {
+        c.send(
+            c.http
+                .patch(format!("{}/v1/customers/{id}/subscriptions/{sid}", c.base))
+                .bearer_auth(&c.token)
+                .json(&body),
+        )
+    };
+    let (s, _, b) = patch(&old_sid, json!({"quantity": 4, "autoRenewEnabled": true})).await;
+    assert_error(s, &b, 400, 800090);
+    let (s, _, b) = patch(
+        &old_sid,
+        json!({"quantity": 5, "status": "deleted", "autoRenewEnabled": true}),
+    )
+    .await;
+    assert_error(s, &b, 400, 900117);
+    let (s, _, b) = patch(&old_sid, json!({"quantity": 8, "autoRenewEnabled": true})).await;
+    assert_eq!(s, StatusCode::OK, "seats can still grow: {b}");
+    let (_, sub) = c
+        .get(&format!("/v1/customers/{id}/subscriptions/{renew_sid}"))
+        .await;
+    assert_eq!(sub["status"], "expired");
+    let (s, _, b) = patch(&renew_sid, json!({"quantity": 5, "autoRenewEnabled": true})).await;
+    assert_error(s, &b, 400, 900277);
+    // Expired and deleted subscriptions have left the pool: only the aged one (8) counts.
+    let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
+    assert_eq!(pool(&skus, M365_E3_SKU)["activeUnits"], 8);
+}
+
+#[tokio::test]
+async fn the_same_fault_seed_gives_the_same_faults() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let sb = Sandbox::start(&[
+            "--fail-rate",
+            "0.3",
+            "--throttle-rate",
+            "0.1",
+            "--fault-seed",
+            "9",
+        ]);
+        let http = reqwest::Client::new();
+        let url = format!("{}/v1/offers?country=US", sb.url);
+        let mut outcomes = Vec::new();
+        for _ in 0..60 {
+            outcomes.push(try_get(&http, &url, &sb.token).await);
+        }
+        runs.push(outcomes);
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert!(runs[0].contains(&Outcome::Status(429)));
+    assert!(runs[0].contains(&Outcome::Ok));
+}
+
+#[tokio::test]
+async fn an_order_recorded_without_its_answer_is_still_not_placed_twice() {
+    let wd = Workdir::new();
+    let id = guid(15);
+    let plan_path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let state_file = wd.join("state.json");
+    let state_arg = state_file.to_str().unwrap().to_string();
+    let order = json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 2}]});
+    let orders = format!("/v1/customers/{id}/orders");
+    let first = {
+        let sb = Sandbox::start(&["--seed", &plan_path, "--state", &state_arg]);
+        let (s, b) = Client::new(&sb)
+            .post(&orders, order.clone(), Some("crash-1"))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        b
+    };
+    // As if the process died after recording the order but before recording its answer.
+    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    saved["replays"] = json!({});
+    std::fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let sb = Sandbox::start(&["--state", &state_arg]);
+    let c = Client::new(&sb);
+    let (s, again) = c.post(&orders, order, Some("crash-1")).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(again["id"], first["id"]);
+    assert_eq!(
+        again["lineItems"][0]["subscriptionId"],
+        first["lineItems"][0]["subscriptionId"]
+    );
+    let state = c.state().await;
+    assert_eq!(
+        state_customer(&state, &id)["orders"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn defaults_to_loopback_and_a_random_token_printed_on_stderr() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(crate::common::BIN)
+        .arg("sandbox")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let mut token_line = String::new();
+    BufReader::new(child.stderr.take().unwrap())
+        .read_line(&mut token_line)
+        .unwrap();
+    assert!(
+        first.starts_with("cspmove sandbox listening on http://127.0.0.1:"),
+        "{first:?}"
+    );
+    let url = first.trim().rsplit(' ').next().unwrap().to_string();
+    let token = token_line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(token_line.contains("bearer token"), "{token_line:?}");
+    let http = reqwest::Client::new();
+    let ok = http
+        .get(format!("{url}/v1/customers"))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    let other = http
+        .get(format!("{url}/v1/customers"))
+        .bearer_auth("guess")
+        .send()
+        .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(ok.unwrap().status(), StatusCode::OK);
+    assert_eq!(other.unwrap().status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_clock_moves_old_channel_seats_through_warning_and_closes_windows() {
+    let wd = Workdir::new();
+    let id = guid(16);
+    let mut expiring = line(E3_OFFER, E3_OFFER, 5, Some(3));
+    expiring.expires_on = Some(chrono::Utc::now().date_naive() + chrono::Duration::days(10));
+    let path = one_customer_plan(&wd, &id, vec![expiring]);
+    let sb = Sandbox::start(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let skus_path = format!("/v1/customers/{id}/subscribedskus");
+    let (_, skus) = c.get(&skus_path).await;
+    let e3 = pool(&skus, E3_SKU);
+    assert_eq!(
+        (e3["activeUnits"].as_u64(), e3["warningUnits"].as_u64()),
+        (Some(5), Some(0))
+    );
+
+    // A new-commerce subscription bought today.
+    let carts = format!("/v1/customers/{id}/carts");
+    let (_, cart) = c
+        .post(&carts, json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV", "quantity": 3, "billingCycle": "monthly", "termDuration": "P1M"}]}), None)
+        .await;
+    let (_, result) = c
+        .post(
+            &format!("{carts}/{}/checkout", cart["id"].as_str().unwrap()),
+            Value::Null,
+            None,
+        )
+        .await;
+    let sid = result["orders"][0]["lineItems"][0]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let (s, clock) = c
+        .post("/sandbox/clock", json!({"advanceDays": 11}), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{clock}");
+    assert!(clock["offsetSeconds"].as_i64().unwrap() >= 11 * 86_400 - 5);
+    let (_, skus) = c.get(&skus_path).await;
+    let e3 = pool(&skus, E3_SKU);
+    // The old channel's 5 seats are in warning; the 3 NCE seats are active.
+    assert_eq!(e3["activeUnits"], 3);
+    assert_eq!(e3["warningUnits"], 5);
+    assert_eq!(e3["totalUnits"], 8);
+    assert_eq!(e3["consumedUnits"], 3);
+    let (s, _, b) = c
+        .send(
+            c.http
+                .patch(format!("{}/v1/customers/{id}/subscriptions/{sid}", c.base))
+                .bearer_auth(&c.token)
+                .json(&json!({"quantity": 2, "autoRenewEnabled": true})),
+        )
+        .await;
+    assert_error(s, &b, 400, 800090);
+
+    c.post("/sandbox/clock", json!({"advanceDays": 30}), None)
+        .await;
+    let (_, skus) = c.get(&skus_path).await;
+    let e3 = pool(&skus, E3_SKU);
+    assert_eq!(e3["warningUnits"], 0);
+    assert_eq!(e3["suspendedUnits"], 5);
+    assert_eq!(e3["availableUnits"], 0);
+
+    let (s, b) = c
+        .post(
+            "/sandbox/clock",
+            json!({"now": "2001-01-01T00:00:00Z"}),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 400, 800002);
+    let (s, b) = c.get("/sandbox/clock").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(b["now"].as_str().unwrap().ends_with('Z'));
 }
