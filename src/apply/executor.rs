@@ -1539,6 +1539,11 @@ pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
             "GET /v1/customers/relationshiprequests (once, if any customer has not accepted; writes invitations.csv)\n",
         );
     }
+    if calls.iter().any(|c| c.contains("/orders [")) {
+        out.push_str(
+            "GET /v1/offers/{id} (once per distinct legacy offer ordered, to find add-ons)\n",
+        );
+    }
     for call in &calls {
         out.push_str(call);
         out.push('\n');
