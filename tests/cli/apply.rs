@@ -791,3 +791,31 @@ fn add_ons_are_ordered_after_their_base_with_its_subscription_as_parent() {
     assert_eq!(end_state(&sandbox_state(&sb)), ends);
     assert!(statuses(&wd).values().all(|s| s == "done"));
 }
+
+#[test]
+fn plain_http_to_another_host_and_missing_credentials_are_usage_errors() {
+    let wd = Workdir::new();
+    write_plan(&wd, &plan_with(1, 0, 0));
+    let mut cmd = wd.command([
+        "apply",
+        "plan.json",
+        "--endpoint",
+        "http://partner.example.com",
+        "--yes",
+    ]);
+    cmd.env("CSPMOVE_TOKEN", "t");
+    run_command(cmd, None)
+        .expect_code(2)
+        .expect_stderr_contains("plain http:// is refused except to loopback");
+    // No CSPMOVE_* variable at all (the harness removes them).
+    wd.run([
+        "apply",
+        "plan.json",
+        "--endpoint",
+        "https://127.0.0.1:9",
+        "--yes",
+    ])
+    .expect_code(2)
+    .expect_stderr_contains("CSPMOVE_TOKEN");
+    assert!(!wd.join("plan.journal.jsonl").exists());
+}
