@@ -371,7 +371,10 @@ pub async fn execute(
             .flat_map(|w| w.due.iter().map(|l| l.target_seats))
             .sum(),
     };
-    if preview.lines > 0 && !ctx.stop.load(Ordering::SeqCst) && !confirm(&preview) {
+    if preview.lines > 0
+        && !ctx.stop.load(Ordering::SeqCst)
+        && !ctx.bars.suspend(|| confirm(&preview))
+    {
         anyhow::bail!("not confirmed: nothing was bought");
     }
 
