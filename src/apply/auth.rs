@@ -363,4 +363,45 @@ mod tests {
         assert_eq!(parse_seconds(&serde_json::json!(3600)), Some(3600));
         assert_eq!(parse_seconds(&serde_json::json!(null)), None);
     }
+
+    #[tokio::test]
+    async fn the_token_is_renewed_30_seconds_before_it_expires() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let issued = Arc::new(AtomicUsize::new(0));
+        let counter = issued.clone();
+        let app = axum::Router::new().route(
+            "/t/oauth2/token",
+            axum::routing::post(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst);
+                // 31 s of life: due for renewal 1 s from now. A rotated refresh token too.
+                async move {
+                    axum::Json(serde_json::json!({
+                        "access_token": format!("at-{n}"), "expires_in": "31",
+                        "refresh_token": format!("rt-{n}")
+                    }))
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let source = TokenSource::new(
+            Credentials::Refresh {
+                authority: url,
+                tenant_id: "t".into(),
+                client_id: "app".into(),
+                client_secret: Secret::new("cs"),
+                refresh_token: Secret::new("rt"),
+            },
+            reqwest::Client::new(),
+        );
+        assert_eq!(source.token().await.unwrap().expose(), "at-0");
+        assert_eq!(source.token().await.unwrap().expose(), "at-0");
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        assert_eq!(source.token().await.unwrap().expose(), "at-1");
+        source.invalidate().await;
+        assert_eq!(source.token().await.unwrap().expose(), "at-2");
+        assert_eq!(issued.load(Ordering::SeqCst), 3);
+    }
 }

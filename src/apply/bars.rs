@@ -62,6 +62,11 @@ impl Bars {
         }
     }
 
+    /// Runs `f` (a prompt on the terminal) with the bars cleared.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.multi.suspend(f)
+    }
+
     pub fn provisioned(&self) {
         self.provision.inc(1);
     }
@@ -73,5 +78,10 @@ impl Bars {
     pub fn finish(&self) {
         self.provision.finish();
         self.reassign.finish();
+        if self.show {
+            // indicatif leaves the cursor at the end of the last bar; the summary that
+            // follows on stdout must start on a line of its own.
+            eprintln!();
+        }
     }
 }

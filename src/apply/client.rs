@@ -1009,4 +1009,166 @@ mod tests {
         h.insert("Retry-After", HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
     }
+
+    /// A tiny stand-in server for what the sandbox does not exercise: a 401 answered by
+    /// one refresh, `Retry-After` on 429, a BOM before JSON, and paging by
+    /// `MS-ContinuationToken` header.
+    mod wire {
+        use super::*;
+        use axum::http::{HeaderMap, StatusCode};
+        use axum::response::IntoResponse;
+        use axum::routing::{get, post};
+        use std::sync::atomic::AtomicUsize;
+
+        #[derive(Default)]
+        struct Seen {
+            tokens_issued: AtomicUsize,
+            throttled: AtomicUsize,
+            request_ids: std::sync::Mutex<Vec<String>>,
+        }
+
+        async fn serve() -> (String, Arc<Seen>) {
+            let seen = Arc::new(Seen::default());
+            let s1 = seen.clone();
+            let s2 = seen.clone();
+            let s3 = seen.clone();
+            let app = axum::Router::new()
+                .route(
+                    "/tenant/oauth2/token",
+                    post(move || {
+                        let s = s1.clone();
+                        async move {
+                            let n = s.tokens_issued.fetch_add(1, Ordering::SeqCst);
+                            // The first token is already refused by the API; the second works.
+                            let token = if n == 0 { "stale" } else { "fresh" };
+                            axum::Json(serde_json::json!({
+                                "access_token": token, "expires_in": "3600", "token_type": "Bearer"
+                            }))
+                        }
+                    }),
+                )
+                .route(
+                    "/v1/customers",
+                    get(move |headers: HeaderMap| {
+                        let s = s2.clone();
+                        async move {
+                            let auth = headers.get("authorization").and_then(|v| v.to_str().ok());
+                            if auth != Some("Bearer fresh") {
+                                return (StatusCode::UNAUTHORIZED, "{}").into_response();
+                            }
+                            let id = headers.get("ms-requestid").and_then(|v| v.to_str().ok());
+                            s.request_ids.lock().unwrap().push(id.unwrap_or("").to_string());
+                            let page2 = headers.get("ms-continuationtoken").is_some();
+                            let body = if page2 {
+                                r#"{"totalCount":1,"items":[{"id":"B","companyProfile":{"domain":"b.example"},"relationshipToPartner":"reseller"}]}"#.to_string()
+                            } else {
+                                r#"{"totalCount":1,"items":[{"id":"A","companyProfile":{"domain":"A.example"},"relationshipToPartner":"reseller"}],"links":{"next":{"uri":"/customers?size=500&seekOperation=Next","method":"GET","headers":[{"key":"MS-ContinuationToken","value":"tok"}]}}}"#.to_string()
+                            };
+                            format!("\u{feff}{body}").into_response()
+                        }
+                    }),
+                )
+                .route(
+                    "/v1/customers/{id}/orders",
+                    post(move |headers: HeaderMap| {
+                        let s = s3.clone();
+                        async move {
+                            let id = headers
+                                .get("ms-requestid")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_string();
+                            s.request_ids.lock().unwrap().push(id);
+                            if s.throttled.fetch_add(1, Ordering::SeqCst) == 0 {
+                                return (
+                                    StatusCode::TOO_MANY_REQUESTS,
+                                    [("Retry-After", "1")],
+                                    r#"{"statusCode":429,"message":"Rate limit is exceeded. Try again in 1 seconds."}"#,
+                                )
+                                    .into_response();
+                            }
+                            (StatusCode::CREATED, r#"{"id":"order-1"}"#).into_response()
+                        }
+                    }),
+                );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            (url, seen)
+        }
+
+        fn refresh_client(url: &str) -> Client {
+            let creds = crate::apply::auth::Credentials::Refresh {
+                authority: url.to_string(),
+                tenant_id: "tenant".into(),
+                client_id: "app".into(),
+                client_secret: crate::apply::auth::Secret::new("cs"),
+                refresh_token: crate::apply::auth::Secret::new("rt"),
+            };
+            let auth = Arc::new(TokenSource::new(creds, reqwest::Client::new()));
+            Client::new(
+                Url::parse(url).unwrap(),
+                auth,
+                1000.0,
+                RetryPolicy::default(),
+            )
+            .unwrap()
+        }
+
+        #[tokio::test]
+        async fn a_401_refreshes_once_then_pages_follow_the_continuation_token() {
+            let (url, seen) = serve().await;
+            let client = refresh_client(&url);
+            let mut pages = 0;
+            let customers = client.customers(|_| pages += 1).await.unwrap();
+            assert_eq!(pages, 2);
+            let ids: Vec<&str> = customers.iter().map(|c| c.id.as_str()).collect();
+            assert_eq!(ids, ["a", "b"]);
+            assert_eq!(customers[0].domain.as_deref(), Some("a.example"));
+            // One token refused, one refresh, and no more.
+            assert_eq!(seen.tokens_issued.load(Ordering::SeqCst), 2);
+        }
+
+        #[tokio::test]
+        async fn a_429_waits_for_retry_after_and_resends_the_same_request_id() {
+            let (url, seen) = serve().await;
+            let client = refresh_client(&url);
+            client.auth.token().await.unwrap(); // burn the stale token
+            let rid = Uuid::new_v4();
+            let start = std::time::Instant::now();
+            let order = client
+                .create_order("c1", &serde_json::json!({"lineItems": []}), rid)
+                .await
+                .unwrap();
+            assert_eq!(order["id"], "order-1");
+            assert!(
+                start.elapsed() >= Duration::from_millis(950),
+                "{:?}",
+                start.elapsed()
+            );
+            let ids = seen.request_ids.lock().unwrap().clone();
+            assert_eq!(ids, vec![rid.to_string(), rid.to_string()]);
+            assert_eq!(client.stats.throttled.load(Ordering::Relaxed), 1);
+        }
+
+        #[tokio::test]
+        async fn a_refused_token_stops_with_an_auth_error() {
+            let (url, _) = serve().await;
+            let auth = Arc::new(TokenSource::new(
+                crate::apply::auth::Credentials::Token(crate::apply::auth::Secret::new("wrong")),
+                reqwest::Client::new(),
+            ));
+            let client = Client::new(
+                Url::parse(&url).unwrap(),
+                auth,
+                1000.0,
+                RetryPolicy::default(),
+            )
+            .unwrap();
+            let err = client.customers(|_| {}).await.unwrap_err();
+            assert!(err.is_fatal());
+            assert_eq!(err.status, Some(401));
+            assert!(err.hint.contains("CSPMOVE_TOKEN"), "{err}");
+        }
+    }
 }

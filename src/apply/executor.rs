@@ -101,6 +101,16 @@ struct Ctx {
     users_moved: AtomicU64,
     done: Mutex<HashMap<String, Vec<String>>>,
     bars: Bars,
+    /// Legacy add-on offers (lower case) and the base offers they require, read once per
+    /// run from `GET /v1/offers/{id}` for every offer about to be ordered.
+    addons: std::sync::OnceLock<HashMap<String, Vec<String>>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purchase {
+    Order,
+    AddOns,
+    Cart,
 }
 
 impl Ctx {
@@ -119,6 +129,13 @@ impl Ctx {
 
     async fn record(&self, event: Event) -> Result<(), Halt> {
         self.record_all(vec![event]).await
+    }
+
+    /// The prerequisite offers of a line's target, when it is an add-on.
+    fn addon_prerequisites(&self, line: &Line) -> Option<&Vec<String>> {
+        self.addons
+            .get()?
+            .get(&line.target_offer_id.as_deref()?.to_ascii_lowercase())
     }
 
     fn did(&self, customer: &str, what: String) {
@@ -186,6 +203,7 @@ pub async fn execute(
         users_moved: AtomicU64::new(0),
         done: Mutex::new(HashMap::new()),
         bars,
+        addons: std::sync::OnceLock::new(),
     });
 
     // 1. One sweep of the customer list for everyone.
@@ -304,6 +322,47 @@ pub async fn execute(
         });
     }
 
+    // Which offers about to be ordered are add-ons: one read per distinct offer.
+    let mut offers: BTreeMap<String, String> = BTreeMap::new();
+    for w in &work {
+        for l in &w.due {
+            if let Some(id) = l.target_offer_id.as_deref().filter(|id| !is_nce(id)) {
+                offers
+                    .entry(id.to_ascii_lowercase())
+                    .or_insert_with(|| w.customer.country.clone().unwrap_or_else(|| "US".into()));
+            }
+        }
+    }
+    let mut addons = HashMap::new();
+    if !ctx.stop.load(Ordering::SeqCst) {
+        for (offer, country) in &offers {
+            match ctx
+                .client
+                .get(&format!("/v1/offers/{offer}?country={country}"))
+                .await
+            {
+                Ok(v) if v.get("isAddOn").and_then(Value::as_bool) == Some(true) => {
+                    let prereqs = v
+                        .get("prerequisiteOffers")
+                        .and_then(Value::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(Value::as_str)
+                                .map(str::to_ascii_lowercase)
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    addons.insert(offer.clone(), prereqs);
+                }
+                Ok(_) => {}
+                Err(e) if e.is_fatal() => ctx.stop_run(format!("stopped: {e}")),
+                // An unknown offer fails its order with a clear 800004 later on.
+                Err(e) => tracing::warn!("reading offer {offer}: {e}"),
+            }
+        }
+    }
+    let _ = ctx.addons.set(addons);
+
     let preview = PurchasePreview {
         customers: work.iter().filter(|w| !w.due.is_empty()).count(),
         lines: work.iter().map(|w| w.due.len()).sum(),
@@ -312,7 +371,10 @@ pub async fn execute(
             .flat_map(|w| w.due.iter().map(|l| l.target_seats))
             .sum(),
     };
-    if preview.lines > 0 && !ctx.stop.load(Ordering::SeqCst) && !confirm(&preview) {
+    if preview.lines > 0
+        && !ctx.stop.load(Ordering::SeqCst)
+        && !ctx.bars.suspend(|| confirm(&preview))
+    {
         anyhow::bail!("not confirmed: nothing was bought");
     }
 
@@ -505,17 +567,54 @@ async fn process_customer(ctx: &Ctx, w: &Work<'_>) -> Result<(), Halt> {
         let (nce, legacy): (Vec<&Line>, Vec<&Line>) = due
             .into_iter()
             .partition(|l| is_nce(l.target_offer_id.as_deref().unwrap_or("")));
-        for (group, is_cart) in [(legacy, false), (nce, true)] {
-            if group.is_empty() {
+        // Add-ons need an active base subscription, so they follow the base order.
+        let (addons, base): (Vec<&Line>, Vec<&Line>) = legacy
+            .into_iter()
+            .partition(|l| ctx.addon_prerequisites(l).is_some());
+        for (group, kind) in [
+            (base, Purchase::Order),
+            (addons, Purchase::AddOns),
+            (nce, Purchase::Cart),
+        ] {
+            if group.is_empty() || (kind == Purchase::AddOns && failed) {
                 continue;
             }
             let ids: Vec<String> = group.iter().map(|l| l.id.clone()).collect();
             let key = lines_key(&ids);
             let pending = reuse.get(&key);
-            let result = if is_cart {
-                purchase_cart(ctx, c, &w.tenant_id, &group, generation, pending, &claimed).await
-            } else {
-                purchase_order(ctx, c, &w.tenant_id, &group, generation, pending, &claimed).await
+            let result = match kind {
+                Purchase::Cart => {
+                    purchase_cart(ctx, c, &w.tenant_id, &group, generation, pending, &claimed).await
+                }
+                Purchase::Order => {
+                    purchase_order(
+                        ctx,
+                        c,
+                        &w.tenant_id,
+                        &group,
+                        generation,
+                        pending,
+                        &claimed,
+                        &HashMap::new(),
+                    )
+                    .await
+                }
+                Purchase::AddOns => match addon_parents(ctx, c, &w.tenant_id, &group).await {
+                    Ok(parents) => {
+                        purchase_order(
+                            ctx,
+                            c,
+                            &w.tenant_id,
+                            &group,
+                            generation,
+                            pending,
+                            &claimed,
+                            &parents,
+                        )
+                        .await
+                    }
+                    Err(halt) => Err(halt),
+                },
             };
             match result {
                 Ok(order_id) => {
@@ -550,6 +649,53 @@ async fn process_customer(ctx: &Ctx, w: &Work<'_>) -> Result<(), Halt> {
         r?;
     }
     Ok(())
+}
+
+/// For each add-on line, an active subscription of one of its prerequisite offers.
+async fn addon_parents(
+    ctx: &Ctx,
+    c: &Customer,
+    tenant_id: &str,
+    lines: &[&Line],
+) -> Result<HashMap<String, String>, Halt> {
+    let ids: Vec<String> = lines.iter().map(|l| l.id.clone()).collect();
+    let subs = match ctx.client.subscriptions(tenant_id).await {
+        Ok(s) => s,
+        Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
+        Err(e) => {
+            ctx.record(fail_event(c, Action::Provision, &ids, &e))
+                .await?;
+            return Err(Halt::Customer);
+        }
+    };
+    let mut parents = HashMap::new();
+    for l in lines {
+        let prereqs = ctx.addon_prerequisites(l).cloned().unwrap_or_default();
+        let parent = subs.iter().find(|s| {
+            s.get("status").and_then(Value::as_str) == Some("active")
+                && s.get("offerId")
+                    .and_then(Value::as_str)
+                    .is_some_and(|o| prereqs.contains(&o.to_ascii_lowercase()))
+        });
+        match parent.and_then(|p| p.get("id").and_then(Value::as_str)) {
+            Some(id) => {
+                parents.insert(l.id.clone(), id.to_string());
+            }
+            None => {
+                let e = plan_error(
+                    &format!(
+                        "line {} is an add-on ({}) but the customer has no active subscription to an offer it requires",
+                        l.id, l.target_offer
+                    ),
+                    "an add-on needs its base offer bought through Partner Center first: plan the base offer as a legacy offer it accepts, or drop the add-on",
+                );
+                ctx.record(fail_event(c, Action::Provision, &ids, &e))
+                    .await?;
+                return Err(Halt::Customer);
+            }
+        }
+    }
+    Ok(parents)
 }
 
 fn plan_error(description: &str, hint: &str) -> ApiError {
@@ -588,6 +734,9 @@ fn order_subscriptions(order: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+// The purchase's whole context is spelled out rather than bundled: each argument is
+// one fact the reconciliation depends on.
+#[allow(clippy::too_many_arguments)]
 async fn purchase_order(
     ctx: &Ctx,
     c: &Customer,
@@ -596,6 +745,7 @@ async fn purchase_order(
     generation: u32,
     pending: Option<&PendingPurchase>,
     claimed: &[String],
+    parents: &HashMap<String, String>,
 ) -> Result<String, Halt> {
     let ids: Vec<String> = lines.iter().map(|l| l.id.clone()).collect();
     let key = lines_key(&ids);
@@ -618,12 +768,18 @@ async fn purchase_order(
     let body = json!({
         "referenceCustomerId": tenant_id,
         "billingCycle": "monthly",
-        "lineItems": lines.iter().enumerate().map(|(i, l)| json!({
-            "lineItemNumber": i,
-            "offerId": l.target_offer_id.as_deref().unwrap_or_default(),
-            "friendlyName": format!("{} (cspmove {})", l.target_offer, l.id),
-            "quantity": l.target_seats,
-        })).collect::<Vec<_>>(),
+        "lineItems": lines.iter().enumerate().map(|(i, l)| {
+            let mut item = json!({
+                "lineItemNumber": i,
+                "offerId": l.target_offer_id.as_deref().unwrap_or_default(),
+                "friendlyName": format!("{} (cspmove {})", l.target_offer, l.id),
+                "quantity": l.target_seats,
+            });
+            if let Some(parent) = parents.get(&l.id) {
+                item["parentSubscriptionId"] = json!(parent);
+            }
+            item
+        }).collect::<Vec<_>>(),
     });
     let mut started = Event::new(&c.key, Action::Provision, State::Started);
     started.lines = ids.clone();
@@ -1384,6 +1540,11 @@ pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
     if maybe_invite {
         out.push_str(
             "GET /v1/customers/relationshiprequests (once, if any customer has not accepted; writes invitations.csv)\n",
+        );
+    }
+    if calls.iter().any(|c| c.contains("/orders [")) {
+        out.push_str(
+            "GET /v1/offers/{id} (once per distinct legacy offer ordered, to find add-ons)\n",
         );
     }
     for call in &calls {

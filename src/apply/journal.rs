@@ -436,6 +436,15 @@ pub fn default_path(plan: &Path) -> PathBuf {
     plan.with_file_name(format!("{stem}.journal.jsonl"))
 }
 
+/// The default journal of `apply --sandbox` rehearsals: `PLAN.sandbox.journal.jsonl`.
+pub fn default_sandbox_path(plan: &Path) -> PathBuf {
+    let stem = plan
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cspmove-plan".to_string());
+    plan.with_file_name(format!("{stem}.sandbox.journal.jsonl"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,7 +99,9 @@ pub struct Progress {
     pub license_failures: HashMap<String, u32>,
     /// A note from the last `waiting` event (e.g. seats not yet available).
     pub waiting_note: Option<String>,
-    /// The last failure not followed by a success.
+    /// Failures not followed by a success of the same line or phase.
+    pub errors: BTreeMap<String, (DateTime<Utc>, ApiError)>,
+    /// The latest of `errors`.
     pub error: Option<ApiError>,
     pub error_at: Option<DateTime<Utc>>,
     pub last_event: Option<DateTime<Utc>>,
@@ -169,16 +171,26 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             }
             _ => {}
         }
+        // Failures are kept per line (purchases) or per phase (licences), so a success
+        // elsewhere in the same customer does not hide them.
+        let scopes: Vec<String> = match e.action {
+            Action::Provision | Action::Reconcile if !e.lines.is_empty() => {
+                e.lines.iter().map(|l| format!("line:{l}")).collect()
+            }
+            Action::LicenseUpdate | Action::Reassign => vec!["reassign".to_string()],
+            other => vec![format!("{other:?}")],
+        };
         match e.state {
             State::Failed | State::Ambiguous if e.error.is_some() => {
-                p.error = e.error.clone();
-                p.error_at = Some(e.at);
+                for scope in scopes {
+                    p.errors
+                        .insert(scope, (e.at, e.error.clone().expect("checked")));
+                }
             }
-            State::Succeeded
-                if e.action != Action::Relationship && e.action != Action::Invitation =>
-            {
-                p.error = None;
-                p.error_at = None;
+            State::Succeeded => {
+                for scope in scopes {
+                    p.errors.remove(&scope);
+                }
             }
             _ => {}
         }
@@ -188,6 +200,12 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
                 p.waiting_note = None
             }
             _ => {}
+        }
+    }
+    for p in all.values_mut() {
+        if let Some((at, err)) = p.errors.values().max_by_key(|(at, _)| *at) {
+            p.error = Some(err.clone());
+            p.error_at = Some(*at);
         }
     }
     all
@@ -514,7 +532,12 @@ mod tests {
             request_id: Some("rid".into()),
             hint: "check the offer".into(),
         });
-        let events = vec![start, fail];
+        let mut events = vec![start, fail];
+        // A success of another line of the same customer does not hide the failure.
+        let mut other = ev(&c.key, Action::Provision, State::Succeeded);
+        other.lines = vec!["c1-l9".into()];
+        other.order_id = Some("o9".into());
+        events.push(other);
         let p = replay(&events);
         assert!(p[&c.key].pending.is_empty());
         assert_eq!(p[&c.key].purchase_failures, 1);

@@ -89,14 +89,24 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("{}", args.plan.display()))?;
     let plan = Plan::from_json_slice(&bytes).with_context(|| format!("{}", args.plan.display()))?;
     let plan_sha = apply::plan_sha256(&bytes);
-    let journal_path = args
-        .journal
-        .clone()
-        .unwrap_or_else(|| journal::default_path(&args.plan));
+    // A rehearsal keeps its own journal and invitations by default: a real run must never
+    // read "done" from a rehearsal's journal, nor send a sandbox link to a customer.
+    let journal_path = args.journal.clone().unwrap_or_else(|| {
+        if args.sandbox {
+            journal::default_sandbox_path(&args.plan)
+        } else {
+            journal::default_path(&args.plan)
+        }
+    });
+    let invitations_name = if args.sandbox {
+        "sandbox-invitations.csv"
+    } else {
+        "invitations.csv"
+    };
     let invitations_path = journal_path
         .parent()
-        .map(|p| p.join("invitations.csv"))
-        .unwrap_or_else(|| PathBuf::from("invitations.csv"));
+        .map(|p| p.join(invitations_name))
+        .unwrap_or_else(|| PathBuf::from(invitations_name));
     let opts = ApplyOptions {
         today: chrono::Local::now().date_naive(),
         now: args.now,
@@ -254,20 +264,11 @@ fn summary(o: &executor::RunOutcome, journal: &std::path::Path) -> String {
     s
 }
 
-/// The in-process sandbox of `apply --sandbox`, seeded from the plan.
-async fn start_sandbox(_plan: &Plan) -> anyhow::Result<SandboxStub> {
-    anyhow::bail!("`apply --sandbox` needs the sandbox, which is not built yet in this version")
-}
-
-/// Stands in for `cspmove::sandbox::RunningSandbox` until the sandbox lands.
-struct SandboxStub;
-
-impl SandboxStub {
-    fn url(&self) -> String {
-        String::new()
-    }
-    fn token(&self) -> &str {
-        ""
-    }
-    async fn shutdown(self) {}
+/// The in-process sandbox of `apply --sandbox`, seeded from the plan (every customer
+/// accepted, loopback only, a token of its own).
+async fn start_sandbox(plan: &Plan) -> anyhow::Result<cspmove::sandbox::RunningSandbox> {
+    let token = format!("sandbox-{}", uuid::Uuid::new_v4());
+    let mut config = cspmove::sandbox::SandboxConfig::new(token);
+    config.seed = Some(plan.clone());
+    cspmove::sandbox::start(config).await
 }

@@ -436,7 +436,10 @@ fn crashes_at_random_moments_then_reruns_end_in_the_same_state() {
     // found that order instead of placing it again.
     let journal = wd.read("plan.journal.jsonl");
     let reconciled = journal.matches("\"action\":\"reconcile\"").count();
-    assert!(reconciled > 0, "no kill landed mid-purchase; the test exercised nothing");
+    assert!(
+        reconciled > 0,
+        "no kill landed mid-purchase; the test exercised nothing"
+    );
 }
 
 #[test]
@@ -650,4 +653,169 @@ fn apply_sandbox_rehearses_the_whole_flow_in_process() {
         ])
         .expect_code(0);
     assert!(out.stdout.contains("6 customers: done 6"), "{}", out.stdout);
+    // A rehearsal keeps its own journal: the real run's journal is untouched.
+    assert!(wd.join("plan.sandbox.journal.jsonl").exists());
+    assert!(!wd.join("plan.journal.jsonl").exists());
+    let status = wd
+        .run([
+            "status",
+            "plan.json",
+            "--journal",
+            "plan.sandbox.journal.jsonl",
+        ])
+        .expect_code(0);
+    assert!(
+        status.stdout.contains("6 customers: done 6"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn new_commerce_lines_go_through_a_cart_and_checkout() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(1, 2, 0);
+    // Customer 2 moves to Microsoft 365 E3 bought as a new-commerce PRODUCT:SKU item;
+    // customer 3 buys both a legacy and a new-commerce line: one order and one cart.
+    plan.customers[1].lines[0].target_offer_id = Some("CFQ7TTC0LFLX:0001".into());
+    let mut extra = plan.customers[2].lines[0].clone();
+    extra.id = "c3-l2".into();
+    extra.row += 100;
+    extra.target_offer_id = Some("CFQ7TTC0LFLX:0001".into());
+    extra.target_seats = 5;
+    extra.license_action = LicenseAction::None;
+    extra.from_sku = None;
+    extra.to_sku = None;
+    plan.customers[2].lines.push(extra);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    apply(&wd, &sb, &[]).expect_code(0);
+    let ends = end_state(&sandbox_state(&sb));
+    let c2 = &ends[plan.customers[1].domain.as_ref().unwrap()];
+    assert_eq!(c2.orders.len(), 1, "{c2:?}");
+    assert_eq!(c2.subscriptions.len(), 1, "{c2:?}");
+    assert!(
+        c2.subscriptions[0].0.starts_with("cfq7ttc0lflx:0001:"),
+        "{c2:?}"
+    );
+    assert_eq!(c2.subscriptions[0].1, 10);
+    for skus in c2.users.values() {
+        assert!(
+            skus.contains(M365_E3_SKU) && !skus.contains(O365_E3_SKU),
+            "{skus:?}"
+        );
+    }
+    let c3 = &ends[plan.customers[2].domain.as_ref().unwrap()];
+    assert_eq!(c3.orders.len(), 2, "one order and one checkout: {c3:?}");
+    assert_eq!(c3.subscriptions.len(), 2, "{c3:?}");
+    // A re-run buys nothing more.
+    apply(&wd, &sb, &[]).expect_code(0);
+    assert_eq!(end_state(&sandbox_state(&sb)), ends);
+    assert!(statuses(&wd).values().all(|s| s == "done"));
+}
+
+#[test]
+fn max_failures_stops_a_run_that_is_going_wrong() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(6, 0, 0);
+    for c in &mut plan.customers {
+        // More seats than the offer allows: 400 900275 for every order.
+        c.lines[0].target_seats = 20_000_000;
+    }
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let out = apply(
+        &wd,
+        &sb,
+        &[
+            "--concurrency",
+            "1",
+            "--max-failures",
+            "2",
+            "--report",
+            "r.csv",
+        ],
+    )
+    .expect_code(1)
+    .expect_stderr_contains("stopped after 2 failed customers");
+    assert!(out.stdout.contains("code 900275"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("outside the offer's minimum/maximum"),
+        "{}",
+        out.stdout
+    );
+    let st = statuses(&wd);
+    assert_eq!(st.values().filter(|s| *s == "failed").count(), 2, "{st:?}");
+    assert_eq!(
+        st.values().filter(|s| *s == "scheduled").count(),
+        4,
+        "{st:?}"
+    );
+    let csv = wd.read("r.csv");
+    assert_eq!(csv.matches(",900275,").count(), 2, "{csv}");
+}
+
+#[test]
+fn add_ons_are_ordered_after_their_base_with_its_subscription_as_parent() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(2, 0, 0);
+    // Customer 1 keeps E3 and adds Exchange Online Archiving (an add-on of E3).
+    let mut addon = plan.customers[0].lines[0].clone();
+    addon.id = "c1-l2".into();
+    addon.row += 100;
+    addon.current_offer = "Exchange Online Archiving for Exchange Online".into();
+    addon.target_offer = addon.current_offer.clone();
+    addon.current_offer_id = Some("2828BE95-46BA-4F91-B2FD-0BEF192ECF60".into());
+    addon.target_offer_id = addon.current_offer_id.clone();
+    addon.seats = 7;
+    addon.target_seats = 7;
+    plan.customers[0].lines.push(addon);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    apply(&wd, &sb, &[]).expect_code(0);
+    let state = sandbox_state(&sb);
+    let ends = end_state(&state);
+    let c1 = &ends[plan.customers[0].domain.as_ref().unwrap()];
+    assert_eq!(
+        c1.orders.len(),
+        2,
+        "base order, then the add-on order: {c1:?}"
+    );
+    assert_eq!(c1.subscriptions.len(), 2, "{c1:?}");
+    assert!(
+        c1.subscriptions
+            .contains(&("2828be95-46ba-4f91-b2fd-0bef192ecf60".to_string(), 7)),
+        "{c1:?}"
+    );
+    apply(&wd, &sb, &[]).expect_code(0);
+    assert_eq!(end_state(&sandbox_state(&sb)), ends);
+    assert!(statuses(&wd).values().all(|s| s == "done"));
+}
+
+#[test]
+fn plain_http_to_another_host_and_missing_credentials_are_usage_errors() {
+    let wd = Workdir::new();
+    write_plan(&wd, &plan_with(1, 0, 0));
+    let mut cmd = wd.command([
+        "apply",
+        "plan.json",
+        "--endpoint",
+        "http://partner.example.com",
+        "--yes",
+    ]);
+    cmd.env("CSPMOVE_TOKEN", "t");
+    run_command(cmd, None)
+        .expect_code(2)
+        .expect_stderr_contains("plain http:// is refused except to loopback");
+    // No CSPMOVE_* variable at all (the harness removes them).
+    wd.run([
+        "apply",
+        "plan.json",
+        "--endpoint",
+        "https://127.0.0.1:9",
+        "--yes",
+    ])
+    .expect_code(2)
+    .expect_stderr_contains("CSPMOVE_TOKEN");
+    assert!(!wd.join("plan.journal.jsonl").exists());
 }
