@@ -100,8 +100,3 @@ pub fn use_colour() -> bool {
     use std::io::IsTerminal;
     std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
 }
-
-/// A command that does not exist yet in this build says so plainly (exit 1).
-fn not_built(command: &str) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("`cspmove {command}` is not built yet in this version")
-}

@@ -239,13 +239,19 @@ const LEGACY: [(&str, &str, u64, u64, u64, &str, &str); 17] = [
 
 /// The add-on's prerequisites: the real offer lists 47; the sandbox keeps those of the
 /// table above that include Exchange Online.
-const ARCHIVING_PREREQUISITES: [&str; 6] = [
+const ARCHIVING_PREREQUISITES: [&str; 10] = [
     "91FD106F-4B2C-4938-95AC-F54F74E9A239",
     "796B6B5F-613C-4E24-A17C-EBA730D49C02",
     "A044B16A-1861-4308-8086-A3A3B506FAC2",
     "195416C1-3447-423A-B37B-EE59A99A19C4",
     "2F707C7C-2433-49A5-A437-9CA7CF40D3EB",
     "2B3B8D2D-10AA-4BE4-B5FD-7F2FEB0C3091",
+    // Business Essentials, Business Premium, Microsoft 365 E5 and Microsoft 365 Business
+    // all carry Exchange Online, so archiving can be added to them too.
+    "BD938F12-058F-4927-BBA3-AE36B1D2501C",
+    "031C9E47-4802-4248-838E-778FB1D2CC05",
+    "8BDBB60B-E526-43E9-92EF-AB760C8E0B72",
+    "61795CAB-2ABD-43F6-88E9-C9ADAE5746E0",
 ];
 
 /// §10.1: (product, sku, title, availability or "" to derive, min, max, provisioningId or
