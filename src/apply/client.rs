@@ -839,13 +839,24 @@ fn auth_error(call: &str, e: AuthError) -> ApiError {
     err
 }
 
+/// The longest `Retry-After` we honour; larger (or non-finite) values are clamped.
+const MAX_RETRY_AFTER_SECS: f64 = 3600.0;
+
 fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get("Retry-After")?.to_str().ok()?.trim();
     if let Ok(secs) = v.parse::<f64>() {
-        return Some(Duration::from_secs_f64(secs.max(0.0)));
+        // A hostile or broken value (`1e30`, `inf`, `NaN`) must not panic in
+        // `from_secs_f64`: this runs on every response, a 201 order included.
+        let secs = if secs.is_finite() {
+            secs.clamp(0.0, MAX_RETRY_AFTER_SECS)
+        } else {
+            MAX_RETRY_AFTER_SECS
+        };
+        return Some(Duration::from_secs_f64(secs));
     }
     let when = httpdate_parse(v)?;
-    when.duration_since(std::time::SystemTime::now()).ok()
+    let wait = when.duration_since(std::time::SystemTime::now()).ok()?;
+    Some(wait.min(Duration::from_secs_f64(MAX_RETRY_AFTER_SECS)))
 }
 
 fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
@@ -1008,6 +1019,19 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("Retry-After", HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn retry_after_huge_or_infinite_is_clamped_not_a_panic() {
+        for v in ["1e30", "inf", "-inf", "NaN", "1e400"] {
+            let mut h = HeaderMap::new();
+            h.insert("Retry-After", HeaderValue::from_str(v).unwrap());
+            let got = retry_after(&h).expect(v);
+            assert!(got <= Duration::from_secs(3600), "{v}: {got:?}");
+        }
+        let mut h = HeaderMap::new();
+        h.insert("Retry-After", HeaderValue::from_static("-5"));
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
     }
 
     /// A tiny stand-in server for what the sandbox does not exercise: a 401 answered by
