@@ -514,13 +514,22 @@ impl Client {
                     return Ok(Value::Null);
                 }
                 return serde_json::from_slice(bytes).map_err(|e| {
+                    // A 2xx to a purchase means it probably went through: a body we
+                    // cannot read must leave the order ambiguous (reconciled, never
+                    // re-bought), not a definite refusal the next run would order again.
+                    let kind = if repeat == Repeat::Unsafe {
+                        ErrorKind::Transient
+                    } else {
+                        ErrorKind::Refused
+                    };
                     let mut err = ApiError::new(
-                        ErrorKind::Refused,
+                        kind,
                         &name,
                         format!("the answer is not the JSON expected: {e}"),
                     );
                     err.status = Some(status);
                     err.request_id = Some(request_id.to_string());
+                    err.ambiguous = repeat == Repeat::Unsafe;
                     err
                 });
             }
@@ -1039,6 +1048,7 @@ mod tests {
     /// `MS-ContinuationToken` header.
     mod wire {
         use super::*;
+        use axum::extract::Path;
         use axum::http::{HeaderMap, StatusCode};
         use axum::response::IntoResponse;
         use axum::routing::{get, post};
@@ -1094,9 +1104,13 @@ mod tests {
                 )
                 .route(
                     "/v1/customers/{id}/orders",
-                    post(move |headers: HeaderMap| {
+                    post(move |Path(customer): Path<String>, headers: HeaderMap| {
                         let s = s3.clone();
                         async move {
+                            if customer == "garbled" {
+                                // The order went through; the answer was cut mid-body.
+                                return (StatusCode::CREATED, r#"{"id":"order-"#).into_response();
+                            }
                             let id = headers
                                 .get("ms-requestid")
                                 .and_then(|v| v.to_str().ok())
@@ -1173,6 +1187,23 @@ mod tests {
             let ids = seen.request_ids.lock().unwrap().clone();
             assert_eq!(ids, vec![rid.to_string(), rid.to_string()]);
             assert_eq!(client.stats.throttled.load(Ordering::Relaxed), 1);
+        }
+
+        #[tokio::test]
+        async fn an_unreadable_2xx_to_an_order_is_ambiguous_not_a_refusal() {
+            let (url, _) = serve().await;
+            let client = refresh_client(&url);
+            client.auth.token().await.unwrap(); // burn the stale token
+            let err = client
+                .create_order(
+                    "garbled",
+                    &serde_json::json!({"lineItems": []}),
+                    Uuid::new_v4(),
+                )
+                .await
+                .unwrap_err();
+            assert!(err.ambiguous, "{err:?}");
+            assert_eq!(err.status, Some(201));
         }
 
         #[tokio::test]
