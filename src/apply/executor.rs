@@ -792,6 +792,8 @@ async fn purchase_order(
         cart_id: None,
     };
     let mut last: Option<ApiError> = None;
+    // A pending purchase from an earlier run was ambiguous already.
+    let mut was_ambiguous = pending.is_some();
     for _round in 0..3 {
         match ctx.client.create_order(tenant_id, &body, rid).await {
             Ok(order) => {
@@ -814,7 +816,8 @@ async fn purchase_order(
                 return Ok(order_id);
             }
             Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
-            Err(e) if e.ambiguous => {
+            Err(e) if treat_as_ambiguous(&e) => {
+                was_ambiguous = true;
                 let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
                 ev.lines = ids.clone();
                 ev.request_id = Some(rid.to_string());
@@ -839,6 +842,17 @@ async fn purchase_order(
                 }
                 last = Some(e);
             }
+            Err(e) if was_ambiguous => {
+                // Refused now, but an earlier attempt may have gone through: leave it
+                // pending so the next run reconciles, never "failed, nothing bought".
+                let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
+                ev.lines = ids.clone();
+                ev.request_id = Some(rid.to_string());
+                ev.error = Some(e);
+                ev.note = Some(REFUSED_AFTER_AMBIGUOUS.into());
+                ctx.record(ev).await?;
+                return Err(Halt::Customer);
+            }
             Err(e) => {
                 // A definite refusal (or throttling that never let up): nothing was bought.
                 ctx.record(fail_event(c, Action::Provision, &ids, &e))
@@ -855,6 +869,16 @@ async fn purchase_order(
     ev.error = Some(e);
     ctx.record(ev).await?;
     Err(Halt::Customer)
+}
+
+const REFUSED_AFTER_AMBIGUOUS: &str =
+    "refused after an ambiguous attempt: left pending, the next run reconciles it";
+
+/// Whether a purchase error leaves the purchase possibly placed: an ambiguous send, or
+/// Partner Center saying the same order/cart is still being processed (partner-center-api.md: `800060`
+/// order in progress, `800064` cart in process, `800065` checkout already running).
+fn treat_as_ambiguous(e: &ApiError) -> bool {
+    e.ambiguous || matches!(e.code.as_deref(), Some("800060" | "800064" | "800065"))
 }
 
 /// After an ambiguous purchase: is there an order (not claimed by another line set) with
@@ -1118,6 +1142,7 @@ async fn purchase_cart(
         cart_id: Some(cart_id.clone()),
     };
     let mut last = None;
+    let mut was_ambiguous = pending.is_some();
     for _round in 0..3 {
         match ctx.client.checkout(tenant_id, &cart_id, rid).await {
             Ok(result) => {
@@ -1173,7 +1198,8 @@ async fn purchase_cart(
                 return Ok(order_id);
             }
             Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
-            Err(e) if e.ambiguous || e.code.as_deref() == Some("800065") => {
+            Err(e) if treat_as_ambiguous(&e) => {
+                was_ambiguous = true;
                 let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
                 ev.lines = ids.clone();
                 ev.request_id = Some(rid.to_string());
@@ -1193,6 +1219,16 @@ async fn purchase_cart(
                     return Ok(order_id);
                 }
                 last = Some(e);
+            }
+            Err(e) if was_ambiguous => {
+                let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
+                ev.lines = ids.clone();
+                ev.request_id = Some(rid.to_string());
+                ev.cart_id = Some(cart_id.clone());
+                ev.error = Some(e);
+                ev.note = Some(REFUSED_AFTER_AMBIGUOUS.into());
+                ctx.record(ev).await?;
+                return Err(Halt::Customer);
             }
             Err(e) => {
                 ctx.record(fail(&e)).await?;
@@ -1590,6 +1626,18 @@ mod tests {
         assert_eq!(text.matches("licenseupdates").count(), 1, "{text}");
         assert!(text.contains("relationshiprequests"));
         assert!(text.contains("nothing was changed"));
+    }
+
+    #[test]
+    fn order_or_cart_in_progress_is_ambiguous_not_a_refusal() {
+        let mut e = plan_error("conflict", "");
+        e.status = Some(409);
+        for code in ["800060", "800064", "800065"] {
+            e.code = Some(code.into());
+            assert!(treat_as_ambiguous(&e), "{code}");
+        }
+        e.code = Some("800002".into());
+        assert!(!treat_as_ambiguous(&e));
     }
 
     #[test]
