@@ -10,7 +10,7 @@
 //! exist and reads the customer's orders before buying again. Licence moves need no such
 //! care: each run reads every user's licences and only swaps users still on the old SKU.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -520,15 +520,20 @@ async fn process_customer(ctx: &Ctx, w: &Work<'_>) -> Result<(), Halt> {
                 ctx.did(&c.key, format!("reconciled order {order_id}"));
             }
             None => {
-                let still_due = lines_key(&w.due.iter().map(|l| l.id.clone()).collect::<Vec<_>>());
-                if *key == still_due {
-                    // Send again under the same request ID so a server that did see it dedups.
+                let due_ids: HashSet<&str> = w.due.iter().map(|l| l.id.as_str()).collect();
+                if pending.lines.iter().any(|l| due_ids.contains(l.as_str())) {
+                    // Not listed (yet: a new order can take 15 minutes to appear) is no
+                    // proof it was never placed, and the journal cannot prove the POST
+                    // never left. Send again under the same request ID (the same cart for
+                    // a checkout) so a server that did see it dedups; never a new one.
                     reuse.insert(key.clone(), pending.clone());
                 } else {
+                    // None of its lines is due any more (all provisioned by another
+                    // order): nothing left to buy under this request.
                     let mut e = Event::new(&c.key, Action::Provision, State::Failed);
                     e.lines = pending.lines.clone();
                     e.request_id = Some(pending.request_id.clone());
-                    e.note = Some("reconciled: this order was never placed".into());
+                    e.note = Some("reconciled: its lines were provisioned by another order".into());
                     ctx.record(e).await?;
                     generation += 1;
                 }
@@ -582,6 +587,25 @@ async fn process_customer(ctx: &Ctx, w: &Work<'_>) -> Result<(), Halt> {
             let ids: Vec<String> = group.iter().map(|l| l.id.clone()).collect();
             let key = lines_key(&ids);
             let pending = reuse.get(&key);
+            // Each pending purchase is keyed by its own group (base order, add-ons, cart).
+            // A pending one that holds some of these lines but not exactly this group may
+            // still have gone through: buying them under a new request could order twice.
+            if pending.is_none()
+                && let Some(other) = reuse
+                    .values()
+                    .find(|p| p.lines.iter().any(|l| ids.contains(l)))
+            {
+                let mut e = Event::new(&c.key, Action::Provision, State::Ambiguous);
+                e.lines = other.lines.clone();
+                e.request_id = Some(other.request_id.clone());
+                e.cart_id = other.cart_id.clone();
+                e.note = Some(
+                    "a pending purchase no longer matches the plan's order groups: left pending, not bought again".into(),
+                );
+                ctx.record(e).await?;
+                failed = true;
+                continue;
+            }
             let result = match kind {
                 Purchase::Cart => {
                     purchase_cart(ctx, c, &w.tenant_id, &group, generation, pending, &claimed).await

@@ -819,3 +819,56 @@ fn plain_http_to_another_host_and_missing_credentials_are_usage_errors() {
     .expect_stderr_contains("CSPMOVE_TOKEN");
     assert!(!wd.join("plan.journal.jsonl").exists());
 }
+
+/// A customer with a legacy line and a new-commerce line: one order and one cart.
+fn legacy_plus_nce_plan() -> Plan {
+    let mut plan = plan_with(0, 1, 0);
+    let mut extra = plan.customers[0].lines[0].clone();
+    extra.id = format!("{}-nce", extra.id);
+    extra.row += 100;
+    extra.target_offer_id = Some("CFQ7TTC0LFLX:0001".into());
+    extra.target_seats = 5;
+    extra.license_action = LicenseAction::None;
+    extra.from_sku = None;
+    extra.to_sku = None;
+    plan.customers[0].lines.push(extra);
+    plan
+}
+
+/// Writes a journal for `plan.json` holding one `started` order of `lines` under `rid`
+/// and no outcome: what a crash right after the POST leaves behind.
+fn journal_with_started_order(wd: &Workdir, customer: &str, lines: &[&str], rid: &str) {
+    let sha = cspmove::apply::plan_sha256(&std::fs::read(wd.path().join("plan.json")).unwrap());
+    let header = serde_json::json!({
+        "journal": "cspmove.journal/v1", "plan_sha256": sha,
+        "created": "2026-11-21T00:00:00Z", "generated_by": "test",
+    });
+    let started = serde_json::json!({
+        "at": chrono::Utc::now().to_rfc3339(), "customer": customer, "action": "provision",
+        "state": "started", "lines": lines, "request_id": rid,
+    });
+    wd.write("plan.journal.jsonl", format!("{header}\n{started}\n"));
+}
+
+#[test]
+fn a_pending_order_of_one_group_is_resent_under_its_own_request_id() {
+    let wd = Workdir::new();
+    let plan = legacy_plus_nce_plan();
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let c = &plan.customers[0];
+    let legacy = c.lines[0].id.as_str();
+    // The crash left the legacy order started; the order is not listed (yet).
+    let rid = "6f1c1a36-8a8e-4b5e-9a77-1d2d3c4b5a69";
+    journal_with_started_order(&wd, &c.key, &[legacy], rid);
+    apply(&wd, &sb, &[]).expect_code(0);
+    let state = sandbox_state(&sb);
+    let orders = state["customers"][0]["orders"].as_array().unwrap().clone();
+    assert_eq!(orders.len(), 2, "one order and one checkout: {orders:?}");
+    assert!(
+        orders.iter().any(|o| o["requestId"] == rid),
+        "the legacy order must be sent again under the journal's request ID: {orders:?}"
+    );
+    let journal = std::fs::read_to_string(wd.path().join("plan.journal.jsonl")).unwrap();
+    assert!(!journal.contains("never placed"), "{journal}");
+}
