@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -809,11 +809,13 @@ async fn purchase_order(
     started.lines = ids.clone();
     started.request_id = Some(rid.to_string());
     started.task = task_id(c, crate::plan::model::TaskKind::Provision);
+    let started_at = pending.and_then(|p| p.started).unwrap_or(started.at);
     ctx.record(started).await?;
     let pending_now = PendingPurchase {
         lines: ids.clone(),
         request_id: rid.to_string(),
         cart_id: None,
+        started: Some(started_at),
     };
     let mut last: Option<ApiError> = None;
     // A pending purchase from an earlier run was ambiguous already.
@@ -895,6 +897,26 @@ async fn purchase_order(
     Err(Halt::Customer)
 }
 
+/// How far before a purchase's `started` time an order may be dated and still be ours
+/// (clock skew between this machine and Partner Center).
+const RECONCILE_SKEW_MINUTES: i64 = 5;
+
+/// Whether an order or subscription was created at or after `started` (less the skew).
+/// Without a `creationDate` (or a start time) it is given the benefit of the doubt.
+fn created_after_start(v: &Value, started: Option<DateTime<Utc>>) -> bool {
+    let Some(started) = started else {
+        return true;
+    };
+    let Some(created) = v
+        .get("creationDate")
+        .and_then(Value::as_str)
+        .and_then(|d| DateTime::parse_from_rfc3339(d).ok())
+    else {
+        return true;
+    };
+    created.with_timezone(&Utc) >= started - chrono::Duration::minutes(RECONCILE_SKEW_MINUTES)
+}
+
 const REFUSED_AFTER_AMBIGUOUS: &str =
     "refused after an ambiguous attempt: left pending, the next run reconciles it";
 
@@ -932,6 +954,9 @@ async fn reconcile(
         })
         .collect();
     want.sort();
+    // Orders created well before the purchase started were bought by someone else (by
+    // hand, or by an earlier plan): matching by items must never claim them.
+    let recent_enough = |v: &Value| created_after_start(v, pending.started);
     let offer_matches = |have: &str, want: &str| {
         let have = have.to_ascii_lowercase();
         // New-commerce orders carry PRODUCT:SKU:AVAILABILITY; the plan holds PRODUCT:SKU.
@@ -987,7 +1012,7 @@ async fn reconcile(
                 .iter()
                 .zip(&want)
                 .all(|(h, w)| h.1 == w.1 && offer_matches(&h.0, &w.0));
-        if by_request || by_items {
+        if by_request || (by_items && recent_enough(o)) {
             return Ok(Some((id.to_string(), order_subscriptions(o))));
         }
     }
@@ -1009,6 +1034,7 @@ async fn reconcile(
     for (offer, qty) in &want {
         let hit = subs.iter().enumerate().find(|(i, s)| {
             !used[*i]
+                && recent_enough(s)
                 && s.get("status").and_then(Value::as_str) != Some("deleted")
                 && s.get("orderId")
                     .and_then(Value::as_str)
@@ -1055,11 +1081,14 @@ async fn purchase_cart(
     let ids: Vec<String> = lines.iter().map(|l| l.id.clone()).collect();
     let key = lines_key(&ids);
     let fail = |e: &ApiError| fail_event(c, Action::Provision, &ids, e);
-    let (cart_id, rid) = match pending.and_then(|p| p.cart_id.clone().map(|cid| (cid, p))) {
+    let (cart_id, rid, started_at) = match pending
+        .and_then(|p| p.cart_id.clone().map(|cid| (cid, p)))
+    {
         // Checkout is idempotent per cart: retry the same cart, never a new one.
         Some((cart_id, p)) => (
             cart_id,
             Uuid::parse_str(&p.request_id).unwrap_or_else(|_| Uuid::new_v4()),
+            p.started,
         ),
         None => {
             let country = c.country.clone().unwrap_or_else(|| "US".to_string());
@@ -1156,14 +1185,16 @@ async fn purchase_cart(
             started.request_id = Some(rid.to_string());
             started.cart_id = Some(cart_id.clone());
             started.task = task_id(c, crate::plan::model::TaskKind::Provision);
+            let at = started.at;
             ctx.record(started).await?;
-            (cart_id, rid)
+            (cart_id, rid, Some(at))
         }
     };
     let pending_now = PendingPurchase {
         lines: ids.clone(),
         request_id: rid.to_string(),
         cart_id: Some(cart_id.clone()),
+        started: started_at,
     };
     let mut last = None;
     let mut was_ambiguous = pending.is_some();
@@ -1650,6 +1681,32 @@ mod tests {
         assert_eq!(text.matches("licenseupdates").count(), 1, "{text}");
         assert!(text.contains("relationshiprequests"));
         assert!(text.contains("nothing was changed"));
+    }
+
+    #[test]
+    fn reconcile_ignores_orders_created_before_the_purchase_started() {
+        let started = DateTime::parse_from_rfc3339("2026-11-21T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let at = |d: &str| json!({"creationDate": d});
+        assert!(!created_after_start(
+            &at("2026-11-20T09:00:00Z"),
+            Some(started)
+        ));
+        assert!(!created_after_start(
+            &at("2026-11-21T09:54:00Z"),
+            Some(started)
+        ));
+        assert!(created_after_start(
+            &at("2026-11-21T09:56:00Z"),
+            Some(started)
+        ));
+        assert!(created_after_start(
+            &at("2026-11-21T10:03:00.123Z"),
+            Some(started)
+        ));
+        assert!(created_after_start(&json!({}), Some(started)));
+        assert!(created_after_start(&at("2026-11-20T09:00:00Z"), None));
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct PendingPurchase {
     pub lines: Vec<String>,
     pub request_id: String,
     pub cart_id: Option<String>,
+    /// When the purchase was first started (its `started` event): reconciliation only
+    /// accepts orders created around or after it, never one bought earlier by hand.
+    pub started: Option<DateTime<Utc>>,
 }
 
 /// One customer's history, folded from its journal events.
@@ -131,12 +134,20 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             (Action::Invitation, State::Succeeded) => p.invited = true,
             (Action::Provision, State::Started | State::Ambiguous) => {
                 if let Some(rid) = &e.request_id {
+                    let key = lines_key(&e.lines);
+                    // An `ambiguous` event follows its `started`: keep the earliest time.
+                    let started = p
+                        .pending
+                        .get(&key)
+                        .and_then(|old| old.started)
+                        .map_or(e.at, |t| t.min(e.at));
                     p.pending.insert(
-                        lines_key(&e.lines),
+                        key,
                         PendingPurchase {
                             lines: e.lines.clone(),
                             request_id: rid.clone(),
                             cart_id: e.cart_id.clone(),
+                            started: Some(started),
                         },
                     );
                 }

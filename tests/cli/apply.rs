@@ -872,3 +872,59 @@ fn a_pending_order_of_one_group_is_resent_under_its_own_request_id() {
     let journal = std::fs::read_to_string(wd.path().join("plan.journal.jsonl")).unwrap();
     assert!(!journal.contains("never placed"), "{journal}");
 }
+
+#[test]
+fn reconcile_never_claims_an_order_bought_by_hand_before_the_purchase() {
+    let wd = Workdir::new();
+    let plan = plan_with(1, 0, 0);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let c = &plan.customers[0];
+    let line = &c.lines[0];
+    let tenant = sandbox_state(&sb)["customers"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Someone bought the same offer and quantity by hand earlier.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/v1/customers/{tenant}/orders", sb.url))
+            .bearer_auth(&sb.token)
+            .json(
+                &serde_json::json!({"referenceCustomerId": tenant, "billingCycle": "monthly",
+                "lineItems": [{"lineItemNumber": 0, "offerId": line.target_offer_id,
+                "quantity": line.target_seats}]}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+    });
+    // An hour later cspmove started its own order of that line and crashed before the
+    // answer; the order did not go through.
+    let sha = cspmove::apply::plan_sha256(&std::fs::read(&plan_path).unwrap());
+    let header = serde_json::json!({
+        "journal": "cspmove.journal/v1", "plan_sha256": sha,
+        "created": "2026-11-21T00:00:00Z", "generated_by": "test",
+    });
+    let started = serde_json::json!({
+        "at": (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339(),
+        "customer": c.key, "action": "provision", "state": "started",
+        "lines": [line.id], "request_id": "0b6f3f0e-4a9c-4d3e-8f57-2c1d0e9b8a71",
+    });
+    wd.write("plan.journal.jsonl", format!("{header}\n{started}\n"));
+    apply(&wd, &sb, &[]).expect_code(0);
+    let orders = sandbox_state(&sb)["customers"][0]["orders"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        orders.len(),
+        2,
+        "the hand-bought order must not be claimed for the planned line: {orders:?}"
+    );
+}
