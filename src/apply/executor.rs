@@ -897,6 +897,85 @@ async fn purchase_order(
     Err(Halt::Customer)
 }
 
+/// How a checkout with `orderErrors` split the cart's lines.
+#[derive(Debug, Default, PartialEq)]
+struct CheckoutSplit {
+    /// (order id, its plan lines, its subscription ids) for every returned order.
+    ordered: Vec<(String, Vec<String>, Vec<String>)>,
+    /// Lines of an order group listed in `orderErrors`: definitely not bought.
+    failed: Vec<String>,
+    /// Lines in neither (their group is unknown): possibly bought, left pending.
+    unknown: Vec<String>,
+}
+
+/// Attributes a checkout result's orders to plan lines by offer and quantity (each line
+/// once), and the rest to the failed order groups when the cart's groups are known.
+fn split_checkout(
+    lines: &[&Line],
+    result: &Value,
+    order_groups: &HashMap<String, String>,
+) -> CheckoutSplit {
+    let mut split = CheckoutSplit::default();
+    let mut left: Vec<&Line> = lines.to_vec();
+    for order in result
+        .get("orders")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let mut order_lines = Vec::new();
+        for li in order
+            .get("lineItems")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let have = li
+                .get("offerId")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let qty = li.get("quantity").and_then(Value::as_u64);
+            if let Some(i) = left.iter().position(|l| {
+                Some(l.target_seats) == qty
+                    && offer_matches(have, l.target_offer_id.as_deref().unwrap_or_default())
+            }) {
+                order_lines.push(left.remove(i).id.clone());
+            }
+        }
+        let id = order.get("id").and_then(Value::as_str).unwrap_or_default();
+        if !order_lines.is_empty() && !id.is_empty() {
+            split
+                .ordered
+                .push((id.to_string(), order_lines, order_subscriptions(order)));
+        }
+    }
+    let failed_groups: HashSet<String> = result
+        .get("orderErrors")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.get("orderGroupId"))
+        .map(|g| match g {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect();
+    for l in left {
+        match order_groups.get(&l.id) {
+            Some(g) if failed_groups.contains(g) => split.failed.push(l.id.clone()),
+            _ => split.unknown.push(l.id.clone()),
+        }
+    }
+    split
+}
+
+/// Whether an order's offer is the plan's: new-commerce orders carry
+/// PRODUCT:SKU:AVAILABILITY where the plan may hold PRODUCT:SKU.
+fn offer_matches(have: &str, want: &str) -> bool {
+    let (have, want) = (have.to_ascii_lowercase(), want.to_ascii_lowercase());
+    have == want || (want.contains(':') && have.starts_with(&format!("{want}:")))
+}
+
 /// How far before a purchase's `started` time an order may be dated and still be ours
 /// (clock skew between this machine and Partner Center).
 const RECONCILE_SKEW_MINUTES: i64 = 5;
@@ -957,11 +1036,6 @@ async fn reconcile(
     // Orders created well before the purchase started were bought by someone else (by
     // hand, or by an earlier plan): matching by items must never claim them.
     let recent_enough = |v: &Value| created_after_start(v, pending.started);
-    let offer_matches = |have: &str, want: &str| {
-        let have = have.to_ascii_lowercase();
-        // New-commerce orders carry PRODUCT:SKU:AVAILABILITY; the plan holds PRODUCT:SKU.
-        have == want || (want.contains(':') && have.starts_with(&format!("{want}:")))
-    };
     let orders = match ctx.client.orders(tenant_id).await {
         Ok(o) => o,
         Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
@@ -1081,6 +1155,8 @@ async fn purchase_cart(
     let ids: Vec<String> = lines.iter().map(|l| l.id.clone()).collect();
     let key = lines_key(&ids);
     let fail = |e: &ApiError| fail_event(c, Action::Provision, &ids, e);
+    // Plan line id → the cart's `orderGroup`, known when the cart is created in this run.
+    let mut order_groups: HashMap<String, String> = HashMap::new();
     let (cart_id, rid, started_at) = match pending
         .and_then(|p| p.cart_id.clone().map(|cid| (cid, p)))
     {
@@ -1169,6 +1245,24 @@ async fn purchase_cart(
                 ctx.record(fail(&e)).await?;
                 return Err(Halt::Customer);
             }
+            for li in cart
+                .get("lineItems")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let line = li
+                    .get("id")
+                    .and_then(Value::as_u64)
+                    .and_then(|i| lines.get(usize::try_from(i).ok()?));
+                let group = li.get("orderGroup").map(|g| match g {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                if let (Some(line), Some(group)) = (line, group) {
+                    order_groups.insert(line.id.clone(), group);
+                }
+            }
             let Some(cart_id) = cart.get("id").and_then(Value::as_str).map(str::to_string) else {
                 let e = plan_error("the cart has no id", "re-run apply");
                 ctx.record(fail(&e)).await?;
@@ -1224,7 +1318,45 @@ async fn purchase_cart(
                             .to_string(),
                         request_id: Some(rid.to_string()),
                     };
-                    ctx.record(fail(&e)).await?;
+                    // A checkout can partly succeed (one order per order group): the lines
+                    // in returned orders are bought, only the failed groups' lines failed.
+                    let split = split_checkout(lines, &result, &order_groups);
+                    for (order_id, order_lines, subs) in &split.ordered {
+                        let mut ev = Event::new(&c.key, Action::Provision, State::Succeeded);
+                        ev.lines = order_lines.clone();
+                        ev.request_id = Some(rid.to_string());
+                        ev.cart_id = Some(cart_id.clone());
+                        ev.order_id = Some(order_id.clone());
+                        ev.subscription_ids = subs.clone();
+                        ctx.record(ev).await?;
+                        ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
+                        ctx.did(
+                            &c.key,
+                            format!("checked out {} (order {order_id})", order_lines.join(", ")),
+                        );
+                    }
+                    if !split.failed.is_empty() {
+                        let mut ev = fail_event(c, Action::Provision, &split.failed, &e);
+                        ev.cart_id = Some(cart_id.clone());
+                        if was_ambiguous {
+                            // An earlier attempt may have bought them: reconcile, never re-buy.
+                            ev.state = State::Ambiguous;
+                            ev.request_id = Some(rid.to_string());
+                            ev.note = Some(REFUSED_AFTER_AMBIGUOUS.into());
+                        }
+                        ctx.record(ev).await?;
+                    }
+                    if !split.unknown.is_empty() {
+                        let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
+                        ev.lines = split.unknown.clone();
+                        ev.request_id = Some(rid.to_string());
+                        ev.cart_id = Some(cart_id.clone());
+                        ev.error = Some(e);
+                        ev.note = Some(
+                            "the checkout partly failed and these lines are in no returned order nor a known failed group: left pending".into(),
+                        );
+                        ctx.record(ev).await?;
+                    }
                     return Err(Halt::Customer);
                 }
                 let order = result
@@ -1681,6 +1813,46 @@ mod tests {
         assert_eq!(text.matches("licenseupdates").count(), 1, "{text}");
         assert!(text.contains("relationshiprequests"));
         assert!(text.contains("nothing was changed"));
+    }
+
+    #[test]
+    fn a_partly_failed_checkout_keeps_the_orders_that_went_through() {
+        let plan = crate::apply::testplan::plan_with(1, 0, 0);
+        let mut a = plan.customers[0].lines[0].clone();
+        a.id = "c1-a".into();
+        a.target_offer_id = Some("CFQ7TTC0LFLX:0001".into());
+        a.target_seats = 5;
+        let mut b = a.clone();
+        b.id = "c1-b".into();
+        b.target_offer_id = Some("CFQ7TTC0LF8S:0001".into());
+        let mut d = a.clone();
+        d.id = "c1-d".into();
+        d.target_offer_id = Some("CFQ7TTC0LF8R:0001".into());
+        let lines = [&a, &b, &d];
+        let result = json!({
+            "orders": [{"id": "a68736758d9c", "lineItems": [
+                {"lineItemNumber": 0, "offerId": "CFQ7TTC0LFLX:0001:CFQ7TTC0N81H", "quantity": 5,
+                 "subscriptionId": "s-1"}]}],
+            "orderErrors": [{"orderGroupId": "1", "code": 800089, "description": "over the limit"}],
+        });
+        let groups: HashMap<String, String> = [("c1-a", "0"), ("c1-b", "1")]
+            .into_iter()
+            .map(|(l, g)| (l.to_string(), g.to_string()))
+            .collect();
+        let split = split_checkout(&lines, &result, &groups);
+        assert_eq!(
+            split,
+            CheckoutSplit {
+                ordered: vec![(
+                    "a68736758d9c".into(),
+                    vec!["c1-a".into()],
+                    vec!["s-1".into()]
+                )],
+                failed: vec!["c1-b".into()],
+                // Its group is unknown: it may have been bought, so it is not "failed".
+                unknown: vec!["c1-d".into()],
+            }
+        );
     }
 
     #[test]

@@ -117,6 +117,13 @@ pub fn lines_key(lines: &[String]) -> String {
     sorted.join(",")
 }
 
+/// An outcome for `lines` settles every pending purchase holding any of them: a partly
+/// failed checkout records its outcome per order group, a subset of the cart's lines
+/// (whatever is still open is recorded `ambiguous` again, under its own lines).
+fn settle_pending(pending: &mut BTreeMap<String, PendingPurchase>, lines: &[String]) {
+    pending.retain(|_, p| !p.lines.iter().any(|l| lines.contains(l)));
+}
+
 /// Folds journal events into per-customer progress.
 pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
     let mut all: HashMap<String, Progress> = HashMap::new();
@@ -153,7 +160,7 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
                 }
             }
             (Action::Provision, State::Succeeded) | (Action::Reconcile, State::Succeeded) => {
-                p.pending.remove(&lines_key(&e.lines));
+                settle_pending(&mut p.pending, &e.lines);
                 if let Some(order) = &e.order_id {
                     p.orders.insert(order.clone());
                     for l in &e.lines {
@@ -162,7 +169,7 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
                 }
             }
             (Action::Provision, State::Failed) => {
-                p.pending.remove(&lines_key(&e.lines));
+                settle_pending(&mut p.pending, &e.lines);
                 p.purchase_failures += 1;
             }
             (Action::LicenseUpdate, State::Succeeded) => {
@@ -555,6 +562,30 @@ mod tests {
         let r = rows(&plan, &events, plan.as_of, &[]);
         assert_eq!(r[0].status, CustomerStatus::Failed);
         assert!(r[0].next_step.contains("check the offer"));
+    }
+
+    #[test]
+    fn a_partly_failed_checkout_settles_the_cart_and_keeps_only_the_open_lines_pending() {
+        let plan = plan_with(1, 0, 0);
+        let c = &plan.customers[0];
+        let mut start = ev(&c.key, Action::Provision, State::Started);
+        start.lines = vec!["a".into(), "b".into(), "d".into()];
+        start.request_id = Some("rid".into());
+        start.cart_id = Some("cart".into());
+        let mut ok = ev(&c.key, Action::Provision, State::Succeeded);
+        ok.lines = vec!["a".into()];
+        ok.order_id = Some("o1".into());
+        let mut failed = ev(&c.key, Action::Provision, State::Failed);
+        failed.lines = vec!["b".into()];
+        let mut open = ev(&c.key, Action::Provision, State::Ambiguous);
+        open.lines = vec!["d".into()];
+        open.request_id = Some("rid".into());
+        open.cart_id = Some("cart".into());
+        let p = &replay(&[start, ok, failed, open])[&c.key];
+        assert_eq!(p.provisioned.get("a").map(String::as_str), Some("o1"));
+        assert_eq!(p.pending.keys().collect::<Vec<_>>(), ["d"]);
+        assert_eq!(p.pending["d"].cart_id.as_deref(), Some("cart"));
+        assert_eq!(p.purchase_failures, 1);
     }
 
     #[test]
