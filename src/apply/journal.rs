@@ -27,6 +27,32 @@ pub struct Header {
     pub plan_sha256: String,
     pub created: DateTime<Utc>,
     pub generated_by: String,
+    /// Whether `apply --sandbox` wrote it: a rehearsal's "bought" is not a real order, so
+    /// each mode refuses the other's journal. Absent in journals written before the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<bool>,
+}
+
+impl Header {
+    /// Refuses a journal written in the other mode (`--sandbox` or a real run).
+    pub fn check_mode(&self, path: &Path, sandbox: bool) -> Result<(), JournalError> {
+        match self.sandbox {
+            Some(written) if written != sandbox => Err(JournalError::OtherMode {
+                path: path.display().to_string(),
+                written: mode_name(written),
+                running: mode_name(sandbox),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn mode_name(sandbox: bool) -> &'static str {
+    if sandbox {
+        "an `apply --sandbox` rehearsal"
+    } else {
+        "a real run against Partner Center"
+    }
 }
 
 /// What an event is about.
@@ -136,6 +162,16 @@ pub enum JournalError {
         found: String,
         expected: String,
     },
+    #[error(
+        "{path}: this journal was written by {written}, and this is {running}: its orders \
+         are not this mode's. Use another --journal (the defaults are PLAN.journal.jsonl \
+         for real runs and PLAN.sandbox.journal.jsonl for --sandbox)"
+    )]
+    OtherMode {
+        path: String,
+        written: &'static str,
+        running: &'static str,
+    },
     #[error("{path}: line {line} is not a journal event: {message}")]
     Corrupt {
         path: String,
@@ -224,7 +260,11 @@ pub struct Journal {
 impl Journal {
     /// Takes the lock, checks the header against `plan_sha256` (writing one for a new
     /// journal) and returns the events already recorded.
-    pub fn open(path: &Path, plan_sha256: &str) -> Result<(Journal, Vec<Event>), JournalError> {
+    pub fn open(
+        path: &Path,
+        plan_sha256: &str,
+        sandbox: bool,
+    ) -> Result<(Journal, Vec<Event>), JournalError> {
         let lock = acquire_lock(path)?;
         let existing = read(path)?;
         let events = match &existing {
@@ -236,6 +276,7 @@ impl Journal {
                         expected: plan_sha256.to_string(),
                     });
                 }
+                header.check_mode(path, sandbox)?;
                 events.clone()
             }
             None => Vec::new(),
@@ -247,6 +288,7 @@ impl Journal {
                 plan_sha256: plan_sha256.to_string(),
                 created: Utc::now(),
                 generated_by: crate::GENERATED_BY.to_string(),
+                sandbox: Some(sandbox),
             };
             let mut file = File::create(path).map_err(io_err(path))?;
             let mut line = serde_json::to_vec(&header).expect("header serialises");
@@ -454,7 +496,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
         {
-            let (mut j, events) = Journal::open(&path, "abc").unwrap();
+            let (mut j, events) = Journal::open(&path, "abc", false).unwrap();
             assert!(events.is_empty());
             let mut e = Event::new("c1", Action::Provision, State::Started);
             e.request_id = Some("r1".into());
@@ -471,7 +513,7 @@ mod tests {
         assert_eq!(events.len(), 2);
         assert_eq!(events[0].request_id.as_deref(), Some("r1"));
         // Reopening ends the torn line; later events read back fine.
-        let (mut j, events) = Journal::open(&path, "abc").unwrap();
+        let (mut j, events) = Journal::open(&path, "abc", false).unwrap();
         assert_eq!(events.len(), 2);
         j.append(&Event::new("c3", Action::Relationship, State::Succeeded))
             .unwrap();
@@ -485,7 +527,7 @@ mod tests {
     async fn group_commit_keeps_order_and_durability() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let (j, _) = Journal::open(&path, "abc").unwrap();
+        let (j, _) = Journal::open(&path, "abc", false).unwrap();
         let gc = j.group_commit();
         let events: Vec<Event> = (0..20)
             .map(|i| Event::new(&format!("c{i}"), Action::Provision, State::Started))
@@ -496,7 +538,7 @@ mod tests {
         rb.unwrap();
         // Still locked while the writer lives.
         assert!(matches!(
-            Journal::open(&path, "abc"),
+            Journal::open(&path, "abc", false),
             Err(JournalError::Locked { .. })
         ));
         drop(gc);
@@ -511,21 +553,39 @@ mod tests {
     fn journal_of_another_plan_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        drop(Journal::open(&path, "aaa").unwrap());
-        let err = Journal::open(&path, "bbb").unwrap_err();
+        drop(Journal::open(&path, "aaa", false).unwrap());
+        let err = Journal::open(&path, "bbb", false).unwrap_err();
         assert!(matches!(err, JournalError::OtherPlan { .. }), "{err}");
         assert!(err.to_string().contains("another plan"));
+    }
+
+    #[test]
+    fn a_sandbox_journal_is_refused_by_a_real_run_and_the_other_way_round() {
+        let dir = tempfile::tempdir().unwrap();
+        let rehearsal = dir.path().join("rehearsal.jsonl");
+        drop(Journal::open(&rehearsal, "aaa", true).unwrap());
+        let err = Journal::open(&rehearsal, "aaa", false).unwrap_err();
+        assert!(matches!(err, JournalError::OtherMode { .. }), "{err}");
+        assert!(err.to_string().contains("--sandbox"), "{err}");
+        assert!(Journal::open(&rehearsal, "aaa", true).is_ok());
+
+        let real = dir.path().join("real.jsonl");
+        drop(Journal::open(&real, "aaa", false).unwrap());
+        assert!(matches!(
+            Journal::open(&real, "aaa", true).unwrap_err(),
+            JournalError::OtherMode { .. }
+        ));
     }
 
     #[test]
     fn second_open_is_locked_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j.jsonl");
-        let first = Journal::open(&path, "aaa").unwrap();
-        let err = Journal::open(&path, "aaa").unwrap_err();
+        let first = Journal::open(&path, "aaa", false).unwrap();
+        let err = Journal::open(&path, "aaa", false).unwrap_err();
         assert!(matches!(err, JournalError::Locked { .. }), "{err}");
         drop(first);
-        assert!(Journal::open(&path, "aaa").is_ok());
+        assert!(Journal::open(&path, "aaa", false).is_ok());
     }
 
     #[test]

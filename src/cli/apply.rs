@@ -139,6 +139,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
                     }
                     .into());
                 }
+                header.check_mode(&journal_path, args.sandbox)?;
                 events
             }
             None => Vec::new(),
@@ -164,7 +165,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         Target::Endpoint(Box::new((url, creds)))
     };
 
-    let (journal, prior) = Journal::open(&journal_path, &plan_sha)?;
+    let (journal, prior) = Journal::open(&journal_path, &plan_sha, args.sandbox)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -928,3 +928,51 @@ fn reconcile_never_claims_an_order_bought_by_hand_before_the_purchase() {
         "the hand-bought order must not be claimed for the planned line: {orders:?}"
     );
 }
+
+#[test]
+fn a_rehearsal_journal_named_like_the_real_one_is_refused_by_a_real_run() {
+    let wd = Workdir::new();
+    let plan_path = write_plan(&wd, &plan_with(1, 0, 0));
+    wd.run([
+        "apply",
+        "plan.json",
+        "--sandbox",
+        "--now",
+        "--yes",
+        "--journal",
+        "plan.journal.jsonl",
+    ])
+    .expect_code(0);
+    // The real run must not read the rehearsal's orders as bought.
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    apply(&wd, &sb, &[])
+        .expect_code(1)
+        .expect_stderr_contains("--sandbox");
+    assert!(
+        sandbox_state(&sb)["customers"][0]["orders"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // And a rehearsal refuses a real run's journal.
+    wd.write(
+        "real.jsonl",
+        format!(
+            "{}\n",
+            serde_json::json!({"journal": "cspmove.journal/v1",
+                "plan_sha256": cspmove::apply::plan_sha256(&std::fs::read(&plan_path).unwrap()),
+                "created": "2026-11-21T00:00:00Z", "generated_by": "test", "sandbox": false})
+        ),
+    );
+    wd.run([
+        "apply",
+        "plan.json",
+        "--sandbox",
+        "--now",
+        "--yes",
+        "--journal",
+        "real.jsonl",
+    ])
+    .expect_code(1)
+    .expect_stderr_contains("a real run");
+}
