@@ -1589,6 +1589,9 @@ async fn reassign_licenses(
         }
     }
     let mut moved = 0u64;
+    // Users whose swap failed: one user's bad data (say, no usage location) must not keep
+    // every later user of the customer from moving.
+    let mut failed_users: Vec<String> = Vec::new();
     for ((from, to), users) in &to_move {
         for uid in users {
             if ctx.stop.load(Ordering::SeqCst) {
@@ -1645,13 +1648,22 @@ async fn reassign_licenses(
                         ev.state = State::Ambiguous;
                     }
                     ctx.record(ev).await?;
-                    if moved > 0 {
-                        ctx.did(&c.key, format!("moved {moved} users"));
+                    if stops_the_licence_moves(&e) {
+                        if moved > 0 {
+                            ctx.did(&c.key, format!("moved {moved} users"));
+                        }
+                        report_failed_users(ctx, c, &failed_users);
+                        return Err(Halt::Customer);
                     }
-                    return Err(Halt::Customer);
+                    failed_users.push(uid.clone());
                 }
             }
         }
+    }
+    if !failed_users.is_empty() {
+        ctx.did(&c.key, format!("moved {moved} users"));
+        report_failed_users(ctx, c, &failed_users);
+        return Err(Halt::Customer);
     }
     let mut e = Event::new(&c.key, Action::Reassign, State::Succeeded);
     e.lines = ids;
@@ -1660,6 +1672,26 @@ async fn reassign_licenses(
     ctx.record(e).await?;
     ctx.did(&c.key, format!("moved {moved} users to the new SKU"));
     Ok(())
+}
+
+/// Whether a failed licence swap stops the customer's remaining swaps: only running out
+/// of licences (`60012`), which every later user would hit too. Anything else is about
+/// this user (usage location, a blocked account): record it and move the others.
+fn stops_the_licence_moves(e: &ApiError) -> bool {
+    e.code.as_deref() == Some("60012")
+}
+
+fn report_failed_users(ctx: &Ctx, c: &Customer, users: &[String]) {
+    if !users.is_empty() {
+        ctx.did(
+            &c.key,
+            format!(
+                "{} users could not be moved (see the journal): {}",
+                users.len(),
+                users.join(", ")
+            ),
+        );
+    }
 }
 
 /// The calls a run would make, without making any (`--dry-run`). Acceptance is not known
@@ -1879,6 +1911,20 @@ mod tests {
         ));
         assert!(created_after_start(&json!({}), Some(started)));
         assert!(created_after_start(&at("2026-11-20T09:00:00Z"), None));
+    }
+
+    #[test]
+    fn only_running_out_of_licences_stops_the_other_users_moves() {
+        let mut e = plan_error(
+            "License assignment cannot be done for user with invalid usage location.",
+            "",
+        );
+        e.status = Some(400);
+        assert!(!stops_the_licence_moves(&e));
+        e.code = Some("60002".into());
+        assert!(!stops_the_licence_moves(&e));
+        e.code = Some("60012".into());
+        assert!(stops_the_licence_moves(&e));
     }
 
     #[test]
