@@ -856,10 +856,11 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Ok(secs) = v.parse::<f64>() {
         // A hostile or broken value (`1e30`, `inf`, `NaN`) must not panic in
         // `from_secs_f64`: this runs on every response, a 201 order included.
-        let secs = if secs.is_finite() {
-            secs.clamp(0.0, MAX_RETRY_AFTER_SECS)
+        // `clamp` maps ±inf to the bounds; NaN has no order, so it waits not at all.
+        let secs = if secs.is_nan() {
+            0.0
         } else {
-            MAX_RETRY_AFTER_SECS
+            secs.clamp(0.0, MAX_RETRY_AFTER_SECS)
         };
         return Some(Duration::from_secs_f64(secs));
     }
@@ -1038,9 +1039,14 @@ mod tests {
             let got = retry_after(&h).expect(v);
             assert!(got <= Duration::from_secs(3600), "{v}: {got:?}");
         }
+        for v in ["-5", "-inf", "NaN"] {
+            let mut h = HeaderMap::new();
+            h.insert("Retry-After", HeaderValue::from_str(v).unwrap());
+            assert_eq!(retry_after(&h), Some(Duration::ZERO), "{v}");
+        }
         let mut h = HeaderMap::new();
-        h.insert("Retry-After", HeaderValue::from_static("-5"));
-        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        h.insert("Retry-After", HeaderValue::from_static("1e30"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(3600)));
     }
 
     /// A tiny stand-in server for what the sandbox does not exercise: a 401 answered by
