@@ -1,9 +1,28 @@
 //! `cspmove plan`: flags, their checks, and the summary printed on stdout.
+//!
+//! The flags become a checked [`PlanConfig`] before any row is read, so a typo in
+//! `--as-of`, `--map`, `--encoding` or a missing input is a usage error (exit 2) that
+//! costs nothing. Then: read the inputs, plan, write the plan file and reports, print
+//! the summary. Exit codes (docs/exit-codes.md): 0 planned; 1 a failure while running
+//! (writing the plan or a report); 2 usage or an input that cannot be read (no plan
+//! written); 3 plan written but rows were rejected (`--strict`: nothing written).
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Instant;
 
+use anyhow::Context;
+use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
+use cspmove::input::{DateOrder, Field, InputSource, InputTable, ReadOptions, SheetSelector};
+use cspmove::plan::catalog::{Catalog, OfferMap};
+use cspmove::plan::model::Plan;
+use cspmove::plan::summary::{self, PlanFile};
+use cspmove::plan::{Lookups, PlanOptions};
+use cspmove::report::Lang;
+
+use super::UsageError;
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -87,6 +106,295 @@ pub enum FormatArg {
     Json,
 }
 
-pub fn run(_args: PlanArgs) -> anyhow::Result<ExitCode> {
-    super::not_built("plan")
+/// The checked options of one `cspmove plan` run.
+#[derive(Debug)]
+pub struct PlanConfig {
+    pub inputs: Vec<InputSource>,
+    pub read: ReadOptions,
+    pub catalog: Option<PathBuf>,
+    pub offer_map: Option<PathBuf>,
+    pub plan: PlanOptions,
+    pub output: PathBuf,
+    pub reports: Vec<PathBuf>,
+    pub lang: Lang,
+    pub strict: bool,
+    pub quiet: bool,
+    pub format: FormatArg,
+}
+
+fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// `YYYY-MM-DD`.
+pub fn parse_as_of(text: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| usage(format!("--as-of: {text:?} is not a date like 2026-11-21")))
+}
+
+/// `FIELD=HEADER`, FIELD one of the names of DESIGN §3.
+pub fn parse_map(text: &str) -> anyhow::Result<(Field, String)> {
+    let fields = || {
+        Field::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let Some((field, header)) = text.split_once('=') else {
+        return Err(usage(format!(
+            "--map {text:?}: expected FIELD=HEADER, FIELD one of: {}",
+            fields()
+        )));
+    };
+    let Some(field) = Field::parse(field.trim()) else {
+        return Err(usage(format!(
+            "--map {text:?}: unknown field {:?}; fields are: {}",
+            field.trim(),
+            fields()
+        )));
+    };
+    if header.trim().is_empty() {
+        return Err(usage(format!("--map {text:?}: the header is empty")));
+    }
+    Ok((field, header.trim().to_string()))
+}
+
+/// A sheet name, or a 1-based sheet number.
+pub fn parse_sheet(text: &str) -> anyhow::Result<SheetSelector> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err(usage("--sheet: sheet numbers start at 1")),
+        Ok(n) => Ok(SheetSelector::Index(n)),
+        Err(_) => Ok(SheetSelector::Name(text.to_string())),
+    }
+}
+
+fn existing_file(flag: &str, path: &Path) -> anyhow::Result<()> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Err(usage(format!("{flag}{}: is a directory", path.display()))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(usage(format!("{flag}{}: {e}", path.display()))),
+    }
+}
+
+const REPORT_EXTENSIONS: [&str; 5] = ["xlsx", "csv", "html", "md", "json"];
+
+impl TryFrom<PlanArgs> for PlanConfig {
+    type Error = anyhow::Error;
+
+    fn try_from(args: PlanArgs) -> anyhow::Result<PlanConfig> {
+        let mut inputs = Vec::with_capacity(args.inputs.len());
+        for path in &args.inputs {
+            if path.as_os_str() == "-" {
+                if inputs.contains(&InputSource::Stdin) {
+                    return Err(usage("`-` (standard input) can be given only once"));
+                }
+                inputs.push(InputSource::Stdin);
+            } else {
+                existing_file("", path)?;
+                inputs.push(InputSource::Path(path.clone()));
+            }
+        }
+        for (flag, path) in [
+            ("--catalog ", &args.catalog),
+            ("--offer-map ", &args.offer_map),
+        ] {
+            if let Some(path) = path {
+                existing_file(flag, path)?;
+            }
+        }
+        let as_of = match &args.as_of {
+            Some(text) => parse_as_of(text)?,
+            None => chrono::Local::now().date_naive(),
+        };
+        let map = args
+            .map
+            .iter()
+            .map(|m| parse_map(m))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let encoding = match &args.encoding {
+            Some(name) => Some(cspmove::input::parse_encoding_name(name).ok_or_else(|| {
+                usage(format!(
+                    "--encoding: unknown encoding {name:?} (try utf-8, utf-16le, utf-16be, cp949, euc-kr, shift_jis, cp932)"
+                ))
+            })?),
+            None => None,
+        };
+        if args.threads == Some(0) {
+            return Err(usage("--threads must be at least 1"));
+        }
+        for report in &args.report {
+            let ext = report
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
+            if !REPORT_EXTENSIONS.contains(&ext.as_str()) {
+                return Err(usage(format!(
+                    "--report {}: unknown report format (use .xlsx, .csv, .html, .md or .json)",
+                    report.display()
+                )));
+            }
+        }
+        let parent = args.output.parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(dir) = parent
+            && !dir.is_dir()
+        {
+            return Err(usage(format!(
+                "-o {}: directory {} does not exist",
+                args.output.display(),
+                dir.display()
+            )));
+        }
+        Ok(PlanConfig {
+            inputs,
+            read: ReadOptions {
+                sheet: args.sheet.as_deref().map(parse_sheet).transpose()?,
+                map,
+                encoding,
+                date_order: args.date_order.map(|d| match d {
+                    DateOrderArg::Ymd => DateOrder::Ymd,
+                    DateOrderArg::Mdy => DateOrder::Mdy,
+                    DateOrderArg::Dmy => DateOrder::Dmy,
+                }),
+            },
+            catalog: args.catalog,
+            offer_map: args.offer_map,
+            plan: PlanOptions {
+                as_of,
+                lead_days: args.lead_days,
+                threads: args.threads,
+            },
+            output: args.output,
+            reports: args.report,
+            lang: lang(args.lang),
+            strict: args.strict,
+            quiet: args.quiet,
+            format: args.format,
+        })
+    }
+}
+
+fn lang(arg: LangArg) -> Lang {
+    match arg {
+        LangArg::En => Lang::En,
+        LangArg::Ko => Lang::Ko,
+        LangArg::Ja => Lang::Ja,
+    }
+}
+
+/// At most this many rejected rows are listed on stderr; the plan file has them all.
+const REJECTED_ON_STDERR: usize = 10;
+
+fn print_rejected(plan: &Plan, pointer: Option<&Path>) -> std::io::Result<()> {
+    let stderr = std::io::stderr();
+    let mut err = stderr.lock();
+    for r in plan.rejected.iter().take(REJECTED_ON_STDERR) {
+        write!(err, "cspmove: rejected {}: row {}", r.input, r.row)?;
+        if let Some(column) = &r.column {
+            write!(err, ", column {column:?}")?;
+        }
+        if let Some(value) = &r.value {
+            write!(err, ", value {value:?}")?;
+        }
+        writeln!(err, ": {} [{}]", r.message, r.code.as_str())?;
+    }
+    let more = plan.rejected.len().saturating_sub(REJECTED_ON_STDERR);
+    if more > 0 {
+        match pointer {
+            Some(path) => writeln!(
+                err,
+                "cspmove: … and {more} more rejected rows, listed under \"rejected\" in {}",
+                path.display()
+            )?,
+            None => writeln!(err, "cspmove: … and {more} more rejected rows")?,
+        }
+    }
+    Ok(())
+}
+
+pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let config = PlanConfig::try_from(args)?;
+
+    let started = Instant::now();
+    let mut tables: Vec<InputTable> = Vec::with_capacity(config.inputs.len());
+    for (index, source) in config.inputs.iter().enumerate() {
+        let table = cspmove::input::read_input(source, index, &config.read)?;
+        tracing::info!(
+            "read {}: {} rows, {} rejected",
+            table.info.path,
+            table.rows.len(),
+            table.rejected.len()
+        );
+        tables.push(table);
+    }
+    let catalog = match &config.catalog {
+        Some(path) => Some(Catalog::new(cspmove::input::read_catalog(path)?)),
+        None => None,
+    };
+    let offer_map = match &config.offer_map {
+        Some(path) => Some(OfferMap::new(
+            cspmove::input::read_offer_map(path)?,
+            catalog.as_ref(),
+        )),
+        None => None,
+    };
+    let read_time = started.elapsed();
+
+    let started = Instant::now();
+    let plan = cspmove::plan::plan(
+        tables,
+        Lookups {
+            catalog: catalog.as_ref(),
+            offer_map: offer_map.as_ref(),
+        },
+        &config.plan,
+    )?;
+    let plan_time = started.elapsed();
+
+    let rejected = !plan.rejected.is_empty();
+    let written = !(config.strict && rejected);
+    let started = Instant::now();
+    if written {
+        cspmove::plan::write::write_plan_file(&plan, &config.output, config.plan.threads)?;
+        for report in &config.reports {
+            cspmove::report::write(&plan, report, config.lang)
+                .with_context(|| format!("cannot write the report {}", report.display()))?;
+        }
+    }
+    let write_time = started.elapsed();
+    tracing::info!(
+        "stages: read {:.3}s, plan {:.3}s, write {:.3}s ({} lines, {} customers, {} rejected)",
+        read_time.as_secs_f64(),
+        plan_time.as_secs_f64(),
+        write_time.as_secs_f64(),
+        plan.summary.lines,
+        plan.summary.customers,
+        plan.summary.rejected_rows
+    );
+
+    if rejected {
+        print_rejected(&plan, written.then_some(config.output.as_path()))?;
+    }
+    if !config.quiet {
+        let output = config.output.display().to_string();
+        let plan_file = if written {
+            PlanFile::Written(&output)
+        } else {
+            PlanFile::NotWrittenStrict
+        };
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        match config.format {
+            FormatArg::Text => {
+                summary::write_text(&mut out, &plan.summary, plan_file, config.lang)?
+            }
+            FormatArg::Json => summary::write_json(&mut out, &plan.summary, plan_file)?,
+        }
+        out.flush()?;
+    }
+    Ok(if rejected {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -7,11 +7,27 @@
 //! file, the row the user sees, the column header and the value. Whole-file problems
 //! (unreadable, not a spreadsheet, no header) are an [`InputError`].
 
-use std::path::PathBuf;
+mod catalog;
+mod csv;
+mod date;
+mod excel;
+mod header;
+mod row;
+mod source;
+mod value;
+
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 
 use crate::plan::model::{InputInfo, Rejection};
+use header::{HeaderMap, INPUT_SCHEMA, Schema};
+use row::{RowContext, RowOutcome};
+
+pub use catalog::{read_catalog, read_offer_map};
+pub use source::parse_encoding_name;
 
 /// The fields of DESIGN §3, named as `--map FIELD=HEADER` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -168,9 +184,492 @@ pub struct OfferMapEntry {
     pub to: String,
 }
 
-/// A whole input that cannot be used. Exit code 2.
+/// A whole input that cannot be used. Exit code 2. Every message starts with the path.
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     #[error("{path}: {message}")]
     File { path: String, message: String },
+    #[error("{path}: cannot read the file: {source}")]
+    Unreadable {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the file is empty")]
+    Empty { path: String },
+    #[error(
+        "{path}: not a spreadsheet: {detail}; give a CSV/TSV text file or an .xlsx .xlsm .xlsb .xls .ods workbook"
+    )]
+    NotASpreadsheet { path: String, detail: String },
+    #[error(
+        "{path}: the workbook is password-protected (encrypted): open it in Excel, remove the password (File > Info > Protect Workbook > Encrypt with Password) and save a copy to read"
+    )]
+    PasswordProtected { path: String },
+    #[error(
+        "{path}: the workbook is damaged or truncated and cannot be read ({detail}); export it again"
+    )]
+    Damaged { path: String, detail: String },
+    #[error(
+        "{path}: there is no sheet {sheet}; the sheets are: {}",
+        quote_list(sheets)
+    )]
+    NoSuchSheet {
+        path: String,
+        sheet: String,
+        sheets: Vec<String>,
+    },
+    #[error("{path}{}: {what}", sheet_suffix(sheet))]
+    NoHeader {
+        path: String,
+        /// The sheet (Excel), when one sheet was searched.
+        sheet: Option<String>,
+        /// The explanation: rows searched, headers found, what is missing, aliases.
+        what: String,
+    },
+    #[error(
+        "{path}: --map {field}={header:?}: the header row (row {row}) has no column named {header:?}; its headers are: {}",
+        quote_list(headers)
+    )]
+    MapColumnNotFound {
+        path: String,
+        field: &'static str,
+        header: String,
+        row: u64,
+        headers: Vec<String>,
+    },
+    #[error(
+        "{path}: the text does not decode as {encoding}: {bad_rows} of {rows} rows hold bytes that are not {encoding} (first at row {first_row}: {hex}); pass --encoding with the file's encoding (cp949, shift_jis, utf-16le, ...) or save it as UTF-8"
+    )]
+    Encoding {
+        path: String,
+        encoding: &'static str,
+        bad_rows: u64,
+        rows: u64,
+        first_row: u64,
+        hex: String,
+    },
+    #[error("{path}: row {row}, column {column:?}: {message}")]
+    InvalidRow {
+        path: String,
+        row: u64,
+        column: String,
+        message: String,
+    },
 }
+
+fn quote_list(items: &[String]) -> String {
+    if items.is_empty() {
+        return "(none)".into();
+    }
+    items
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sheet_suffix(sheet: &Option<String>) -> String {
+    sheet
+        .as_ref()
+        .map(|s| format!(": sheet {s:?}"))
+        .unwrap_or_default()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The text of a "no header row" error: the closest row, what it lacks, what was looked for.
+fn no_header_what(
+    schema: &Schema,
+    near: Option<(u64, &[String], &HeaderMap)>,
+    searched: &str,
+) -> String {
+    let looked_for = header::describe_required(schema);
+    match near {
+        Some((row, cells, map)) if map.matched() > 0 => format!(
+            "no header row of a {} found in {searched}: the closest is row {row} with headers {}, which lacks a column for {}; looked for: {looked_for}. If the column has another header, name it with --map FIELD=HEADER",
+            schema.what,
+            quote_list(cells),
+            header::missing_required(schema, map).join(", "),
+        ),
+        Some((row, cells, _)) => format!(
+            "no header row of a {} found in {searched} (row {row} reads {}); looked for: {looked_for}. If the columns have other headers, name them with --map FIELD=HEADER",
+            schema.what,
+            quote_list(&cells.iter().take(12).cloned().collect::<Vec<_>>()),
+        ),
+        None => format!(
+            "no header row of a {} found in {searched}: there are no rows; looked for: {looked_for}",
+            schema.what
+        ),
+    }
+}
+
+/// `--map` names a header the header row does not have: say so rather than ignore it.
+fn check_overrides(
+    display: &str,
+    row: u64,
+    map: &HeaderMap,
+    overrides: &[(usize, String)],
+    schema: &Schema,
+) -> Result<(), InputError> {
+    for (field, wanted) in overrides {
+        if map.column(*field).is_none() {
+            return Err(InputError::MapColumnNotFound {
+                path: display.to_string(),
+                field: schema.fields[*field].name,
+                header: wanted.clone(),
+                row,
+                headers: map.headers.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Logs the columns that map to no field (debug level).
+fn log_ignored(input: &str, map: &HeaderMap) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let used: Vec<usize> = map.columns.iter().flatten().copied().collect();
+    let ignored: Vec<&str> = (0..map.headers.len())
+        .filter(|c| !used.contains(c))
+        .map(|c| map.header(c))
+        .filter(|h| !h.is_empty())
+        .collect();
+    if !ignored.is_empty() {
+        tracing::debug!(
+            input,
+            ?ignored,
+            "columns ignored (no field has such a header)"
+        );
+    }
+}
+
+/// Reads one input file (or stdin) into valid rows and rejected rows.
+///
+/// `index` is the input's position among the plan's inputs; it is stored in every row.
+pub fn read_input(
+    source: &InputSource,
+    index: usize,
+    opts: &ReadOptions,
+) -> Result<InputTable, InputError> {
+    let (display, path) = match source {
+        InputSource::Path(p) => (p.display().to_string(), Some(p.as_path())),
+        InputSource::Stdin => ("-".to_string(), None),
+    };
+    let bytes = source::read_bytes(path, &display)?;
+    let kind = source::sniff(&bytes, &display)?;
+    let overrides: Vec<(usize, String)> = opts
+        .map
+        .iter()
+        .map(|(f, h)| (*f as usize, h.clone()))
+        .collect();
+    match kind {
+        source::Kind::Text => read_text_input(bytes, &display, index, opts, &overrides),
+        _ => read_workbook_input(bytes, kind, path, &display, index, opts, &overrides),
+    }
+}
+
+fn read_text_input(
+    bytes: Vec<u8>,
+    display: &str,
+    index: usize,
+    opts: &ReadOptions,
+    overrides: &[(usize, String)],
+) -> Result<InputTable, InputError> {
+    let decoded = source::decode(bytes, opts.encoding);
+    if decoded.text.trim().is_empty() {
+        return Err(InputError::Empty {
+            path: display.to_string(),
+        });
+    }
+    let text = decoded.text.as_str();
+    let located =
+        csv::locate(text, &INPUT_SCHEMA, overrides).map_err(|near| InputError::NoHeader {
+            path: display.to_string(),
+            sheet: None,
+            what: no_header_what(
+                &INPUT_SCHEMA,
+                near.map
+                    .as_ref()
+                    .map(|m| (near.row, near.cells.as_slice(), m)),
+                &format!(
+                    "the first {} rows (read as {})",
+                    csv::HEADER_SEARCH_ROWS,
+                    decoded.encoding.name()
+                ),
+            ),
+        })?;
+    check_overrides(
+        display,
+        located.header_row,
+        &located.map,
+        overrides,
+        &INPUT_SCHEMA,
+    )?;
+    if !decoded.bad.is_empty() && located.map.headers.iter().any(|h| h.contains('\u{FFFD}')) {
+        return Err(InputError::Encoding {
+            path: display.to_string(),
+            encoding: decoded.encoding.name(),
+            bad_rows: 1,
+            rows: 1,
+            first_row: located.header_row,
+            hex: source::hex_bytes(&decoded.bad[0].bytes),
+        });
+    }
+    log_ignored(display, &located.map);
+    let ctx = RowContext {
+        path: display,
+        input: index,
+        map: &located.map,
+        date_order: opts.date_order,
+    };
+    let hashed = decoded.raw.as_deref().unwrap_or(text.as_bytes());
+    let (sha256, parsed) = rayon::join(
+        || sha256_hex(hashed),
+        || csv::parse_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
+    );
+    let collector = parsed.map_err(|e| InputError::File {
+        path: display.to_string(),
+        message: format!("cannot parse the CSV text: {e}"),
+    })?;
+    if collector.bad_rows >= 2 && collector.bad_rows * 10 > collector.data_rows {
+        let first = collector
+            .rejected
+            .iter()
+            .find(|r| r.code == crate::plan::model::RejectCode::InvalidEncoding);
+        let first_row = first.map_or(0, |r| r.row);
+        let hex = first
+            .and_then(|r| r.message.split(['(', ')']).nth(1))
+            .unwrap_or("")
+            .to_string();
+        return Err(InputError::Encoding {
+            path: display.to_string(),
+            encoding: decoded.encoding.name(),
+            bad_rows: collector.bad_rows,
+            rows: collector.data_rows,
+            first_row,
+            hex,
+        });
+    }
+    let data_rows = collector.data_rows;
+    // The text is not needed any more: free it before the planner allocates.
+    drop(decoded);
+    let (rows, rejected) = collector.finish(&ctx);
+    Ok(InputTable {
+        info: InputInfo {
+            path: display.to_string(),
+            sha256,
+            sheet: None,
+            rows: data_rows,
+        },
+        rows,
+        rejected,
+    })
+}
+
+/// The row that came closest to a header: its number, cells and matches.
+type NearRow = (u64, Vec<String>, HeaderMap);
+
+/// The header of a sheet: its index among the sheet's rows and its map.
+fn locate_in_sheet(
+    rows: &[(u64, Vec<String>)],
+    schema: &'static Schema,
+    overrides: &[(usize, String)],
+) -> Result<(usize, HeaderMap), Option<NearRow>> {
+    let mut near: Option<NearRow> = None;
+    for (i, (row, cells)) in rows.iter().enumerate().take(csv::HEADER_SEARCH_ROWS) {
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        let map = header::match_row(schema, &refs, overrides);
+        if header::satisfies(schema, &map) {
+            return Ok((i, map));
+        }
+        if near
+            .as_ref()
+            .is_none_or(|(_, _, m)| map.matched() > m.matched())
+        {
+            let shown = cells.iter().map(|c| c.trim().to_string()).collect();
+            near = Some((*row, shown, map));
+        }
+    }
+    Err(near)
+}
+
+/// Opens a workbook and finds the sheet and header row; shared with catalog reading.
+fn locate_workbook(
+    bytes: Vec<u8>,
+    kind: source::Kind,
+    path: Option<&Path>,
+    display: &str,
+    sheet: Option<&SheetSelector>,
+    schema: &'static Schema,
+    overrides: &[(usize, String)],
+) -> Result<(excel::SheetText, usize, HeaderMap), InputError> {
+    let extension = path
+        .and_then(|p| p.extension())
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let mut book = excel::open(bytes, kind, &extension, display)?;
+    let names = excel::sheet_names(&book);
+    let candidates = excel::candidate_sheets(&names, sheet, display)?;
+    let mut near_all: Option<(String, u64, Vec<String>, HeaderMap)> = None;
+    for name in &candidates {
+        let text = excel::sheet_text(&mut book, name, display)?;
+        match locate_in_sheet(&text.rows, schema, overrides) {
+            Ok((at, map)) => {
+                check_overrides(display, text.rows[at].0, &map, overrides, schema)?;
+                return Ok((text, at, map));
+            }
+            Err(Some((row, cells, map))) => {
+                if near_all
+                    .as_ref()
+                    .is_none_or(|(_, _, _, m)| map.matched() > m.matched())
+                {
+                    near_all = Some((name.clone(), row, cells, map));
+                }
+            }
+            Err(None) => {}
+        }
+    }
+    let searched = if candidates.len() == 1 {
+        format!("the first {} rows", csv::HEADER_SEARCH_ROWS)
+    } else {
+        format!(
+            "the first {} rows of any sheet ({})",
+            csv::HEADER_SEARCH_ROWS,
+            quote_list(&candidates)
+        )
+    };
+    let near = near_all
+        .as_ref()
+        .map(|(_, row, cells, map)| (*row, cells.as_slice(), map));
+    Err(InputError::NoHeader {
+        path: display.to_string(),
+        sheet: match (candidates.len(), &near_all) {
+            (1, _) => candidates.first().cloned(),
+            (_, Some((name, _, _, m))) if m.matched() > 0 => Some(name.clone()),
+            _ => None,
+        },
+        what: no_header_what(schema, near, &searched),
+    })
+}
+
+fn read_workbook_input(
+    bytes: Vec<u8>,
+    kind: source::Kind,
+    path: Option<&Path>,
+    display: &str,
+    index: usize,
+    opts: &ReadOptions,
+    overrides: &[(usize, String)],
+) -> Result<InputTable, InputError> {
+    let sha256 = sha256_hex(&bytes);
+    let (sheet, at, map) = locate_workbook(
+        bytes,
+        kind,
+        path,
+        display,
+        opts.sheet.as_ref(),
+        &INPUT_SCHEMA,
+        overrides,
+    )?;
+    log_ignored(display, &map);
+    let ctx = RowContext {
+        path: display,
+        input: index,
+        map: &map,
+        date_order: opts.date_order,
+    };
+    let results: Vec<(u64, (RowOutcome, Option<DateOrder>))> = sheet.rows[at + 1..]
+        .par_iter()
+        .map(|(row, cells)| (*row, ctx.parse(cells.as_slice(), *row)))
+        .collect();
+    let mut collector = row::Collector::default();
+    for (row, (outcome, order)) in results {
+        collector.push(row, outcome, order);
+    }
+    let data_rows = collector.data_rows;
+    let (rows, rejected) = collector.finish(&ctx);
+    Ok(InputTable {
+        info: InputInfo {
+            path: display.to_string(),
+            sha256,
+            sheet: Some(sheet.name),
+            rows: data_rows,
+        },
+        rows,
+        rejected,
+    })
+}
+
+/// A small table (catalog, offer map) read whole: its header map and its text rows.
+pub(crate) struct SmallTable {
+    pub display: String,
+    pub map: HeaderMap,
+    pub rows: Vec<(u64, Vec<String>)>,
+}
+
+/// Reads a catalog or offer-map file (CSV or Excel) with the same machinery as inputs.
+/// Catalog files must be right: bytes that do not decode are an error, not a rejection.
+pub(crate) fn read_small_table(
+    path: &Path,
+    schema: &'static Schema,
+) -> Result<SmallTable, InputError> {
+    let display = path.display().to_string();
+    let bytes = source::read_bytes(Some(path), &display)?;
+    let kind = source::sniff(&bytes, &display)?;
+    if kind != source::Kind::Text {
+        let (sheet, at, map) =
+            locate_workbook(bytes, kind, Some(path), &display, None, schema, &[])?;
+        let rows = sheet
+            .rows
+            .into_iter()
+            .skip(at + 1)
+            .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+            .collect();
+        return Ok(SmallTable { display, map, rows });
+    }
+    let decoded = source::decode(bytes, None);
+    if let Some(bad) = decoded.bad.first() {
+        let row = decoded.text[..bad.offset].matches('\n').count() as u64 + 1;
+        return Err(InputError::Encoding {
+            path: display,
+            encoding: decoded.encoding.name(),
+            bad_rows: decoded.bad.len() as u64,
+            rows: decoded.text.lines().count() as u64,
+            first_row: row,
+            hex: source::hex_bytes(&bad.bytes),
+        });
+    }
+    if decoded.text.trim().is_empty() {
+        return Err(InputError::Empty { path: display });
+    }
+    let located = csv::locate(&decoded.text, schema, &[]).map_err(|near| InputError::NoHeader {
+        path: display.clone(),
+        sheet: None,
+        what: no_header_what(
+            schema,
+            near.map
+                .as_ref()
+                .map(|m| (near.row, near.cells.as_slice(), m)),
+            &format!("the first {} rows", csv::HEADER_SEARCH_ROWS),
+        ),
+    })?;
+    let rows = csv::collect_rows(&decoded.text, &located).map_err(|e| InputError::File {
+        path: display.clone(),
+        message: format!("cannot parse the CSV text: {e}"),
+    })?;
+    Ok(SmallTable {
+        display,
+        map: located.map,
+        rows,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,16 +1,350 @@
 //! Planning: typed rows in, a deterministic [`model::Plan`] out (DESIGN §5).
 //!
 //! Planning knows nothing of flags, files or terminals. It runs in parallel with rayon
-//! and keeps input order so the same rows and `as_of` give the same plan for any
-//! thread count.
+//! on a pool of its own (sized by [`PlanOptions::threads`]) and keeps input order so
+//! the same rows and `as_of` give the same plan for any thread count. The stages:
+//!
+//! 1. repeats of earlier rows are rejected ([`duplicates`]);
+//! 2. each row gets its customer key (the lower-case `customer_id`; a row with only a
+//!    domain joins the customer whose rows carry that domain with an ID, else the domain
+//!    is the key) and rows are sorted by (key, input position) in parallel, so customers
+//!    come out sorted by key and their lines in input order;
+//! 3. customers are built in parallel: the [`rules`] per line, `CONFLICTING_CUSTOMER`,
+//!    line ids `c{n}-l{m}` and the [`tasks`] graph;
+//! 4. the [`summary`] is counted, and rejections are sorted by (input, row).
+//!
+//! Rows are moved, not copied, into the plan's lines: at a million rows the strings of
+//! the input are most of the memory the command uses.
 
+pub mod catalog;
+pub mod duplicates;
 pub mod model;
+pub mod offer;
+pub mod rules;
+pub mod summary;
+pub mod tasks;
+pub mod write;
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
 
 use chrono::NaiveDate;
+use rayon::prelude::*;
+
+use crate::input::{InputTable, SourceRow};
+use crate::plan::catalog::{Catalog, OfferMap};
+use crate::plan::model::{
+    Customer, Plan, RejectCode, Rejection, Relationship, SCHEMA, WarningCode,
+};
+use crate::plan::offer::normalise;
+use crate::plan::rules::{Resolver, evaluate_line};
 
 /// Checked planning options.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
     pub as_of: NaiveDate,
     pub lead_days: u32,
+    /// Worker threads; `None` = one per core.
+    pub threads: Option<usize>,
 }
+
+impl PlanOptions {
+    pub fn new(as_of: NaiveDate, lead_days: u32) -> PlanOptions {
+        PlanOptions {
+            as_of,
+            lead_days,
+            threads: None,
+        }
+    }
+}
+
+/// The lookup tables of DESIGN §4, both optional.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lookups<'a> {
+    pub catalog: Option<&'a Catalog>,
+    pub offer_map: Option<&'a OfferMap>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error("cannot start the planning threads: {0}")]
+    ThreadPool(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// Plans the rows of `tables` (input index = position in `tables`).
+pub fn plan(
+    tables: Vec<InputTable>,
+    lookups: Lookups<'_>,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or(0))
+        .thread_name(|i| format!("cspmove-plan-{i}"))
+        .build()?;
+    Ok(pool.install(|| plan_in_pool(tables, lookups, options)))
+}
+
+fn lower(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// The customer key of a row (DESIGN §5); `None` when it has neither ID nor domain.
+fn key_of<'a>(row: &'a SourceRow, domain_ids: &'a HashMap<String, String>) -> Option<Cow<'a, str>> {
+    if let Some(id) = row.customer_id.as_deref().filter(|s| !s.trim().is_empty()) {
+        return Some(lower(id.trim()));
+    }
+    let domain = lower(row.domain.as_deref()?.trim());
+    if domain.is_empty() {
+        return None;
+    }
+    match domain_ids.get(domain.as_ref()) {
+        Some(id) => Some(Cow::Borrowed(id)),
+        None => Some(domain),
+    }
+}
+
+/// Lower-case domain → lower-case customer ID of the first row (in input order) that
+/// carries both, for the domains of rows that have no ID.
+fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> {
+    let has_id = |r: &SourceRow| {
+        r.customer_id
+            .as_deref()
+            .is_some_and(|s| !s.trim().is_empty())
+    };
+    let wanted: HashSet<String> = rows
+        .par_iter()
+        .zip(excluded.par_iter())
+        .filter(|(r, ex)| !**ex && !has_id(r))
+        .filter_map(|(r, _)| r.domain.as_deref().map(|d| lower(d.trim()).into_owned()))
+        .collect();
+    let mut map = HashMap::new();
+    if wanted.is_empty() {
+        return map;
+    }
+    let carriers: Vec<(String, String)> = rows
+        .par_iter()
+        .zip(excluded.par_iter())
+        .filter(|(r, ex)| !**ex && has_id(r))
+        .filter_map(|(r, _)| {
+            let domain = lower(r.domain.as_deref()?.trim()).into_owned();
+            wanted.contains(&domain).then(|| {
+                (
+                    domain,
+                    lower(r.customer_id.as_deref().unwrap_or_default().trim()).into_owned(),
+                )
+            })
+        })
+        .collect();
+    for (domain, id) in carriers {
+        map.entry(domain).or_insert(id);
+    }
+    map
+}
+
+fn plan_in_pool(tables: Vec<InputTable>, lookups: Lookups<'_>, options: &PlanOptions) -> Plan {
+    let mut inputs = Vec::with_capacity(tables.len());
+    let mut rejected: Vec<(usize, Rejection)> = Vec::new();
+    let mut rows: Vec<SourceRow> = Vec::new();
+    for (index, mut table) in tables.into_iter().enumerate() {
+        inputs.push(table.info);
+        rejected.extend(table.rejected.into_iter().map(|r| (index, r)));
+        table.rows.par_iter_mut().for_each(|r| r.input = index);
+        if rows.is_empty() {
+            rows = table.rows;
+        } else {
+            rows.append(&mut table.rows);
+        }
+    }
+
+    // 1. Repeats.
+    let mut excluded = vec![false; rows.len()];
+    for (repeat, original) in duplicates::find_duplicates(&rows) {
+        excluded[repeat] = true;
+        let (r, o) = (&rows[repeat], &rows[original]);
+        rejected.push((
+            r.input,
+            Rejection {
+                input: inputs[r.input].path.clone(),
+                row: r.row,
+                column: None,
+                value: None,
+                code: RejectCode::DuplicateRow,
+                message: format!(
+                    "repeats row {} of {} in every field; planning it too would order its seats twice",
+                    o.row, inputs[o.input].path
+                ),
+            },
+        ));
+    }
+
+    // 2. Customer keys, then one sort that gives customers in key order and each
+    // customer's rows in input order.
+    let domain_ids = domain_ids(&rows, &excluded);
+    let keys: Vec<Option<Cow<'_, str>>> = rows
+        .par_iter()
+        .zip(excluded.par_iter())
+        .map(|(r, ex)| if *ex { None } else { key_of(r, &domain_ids) })
+        .collect();
+    for (i, r) in rows.iter().enumerate() {
+        // The reader rejects such rows already; this keeps the planner total.
+        if !excluded[i] && keys[i].is_none() {
+            rejected.push((
+                r.input,
+                Rejection {
+                    input: inputs[r.input].path.clone(),
+                    row: r.row,
+                    column: None,
+                    value: None,
+                    code: RejectCode::MissingCustomer,
+                    message: "neither a customer ID nor a domain".to_string(),
+                },
+            ));
+        }
+    }
+    let mut order: Vec<usize> = (0..rows.len())
+        .into_par_iter()
+        .filter(|&i| keys[i].is_some())
+        .collect();
+    order.par_sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+    let groups: Vec<&[usize]> = order.par_chunk_by(|&a, &b| keys[a] == keys[b]).collect();
+    drop(keys);
+
+    // 3. Customers, each taking its rows by value.
+    let slots: Vec<Mutex<Option<SourceRow>>> =
+        rows.into_par_iter().map(|r| Mutex::new(Some(r))).collect();
+    let customers: Vec<Customer> = groups
+        .par_iter()
+        .enumerate()
+        .map_init(
+            || Resolver::new(lookups.catalog, lookups.offer_map),
+            |resolver, (c, members)| {
+                let rows: Vec<SourceRow> = members
+                    .iter()
+                    .filter_map(|&i| {
+                        slots[i]
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .take()
+                    })
+                    .collect();
+                build_customer(c + 1, rows, &domain_ids, resolver, options)
+            },
+        )
+        .collect();
+    drop(slots);
+
+    // 4. Summary and rejections.
+    rejected.sort_by_key(|(input, r)| (*input, r.row));
+    let rejected: Vec<Rejection> = rejected.into_iter().map(|(_, r)| r).collect();
+    let summary = summary::summarize(&customers, rejected.len() as u64);
+    Plan {
+        schema: SCHEMA.to_string(),
+        generated_by: crate::GENERATED_BY.to_string(),
+        as_of: options.as_of,
+        lead_days: options.lead_days,
+        inputs,
+        summary,
+        customers,
+        rejected,
+    }
+}
+
+/// Builds customer number `no` (1-based) from its rows, in input order.
+fn build_customer(
+    no: usize,
+    rows: Vec<SourceRow>,
+    domain_ids: &HashMap<String, String>,
+    resolver: &mut Resolver<'_>,
+    options: &PlanOptions,
+) -> Customer {
+    let key = rows
+        .first()
+        .and_then(|r| key_of(r, domain_ids))
+        .map(Cow::into_owned)
+        .unwrap_or_default();
+    let first = |f: fn(&SourceRow) -> Option<&String>| {
+        rows.iter()
+            .filter_map(f)
+            .map(|s| s.trim())
+            .find(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let customer_id = first(|r| r.customer_id.as_ref()).map(|s| s.to_lowercase());
+    let domain = first(|r| r.domain.as_ref()).map(|s| s.to_lowercase());
+    let name = first(|r| r.customer_name.as_ref());
+    let contact_email = first(|r| r.contact_email.as_ref());
+    let country = first(|r| r.country.as_ref()).map(|s| s.to_uppercase());
+    let relationship = if rows.iter().any(|r| r.relationship_accepted == Some(true)) {
+        Relationship::Accepted
+    } else {
+        Relationship::Request
+    };
+
+    // CONFLICTING_CUSTOMER on the rows whose name or domain disagrees with the first
+    // one given. Names compare normalised (case, spaces, punctuation, width): "Contoso
+    // Ltd." and "CONTOSO LTD" are one company; domains compare case-insensitively.
+    let first_name = rows
+        .iter()
+        .find_map(|r| r.customer_name.as_deref().filter(|s| !s.trim().is_empty()));
+    let first_name_norm = first_name.map(normalise);
+    let conflicts: Vec<bool> = rows
+        .iter()
+        .map(|r| {
+            let name_differs = r.customer_name.as_deref().is_some_and(|n| {
+                !n.trim().is_empty()
+                    && Some(n) != first_name
+                    && Some(normalise(n)) != first_name_norm
+            });
+            let domain_differs = r.domain.as_deref().is_some_and(|d| {
+                !d.trim().is_empty()
+                    && domain
+                        .as_deref()
+                        .is_some_and(|first| !d.trim().eq_ignore_ascii_case(first))
+            });
+            name_differs || domain_differs
+        })
+        .collect();
+
+    let lines: Vec<_> = rows
+        .into_iter()
+        .zip(conflicts)
+        .enumerate()
+        .map(|(m, (mut row, conflict))| {
+            let row_country = row.country.take().map(|c| c.trim().to_uppercase());
+            let line_country = row_country.as_deref().or(country.as_deref());
+            let mut line = evaluate_line(
+                row,
+                line_country,
+                resolver,
+                options.as_of,
+                options.lead_days,
+            );
+            line.id = format!("c{no}-l{}", m + 1);
+            if conflict {
+                line.warnings.push(WarningCode::ConflictingCustomer);
+                line.warnings.sort_unstable();
+            }
+            line
+        })
+        .collect();
+    let tasks = tasks::build_tasks(no, relationship, &lines, options.as_of);
+    Customer {
+        key,
+        customer_id,
+        domain,
+        name,
+        contact_email,
+        country,
+        relationship,
+        lines,
+        tasks,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,269 @@
+//! `--catalog` and `--offer-map` files: small tables read with the input machinery
+//! (encodings, delimiter sniffing, header aliases, Excel), but strict: a bad row is an
+//! error naming its row and column, because a wrong catalog would mis-order every
+//! customer that uses the offer.
+
+use std::path::Path;
+use std::sync::OnceLock;
+
+use super::header::{FieldSpec, Schema};
+use super::value::{clean, parse_guid, parse_whole};
+use super::{CatalogEntry, InputError, OfferMapEntry, SmallTable, read_small_table};
+
+const OFFER_ID: usize = 0;
+const OFFER_NAME: usize = 1;
+const SKU_ID: usize = 2;
+const SKU_PART_NUMBER: usize = 3;
+const MIN_QUANTITY: usize = 4;
+const MAX_QUANTITY: usize = 5;
+const COUNTRY: usize = 6;
+
+static CATALOG_SCHEMA: Schema = Schema {
+    what: "catalog",
+    fields: &[
+        FieldSpec {
+            name: "offer_id",
+            aliases: &[
+                "Offer ID",
+                "Catalog item ID",
+                "Catalog ID",
+                "Product ID",
+                "Offer GUID",
+                "오퍼 ID",
+                "제품 ID",
+                "オファー ID",
+                "製品 ID",
+            ],
+        },
+        FieldSpec {
+            name: "offer_name",
+            aliases: &[
+                "Offer name",
+                "Name",
+                "Offer",
+                "Product name",
+                "Product title",
+                "Title",
+                "오퍼 이름",
+                "제품 이름",
+                "제품명",
+                "オファー名",
+                "製品名",
+                "プラン",
+            ],
+        },
+        FieldSpec {
+            name: "sku_id",
+            aliases: &[
+                "SKU ID",
+                "skuId",
+                "License SKU ID",
+                "Entra SKU ID",
+                "License SKU",
+                "SKU GUID",
+                "라이선스 SKU ID",
+                "ライセンス SKU ID",
+            ],
+        },
+        FieldSpec {
+            name: "sku_part_number",
+            aliases: &[
+                "SKU part number",
+                "skuPartNumber",
+                "String ID",
+                "Part number",
+                "SKU name",
+                "SKU",
+            ],
+        },
+        FieldSpec {
+            name: "min_quantity",
+            aliases: &[
+                "Min quantity",
+                "Minimum quantity",
+                "Min",
+                "Minimum",
+                "Min licenses",
+                "Minimum seats",
+                "최소 수량",
+                "最小数量",
+            ],
+        },
+        FieldSpec {
+            name: "max_quantity",
+            aliases: &[
+                "Max quantity",
+                "Maximum quantity",
+                "Max",
+                "Maximum",
+                "Max licenses",
+                "Maximum seats",
+                "최대 수량",
+                "最大数量",
+            ],
+        },
+        FieldSpec {
+            name: "country",
+            aliases: &["Country", "Market", "Country code", "국가", "国"],
+        },
+    ],
+    required: &[&[OFFER_ID], &[OFFER_NAME]],
+    index: OnceLock::new(),
+};
+
+static OFFER_MAP_SCHEMA: Schema = Schema {
+    what: "offer map",
+    fields: &[
+        FieldSpec {
+            name: "from",
+            aliases: &[
+                "Legacy offer",
+                "Current offer",
+                "Source offer",
+                "Old offer",
+                "Offer",
+                "Current product",
+                "Legacy product",
+                "기존 제품",
+                "현재 제품",
+                "기존 오퍼",
+                "移行元",
+                "移行元プラン",
+                "現在のプラン",
+            ],
+        },
+        FieldSpec {
+            name: "to",
+            aliases: &[
+                "CSP offer",
+                "Target offer",
+                "New offer",
+                "Target product",
+                "New product",
+                "CSP product",
+                "대상 제품",
+                "새 제품",
+                "CSP 제품",
+                "移行先",
+                "移行先プラン",
+                "新しいプラン",
+            ],
+        },
+    ],
+    required: &[&[0], &[1]],
+    index: OnceLock::new(),
+};
+
+/// A cell of a small table, cleaned; `None` when absent or empty.
+fn cell(table: &SmallTable, cells: &[String], field: usize) -> Option<(usize, String)> {
+    let column = table.map.column(field)?;
+    let raw = cells.get(column)?;
+    clean(raw).map(|c| (column, c.into_owned()))
+}
+
+fn bad_row(table: &SmallTable, row: u64, column: usize, message: String) -> InputError {
+    InputError::InvalidRow {
+        path: table.display.clone(),
+        row,
+        column: table.map.header(column).to_string(),
+        message,
+    }
+}
+
+fn required(
+    table: &SmallTable,
+    row: u64,
+    cells: &[String],
+    field: usize,
+    what: &str,
+) -> Result<String, InputError> {
+    match cell(table, cells, field) {
+        Some((_, text)) => Ok(text),
+        None => Err(bad_row(
+            table,
+            row,
+            table.map.column(field).unwrap_or(0),
+            format!("the {what} is empty: every row needs one"),
+        )),
+    }
+}
+
+fn quantity(
+    table: &SmallTable,
+    row: u64,
+    cells: &[String],
+    field: usize,
+) -> Result<Option<u64>, InputError> {
+    match cell(table, cells, field) {
+        None => Ok(None),
+        Some((column, text)) => parse_whole(&text).map(Some).map_err(|why| {
+            bad_row(
+                table,
+                row,
+                column,
+                format!("{text:?} {why}: quantities are whole numbers"),
+            )
+        }),
+    }
+}
+
+/// Reads a `--catalog` file.
+pub fn read_catalog(path: &Path) -> Result<Vec<CatalogEntry>, InputError> {
+    let table = read_small_table(path, &CATALOG_SCHEMA)?;
+    let mut entries = Vec::with_capacity(table.rows.len());
+    for (row, cells) in &table.rows {
+        let row = *row;
+        let offer_id = required(&table, row, cells, OFFER_ID, "offer ID")?;
+        let offer_name = required(&table, row, cells, OFFER_NAME, "offer name")?;
+        let sku_id = match cell(&table, cells, SKU_ID) {
+            None => None,
+            Some((column, text)) => Some(parse_guid(&text).ok_or_else(|| {
+                bad_row(
+                    &table,
+                    row,
+                    column,
+                    format!("{text:?} is not a license SKU ID (a GUID)"),
+                )
+            })?),
+        };
+        let min_quantity = quantity(&table, row, cells, MIN_QUANTITY)?;
+        let max_quantity = quantity(&table, row, cells, MAX_QUANTITY)?;
+        if let (Some(min), Some(max)) = (min_quantity, max_quantity)
+            && min > max
+        {
+            return Err(bad_row(
+                &table,
+                row,
+                table.map.column(MIN_QUANTITY).unwrap_or(0),
+                format!("the minimum quantity {min} is above the maximum {max}"),
+            ));
+        }
+        // A legacy offer ID is a GUID: store it in its canonical lower-case form.
+        let offer_id = parse_guid(&offer_id).unwrap_or(offer_id);
+        entries.push(CatalogEntry {
+            offer_id,
+            offer_name,
+            sku_id,
+            sku_part_number: cell(&table, cells, SKU_PART_NUMBER).map(|(_, t)| t),
+            min_quantity,
+            max_quantity,
+            country: cell(&table, cells, COUNTRY).map(|(_, t)| t.to_ascii_uppercase()),
+        });
+    }
+    Ok(entries)
+}
+
+/// Reads an `--offer-map` file.
+pub fn read_offer_map(path: &Path) -> Result<Vec<OfferMapEntry>, InputError> {
+    let table = read_small_table(path, &OFFER_MAP_SCHEMA)?;
+    table
+        .rows
+        .iter()
+        .map(|(row, cells)| {
+            Ok(OfferMapEntry {
+                from: required(&table, *row, cells, 0, "legacy offer (from)")?,
+                to: required(&table, *row, cells, 1, "CSP offer (to)")?,
+            })
+        })
+        .collect()
+}

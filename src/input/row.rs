@@ -1,0 +1,487 @@
+//! One data row in, a [`SourceRow`] or a [`Rejection`] out.
+//!
+//! Rows are parsed independently (in parallel, see `csv.rs`), so everything a row needs
+//! is in [`RowContext`]. The main decisions: a row is rejected with its *first* problem
+//! in field order (customer, offer, seats, assigned, target seats, date, yes/no cells),
+//! and the message of that rejection lists the other problems, so one fix-and-rerun
+//! round is enough; entirely empty rows are skipped, never rejected; a customer ID that is
+//! not a GUID does not reject a row that has a domain (the planner warns instead); and a
+//! day/month-ambiguous date leaves the row *pending* until the whole column is known.
+
+use chrono::NaiveDate;
+
+use super::date::{DateRead, parse_date};
+use super::header::HeaderMap;
+use super::value::{
+    clean, normalize_country, parse_bool, parse_guid, parse_relationship, parse_whole,
+};
+use super::{DateOrder, Field, SourceRow};
+use crate::plan::model::{RejectCode, Rejection};
+
+/// Access to one row's cells by column index.
+pub(crate) trait Cells {
+    fn cell(&self, column: usize) -> Option<&str>;
+    fn len(&self) -> usize;
+
+    /// Every cell empty or blank: the row is skipped.
+    fn is_blank(&self) -> bool {
+        (0..self.len()).all(|c| self.cell(c).is_none_or(|s| s.trim().is_empty()))
+    }
+}
+
+impl Cells for csv::ByteRecord {
+    fn cell(&self, column: usize) -> Option<&str> {
+        // The text was decoded to UTF-8 before parsing and fields split at ASCII bytes,
+        // so every field is valid UTF-8.
+        self.get(column).and_then(|b| std::str::from_utf8(b).ok())
+    }
+    fn len(&self) -> usize {
+        csv::ByteRecord::len(self)
+    }
+
+    fn is_blank(&self) -> bool {
+        // The fields concatenated trim to nothing exactly when every field does.
+        std::str::from_utf8(self.as_slice()).is_ok_and(|s| s.trim().is_empty())
+    }
+}
+
+impl<S: AsRef<str>> Cells for [S] {
+    fn cell(&self, column: usize) -> Option<&str> {
+        self.get(column).map(AsRef::as_ref)
+    }
+    fn len(&self) -> usize {
+        <[S]>::len(self)
+    }
+}
+
+/// What parsing rows of one table needs to know.
+pub(crate) struct RowContext<'a> {
+    pub path: &'a str,
+    pub input: usize,
+    pub map: &'a HeaderMap,
+    pub date_order: Option<DateOrder>,
+}
+
+/// The outcome of one row.
+// Not boxed: outcomes live only in a batch and are moved straight into the final row
+// vector; a box per row would cost a million allocations on a big file.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum RowOutcome {
+    Blank,
+    Row(SourceRow),
+    /// Valid except that its date reads two ways; settled once the column is known.
+    Pending {
+        row: SourceRow,
+        mdy: NaiveDate,
+        dmy: NaiveDate,
+        value: String,
+    },
+    Rejected(Rejection),
+}
+
+/// One thing wrong with a row.
+struct Problem {
+    code: RejectCode,
+    column: Option<usize>,
+    value: Option<String>,
+    message: String,
+}
+
+impl RowContext<'_> {
+    fn raw<'c>(&self, cells: &'c (impl Cells + ?Sized), field: Field) -> Option<(usize, &'c str)> {
+        let column = self.map.column(field as usize)?;
+        Some((column, cells.cell(column).unwrap_or("")))
+    }
+
+    /// The cleaned text of a field, `None` when the column is absent or the cell empty.
+    fn text(&self, cells: &(impl Cells + ?Sized), field: Field) -> Option<String> {
+        self.raw(cells, field)
+            .and_then(|(_, raw)| clean(raw).map(|c| c.into_owned()))
+    }
+
+    pub(crate) fn rejection(
+        &self,
+        row: u64,
+        column: Option<usize>,
+        value: Option<String>,
+        code: RejectCode,
+        message: String,
+    ) -> Rejection {
+        Rejection {
+            input: self.path.to_string(),
+            row,
+            column: column.map(|c| self.map.header(c).to_string()),
+            value,
+            code,
+            message,
+        }
+    }
+
+    /// Parses one row. Also returns which day/month order the row's date revealed.
+    pub(crate) fn parse<C: Cells + ?Sized>(
+        &self,
+        cells: &C,
+        row: u64,
+    ) -> (RowOutcome, Option<DateOrder>) {
+        if cells.is_blank() {
+            return (RowOutcome::Blank, None);
+        }
+        let mut problems: Vec<Problem> = Vec::new();
+
+        // Customer: a GUID, or a domain; a non-GUID ID is kept aside when a domain exists.
+        let domain = self.text(cells, Field::Domain).map(|mut d| {
+            if d.is_ascii() {
+                d.make_ascii_lowercase();
+                d
+            } else {
+                d.to_lowercase()
+            }
+        });
+        let mut customer_id = None;
+        let mut invalid_customer_id = None;
+        match self.raw(cells, Field::CustomerId) {
+            Some((column, raw)) if !raw.trim().is_empty() => {
+                let cleaned = clean(raw).map(|c| c.into_owned()).unwrap_or_default();
+                match parse_guid(&cleaned) {
+                    Some(id) => customer_id = Some(id),
+                    None if domain.is_some() => invalid_customer_id = Some(raw.trim().to_string()),
+                    None => problems.push(Problem {
+                        code: RejectCode::MissingCustomer,
+                        column: Some(column),
+                        value: Some(raw.trim().to_string()),
+                        message: format!(
+                            "{:?} is not a customer tenant ID (a GUID such as 0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b) and the row has no domain: correct the ID or fill in the customer's primary domain",
+                            raw.trim()
+                        ),
+                    }),
+                }
+            }
+            _ => {
+                if domain.is_none() {
+                    let column = self
+                        .map
+                        .column(Field::CustomerId as usize)
+                        .or(self.map.column(Field::Domain as usize));
+                    problems.push(Problem {
+                        code: RejectCode::MissingCustomer,
+                        column,
+                        value: None,
+                        message: "the row has neither a customer tenant ID nor a domain: fill in the customer's Microsoft ID (a GUID) or primary domain".into(),
+                    });
+                }
+            }
+        }
+
+        let current_offer = self.text(cells, Field::CurrentOffer);
+        if current_offer.is_none() {
+            problems.push(Problem {
+                code: RejectCode::MissingOffer,
+                column: self.map.column(Field::CurrentOffer as usize),
+                value: None,
+                message: "the row has no current offer: fill in the product the customer has today (name or offer ID)".into(),
+            });
+        }
+
+        let seats = self.whole(
+            cells,
+            Field::Seats,
+            1,
+            RejectCode::InvalidSeats,
+            "seats",
+            &mut problems,
+        );
+        let assigned = self.whole(
+            cells,
+            Field::Assigned,
+            0,
+            RejectCode::InvalidAssigned,
+            "assigned licenses",
+            &mut problems,
+        );
+        let target_seats = self.whole(
+            cells,
+            Field::TargetSeats,
+            1,
+            RejectCode::InvalidTargetSeats,
+            "target seats",
+            &mut problems,
+        );
+
+        let mut expires_on = None;
+        let mut evidence = None;
+        let mut pending = None;
+        if let Some((column, raw)) = self.raw(cells, Field::ExpiresOn)
+            && let Some(text) = clean(raw)
+        {
+            match parse_date(&text, self.date_order) {
+                DateRead::Date { date, order } => {
+                    expires_on = Some(date);
+                    evidence = order;
+                }
+                DateRead::Ambiguous { mdy, dmy } => pending = Some((mdy, dmy, raw.trim().to_string())),
+                DateRead::Invalid(why) => problems.push(Problem {
+                    code: RejectCode::InvalidDate,
+                    column: Some(column),
+                    value: Some(raw.trim().to_string()),
+                    message: format!("{:?} {why}: write the end date as 2026-11-21 (or any form in docs/input-format.md)", raw.trim()),
+                }),
+            }
+        }
+
+        let auto_renew = self.yes_no(
+            cells,
+            Field::AutoRenew,
+            parse_bool,
+            "auto-renew",
+            &mut problems,
+        );
+        let relationship_accepted = self.yes_no(
+            cells,
+            Field::Relationship,
+            parse_relationship,
+            "reseller relationship",
+            &mut problems,
+        );
+
+        if !problems.is_empty() {
+            let first = problems.remove(0);
+            let mut message = first.message;
+            if !problems.is_empty() {
+                let others: Vec<String> = problems
+                    .iter()
+                    .map(|p| match p.column {
+                        Some(c) => format!("column {:?}: {}", self.map.header(c), p.message),
+                        None => p.message.clone(),
+                    })
+                    .collect();
+                message.push_str(&format!(" (also: {})", others.join("; ")));
+            }
+            return (
+                RowOutcome::Rejected(self.rejection(
+                    row,
+                    first.column,
+                    first.value,
+                    first.code,
+                    message,
+                )),
+                evidence,
+            );
+        }
+
+        let source = SourceRow {
+            input: self.input,
+            row,
+            customer_id,
+            invalid_customer_id,
+            domain,
+            customer_name: self.text(cells, Field::CustomerName),
+            contact_email: self.text(cells, Field::ContactEmail),
+            country: self
+                .text(cells, Field::Country)
+                .map(|c| normalize_country(&c)),
+            program: self.text(cells, Field::Program),
+            current_offer: current_offer.unwrap_or_default(),
+            subscription_id: self.text(cells, Field::SubscriptionId),
+            seats: seats.unwrap_or_default(),
+            assigned,
+            expires_on,
+            auto_renew,
+            target_offer: self.text(cells, Field::TargetOffer),
+            target_seats,
+            relationship_accepted,
+        };
+        let outcome = match pending {
+            Some((mdy, dmy, value)) => RowOutcome::Pending {
+                row: source,
+                mdy,
+                dmy,
+                value,
+            },
+            None => RowOutcome::Row(source),
+        };
+        (outcome, evidence)
+    }
+
+    /// A whole-number cell ≥ `min`; seats (min 1) must be present, the others may be empty.
+    fn whole<C: Cells + ?Sized>(
+        &self,
+        cells: &C,
+        field: Field,
+        min: u64,
+        code: RejectCode,
+        what: &str,
+        problems: &mut Vec<Problem>,
+    ) -> Option<u64> {
+        let (column, raw) = self.raw(cells, field)?;
+        let bound = if min == 0 {
+            "0 or more"
+        } else {
+            "greater than 0"
+        };
+        let Some(text) = clean(raw) else {
+            if field == Field::Seats {
+                problems.push(Problem {
+                    code,
+                    column: Some(column),
+                    value: None,
+                    message: "seats is empty: fill in the number of licenses purchased (a whole number greater than 0)".into(),
+                });
+            }
+            return None;
+        };
+        let reason = match parse_whole(&text) {
+            Ok(n) if n >= min => return Some(n),
+            Ok(_) => "is 0",
+            Err(why) => why,
+        };
+        let mut message = format!(
+            "{:?} {reason}: {what} must be a whole number {bound}",
+            raw.trim()
+        );
+        if text.contains('.') && reason == "is not a whole number" {
+            message.push_str(
+                " (a '.' is read as a decimal point; write 1200 or 1,200 for twelve hundred)",
+            );
+        }
+        problems.push(Problem {
+            code,
+            column: Some(column),
+            value: Some(raw.trim().to_string()),
+            message,
+        });
+        None
+    }
+
+    fn yes_no<C: Cells + ?Sized>(
+        &self,
+        cells: &C,
+        field: Field,
+        parse: fn(&str) -> Option<bool>,
+        what: &str,
+        problems: &mut Vec<Problem>,
+    ) -> Option<bool> {
+        let (column, raw) = self.raw(cells, field)?;
+        let text = clean(raw)?;
+        match parse(&text) {
+            Some(b) => Some(b),
+            None => {
+                problems.push(Problem {
+                    code: RejectCode::InvalidBoolean,
+                    column: Some(column),
+                    value: Some(raw.trim().to_string()),
+                    message: format!(
+                        "{:?} is not a yes/no value for {what}: write yes or no (예/아니요, はい/いいえ, true/false)",
+                        raw.trim()
+                    ),
+                });
+                None
+            }
+        }
+    }
+}
+
+/// A row whose date waits for the column's day/month order.
+struct Pending {
+    /// Index into `Collector::rows`.
+    index: usize,
+    mdy: NaiveDate,
+    dmy: NaiveDate,
+    value: String,
+}
+
+/// Gathers row outcomes in input order into the final vectors, and settles
+/// day/month-ambiguous dates once every row of the table has been seen.
+#[derive(Default)]
+pub(crate) struct Collector {
+    pub rows: Vec<SourceRow>,
+    pub rejected: Vec<Rejection>,
+    pending: Vec<Pending>,
+    /// First rows whose dates showed month-first / day-first.
+    saw_mdy: Option<u64>,
+    saw_dmy: Option<u64>,
+    /// Non-blank data rows.
+    pub data_rows: u64,
+    /// Rows rejected for bytes that did not decode.
+    pub bad_rows: u64,
+}
+
+impl Collector {
+    pub(crate) fn push(&mut self, row: u64, outcome: RowOutcome, order: Option<DateOrder>) {
+        match order {
+            Some(DateOrder::Mdy) if self.saw_mdy.is_none() => self.saw_mdy = Some(row),
+            Some(DateOrder::Dmy) if self.saw_dmy.is_none() => self.saw_dmy = Some(row),
+            _ => {}
+        }
+        match outcome {
+            RowOutcome::Blank => return,
+            RowOutcome::Row(source) => self.rows.push(source),
+            RowOutcome::Rejected(rejection) => {
+                if rejection.code == RejectCode::InvalidEncoding {
+                    self.bad_rows += 1;
+                }
+                self.rejected.push(rejection);
+            }
+            RowOutcome::Pending {
+                row,
+                mdy,
+                dmy,
+                value,
+            } => {
+                self.pending.push(Pending {
+                    index: self.rows.len(),
+                    mdy,
+                    dmy,
+                    value,
+                });
+                self.rows.push(row);
+            }
+        }
+        self.data_rows += 1;
+    }
+
+    /// Settles pending dates; returns valid rows and rejections, both in row order.
+    pub(crate) fn finish(mut self, ctx: &RowContext<'_>) -> (Vec<SourceRow>, Vec<Rejection>) {
+        if self.pending.is_empty() {
+            return (self.rows, self.rejected);
+        }
+        let column = ctx.map.column(Field::ExpiresOn as usize);
+        let mut dropped = Vec::new();
+        for p in std::mem::take(&mut self.pending) {
+            match (self.saw_mdy, self.saw_dmy) {
+                (Some(_), None) => self.rows[p.index].expires_on = Some(p.mdy),
+                (None, Some(_)) => self.rows[p.index].expires_on = Some(p.dmy),
+                (mdy_row, dmy_row) => {
+                    let why = match (mdy_row, dmy_row) {
+                        (Some(m), Some(d)) => format!(
+                            "the column mixes month-first (row {m}) and day-first (row {d}) dates"
+                        ),
+                        _ => "no other date in the column settles whether the day or the month comes first".into(),
+                    };
+                    let (value, mdy, dmy) = (&p.value, p.mdy, p.dmy);
+                    self.rejected.push(ctx.rejection(
+                        self.rows[p.index].row,
+                        column,
+                        Some(value.clone()),
+                        RejectCode::AmbiguousDate,
+                        format!(
+                            "{value:?} could be {mdy} (month first) or {dmy} (day first) and {why}: pass --date-order mdy or --date-order dmy, or write the date as YYYY-MM-DD"
+                        ),
+                    ));
+                    dropped.push(p.index);
+                }
+            }
+        }
+        if !dropped.is_empty() {
+            let mut index = 0;
+            self.rows.retain(|_| {
+                let keep = dropped.binary_search(&index).is_err();
+                index += 1;
+                keep
+            });
+            // Rows are unique within a table, so this restores row order.
+            self.rejected.sort_by_key(|r| r.row);
+        }
+        (self.rows, self.rejected)
+    }
+}

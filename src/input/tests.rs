@@ -1,0 +1,937 @@
+//! Reader-level tests: whole files in, rows and rejections out. The committed fixtures in
+//! `tests/fixtures/` are written by `write_fixtures` (run it with
+//! `cargo test --lib input::tests::write_fixtures -- --ignored`) and read back here.
+
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use encoding_rs::{EUC_KR, SHIFT_JIS};
+use rust_xlsxwriter::{Format, Workbook};
+
+use super::*;
+use crate::plan::model::RejectCode;
+
+const CONTOSO: &str = "0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b";
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+fn fixture(name: &str) -> InputSource {
+    InputSource::Path(fixtures().join(name))
+}
+
+fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, day).unwrap()
+}
+
+fn read(source: &InputSource) -> InputTable {
+    read_input(source, 0, &ReadOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn read_err(source: &InputSource, opts: &ReadOptions) -> InputError {
+    match read_input(source, 0, opts) {
+        Ok(t) => panic!("expected an error, got {} rows", t.rows.len()),
+        Err(e) => e,
+    }
+}
+
+/// Reads text written to a temporary file.
+fn read_text(text: &str) -> InputTable {
+    read_bytes_opts(text.as_bytes(), &ReadOptions::default())
+}
+
+fn read_bytes_opts(bytes: &[u8], opts: &ReadOptions) -> InputTable {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("input.csv");
+    std::fs::write(&path, bytes).unwrap();
+    read_input(&InputSource::Path(path), 0, opts).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn codes(table: &InputTable) -> Vec<(u64, RejectCode)> {
+    table.rejected.iter().map(|r| (r.row, r.code)).collect()
+}
+
+// ----- fixture writing ---------------------------------------------------------------
+
+/// A cell of a generated workbook.
+#[derive(Clone)]
+enum X {
+    S(&'static str),
+    N(f64),
+    D(NaiveDate),
+    E,
+}
+
+/// A sheet to write: name, top-left cell (row, column), rows.
+type SheetSpec<'a> = (&'a str, (u32, u16), Vec<Vec<X>>);
+
+fn write_xlsx(path: &Path, sheets: &[SheetSpec<'_>]) {
+    let mut book = Workbook::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for (name, (r0, c0), rows) in sheets {
+        let sheet = book.add_worksheet();
+        sheet.set_name(*name).unwrap();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                let (r, c) = (r0 + r as u32, c0 + c as u16);
+                match cell {
+                    X::S(s) => {
+                        sheet.write_string(r, c, *s).unwrap();
+                    }
+                    X::N(n) => {
+                        sheet.write_number(r, c, *n).unwrap();
+                    }
+                    X::D(day) => {
+                        sheet.write_datetime_with_format(r, c, day, &date).unwrap();
+                    }
+                    X::E => {}
+                }
+            }
+        }
+    }
+    book.save(path).unwrap();
+}
+
+/// The CSV twin of a sheet: numbers as Excel would save them, dates as ISO.
+fn to_csv(rows: &[Vec<X>]) -> String {
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|cell| match cell {
+                X::S(s) if s.contains([',', '"', '\n']) => {
+                    format!("\"{}\"", s.replace('"', "\"\""))
+                }
+                X::S(s) => s.to_string(),
+                X::N(n) => format!("{n}"),
+                X::D(day) => day.to_string(),
+                X::E => String::new(),
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn basic_rows() -> Vec<Vec<X>> {
+    use X::*;
+    let header = [
+        "Customer ID",
+        "Domain",
+        "Customer name",
+        "Contact email",
+        "Country",
+        "Program",
+        "Product name",
+        "Subscription ID",
+        "Quantity",
+        "Assigned licenses",
+        "End date",
+        "Auto-renew",
+        "Target offer",
+        "Relationship",
+    ];
+    vec![
+        header.iter().map(|h| S(h)).collect(),
+        vec![
+            S(CONTOSO),
+            S("Contoso.com"),
+            S("Contoso Ltd"),
+            S("admin@contoso.com"),
+            S("kr"),
+            S("Open Value"),
+            S("Microsoft 365 Business Premium"),
+            S("5d1e8f2a-1111-4c3b-9a7d-000000000001"),
+            N(25.0),
+            N(20.0),
+            D(d(2027, 1, 31)),
+            S("Yes"),
+            E,
+            S("Accepted"),
+        ],
+        vec![
+            S(CONTOSO),
+            S("contoso.com"),
+            S("Contoso Ltd"),
+            S("admin@contoso.com"),
+            S("KR"),
+            S("Open Value"),
+            S("Microsoft 365 E3"),
+            S("5d1e8f2a-1111-4c3b-9a7d-000000000002"),
+            N(1200.0),
+            N(1000.0),
+            D(d(2026, 12, 15)),
+            S("No"),
+            S("Microsoft 365 E5"),
+            S("Accepted"),
+        ],
+        vec![
+            E,
+            S("fabrikam.co.kr"),
+            S("Fabrikam"),
+            S("it@fabrikam.co.kr"),
+            S("KR"),
+            S("Enterprise Agreement"),
+            S("Office 365 E1"),
+            E,
+            N(10.0),
+            E,
+            D(d(2026, 11, 25)),
+            E,
+            E,
+            E,
+        ],
+        vec![
+            S("n/a"),
+            S("tailspin.jp"),
+            S("Tailspin Toys"),
+            E,
+            S("JP"),
+            S("Open"),
+            S("Microsoft 365 Business Standard"),
+            E,
+            N(5.0),
+            N(5.0),
+            E,
+            S("no"),
+            E,
+            S("pending"),
+        ],
+        vec![
+            E,
+            S("wingtip.com"),
+            S("Wingtip"),
+            E,
+            S("US"),
+            S("Open"),
+            S("Office 365 E3"),
+            E,
+            N(-3.0),
+            E,
+            E,
+            E,
+            E,
+            E,
+        ],
+    ]
+}
+
+fn title_rows() -> Vec<Vec<X>> {
+    use X::*;
+    let mut rows = vec![
+        vec![S("Microsoft 365 subscriptions export")],
+        vec![S("Generated 2026-11-21 by Partner Center")],
+        vec![],
+    ];
+    rows.extend(basic_rows());
+    rows
+}
+
+/// A minimal OLE compound file holding `EncryptionInfo` and `EncryptedPackage` streams:
+/// what Excel writes when a workbook is saved with a password (MS-OFFCRYPTO).
+fn encrypted_package() -> Vec<u8> {
+    const END: u32 = 0xFFFF_FFFE;
+    const FREE: u32 = 0xFFFF_FFFF;
+    const FATSECT: u32 = 0xFFFF_FFFD;
+    let mut header = vec![0u8; 512];
+    header[..8].copy_from_slice(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+    header[24..26].copy_from_slice(&0x3Eu16.to_le_bytes());
+    header[26..28].copy_from_slice(&3u16.to_le_bytes());
+    header[28..30].copy_from_slice(&0xFFFEu16.to_le_bytes());
+    header[30..32].copy_from_slice(&9u16.to_le_bytes());
+    header[32..34].copy_from_slice(&6u16.to_le_bytes());
+    header[44..48].copy_from_slice(&1u32.to_le_bytes()); // FAT sectors
+    header[48..52].copy_from_slice(&1u32.to_le_bytes()); // first directory sector
+    header[56..60].copy_from_slice(&4096u32.to_le_bytes());
+    header[60..64].copy_from_slice(&END.to_le_bytes());
+    header[68..72].copy_from_slice(&END.to_le_bytes());
+    header[76..80].copy_from_slice(&0u32.to_le_bytes()); // DIFAT[0]: FAT in sector 0
+    for i in 1..109 {
+        header[76 + 4 * i..80 + 4 * i].copy_from_slice(&FREE.to_le_bytes());
+    }
+    // FAT: sector 0 FAT, 1 directory, 2..=9 EncryptionInfo, 10..=17 EncryptedPackage.
+    let mut fat = vec![FREE; 128];
+    fat[0] = FATSECT;
+    fat[1] = END;
+    for (s, next) in fat.iter_mut().enumerate().take(9).skip(2) {
+        *next = s as u32 + 1;
+    }
+    fat[9] = END;
+    for (s, next) in fat.iter_mut().enumerate().take(17).skip(10) {
+        *next = s as u32 + 1;
+    }
+    fat[17] = END;
+    let fat: Vec<u8> = fat.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let entry = |name: &str, kind: u8, left: u32, right: u32, child: u32, start: u32, size: u64| {
+        let mut e = vec![0u8; 128];
+        let units: Vec<u8> = name
+            .encode_utf16()
+            .chain([0])
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        e[..units.len()].copy_from_slice(&units);
+        e[64..66].copy_from_slice(&(units.len() as u16).to_le_bytes());
+        e[66] = kind;
+        e[67] = 1; // black
+        e[68..72].copy_from_slice(&left.to_le_bytes());
+        e[72..76].copy_from_slice(&right.to_le_bytes());
+        e[76..80].copy_from_slice(&child.to_le_bytes());
+        e[116..120].copy_from_slice(&start.to_le_bytes());
+        e[120..128].copy_from_slice(&size.to_le_bytes());
+        e
+    };
+    let mut dir = Vec::new();
+    dir.extend(entry("Root Entry", 5, FREE, FREE, 2, END, 0));
+    dir.extend(entry("EncryptionInfo", 2, FREE, FREE, FREE, 2, 4096));
+    dir.extend(entry("EncryptedPackage", 2, 1, FREE, FREE, 10, 4096));
+    dir.extend(vec![0u8; 128]);
+    let mut out = header;
+    out.extend(fat);
+    out.extend(dir);
+    out.extend((0..8192u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8));
+    out
+}
+
+#[test]
+#[ignore = "writes tests/fixtures; run on purpose after changing a fixture"]
+fn write_fixtures() {
+    use X::*;
+    let dir = fixtures();
+    let put = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).unwrap();
+
+    // Twins: the same table as CSV and as XLSX.
+    write_xlsx(
+        &dir.join("basic.xlsx"),
+        &[("Customers", (0, 0), basic_rows())],
+    );
+    put("basic.csv", to_csv(&basic_rows()).as_bytes());
+    write_xlsx(
+        &dir.join("title_block.xlsx"),
+        &[("Export", (0, 0), title_rows())],
+    );
+    put("title_block.csv", to_csv(&title_rows()).as_bytes());
+    write_xlsx(
+        &dir.join("table_on_second_sheet.xlsx"),
+        &[
+            (
+                "Summary",
+                (0, 0),
+                vec![
+                    vec![S("Customers"), N(4.0)],
+                    vec![S("Subscriptions"), N(5.0)],
+                ],
+            ),
+            ("Subscriptions", (0, 0), basic_rows()),
+        ],
+    );
+    // The used range starts at C5: row numbers are the sheet's own.
+    write_xlsx(
+        &dir.join("table_at_c5.xlsx"),
+        &[("Data", (4, 2), basic_rows())],
+    );
+    let truncated = std::fs::read(dir.join("basic.xlsx")).unwrap();
+    put("truncated.xlsx", &truncated[..truncated.len() / 2]);
+    put("password_protected.xlsx", &encrypted_package());
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x10\0\0\0\x10\x08\x06\0\0\0".to_vec();
+    png.extend((0..200u32).map(|i| (i.wrapping_mul(40_503) >> 7) as u8));
+    put("not_a_spreadsheet.csv", &png);
+    put("empty.csv", b"");
+    put("header_only.csv", b"Domain,Offer,Seats\r\n");
+    put(
+        "no_header.csv",
+        "Name,Phone,City\nKim,010-1234-5678,Seoul\n".as_bytes(),
+    );
+
+    // Korean: CP949 bytes, Korean headers and Korean dates.
+    let korean = "고객 ID,도메인,고객 이름,제품,사용자 수,할당됨,만료 날짜,자동 갱신,재판매인 관계\r\n\
+        0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b,contoso.co.kr,콘토소,Microsoft 365 Business Premium,25,20,2027. 1. 31.,예,승인됨\r\n\
+        ,fabrikam.co.kr,파브리캄,Microsoft 365 E3,\"1,200\",900,2026년 12월 15일,아니요,\r\n\
+        ,tailspin.kr,테일스핀,Office 365 E1,１０,,2026-11-25,사용 안 함,대기 중\r\n";
+    put("dates_korean.csv", korean.as_bytes());
+    put("cp949_headers.csv", &EUC_KR.encode(korean).0);
+    let japanese = "テナント ID,ドメイン,会社名,プラン,数量,割り当て済み,有効期限,自動更新,再販業者関係\r\n\
+        0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b,contoso.co.jp,コントソ株式会社,Microsoft 365 Business Premium,25,20,2027年1月31日,はい,承認済み\r\n\
+        ,fabrikam.co.jp,ファブリカム,Microsoft 365 E3,\"1,200\",900,令和8年12月15日,いいえ,\r\n\
+        ,tailspin.jp,テイルスピン,Office 365 E1,１０,,2026/11/25,無効,保留中\r\n";
+    put("dates_japanese.csv", japanese.as_bytes());
+    put("shift_jis_headers.csv", &SHIFT_JIS.encode(japanese).0);
+    // Excel's "Unicode text": UTF-16LE with a BOM, tab-separated.
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(
+        japanese
+            .replace(",", "\t")
+            .replace("\"1\t200\"", "1200")
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes()),
+    );
+    put("utf16le_bom.txt", &utf16);
+    put(
+        "semicolon.csv",
+        "Domain;Product;Seats;End date\r\ncontoso.com;Office 365 E3;1.200,0;21.11.2026\r\n"
+            .as_bytes(),
+    );
+
+    // One row per rejection code, with a blank line and a multi-line quoted cell above
+    // some of them so that their row numbers show the counting.
+    put(
+        "rejections.csv",
+        "Customer ID,Domain,Customer name,Product,Seats,Assigned,Target seats,End date,Auto renew,Relationship\n\
+         ,,Nobody,Office 365 E1,5,,,,,\n\
+         ,a.com,A,,5,,,,,\n\
+         \n\
+         ,b.com,\"B\nwith a two-line name\",Office 365 E1,-3,,,,,\n\
+         ,c.com,C,Office 365 E1,12.5,,,,,\n\
+         ,d.com,D,Office 365 E1,5,-1,,,,\n\
+         ,e.com,E,Office 365 E1,5,,0,,,\n\
+         ,f.com,F,Office 365 E1,5,,,2026-02-30,,\n\
+         ,g.com,G,Office 365 E1,5,,,03/04/2026,,\n\
+         ,h.com,H,Office 365 E1,5,,,,maybe,\n\
+         ,i.com,I,Office 365 E1,5,,,,,someday\n\
+         ,j.com,J,Office 365 E1,5,,,,,\n"
+            .as_bytes(),
+    );
+    let mut bad =
+        b"Domain,Product,Seats\ncontoso.com,Office 365 E1,5\nfabrikam.com,Office \xFF\xFE E3,7\n"
+            .to_vec();
+    for i in 0..20 {
+        bad.extend(format!("x{i}.com,Office 365 E1,{}\n", i + 1).bytes());
+    }
+    put("bad_bytes_in_one_row.csv", &bad);
+    put(
+        "dates_day_first.csv",
+        "Domain,Product,Seats,End date\na.com,E1,1,03/04/2026\nb.com,E1,1,25/12/2026\n".as_bytes(),
+    );
+    put(
+        "dates_ambiguous.csv",
+        "Domain,Product,Seats,End date\na.com,E1,1,03/04/2026\nb.com,E1,1,05/06/2026\n".as_bytes(),
+    );
+    put(
+        "catalog.csv",
+        "offer_id,offer_name,sku_id,sku_part_number,min_quantity,max_quantity,country\n\
+         CFQ7TTC0LCHC:0002,Microsoft 365 E3,05E9A617-0261-4CEE-BB44-138D3EF5D965,SPE_E3,1,300,kr\n\
+         CFQ7TTC0LDPB:0001,Microsoft 365 Business Premium,cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46,SPB,1,300,\n"
+            .as_bytes(),
+    );
+    put(
+        "offer_map.csv",
+        "Legacy offer,CSP offer\nOffice 365 E3,Microsoft 365 E3\n".as_bytes(),
+    );
+    put(
+        "catalog_bad_row.csv",
+        "Offer ID,Offer name,SKU ID\nX:1,E3,not-a-guid\n".as_bytes(),
+    );
+}
+
+// ----- twins and whole fixtures ------------------------------------------------------
+
+fn without_input(mut table: InputTable) -> (Vec<SourceRow>, Vec<Rejection>) {
+    for r in &mut table.rejected {
+        r.input.clear();
+    }
+    (table.rows, table.rejected)
+}
+
+#[test]
+fn basic_fixture_rows() {
+    let table = read(&fixture("basic.csv"));
+    assert_eq!(table.info.rows, 5);
+    assert_eq!(table.info.sheet, None);
+    assert_eq!(table.info.sha256.len(), 64);
+    assert_eq!(table.rows.len(), 4);
+    let first = &table.rows[0];
+    assert_eq!(first.row, 2);
+    assert_eq!(first.customer_id.as_deref(), Some(CONTOSO));
+    assert_eq!(first.domain.as_deref(), Some("contoso.com"));
+    assert_eq!(first.country.as_deref(), Some("KR"));
+    assert_eq!(first.current_offer, "Microsoft 365 Business Premium");
+    assert_eq!(first.seats, 25);
+    assert_eq!(first.assigned, Some(20));
+    assert_eq!(first.expires_on, Some(d(2027, 1, 31)));
+    assert_eq!(first.auto_renew, Some(true));
+    assert_eq!(first.relationship_accepted, Some(true));
+    assert_eq!(table.rows[1].seats, 1200);
+    assert_eq!(
+        table.rows[1].target_offer.as_deref(),
+        Some("Microsoft 365 E5")
+    );
+    assert_eq!(table.rows[2].customer_id, None);
+    assert_eq!(table.rows[2].relationship_accepted, None);
+    assert_eq!(table.rows[3].invalid_customer_id.as_deref(), Some("n/a"));
+    assert_eq!(table.rows[3].relationship_accepted, Some(false));
+    assert_eq!(codes(&table), vec![(6, RejectCode::InvalidSeats)]);
+    let r = &table.rejected[0];
+    assert_eq!(r.column.as_deref(), Some("Quantity"));
+    assert_eq!(r.value.as_deref(), Some("-3"));
+    assert!(r.input.ends_with("basic.csv"));
+}
+
+#[test]
+fn csv_and_xlsx_twins_read_the_same() {
+    for (csv, xlsx) in [
+        ("basic.csv", "basic.xlsx"),
+        ("title_block.csv", "title_block.xlsx"),
+    ] {
+        let a = read(&fixture(csv));
+        let b = read(&fixture(xlsx));
+        assert!(b.info.sheet.is_some());
+        assert_eq!(a.info.rows, b.info.rows);
+        assert_eq!(without_input(a), without_input(b), "{csv} vs {xlsx}");
+    }
+}
+
+#[test]
+fn title_block_shifts_row_numbers() {
+    let table = read(&fixture("title_block.xlsx"));
+    assert_eq!(table.info.sheet.as_deref(), Some("Export"));
+    assert_eq!(table.rows[0].row, 5);
+    assert_eq!(codes(&table), vec![(9, RejectCode::InvalidSeats)]);
+}
+
+#[test]
+fn table_on_second_sheet_is_found_and_named() {
+    let table = read(&fixture("table_on_second_sheet.xlsx"));
+    assert_eq!(table.info.sheet.as_deref(), Some("Subscriptions"));
+    assert_eq!(table.rows.len(), 4);
+    let opts = ReadOptions {
+        sheet: Some(SheetSelector::Index(1)),
+        ..Default::default()
+    };
+    let err = read_err(&fixture("table_on_second_sheet.xlsx"), &opts);
+    assert!(matches!(err, InputError::NoHeader { .. }), "{err}");
+    assert!(err.to_string().contains("Summary"), "{err}");
+    let opts = ReadOptions {
+        sheet: Some(SheetSelector::Name("Nope".into())),
+        ..Default::default()
+    };
+    let err = read_err(&fixture("table_on_second_sheet.xlsx"), &opts).to_string();
+    assert!(
+        err.contains("no sheet \"Nope\"") && err.contains("\"Summary\", \"Subscriptions\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn range_not_at_a1_keeps_sheet_row_numbers() {
+    let table = read(&fixture("table_at_c5.xlsx"));
+    assert_eq!(table.rows[0].row, 6);
+    assert_eq!(codes(&table), vec![(10, RejectCode::InvalidSeats)]);
+}
+
+fn check_cjk(table: &InputTable) {
+    assert_eq!(table.rejected, vec![], "{:?}", table.rejected);
+    assert_eq!(table.rows.len(), 3);
+    let [a, b, c] = [&table.rows[0], &table.rows[1], &table.rows[2]];
+    assert_eq!(a.customer_id.as_deref(), Some(CONTOSO));
+    assert_eq!(a.seats, 25);
+    assert_eq!(a.assigned, Some(20));
+    assert_eq!(a.expires_on, Some(d(2027, 1, 31)));
+    assert_eq!(a.auto_renew, Some(true));
+    assert_eq!(a.relationship_accepted, Some(true));
+    assert_eq!(b.seats, 1200);
+    assert_eq!(b.expires_on, Some(d(2026, 12, 15)));
+    assert_eq!(b.auto_renew, Some(false));
+    assert_eq!(c.seats, 10, "full-width digits");
+    assert_eq!(c.expires_on, Some(d(2026, 11, 25)));
+    assert_eq!(c.auto_renew, Some(false));
+    assert_eq!(c.relationship_accepted, Some(false));
+}
+
+#[test]
+fn korean_and_japanese_files_in_every_encoding() {
+    for name in [
+        "dates_korean.csv",
+        "cp949_headers.csv",
+        "dates_japanese.csv",
+        "shift_jis_headers.csv",
+        "utf16le_bom.txt",
+    ] {
+        let table = read(&fixture(name));
+        check_cjk(&table);
+    }
+    assert_eq!(
+        read(&fixture("cp949_headers.csv")).rows[0]
+            .customer_name
+            .as_deref(),
+        Some("콘토소")
+    );
+    assert_eq!(
+        read(&fixture("shift_jis_headers.csv")).rows[0]
+            .customer_name
+            .as_deref(),
+        Some("コントソ株式会社")
+    );
+}
+
+#[test]
+fn semicolon_file_with_day_first_dates() {
+    let table = read(&fixture("semicolon.csv"));
+    assert_eq!(table.rows.len(), 0);
+    // `1.200,0` is a European 1200: '.' is a decimal point here, so it is rejected
+    // with a message saying so, rather than read as 1.2 or guessed.
+    assert_eq!(codes(&table), vec![(2, RejectCode::InvalidSeats)]);
+}
+
+#[test]
+fn every_rejection_code_with_its_row() {
+    let table = read(&fixture("rejections.csv"));
+    assert_eq!(
+        codes(&table),
+        vec![
+            (2, RejectCode::MissingCustomer),
+            (3, RejectCode::MissingOffer),
+            (5, RejectCode::InvalidSeats),
+            (6, RejectCode::InvalidSeats),
+            (7, RejectCode::InvalidAssigned),
+            (8, RejectCode::InvalidTargetSeats),
+            (9, RejectCode::InvalidDate),
+            (10, RejectCode::AmbiguousDate),
+            (11, RejectCode::InvalidBoolean),
+            (12, RejectCode::InvalidBoolean),
+        ]
+    );
+    assert_eq!(table.rows.len(), 1);
+    assert_eq!(table.rows[0].row, 13);
+    assert_eq!(table.info.rows, 11, "blank row 4 is not a data row");
+    let by_row = |row| table.rejected.iter().find(|r| r.row == row).unwrap();
+    assert_eq!(
+        by_row(6).message,
+        "\"12.5\" is not a whole number: seats must be a whole number greater than 0 (a '.' is read as a decimal point; write 1200 or 1,200 for twelve hundred)"
+    );
+    assert_eq!(by_row(9).column.as_deref(), Some("End date"));
+    assert_eq!(by_row(9).value.as_deref(), Some("2026-02-30"));
+    assert!(
+        by_row(10).message.contains("--date-order"),
+        "{}",
+        by_row(10).message
+    );
+    assert_eq!(by_row(12).column.as_deref(), Some("Relationship"));
+}
+
+#[test]
+fn a_row_with_several_problems_names_them_all() {
+    let table = read_text("Domain,Offer,Seats,End date\n,,-1,soon\n");
+    assert_eq!(codes(&table), vec![(2, RejectCode::MissingCustomer)]);
+    let message = &table.rejected[0].message;
+    assert!(
+        message.contains("also:") && message.contains("\"Seats\"") && message.contains("\"soon\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn bad_bytes_reject_only_their_row() {
+    let table = read(&fixture("bad_bytes_in_one_row.csv"));
+    assert_eq!(codes(&table), vec![(3, RejectCode::InvalidEncoding)]);
+    let r = &table.rejected[0];
+    assert_eq!(r.column.as_deref(), Some("Product"));
+    assert_eq!(r.value.as_deref(), Some("Office \\xFF\\xFE E3"));
+    assert!(
+        r.message.contains("UTF-8") && r.message.contains("\\xFF"),
+        "{}",
+        r.message
+    );
+    assert_eq!(table.rows.len(), 21);
+}
+
+#[test]
+fn a_file_that_does_not_decode_is_an_error() {
+    let mut text = b"Domain,Product,Seats\n".to_vec();
+    for i in 0..10 {
+        // Latin-1: é is the single byte 0xE9, never valid UTF-8 before an ASCII byte.
+        text.extend_from_slice(format!("x{i}.fr,Caf").as_bytes());
+        text.extend_from_slice(b"\xE9 E1,1\n");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.csv");
+    std::fs::write(&path, &text).unwrap();
+    let err = read_err(&InputSource::Path(path), &ReadOptions::default());
+    assert!(matches!(err, InputError::Encoding { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("latin1.csv") && msg.contains("--encoding") && msg.contains("\\xE9"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn dates_settled_by_the_file_or_the_flag() {
+    let table = read(&fixture("dates_day_first.csv"));
+    assert_eq!(table.rows[0].expires_on, Some(d(2026, 4, 3)));
+    assert_eq!(table.rows[1].expires_on, Some(d(2026, 12, 25)));
+
+    let table = read(&fixture("dates_ambiguous.csv"));
+    assert_eq!(
+        codes(&table),
+        vec![
+            (2, RejectCode::AmbiguousDate),
+            (3, RejectCode::AmbiguousDate)
+        ]
+    );
+    assert_eq!(
+        table.rejected[0].message,
+        "\"03/04/2026\" could be 2026-03-04 (month first) or 2026-04-03 (day first) and no other date in the column settles whether the day or the month comes first: pass --date-order mdy or --date-order dmy, or write the date as YYYY-MM-DD"
+    );
+
+    let opts = ReadOptions {
+        date_order: Some(DateOrder::Mdy),
+        ..Default::default()
+    };
+    let table = read_input(&fixture("dates_ambiguous.csv"), 0, &opts).unwrap();
+    assert_eq!(table.rows[0].expires_on, Some(d(2026, 3, 4)));
+    assert!(table.rejected.is_empty());
+
+    let table = read_text(
+        "Domain,Product,Seats,End date\na.com,E1,1,03/04/2026\nb.com,E1,1,25/12/2026\nc.com,E1,1,12/25/2026\n",
+    );
+    assert_eq!(codes(&table), vec![(2, RejectCode::AmbiguousDate)]);
+    assert!(
+        table.rejected[0]
+            .message
+            .contains("mixes month-first (row 4) and day-first (row 3)")
+    );
+}
+
+#[test]
+fn excel_cells_dates_numbers_and_serials() {
+    use X::*;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cells.xlsx");
+    write_xlsx(
+        &path,
+        &[(
+            "S",
+            (0, 0),
+            vec![
+                vec![S("Domain"), S("Offer"), S("Seats"), S("End date")],
+                vec![S("a.com"), S("E1"), N(12.0), D(d(2026, 11, 21))],
+                vec![S("b.com"), S("E1"), N(3.0), N(46347.0)],
+                vec![S("c.com"), S("E1"), N(12.5), E],
+                vec![],
+                vec![S("d.com"), S("E1"), S("７"), S("2026년 11월 21일")],
+            ],
+        )],
+    );
+    let table = read(&InputSource::Path(path));
+    assert_eq!(table.rows.len(), 3);
+    assert_eq!(table.rows[0].expires_on, Some(d(2026, 11, 21)));
+    assert_eq!(table.rows[1].expires_on, Some(d(2026, 11, 21)));
+    assert_eq!(table.rows[2].seats, 7);
+    assert_eq!(table.rows[2].row, 6);
+    assert_eq!(codes(&table), vec![(4, RejectCode::InvalidSeats)]);
+    assert_eq!(table.rejected[0].value.as_deref(), Some("12.5"));
+    assert_eq!(table.info.rows, 4);
+}
+
+#[test]
+fn whole_file_errors_name_the_file() {
+    type Case = (&'static str, fn(&InputError) -> bool, &'static str);
+    let cases: [Case; 6] = [
+        (
+            "empty.csv",
+            |e| matches!(e, InputError::Empty { .. }),
+            "empty",
+        ),
+        (
+            "not_a_spreadsheet.csv",
+            |e| matches!(e, InputError::NotASpreadsheet { .. }),
+            "PNG",
+        ),
+        (
+            "truncated.xlsx",
+            |e| matches!(e, InputError::Damaged { .. }),
+            "damaged or truncated",
+        ),
+        (
+            "password_protected.xlsx",
+            |e| matches!(e, InputError::PasswordProtected { .. }),
+            "password-protected",
+        ),
+        (
+            "no_header.csv",
+            |e| matches!(e, InputError::NoHeader { .. }),
+            "customer_id (e.g. Customer ID",
+        ),
+        (
+            "missing.csv",
+            |e| matches!(e, InputError::Unreadable { .. }),
+            "cannot read",
+        ),
+    ];
+    for (name, is, words) in cases {
+        let err = read_err(&fixture(name), &ReadOptions::default());
+        let msg = err.to_string();
+        assert!(is(&err), "{name}: {msg}");
+        assert!(
+            msg.starts_with(&fixtures().join(name).display().to_string()),
+            "{msg}"
+        );
+        assert!(msg.contains(words), "{name}: {msg}");
+    }
+}
+
+#[test]
+fn header_only_is_zero_rows() {
+    let table = read(&fixture("header_only.csv"));
+    assert_eq!(
+        (table.rows.len(), table.rejected.len(), table.info.rows),
+        (0, 0, 0)
+    );
+}
+
+#[test]
+fn missing_required_column_names_headers_and_aliases() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.csv");
+    std::fs::write(&path, "Company,Product,Quantity\nContoso,E3,5\n").unwrap();
+    let msg = read_err(&InputSource::Path(path), &ReadOptions::default()).to_string();
+    assert!(
+        msg.contains("\"Company\", \"Product\", \"Quantity\""),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("lacks a column for customer_id or domain"),
+        "{msg}"
+    );
+    assert!(msg.contains("Tenant ID") && msg.contains("--map"), "{msg}");
+}
+
+#[test]
+fn map_flag_names_columns() {
+    let text = "Kunde,Produkt,Lizenzen\nkunde.de,E3,5\n";
+    let opts = ReadOptions {
+        map: vec![
+            (Field::Domain, "Kunde".into()),
+            (Field::CurrentOffer, "produkt".into()),
+            (Field::Seats, "LIZENZEN".into()),
+        ],
+        ..Default::default()
+    };
+    let table = read_bytes_opts(text.as_bytes(), &opts);
+    assert_eq!(table.rows[0].seats, 5);
+    assert_eq!(table.rows[0].domain.as_deref(), Some("kunde.de"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.csv");
+    std::fs::write(&path, "Domain,Offer,Seats,Notes\n").unwrap();
+    let opts = ReadOptions {
+        map: vec![(Field::ExpiresOn, "Ablaufdatum".into())],
+        ..Default::default()
+    };
+    let msg = read_err(&InputSource::Path(path), &opts).to_string();
+    assert!(
+        msg.contains("--map expires_on=\"Ablaufdatum\"") && msg.contains("\"Notes\""),
+        "{msg}"
+    );
+}
+
+#[test]
+fn encoding_flag_overrides_detection() {
+    let (bytes, _, _) = EUC_KR.encode("도메인,제품,수량\ncontoso.kr,E3,5\n");
+    let opts = ReadOptions {
+        encoding: Some(SHIFT_JIS),
+        ..Default::default()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.csv");
+    std::fs::write(&path, &bytes).unwrap();
+    // Read as Shift_JIS the Korean headers are nonsense: no header row.
+    let err = read_err(&InputSource::Path(path.clone()), &opts);
+    assert!(err.to_string().contains("read as Shift_JIS"), "{err}");
+    let opts = ReadOptions {
+        encoding: Some(EUC_KR),
+        ..Default::default()
+    };
+    assert_eq!(
+        read_input(&InputSource::Path(path), 0, &opts)
+            .unwrap()
+            .rows
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn catalog_and_offer_map() {
+    let catalog = read_catalog(&fixtures().join("catalog.csv")).unwrap();
+    assert_eq!(catalog.len(), 2);
+    assert_eq!(
+        catalog[0],
+        CatalogEntry {
+            offer_id: "CFQ7TTC0LCHC:0002".into(),
+            offer_name: "Microsoft 365 E3".into(),
+            sku_id: Some("05e9a617-0261-4cee-bb44-138d3ef5d965".into()),
+            sku_part_number: Some("SPE_E3".into()),
+            min_quantity: Some(1),
+            max_quantity: Some(300),
+            country: Some("KR".into()),
+        }
+    );
+    assert_eq!(catalog[1].country, None);
+    let map = read_offer_map(&fixtures().join("offer_map.csv")).unwrap();
+    assert_eq!(
+        map,
+        vec![OfferMapEntry {
+            from: "Office 365 E3".into(),
+            to: "Microsoft 365 E3".into()
+        }]
+    );
+    let err = read_catalog(&fixtures().join("catalog_bad_row.csv"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.ends_with("catalog_bad_row.csv: row 2, column \"SKU ID\": \"not-a-guid\" is not a license SKU ID (a GUID)"), "{err}");
+}
+
+#[test]
+fn blank_rows_are_skipped_but_counted() {
+    let table = read_text(
+        "\n\nDomain,Offer,Seats\n\n,,\na.com,E1,1\n\"b.com\",\"E1\nsecond line\",2\n\nc.com,E1,3\n",
+    );
+    let rows: Vec<u64> = table.rows.iter().map(|r| r.row).collect();
+    assert_eq!(rows, vec![6, 7, 9]);
+    assert_eq!(table.rows[1].current_offer, "E1\nsecond line");
+    assert_eq!(table.info.rows, 3);
+}
+
+// ----- properties --------------------------------------------------------------------
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn read_any(bytes: &[u8]) {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["x.csv", "x.xlsx"] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let _ = read_input(&InputSource::Path(path.clone()), 0, &ReadOptions::default());
+            let _ = read_catalog(&path);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_bytes_give_rows_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            read_any(&bytes);
+        }
+
+        #[test]
+        fn csv_like_text_gives_rows_or_an_error(
+            body in "(([a-z0-9 ./,;|\t\"\n\r-]|Seats|Domain|Offer|2026-11-21|03/04/2026|예|はい|１,２){0,12}[\n,]){0,20}",
+        ) {
+            let text = format!("Domain,Offer,Seats,End date,Auto renew,Assigned\n{body}");
+            read_any(text.as_bytes());
+        }
+
+        #[test]
+        fn zip_and_ole_prefixes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..400), ole in any::<bool>()) {
+            let mut bytes = if ole { b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec() } else { b"PK\x03\x04".to_vec() };
+            bytes.extend(tail);
+            read_any(&bytes);
+        }
+    }
+}

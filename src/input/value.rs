@@ -1,0 +1,305 @@
+//! Cell values: trimming, NFKC, whole numbers, yes/no, reseller relationship, GUIDs.
+//!
+//! Every parser takes the cell text (Excel cells are turned into text first, see
+//! `excel.rs`) and returns a typed value or a short English reason. The main decisions:
+//! NFKC runs only on non-ASCII cells (the ASCII fast path keeps million-row files fast);
+//! in whole numbers `,` (and a space) only groups thousands, in groups of three, and `.`
+//! is always the decimal point, so `1,200` is 1200, `12.0` is 12, and `1.200` is 1.2 and
+//! rejected (a partner whose locale writes `1.200` for 1200 gets a message saying so).
+
+use std::borrow::Cow;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Trims and applies NFKC (full-width digits and letters → ASCII). `None` when empty.
+pub(crate) fn clean(raw: &str) -> Option<Cow<'_, str>> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    if trimmed.is_ascii() {
+        return Some(Cow::Borrowed(trimmed));
+    }
+    let normalized: String = trimmed.nfkc().collect();
+    let normalized = normalized.trim();
+    if normalized.is_empty() {
+        None
+    } else {
+        Some(Cow::Owned(normalized.to_string()))
+    }
+}
+
+/// A whole number ≥ 0 written as text (or as Excel wrote a number: `12`, `12.0`).
+pub(crate) fn parse_whole(text: &str) -> Result<u64, &'static str> {
+    let text = text.strip_prefix('+').unwrap_or(text);
+    if text.starts_with('-') {
+        return Err("is negative");
+    }
+    let (int_part, frac_part) = match text.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (text, None),
+    };
+    if let Some(frac) = frac_part {
+        if frac.is_empty() || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err("is not a number");
+        }
+        if frac.bytes().any(|b| b != b'0') {
+            return Err("is not a whole number");
+        }
+    }
+    let digits = strip_thousands(int_part).ok_or("is not a number")?;
+    if digits.is_empty() {
+        return Err("is not a number");
+    }
+    digits.parse::<u64>().map_err(|_| "is too large")
+}
+
+/// `1,200` / `1 200` / `1200` → `1200`; `None` for misplaced separators or non-digits.
+fn strip_thousands(text: &str) -> Option<Cow<'_, str>> {
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Cow::Borrowed(text));
+    }
+    let sep = if text.contains(',') { ',' } else { ' ' };
+    let mut groups = text.split(sep);
+    let first = groups.next()?;
+    if first.is_empty() || first.len() > 3 || !first.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let mut out = first.to_string();
+    for group in groups {
+        if group.len() != 3 || !group.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        out.push_str(group);
+    }
+    Some(Cow::Owned(out))
+}
+
+/// Yes/no words in English, Korean and Japanese, compared on their header-style key
+/// (case, spaces and punctuation ignored), so `사용 안 함` = `사용안함`.
+pub(crate) fn parse_bool(text: &str) -> Option<bool> {
+    with_key(text, bool_of_key)
+}
+
+/// Calls `f` with the header-style key of `text`; short ASCII cells (the usual yes/no)
+/// are keyed in a stack buffer so that a million rows cost no allocation here.
+fn with_key<T>(text: &str, f: impl Fn(&str) -> T) -> T {
+    if text.is_ascii() && text.len() <= 32 {
+        let mut buf = [0u8; 32];
+        let mut len = 0;
+        for b in text.bytes().filter(u8::is_ascii_alphanumeric) {
+            buf[len] = b.to_ascii_lowercase();
+            len += 1;
+        }
+        return f(std::str::from_utf8(&buf[..len]).unwrap_or(""));
+    }
+    f(&super::header::header_key(text))
+}
+
+fn bool_of_key(key: &str) -> Option<bool> {
+    match key {
+        "yes" | "y" | "true" | "t" | "1" | "on" | "enabled" | "enable" | "active" | "auto"
+        | "automatic" | "예" | "네" | "사용" | "사용함" | "켜짐" | "켬" | "설정" | "활성"
+        | "활성화" | "はい" | "有効" | "オン" | "する" | "あり" | "有" | "自動更新" => {
+            Some(true)
+        }
+        "no" | "n" | "false" | "f" | "0" | "off" | "disabled" | "disable" | "inactive" | "none"
+        | "manual" | "아니요" | "아니오" | "아니" | "사용안함" | "사용안됨" | "꺼짐" | "끔"
+        | "해제" | "비활성" | "비활성화" | "いいえ" | "無効" | "オフ" | "しない" | "なし"
+        | "無" => Some(false),
+        _ => None,
+    }
+}
+
+/// The relationship column: has the customer accepted the reseller relationship?
+/// `Some(true)` accepted, `Some(false)` a request is needed; `None` not understood.
+pub(crate) fn parse_relationship(text: &str) -> Option<bool> {
+    with_key(text, relationship_of_key)
+}
+
+fn relationship_of_key(key: &str) -> Option<bool> {
+    match key {
+        "accepted" | "accept" | "approved" | "established" | "active" | "done" | "existing"
+        | "connected" | "승인됨" | "승인" | "수락됨" | "수락" | "수락함" | "완료" | "연결됨"
+        | "활성" | "承認済み" | "承認済" | "承認" | "承諾済み" | "承諾" | "受諾済み" | "完了"
+        | "確立済み" | "接続済み" => Some(true),
+        "pending" | "request" | "requested" | "invited" | "sent" | "notaccepted" | "new"
+        | "대기중" | "대기" | "요청" | "요청됨" | "초대됨" | "미승인" | "보류" | "保留中"
+        | "保留" | "要求" | "要求済み" | "招待済み" | "未承認" | "未承諾" | "新規" => {
+            Some(false)
+        }
+        _ => bool_of_key(key),
+    }
+}
+
+/// A tenant ID: a GUID, with or without braces or hyphens, as lower-case hyphenated text.
+pub(crate) fn parse_guid(text: &str) -> Option<String> {
+    let inner = text
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or(text);
+    uuid::Uuid::try_parse(inner)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
+/// Country: ISO alpha-2 upper case; the common names of our markets become their code.
+pub(crate) fn normalize_country(text: &str) -> String {
+    if text.len() == 2 && text.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return text.to_ascii_uppercase();
+    }
+    let key = super::header::header_key(text);
+    let code = match key.as_str() {
+        "korea" | "southkorea" | "korearepublicof" | "republicofkorea" | "kor" | "한국"
+        | "대한민국" | "韓国" | "大韓民国" => "KR",
+        "japan" | "jpn" | "일본" | "日本" => "JP",
+        "unitedstates"
+        | "unitedstatesofamerica"
+        | "usa"
+        | "us"
+        | "미국"
+        | "米国"
+        | "アメリカ合衆国"
+        | "アメリカ" => "US",
+        _ => return text.to_ascii_uppercase(),
+    };
+    code.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_trims_and_folds_width() {
+        assert_eq!(clean("  25 ").as_deref(), Some("25"));
+        assert_eq!(clean("２５").as_deref(), Some("25"));
+        assert_eq!(
+            clean("Ｍｉｃｒｏｓｏｆｔ　３６５").as_deref(),
+            Some("Microsoft 365")
+        );
+        assert_eq!(clean("   "), None);
+        assert_eq!(clean("\u{3000}"), None);
+    }
+
+    #[test]
+    fn whole_numbers() {
+        for (text, want) in [
+            ("12", 12),
+            ("0", 0),
+            ("+7", 7),
+            ("12.0", 12),
+            ("12.00", 12),
+            ("1,200", 1200),
+            ("12,345,678", 12_345_678),
+            ("1 200", 1200),
+        ] {
+            assert_eq!(parse_whole(text), Ok(want), "{text}");
+        }
+        for (text, why) in [
+            ("12.5", "is not a whole number"),
+            ("1.200", "is not a whole number"),
+            ("-3", "is negative"),
+            ("1,2", "is not a number"),
+            ("1,2000", "is not a number"),
+            ("abc", "is not a number"),
+            ("12.", "is not a number"),
+            ("1e3", "is not a number"),
+            ("99999999999999999999999", "is too large"),
+        ] {
+            assert_eq!(parse_whole(text), Err(why), "{text}");
+        }
+    }
+
+    #[test]
+    fn booleans() {
+        for yes in [
+            "yes", "Yes", "TRUE", "y", "1", "On", "Enabled", "예", "네", "사용", "はい", "有効",
+            "オン",
+        ] {
+            assert_eq!(parse_bool(yes), Some(true), "{yes}");
+        }
+        for no in [
+            "no",
+            "FALSE",
+            "n",
+            "0",
+            "off",
+            "Disabled",
+            "아니요",
+            "아니오",
+            "사용 안 함",
+            "사용안함",
+            "いいえ",
+            "無効",
+            "オフ",
+        ] {
+            assert_eq!(parse_bool(no), Some(false), "{no}");
+        }
+        assert_eq!(parse_bool("maybe"), None);
+    }
+
+    #[test]
+    fn relationship_words() {
+        for yes in [
+            "Accepted",
+            "yes",
+            "true",
+            "승인됨",
+            "수락됨",
+            "承認済み",
+            "承諾済み",
+        ] {
+            assert_eq!(parse_relationship(yes), Some(true), "{yes}");
+        }
+        for no in ["pending", "no", "Requested", "대기 중", "保留中", "未承認"] {
+            assert_eq!(parse_relationship(no), Some(false), "{no}");
+        }
+        assert_eq!(parse_relationship("someday"), None);
+    }
+
+    #[test]
+    fn guids() {
+        let want = Some("0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b".to_string());
+        assert_eq!(parse_guid("0F5A3C1E-2B4D-4E6F-8A9B-1C2D3E4F5A6B"), want);
+        assert_eq!(parse_guid("{0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b}"), want);
+        assert_eq!(parse_guid("0f5a3c1e2b4d4e6f8a9b1c2d3e4f5a6b"), want);
+        assert_eq!(parse_guid("contoso"), None);
+        assert_eq!(parse_guid("{0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b"), None);
+    }
+
+    #[test]
+    fn countries() {
+        assert_eq!(normalize_country("kr"), "KR");
+        assert_eq!(normalize_country("대한민국"), "KR");
+        assert_eq!(normalize_country("日本"), "JP");
+        assert_eq!(normalize_country("de"), "DE");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn whole_numbers_round_trip_with_separators(n in 0u64..10_000_000_000) {
+            let plain = n.to_string();
+            let grouped = plain
+                .as_bytes()
+                .rchunks(3)
+                .rev()
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect::<Vec<_>>()
+                .join(",");
+            proptest::prop_assert_eq!(parse_whole(&plain), Ok(n));
+            proptest::prop_assert_eq!(parse_whole(&grouped), Ok(n));
+            proptest::prop_assert_eq!(parse_whole(&format!("{n}.0")), Ok(n));
+        }
+
+        #[test]
+        fn any_text_never_panics(text in "\\PC{0,20}") {
+            let _ = parse_whole(&text);
+            let _ = parse_bool(&text);
+            let _ = parse_relationship(&text);
+            let _ = parse_guid(&text);
+            let _ = clean(&text);
+            let _ = normalize_country(&text);
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The task graph of one customer (DESIGN §5, docs/planning.md "Tasks").
+//!
+//! The main decision is the shape of the graph, chosen so that `apply` can walk it in
+//! order and every dependency points to an earlier task:
+//!
+//! - `request_relationship` (once, unless accepted): due `as_of`, covers every line;
+//! - `provision`: one per distinct `provision_on` of the customer (one order per day),
+//!   due that day, depending on `request_relationship`;
+//! - `disable_auto_renew`: one per line with auto-renew on, due the provisioning day but
+//!   never later than the day before the original ends, nor before `as_of`; it depends on
+//!   nothing, since turning auto-renew off does not stop the running subscription;
+//! - `reassign_licenses`: one per reassign line, due its `provision_on`, depending on the
+//!   provision task of the line (the new seats must exist first);
+//! - `let_expire`: one per line, due `expires_on` (never before `provision_on`),
+//!   depending on the line's provision task and, for reassign lines, its
+//!   `reassign_licenses` task.
+//!
+//! Tasks are ordered by due date, then kind (in [`TaskKind`]'s order), then the
+//! position of their first line, and numbered `c{n}-t{m}` in that order.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+use crate::plan::model::{LicenseAction, Line, Relationship, Task, TaskKind};
+use crate::plan::rules::{disable_auto_renew_due, let_expire_due};
+
+struct Draft {
+    kind: TaskKind,
+    due: NaiveDate,
+    /// Indices of other drafts.
+    depends_on: Vec<usize>,
+    /// Indices into the customer's lines.
+    lines: Vec<usize>,
+}
+
+/// Builds the tasks of customer number `customer_no` (1-based) from its lines (whose ids
+/// are already set).
+pub fn build_tasks(
+    customer_no: usize,
+    relationship: Relationship,
+    lines: &[Line],
+    as_of: NaiveDate,
+) -> Vec<Task> {
+    let mut drafts: Vec<Draft> = Vec::with_capacity(lines.len() * 2 + 2);
+    let request = (relationship == Relationship::Request).then(|| {
+        drafts.push(Draft {
+            kind: TaskKind::RequestRelationship,
+            due: as_of,
+            depends_on: Vec::new(),
+            lines: (0..lines.len()).collect(),
+        });
+        drafts.len() - 1
+    });
+
+    let mut provision_by_day: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+    for (i, line) in lines.iter().enumerate() {
+        let draft = *provision_by_day
+            .entry(line.provision_on)
+            .or_insert_with(|| {
+                drafts.push(Draft {
+                    kind: TaskKind::Provision,
+                    due: line.provision_on,
+                    depends_on: request.into_iter().collect(),
+                    lines: Vec::new(),
+                });
+                drafts.len() - 1
+            });
+        drafts[draft].lines.push(i);
+    }
+
+    for (i, line) in lines.iter().enumerate() {
+        let provision = provision_by_day[&line.provision_on];
+        if line.auto_renew == Some(true) {
+            drafts.push(Draft {
+                kind: TaskKind::DisableAutoRenew,
+                due: disable_auto_renew_due(line.provision_on, line.expires_on, as_of),
+                depends_on: Vec::new(),
+                lines: vec![i],
+            });
+        }
+        let mut expire_after = vec![provision];
+        if line.license_action == LicenseAction::Reassign {
+            drafts.push(Draft {
+                kind: TaskKind::ReassignLicenses,
+                due: line.provision_on,
+                depends_on: vec![provision],
+                lines: vec![i],
+            });
+            expire_after.push(drafts.len() - 1);
+        }
+        drafts.push(Draft {
+            kind: TaskKind::LetExpire,
+            due: let_expire_due(line.provision_on, line.expires_on),
+            depends_on: expire_after,
+            lines: vec![i],
+        });
+    }
+
+    let mut order: Vec<usize> = (0..drafts.len()).collect();
+    order.sort_by_key(|&d| {
+        (
+            drafts[d].due,
+            drafts[d].kind,
+            drafts[d].lines.first().copied(),
+        )
+    });
+    let mut id_of = vec![String::new(); drafts.len()];
+    for (m, &d) in order.iter().enumerate() {
+        id_of[d] = format!("c{customer_no}-t{}", m + 1);
+    }
+    order
+        .into_iter()
+        .map(|d| {
+            let draft = &drafts[d];
+            Task {
+                id: id_of[d].clone(),
+                kind: draft.kind,
+                due: draft.due,
+                depends_on: draft.depends_on.iter().map(|&x| id_of[x].clone()).collect(),
+                line_rows: draft.lines.iter().map(|&l| lines[l].row).collect(),
+                line_ids: draft.lines.iter().map(|&l| lines[l].id.clone()).collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::rules::tests::{d, row};
+    use crate::plan::rules::{Resolver, evaluate_line};
+
+    fn line(n: u64, expires: Option<&str>, auto_renew: bool, target: Option<&str>) -> Line {
+        let mut r = row(n, "c", "Office 365 E3", 10);
+        r.expires_on = expires.map(d);
+        r.auto_renew = Some(auto_renew);
+        r.target_offer = target.map(str::to_string);
+        let mut resolver = Resolver::new(None, None);
+        let mut l = evaluate_line(r, None, &mut resolver, d("2026-11-21"), 7);
+        l.id = format!("c1-l{}", n);
+        l
+    }
+
+    fn kinds(tasks: &[Task]) -> Vec<(TaskKind, String, Vec<String>, Vec<u64>)> {
+        tasks
+            .iter()
+            .map(|t| {
+                (
+                    t.kind,
+                    t.due.to_string(),
+                    t.depends_on.clone(),
+                    t.line_rows.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn graph_of_a_customer_with_two_dates_a_reassignment_and_auto_renew() {
+        let lines = vec![
+            line(1, Some("2027-01-31"), true, None),
+            line(2, Some("2027-01-31"), false, Some("Microsoft 365 E3")),
+            line(3, None, false, None),
+        ];
+        let tasks = build_tasks(1, Relationship::Request, &lines, d("2026-11-21"));
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            kinds(&tasks),
+            vec![
+                (
+                    TaskKind::RequestRelationship,
+                    s("2026-11-21"),
+                    vec![],
+                    vec![1, 2, 3]
+                ),
+                (
+                    TaskKind::Provision,
+                    s("2026-11-21"),
+                    vec![s("c1-t1")],
+                    vec![3]
+                ),
+                (
+                    TaskKind::LetExpire,
+                    s("2026-11-21"),
+                    vec![s("c1-t2")],
+                    vec![3]
+                ),
+                (
+                    TaskKind::Provision,
+                    s("2027-01-24"),
+                    vec![s("c1-t1")],
+                    vec![1, 2]
+                ),
+                (TaskKind::DisableAutoRenew, s("2027-01-24"), vec![], vec![1]),
+                (
+                    TaskKind::ReassignLicenses,
+                    s("2027-01-24"),
+                    vec![s("c1-t4")],
+                    vec![2]
+                ),
+                (
+                    TaskKind::LetExpire,
+                    s("2027-01-31"),
+                    vec![s("c1-t4")],
+                    vec![1]
+                ),
+                (
+                    TaskKind::LetExpire,
+                    s("2027-01-31"),
+                    vec![s("c1-t4"), s("c1-t6")],
+                    vec![2]
+                ),
+            ]
+        );
+        let ids: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "c1-t1", "c1-t2", "c1-t3", "c1-t4", "c1-t5", "c1-t6", "c1-t7", "c1-t8"
+            ]
+        );
+        assert_eq!(tasks[5].line_ids, vec!["c1-l2".to_string()]);
+    }
+
+    #[test]
+    fn accepted_relationship_has_no_request_task() {
+        let lines = vec![line(1, Some("2027-01-31"), false, None)];
+        let tasks = build_tasks(7, Relationship::Accepted, &lines, d("2026-11-21"));
+        assert_eq!(tasks.len(), 2);
+        assert_eq!(tasks[0].kind, TaskKind::Provision);
+        assert!(tasks[0].depends_on.is_empty());
+        assert_eq!(tasks[0].id, "c7-t1");
+        assert_eq!(tasks[1].depends_on, vec!["c7-t1".to_string()]);
+    }
+
+    #[test]
+    fn dependencies_always_point_backwards() {
+        let lines = vec![
+            line(1, Some("2026-11-22"), true, Some("X")),
+            line(2, Some("2026-10-01"), true, Some("Y")),
+            line(3, Some("2028-05-05"), true, None),
+        ];
+        let tasks = build_tasks(1, Relationship::Request, &lines, d("2026-11-21"));
+        for (i, t) in tasks.iter().enumerate() {
+            for dep in &t.depends_on {
+                let j = tasks.iter().position(|x| &x.id == dep).unwrap();
+                assert!(j < i, "{} depends on later {}", t.id, dep);
+                assert!(tasks[j].due <= t.due);
+            }
+        }
+    }
+}

@@ -1,0 +1,381 @@
+//! Tests of the whole planner: customer keys, conflicts, repeats, ordering, and the
+//! plan not depending on the thread count.
+
+use proptest::prelude::*;
+
+use super::*;
+use crate::input::InputTable;
+use crate::plan::model::{InputInfo, LicenseAction, RejectCode, TaskKind};
+use crate::plan::rules::tests::{d, row};
+
+const A: &str = "aaaaaaaa-0000-0000-0000-000000000001";
+const B: &str = "bbbbbbbb-0000-0000-0000-000000000002";
+
+fn table(path: &str, rows: Vec<SourceRow>, rejected: Vec<Rejection>) -> InputTable {
+    InputTable {
+        info: InputInfo {
+            path: path.to_string(),
+            sha256: "0".repeat(64),
+            sheet: None,
+            rows: rows.len() as u64 + rejected.len() as u64,
+        },
+        rows,
+        rejected,
+    }
+}
+
+fn options(threads: usize) -> PlanOptions {
+    PlanOptions {
+        as_of: d("2026-11-21"),
+        lead_days: 7,
+        threads: Some(threads),
+    }
+}
+
+fn run(tables: Vec<InputTable>) -> Plan {
+    plan(tables, Lookups::default(), &options(2)).unwrap()
+}
+
+fn bytes(plan: &Plan) -> Vec<u8> {
+    let mut out = Vec::new();
+    write::write_plan(plan, &mut out).unwrap();
+    out
+}
+
+fn reject(input: &str, r: u64, code: RejectCode) -> Rejection {
+    Rejection {
+        input: input.into(),
+        row: r,
+        column: Some("Seats".into()),
+        value: Some("-3".into()),
+        code,
+        message: "bad".into(),
+    }
+}
+
+#[test]
+fn customers_sorted_by_key_and_lines_in_input_order() {
+    let rows = vec![
+        row(2, B, "E3", 1),
+        row(3, A, "E3", 2),
+        row(4, B, "E5", 3),
+        row(5, &A.to_uppercase(), "E1", 4),
+    ];
+    let plan = run(vec![table("in.csv", rows, vec![])]);
+    assert_eq!(plan.customers.len(), 2);
+    assert_eq!(plan.customers[0].key, A);
+    assert_eq!(plan.customers[0].customer_id.as_deref(), Some(A));
+    let rows_of = |c: &Customer| c.lines.iter().map(|l| l.row).collect::<Vec<_>>();
+    assert_eq!(rows_of(&plan.customers[0]), vec![3, 5]);
+    assert_eq!(rows_of(&plan.customers[1]), vec![2, 4]);
+    assert_eq!(plan.customers[1].lines[1].id, "c2-l2");
+    assert_eq!(plan.customers[1].tasks[0].id, "c2-t1");
+    assert_eq!(plan.summary.customers, 2);
+    assert_eq!(plan.summary.lines, 4);
+}
+
+#[test]
+fn domain_only_rows_join_the_customer_with_that_domain() {
+    let mut with_id = row(2, A, "E3", 5);
+    with_id.domain = Some("Contoso.com".into());
+    let mut domain_only = row(3, "", "E5", 5);
+    domain_only.customer_id = None;
+    domain_only.domain = Some("CONTOSO.COM".into());
+    let mut other = row(4, "", "E1", 5);
+    other.customer_id = None;
+    other.domain = Some("Fabrikam.com".into());
+    let plan = run(vec![table(
+        "in.csv",
+        vec![domain_only, with_id, other],
+        vec![],
+    )]);
+    let keys: Vec<&str> = plan.customers.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, vec![A, "fabrikam.com"]);
+    let contoso = &plan.customers[0];
+    assert_eq!(contoso.domain.as_deref(), Some("contoso.com"));
+    assert_eq!(contoso.customer_id.as_deref(), Some(A));
+    // Input order kept: the domain-only row came first.
+    assert_eq!(
+        contoso.lines.iter().map(|l| l.row).collect::<Vec<_>>(),
+        vec![3, 2]
+    );
+    let fabrikam = &plan.customers[1];
+    assert_eq!(fabrikam.customer_id, None);
+    assert_eq!(fabrikam.domain.as_deref(), Some("fabrikam.com"));
+}
+
+#[test]
+fn conflicting_names_and_domains_warn_on_the_rows_that_disagree() {
+    let mut r1 = row(2, A, "E3", 5);
+    r1.customer_name = Some("Contoso Ltd.".into());
+    r1.domain = Some("contoso.com".into());
+    let mut r2 = row(3, A, "E5", 5);
+    r2.customer_name = Some("CONTOSO LTD".into());
+    let mut r3 = row(4, A, "E1", 5);
+    r3.customer_name = Some("Fabrikam".into());
+    let mut r4 = row(5, A, "E1", 6);
+    r4.domain = Some("fabrikam.com".into());
+    let plan = run(vec![table("in.csv", vec![r1, r2, r3, r4], vec![])]);
+    let conflicting: Vec<u64> = plan.customers[0]
+        .lines
+        .iter()
+        .filter(|l| l.warnings.contains(&WarningCode::ConflictingCustomer))
+        .map(|l| l.row)
+        .collect();
+    assert_eq!(conflicting, vec![4, 5]);
+    assert_eq!(plan.customers[0].name.as_deref(), Some("Contoso Ltd."));
+    assert_eq!(plan.summary.warnings[&WarningCode::ConflictingCustomer], 2);
+}
+
+#[test]
+fn repeated_rows_are_rejected_naming_the_original_and_rejections_sorted() {
+    let first = vec![row(2, A, "E3", 5), row(3, A, "E3", 5), row(7, B, "E3", 1)];
+    let mut second_rows = vec![row(2, A, "E3", 5)];
+    second_rows[0].input = 1;
+    let plan = run(vec![
+        table(
+            "one.csv",
+            first,
+            vec![
+                reject("one.csv", 9, RejectCode::InvalidSeats),
+                reject("one.csv", 4, RejectCode::InvalidDate),
+            ],
+        ),
+        table(
+            "two.csv",
+            second_rows,
+            vec![reject("two.csv", 1, RejectCode::MissingOffer)],
+        ),
+    ]);
+    assert_eq!(plan.summary.lines, 2);
+    let got: Vec<(String, u64, RejectCode)> = plan
+        .rejected
+        .iter()
+        .map(|r| (r.input.clone(), r.row, r.code))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("one.csv".into(), 3, RejectCode::DuplicateRow),
+            ("one.csv".into(), 4, RejectCode::InvalidDate),
+            ("one.csv".into(), 9, RejectCode::InvalidSeats),
+            ("two.csv".into(), 1, RejectCode::MissingOffer),
+            ("two.csv".into(), 2, RejectCode::DuplicateRow),
+        ]
+    );
+    assert!(plan.rejected[0].message.contains("row 2 of one.csv"));
+    assert!(plan.rejected[4].message.contains("row 2 of one.csv"));
+    assert_eq!(plan.summary.rejected_rows, 5);
+}
+
+#[test]
+fn relationship_accepted_on_any_row_skips_the_request() {
+    let mut r1 = row(2, A, "E3", 5);
+    r1.relationship_accepted = Some(false);
+    let mut r2 = row(3, A, "E5", 5);
+    r2.relationship_accepted = Some(true);
+    let plan = run(vec![table(
+        "in.csv",
+        vec![r1, r2, row(4, B, "E3", 1)],
+        vec![],
+    )]);
+    assert_eq!(plan.customers[0].relationship, Relationship::Accepted);
+    assert!(
+        plan.customers[0]
+            .tasks
+            .iter()
+            .all(|t| t.kind != TaskKind::RequestRelationship)
+    );
+    assert_eq!(plan.customers[1].relationship, Relationship::Request);
+    assert_eq!(
+        plan.customers[1].tasks[0].kind,
+        TaskKind::RequestRelationship
+    );
+}
+
+#[test]
+fn summary_counts_waves_and_actions() {
+    let mut r1 = row(2, A, "E3", 5);
+    r1.expires_on = Some(d("2027-01-31"));
+    let mut r2 = row(3, A, "E3", 5);
+    r2.target_offer = Some("E5".into());
+    r2.subscription_id = Some("s2".into());
+    let plan = run(vec![table("in.csv", vec![r1, r2], vec![])]);
+    assert_eq!(plan.summary.same_offer, 1);
+    assert_eq!(plan.summary.reassign, 1);
+    assert_eq!(plan.summary.waves["2027-01"].lines, 1);
+    assert_eq!(plan.summary.waves["2026-11"].reassign, 1);
+    assert_eq!(plan.summary.warnings[&WarningCode::NoExpiry], 1);
+    assert_eq!(
+        plan.customers[0].lines[1].license_action,
+        LicenseAction::Reassign
+    );
+}
+
+#[test]
+fn written_plan_reads_back_as_the_same_plan() {
+    let mut r1 = row(2, A, "E3", 5);
+    r1.customer_name = Some("\"Quoted\" 회사 名".into());
+    let plan = run(vec![table(
+        "in.csv",
+        vec![r1, row(3, B, "E5", 2)],
+        vec![reject("in.csv", 4, RejectCode::InvalidSeats)],
+    )]);
+    let out = bytes(&plan);
+    let text = String::from_utf8(out.clone()).unwrap();
+    // One customer per line.
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("{\"key\"")).count(),
+        2
+    );
+    let back = Plan::from_json_slice(&out).unwrap();
+    assert_eq!(back, plan);
+    // Same document as serde writes in one go.
+    let direct: serde_json::Value = serde_json::to_value(&plan).unwrap();
+    let ours: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(direct, ours);
+    // Empty lists.
+    let empty = run(vec![table("in.csv", vec![], vec![])]);
+    assert_eq!(Plan::from_json_slice(&bytes(&empty)).unwrap(), empty);
+}
+
+#[test]
+fn plan_file_is_written_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let plan = run(vec![table("in.csv", vec![row(2, A, "E3", 5)], vec![])]);
+    write::write_plan_file(&plan, &path, Some(1)).unwrap();
+    assert_eq!(Plan::read(&path).unwrap(), plan);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "no temporary file left behind");
+    let missing = dir.path().join("no/such/dir/plan.json");
+    assert!(write::write_plan_file(&plan, &missing, Some(1)).is_err());
+}
+
+fn arb_row() -> impl Strategy<Value = SourceRow> {
+    (
+        0usize..6,
+        prop::bool::ANY,
+        0usize..4,
+        1u64..400,
+        prop::option::of(0u64..500),
+        prop::option::of(-20i64..120),
+        prop::option::of(prop::bool::ANY),
+        prop::option::of(0usize..4),
+        0usize..3,
+    )
+        .prop_map(
+            |(cust, by_domain, offer, seats, assigned, days, renew, target, name)| {
+                const OFFERS: [&str; 4] =
+                    ["Office 365 E3", "office 365 e3", "Microsoft 365 E3", "E1"];
+                let id = format!("{cust:08}-0000-0000-0000-000000000000");
+                let mut r = row(0, &id, OFFERS[offer], seats);
+                r.domain = Some(format!("c{cust}.example"));
+                if by_domain {
+                    r.customer_id = None;
+                }
+                r.customer_name = Some(["Contoso", "CONTOSO", "Fabrikam"][name].to_string());
+                r.assigned = assigned;
+                r.expires_on = days.map(|n| d("2026-11-21") + chrono::Duration::days(n));
+                r.auto_renew = renew;
+                r.target_offer = target.map(|t| OFFERS[t].to_string());
+                r
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn plan_bytes_do_not_depend_on_thread_count(rows in prop::collection::vec(arb_row(), 0..120)) {
+        let rows: Vec<SourceRow> = rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut r)| { r.row = i as u64 + 2; r })
+            .collect();
+        let one = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(1)).unwrap();
+        let four = plan(vec![table("in.csv", rows, vec![])], Lookups::default(), &options(4)).unwrap();
+        prop_assert_eq!(bytes(&one), bytes(&four));
+    }
+}
+
+/// Generated rows shaped like a big export: 4 rows per customer, a few offers, dates
+/// spread over two years, some domain-only rows.
+pub(crate) fn generated_rows(n: usize) -> Vec<SourceRow> {
+    const OFFERS: [&str; 5] = [
+        "Office 365 E3",
+        "Office 365 E1",
+        "Microsoft 365 Business Premium",
+        "Office 365 E5",
+        "Exchange Online (Plan 1)",
+    ];
+    (0..n)
+        .map(|i| {
+            let c = i / 4;
+            let mut r = row(
+                i as u64 + 2,
+                &format!("{c:08x}-1111-2222-3333-444444444444"),
+                OFFERS[(i * 7) % 5],
+                1 + (i % 300) as u64,
+            );
+            r.domain = Some(format!("customer{c}.example.com"));
+            if i % 97 == 0 {
+                r.customer_id = None;
+            }
+            r.customer_name = Some(format!("Customer {c} Co., Ltd."));
+            r.contact_email = Some(format!("admin@customer{c}.example.com"));
+            r.country = Some(["KR", "JP", "US"][c % 3].to_string());
+            r.subscription_id = Some(format!("{i:08x}-aaaa-bbbb-cccc-dddddddddddd"));
+            r.assigned = Some((i % 250) as u64);
+            r.expires_on = Some(d("2026-10-01") + chrono::Duration::days((i % 700) as i64));
+            r.auto_renew = Some(i % 3 == 0);
+            if i % 5 == 0 {
+                r.target_offer = Some("Microsoft 365 E3".to_string());
+            }
+            r
+        })
+        .collect()
+}
+
+/// `cargo test --release --lib plan::tests::planning_speed -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement, not a test: run on purpose in release mode"]
+fn planning_speed() {
+    let n: usize = std::env::var("CSPMOVE_BENCH_ROWS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let mut results = Vec::new();
+    for threads in [1, 2] {
+        let rows = generated_rows(n);
+        let started = std::time::Instant::now();
+        let plan = plan(
+            vec![table("big.csv", rows, vec![])],
+            Lookups::default(),
+            &options(threads),
+        )
+        .unwrap();
+        let planned = started.elapsed();
+        let started = std::time::Instant::now();
+        let mut sink = std::io::sink();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| write::write_plan(&plan, &mut sink))
+            .unwrap();
+        let written = started.elapsed();
+        eprintln!(
+            "{n} rows, {threads} thread(s): plan {:.3}s, serialise {:.3}s ({} customers)",
+            planned.as_secs_f64(),
+            written.as_secs_f64(),
+            plan.customers.len()
+        );
+        results.push(planned.as_secs_f64());
+    }
+    eprintln!(
+        "planning speed-up on 2 threads: {:.2}x",
+        results[0] / results[1]
+    );
+}
