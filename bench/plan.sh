@@ -135,6 +135,10 @@ bench_input() {
     local s1 s2
     s1=$(stages "$name-t1" "${cmd[@]}" --threads 1)
     s2=$(stages "$name-t2" "${cmd[@]}" --threads 2)
+    log "$name: plan sub-stages (-vv)"
+    local sub
+    sub=$("${cmd[@]}" -vv 2>&1 >/dev/null | grep -o 'plan stage [^:]*: [0-9.]*s' \
+        | sed 's/plan stage //' | paste -sd ';' | sed 's/;/; /g' || true)
     log "$name: bare parse"
     local bare_wall
     bare_wall=$(wall_median "$name-bare" "$EX/$bare" "$input")
@@ -157,6 +161,7 @@ bench_input() {
 | plan stage, --threads 1 / --threads 2 | ${p1} s / ${p2} s (speed-up $(ratio "$p1" "$p2")×) |
 | stages with --threads 1 | $(echo "$s1" | awk '{print $1 " / " $2 " / " $3 " s"}') |
 | stages with --threads 2 | $(echo "$s2" | awk '{print $1 " / " $2 " / " $3 " s"}') |
+| plan sub-stages (one \`-vv\` run) | ${sub:-n/a} |
 | bare parse (\`$bare\`), median | ${bare_wall} s |
 | plan wall time / bare parse | $(ratio "$wall" "$bare_wall")× |
 EOF
