@@ -25,11 +25,17 @@ pub(crate) const HEADER_SEARCH_ROWS: usize = 100;
 const BATCH: usize = 16 * 1024;
 
 fn reader(text: &str, delimiter: u8) -> csv::Reader<&[u8]> {
+    reader_from(text.as_bytes(), delimiter)
+}
+
+/// The one csv reader configuration: no header handling (we find it), ragged rows allowed.
+pub(crate) fn reader_from<R: std::io::Read>(source: R, delimiter: u8) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delimiter)
-        .from_reader(text.as_bytes())
+        .buffer_capacity(64 * 1024)
+        .from_reader(source)
 }
 
 /// Turns csv records into spreadsheet row numbers.
@@ -47,28 +53,42 @@ pub(crate) struct RowCounter {
 
 impl RowCounter {
     /// The row of the record just read; `rdr` must be the reader that read it.
-    pub(crate) fn row_of(
+    pub(crate) fn row_of<R: std::io::Read>(
         &mut self,
-        text: &[u8],
+        bytes: &(impl SpanBytes + ?Sized),
         record: &csv::ByteRecord,
-        rdr: &csv::Reader<&[u8]>,
+        rdr: &csv::Reader<R>,
     ) -> u64 {
-        let start = record.position().map_or(0, |p| p.byte()) as usize;
-        let end = (rdr.position().byte() as usize).min(text.len());
-        let span = &text[start.min(end)..end];
-        let mut i = usize::from(self.prev_ended_cr && span.first() == Some(&b'\n'));
+        let start = record.position().map_or(0, |p| p.byte());
+        let end = rdr.position().byte();
+        let at = |pos: u64| if pos < end { bytes.byte_at(pos) } else { None };
+        let mut pos = start;
+        if self.prev_ended_cr && at(pos) == Some(b'\n') {
+            pos += 1;
+        }
         let mut blank = 0;
-        while i < span.len() {
-            match span[i] {
-                b'\r' if span.get(i + 1) == Some(&b'\n') => i += 2,
-                b'\r' | b'\n' => i += 1,
+        loop {
+            match at(pos) {
+                Some(b'\r') if at(pos + 1) == Some(b'\n') => pos += 2,
+                Some(b'\r' | b'\n') => pos += 1,
                 _ => break,
             }
             blank += 1;
         }
-        self.prev_ended_cr = span.last() == Some(&b'\r');
+        self.prev_ended_cr = end > start && bytes.byte_at(end - 1) == Some(b'\r');
         self.prev_row += 1 + blank;
         self.prev_row
+    }
+}
+
+/// Random access to the input's bytes by stream offset, for [`RowCounter`].
+pub(crate) trait SpanBytes: Sync {
+    fn byte_at(&self, pos: u64) -> Option<u8>;
+}
+
+impl SpanBytes for [u8] {
+    fn byte_at(&self, pos: u64) -> Option<u8> {
+        self.get(usize::try_from(pos).ok()?).copied()
     }
 }
 
@@ -146,6 +166,33 @@ pub(crate) fn locate(
     best.ok_or(near)
 }
 
+/// A record's cells as `&str`, validated as UTF-8 once per record rather than per cell.
+pub(crate) struct RecordCells<'r> {
+    record: &'r csv::ByteRecord,
+    text: &'r str,
+}
+
+impl<'r> RecordCells<'r> {
+    /// `None` when the record is not UTF-8 (only possible when streaming undecoded bytes:
+    /// whole text was decoded before parsing, and fields split at ASCII bytes).
+    pub(crate) fn new(record: &'r csv::ByteRecord) -> Option<Self> {
+        let text = std::str::from_utf8(record.as_slice()).ok()?;
+        Some(RecordCells { record, text })
+    }
+}
+
+impl Cells for RecordCells<'_> {
+    fn cell(&self, column: usize) -> Option<&str> {
+        self.text.get(self.record.range(column)?)
+    }
+    fn len(&self) -> usize {
+        self.record.len()
+    }
+    fn is_blank(&self) -> bool {
+        self.text.trim().is_empty()
+    }
+}
+
 #[derive(Default)]
 struct Item {
     row: u64,
@@ -155,7 +202,7 @@ struct Item {
 }
 
 /// Reads the data rows below the header, parsing them in parallel in input order.
-pub(crate) fn parse_rows(
+pub(crate) fn parse_text_rows(
     text: &str,
     located: &Located,
     ctx: &RowContext<'_>,
@@ -163,11 +210,43 @@ pub(crate) fn parse_rows(
     encoding: &'static encoding_rs::Encoding,
 ) -> Result<Collector, csv::Error> {
     let mut rdr = reader(text, located.delimiter);
+    let source = RowSource {
+        bytes: text.as_bytes(),
+        total_len: text.len() as u64,
+        bad,
+        encoding,
+        utf8_failed: None,
+    };
+    parse_rows(&mut rdr, &source, located, ctx)
+}
+
+/// Where the rows come from, besides the csv reader.
+pub(crate) struct RowSource<'a, B: SpanBytes + ?Sized> {
+    pub bytes: &'a B,
+    /// Input size in bytes, for the capacity estimate.
+    pub total_len: u64,
+    /// Bytes that did not decode (whole-text reading only).
+    pub bad: &'a [BadBytes],
+    pub encoding: &'static encoding_rs::Encoding,
+    /// Streaming reading: set when a record is not UTF-8 (the caller then starts over
+    /// with the whole file and encoding detection); its rows are then meaningless.
+    pub utf8_failed: Option<&'a std::sync::atomic::AtomicBool>,
+}
+
+/// Reads the data rows below the header from `rdr` (positioned at the start of the
+/// input), parsing them in parallel in input order.
+pub(crate) fn parse_rows<R: std::io::Read + Send, B: SpanBytes + ?Sized>(
+    rdr: &mut csv::Reader<R>,
+    source: &RowSource<'_, B>,
+    located: &Located,
+    ctx: &RowContext<'_>,
+) -> Result<Collector, csv::Error> {
+    let (bad, encoding, text_bytes) = (source.bad, source.encoding, source.bytes);
     let mut counter = RowCounter::default();
     let mut scratch = csv::ByteRecord::new();
     for _ in 0..located.skip {
         rdr.read_byte_record(&mut scratch)?;
-        counter.row_of(text.as_bytes(), &scratch, &rdr);
+        counter.row_of(text_bytes, &scratch, rdr);
     }
     let mut bad_cursor = 0;
     // Bytes consumed by the end of the first batch, for the capacity estimate.
@@ -182,7 +261,7 @@ pub(crate) fn parse_rows(
             if !rdr.read_byte_record(&mut item.record)? {
                 break;
             }
-            item.row = counter.row_of(text.as_bytes(), &item.record, &rdr);
+            item.row = counter.row_of(text_bytes, &item.record, rdr);
             item.bad = None;
             if bad_cursor < bad.len() {
                 let start = item.record.position().map_or(0, |p| p.byte()) as usize;
@@ -212,32 +291,44 @@ pub(crate) fn parse_rows(
                 encoding_rejection(ctx, item, &bad[first..last], encoding),
                 None,
             ),
-            None => ctx.parse(&item.record, item.row),
+            None => match RecordCells::new(&item.record) {
+                Some(cells) => ctx.parse(&cells, item.row),
+                None => {
+                    if let Some(flag) = source.utf8_failed {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                    (RowOutcome::Blank, None)
+                }
+            },
         }
     };
 
     let mut collector = Collector::default();
+    // Reused from batch to batch: a fresh multi-megabyte vector per batch would be
+    // mapped and unmapped by the allocator every time.
+    let mut results: Vec<(u64, (RowOutcome, Option<DateOrder>))> = Vec::with_capacity(BATCH);
     let mut current: Vec<Item> = Vec::new();
     let mut spare: Vec<Item> = Vec::new();
     let mut count = read_batch(&mut current)?;
     while count > 0 {
-        let (next, results) = rayon::join(
+        let (next, ()) = rayon::join(
             || read_batch(&mut spare),
             || {
                 current[..count]
                     .par_iter()
                     .map(|item| (item.row, process(item)))
-                    .collect::<Vec<_>>()
+                    .collect_into_vec(&mut results)
             },
         );
         if collector.rows.capacity() == 0 && count == BATCH {
             // Reserve for the whole file from the first batch's bytes per record, so the
             // row vector is not copied while it doubles (it is the biggest allocation).
             let consumed = rdr_position.load(Ordering::Relaxed).max(1);
-            let estimate = (text.len() as f64 / consumed as f64 * count as f64 * 1.05) as usize;
+            let estimate =
+                (source.total_len as f64 / consumed as f64 * count as f64 * 1.05) as usize;
             collector.rows.reserve(estimate);
         }
-        for (row, (outcome, order)) in results {
+        for (row, (outcome, order)) in results.drain(..) {
             collector.push(row, outcome, order);
         }
         count = next?;

@@ -14,6 +14,7 @@ mod excel;
 mod header;
 mod row;
 mod source;
+mod stream;
 mod value;
 
 use std::path::{Path, PathBuf};
@@ -355,21 +356,132 @@ pub fn read_input(
     index: usize,
     opts: &ReadOptions,
 ) -> Result<InputTable, InputError> {
+    read_input_with_head(source, index, opts, STREAM_HEAD)
+}
+
+/// Files longer than this are streamed when they start as plain UTF-8 (see `stream.rs`).
+const STREAM_HEAD: usize = 1 << 20;
+
+fn read_input_with_head(
+    source: &InputSource,
+    index: usize,
+    opts: &ReadOptions,
+    head_len: usize,
+) -> Result<InputTable, InputError> {
     let (display, path) = match source {
         InputSource::Path(p) => (p.display().to_string(), Some(p.as_path())),
         InputSource::Stdin => ("-".to_string(), None),
     };
-    let bytes = source::read_bytes(path, &display)?;
-    let kind = source::sniff(&bytes, &display)?;
     let overrides: Vec<(usize, String)> = opts
         .map
         .iter()
         .map(|(f, h)| (*f as usize, h.clone()))
         .collect();
+    if let Some(path) = path {
+        let unreadable = |source| InputError::Unreadable {
+            path: display.clone(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(unreadable)?;
+        let head = stream::read_head(&mut file, head_len).map_err(unreadable)?;
+        if head.len() == head_len
+            && source::sniff(&head, &display)? == source::Kind::Text
+            && let Some(table) = read_streaming(file, head, &display, index, opts, &overrides)?
+        {
+            return Ok(table);
+        }
+    }
+    let bytes = source::read_bytes(path, &display)?;
+    let kind = source::sniff(&bytes, &display)?;
     match kind {
         source::Kind::Text => read_text_input(bytes, &display, index, opts, &overrides),
         _ => read_workbook_input(bytes, kind, path, &display, index, opts, &overrides),
     }
+}
+
+/// The streaming path for big UTF-8 text; `None` when the file does not qualify or
+/// turns out not to be UTF-8 (the caller then reads it whole).
+fn read_streaming(
+    file: std::fs::File,
+    head: Vec<u8>,
+    display: &str,
+    index: usize,
+    opts: &ReadOptions,
+    overrides: &[(usize, String)],
+) -> Result<Option<InputTable>, InputError> {
+    if opts.encoding.is_some_and(|e| e != encoding_rs::UTF_8) {
+        return Ok(None);
+    }
+    let skip = match encoding_rs::Encoding::for_bom(&head) {
+        None => 0,
+        Some((e, len)) if e == encoding_rs::UTF_8 => len,
+        Some(_) => return Ok(None),
+    };
+    let body = head[skip..].to_vec();
+    let Some(cut) = body.iter().rposition(|&b| b == b'\n') else {
+        return Ok(None);
+    };
+    let Ok(head_text) = std::str::from_utf8(&body[..=cut]) else {
+        return Ok(None);
+    };
+    let Ok(located) = csv::locate(head_text, &INPUT_SCHEMA, overrides) else {
+        return Ok(None);
+    };
+    check_overrides(
+        display,
+        located.header_row,
+        &located.map,
+        overrides,
+        &INPUT_SCHEMA,
+    )?;
+    log_ignored(display, &located.map);
+    let total_len = file.metadata().map_or(0, |m| m.len());
+    let store = std::sync::Arc::new(stream::ChunkStore::default());
+    let reader = stream::ChunkReader::new(file, &head[..skip], body, std::sync::Arc::clone(&store));
+    let mut rdr = csv::reader_from(reader, located.delimiter);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let ctx = RowContext {
+        path: display,
+        input: index,
+        map: &located.map,
+        date_order: opts.date_order,
+    };
+    let source = csv::RowSource {
+        bytes: &*store,
+        total_len,
+        bad: &[],
+        encoding: encoding_rs::UTF_8,
+        utf8_failed: Some(&failed),
+    };
+    let collector =
+        csv::parse_rows(&mut rdr, &source, &located, &ctx).map_err(|e| InputError::File {
+            path: display.to_string(),
+            message: format!("cannot parse the CSV text: {e}"),
+        })?;
+    if failed.load(std::sync::atomic::Ordering::Relaxed) {
+        let input = display;
+        tracing::debug!(input, "not all UTF-8: reading the file again whole");
+        return Ok(None);
+    }
+    let sha256 = rdr
+        .into_inner()
+        .finish()
+        .map_err(|source| InputError::Unreadable {
+            path: display.to_string(),
+            source,
+        })?;
+    let data_rows = collector.data_rows;
+    let (rows, rejected) = collector.finish(&ctx);
+    Ok(Some(InputTable {
+        info: InputInfo {
+            path: display.to_string(),
+            sha256,
+            sheet: None,
+            rows: data_rows,
+        },
+        rows,
+        rejected,
+    }))
 }
 
 fn read_text_input(
@@ -429,7 +541,7 @@ fn read_text_input(
     let hashed = decoded.raw.as_deref().unwrap_or(text.as_bytes());
     let (sha256, parsed) = rayon::join(
         || sha256_hex(hashed),
-        || csv::parse_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
+        || csv::parse_text_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
     );
     let collector = parsed.map_err(|e| InputError::File {
         path: display.to_string(),

@@ -40,8 +40,16 @@ impl Cells for csv::ByteRecord {
     }
 
     fn is_blank(&self) -> bool {
-        // The fields concatenated trim to nothing exactly when every field does.
-        std::str::from_utf8(self.as_slice()).is_ok_and(|s| s.trim().is_empty())
+        // The fields concatenated trim to nothing exactly when every field does; a
+        // visible ASCII byte (the usual case) settles it without decoding.
+        let bytes = self.as_slice();
+        if bytes
+            .iter()
+            .any(|b| b.is_ascii() && !b.is_ascii_whitespace())
+        {
+            return false;
+        }
+        std::str::from_utf8(bytes).is_ok_and(|s| s.trim().is_empty())
     }
 }
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 use encoding_rs::{EUC_KR, SHIFT_JIS};
 use rust_xlsxwriter::{Format, Workbook};
+use sha2::Digest;
 
 use super::*;
 use crate::plan::model::RejectCode;
@@ -933,5 +934,115 @@ mod properties {
             bytes.extend(tail);
             read_any(&bytes);
         }
+    }
+}
+
+// ----- streaming reads ---------------------------------------------------------------
+
+/// A text with everything row numbering and settling can trip on, spread over many
+/// chunks: CRLF and LF lines, blank lines, multi-line quoted cells, rejections, and a
+/// day-first date far below ambiguous ones.
+fn long_text(rows: usize) -> String {
+    let mut text = String::from(
+        "Export\r\n\r\nCustomer ID,Domain,Company,Offer,Seats,End date,Auto renew\r\n",
+    );
+    for i in 0..rows {
+        let end = if i % 7 == 0 { "\n" } else { "\r\n" };
+        let line = match i % 50 {
+            0 => format!(",d{i}.com,\"Two\nlines\",E1,{},03/04/2026,yes{end}", i + 1),
+            1 => end.to_string(),
+            2 => format!(",d{i}.com,C{i},E1,-{i},,no{end}"),
+            3 => format!("{{{CONTOSO}}},,\"Quoted, comma\",E3,\"1,200\",2026年11月21日,はい{end}"),
+            _ => format!(
+                ",d{i}.com,C{i},Office 365 E1,{},2027-01-{:02},{end}",
+                i % 90 + 1,
+                i % 28 + 1
+            ),
+        };
+        text.push_str(&line);
+    }
+    text.push_str(",last.com,Last,E1,1,25/12/2026,\r\n");
+    text
+}
+
+#[test]
+fn streaming_and_whole_reads_agree() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in [
+        ("long.csv", long_text(60_000)),
+        ("bom.csv", format!("\u{FEFF}{}", long_text(3_000))),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, &text).unwrap();
+        let source = InputSource::Path(path);
+        let opts = ReadOptions::default();
+        let streamed = read_input_with_head(&source, 0, &opts, 4096).unwrap();
+        // It really was streamed, not read again whole.
+        let mut file = std::fs::File::open(dir.path().join(name)).unwrap();
+        let head = stream::read_head(&mut file, 4096).unwrap();
+        let direct = read_streaming(
+            file,
+            head,
+            &dir.path().join(name).display().to_string(),
+            0,
+            &opts,
+            &[],
+        );
+        assert_eq!(direct.unwrap().expect("streamed").rows, streamed.rows);
+        let whole = read_input_with_head(&source, 0, &opts, text.len() + 16).unwrap();
+        assert_eq!(streamed.info, whole.info, "{name}");
+        assert_eq!(streamed.rows, whole.rows, "{name}");
+        assert_eq!(streamed.rejected, whole.rejected, "{name}");
+        assert!(!whole.rejected.is_empty() && whole.rows.len() > 1000);
+        // The lone day-first date at the end settles the ambiguous ones above it.
+        assert!(
+            whole
+                .rejected
+                .iter()
+                .all(|r| r.code == RejectCode::InvalidSeats),
+            "{name}"
+        );
+        assert_eq!(whole.rows[0].expires_on, Some(d(2026, 4, 3)));
+        assert_eq!(
+            whole.info.sha256,
+            hex::encode(sha2::Sha256::digest(text.as_bytes()))
+        );
+    }
+}
+
+#[test]
+fn streaming_falls_back_when_a_late_row_is_not_utf8() {
+    let mut bytes = long_text(20_000).into_bytes();
+    bytes.extend_from_slice(b",bad.com,Caf\xE9,E1,1,,\r\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("late.csv");
+    std::fs::write(&path, &bytes).unwrap();
+    let table =
+        read_input_with_head(&InputSource::Path(path), 0, &ReadOptions::default(), 4096).unwrap();
+    let last = table.rejected.last().unwrap();
+    assert_eq!(last.code, RejectCode::InvalidEncoding);
+    assert_eq!(last.value.as_deref(), Some("Caf\\xE9"));
+}
+
+#[test]
+fn every_text_fixture_reads_the_same_streamed() {
+    for name in [
+        "basic.csv",
+        "title_block.csv",
+        "rejections.csv",
+        "dates_korean.csv",
+        "dates_japanese.csv",
+        "dates_day_first.csv",
+        "bad_bytes_in_one_row.csv",
+    ] {
+        let source = fixture(name);
+        let opts = ReadOptions::default();
+        let size = std::fs::metadata(fixtures().join(name)).unwrap().len() as usize;
+        let head = 300.min(size - 1);
+        let streamed = read_input_with_head(&source, 0, &opts, head).unwrap();
+        let whole = read_input(&source, 0, &opts).unwrap();
+        assert_eq!(streamed.info, whole.info, "{name}");
+        assert_eq!(streamed.rows, whole.rows, "{name}");
+        assert_eq!(streamed.rejected, whole.rejected, "{name}");
     }
 }

@@ -138,9 +138,12 @@ pub(crate) fn parse_guid(text: &str) -> Option<String> {
         .strip_prefix('{')
         .and_then(|t| t.strip_suffix('}'))
         .unwrap_or(text);
-    uuid::Uuid::try_parse(inner)
-        .ok()
-        .map(|u| u.hyphenated().to_string())
+    let uuid = uuid::Uuid::try_parse(inner).ok()?;
+    // Most exports already write the canonical form: copy it rather than format it.
+    if inner.len() == 36 && !inner.bytes().any(|b| b.is_ascii_uppercase()) {
+        return Some(inner.to_string());
+    }
+    Some(uuid.hyphenated().to_string())
 }
 
 /// Country: ISO alpha-2 upper case; the common names of our markets become their code.

@@ -147,11 +147,9 @@ impl<'a> Resolver<'a> {
     }
 
     fn resolve(&mut self, text: &str, country: Option<&str>) -> Resolved {
-        let by_text = self
-            .cache
-            .entry(country.unwrap_or("").to_string())
-            .or_default();
-        if let Some(r) = by_text.get(text) {
+        let country_key = country.unwrap_or("");
+        // Look up before inserting: `entry` would allocate the keys on every hit.
+        if let Some(r) = self.cache.get(country_key).and_then(|m| m.get(text)) {
             return *r;
         }
         let catalog = self.catalog.and_then(|c| c.resolve_index(text, country));
@@ -159,7 +157,10 @@ impl<'a> Resolver<'a> {
         let next = self.keys.len() as u32;
         let key = *self.keys.entry(key).or_insert(next);
         let r = Resolved { catalog, key };
-        by_text.insert(text.to_string(), r);
+        self.cache
+            .entry(country_key.to_string())
+            .or_default()
+            .insert(text.to_string(), r);
         r
     }
 

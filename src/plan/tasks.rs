@@ -18,8 +18,6 @@
 //! Tasks are ordered by due date, then kind (in [`TaskKind`]'s order), then the
 //! position of their first line, and numbered `c{n}-t{m}` in that order.
 
-use std::collections::BTreeMap;
-
 use chrono::NaiveDate;
 
 use crate::plan::model::{LicenseAction, Line, Relationship, Task, TaskKind};
@@ -53,24 +51,32 @@ pub fn build_tasks(
         drafts.len() - 1
     });
 
-    let mut provision_by_day: BTreeMap<NaiveDate, usize> = BTreeMap::new();
+    // A customer has a handful of lines: a linear search beats a map here.
+    let mut provision_by_day: Vec<(NaiveDate, usize)> = Vec::new();
+    let mut provision_of_line: Vec<usize> = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
-        let draft = *provision_by_day
-            .entry(line.provision_on)
-            .or_insert_with(|| {
+        let draft = match provision_by_day
+            .iter()
+            .find(|(day, _)| *day == line.provision_on)
+        {
+            Some(&(_, draft)) => draft,
+            None => {
                 drafts.push(Draft {
                     kind: TaskKind::Provision,
                     due: line.provision_on,
                     depends_on: request.into_iter().collect(),
                     lines: Vec::new(),
                 });
+                provision_by_day.push((line.provision_on, drafts.len() - 1));
                 drafts.len() - 1
-            });
+            }
+        };
         drafts[draft].lines.push(i);
+        provision_of_line.push(draft);
     }
 
     for (i, line) in lines.iter().enumerate() {
-        let provision = provision_by_day[&line.provision_on];
+        let provision = provision_of_line[i];
         if line.auto_renew == Some(true) {
             drafts.push(Draft {
                 kind: TaskKind::DisableAutoRenew,

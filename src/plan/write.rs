@@ -19,9 +19,9 @@ use serde::Serialize;
 use crate::plan::model::{Customer, InputInfo, Plan, Rejection, Summary};
 
 /// Customers serialised per parallel work item.
-const CHUNK: usize = 512;
+const CHUNK: usize = 256;
 /// Work items held in memory at once.
-const BATCH: usize = 64;
+const BATCH: usize = 16;
 
 #[derive(Serialize)]
 struct Head<'a> {
