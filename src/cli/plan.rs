@@ -282,6 +282,18 @@ fn lang(arg: LangArg) -> Lang {
     }
 }
 
+/// The process's peak resident memory so far (Linux `VmHWM`), for `-v` timings.
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(format!("{} MB", kb / 1024))
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
 /// At most this many rejected rows are listed on stderr; the plan file has them all.
 const REJECTED_ON_STDERR: usize = 10;
 
@@ -339,6 +351,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let read_time = started.elapsed();
+    tracing::debug!("after reading: peak memory {}", peak_memory());
 
     let started = Instant::now();
     let plan = cspmove::plan::plan(
@@ -350,6 +363,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         &config.plan,
     )?;
     let plan_time = started.elapsed();
+    tracing::debug!("after planning: peak memory {}", peak_memory());
 
     let rejected = !plan.rejected.is_empty();
     let written = !(config.strict && rejected);
@@ -363,10 +377,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     }
     let write_time = started.elapsed();
     tracing::info!(
-        "stages: read {:.3}s, plan {:.3}s, write {:.3}s ({} lines, {} customers, {} rejected)",
+        "stages: read {:.3}s, plan {:.3}s, write {:.3}s, peak memory {} ({} lines, {} customers, {} rejected)",
         read_time.as_secs_f64(),
         plan_time.as_secs_f64(),
         write_time.as_secs_f64(),
+        peak_memory(),
         plan.summary.lines,
         plan.summary.customers,
         plan.summary.rejected_rows

@@ -3,8 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
+use cspmove::plan::model::Plan;
+use cspmove::report::{self, Format, Lang, ReportError};
 
+use super::UsageError;
 use super::plan::LangArg;
 
 #[derive(Debug, Args)]
@@ -20,6 +24,22 @@ pub struct ReportArgs {
     pub lang: LangArg,
 }
 
-pub fn run(_args: ReportArgs) -> anyhow::Result<ExitCode> {
-    super::not_built("report")
+/// The library's language for a `--lang` value.
+pub fn lang(arg: LangArg) -> Lang {
+    match arg {
+        LangArg::En => Lang::En,
+        LangArg::Ko => Lang::Ko,
+        LangArg::Ja => Lang::Ja,
+    }
+}
+
+pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    // A wrong extension is a usage error, found before the plan is read.
+    if let Err(err @ ReportError::UnknownFormat { .. }) = Format::from_path(&args.output) {
+        return Err(UsageError(err.to_string()).into());
+    }
+    let plan = Plan::read(&args.plan).with_context(|| format!("{}", args.plan.display()))?;
+    report::write(&plan, &args.output, lang(args.lang))?;
+    println!("{}", args.output.display());
+    Ok(ExitCode::SUCCESS)
 }

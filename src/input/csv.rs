@@ -101,6 +101,8 @@ pub(crate) struct Located {
     pub header_row: u64,
     /// Records up to and including the header.
     pub skip: usize,
+    /// Byte offset just past the header record.
+    pub header_end: u64,
 }
 
 /// The best near-miss, for the "no header row" message.
@@ -148,6 +150,7 @@ pub(crate) fn locate(
                         map,
                         header_row: row,
                         skip: index + 1,
+                        header_end: rdr.position().byte(),
                     });
                 }
                 break;
@@ -330,6 +333,13 @@ pub(crate) fn parse_rows<R: std::io::Read + Send, B: SpanBytes + ?Sized>(
         }
         for (row, (outcome, order)) in results.drain(..) {
             collector.push(row, outcome, order);
+        }
+        if source
+            .utf8_failed
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+        {
+            // The caller starts over with the whole file: stop reading this one.
+            break;
         }
         count = next?;
         std::mem::swap(&mut current, &mut spare);

@@ -6,6 +6,15 @@
 //! into a typed [`SourceRow`] and turns each bad cell into a [`Rejection`] that names the
 //! file, the row the user sees, the column header and the value. Whole-file problems
 //! (unreadable, not a spreadsheet, no header) are an [`InputError`].
+//!
+//! The main decisions: the content, not the name, decides whether a file is a workbook
+//! or text; CSV and Excel rows go through one row parser (Excel cells become text first),
+//! so both follow the same rules; a big UTF-8 text file is streamed while its rows are
+//! validated in parallel, and anything else is read whole. The pieces, in reading order:
+//! `source` (bytes, sniffing, encodings), `stream` (chunked reading), `csv` (delimiter,
+//! header row, row numbers, the parallel loop), `excel` (calamine), `header` (aliases),
+//! `row` (one row → a `SourceRow` or a `Rejection`), `value` and `date` (cell values),
+//! `catalog` (`--catalog`, `--offer-map`). docs/input-format.md is the user's view.
 
 mod catalog;
 mod csv;
@@ -249,6 +258,15 @@ pub enum InputError {
         first_row: u64,
         hex: String,
     },
+    #[error(
+        "{path}: the header row (row {row}) holds bytes that are not {encoding} ({hex}); pass --encoding with the file's encoding (cp949, shift_jis, utf-16le, ...) or save it as UTF-8"
+    )]
+    HeaderEncoding {
+        path: String,
+        encoding: &'static str,
+        row: u64,
+        hex: String,
+    },
     #[error("{path}: row {row}, column {column:?}: {message}")]
     InvalidRow {
         path: String,
@@ -385,18 +403,40 @@ fn read_input_with_head(
         let mut file = std::fs::File::open(path).map_err(unreadable)?;
         let head = stream::read_head(&mut file, head_len).map_err(unreadable)?;
         if head.len() == head_len
-            && source::sniff(&head, &display)? == source::Kind::Text
+            && source::sniff_as(&head, &display, opts.encoding)? == source::Kind::Text
             && let Some(table) = read_streaming(file, head, &display, index, opts, &overrides)?
         {
             return Ok(table);
         }
     }
     let bytes = source::read_bytes(path, &display)?;
-    let kind = source::sniff(&bytes, &display)?;
+    let kind = source::sniff_as(&bytes, &display, opts.encoding)?;
+    if kind == source::Kind::Text && opts.sheet.is_some() {
+        let input = display.as_str();
+        tracing::warn!(
+            input,
+            "--sheet is ignored: this input is text (CSV/TSV), not a workbook"
+        );
+    }
     match kind {
         source::Kind::Text => read_text_input(bytes, &display, index, opts, &overrides),
         _ => read_workbook_input(bytes, kind, path, &display, index, opts, &overrides),
     }
+}
+
+/// The length of a leading `sep=X` line (Excel's delimiter hint), or 0.
+fn sep_line(bytes: &[u8]) -> usize {
+    if bytes.len() >= 5 && bytes[..4].eq_ignore_ascii_case(b"sep=") {
+        let rest = &bytes[5..];
+        let end = match rest {
+            [b'\r', b'\n', ..] => 7,
+            [b'\n', ..] | [b'\r', ..] => 6,
+            [] => 5,
+            _ => return 0,
+        };
+        return end;
+    }
+    0
 }
 
 /// The streaming path for big UTF-8 text; `None` when the file does not qualify or
@@ -417,6 +457,7 @@ fn read_streaming(
         Some((e, len)) if e == encoding_rs::UTF_8 => len,
         Some(_) => return Ok(None),
     };
+    let skip = skip + sep_line(&head[skip..]);
     let body = head[skip..].to_vec();
     let Some(cut) = body.iter().rposition(|&b| b == b'\n') else {
         return Ok(None);
@@ -427,6 +468,10 @@ fn read_streaming(
     let Ok(located) = csv::locate(head_text, &INPUT_SCHEMA, overrides) else {
         return Ok(None);
     };
+    if located.header_end >= head_text.len() as u64 {
+        // The header record may go on past the head: read whole to be sure of it.
+        return Ok(None);
+    }
     check_overrides(
         display,
         located.header_row,
@@ -435,6 +480,13 @@ fn read_streaming(
         &INPUT_SCHEMA,
     )?;
     log_ignored(display, &located.map);
+    if opts.sheet.is_some() {
+        let input = display;
+        tracing::warn!(
+            input,
+            "--sheet is ignored: this input is text (CSV/TSV), not a workbook"
+        );
+    }
     let total_len = file.metadata().map_or(0, |m| m.len());
     let store = std::sync::Arc::new(stream::ChunkStore::default());
     let reader = stream::ChunkReader::new(file, &head[..skip], body, std::sync::Arc::clone(&store));
@@ -497,7 +549,23 @@ fn read_text_input(
             path: display.to_string(),
         });
     }
-    let text = decoded.text.as_str();
+    // Excel's `sep=;` hint line is not a row in Excel: leave it out of rows and numbers.
+    let sep = sep_line(decoded.text.as_bytes());
+    let text = &decoded.text[sep..];
+    let shifted: Vec<source::BadBytes>;
+    let bad = if sep == 0 {
+        &decoded.bad
+    } else {
+        shifted = decoded
+            .bad
+            .iter()
+            .map(|b| source::BadBytes {
+                offset: b.offset.saturating_sub(sep),
+                bytes: b.bytes.clone(),
+            })
+            .collect();
+        &shifted
+    };
     let located =
         csv::locate(text, &INPUT_SCHEMA, overrides).map_err(|near| InputError::NoHeader {
             path: display.to_string(),
@@ -522,12 +590,10 @@ fn read_text_input(
         &INPUT_SCHEMA,
     )?;
     if !decoded.bad.is_empty() && located.map.headers.iter().any(|h| h.contains('\u{FFFD}')) {
-        return Err(InputError::Encoding {
+        return Err(InputError::HeaderEncoding {
             path: display.to_string(),
             encoding: decoded.encoding.name(),
-            bad_rows: 1,
-            rows: 1,
-            first_row: located.header_row,
+            row: located.header_row,
             hex: source::hex_bytes(&decoded.bad[0].bytes),
         });
     }
@@ -538,10 +604,10 @@ fn read_text_input(
         map: &located.map,
         date_order: opts.date_order,
     };
-    let hashed = decoded.raw.as_deref().unwrap_or(text.as_bytes());
+    let hashed = decoded.raw.as_deref().unwrap_or(decoded.text.as_bytes());
     let (sha256, parsed) = rayon::join(
         || sha256_hex(hashed),
-        || csv::parse_text_rows(text, &located, &ctx, &decoded.bad, decoded.encoding),
+        || csv::parse_text_rows(text, &located, &ctx, bad, decoded.encoding),
     );
     let collector = parsed.map_err(|e| InputError::File {
         path: display.to_string(),

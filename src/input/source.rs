@@ -65,6 +65,16 @@ pub(crate) fn read_bytes(
 /// Tells a workbook from text from anything else. Empty input is an error here, so every
 /// later stage may assume at least one byte.
 pub(crate) fn sniff(bytes: &[u8], display: &str) -> Result<Kind, InputError> {
+    sniff_as(bytes, display, None)
+}
+
+/// [`sniff`] knowing `--encoding`: UTF-16 text without a BOM is full of NUL bytes, so
+/// the binary check is skipped when the user says the file is UTF-16.
+pub(crate) fn sniff_as(
+    bytes: &[u8],
+    display: &str,
+    forced: Option<&'static Encoding>,
+) -> Result<Kind, InputError> {
     if bytes.is_empty() {
         return Err(InputError::Empty {
             path: display.to_string(),
@@ -97,7 +107,8 @@ pub(crate) fn sniff(bytes: &[u8], display: &str) -> Result<Kind, InputError> {
             ),
         });
     }
-    if bom(bytes).is_none() && looks_binary(bytes) {
+    let utf16 = forced.is_some_and(|e| e == UTF_16LE || e == UTF_16BE);
+    if bom(bytes).is_none() && !utf16 && looks_binary(bytes) {
         return Err(InputError::NotASpreadsheet {
             path: display.to_string(),
             detail: "it holds binary data (NUL or control bytes), not text or a workbook".into(),
@@ -522,6 +533,12 @@ mod tests {
             sniff(b"<html><body><table><tr><td>Domain</td></tr></table>", "x"),
             Err(InputError::NotASpreadsheet { detail, .. }) if detail.contains("HTML")
         ));
+        let bomless: Vec<u8> = "Domain\tOffer"
+            .encode_utf16()
+            .flat_map(|u| u.to_le_bytes())
+            .collect();
+        assert!(sniff(&bomless, "x").is_err());
+        assert_eq!(sniff_as(&bomless, "x", Some(UTF_16LE)).unwrap(), Kind::Text);
         let mut encrypted = CFB_MAGIC.to_vec();
         encrypted.extend(
             "EncryptedPackage"

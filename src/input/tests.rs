@@ -929,6 +929,30 @@ mod properties {
         }
 
         #[test]
+        fn streamed_and_whole_reads_agree(
+            body in "((a\\.com|b\\.jp|E1|\"q,\nx\"|1,200|-3|03/04/2026|25/12/2026|예|\r\n|\n|,){0,10}\r?\n){0,40}",
+            head in 8usize..400,
+        ) {
+            let text = format!("Title\n\nDomain,Offer,Seats,End date,Auto renew\n{body}");
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.csv");
+            std::fs::write(&path, &text).unwrap();
+            let source = InputSource::Path(path);
+            let opts = ReadOptions::default();
+            let streamed = read_input_with_head(&source, 0, &opts, head.min(text.len()));
+            let whole = read_input_with_head(&source, 0, &opts, text.len() + 1);
+            match (streamed, whole) {
+                (Ok(a), Ok(b)) => {
+                    prop_assert_eq!(a.info, b.info);
+                    prop_assert_eq!(a.rows, b.rows);
+                    prop_assert_eq!(a.rejected, b.rejected);
+                }
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                (a, b) => prop_assert!(false, "streamed {:?} vs whole {:?}", a.map(|t| t.rows.len()), b.map(|t| t.rows.len())),
+            }
+        }
+
+        #[test]
         fn zip_and_ole_prefixes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..400), ole in any::<bool>()) {
             let mut bytes = if ole { b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec() } else { b"PK\x03\x04".to_vec() };
             bytes.extend(tail);
@@ -1045,4 +1069,66 @@ fn every_text_fixture_reads_the_same_streamed() {
         assert_eq!(streamed.rows, whole.rows, "{name}");
         assert_eq!(streamed.rejected, whole.rejected, "{name}");
     }
+}
+
+#[test]
+fn content_decides_not_the_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let misnamed_book = dir.path().join("export.csv");
+    std::fs::copy(fixtures().join("basic.xlsx"), &misnamed_book).unwrap();
+    let misnamed_text = dir.path().join("export.xls");
+    std::fs::copy(fixtures().join("basic.csv"), &misnamed_text).unwrap();
+    let book = read(&InputSource::Path(misnamed_book));
+    let text = read(&InputSource::Path(misnamed_text));
+    assert_eq!(book.info.sheet.as_deref(), Some("Customers"));
+    assert_eq!(text.info.sheet, None);
+    assert_eq!(without_input(book), without_input(text));
+}
+
+#[test]
+fn excel_sep_hint_line_is_not_a_row() {
+    let table = read_text("sep=;\r\nDomain;Offer;Seats\r\na.com;E1;0\r\nb.com;E1;2\r\n");
+    assert_eq!(codes(&table), vec![(2, RejectCode::InvalidSeats)]);
+    assert_eq!(table.rows[0].row, 3);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sep.csv");
+    let text = format!("SEP=,\n{}", long_text(2_000));
+    std::fs::write(&path, &text).unwrap();
+    let source = InputSource::Path(path);
+    let opts = ReadOptions::default();
+    let streamed = read_input_with_head(&source, 0, &opts, 4096).unwrap();
+    let whole = read_input_with_head(&source, 0, &opts, text.len() + 16).unwrap();
+    assert_eq!(streamed.info, whole.info);
+    assert_eq!(streamed.rows, whole.rows);
+    assert_eq!(
+        whole.rows[0].row, 4,
+        "title, blank, header, then the first row"
+    );
+}
+
+#[test]
+fn bad_bytes_in_the_header_are_a_file_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.csv");
+    std::fs::write(&path, b"Domain,Offer \xFF,Seats\na.com,E1,1\n").unwrap();
+    let err = read_err(&InputSource::Path(path), &ReadOptions::default());
+    assert!(
+        matches!(err, InputError::HeaderEncoding { row: 1, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("(\\xFF)"), "{err}");
+}
+
+#[test]
+fn bomless_utf16_reads_with_the_encoding_flag() {
+    let text = "ドメイン\tプラン\t数量\r\ncontoso.jp\tE3\t5\r\n";
+    let bytes: Vec<u8> = text.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    let opts = ReadOptions {
+        encoding: Some(encoding_rs::UTF_16LE),
+        ..Default::default()
+    };
+    let table = read_bytes_opts(&bytes, &opts);
+    assert_eq!(table.rows[0].domain.as_deref(), Some("contoso.jp"));
+    assert_eq!(table.rows[0].seats, 5);
 }

@@ -94,11 +94,13 @@ fn lower(s: &str) -> Cow<'_, str> {
 }
 
 /// The customer key of a row (DESIGN §5); `None` when it has neither ID nor domain.
+/// The reader trims every value and leaves empty cells absent (DESIGN §3), so the hot
+/// paths here do not trim again.
 fn key_of<'a>(row: &'a SourceRow, domain_ids: &'a HashMap<String, String>) -> Option<Cow<'a, str>> {
-    if let Some(id) = row.customer_id.as_deref().filter(|s| !s.trim().is_empty()) {
-        return Some(lower(id.trim()));
+    if let Some(id) = row.customer_id.as_deref().filter(|s| !s.is_empty()) {
+        return Some(lower(id));
     }
-    let domain = lower(row.domain.as_deref()?.trim());
+    let domain = lower(row.domain.as_deref()?);
     if domain.is_empty() {
         return None;
     }
@@ -111,16 +113,12 @@ fn key_of<'a>(row: &'a SourceRow, domain_ids: &'a HashMap<String, String>) -> Op
 /// Lower-case domain → lower-case customer ID of the first row (in input order) that
 /// carries both, for the domains of rows that have no ID.
 fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> {
-    let has_id = |r: &SourceRow| {
-        r.customer_id
-            .as_deref()
-            .is_some_and(|s| !s.trim().is_empty())
-    };
+    let has_id = |r: &SourceRow| r.customer_id.as_deref().is_some_and(|s| !s.is_empty());
     let wanted: HashSet<String> = rows
         .par_iter()
         .zip(excluded.par_iter())
         .filter(|(r, ex)| !**ex && !has_id(r))
-        .filter_map(|(r, _)| r.domain.as_deref().map(|d| lower(d.trim()).into_owned()))
+        .filter_map(|(r, _)| r.domain.as_deref().map(|d| lower(d).into_owned()))
         .collect();
     let mut map = HashMap::new();
     if wanted.is_empty() {
@@ -131,11 +129,11 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
         .zip(excluded.par_iter())
         .filter(|(r, ex)| !**ex && has_id(r))
         .filter_map(|(r, _)| {
-            let domain = lower(r.domain.as_deref()?.trim());
+            let domain = lower(r.domain.as_deref()?);
             wanted.contains(domain.as_ref()).then(|| {
                 (
                     domain.into_owned(),
-                    lower(r.customer_id.as_deref().unwrap_or_default().trim()).into_owned(),
+                    lower(r.customer_id.as_deref().unwrap_or_default()).into_owned(),
                 )
             })
         })
@@ -306,21 +304,16 @@ fn build_customer(
     // Ltd." and "CONTOSO LTD" are one company; domains compare case-insensitively.
     let first_name = rows
         .iter()
-        .find_map(|r| r.customer_name.as_deref().filter(|s| !s.trim().is_empty()));
+        .find_map(|r| r.customer_name.as_deref().filter(|s| !s.is_empty()));
     let first_name_norm = first_name.map(normalise);
     let conflicts: Vec<bool> = rows
         .iter()
         .map(|r| {
             let name_differs = r.customer_name.as_deref().is_some_and(|n| {
-                !n.trim().is_empty()
-                    && Some(n) != first_name
-                    && Some(normalise(n)) != first_name_norm
+                !n.is_empty() && Some(n) != first_name && Some(normalise(n)) != first_name_norm
             });
             let domain_differs = r.domain.as_deref().is_some_and(|d| {
-                !d.trim().is_empty()
-                    && domain
-                        .as_deref()
-                        .is_some_and(|first| !d.trim().eq_ignore_ascii_case(first))
+                !d.is_empty() && domain.as_deref().is_some_and(|first| lower(d) != first)
             });
             name_differs || domain_differs
         })

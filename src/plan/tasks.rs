@@ -23,13 +23,26 @@ use chrono::NaiveDate;
 use crate::plan::model::{LicenseAction, Line, Relationship, Task, TaskKind};
 use crate::plan::rules::{disable_auto_renew_due, let_expire_due};
 
+/// Which lines a task covers. Kept allocation-free: at a million lines the task graph
+/// is built some 2.5 million times over, so drafts borrow their lines' positions.
+#[derive(Clone, Copy)]
+enum Covers {
+    /// Every line of the customer (`request_relationship`).
+    All,
+    /// Every line provisioned on that day (`provision`).
+    ProvisionedOn(NaiveDate),
+    /// One line.
+    Line(usize),
+}
+
 struct Draft {
     kind: TaskKind,
     due: NaiveDate,
-    /// Indices of other drafts.
-    depends_on: Vec<usize>,
-    /// Indices into the customer's lines.
-    lines: Vec<usize>,
+    covers: Covers,
+    /// Up to two other drafts this one depends on.
+    depends_on: [Option<usize>; 2],
+    /// Position of the first line covered, to order tasks of one kind and day.
+    first_line: usize,
 }
 
 /// Builds the tasks of customer number `customer_no` (1-based) from its lines (whose ids
@@ -40,38 +53,36 @@ pub fn build_tasks(
     lines: &[Line],
     as_of: NaiveDate,
 ) -> Vec<Task> {
-    let mut drafts: Vec<Draft> = Vec::with_capacity(lines.len() * 2 + 2);
+    let mut drafts: Vec<Draft> = Vec::with_capacity(lines.len() * 3 + 1);
     let request = (relationship == Relationship::Request).then(|| {
         drafts.push(Draft {
             kind: TaskKind::RequestRelationship,
             due: as_of,
-            depends_on: Vec::new(),
-            lines: (0..lines.len()).collect(),
+            covers: Covers::All,
+            depends_on: [None, None],
+            first_line: 0,
         });
         drafts.len() - 1
     });
 
-    // A customer has a handful of lines: a linear search beats a map here.
-    let mut provision_by_day: Vec<(NaiveDate, usize)> = Vec::new();
+    // One provision task per day; a customer has a handful of lines, so a linear
+    // search beats a map.
     let mut provision_of_line: Vec<usize> = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
-        let draft = match provision_by_day
-            .iter()
-            .find(|(day, _)| *day == line.provision_on)
-        {
-            Some(&(_, draft)) => draft,
+        let earlier = (0..i).find(|&j| lines[j].provision_on == line.provision_on);
+        let draft = match earlier {
+            Some(j) => provision_of_line[j],
             None => {
                 drafts.push(Draft {
                     kind: TaskKind::Provision,
                     due: line.provision_on,
-                    depends_on: request.into_iter().collect(),
-                    lines: Vec::new(),
+                    covers: Covers::ProvisionedOn(line.provision_on),
+                    depends_on: [request, None],
+                    first_line: i,
                 });
-                provision_by_day.push((line.provision_on, drafts.len() - 1));
                 drafts.len() - 1
             }
         };
-        drafts[draft].lines.push(i);
         provision_of_line.push(draft);
     }
 
@@ -81,54 +92,68 @@ pub fn build_tasks(
             drafts.push(Draft {
                 kind: TaskKind::DisableAutoRenew,
                 due: disable_auto_renew_due(line.provision_on, line.expires_on, as_of),
-                depends_on: Vec::new(),
-                lines: vec![i],
+                covers: Covers::Line(i),
+                depends_on: [None, None],
+                first_line: i,
             });
         }
-        let mut expire_after = vec![provision];
+        let mut reassign = None;
         if line.license_action == LicenseAction::Reassign {
             drafts.push(Draft {
                 kind: TaskKind::ReassignLicenses,
                 due: line.provision_on,
-                depends_on: vec![provision],
-                lines: vec![i],
+                covers: Covers::Line(i),
+                depends_on: [Some(provision), None],
+                first_line: i,
             });
-            expire_after.push(drafts.len() - 1);
+            reassign = Some(drafts.len() - 1);
         }
         drafts.push(Draft {
             kind: TaskKind::LetExpire,
             due: let_expire_due(line.provision_on, line.expires_on),
-            depends_on: expire_after,
-            lines: vec![i],
+            covers: Covers::Line(i),
+            depends_on: [Some(provision), reassign],
+            first_line: i,
         });
     }
 
     let mut order: Vec<usize> = (0..drafts.len()).collect();
-    order.sort_by_key(|&d| {
-        (
-            drafts[d].due,
-            drafts[d].kind,
-            drafts[d].lines.first().copied(),
-        )
-    });
-    let mut id_of = vec![String::new(); drafts.len()];
-    for (m, &d) in order.iter().enumerate() {
-        id_of[d] = format!("c{customer_no}-t{}", m + 1);
+    order.sort_unstable_by_key(|&d| (drafts[d].due, drafts[d].kind, drafts[d].first_line, d));
+    // Position of each draft in `tasks`; dependencies always come earlier, so their
+    // ids are there to copy when a task is built.
+    let mut position = vec![usize::MAX; drafts.len()];
+    let mut tasks: Vec<Task> = Vec::with_capacity(drafts.len());
+    for d in order {
+        let draft = &drafts[d];
+        let covered = |i: &usize| match draft.covers {
+            Covers::All => true,
+            Covers::ProvisionedOn(day) => lines[*i].provision_on == day,
+            Covers::Line(l) => *i == l,
+        };
+        let (line_rows, line_ids) = match draft.covers {
+            Covers::Line(l) => (vec![lines[l].row], vec![lines[l].id.clone()]),
+            _ => (0..lines.len())
+                .filter(covered)
+                .map(|i| (lines[i].row, lines[i].id.clone()))
+                .unzip(),
+        };
+        let depends_on = draft
+            .depends_on
+            .iter()
+            .flatten()
+            .map(|&dep| tasks[position[dep]].id.clone())
+            .collect();
+        position[d] = tasks.len();
+        tasks.push(Task {
+            id: format!("c{customer_no}-t{}", tasks.len() + 1),
+            kind: draft.kind,
+            due: draft.due,
+            depends_on,
+            line_rows,
+            line_ids,
+        });
     }
-    order
-        .into_iter()
-        .map(|d| {
-            let draft = &drafts[d];
-            Task {
-                id: id_of[d].clone(),
-                kind: draft.kind,
-                due: draft.due,
-                depends_on: draft.depends_on.iter().map(|&x| id_of[x].clone()).collect(),
-                line_rows: draft.lines.iter().map(|&l| lines[l].row).collect(),
-                line_ids: draft.lines.iter().map(|&l| lines[l].id.clone()).collect(),
-            }
-        })
-        .collect()
+    tasks
 }
 
 #[cfg(test)]

@@ -115,7 +115,10 @@ fn conflicting_names_and_domains_warn_on_the_rows_that_disagree() {
     r3.customer_name = Some("Fabrikam".into());
     let mut r4 = row(5, A, "E1", 6);
     r4.domain = Some("fabrikam.com".into());
-    let plan = run(vec![table("in.csv", vec![r1, r2, r3, r4], vec![])]);
+    // Case does not make a conflict, in any script.
+    let mut r5 = row(6, A, "E1", 7);
+    r5.domain = Some("CONTOSO.COM".into());
+    let plan = run(vec![table("in.csv", vec![r1, r2, r3, r4, r5], vec![])]);
     let conflicting: Vec<u64> = plan.customers[0]
         .lines
         .iter()
@@ -346,8 +349,8 @@ fn planning_speed() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let mut results = Vec::new();
-    for threads in [1, 2] {
+    let mut results = [f64::MAX; 2];
+    for threads in [1, 2, 1, 2, 1, 2] {
         let rows = generated_rows(n);
         let started = std::time::Instant::now();
         let plan = plan(
@@ -372,10 +375,32 @@ fn planning_speed() {
             written.as_secs_f64(),
             plan.customers.len()
         );
-        results.push(planned.as_secs_f64());
+        results[threads - 1] = results[threads - 1].min(planned.as_secs_f64());
     }
     eprintln!(
-        "planning speed-up on 2 threads: {:.2}x",
+        "best of 3: plan {:.3}s on 1 thread, {:.3}s on 2: speed-up {:.2}x",
+        results[0],
+        results[1],
         results[0] / results[1]
+    );
+}
+
+#[test]
+fn writing_several_batches_gives_the_document_serde_writes() {
+    // 5,000 customers: more than one batch of the writer.
+    let plan = plan(
+        vec![table("big.csv", generated_rows(20_000), vec![])],
+        Lookups::default(),
+        &options(2),
+    )
+    .unwrap();
+    assert!(plan.customers.len() > 4096);
+    let out = bytes(&plan);
+    let ours: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(ours, serde_json::to_value(&plan).unwrap());
+    let text = std::str::from_utf8(&out).unwrap();
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("{\"key\"")).count(),
+        plan.customers.len()
     );
 }

@@ -4,8 +4,9 @@
 //! Main decision: at a million rows a pretty-printed plan is several times larger and
 //! slower to write and read, while one compact object per line still diffs, greps and
 //! streams well; any JSON reader reads it as the same document serde would write. The
-//! customers are serialised in parallel in bounded batches (so memory stays flat) and
-//! written in plan order, so the bytes do not depend on the thread count. The file is
+//! customers are serialised in parallel in bounded batches (so memory stays flat; the
+//! next batch is serialised while the last one is written) and written in plan order,
+//! so the bytes do not depend on the thread count. The file is
 //! written beside its destination under a temporary name and renamed into place, so a
 //! reader never sees half a plan and a failed write leaves any older plan untouched.
 
@@ -37,39 +38,68 @@ fn json_err(e: serde_json::Error) -> io::Error {
     io::Error::other(e)
 }
 
-fn write_list<T: Serialize + Sync>(out: &mut impl Write, items: &[T]) -> io::Result<()> {
+/// Serialises `batch` into `buffers`, one buffer per chunk of `CHUNK` items, in
+/// parallel; returns how many buffers it filled.
+fn serialise_batch<T: Serialize + Sync>(batch: &[T], buffers: &mut [Vec<u8>]) -> io::Result<usize> {
+    batch
+        .par_chunks(CHUNK)
+        .zip(buffers.par_iter_mut())
+        .try_for_each(|(chunk, buf)| {
+            buf.clear();
+            for (i, item) in chunk.iter().enumerate() {
+                if i > 0 {
+                    buf.extend_from_slice(b",\n");
+                }
+                serde_json::to_writer(&mut *buf, item).map_err(json_err)?;
+            }
+            Ok::<(), io::Error>(())
+        })?;
+    Ok(batch.len().div_ceil(CHUNK))
+}
+
+fn write_list<T: Serialize + Sync>(out: &mut (impl Write + Send), items: &[T]) -> io::Result<()> {
     if items.is_empty() {
         return out.write_all(b"[]");
     }
     out.write_all(b"[\n")?;
+    // Two sets of buffers: while one batch is written out, the next is serialised, so
+    // the file system and the serialiser work at the same time. Buffers are reused
+    // batch after batch: fresh ones would cost a page fault per 4 KiB written.
+    let mut ready: Vec<Vec<u8>> = vec![Vec::new(); BATCH];
+    let mut spare: Vec<Vec<u8>> = vec![Vec::new(); BATCH];
+    let mut batches = items.chunks(CHUNK * BATCH);
+    let mut filled = match batches.next() {
+        Some(batch) => serialise_batch(batch, &mut ready)?,
+        None => 0,
+    };
     let mut first = true;
-    for batch in items.chunks(CHUNK * BATCH) {
-        let buffers: Vec<io::Result<Vec<u8>>> = batch
-            .par_chunks(CHUNK)
-            .map(|chunk| {
-                let mut buf = Vec::with_capacity(chunk.len() * 512);
-                for (i, item) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        buf.extend_from_slice(b",\n");
+    while filled > 0 {
+        let next = batches.next();
+        let (written, serialised) = rayon::join(
+            || -> io::Result<()> {
+                for buf in &ready[..filled] {
+                    if !first {
+                        out.write_all(b",\n")?;
                     }
-                    serde_json::to_writer(&mut buf, item).map_err(json_err)?;
+                    first = false;
+                    out.write_all(buf)?;
                 }
-                Ok(buf)
-            })
-            .collect();
-        for buf in buffers {
-            if !first {
-                out.write_all(b",\n")?;
-            }
-            first = false;
-            out.write_all(&buf?)?;
-        }
+                Ok(())
+            },
+            || match next {
+                Some(batch) => serialise_batch(batch, &mut spare),
+                None => Ok(0),
+            },
+        );
+        written?;
+        filled = serialised?;
+        std::mem::swap(&mut ready, &mut spare);
     }
     out.write_all(b"\n]")
 }
 
 /// Writes `plan` as JSON to `out` (runs on the current rayon pool).
-pub fn write_plan(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
+pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
     let head = serde_json::to_vec(&Head {
         schema: &plan.schema,
         generated_by: &plan.generated_by,

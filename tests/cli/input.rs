@@ -233,3 +233,33 @@ fn bad_catalog_row_exits_2() {
     .expect_code(2)
     .expect_stderr_contains("catalog_bad_row.csv: row 2, column \"SKU ID\"");
 }
+
+#[test]
+fn a_file_over_one_mib_is_read_with_exact_row_numbers() {
+    let wd = Workdir::new();
+    let mut csv = String::from("Customer export\r\n\r\nDomain,Offer,Seats,End date,Notes\r\n");
+    for i in 0..16_000 {
+        if i % 1000 == 999 {
+            csv.push_str("\r\n");
+        }
+        let seats = if i == 15_500 {
+            "-3".to_string()
+        } else {
+            (i % 40 + 1).to_string()
+        };
+        csv.push_str(&format!(
+            "c{i}.example.com,Office 365 E3,{seats},2027-01-15,\"note {i}\nsecond line\"\r\n"
+        ));
+    }
+    assert!(csv.len() > 1 << 20);
+    wd.write("big.csv", &csv);
+    plan(&wd, &["big.csv"]).expect_code(3);
+    let plan = read_plan(&wd);
+    assert_eq!(plan.inputs[0].rows, 16_000);
+    assert_eq!(plan.rejected.len(), 1);
+    // Header on row 3; each record is one row however many lines it spans; a blank row
+    // before every thousandth record.
+    let blank_rows_above = (0..=15_500).filter(|i| i % 1000 == 999).count() as u64;
+    assert_eq!(blank_rows_above, 15);
+    assert_eq!(plan.rejected[0].row, 3 + 15_500 + 1 + blank_rows_above);
+}

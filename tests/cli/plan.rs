@@ -457,3 +457,87 @@ fn closed_stdout_exits_quietly() {
     assert!(!stderr.contains("panicked"), "stderr: {stderr}");
     assert!(!stderr.contains("Broken pipe"), "stderr: {stderr}");
 }
+
+#[test]
+fn writes_each_report_beside_the_plan() {
+    let wd = Workdir::new();
+    wd.write("customers.csv", basic_csv());
+    wd.run([
+        "plan",
+        "customers.csv",
+        "--as-of",
+        "2026-11-21",
+        "-o",
+        "plan.json",
+        "--report",
+        "review.md",
+        "--report",
+        "review.csv",
+        "--lang",
+        "ko",
+    ])
+    .expect_code(0);
+    let md = wd.read("review.md");
+    assert!(md.contains("Contoso"), "{md}");
+    let csv = wd.read("review.csv");
+    assert!(csv.contains("fabrikam.com"), "{csv}");
+    // --strict with rejected rows writes no report either.
+    wd.write("bad.csv", with_bad_and_repeated_rows());
+    wd.run([
+        "plan",
+        "bad.csv",
+        "--as-of",
+        "2026-11-21",
+        "--strict",
+        "-o",
+        "p2.json",
+        "--report",
+        "bad.md",
+    ])
+    .expect_code(3);
+    assert!(!wd.join("bad.md").exists());
+}
+
+#[test]
+fn failure_to_write_the_plan_exits_1_and_leaves_no_temporary_file() {
+    let wd = Workdir::new();
+    wd.write("customers.csv", basic_csv());
+    std::fs::create_dir(wd.join("taken")).unwrap();
+    wd.run([
+        "plan",
+        "customers.csv",
+        "--as-of",
+        "2026-11-21",
+        "-o",
+        "taken",
+    ])
+    .expect_code(1)
+    .expect_stderr_contains("cannot write the plan file taken");
+    let leftovers: Vec<String> = std::fs::read_dir(wd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn map_names_a_header_no_alias_knows() {
+    let wd = Workdir::new();
+    wd.write(
+        "lizenzen.csv",
+        format!("Customer ID,Offer,Lizenzen\n{CONTOSO},Office 365 E3,12\n"),
+    );
+    wd.run([
+        "plan",
+        "lizenzen.csv",
+        "--as-of",
+        "2026-11-21",
+        "--map",
+        "seats=Lizenzen",
+        "-o",
+        "p.json",
+    ])
+    .expect_code(0);
+    assert_eq!(read_plan(&wd, "p.json").customers[0].lines[0].seats, 12);
+}

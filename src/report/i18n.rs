@@ -1,0 +1,393 @@
+//! Translations of every heading, label, task description, warning and rejection message.
+//!
+//! The texts live in data files, one per language (`i18n/en.json`, `ko.json`, `ja.json`),
+//! compiled into the binary with `include_str!` and parsed once. They use Partner Center's
+//! own Korean and Japanese terms (재판매인 관계 요청 / 再販業者関係の要求, 구독 /
+//! サブスクリプション, 프로비전 / プロビジョニング) so that a reader can find the same words
+//! in the portal. Date and number formats are data too (`format.*` keys), so a language is
+//! one file. A key missing from a language falls back to English and then to the key
+//! itself; tests make sure that never happens.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use chrono::NaiveDate;
+
+use super::Lang;
+use crate::plan::model::{LicenseAction, RejectCode, Relationship, TaskKind, WarningCode};
+
+const SOURCES: [(Lang, &str); 3] = [
+    (Lang::En, include_str!("i18n/en.json")),
+    (Lang::Ko, include_str!("i18n/ko.json")),
+    (Lang::Ja, include_str!("i18n/ja.json")),
+];
+
+/// Every task kind, for the completeness test; `task_key` matches exhaustively so a new
+/// kind cannot be added without a key.
+pub const TASK_KINDS: [TaskKind; 5] = [
+    TaskKind::RequestRelationship,
+    TaskKind::Provision,
+    TaskKind::DisableAutoRenew,
+    TaskKind::ReassignLicenses,
+    TaskKind::LetExpire,
+];
+
+/// The texts of one language.
+#[derive(Debug)]
+pub struct Texts {
+    lang: Lang,
+    map: HashMap<String, String>,
+    /// `format.date`, parsed once: formatting a date is the most frequent call.
+    date_items: Vec<chrono::format::Item<'static>>,
+}
+
+/// The parsed translation files, in `Lang::ALL` order.
+fn all() -> &'static [Texts; 3] {
+    static TEXTS: OnceLock<[Texts; 3]> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        SOURCES.map(|(lang, source)| {
+            // The files are part of the binary and checked by tests; a broken one is a
+            // build mistake, not a user error.
+            let map: HashMap<String, String> = serde_json::from_str(source)
+                .unwrap_or_else(|e| panic!("i18n/{}.json is not valid: {e}", lang.code()));
+            let pattern = map.get("format.date").map_or("%Y-%m-%d", String::as_str);
+            let date_items = chrono::format::StrftimeItems::new(pattern)
+                .parse_to_owned()
+                .unwrap_or_else(|e| panic!("i18n/{}.json: format.date: {e}", lang.code()));
+            Texts {
+                lang,
+                map,
+                date_items,
+            }
+        })
+    })
+}
+
+/// The texts of `lang`.
+pub fn texts(lang: Lang) -> &'static Texts {
+    &all()[Lang::ALL.iter().position(|l| *l == lang).unwrap_or(0)]
+}
+
+impl Texts {
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// Every key of this language (for tests and tools).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
+    }
+
+    /// The text for `key`.
+    pub fn get<'a>(&'a self, key: &'a str) -> &'a str {
+        if let Some(text) = self.map.get(key) {
+            return text;
+        }
+        if self.lang != Lang::En
+            && let Some(text) = texts(Lang::En).map.get(key)
+        {
+            return text;
+        }
+        key
+    }
+
+    /// The text for `key` with `{name}` placeholders filled in.
+    pub fn fill(&self, key: &str, values: &[(&str, &str)]) -> String {
+        // One pass over the template, so a value that itself contains `{row}` is never
+        // substituted again.
+        let template = self.get(key);
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(start) = rest.find('{') {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 1..];
+            let found = after.find('}').and_then(|end| {
+                let name = &after[..end];
+                values
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (end, *v))
+            });
+            match found {
+                Some((end, value)) => {
+                    out.push_str(value);
+                    rest = &after[end + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    pub fn date(&self, date: NaiveDate) -> String {
+        date.format_with_items(self.date_items.iter()).to_string()
+    }
+
+    pub fn opt_date(&self, date: Option<NaiveDate>) -> String {
+        date.map(|d| self.date(d)).unwrap_or_default()
+    }
+
+    /// The Excel number format for date cells.
+    pub fn xlsx_date_format(&self) -> &str {
+        self.get("format.xlsx_date")
+    }
+
+    /// A whole number with thousands separators (`12,345`).
+    pub fn number(&self, n: u64) -> String {
+        let digits = n.to_string();
+        let sep = self.get("format.thousands");
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push_str(sep);
+            }
+            out.push(ch);
+        }
+        out
+    }
+
+    pub fn yes_no(&self, value: Option<bool>) -> &str {
+        match value {
+            Some(true) => self.get("value.yes"),
+            Some(false) => self.get("value.no"),
+            None => "",
+        }
+    }
+
+    pub fn warning(&self, code: WarningCode) -> &str {
+        self.get(warning_key(code))
+    }
+
+    pub fn task(&self, kind: TaskKind) -> &str {
+        self.get(task_key(kind))
+    }
+
+    /// The sentence that says what to do for a task, naming its rows.
+    pub fn task_description(&self, kind: TaskKind, rows: &str) -> String {
+        self.fill(task_description_key(kind), &[("rows", rows)])
+    }
+
+    pub fn license_action(&self, action: LicenseAction) -> &str {
+        self.get(match action {
+            LicenseAction::None => "value.license_action.none",
+            LicenseAction::Reassign => "value.license_action.reassign",
+        })
+    }
+
+    pub fn relationship(&self, relationship: Relationship) -> &str {
+        self.get(match relationship {
+            Relationship::Request => "value.relationship.request",
+            Relationship::Accepted => "value.relationship.accepted",
+        })
+    }
+
+    /// The rejection message in this language, built from its code; the plan's English
+    /// `message` is not reused because it cannot be translated.
+    pub fn rejection(
+        &self,
+        code: RejectCode,
+        row: u64,
+        column: Option<&str>,
+        value: Option<&str>,
+    ) -> String {
+        self.fill(
+            reject_key(code),
+            &[
+                ("row", &row.to_string()),
+                ("column", column.unwrap_or("")),
+                ("value", value.unwrap_or("")),
+            ],
+        )
+    }
+}
+
+pub fn warning_key(code: WarningCode) -> &'static str {
+    match code {
+        WarningCode::NoExpiry => "warning.NO_EXPIRY",
+        WarningCode::Expired => "warning.EXPIRED",
+        WarningCode::ExpiresSoon => "warning.EXPIRES_SOON",
+        WarningCode::AutoRenewOn => "warning.AUTO_RENEW_ON",
+        WarningCode::OfferNotInCatalog => "warning.OFFER_NOT_IN_CATALOG",
+        WarningCode::QuantityOutOfRange => "warning.QUANTITY_OUT_OF_RANGE",
+        WarningCode::AssignedExceedsSeats => "warning.ASSIGNED_EXCEEDS_SEATS",
+        WarningCode::ConflictingCustomer => "warning.CONFLICTING_CUSTOMER",
+        WarningCode::InvalidCustomerId => "warning.INVALID_CUSTOMER_ID",
+    }
+}
+
+pub fn reject_key(code: RejectCode) -> &'static str {
+    match code {
+        RejectCode::MissingCustomer => "reject.MISSING_CUSTOMER",
+        RejectCode::MissingOffer => "reject.MISSING_OFFER",
+        RejectCode::InvalidSeats => "reject.INVALID_SEATS",
+        RejectCode::InvalidAssigned => "reject.INVALID_ASSIGNED",
+        RejectCode::InvalidTargetSeats => "reject.INVALID_TARGET_SEATS",
+        RejectCode::InvalidDate => "reject.INVALID_DATE",
+        RejectCode::AmbiguousDate => "reject.AMBIGUOUS_DATE",
+        RejectCode::InvalidBoolean => "reject.INVALID_BOOLEAN",
+        RejectCode::InvalidEncoding => "reject.INVALID_ENCODING",
+        RejectCode::DuplicateRow => "reject.DUPLICATE_ROW",
+    }
+}
+
+pub fn task_key(kind: TaskKind) -> &'static str {
+    match kind {
+        TaskKind::RequestRelationship => "task.request_relationship",
+        TaskKind::Provision => "task.provision",
+        TaskKind::DisableAutoRenew => "task.disable_auto_renew",
+        TaskKind::ReassignLicenses => "task.reassign_licenses",
+        TaskKind::LetExpire => "task.let_expire",
+    }
+}
+
+pub fn task_description_key(kind: TaskKind) -> &'static str {
+    match kind {
+        TaskKind::RequestRelationship => "task_desc.request_relationship",
+        TaskKind::Provision => "task_desc.provision",
+        TaskKind::DisableAutoRenew => "task_desc.disable_auto_renew",
+        TaskKind::ReassignLicenses => "task_desc.reassign_licenses",
+        TaskKind::LetExpire => "task_desc.let_expire",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn placeholders(text: &str) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        let mut rest = text;
+        while let Some(start) = rest.find('{') {
+            let after = &rest[start + 1..];
+            match after.find('}') {
+                Some(end) => {
+                    names.insert(after[..end].to_string());
+                    rest = &after[end + 1..];
+                }
+                None => break,
+            }
+        }
+        names
+    }
+
+    #[test]
+    fn every_key_exists_in_every_language_with_the_same_placeholders() {
+        let en = texts(Lang::En);
+        for lang in Lang::ALL {
+            let other = texts(lang);
+            let en_keys: BTreeSet<&str> = en.keys().collect();
+            let keys: BTreeSet<&str> = other.keys().collect();
+            assert_eq!(
+                en_keys.difference(&keys).collect::<Vec<_>>(),
+                Vec::<&&str>::new(),
+                "keys missing from {}.json",
+                lang.code()
+            );
+            assert_eq!(
+                keys.difference(&en_keys).collect::<Vec<_>>(),
+                Vec::<&&str>::new(),
+                "keys in {}.json that en.json lacks",
+                lang.code()
+            );
+            for key in en_keys {
+                if key.starts_with("format.") {
+                    continue;
+                }
+                assert_eq!(
+                    placeholders(en.get(key)),
+                    placeholders(other.get(key)),
+                    "placeholders of {key} differ in {}.json",
+                    lang.code()
+                );
+                assert!(!other.get(key).trim().is_empty(), "{key} is empty");
+            }
+        }
+    }
+
+    #[test]
+    fn every_warning_reject_and_task_code_has_a_text() {
+        for lang in Lang::ALL {
+            let t = texts(lang);
+            let has = |key: &str| t.map.contains_key(key);
+            for code in WarningCode::ALL {
+                assert!(has(warning_key(code)), "{} {}", lang.code(), code.as_str());
+                assert!(warning_key(code).ends_with(code.as_str()));
+            }
+            for code in RejectCode::ALL {
+                assert!(has(reject_key(code)), "{} {}", lang.code(), code.as_str());
+                assert!(reject_key(code).ends_with(code.as_str()));
+            }
+            for kind in TASK_KINDS {
+                assert!(has(task_key(kind)), "{} {kind:?}", lang.code());
+                assert!(has(task_description_key(kind)), "{} {kind:?}", lang.code());
+            }
+        }
+    }
+
+    #[test]
+    fn partner_center_terms_are_used() {
+        let ko = texts(Lang::Ko);
+        let ja = texts(Lang::Ja);
+        assert_eq!(ko.task(TaskKind::RequestRelationship), "재판매인 관계 요청");
+        assert_eq!(ja.task(TaskKind::RequestRelationship), "再販業者関係の要求");
+        assert!(ko.task(TaskKind::Provision).contains("구독"));
+        assert!(ko.task(TaskKind::Provision).contains("프로비전"));
+        assert!(ja.task(TaskKind::Provision).contains("サブスクリプション"));
+        assert!(ja.task(TaskKind::Provision).contains("プロビジョニング"));
+    }
+
+    #[test]
+    fn dates_and_numbers_follow_the_language() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        assert_eq!(texts(Lang::En).date(day), "2026-11-21");
+        assert_eq!(texts(Lang::Ko).date(day), "2026. 11. 21.");
+        assert_eq!(texts(Lang::Ja).date(day), "2026/11/21");
+        for lang in Lang::ALL {
+            let t = texts(lang);
+            assert_eq!(t.number(0), "0");
+            assert_eq!(t.number(999), "999");
+            assert_eq!(t.number(1000), "1,000");
+            assert_eq!(t.number(1_234_567), "1,234,567");
+        }
+    }
+
+    /// The HTML tables sort date columns as text, so every language's date format must
+    /// sort in date order.
+    #[test]
+    fn formatted_dates_sort_in_date_order() {
+        let days: Vec<NaiveDate> = [
+            (2026, 1, 5),
+            (2026, 1, 20),
+            (2026, 9, 30),
+            (2026, 10, 1),
+            (2027, 2, 3),
+        ]
+        .iter()
+        .map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d).unwrap())
+        .collect();
+        for lang in Lang::ALL {
+            let shown: Vec<String> = days.iter().map(|d| texts(lang).date(*d)).collect();
+            let mut sorted = shown.clone();
+            sorted.sort();
+            assert_eq!(shown, sorted, "{}", lang.code());
+        }
+    }
+
+    #[test]
+    fn rejection_messages_name_row_column_and_value() {
+        let msg = texts(Lang::Ko).rejection(RejectCode::InvalidSeats, 9, Some("수량"), Some("-3"));
+        assert_eq!(
+            msg,
+            "9행, \"수량\" 열: \"-3\"은(는) 0보다 큰 정수가 아닙니다"
+        );
+        let msg =
+            texts(Lang::Ja).rejection(RejectCode::InvalidDate, 12, Some("有効期限"), Some("x"));
+        assert_eq!(msg, "12 行目、列「有効期限」: 「x」は日付ではありません");
+    }
+}
