@@ -774,9 +774,6 @@ fn programs(lang: Lang) -> &'static [&'static str] {
     }
 }
 
-/// Builds the customers of one sample: a suite per customer plus some add-ons, seats and
-/// assignment, one anniversary per customer (with the odd subscription bought later),
-/// a few changes of offer and a relationship state.
 /// Legacy offers that carry Exchange Online, so that Exchange Online Archiving can be
 /// added to them (the archiving add-on's prerequisite offers).
 const EXCHANGE_BASES: &[&str] = &[
@@ -813,6 +810,9 @@ fn keep_archiving_on_an_exchange_base(subscriptions: &mut [Subscription]) {
     }
 }
 
+/// Builds the customers of one sample: a suite per customer plus some add-ons, seats and
+/// assignment, one anniversary per customer (with the odd subscription bought later),
+/// a few changes of offer and a relationship state.
 fn build_customers(companies: &[Company], lang: Lang, rng: &mut StdRng) -> Vec<Customer> {
     let day = export_day();
     let mut customers = Vec::new();
