@@ -79,11 +79,14 @@ wall_median() {
     fi
 }
 
-# Peak RSS in MB of one run.
-peak_mb() {
+# Peak RSS in MB and CPU seconds (user + sys) of one run, as "MB CPU".
+# CPU time hardly moves when other processes compete for the cores; wall time does.
+peak_and_cpu() {
     local name=$1; shift
     /usr/bin/time -v "$@" >/dev/null 2>"$DATA/time-$name.txt" || true
-    awk -F': ' '/Maximum resident set size/ {printf "%.0f\n", $2/1024}' "$DATA/time-$name.txt"
+    awk -F': ' '/Maximum resident set size/ {mb = $2 / 1024}
+        /User time/ {cpu += $2} /System time/ {cpu += $2}
+        END {printf "%.0f %.2f\n", mb, cpu}' "$DATA/time-$name.txt"
 }
 
 # Median of each stage (read, plan, write) over RUNS runs of `plan -v`, as "r p w".
@@ -121,8 +124,10 @@ bench_input() {
     local wall
     wall=$(wall_median "$name" "${cmd[@]}")
     log "$name: peak memory"
-    local peak
-    peak=$(peak_mb "$name" "${cmd[@]}")
+    local peak cpu pc
+    pc=$(peak_and_cpu "$name" "${cmd[@]}")
+    peak=${pc% *}
+    cpu=${pc#* }
     log "$name: stages, default threads"
     local s
     s=$(stages "$name" "${cmd[@]}")
@@ -130,6 +135,10 @@ bench_input() {
     local s1 s2
     s1=$(stages "$name-t1" "${cmd[@]}" --threads 1)
     s2=$(stages "$name-t2" "${cmd[@]}" --threads 2)
+    log "$name: plan sub-stages (-vv)"
+    local sub
+    sub=$("${cmd[@]}" -vv 2>&1 >/dev/null | grep -o 'plan stage [^:]*: [0-9.]*s' \
+        | sed 's/plan stage //' | paste -sd ';' | sed 's/;/; /g' || true)
     log "$name: bare parse"
     local bare_wall
     bare_wall=$(wall_median "$name-bare" "$EX/$bare" "$input")
@@ -146,10 +155,13 @@ bench_input() {
 | --- | --- |
 | median wall time ($RUNS runs) | ${wall} s |
 | peak memory (max RSS) | ${peak} MB |
+| CPU time of one run (user + sys) | ${cpu} s |
+| plan file written | $(du -m "$out" | cut -f1) MB |
 | stages read / plan / write (median, default threads) | $(echo "$s" | awk '{print $1 " s / " $2 " s / " $3 " s"}') |
 | plan stage, --threads 1 / --threads 2 | ${p1} s / ${p2} s (speed-up $(ratio "$p1" "$p2")×) |
 | stages with --threads 1 | $(echo "$s1" | awk '{print $1 " / " $2 " / " $3 " s"}') |
 | stages with --threads 2 | $(echo "$s2" | awk '{print $1 " / " $2 " / " $3 " s"}') |
+| plan sub-stages (one \`-vv\` run) | ${sub:-n/a} |
 | bare parse (\`$bare\`), median | ${bare_wall} s |
 | plan wall time / bare parse | $(ratio "$wall" "$bare_wall")× |
 EOF

@@ -289,7 +289,8 @@ impl Generator {
         }
         let prefix = *PREFIXES.choose(&mut self.rng).expect("non-empty");
         let industry = *INDUSTRIES.choose(&mut self.rng).expect("non-empty");
-        let tag = &tenant_id[..4];
+        // Six hex digits of the tenant ID keep domains apart across ~300k customers.
+        let tag = &tenant_id[..6];
         let name = format!("{prefix} {industry} {}", country.2);
         let slug = prefix.to_lowercase();
         let domain = if self.rng.random_bool(0.45) {
@@ -297,7 +298,7 @@ impl Generator {
         } else {
             format!("{slug}-{tag}.{}", country.3)
         };
-        let mailbox = *["it", "admin", "licensing", "m365admin"]
+        let mailbox = *["it", "admin", "o365", "m365"]
             .choose(&mut self.rng)
             .expect("non-empty");
         self.enterprise = self.rng.random_bool(0.4);

@@ -774,6 +774,42 @@ fn programs(lang: Lang) -> &'static [&'static str] {
     }
 }
 
+/// Legacy offers that carry Exchange Online, so that Exchange Online Archiving can be
+/// added to them (the archiving add-on's prerequisite offers).
+const EXCHANGE_BASES: &[&str] = &[
+    "Office 365 Enterprise E1",
+    "Office 365 Enterprise E3",
+    "Office 365 Enterprise E5",
+    "Office 365 Business Essentials",
+    "Office 365 Business Premium",
+    "Microsoft 365 Business",
+    "Microsoft 365 E3",
+    "Microsoft 365 E5",
+    "Exchange Online (Plan 1)",
+    "Exchange Online (Plan 2)",
+];
+
+/// An archiving add-on is only bought on top of an Exchange plan that stays a legacy
+/// offer through the move (Partner Center orders the add-on against that subscription).
+/// Where the random draw gave a customer archiving without such a base, the subscription
+/// is an Exchange Online (Plan 1) one instead: renamed in place, so no random draw and no
+/// row number of the samples changes.
+fn keep_archiving_on_an_exchange_base(subscriptions: &mut [Subscription]) {
+    let stays_legacy_exchange = |s: &Subscription| {
+        let offer = s.target.unwrap_or(s.offer);
+        EXCHANGE_BASES.contains(&s.offer) && EXCHANGE_BASES.contains(&offer)
+    };
+    if subscriptions.iter().any(stays_legacy_exchange) {
+        return;
+    }
+    for subscription in subscriptions.iter_mut() {
+        if subscription.offer == "Exchange Online Archiving for Exchange Online" {
+            subscription.offer = "Exchange Online (Plan 1)";
+            subscription.target = None;
+        }
+    }
+}
+
 /// Builds the customers of one sample: a suite per customer plus some add-ons, seats and
 /// assignment, one anniversary per customer (with the odd subscription bought later),
 /// a few changes of offer and a relationship state.
@@ -889,6 +925,7 @@ fn build_customers(companies: &[Company], lang: Lang, rng: &mut StdRng) -> Vec<C
                 target_seats,
             });
         }
+        keep_archiving_on_an_exchange_base(&mut subscriptions);
         let accepted = match index % 7 {
             0 | 3 => Some(true),
             5 => Some(false),

@@ -402,10 +402,21 @@ fn crashes_at_random_moments_then_reruns_end_in_the_same_state() {
     let wd = Workdir::new();
     let plan = plan_with(240, 60, 0);
     let plan_path = write_plan(&wd, &plan);
-    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--latency-ms", "15"]);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--latency-ms", "40"]);
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     let mut kills = 0;
-    for _ in 0..5 {
+    // Kill at random moments until at least three kills landed and one of them landed
+    // between an order's `started` and its outcome (the journal then shows a reconcile
+    // on the next run); how fast a run goes depends on the machine, so the number of
+    // attempts is bounded rather than fixed.
+    let landed_mid_purchase = |wd: &Workdir| {
+        std::fs::read_to_string(wd.join("plan.journal.jsonl"))
+            .is_ok_and(|j| j.contains("\"action\":\"reconcile\""))
+    };
+    for _ in 0..30 {
+        if kills >= 3 && landed_mid_purchase(&wd) {
+            break;
+        }
         let mut cmd = apply_command(&wd, &sb, &[]);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -8,4 +8,5 @@ mod input;
 mod apply;
 mod plan;
 mod report;
+mod samples;
 mod sandbox;
