@@ -35,7 +35,7 @@ use rayon::prelude::*;
 use crate::input::{InputTable, SourceRow};
 use crate::plan::catalog::{Catalog, OfferMap};
 use crate::plan::model::{
-    Customer, Plan, RejectCode, Rejection, Relationship, SCHEMA, WarningCode,
+    Customer, Plan, RejectCode, Rejection, Relationship, SCHEMA, Summary, WarningCode,
 };
 use crate::plan::offer::normalise;
 use crate::plan::rules::{Resolver, evaluate_line};
@@ -82,7 +82,42 @@ pub fn plan(
         .num_threads(options.threads.unwrap_or(0))
         .thread_name(|i| format!("cspmove-plan-{i}"))
         .build()?;
-    Ok(pool.install(|| plan_in_pool(tables, lookups, options)))
+    Ok(pool
+        .install(|| plan_in_pool(tables, lookups, options, Output::Customers))
+        .0)
+}
+
+/// A plan whose customers are already serialised: what `cspmove plan` writes when no
+/// report needs the customers as structs. Holding a million lines as compact JSON takes
+/// less memory than holding them as structs, and the serialising happens on the
+/// planning threads while each customer is still in cache.
+#[derive(Debug)]
+pub struct JsonPlan {
+    /// Everything but the customers (`customers` is empty; `summary` counts them all).
+    pub plan: Plan,
+    /// The customers in plan order as compact JSON objects separated by `,\n`, in
+    /// pieces of a few customers each (pieces are joined with `,\n` too).
+    pub customers_json: Vec<Vec<u8>>,
+}
+
+/// Like [`plan`], but serialises each customer as soon as it is built and drops it;
+/// [`write::write_json_plan_file`] writes the same bytes [`write::write_plan_file`]
+/// writes for the plan [`plan`] returns.
+pub fn plan_json(
+    tables: Vec<InputTable>,
+    lookups: Lookups<'_>,
+    options: &PlanOptions,
+) -> Result<JsonPlan, PlanError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or(0))
+        .thread_name(|i| format!("cspmove-plan-{i}"))
+        .build()?;
+    let (plan, customers_json) =
+        pool.install(|| plan_in_pool(tables, lookups, options, Output::Json));
+    Ok(JsonPlan {
+        plan,
+        customers_json,
+    })
 }
 
 fn lower(s: &str) -> Cow<'_, str> {
@@ -144,7 +179,24 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
     map
 }
 
-fn plan_in_pool(tables: Vec<InputTable>, lookups: Lookups<'_>, options: &PlanOptions) -> Plan {
+/// Customers serialised per work item of [`plan_json`].
+const JSON_CHUNK: usize = 64;
+
+/// What [`plan_in_pool`] hands back besides the plan's head and rejections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    /// The customers as structs, in `Plan::customers`.
+    Customers,
+    /// The customers as JSON, already serialised; `Plan::customers` stays empty.
+    Json,
+}
+
+fn plan_in_pool(
+    tables: Vec<InputTable>,
+    lookups: Lookups<'_>,
+    options: &PlanOptions,
+    output: Output,
+) -> (Plan, Vec<Vec<u8>>) {
     let mut inputs = Vec::with_capacity(tables.len());
     let mut rejected: Vec<(usize, Rejection)> = Vec::new();
     let mut rows: Vec<SourceRow> = Vec::new();
@@ -228,35 +280,88 @@ fn plan_in_pool(tables: Vec<InputTable>, lookups: Lookups<'_>, options: &PlanOpt
         .map(|r| Mutex::new(Some(Box::new(r))))
         .collect();
     lap("rows handed over");
-    let customers: Vec<Customer> = groups
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || Resolver::new(lookups.catalog, lookups.offer_map),
-            |resolver, (c, members)| {
-                let rows: Vec<SourceRow> = members
-                    .iter()
-                    .filter_map(|&i| {
-                        slots[i]
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .take()
-                            .map(|row| *row)
-                    })
-                    .collect();
-                build_customer(c + 1, rows, &domain_ids, resolver, options)
-            },
-        )
-        .collect();
+    let take_rows = |members: &[usize]| -> Vec<SourceRow> {
+        members
+            .iter()
+            .filter_map(|&i| {
+                slots[i]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                    .map(|row| *row)
+            })
+            .collect()
+    };
+    let (customers, json, mut summary) = match output {
+        Output::Customers => {
+            let customers: Vec<Customer> = groups
+                .par_iter()
+                .enumerate()
+                .map_init(
+                    || Resolver::new(lookups.catalog, lookups.offer_map),
+                    |resolver, (c, members)| {
+                        build_customer(c + 1, take_rows(members), &domain_ids, resolver, options)
+                    },
+                )
+                .collect();
+            let summary = summary::summarize(&customers, 0);
+            (customers, Vec::new(), summary)
+        }
+        Output::Json => {
+            // Each work item builds `JSON_CHUNK` customers, serialises them, counts
+            // them for the summary and drops them: only the customers in flight are
+            // ever held as structs, and their memory is reused by the next ones.
+            let pieces: Vec<(Vec<u8>, Summary)> = groups
+                .par_chunks(JSON_CHUNK)
+                .enumerate()
+                .map_init(
+                    || Resolver::new(lookups.catalog, lookups.offer_map),
+                    |resolver, (k, chunk)| {
+                        let customers: Vec<Customer> = chunk
+                            .iter()
+                            .enumerate()
+                            .map(|(j, members)| {
+                                let no = k * JSON_CHUNK + j + 1;
+                                build_customer(
+                                    no,
+                                    take_rows(members),
+                                    &domain_ids,
+                                    resolver,
+                                    options,
+                                )
+                            })
+                            .collect();
+                        let mut buf = Vec::with_capacity(customers.len() * 4096);
+                        for (i, customer) in customers.iter().enumerate() {
+                            if i > 0 {
+                                buf.extend_from_slice(b",\n");
+                            }
+                            serde_json::to_writer(&mut buf, customer)
+                                .expect("a customer always serialises to JSON");
+                        }
+                        (buf, summary::count_lines(&customers))
+                    },
+                )
+                .collect();
+            let mut summary = Summary::default();
+            let mut json = Vec::with_capacity(pieces.len());
+            for (buf, counted) in pieces {
+                summary = summary::merge(summary, counted);
+                json.push(buf);
+            }
+            (Vec::new(), json, summary)
+        }
+    };
     drop(slots);
     lap("customers, lines and tasks");
 
     // 4. Summary and rejections.
     rejected.sort_by_key(|(input, r)| (*input, r.row));
     let rejected: Vec<Rejection> = rejected.into_iter().map(|(_, r)| r).collect();
-    let summary = summary::summarize(&customers, rejected.len() as u64);
+    summary.customers = groups.len() as u64;
+    summary.rejected_rows = rejected.len() as u64;
     lap("summary");
-    Plan {
+    let plan = Plan {
         schema: SCHEMA.to_string(),
         generated_by: crate::GENERATED_BY.to_string(),
         as_of: options.as_of,
@@ -265,7 +370,8 @@ fn plan_in_pool(tables: Vec<InputTable>, lookups: Lookups<'_>, options: &PlanOpt
         summary,
         customers,
         rejected,
-    }
+    };
+    (plan, json)
 }
 
 /// Builds customer number `no` (1-based) from its rows, in input order.

@@ -42,6 +42,12 @@ fn bytes(plan: &Plan) -> Vec<u8> {
     out
 }
 
+fn json_bytes(json: JsonPlan) -> Vec<u8> {
+    let mut out = Vec::new();
+    write::write_json_plan(json, &mut out).unwrap();
+    out
+}
+
 fn reject(input: &str, r: u64, code: RejectCode) -> Rejection {
     Rejection {
         input: input.into(),
@@ -298,8 +304,10 @@ proptest! {
             .map(|(i, mut r)| { r.row = i as u64 + 2; r })
             .collect();
         let one = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(1)).unwrap();
-        let four = plan(vec![table("in.csv", rows, vec![])], Lookups::default(), &options(4)).unwrap();
+        let four = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(4)).unwrap();
         prop_assert_eq!(bytes(&one), bytes(&four));
+        let streamed = plan_json(vec![table("in.csv", rows, vec![])], Lookups::default(), &options(2)).unwrap();
+        prop_assert_eq!(json_bytes(streamed), bytes(&one));
     }
 }
 
@@ -403,4 +411,45 @@ fn writing_several_batches_gives_the_document_serde_writes() {
         text.lines().filter(|l| l.starts_with("{\"key\"")).count(),
         plan.customers.len()
     );
+}
+
+#[test]
+fn customers_serialised_while_planning_give_the_same_file() {
+    // Many pieces of `JSON_CHUNK` customers, rejections, and a domain-only row or two.
+    let rows = generated_rows(6_000);
+    let rejected = vec![reject("big.csv", 9_000, RejectCode::InvalidSeats)];
+    let whole = plan(
+        vec![table("big.csv", rows.clone(), rejected.clone())],
+        Lookups::default(),
+        &options(2),
+    )
+    .unwrap();
+    assert!(whole.customers.len() > 10 * JSON_CHUNK);
+    let expected = bytes(&whole);
+    for threads in [1, 2] {
+        let json = plan_json(
+            vec![table("big.csv", rows.clone(), rejected.clone())],
+            Lookups::default(),
+            &options(threads),
+        )
+        .unwrap();
+        assert!(json.plan.customers.is_empty());
+        assert_eq!(json.plan.summary, whole.summary);
+        assert_eq!(json.plan.rejected, whole.rejected);
+        assert!(json_bytes(json) == expected, "{threads} thread(s)");
+    }
+    // No customers at all: an empty list, as the struct writer writes it.
+    let none = plan(
+        vec![table("none.csv", vec![], rejected.clone())],
+        Lookups::default(),
+        &options(1),
+    )
+    .unwrap();
+    let json = plan_json(
+        vec![table("none.csv", vec![], rejected)],
+        Lookups::default(),
+        &options(1),
+    )
+    .unwrap();
+    assert_eq!(json_bytes(json), bytes(&none));
 }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::plan::JsonPlan;
 use crate::plan::model::{Customer, InputInfo, Plan, Rejection, Summary};
 
 /// Customers serialised per parallel work item.
@@ -98,8 +99,8 @@ fn write_list<T: Serialize + Sync>(out: &mut (impl Write + Send), items: &[T]) -
     out.write_all(b"\n]")
 }
 
-/// Writes `plan` as JSON to `out` (runs on the current rayon pool).
-pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
+/// Writes the head of `plan` (every field before `customers`), then `,"customers":`.
+fn write_head(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     let head = serde_json::to_vec(&Head {
         schema: &plan.schema,
         generated_by: &plan.generated_by,
@@ -111,11 +112,47 @@ pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> 
     .map_err(json_err)?;
     // The head object without its closing brace; the lists follow as more fields.
     out.write_all(&head[..head.len() - 1])?;
-    out.write_all(b",\"customers\":")?;
-    write_list::<Customer>(out, &plan.customers)?;
+    out.write_all(b",\"customers\":")
+}
+
+/// Writes the rejections and closes the document.
+fn write_tail(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
     out.write_all(b",\"rejected\":")?;
     write_list::<Rejection>(out, &plan.rejected)?;
     out.write_all(b"}\n")
+}
+
+/// Writes `plan` as JSON to `out` (runs on the current rayon pool).
+pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
+    write_head(plan, out)?;
+    write_list::<Customer>(out, &plan.customers)?;
+    write_tail(plan, out)
+}
+
+/// Writes a plan whose customers are already serialised ([`crate::plan::plan_json`]):
+/// the same bytes [`write_plan`] writes for the same plan. Each piece is freed once
+/// written.
+pub fn write_json_plan(json: JsonPlan, out: &mut (impl Write + Send)) -> io::Result<()> {
+    let JsonPlan {
+        plan,
+        customers_json,
+    } = json;
+    write_head(&plan, out)?;
+    let mut pieces = customers_json.into_iter().filter(|p| !p.is_empty());
+    match pieces.next() {
+        None => out.write_all(b"[]")?,
+        Some(first) => {
+            out.write_all(b"[\n")?;
+            out.write_all(&first)?;
+            drop(first);
+            for piece in pieces {
+                out.write_all(b",\n")?;
+                out.write_all(&piece)?;
+            }
+            out.write_all(b"\n]")?;
+        }
+    }
+    write_tail(&plan, out)
 }
 
 /// A plan file that could not be written.
@@ -138,6 +175,24 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Writes `plan` to `path` atomically (temporary file beside it, then rename), using
 /// `threads` workers for serialising (`None` = one per core).
 pub fn write_plan_file(plan: &Plan, path: &Path, threads: Option<usize>) -> Result<(), WriteError> {
+    write_atomically(path, threads, |out| write_plan(plan, out))
+}
+
+/// Writes a plan whose customers are already serialised to `path` atomically: the same
+/// file [`write_plan_file`] writes for the same plan.
+pub fn write_json_plan_file(
+    json: JsonPlan,
+    path: &Path,
+    threads: Option<usize>,
+) -> Result<(), WriteError> {
+    write_atomically(path, threads, |out| write_json_plan(json, out))
+}
+
+fn write_atomically(
+    path: &Path,
+    threads: Option<usize>,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()> + Send,
+) -> Result<(), WriteError> {
     let err = |source: io::Error| WriteError {
         path: path.display().to_string(),
         source,
@@ -150,7 +205,7 @@ pub fn write_plan_file(plan: &Plan, path: &Path, threads: Option<usize>) -> Resu
     let result = (|| {
         let file = File::create(&temp)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        pool.install(|| write_plan(plan, &mut out))?;
+        pool.install(|| write(&mut out))?;
         out.into_inner().map_err(io::IntoInnerError::into_error)?;
         std::fs::rename(&temp, path)
     })();
