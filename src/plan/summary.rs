@@ -20,7 +20,7 @@ use crate::report::Lang;
 pub fn summarize(customers: &[Customer], rejected_rows: u64) -> Summary {
     let mut summary = customers
         .par_iter()
-        .fold(Summary::default, |s, c| count_into(s, c))
+        .fold(Summary::default, count_into)
         .reduce(Summary::default, merge);
     summary.customers = customers.len() as u64;
     summary.rejected_rows = rejected_rows;
