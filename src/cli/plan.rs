@@ -358,11 +358,19 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         catalog: catalog.as_ref(),
         offer_map: offer_map.as_ref(),
     };
-    // Without reports nothing needs the customers as structs: they are serialised as
-    // they are built (same bytes), which keeps the memory of a million lines low.
-    let (plan, customers_json) = if config.reports.is_empty() {
-        let json = cspmove::plan::plan_json(tables, lookups, &config.plan)?;
-        (json.plan, Some(json.customers_json))
+    // Without reports nothing needs the customers as structs: they are serialised
+    // into a scratch file beside the plan as they are built (same bytes in the end),
+    // which keeps the memory of a million lines low.
+    let (plan, scratch) = if config.reports.is_empty() {
+        let mut scratch = cspmove::plan::write::scratch_file(&config.output)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, &scratch);
+        let plan = cspmove::plan::plan_json(tables, lookups, &config.plan, &mut out)
+            .with_context(|| format!("cannot write the plan file {}", config.output.display()))?;
+        out.flush()
+            .with_context(|| format!("cannot write the plan file {}", config.output.display()))?;
+        drop(out);
+        scratch.flush()?;
+        (plan, Some(scratch))
     } else {
         (cspmove::plan::plan(tables, lookups, &config.plan)?, None)
     };
@@ -372,39 +380,23 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let rejected = !plan.rejected.is_empty();
     let written = !(config.strict && rejected);
     let started = Instant::now();
-    let plan = match customers_json {
-        Some(customers_json) => {
-            let json = cspmove::plan::JsonPlan {
-                plan,
-                customers_json,
-            };
-            if written {
-                // The head and rejections are kept for the summary and stderr below.
-                let head = Plan {
-                    customers: Vec::new(),
-                    ..json.plan.clone()
-                };
-                cspmove::plan::write::write_json_plan_file(
-                    json,
-                    &config.output,
-                    config.plan.threads,
-                )?;
-                head
-            } else {
-                json.plan
-            }
-        }
-        None => {
-            if written {
+    if written {
+        match scratch {
+            Some(mut customers) => cspmove::plan::write::write_json_plan_file(
+                &plan,
+                &mut customers,
+                &config.output,
+                config.plan.threads,
+            )?,
+            None => {
                 cspmove::plan::write::write_plan_file(&plan, &config.output, config.plan.threads)?;
                 for report in &config.reports {
                     cspmove::report::write(&plan, report, config.lang)
                         .with_context(|| format!("cannot write the report {}", report.display()))?;
                 }
             }
-            plan
         }
-    };
+    }
     let write_time = started.elapsed();
     tracing::info!(
         "stages: read {:.3}s, plan {:.3}s, write {:.3}s, peak memory {} ({} lines, {} customers, {} rejected)",

@@ -27,6 +27,7 @@ pub mod write;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::NaiveDate;
@@ -70,6 +71,8 @@ pub struct Lookups<'a> {
 pub enum PlanError {
     #[error("cannot start the planning threads: {0}")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
+    #[error("cannot write the planned customers: {0}")]
+    Write(#[from] std::io::Error),
 }
 
 /// Plans the rows of `tables` (input index = position in `tables`).
@@ -82,42 +85,29 @@ pub fn plan(
         .num_threads(options.threads.unwrap_or(0))
         .thread_name(|i| format!("cspmove-plan-{i}"))
         .build()?;
-    Ok(pool
-        .install(|| plan_in_pool(tables, lookups, options, Output::Customers))
-        .0)
+    let plan = pool.install(|| plan_in_pool(tables, lookups, options, Output::Customers));
+    Ok(plan.expect("planning into structs does no I/O"))
 }
 
-/// A plan whose customers are already serialised: what `cspmove plan` writes when no
-/// report needs the customers as structs. Holding a million lines as compact JSON takes
-/// less memory than holding them as structs, and the serialising happens on the
-/// planning threads while each customer is still in cache.
-#[derive(Debug)]
-pub struct JsonPlan {
-    /// Everything but the customers (`customers` is empty; `summary` counts them all).
-    pub plan: Plan,
-    /// The customers in plan order as compact JSON objects separated by `,\n`, in
-    /// pieces of a few customers each (pieces are joined with `,\n` too).
-    pub customers_json: Vec<Vec<u8>>,
-}
-
-/// Like [`plan`], but serialises each customer as soon as it is built and drops it;
-/// [`write::write_json_plan_file`] writes the same bytes [`write::write_plan_file`]
-/// writes for the plan [`plan`] returns.
+/// Like [`plan`], but writes each customer to `customers_out` as soon as it is built
+/// and drops it: the customers as compact JSON objects in plan order, separated by
+/// `,\n` (no brackets). The plan returned has no customers (its summary counts them
+/// all); [`write::write_json_plan_file`] puts the two together into the same bytes
+/// [`write::write_plan_file`] writes for the plan [`plan`] returns. `cspmove plan`
+/// uses it when no report needs the customers as structs: a million lines held as
+/// structs were most of its memory, and the serialising runs on the planning threads
+/// while each customer is still in cache.
 pub fn plan_json(
     tables: Vec<InputTable>,
     lookups: Lookups<'_>,
     options: &PlanOptions,
-) -> Result<JsonPlan, PlanError> {
+    customers_out: &mut (dyn Write + Send),
+) -> Result<Plan, PlanError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads.unwrap_or(0))
         .thread_name(|i| format!("cspmove-plan-{i}"))
         .build()?;
-    let (plan, customers_json) =
-        pool.install(|| plan_in_pool(tables, lookups, options, Output::Json));
-    Ok(JsonPlan {
-        plan,
-        customers_json,
-    })
+    Ok(pool.install(|| plan_in_pool(tables, lookups, options, Output::Json(customers_out)))?)
 }
 
 fn lower(s: &str) -> Cow<'_, str> {
@@ -181,22 +171,24 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
 
 /// Customers serialised per work item of [`plan_json`].
 const JSON_CHUNK: usize = 64;
+/// Work items built while the previous ones are written.
+const JSON_BATCH: usize = 32;
 
 /// What [`plan_in_pool`] hands back besides the plan's head and rejections.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Output {
+enum Output<'w> {
     /// The customers as structs, in `Plan::customers`.
     Customers,
-    /// The customers as JSON, already serialised; `Plan::customers` stays empty.
-    Json,
+    /// The customers as JSON objects separated by `,\n`, written here;
+    /// `Plan::customers` stays empty.
+    Json(&'w mut (dyn Write + Send)),
 }
 
 fn plan_in_pool(
     tables: Vec<InputTable>,
     lookups: Lookups<'_>,
     options: &PlanOptions,
-    output: Output,
-) -> (Plan, Vec<Vec<u8>>) {
+    output: Output<'_>,
+) -> std::io::Result<Plan> {
     let mut inputs = Vec::with_capacity(tables.len());
     let mut rejected: Vec<(usize, Rejection)> = Vec::new();
     let mut rows: Vec<SourceRow> = Vec::new();
@@ -292,7 +284,7 @@ fn plan_in_pool(
             })
             .collect()
     };
-    let (customers, json, mut summary) = match output {
+    let (customers, mut summary) = match output {
         Output::Customers => {
             let customers: Vec<Customer> = groups
                 .par_iter()
@@ -305,51 +297,67 @@ fn plan_in_pool(
                 )
                 .collect();
             let summary = summary::summarize(&customers, 0);
-            (customers, Vec::new(), summary)
+            (customers, summary)
         }
-        Output::Json => {
+        Output::Json(out) => {
             // Each work item builds `JSON_CHUNK` customers, serialises them, counts
             // them for the summary and drops them: only the customers in flight are
-            // ever held as structs, and their memory is reused by the next ones.
-            let pieces: Vec<(Vec<u8>, Summary)> = groups
-                .par_chunks(JSON_CHUNK)
-                .enumerate()
-                .map_init(
-                    || Resolver::new(lookups.catalog, lookups.offer_map),
-                    |resolver, (k, chunk)| {
-                        let customers: Vec<Customer> = chunk
-                            .iter()
-                            .enumerate()
-                            .map(|(j, members)| {
-                                let no = k * JSON_CHUNK + j + 1;
-                                build_customer(
-                                    no,
-                                    take_rows(members),
-                                    &domain_ids,
-                                    resolver,
-                                    options,
-                                )
-                            })
-                            .collect();
-                        let mut buf = Vec::with_capacity(customers.len() * 4096);
-                        for (i, customer) in customers.iter().enumerate() {
-                            if i > 0 {
-                                buf.extend_from_slice(b",\n");
+            // ever held, as structs or as JSON. A batch of work items is written out
+            // while the next batch is built, in plan order.
+            let build_batch = |(b, batch): (usize, &[&[usize]])| -> Vec<(Vec<u8>, Summary)> {
+                batch
+                    .par_chunks(JSON_CHUNK)
+                    .enumerate()
+                    .map_init(
+                        || Resolver::new(lookups.catalog, lookups.offer_map),
+                        |resolver, (k, chunk)| {
+                            let first = b * JSON_CHUNK * JSON_BATCH + k * JSON_CHUNK + 1;
+                            let customers: Vec<Customer> = chunk
+                                .iter()
+                                .enumerate()
+                                .map(|(j, members)| {
+                                    let rows = take_rows(members);
+                                    build_customer(first + j, rows, &domain_ids, resolver, options)
+                                })
+                                .collect();
+                            let mut buf = Vec::with_capacity(customers.len() * 4096);
+                            for (i, customer) in customers.iter().enumerate() {
+                                if i > 0 {
+                                    buf.extend_from_slice(b",\n");
+                                }
+                                serde_json::to_writer(&mut buf, customer)
+                                    .expect("a customer always serialises to JSON");
                             }
-                            serde_json::to_writer(&mut buf, customer)
-                                .expect("a customer always serialises to JSON");
-                        }
-                        (buf, summary::count_lines(&customers))
-                    },
-                )
-                .collect();
+                            (buf, summary::count_lines(&customers))
+                        },
+                    )
+                    .collect()
+            };
             let mut summary = Summary::default();
-            let mut json = Vec::with_capacity(pieces.len());
-            for (buf, counted) in pieces {
-                summary = summary::merge(summary, counted);
-                json.push(buf);
+            let mut batches = groups.chunks(JSON_CHUNK * JSON_BATCH).enumerate();
+            let mut ready = batches.next().map(build_batch).unwrap_or_default();
+            let mut first = true;
+            while !ready.is_empty() {
+                let next = batches.next();
+                let (written, built) = rayon::join(
+                    || -> std::io::Result<Summary> {
+                        let mut counted = Summary::default();
+                        for (buf, s) in ready.drain(..) {
+                            if !first {
+                                out.write_all(b",\n")?;
+                            }
+                            first = false;
+                            out.write_all(&buf)?;
+                            counted = summary::merge(counted, s);
+                        }
+                        Ok(counted)
+                    },
+                    || next.map(build_batch).unwrap_or_default(),
+                );
+                summary = summary::merge(summary, written?);
+                ready = built;
             }
-            (Vec::new(), json, summary)
+            (Vec::new(), summary)
         }
     };
     drop(slots);
@@ -371,7 +379,7 @@ fn plan_in_pool(
         customers,
         rejected,
     };
-    (plan, json)
+    Ok(plan)
 }
 
 /// Builds customer number `no` (1-based) from its rows, in input order.

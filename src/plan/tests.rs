@@ -42,10 +42,19 @@ fn bytes(plan: &Plan) -> Vec<u8> {
     out
 }
 
-fn json_bytes(json: JsonPlan) -> Vec<u8> {
+/// Plans with [`plan_json`] and writes the plan file as `cspmove plan` does.
+fn json_bytes(tables: Vec<InputTable>, threads: usize) -> (Plan, Vec<u8>) {
+    let mut customers = Vec::new();
+    let plan = plan_json(
+        tables,
+        Lookups::default(),
+        &options(threads),
+        &mut customers,
+    )
+    .unwrap();
     let mut out = Vec::new();
-    write::write_json_plan(json, &mut out).unwrap();
-    out
+    write::write_json_plan(&plan, &mut customers.as_slice(), &mut out).unwrap();
+    (plan, out)
 }
 
 fn reject(input: &str, r: u64, code: RejectCode) -> Rejection {
@@ -306,8 +315,8 @@ proptest! {
         let one = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(1)).unwrap();
         let four = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(4)).unwrap();
         prop_assert_eq!(bytes(&one), bytes(&four));
-        let streamed = plan_json(vec![table("in.csv", rows, vec![])], Lookups::default(), &options(2)).unwrap();
-        prop_assert_eq!(json_bytes(streamed), bytes(&one));
+        let (_, streamed) = json_bytes(vec![table("in.csv", rows, vec![])], 2);
+        prop_assert_eq!(streamed, bytes(&one));
     }
 }
 
@@ -415,28 +424,27 @@ fn writing_several_batches_gives_the_document_serde_writes() {
 
 #[test]
 fn customers_serialised_while_planning_give_the_same_file() {
-    // Many pieces of `JSON_CHUNK` customers, rejections, and a domain-only row or two.
-    let rows = generated_rows(6_000);
-    let rejected = vec![reject("big.csv", 9_000, RejectCode::InvalidSeats)];
+    // Several batches of `JSON_CHUNK * JSON_BATCH` customers, a rejection, and some
+    // domain-only rows.
+    let rows = generated_rows(40_000);
+    let rejected = vec![reject("big.csv", 90_000, RejectCode::InvalidSeats)];
     let whole = plan(
         vec![table("big.csv", rows.clone(), rejected.clone())],
         Lookups::default(),
         &options(2),
     )
     .unwrap();
-    assert!(whole.customers.len() > 10 * JSON_CHUNK);
+    assert!(whole.customers.len() > 2 * JSON_CHUNK * JSON_BATCH);
     let expected = bytes(&whole);
     for threads in [1, 2] {
-        let json = plan_json(
+        let (head, streamed) = json_bytes(
             vec![table("big.csv", rows.clone(), rejected.clone())],
-            Lookups::default(),
-            &options(threads),
-        )
-        .unwrap();
-        assert!(json.plan.customers.is_empty());
-        assert_eq!(json.plan.summary, whole.summary);
-        assert_eq!(json.plan.rejected, whole.rejected);
-        assert!(json_bytes(json) == expected, "{threads} thread(s)");
+            threads,
+        );
+        assert!(head.customers.is_empty());
+        assert_eq!(head.summary, whole.summary);
+        assert_eq!(head.rejected, whole.rejected);
+        assert!(streamed == expected, "{threads} thread(s)");
     }
     // No customers at all: an empty list, as the struct writer writes it.
     let none = plan(
@@ -445,11 +453,38 @@ fn customers_serialised_while_planning_give_the_same_file() {
         &options(1),
     )
     .unwrap();
-    let json = plan_json(
-        vec![table("none.csv", vec![], rejected)],
+    let (_, streamed) = json_bytes(vec![table("none.csv", vec![], rejected)], 1);
+    assert_eq!(streamed, bytes(&none));
+}
+
+#[test]
+fn plan_file_from_a_scratch_file_is_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let rows = generated_rows(3_000);
+    let whole = plan(
+        vec![table("in.csv", rows.clone(), vec![])],
         Lookups::default(),
-        &options(1),
+        &options(2),
     )
     .unwrap();
-    assert_eq!(json_bytes(json), bytes(&none));
+    let mut scratch = write::scratch_file(&path).unwrap();
+    let mut out = std::io::BufWriter::new(&scratch);
+    let head = plan_json(
+        vec![table("in.csv", rows, vec![])],
+        Lookups::default(),
+        &options(2),
+        &mut out,
+    )
+    .unwrap();
+    out.flush().unwrap();
+    drop(out);
+    write::write_json_plan_file(&head, &mut scratch, &path, Some(2)).unwrap();
+    assert!(std::fs::read(&path).unwrap() == bytes(&whole));
+    // The scratch file has no name: only the plan is left in the directory.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("plan.json")]);
 }

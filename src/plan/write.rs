@@ -11,13 +11,12 @@
 //! reader never sees half a plan and a failed write leaves any older plan untouched.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::plan::JsonPlan;
 use crate::plan::model::{Customer, InputInfo, Plan, Rejection, Summary};
 
 /// Customers serialised per parallel work item.
@@ -129,30 +128,45 @@ pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> 
     write_tail(plan, out)
 }
 
-/// Writes a plan whose customers are already serialised ([`crate::plan::plan_json`]):
-/// the same bytes [`write_plan`] writes for the same plan. Each piece is freed once
-/// written.
-pub fn write_json_plan(json: JsonPlan, out: &mut (impl Write + Send)) -> io::Result<()> {
-    let JsonPlan {
-        plan,
-        customers_json,
-    } = json;
-    write_head(&plan, out)?;
-    let mut pieces = customers_json.into_iter().filter(|p| !p.is_empty());
-    match pieces.next() {
-        None => out.write_all(b"[]")?,
-        Some(first) => {
-            out.write_all(b"[\n")?;
-            out.write_all(&first)?;
-            drop(first);
-            for piece in pieces {
-                out.write_all(b",\n")?;
-                out.write_all(&piece)?;
-            }
-            out.write_all(b"\n]")?;
-        }
+/// Writes `plan` (whose `customers` are empty) with the customers [`crate::plan::plan_json`]
+/// serialised into `customers` (read from where it stands to its end): the same bytes
+/// [`write_plan`] writes for the plan with its customers.
+pub fn write_json_plan(
+    plan: &Plan,
+    customers: &mut impl Read,
+    out: &mut (impl Write + Send),
+) -> io::Result<()> {
+    write_head(plan, out)?;
+    if plan.summary.customers == 0 {
+        out.write_all(b"[]")?;
+    } else {
+        out.write_all(b"[\n")?;
+        // From a file into a `BufWriter<File>`, std copies in the kernel.
+        io::copy(customers, out)?;
+        out.write_all(b"\n]")?;
     }
-    write_tail(&plan, out)
+    write_tail(plan, out)
+}
+
+/// An unnamed scratch file in the directory of the plan file `path`, for
+/// [`crate::plan::plan_json`] to write the customers into: beside the plan so the copy
+/// stays on one file system, and unlinked at once so nothing is left behind whatever
+/// happens.
+pub fn scratch_file(path: &Path) -> Result<File, WriteError> {
+    let scratch = temp_path(path).with_extension("customers.tmp");
+    let result = (|| {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&scratch)?;
+        std::fs::remove_file(&scratch)?;
+        Ok(file)
+    })();
+    result.map_err(|source| WriteError {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// A plan file that could not be written.
@@ -178,14 +192,19 @@ pub fn write_plan_file(plan: &Plan, path: &Path, threads: Option<usize>) -> Resu
     write_atomically(path, threads, |out| write_plan(plan, out))
 }
 
-/// Writes a plan whose customers are already serialised to `path` atomically: the same
-/// file [`write_plan_file`] writes for the same plan.
+/// Writes `plan` and the customers [`crate::plan::plan_json`] wrote into `customers`
+/// (a [`scratch_file`]) to `path` atomically: the same file [`write_plan_file`] writes
+/// for the plan with its customers.
 pub fn write_json_plan_file(
-    json: JsonPlan,
+    plan: &Plan,
+    customers: &mut File,
     path: &Path,
     threads: Option<usize>,
 ) -> Result<(), WriteError> {
-    write_atomically(path, threads, |out| write_json_plan(json, out))
+    write_atomically(path, threads, |out| {
+        customers.seek(SeekFrom::Start(0))?;
+        write_json_plan(plan, customers, out)
+    })
 }
 
 fn write_atomically(
