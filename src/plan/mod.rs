@@ -110,6 +110,14 @@ pub fn plan_json(
     Ok(pool.install(|| plan_in_pool(tables, lookups, options, Output::Json(customers_out)))?)
 }
 
+/// The first 8 bytes of `key` as a big-endian number, zero-padded.
+fn key_prefix(key: &str) -> u64 {
+    let mut prefix = [0u8; 8];
+    let n = key.len().min(8);
+    prefix[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(prefix)
+}
+
 fn lower(s: &str) -> Cow<'_, str> {
     if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
         Cow::Owned(s.to_lowercase())
@@ -254,11 +262,20 @@ fn plan_in_pool(
             ));
         }
     }
-    let mut order: Vec<usize> = (0..rows.len())
-        .into_par_iter()
-        .filter(|&i| keys[i].is_some())
+    // Sorted by the first 8 bytes of the key as a big-endian number first (zero-padded:
+    // that orders like the strings wherever the prefixes differ), the full key only on a
+    // tie: most comparisons are then one integer compare instead of a string compare.
+    let mut sortable: Vec<(u64, usize)> = keys
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.as_deref().map(|k| (key_prefix(k), i)))
         .collect();
-    order.par_sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+    sortable.par_sort_unstable_by(|&(pa, a), &(pb, b)| {
+        pa.cmp(&pb)
+            .then_with(|| keys[a].cmp(&keys[b]))
+            .then(a.cmp(&b))
+    });
+    let order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
     let groups: Vec<&[usize]> = order.par_chunk_by(|&a, &b| keys[a] == keys[b]).collect();
     drop(keys);
     lap("customer keys and grouping");
