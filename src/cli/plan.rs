@@ -354,14 +354,26 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     tracing::debug!("after reading: peak memory {}", peak_memory());
 
     let started = Instant::now();
-    let plan = cspmove::plan::plan(
-        tables,
-        Lookups {
-            catalog: catalog.as_ref(),
-            offer_map: offer_map.as_ref(),
-        },
-        &config.plan,
-    )?;
+    let lookups = Lookups {
+        catalog: catalog.as_ref(),
+        offer_map: offer_map.as_ref(),
+    };
+    // Without reports nothing needs the customers as structs: they are serialised
+    // into a scratch file beside the plan as they are built (same bytes in the end),
+    // which keeps the memory of a million lines low.
+    let (plan, scratch) = if config.reports.is_empty() {
+        let mut scratch = cspmove::plan::write::scratch_file(&config.output)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, &scratch);
+        let plan = cspmove::plan::plan_json(tables, lookups, &config.plan, &mut out)
+            .with_context(|| format!("cannot write the plan file {}", config.output.display()))?;
+        out.flush()
+            .with_context(|| format!("cannot write the plan file {}", config.output.display()))?;
+        drop(out);
+        scratch.flush()?;
+        (plan, Some(scratch))
+    } else {
+        (cspmove::plan::plan(tables, lookups, &config.plan)?, None)
+    };
     let plan_time = started.elapsed();
     tracing::debug!("after planning: peak memory {}", peak_memory());
 
@@ -369,10 +381,20 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let written = !(config.strict && rejected);
     let started = Instant::now();
     if written {
-        cspmove::plan::write::write_plan_file(&plan, &config.output, config.plan.threads)?;
-        for report in &config.reports {
-            cspmove::report::write(&plan, report, config.lang)
-                .with_context(|| format!("cannot write the report {}", report.display()))?;
+        match scratch {
+            Some(mut customers) => cspmove::plan::write::write_json_plan_file(
+                &plan,
+                &mut customers,
+                &config.output,
+                config.plan.threads,
+            )?,
+            None => {
+                cspmove::plan::write::write_plan_file(&plan, &config.output, config.plan.threads)?;
+                for report in &config.reports {
+                    cspmove::report::write(&plan, report, config.lang)
+                        .with_context(|| format!("cannot write the report {}", report.display()))?;
+                }
+            }
         }
     }
     let write_time = started.elapsed();

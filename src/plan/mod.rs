@@ -27,6 +27,7 @@ pub mod write;
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 
 use chrono::NaiveDate;
@@ -35,7 +36,7 @@ use rayon::prelude::*;
 use crate::input::{InputTable, SourceRow};
 use crate::plan::catalog::{Catalog, OfferMap};
 use crate::plan::model::{
-    Customer, Plan, RejectCode, Rejection, Relationship, SCHEMA, WarningCode,
+    Customer, Plan, RejectCode, Rejection, Relationship, SCHEMA, Summary, WarningCode,
 };
 use crate::plan::offer::normalise;
 use crate::plan::rules::{Resolver, evaluate_line};
@@ -70,6 +71,8 @@ pub struct Lookups<'a> {
 pub enum PlanError {
     #[error("cannot start the planning threads: {0}")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
+    #[error("cannot write the planned customers: {0}")]
+    Write(#[from] std::io::Error),
 }
 
 /// Plans the rows of `tables` (input index = position in `tables`).
@@ -82,7 +85,37 @@ pub fn plan(
         .num_threads(options.threads.unwrap_or(0))
         .thread_name(|i| format!("cspmove-plan-{i}"))
         .build()?;
-    Ok(pool.install(|| plan_in_pool(tables, lookups, options)))
+    let plan = pool.install(|| plan_in_pool(tables, lookups, options, Output::Customers));
+    Ok(plan.expect("planning into structs does no I/O"))
+}
+
+/// Like [`plan`], but writes each customer to `customers_out` as soon as it is built
+/// and drops it: the customers as compact JSON objects in plan order, separated by
+/// `,\n` (no brackets). The plan returned has no customers (its summary counts them
+/// all); [`write::write_json_plan_file`] puts the two together into the same bytes
+/// [`write::write_plan_file`] writes for the plan [`plan`] returns. `cspmove plan`
+/// uses it when no report needs the customers as structs: a million lines held as
+/// structs were most of its memory, and the serialising runs on the planning threads
+/// while each customer is still in cache.
+pub fn plan_json(
+    tables: Vec<InputTable>,
+    lookups: Lookups<'_>,
+    options: &PlanOptions,
+    customers_out: &mut (dyn Write + Send),
+) -> Result<Plan, PlanError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or(0))
+        .thread_name(|i| format!("cspmove-plan-{i}"))
+        .build()?;
+    Ok(pool.install(|| plan_in_pool(tables, lookups, options, Output::Json(customers_out)))?)
+}
+
+/// The first 8 bytes of `key` as a big-endian number, zero-padded.
+fn key_prefix(key: &str) -> u64 {
+    let mut prefix = [0u8; 8];
+    let n = key.len().min(8);
+    prefix[..n].copy_from_slice(&key.as_bytes()[..n]);
+    u64::from_be_bytes(prefix)
 }
 
 fn lower(s: &str) -> Cow<'_, str> {
@@ -144,7 +177,26 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
     map
 }
 
-fn plan_in_pool(tables: Vec<InputTable>, lookups: Lookups<'_>, options: &PlanOptions) -> Plan {
+/// Customers serialised per work item of [`plan_json`].
+const JSON_CHUNK: usize = 64;
+/// Work items built while the previous ones are written.
+const JSON_BATCH: usize = 32;
+
+/// What [`plan_in_pool`] hands back besides the plan's head and rejections.
+enum Output<'w> {
+    /// The customers as structs, in `Plan::customers`.
+    Customers,
+    /// The customers as JSON objects separated by `,\n`, written here;
+    /// `Plan::customers` stays empty.
+    Json(&'w mut (dyn Write + Send)),
+}
+
+fn plan_in_pool(
+    tables: Vec<InputTable>,
+    lookups: Lookups<'_>,
+    options: &PlanOptions,
+    output: Output<'_>,
+) -> std::io::Result<Plan> {
     let mut inputs = Vec::with_capacity(tables.len());
     let mut rejected: Vec<(usize, Rejection)> = Vec::new();
     let mut rows: Vec<SourceRow> = Vec::new();
@@ -210,11 +262,20 @@ fn plan_in_pool(tables: Vec<InputTable>, lookups: Lookups<'_>, options: &PlanOpt
             ));
         }
     }
-    let mut order: Vec<usize> = (0..rows.len())
-        .into_par_iter()
-        .filter(|&i| keys[i].is_some())
+    // Sorted by the first 8 bytes of the key as a big-endian number first (zero-padded:
+    // that orders like the strings wherever the prefixes differ), the full key only on a
+    // tie: most comparisons are then one integer compare instead of a string compare.
+    let mut sortable: Vec<(u64, usize)> = keys
+        .par_iter()
+        .enumerate()
+        .filter_map(|(i, k)| k.as_deref().map(|k| (key_prefix(k), i)))
         .collect();
-    order.par_sort_unstable_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+    sortable.par_sort_unstable_by(|&(pa, a), &(pb, b)| {
+        pa.cmp(&pb)
+            .then_with(|| keys[a].cmp(&keys[b]))
+            .then(a.cmp(&b))
+    });
+    let order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
     let groups: Vec<&[usize]> = order.par_chunk_by(|&a, &b| keys[a] == keys[b]).collect();
     drop(keys);
     lap("customer keys and grouping");
@@ -228,35 +289,104 @@ fn plan_in_pool(tables: Vec<InputTable>, lookups: Lookups<'_>, options: &PlanOpt
         .map(|r| Mutex::new(Some(Box::new(r))))
         .collect();
     lap("rows handed over");
-    let customers: Vec<Customer> = groups
-        .par_iter()
-        .enumerate()
-        .map_init(
-            || Resolver::new(lookups.catalog, lookups.offer_map),
-            |resolver, (c, members)| {
-                let rows: Vec<SourceRow> = members
-                    .iter()
-                    .filter_map(|&i| {
-                        slots[i]
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .take()
-                            .map(|row| *row)
-                    })
-                    .collect();
-                build_customer(c + 1, rows, &domain_ids, resolver, options)
-            },
-        )
-        .collect();
+    let take_rows = |members: &[usize]| -> Vec<SourceRow> {
+        members
+            .iter()
+            .filter_map(|&i| {
+                slots[i]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                    .map(|row| *row)
+            })
+            .collect()
+    };
+    let (customers, mut summary) = match output {
+        Output::Customers => {
+            let customers: Vec<Customer> = groups
+                .par_iter()
+                .enumerate()
+                .map_init(
+                    || Resolver::new(lookups.catalog, lookups.offer_map),
+                    |resolver, (c, members)| {
+                        build_customer(c + 1, take_rows(members), &domain_ids, resolver, options)
+                    },
+                )
+                .collect();
+            let summary = summary::summarize(&customers, 0);
+            (customers, summary)
+        }
+        Output::Json(out) => {
+            // Each work item builds `JSON_CHUNK` customers, serialises them, counts
+            // them for the summary and drops them: only the customers in flight are
+            // ever held, as structs or as JSON. A batch of work items is written out
+            // while the next batch is built, in plan order.
+            let build_batch = |(b, batch): (usize, &[&[usize]])| -> Vec<(Vec<u8>, Summary)> {
+                batch
+                    .par_chunks(JSON_CHUNK)
+                    .enumerate()
+                    .map_init(
+                        || Resolver::new(lookups.catalog, lookups.offer_map),
+                        |resolver, (k, chunk)| {
+                            let first = b * JSON_CHUNK * JSON_BATCH + k * JSON_CHUNK + 1;
+                            let customers: Vec<Customer> = chunk
+                                .iter()
+                                .enumerate()
+                                .map(|(j, members)| {
+                                    let rows = take_rows(members);
+                                    build_customer(first + j, rows, &domain_ids, resolver, options)
+                                })
+                                .collect();
+                            let mut buf = Vec::with_capacity(customers.len() * 4096);
+                            for (i, customer) in customers.iter().enumerate() {
+                                if i > 0 {
+                                    buf.extend_from_slice(b",\n");
+                                }
+                                serde_json::to_writer(&mut buf, customer)
+                                    .expect("a customer always serialises to JSON");
+                            }
+                            (buf, summary::count_lines(&customers))
+                        },
+                    )
+                    .collect()
+            };
+            let mut summary = Summary::default();
+            let mut batches = groups.chunks(JSON_CHUNK * JSON_BATCH).enumerate();
+            let mut ready = batches.next().map(build_batch).unwrap_or_default();
+            let mut first = true;
+            while !ready.is_empty() {
+                let next = batches.next();
+                let (written, built) = rayon::join(
+                    || -> std::io::Result<Summary> {
+                        let mut counted = Summary::default();
+                        for (buf, s) in ready.drain(..) {
+                            if !first {
+                                out.write_all(b",\n")?;
+                            }
+                            first = false;
+                            out.write_all(&buf)?;
+                            counted = summary::merge(counted, s);
+                        }
+                        Ok(counted)
+                    },
+                    || next.map(build_batch).unwrap_or_default(),
+                );
+                summary = summary::merge(summary, written?);
+                ready = built;
+            }
+            (Vec::new(), summary)
+        }
+    };
     drop(slots);
     lap("customers, lines and tasks");
 
     // 4. Summary and rejections.
     rejected.sort_by_key(|(input, r)| (*input, r.row));
     let rejected: Vec<Rejection> = rejected.into_iter().map(|(_, r)| r).collect();
-    let summary = summary::summarize(&customers, rejected.len() as u64);
+    summary.customers = groups.len() as u64;
+    summary.rejected_rows = rejected.len() as u64;
     lap("summary");
-    Plan {
+    let plan = Plan {
         schema: SCHEMA.to_string(),
         generated_by: crate::GENERATED_BY.to_string(),
         as_of: options.as_of,
@@ -265,7 +395,8 @@ fn plan_in_pool(tables: Vec<InputTable>, lookups: Lookups<'_>, options: &PlanOpt
         summary,
         customers,
         rejected,
-    }
+    };
+    Ok(plan)
 }
 
 /// Builds customer number `no` (1-based) from its rows, in input order.

@@ -109,7 +109,9 @@ pub struct Line {
     pub from_sku: Option<String>,
     /// License SKU users must hold after the move; only for `reassign`.
     pub to_sku: Option<String>,
+    #[serde(serialize_with = "date_opt")]
     pub expires_on: Option<NaiveDate>,
+    #[serde(serialize_with = "date")]
     pub provision_on: NaiveDate,
     pub wave: String,
     pub original_action: OriginalAction,
@@ -122,6 +124,39 @@ pub struct Line {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_renew: Option<bool>,
     pub warnings: Vec<WarningCode>,
+}
+
+/// Serialises a date as `YYYY-MM-DD`, as chrono does, without the formatting machinery:
+/// a million-line plan writes some five million dates.
+fn date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+    use chrono::Datelike;
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        // chrono's own form for years it writes with a sign.
+        return s.collect_str(d);
+    }
+    let y = y as u32;
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let text = [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    s.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
+}
+
+fn date_opt<S: serde::Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => date(d, s),
+        None => s.serialize_none(),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -145,6 +180,7 @@ pub struct Task {
     /// `c{customer}-t{task}`, both 1-based, in the order of the customer's tasks.
     pub id: String,
     pub kind: TaskKind,
+    #[serde(serialize_with = "date")]
     pub due: NaiveDate,
     pub depends_on: Vec<String>,
     pub line_rows: Vec<u64>,
@@ -313,6 +349,46 @@ impl Plan {
         self.customers
             .iter()
             .flat_map(|c| c.lines.iter().map(move |l| (c, l)))
+    }
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+
+    #[test]
+    fn dates_serialise_as_chrono_writes_them() {
+        #[derive(Serialize)]
+        struct Ours {
+            #[serde(serialize_with = "date")]
+            d: NaiveDate,
+            #[serde(serialize_with = "date_opt")]
+            o: Option<NaiveDate>,
+        }
+        #[derive(Serialize)]
+        struct Chrono {
+            d: NaiveDate,
+            o: Option<NaiveDate>,
+        }
+        let mut days = vec![
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+            NaiveDate::from_ymd_opt(0, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(-1, 12, 31).unwrap(),
+            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap(),
+            NaiveDate::from_ymd_opt(10000, 1, 1).unwrap(),
+            NaiveDate::from_ymd_opt(7, 3, 9).unwrap(),
+        ];
+        let start = NaiveDate::from_ymd_opt(1999, 12, 25).unwrap();
+        days.extend((0..12_000).map(|n| start + chrono::Duration::days(n)));
+        for d in days {
+            for o in [None, Some(d)] {
+                assert_eq!(
+                    serde_json::to_string(&Ours { d, o }).unwrap(),
+                    serde_json::to_string(&Chrono { d, o }).unwrap()
+                );
+            }
+        }
     }
 }
 

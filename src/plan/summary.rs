@@ -20,37 +20,48 @@ use crate::report::Lang;
 pub fn summarize(customers: &[Customer], rejected_rows: u64) -> Summary {
     let mut summary = customers
         .par_iter()
-        .fold(Summary::default, |mut s, c| {
-            for line in &c.lines {
-                s.lines += 1;
-                let wave = match s.waves.get_mut(&line.wave) {
-                    Some(w) => w,
-                    None => s.waves.entry(line.wave.clone()).or_default(),
-                };
-                wave.lines += 1;
-                match line.license_action {
-                    LicenseAction::None => {
-                        s.same_offer += 1;
-                        wave.same_offer += 1;
-                    }
-                    LicenseAction::Reassign => {
-                        s.reassign += 1;
-                        wave.reassign += 1;
-                    }
-                }
-                for w in &line.warnings {
-                    *s.warnings.entry(*w).or_default() += 1;
-                }
-            }
-            s
-        })
+        .fold(Summary::default, count_into)
         .reduce(Summary::default, merge);
     summary.customers = customers.len() as u64;
     summary.rejected_rows = rejected_rows;
     summary
 }
 
-fn merge(mut a: Summary, b: Summary) -> Summary {
+/// The line counts of `customers` (sequentially; `customers` and `rejected_rows` are
+/// left at 0 for the caller to set once every piece is merged).
+pub fn count_lines(customers: &[Customer]) -> Summary {
+    customers.iter().fold(Summary::default(), count_into)
+}
+
+fn count_into(mut s: Summary, c: &Customer) -> Summary {
+    for line in &c.lines {
+        s.lines += 1;
+        let wave = match s.waves.get_mut(&line.wave) {
+            Some(w) => w,
+            None => s.waves.entry(line.wave.clone()).or_default(),
+        };
+        wave.lines += 1;
+        match line.license_action {
+            LicenseAction::None => {
+                s.same_offer += 1;
+                wave.same_offer += 1;
+            }
+            LicenseAction::Reassign => {
+                s.reassign += 1;
+                wave.reassign += 1;
+            }
+        }
+        for w in &line.warnings {
+            *s.warnings.entry(*w).or_default() += 1;
+        }
+    }
+    s
+}
+
+/// Adds the counts of `b` to `a` (`customers` and `rejected_rows` too).
+pub fn merge(mut a: Summary, b: Summary) -> Summary {
+    a.customers += b.customers;
+    a.rejected_rows += b.rejected_rows;
     a.lines += b.lines;
     a.same_offer += b.same_offer;
     a.reassign += b.reassign;

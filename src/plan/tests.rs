@@ -42,6 +42,21 @@ fn bytes(plan: &Plan) -> Vec<u8> {
     out
 }
 
+/// Plans with [`plan_json`] and writes the plan file as `cspmove plan` does.
+fn json_bytes(tables: Vec<InputTable>, threads: usize) -> (Plan, Vec<u8>) {
+    let mut customers = Vec::new();
+    let plan = plan_json(
+        tables,
+        Lookups::default(),
+        &options(threads),
+        &mut customers,
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    write::write_json_plan(&plan, &mut customers.as_slice(), &mut out).unwrap();
+    (plan, out)
+}
+
 fn reject(input: &str, r: u64, code: RejectCode) -> Rejection {
     Rejection {
         input: input.into(),
@@ -298,8 +313,10 @@ proptest! {
             .map(|(i, mut r)| { r.row = i as u64 + 2; r })
             .collect();
         let one = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(1)).unwrap();
-        let four = plan(vec![table("in.csv", rows, vec![])], Lookups::default(), &options(4)).unwrap();
+        let four = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(4)).unwrap();
         prop_assert_eq!(bytes(&one), bytes(&four));
+        let (_, streamed) = json_bytes(vec![table("in.csv", rows, vec![])], 2);
+        prop_assert_eq!(streamed, bytes(&one));
     }
 }
 
@@ -403,4 +420,71 @@ fn writing_several_batches_gives_the_document_serde_writes() {
         text.lines().filter(|l| l.starts_with("{\"key\"")).count(),
         plan.customers.len()
     );
+}
+
+#[test]
+fn customers_serialised_while_planning_give_the_same_file() {
+    // Several batches of `JSON_CHUNK * JSON_BATCH` customers, a rejection, and some
+    // domain-only rows.
+    let rows = generated_rows(40_000);
+    let rejected = vec![reject("big.csv", 90_000, RejectCode::InvalidSeats)];
+    let whole = plan(
+        vec![table("big.csv", rows.clone(), rejected.clone())],
+        Lookups::default(),
+        &options(2),
+    )
+    .unwrap();
+    assert!(whole.customers.len() > 2 * JSON_CHUNK * JSON_BATCH);
+    let expected = bytes(&whole);
+    for threads in [1, 2] {
+        let (head, streamed) = json_bytes(
+            vec![table("big.csv", rows.clone(), rejected.clone())],
+            threads,
+        );
+        assert!(head.customers.is_empty());
+        assert_eq!(head.summary, whole.summary);
+        assert_eq!(head.rejected, whole.rejected);
+        assert!(streamed == expected, "{threads} thread(s)");
+    }
+    // No customers at all: an empty list, as the struct writer writes it.
+    let none = plan(
+        vec![table("none.csv", vec![], rejected.clone())],
+        Lookups::default(),
+        &options(1),
+    )
+    .unwrap();
+    let (_, streamed) = json_bytes(vec![table("none.csv", vec![], rejected)], 1);
+    assert_eq!(streamed, bytes(&none));
+}
+
+#[test]
+fn plan_file_from_a_scratch_file_is_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.json");
+    let rows = generated_rows(3_000);
+    let whole = plan(
+        vec![table("in.csv", rows.clone(), vec![])],
+        Lookups::default(),
+        &options(2),
+    )
+    .unwrap();
+    let mut scratch = write::scratch_file(&path).unwrap();
+    let mut out = std::io::BufWriter::new(&scratch);
+    let head = plan_json(
+        vec![table("in.csv", rows, vec![])],
+        Lookups::default(),
+        &options(2),
+        &mut out,
+    )
+    .unwrap();
+    out.flush().unwrap();
+    drop(out);
+    write::write_json_plan_file(&head, &mut scratch, &path, Some(2)).unwrap();
+    assert!(std::fs::read(&path).unwrap() == bytes(&whole));
+    // The scratch file has no name: only the plan is left in the directory.
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("plan.json")]);
 }

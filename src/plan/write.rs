@@ -11,7 +11,7 @@
 //! reader never sees half a plan and a failed write leaves any older plan untouched.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -98,8 +98,8 @@ fn write_list<T: Serialize + Sync>(out: &mut (impl Write + Send), items: &[T]) -
     out.write_all(b"\n]")
 }
 
-/// Writes `plan` as JSON to `out` (runs on the current rayon pool).
-pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
+/// Writes the head of `plan` (every field before `customers`), then `,"customers":`.
+fn write_head(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
     let head = serde_json::to_vec(&Head {
         schema: &plan.schema,
         generated_by: &plan.generated_by,
@@ -111,11 +111,62 @@ pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> 
     .map_err(json_err)?;
     // The head object without its closing brace; the lists follow as more fields.
     out.write_all(&head[..head.len() - 1])?;
-    out.write_all(b",\"customers\":")?;
-    write_list::<Customer>(out, &plan.customers)?;
+    out.write_all(b",\"customers\":")
+}
+
+/// Writes the rejections and closes the document.
+fn write_tail(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
     out.write_all(b",\"rejected\":")?;
     write_list::<Rejection>(out, &plan.rejected)?;
     out.write_all(b"}\n")
+}
+
+/// Writes `plan` as JSON to `out` (runs on the current rayon pool).
+pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
+    write_head(plan, out)?;
+    write_list::<Customer>(out, &plan.customers)?;
+    write_tail(plan, out)
+}
+
+/// Writes `plan` (whose `customers` are empty) with the customers [`crate::plan::plan_json`]
+/// serialised into `customers` (read from where it stands to its end): the same bytes
+/// [`write_plan`] writes for the plan with its customers.
+pub fn write_json_plan(
+    plan: &Plan,
+    customers: &mut impl Read,
+    out: &mut (impl Write + Send),
+) -> io::Result<()> {
+    write_head(plan, out)?;
+    if plan.summary.customers == 0 {
+        out.write_all(b"[]")?;
+    } else {
+        out.write_all(b"[\n")?;
+        // From a file into a `BufWriter<File>`, std copies in the kernel.
+        io::copy(customers, out)?;
+        out.write_all(b"\n]")?;
+    }
+    write_tail(plan, out)
+}
+
+/// An unnamed scratch file in the directory of the plan file `path`, for
+/// [`crate::plan::plan_json`] to write the customers into: beside the plan so the copy
+/// stays on one file system, and unlinked at once so nothing is left behind whatever
+/// happens.
+pub fn scratch_file(path: &Path) -> Result<File, WriteError> {
+    let scratch = temp_path(path).with_extension("customers.tmp");
+    let result = (|| {
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&scratch)?;
+        std::fs::remove_file(&scratch)?;
+        Ok(file)
+    })();
+    result.map_err(|source| WriteError {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 /// A plan file that could not be written.
@@ -138,6 +189,29 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Writes `plan` to `path` atomically (temporary file beside it, then rename), using
 /// `threads` workers for serialising (`None` = one per core).
 pub fn write_plan_file(plan: &Plan, path: &Path, threads: Option<usize>) -> Result<(), WriteError> {
+    write_atomically(path, threads, |out| write_plan(plan, out))
+}
+
+/// Writes `plan` and the customers [`crate::plan::plan_json`] wrote into `customers`
+/// (a [`scratch_file`]) to `path` atomically: the same file [`write_plan_file`] writes
+/// for the plan with its customers.
+pub fn write_json_plan_file(
+    plan: &Plan,
+    customers: &mut File,
+    path: &Path,
+    threads: Option<usize>,
+) -> Result<(), WriteError> {
+    write_atomically(path, threads, |out| {
+        customers.seek(SeekFrom::Start(0))?;
+        write_json_plan(plan, customers, out)
+    })
+}
+
+fn write_atomically(
+    path: &Path,
+    threads: Option<usize>,
+    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()> + Send,
+) -> Result<(), WriteError> {
     let err = |source: io::Error| WriteError {
         path: path.display().to_string(),
         source,
@@ -150,7 +224,7 @@ pub fn write_plan_file(plan: &Plan, path: &Path, threads: Option<usize>) -> Resu
     let result = (|| {
         let file = File::create(&temp)?;
         let mut out = BufWriter::with_capacity(1 << 20, file);
-        pool.install(|| write_plan(plan, &mut out))?;
+        pool.install(|| write(&mut out))?;
         out.into_inner().map_err(io::IntoInnerError::into_error)?;
         std::fs::rename(&temp, path)
     })();
