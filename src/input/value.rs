@@ -32,7 +32,9 @@ pub(crate) fn clean(raw: &str) -> Option<Cow<'_, str>> {
 /// A whole number ≥ 0 written as text (or as Excel wrote a number: `12`, `12.0`).
 pub(crate) fn parse_whole(text: &str) -> Result<u64, &'static str> {
     let text = text.strip_prefix('+').unwrap_or(text);
-    if text.starts_with('-') {
+    // A lone dash (or `--`) is how many exports write "nothing"; it is not a number at
+    // all, and calling it negative would send the user looking for a minus sign.
+    if text.starts_with('-') && text.bytes().any(|b| b.is_ascii_digit()) {
         return Err("is negative");
     }
     let (int_part, frac_part) = match text.split_once('.') {
@@ -203,6 +205,8 @@ mod tests {
             ("12.5", "is not a whole number"),
             ("1.200", "is not a whole number"),
             ("-3", "is negative"),
+            ("-", "is not a number"),
+            ("--", "is not a number"),
             ("1,2", "is not a number"),
             ("1,2000", "is not a number"),
             ("abc", "is not a number"),
