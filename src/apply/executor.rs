@@ -735,6 +735,24 @@ fn plan_error(description: &str, hint: &str) -> ApiError {
     }
 }
 
+/// An event about one purchase attempt: its plan lines, the `MS-RequestId` it was sent
+/// under and, for a new-commerce purchase, its cart. Both purchase paths (orders and
+/// cart checkouts) record their outcomes through it so their journal lines agree.
+fn purchase_event(
+    c: &Customer,
+    action: Action,
+    state: State,
+    lines: &[String],
+    request_id: impl std::fmt::Display,
+    cart_id: Option<&String>,
+) -> Event {
+    let mut e = Event::new(&c.key, action, state);
+    e.lines = lines.to_vec();
+    e.request_id = Some(request_id.to_string());
+    e.cart_id = cart_id.cloned();
+    e
+}
+
 fn fail_event(c: &Customer, action: Action, lines: &[String], err: &ApiError) -> Event {
     let mut e = Event::new(&c.key, action, State::Failed);
     e.lines = lines.to_vec();
@@ -805,9 +823,7 @@ async fn purchase_order(
             item
         }).collect::<Vec<_>>(),
     });
-    let mut started = Event::new(&c.key, Action::Provision, State::Started);
-    started.lines = ids.clone();
-    started.request_id = Some(rid.to_string());
+    let mut started = purchase_event(c, Action::Provision, State::Started, &ids, rid, None);
     started.task = task_id(c, crate::plan::model::TaskKind::Provision);
     let started_at = pending.and_then(|p| p.started).unwrap_or(started.at);
     ctx.record(started).await?;
@@ -828,9 +844,7 @@ async fn purchase_order(
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                let mut e = Event::new(&c.key, Action::Provision, State::Succeeded);
-                e.lines = ids.clone();
-                e.request_id = Some(rid.to_string());
+                let mut e = purchase_event(c, Action::Provision, State::Succeeded, &ids, rid, None);
                 e.order_id = Some(order_id.clone());
                 e.subscription_ids = order_subscriptions(&order);
                 ctx.record(e).await?;
@@ -844,17 +858,15 @@ async fn purchase_order(
             Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
             Err(e) if treat_as_ambiguous(&e) => {
                 was_ambiguous = true;
-                let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
-                ev.lines = ids.clone();
-                ev.request_id = Some(rid.to_string());
+                let mut ev =
+                    purchase_event(c, Action::Provision, State::Ambiguous, &ids, rid, None);
                 ev.error = Some(e.clone());
                 ctx.record(ev).await?;
                 if let Some((order_id, subs)) =
                     reconcile(ctx, c, tenant_id, &pending_now, claimed).await?
                 {
-                    let mut ev = Event::new(&c.key, Action::Reconcile, State::Succeeded);
-                    ev.lines = ids.clone();
-                    ev.request_id = Some(rid.to_string());
+                    let mut ev =
+                        purchase_event(c, Action::Reconcile, State::Succeeded, &ids, rid, None);
                     ev.order_id = Some(order_id.clone());
                     ev.subscription_ids = subs;
                     ev.note = Some("the order went through despite the failed answer".into());
@@ -871,9 +883,8 @@ async fn purchase_order(
             Err(e) if was_ambiguous => {
                 // Refused now, but an earlier attempt may have gone through: leave it
                 // pending so the next run reconciles, never "failed, nothing bought".
-                let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
-                ev.lines = ids.clone();
-                ev.request_id = Some(rid.to_string());
+                let mut ev =
+                    purchase_event(c, Action::Provision, State::Ambiguous, &ids, rid, None);
                 ev.error = Some(e);
                 ev.note = Some(REFUSED_AFTER_AMBIGUOUS.into());
                 ctx.record(ev).await?;
@@ -889,9 +900,7 @@ async fn purchase_order(
     }
     // Still ambiguous after every round: leave it pending; the next run reconciles first.
     let e = last.expect("a round ran");
-    let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
-    ev.lines = ids;
-    ev.request_id = Some(rid.to_string());
+    let mut ev = purchase_event(c, Action::Provision, State::Ambiguous, &ids, rid, None);
     ev.error = Some(e);
     ctx.record(ev).await?;
     Err(Halt::Customer)
@@ -1274,10 +1283,14 @@ async fn purchase_cart(
                 &format!("checkout:{key}"),
                 generation,
             );
-            let mut started = Event::new(&c.key, Action::Provision, State::Started);
-            started.lines = ids.clone();
-            started.request_id = Some(rid.to_string());
-            started.cart_id = Some(cart_id.clone());
+            let mut started = purchase_event(
+                c,
+                Action::Provision,
+                State::Started,
+                &ids,
+                rid,
+                Some(&cart_id),
+            );
             started.task = task_id(c, crate::plan::model::TaskKind::Provision);
             let at = started.at;
             ctx.record(started).await?;
@@ -1370,10 +1383,14 @@ async fn purchase_cart(
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                let mut e = Event::new(&c.key, Action::Provision, State::Succeeded);
-                e.lines = ids.clone();
-                e.request_id = Some(rid.to_string());
-                e.cart_id = Some(cart_id.clone());
+                let mut e = purchase_event(
+                    c,
+                    Action::Provision,
+                    State::Succeeded,
+                    &ids,
+                    rid,
+                    Some(&cart_id),
+                );
                 e.order_id = Some(order_id.clone());
                 e.subscription_ids = order_subscriptions(&order);
                 ctx.record(e).await?;
@@ -1387,18 +1404,21 @@ async fn purchase_cart(
             Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
             Err(e) if treat_as_ambiguous(&e) => {
                 was_ambiguous = true;
-                let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
-                ev.lines = ids.clone();
-                ev.request_id = Some(rid.to_string());
-                ev.cart_id = Some(cart_id.clone());
+                let mut ev = purchase_event(
+                    c,
+                    Action::Provision,
+                    State::Ambiguous,
+                    &ids,
+                    rid,
+                    Some(&cart_id),
+                );
                 ev.error = Some(e.clone());
                 ctx.record(ev).await?;
                 if let Some((order_id, subs)) =
                     reconcile(ctx, c, tenant_id, &pending_now, claimed).await?
                 {
-                    let mut ev = Event::new(&c.key, Action::Reconcile, State::Succeeded);
-                    ev.lines = ids.clone();
-                    ev.request_id = Some(rid.to_string());
+                    let mut ev =
+                        purchase_event(c, Action::Reconcile, State::Succeeded, &ids, rid, None);
                     ev.order_id = Some(order_id.clone());
                     ev.subscription_ids = subs;
                     ctx.record(ev).await?;
@@ -1408,10 +1428,14 @@ async fn purchase_cart(
                 last = Some(e);
             }
             Err(e) if was_ambiguous => {
-                let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
-                ev.lines = ids.clone();
-                ev.request_id = Some(rid.to_string());
-                ev.cart_id = Some(cart_id.clone());
+                let mut ev = purchase_event(
+                    c,
+                    Action::Provision,
+                    State::Ambiguous,
+                    &ids,
+                    rid,
+                    Some(&cart_id),
+                );
                 ev.error = Some(e);
                 ev.note = Some(REFUSED_AFTER_AMBIGUOUS.into());
                 ctx.record(ev).await?;
@@ -1423,10 +1447,14 @@ async fn purchase_cart(
             }
         }
     }
-    let mut ev = Event::new(&c.key, Action::Provision, State::Ambiguous);
-    ev.lines = ids;
-    ev.request_id = Some(rid.to_string());
-    ev.cart_id = Some(cart_id);
+    let mut ev = purchase_event(
+        c,
+        Action::Provision,
+        State::Ambiguous,
+        &ids,
+        rid,
+        Some(&cart_id),
+    );
     ev.error = last;
     ctx.record(ev).await?;
     Err(Halt::Customer)
