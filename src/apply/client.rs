@@ -492,12 +492,11 @@ impl Client {
                     let mut e = ApiError::new(ErrorKind::Transient, &name, without_url(&err));
                     e.status = Some(status);
                     e.request_id = Some(request_id.to_string());
-                    if (200..300).contains(&status) || repeat == Repeat::Unsafe {
-                        e.ambiguous = repeat == Repeat::Unsafe;
-                        if repeat == Repeat::Unsafe || transient_retries >= self.policy.max_retries
-                        {
-                            return Err(e);
-                        }
+                    // Same rule as any transient failure: a purchase may have gone
+                    // through, so it is ambiguous and never re-sent here; a read retries.
+                    if repeat == Repeat::Unsafe {
+                        e.ambiguous = true;
+                        return Err(e);
                     }
                     if transient_retries >= self.policy.max_retries {
                         return Err(e);
