@@ -358,45 +358,30 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         catalog: catalog.as_ref(),
         offer_map: offer_map.as_ref(),
     };
-    // Without reports nothing needs the customers as structs: they are serialised
-    // into a scratch file beside the plan as they are built (same bytes in the end),
-    // which keeps the memory of a million lines low.
-    let (plan, scratch) = if config.reports.is_empty() {
-        let mut scratch = cspmove::plan::write::scratch_file(&config.output)?;
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, &scratch);
-        let plan = cspmove::plan::plan_json(tables, lookups, &config.plan, &mut out)
-            .with_context(|| format!("cannot write the plan file {}", config.output.display()))?;
-        out.flush()
-            .with_context(|| format!("cannot write the plan file {}", config.output.display()))?;
-        drop(out);
-        scratch.flush()?;
-        (plan, Some(scratch))
-    } else {
-        (cspmove::plan::plan(tables, lookups, &config.plan)?, None)
-    };
+    // Every line is decided and counted before any customer is built, so the plan's
+    // head (and whether `--strict` lets it be written) is known first.
+    let prepared = cspmove::plan::prepare(tables, lookups, &config.plan)?;
     let plan_time = started.elapsed();
     tracing::debug!("after planning: peak memory {}", peak_memory());
 
-    let rejected = !plan.rejected.is_empty();
+    let rejected = !prepared.head().rejected.is_empty();
     let written = !(config.strict && rejected);
     let started = Instant::now();
-    if written {
-        match scratch {
-            Some(mut customers) => cspmove::plan::write::write_json_plan_file(
-                &plan,
-                &mut customers,
-                &config.output,
-                config.plan.threads,
-            )?,
-            None => {
-                cspmove::plan::write::write_plan_file(&plan, &config.output, config.plan.threads)?;
-                for report in &config.reports {
-                    cspmove::report::write(&plan, report, config.lang)
-                        .with_context(|| format!("cannot write the report {}", report.display()))?;
-                }
-            }
+    let plan = if !written {
+        prepared.head().clone()
+    } else if config.reports.is_empty() {
+        // Nothing needs the customers as structs: each is built, serialised straight
+        // into the plan file and dropped, which keeps the memory of a million lines low.
+        cspmove::plan::write::write_prepared_file(prepared, &config.output)?
+    } else {
+        let plan = prepared.build();
+        cspmove::plan::write::write_plan_file(&plan, &config.output, config.plan.threads)?;
+        for report in &config.reports {
+            cspmove::report::write(&plan, report, config.lang)
+                .with_context(|| format!("cannot write the report {}", report.display()))?;
         }
-    }
+        plan
+    };
     let write_time = started.elapsed();
     tracing::info!(
         "stages: read {:.3}s, plan {:.3}s, write {:.3}s, peak memory {} ({} lines, {} customers, {} rejected)",

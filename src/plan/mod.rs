@@ -9,10 +9,18 @@
 //!    domain joins the customer whose rows carry that domain with an ID, else the domain
 //!    is the key) and rows are sorted by (key, input position) in parallel, so customers
 //!    come out sorted by key and their lines in input order;
-//! 3. customers are built in parallel: the [`rules`] per line, `CONFLICTING_CUSTOMER`,
-//!    line ids `c{n}-l{m}` and the [`tasks`] graph;
-//! 4. the [`summary`] is counted, and rejections are sorted by (input, row).
+//! 3. every line is decided in parallel, customer by customer ([`rules::decide_line`],
+//!    `CONFLICTING_CUSTOMER`), and the decisions are counted into the [`summary`];
+//!    rejections are sorted by (input, row). This is [`prepare`]: the plan's head is
+//!    now final;
+//! 4. customers are built in parallel from their rows and decisions (line ids
+//!    `c{n}-l{m}`, the [`tasks`] graph), either all at once ([`Prepared::build`]) or a
+//!    few at a time, serialised and dropped ([`Prepared::write_customers`]).
 //!
+//! Main decision: deciding every line before building any customer. The summary sits
+//! before the customers in the plan file (DESIGN §6), so it must be known before the
+//! first customer is written; with the decisions counted first, the plan file is
+//! written front to back in one pass while only the customers in flight are held.
 //! Rows are moved, not copied, into the plan's lines: at a million rows the strings of
 //! the input are most of the memory the command uses.
 
@@ -36,10 +44,10 @@ use rayon::prelude::*;
 use crate::input::{InputTable, SourceRow};
 use crate::plan::catalog::{Catalog, OfferMap};
 use crate::plan::model::{
-    Customer, Plan, RejectCode, Rejection, Relationship, SCHEMA, Summary, WarningCode,
+    Customer, Plan, RejectCode, Rejection, Relationship, SCHEMA, WarningCode,
 };
 use crate::plan::offer::normalise;
-use crate::plan::rules::{Resolver, evaluate_line};
+use crate::plan::rules::{Decision, Resolver, decide_line, materialise};
 
 /// Checked planning options.
 #[derive(Debug, Clone)]
@@ -75,39 +83,14 @@ pub enum PlanError {
     Write(#[from] std::io::Error),
 }
 
-/// Plans the rows of `tables` (input index = position in `tables`).
+/// Plans the rows of `tables` (input index = position in `tables`) into a plan with
+/// its customers as structs.
 pub fn plan(
     tables: Vec<InputTable>,
     lookups: Lookups<'_>,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
-        .thread_name(|i| format!("cspmove-plan-{i}"))
-        .build()?;
-    let plan = pool.install(|| plan_in_pool(tables, lookups, options, Output::Customers));
-    Ok(plan.expect("planning into structs does no I/O"))
-}
-
-/// Like [`plan`], but writes each customer to `customers_out` as soon as it is built
-/// and drops it: the customers as compact JSON objects in plan order, separated by
-/// `,\n` (no brackets). The plan returned has no customers (its summary counts them
-/// all); [`write::write_json_plan_file`] puts the two together into the same bytes
-/// [`write::write_plan_file`] writes for the plan [`plan`] returns. `cspmove plan`
-/// uses it when no report needs the customers as structs: a million lines held as
-/// structs were most of its memory, and the serialising runs on the planning threads
-/// while each customer is still in cache.
-pub fn plan_json(
-    tables: Vec<InputTable>,
-    lookups: Lookups<'_>,
-    options: &PlanOptions,
-    customers_out: &mut (dyn Write + Send),
-) -> Result<Plan, PlanError> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads.unwrap_or(0))
-        .thread_name(|i| format!("cspmove-plan-{i}"))
-        .build()?;
-    Ok(pool.install(|| plan_in_pool(tables, lookups, options, Output::Json(customers_out)))?)
+    Ok(prepare(tables, lookups, options)?.build())
 }
 
 /// The first 8 bytes of `key` as a big-endian number, zero-padded.
@@ -177,26 +160,54 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
     map
 }
 
-/// Customers serialised per work item of [`plan_json`].
+/// Customers built and serialised per work item of [`Prepared::write_customers`].
 const JSON_CHUNK: usize = 64;
 /// Work items built while the previous ones are written.
 const JSON_BATCH: usize = 32;
 
-/// What [`plan_in_pool`] hands back besides the plan's head and rejections.
-enum Output<'w> {
-    /// The customers as structs, in `Plan::customers`.
-    Customers,
-    /// The customers as JSON objects separated by `,\n`, written here;
-    /// `Plan::customers` stays empty.
-    Json(&'w mut (dyn Write + Send)),
+/// A plan with every line decided and counted but no customer built yet: its head
+/// (inputs, summary) and rejections are final. [`Prepared::build`] builds the customers
+/// as structs; [`Prepared::write_customers`] builds and serialises them a few at a time
+/// and drops them, so a plan file can be written front to back without ever holding
+/// all its customers, as structs or as JSON.
+pub struct Prepared<'a> {
+    pool: rayon::ThreadPool,
+    decided: Decided<'a>,
 }
 
-fn plan_in_pool(
+/// What [`prepare`] works out, before any customer is built.
+struct Decided<'a> {
+    /// The plan without its customers.
+    head: Plan,
+    /// Row indices, customer after customer, each customer's rows in input order.
+    order: Vec<usize>,
+    /// Where each customer's rows end in `order`.
+    ends: Vec<usize>,
+    /// The rows, each taken once by the customer it belongs to.
+    slots: Vec<Mutex<Option<Box<SourceRow>>>>,
+    /// The decision for each row of `order`, at the same position.
+    decisions: Vec<Decision<'a>>,
+    domain_ids: HashMap<String, String>,
+    catalog: Option<&'a Catalog>,
+    options: PlanOptions,
+}
+
+/// Decides every line and counts the summary (stages 1–3 of the module docs, and 4
+/// but for building the customers).
+pub fn prepare<'a>(
     tables: Vec<InputTable>,
-    lookups: Lookups<'_>,
+    lookups: Lookups<'a>,
     options: &PlanOptions,
-    output: Output<'_>,
-) -> std::io::Result<Plan> {
+) -> Result<Prepared<'a>, PlanError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.threads.unwrap_or(0))
+        .thread_name(|i| format!("cspmove-plan-{i}"))
+        .build()?;
+    let decided = pool.install(|| decide(tables, lookups, options));
+    Ok(Prepared { pool, decided })
+}
+
+fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptions) -> Decided<'a> {
     let mut inputs = Vec::with_capacity(tables.len());
     let mut rejected: Vec<(usize, Rejection)> = Vec::new();
     let mut rows: Vec<SourceRow> = Vec::new();
@@ -235,7 +246,6 @@ fn plan_in_pool(
             },
         ));
     }
-
     lap("duplicates");
 
     // 2. Customer keys, then one sort that gives customers in key order and each
@@ -278,167 +288,214 @@ fn plan_in_pool(
     let order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
     let groups: Vec<&[usize]> = order.par_chunk_by(|&a, &b| keys[a] == keys[b]).collect();
     drop(keys);
+    let ends: Vec<usize> = groups
+        .iter()
+        .scan(0, |end, g| {
+            *end += g.len();
+            Some(*end)
+        })
+        .collect();
     lap("customer keys and grouping");
 
-    // 3. Customers, each taking its rows by value. Each row is boxed so that the
-    // memory of a row goes back to the allocator as soon as its customer is built,
-    // rather than all rows staying in one big buffer until the last customer is done:
-    // at a million rows that buffer alone is some 300 MB.
+    // 3. Every line decided, customer by customer (a line's country and
+    // CONFLICTING_CUSTOMER depend on its customer's other rows), then counted.
+    let decisions: Vec<Decision<'a>> = groups
+        .par_iter()
+        .map_init(
+            || Resolver::new(lookups.catalog, lookups.offer_map),
+            |resolver, members| decide_customer(&rows, members, resolver, options),
+        )
+        .flat_map_iter(|d| d)
+        .collect();
+    drop(groups);
+    let mut summary = summary::count_decisions(&decisions);
+    lap("lines decided and counted");
+
+    // Each row is boxed so that the memory of a row goes back to the allocator as soon
+    // as its customer is built, rather than all rows staying in one big buffer until the
+    // last customer is done: at a million rows that buffer alone is some 300 MB.
     let slots: Vec<Mutex<Option<Box<SourceRow>>>> = rows
         .into_par_iter()
         .map(|r| Mutex::new(Some(Box::new(r))))
         .collect();
     lap("rows handed over");
-    let take_rows = |members: &[usize]| -> Vec<SourceRow> {
-        members
-            .iter()
-            .filter_map(|&i| {
-                slots[i]
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
-                    .map(|row| *row)
-            })
-            .collect()
-    };
-    let (customers, mut summary) = match output {
-        Output::Customers => {
-            let customers: Vec<Customer> = groups
-                .par_iter()
-                .enumerate()
-                .map_init(
-                    || Resolver::new(lookups.catalog, lookups.offer_map),
-                    |resolver, (c, members)| {
-                        build_customer(c + 1, take_rows(members), &domain_ids, resolver, options)
-                    },
-                )
-                .collect();
-            let summary = summary::summarize(&customers, 0);
-            (customers, summary)
-        }
-        Output::Json(out) => {
-            // Each work item builds `JSON_CHUNK` customers, serialises them, counts
-            // them for the summary and drops them: only the customers in flight are
-            // ever held, as structs or as JSON. A batch of work items is written out
-            // while the next batch is built, in plan order.
-            let build_batch = |(b, batch): (usize, &[&[usize]])| -> Vec<(Vec<u8>, Summary)> {
-                batch
-                    .par_chunks(JSON_CHUNK)
-                    .enumerate()
-                    .map_init(
-                        || Resolver::new(lookups.catalog, lookups.offer_map),
-                        |resolver, (k, chunk)| {
-                            let first = b * JSON_CHUNK * JSON_BATCH + k * JSON_CHUNK + 1;
-                            let customers: Vec<Customer> = chunk
-                                .iter()
-                                .enumerate()
-                                .map(|(j, members)| {
-                                    let rows = take_rows(members);
-                                    build_customer(first + j, rows, &domain_ids, resolver, options)
-                                })
-                                .collect();
-                            let mut buf = Vec::with_capacity(customers.len() * 4096);
-                            for (i, customer) in customers.iter().enumerate() {
-                                if i > 0 {
-                                    buf.extend_from_slice(b",\n");
-                                }
-                                serde_json::to_writer(&mut buf, customer)
-                                    .expect("a customer always serialises to JSON");
-                            }
-                            (buf, summary::count_lines(&customers))
-                        },
-                    )
-                    .collect()
-            };
-            let mut summary = Summary::default();
-            let mut batches = groups.chunks(JSON_CHUNK * JSON_BATCH).enumerate();
-            let mut ready = batches.next().map(build_batch).unwrap_or_default();
-            let mut first = true;
-            while !ready.is_empty() {
-                let next = batches.next();
-                let (written, built) = rayon::join(
-                    || -> std::io::Result<Summary> {
-                        let mut counted = Summary::default();
-                        for (buf, s) in ready.drain(..) {
-                            if !first {
-                                out.write_all(b",\n")?;
-                            }
-                            first = false;
-                            out.write_all(&buf)?;
-                            counted = summary::merge(counted, s);
-                        }
-                        Ok(counted)
-                    },
-                    || next.map(build_batch).unwrap_or_default(),
-                );
-                summary = summary::merge(summary, written?);
-                ready = built;
-            }
-            (Vec::new(), summary)
-        }
-    };
-    drop(slots);
-    lap("customers, lines and tasks");
 
     // 4. Summary and rejections.
     rejected.sort_by_key(|(input, r)| (*input, r.row));
     let rejected: Vec<Rejection> = rejected.into_iter().map(|(_, r)| r).collect();
-    summary.customers = groups.len() as u64;
+    summary.customers = ends.len() as u64;
     summary.rejected_rows = rejected.len() as u64;
-    lap("summary");
-    let plan = Plan {
+    let head = Plan {
         schema: SCHEMA.to_string(),
         generated_by: crate::GENERATED_BY.to_string(),
         as_of: options.as_of,
         lead_days: options.lead_days,
         inputs,
         summary,
-        customers,
+        customers: Vec::new(),
         rejected,
     };
-    Ok(plan)
+    Decided {
+        head,
+        order,
+        ends,
+        slots,
+        decisions,
+        domain_ids,
+        catalog: lookups.catalog,
+        options: options.clone(),
+    }
 }
 
-/// Builds customer number `no` (1-based) from its rows, in input order.
-fn build_customer(
-    no: usize,
-    rows: Vec<SourceRow>,
-    domain_ids: &HashMap<String, String>,
-    resolver: &mut Resolver<'_>,
+impl Prepared<'_> {
+    /// The plan without its customers: inputs, summary and rejections are final.
+    pub fn head(&self) -> &Plan {
+        &self.decided.head
+    }
+
+    /// Builds every customer: the whole plan as structs.
+    pub fn build(self) -> Plan {
+        let decided = &self.decided;
+        let customers: Vec<Customer> = self.pool.install(|| {
+            (0..decided.ends.len())
+                .into_par_iter()
+                .map(|c| decided.customer(c))
+                .collect()
+        });
+        let mut plan = self.decided.head;
+        plan.customers = customers;
+        plan
+    }
+
+    /// Builds the customers and writes each to `out` as a compact JSON object, in plan
+    /// order, separated by `,\n` (no brackets); returns the plan without its customers.
+    /// The bytes are those [`write::write_plan`] writes between the brackets of
+    /// `"customers"` for the plan [`Prepared::build`] returns.
+    pub fn write_customers(self, out: &mut (dyn Write + Send)) -> std::io::Result<Plan> {
+        let decided = &self.decided;
+        self.pool.install(|| {
+            // Two sets of buffers: while one batch is written out, the next is built
+            // and serialised. Buffers are reused: fresh ones would cost a page fault
+            // per 4 KiB of JSON.
+            let mut ready: Vec<Vec<u8>> = vec![Vec::new(); JSON_BATCH];
+            let mut spare: Vec<Vec<u8>> = vec![Vec::new(); JSON_BATCH];
+            let batch = JSON_CHUNK * JSON_BATCH;
+            let batches = decided.ends.len().div_ceil(batch);
+            let mut filled = if batches > 0 {
+                decided.serialise_batch(0, &mut ready)
+            } else {
+                0
+            };
+            let mut first = true;
+            for b in 1..=batches {
+                let (written, serialised) = rayon::join(
+                    || -> std::io::Result<()> {
+                        for buf in &ready[..filled] {
+                            if !first {
+                                out.write_all(b",\n")?;
+                            }
+                            first = false;
+                            out.write_all(buf)?;
+                        }
+                        Ok(())
+                    },
+                    || {
+                        if b < batches {
+                            decided.serialise_batch(b, &mut spare)
+                        } else {
+                            0
+                        }
+                    },
+                );
+                written?;
+                filled = serialised;
+                std::mem::swap(&mut ready, &mut spare);
+            }
+            Ok::<(), std::io::Error>(())
+        })?;
+        Ok(self.decided.head)
+    }
+}
+
+impl Decided<'_> {
+    /// Builds and serialises batch `b` of customers into `buffers`, one buffer per
+    /// `JSON_CHUNK` customers; returns how many buffers it filled.
+    fn serialise_batch(&self, b: usize, buffers: &mut [Vec<u8>]) -> usize {
+        let start = b * JSON_CHUNK * JSON_BATCH;
+        let end = (start + JSON_CHUNK * JSON_BATCH).min(self.ends.len());
+        let chunks = (end - start).div_ceil(JSON_CHUNK);
+        buffers[..chunks]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(k, buf)| {
+                buf.clear();
+                let first = start + k * JSON_CHUNK;
+                for c in first..(first + JSON_CHUNK).min(end) {
+                    if c > first {
+                        buf.extend_from_slice(b",\n");
+                    }
+                    serde_json::to_writer(&mut *buf, &self.customer(c))
+                        .expect("a customer always serialises to JSON");
+                }
+            });
+        chunks
+    }
+
+    /// Builds customer `c` (0-based), taking its rows.
+    fn customer(&self, c: usize) -> Customer {
+        let start = if c == 0 { 0 } else { self.ends[c - 1] };
+        let range = start..self.ends[c];
+        let rows: Vec<SourceRow> = self.order[range.clone()]
+            .iter()
+            .filter_map(|&i| {
+                self.slots[i]
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take()
+                    .map(|row| *row)
+            })
+            .collect();
+        debug_assert_eq!(rows.len(), range.len(), "each customer is built once");
+        build_customer(
+            c + 1,
+            rows,
+            &self.decisions[range],
+            &self.domain_ids,
+            self.catalog,
+            &self.options,
+        )
+    }
+}
+
+/// The first non-empty value of a field among `rows`, trimmed.
+fn first_of<'r>(
+    rows: impl IntoIterator<Item = &'r SourceRow>,
+    field: fn(&SourceRow) -> Option<&String>,
+) -> Option<&'r str> {
+    rows.into_iter()
+        .filter_map(field)
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
+}
+
+/// Decides the lines of one customer, whose rows are `rows[i]` for `i` in `members`
+/// (in input order).
+fn decide_customer<'a>(
+    rows: &[SourceRow],
+    members: &[usize],
+    resolver: &mut Resolver<'a>,
     options: &PlanOptions,
-) -> Customer {
-    let key = rows
-        .first()
-        .and_then(|r| key_of(r, domain_ids))
-        .map(Cow::into_owned)
-        .unwrap_or_default();
-    let first = |f: fn(&SourceRow) -> Option<&String>| {
-        rows.iter()
-            .filter_map(f)
-            .map(|s| s.trim())
-            .find(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let customer_id = first(|r| r.customer_id.as_ref()).map(|s| s.to_lowercase());
-    let domain = first(|r| r.domain.as_ref()).map(|s| s.to_lowercase());
-    let name = first(|r| r.customer_name.as_ref());
-    let contact_email = first(|r| r.contact_email.as_ref());
-    let country = first(|r| r.country.as_ref()).map(|s| s.to_uppercase());
-    let relationship = if rows.iter().any(|r| r.relationship_accepted == Some(true)) {
-        Relationship::Accepted
-    } else {
-        Relationship::Request
-    };
+) -> Vec<Decision<'a>> {
+    let rows = || members.iter().map(|&i| &rows[i]);
+    let country = first_of(rows(), |r| r.country.as_ref()).map(str::to_uppercase);
+    let domain = first_of(rows(), |r| r.domain.as_ref()).map(str::to_lowercase);
 
     // CONFLICTING_CUSTOMER on the rows whose name or domain disagrees with the first
     // one given. Names compare normalised (case, spaces, punctuation, width): "Contoso
     // Ltd." and "CONTOSO LTD" are one company; domains compare case-insensitively.
-    let first_name = rows
-        .iter()
-        .find_map(|r| r.customer_name.as_deref().filter(|s| !s.is_empty()));
+    let first_name = rows().find_map(|r| r.customer_name.as_deref().filter(|s| !s.is_empty()));
     let first_name_norm = first_name.map(normalise);
-    let conflicts: Vec<bool> = rows
-        .iter()
+    rows()
         .map(|r| {
             let name_differs = r.customer_name.as_deref().is_some_and(|n| {
                 !n.is_empty() && Some(n) != first_name && Some(normalise(n)) != first_name_norm
@@ -446,30 +503,51 @@ fn build_customer(
             let domain_differs = r.domain.as_deref().is_some_and(|d| {
                 !d.is_empty() && domain.as_deref().is_some_and(|first| lower(d) != first)
             });
-            name_differs || domain_differs
+            // Catalog lookups compare countries case-insensitively; no copy needed.
+            let line_country = r.country.as_deref().or(country.as_deref());
+            let mut decision =
+                decide_line(r, line_country, resolver, options.as_of, options.lead_days);
+            if name_differs || domain_differs {
+                decision.warnings.insert(WarningCode::ConflictingCustomer);
+            }
+            decision
         })
-        .collect();
+        .collect()
+}
 
+/// Builds customer number `no` (1-based) from its rows, in input order, and their
+/// decisions.
+fn build_customer(
+    no: usize,
+    rows: Vec<SourceRow>,
+    decisions: &[Decision<'_>],
+    domain_ids: &HashMap<String, String>,
+    catalog: Option<&Catalog>,
+    options: &PlanOptions,
+) -> Customer {
+    let key = rows
+        .first()
+        .and_then(|r| key_of(r, domain_ids))
+        .map(Cow::into_owned)
+        .unwrap_or_default();
+    let first = |f: fn(&SourceRow) -> Option<&String>| first_of(&rows, f);
+    let customer_id = first(|r| r.customer_id.as_ref()).map(str::to_lowercase);
+    let domain = first(|r| r.domain.as_ref()).map(str::to_lowercase);
+    let name = first(|r| r.customer_name.as_ref()).map(str::to_string);
+    let contact_email = first(|r| r.contact_email.as_ref()).map(str::to_string);
+    let country = first(|r| r.country.as_ref()).map(str::to_uppercase);
+    let relationship = if rows.iter().any(|r| r.relationship_accepted == Some(true)) {
+        Relationship::Accepted
+    } else {
+        Relationship::Request
+    };
     let lines: Vec<_> = rows
         .into_iter()
-        .zip(conflicts)
+        .zip(decisions)
         .enumerate()
-        .map(|(m, (mut row, conflict))| {
-            // Catalog lookups compare countries case-insensitively; no copy needed.
-            let row_country = row.country.take();
-            let line_country = row_country.as_deref().or(country.as_deref());
-            let mut line = evaluate_line(
-                row,
-                line_country,
-                resolver,
-                options.as_of,
-                options.lead_days,
-            );
+        .map(|(m, (row, decision))| {
+            let mut line = materialise(row, decision, catalog);
             line.id = format!("c{no}-l{}", m + 1);
-            if conflict {
-                line.warnings.push(WarningCode::ConflictingCustomer);
-                line.warnings.sort_unstable();
-            }
             line
         })
         .collect();

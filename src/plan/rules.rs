@@ -118,7 +118,7 @@ pub fn same_offer<K: PartialEq + ?Sized>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Resolved {
     /// Catalog entry index.
-    catalog: Option<usize>,
+    catalog: Option<u32>,
     /// Interned [`offer_key`] of the text.
     key: u32,
 }
@@ -132,7 +132,7 @@ pub struct Resolver<'a> {
     cache: HashMap<String, HashMap<String, Resolved>>,
     keys: HashMap<String, u32>,
     /// Offer-map target per current text and country ("" when none).
-    mapped: HashMap<String, HashMap<String, Option<String>>>,
+    mapped: HashMap<String, HashMap<String, Option<&'a str>>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -140,9 +140,9 @@ impl<'a> Resolver<'a> {
         Resolver {
             catalog,
             offer_map,
-            cache: HashMap::new(),
-            keys: HashMap::new(),
-            mapped: HashMap::new(),
+            cache: HashMap::default(),
+            keys: HashMap::default(),
+            mapped: HashMap::default(),
         }
     }
 
@@ -152,7 +152,10 @@ impl<'a> Resolver<'a> {
         if let Some(r) = self.cache.get(country_key).and_then(|m| m.get(text)) {
             return *r;
         }
-        let catalog = self.catalog.and_then(|c| c.resolve_index(text, country));
+        let catalog = self
+            .catalog
+            .and_then(|c| c.resolve_index(text, country))
+            .map(|i| u32::try_from(i).expect("a catalog has fewer than 2^32 offers"));
         let key = offer_key(text);
         let next = self.keys.len() as u32;
         let key = *self.keys.entry(key).or_insert(next);
@@ -164,45 +167,162 @@ impl<'a> Resolver<'a> {
         r
     }
 
-    fn mapped_target(&mut self, current: &str, country: Option<&str>) -> Option<String> {
+    fn mapped_target(&mut self, current: &str, country: Option<&str>) -> Option<&'a str> {
         let offer_map = self.offer_map?;
         if let Some(hit) = self
             .mapped
             .get(country.unwrap_or(""))
             .and_then(|m| m.get(current))
         {
-            return hit.clone();
+            return *hit;
         }
         let catalog_id = self
             .resolve(current, country)
             .catalog
             .zip(self.catalog)
-            .map(|(i, c)| c.offer(i).offer_id.as_str());
-        let target = offer_map
-            .target_for(current, catalog_id)
-            .map(str::to_string);
+            .map(|(i, c)| c.offer(i as usize).offer_id.as_str());
+        let target = offer_map.target_for(current, catalog_id);
         self.mapped
             .entry(country.unwrap_or("").to_string())
             .or_default()
-            .insert(current.to_string(), target.clone());
+            .insert(current.to_string(), target);
         target
     }
 }
 
-/// Plans one row. The line's `id` is left empty: it depends on the customer's position,
-/// which the caller knows. Customer-level warnings (`CONFLICTING_CUSTOMER`) are added by
-/// the caller too.
-pub fn evaluate_line(
-    row: SourceRow,
+/// A set of [`WarningCode`]s, iterated in the codes' order (the order a line lists them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Warnings(u16);
+
+impl Warnings {
+    fn bit(code: WarningCode) -> u16 {
+        let index = WarningCode::ALL
+            .iter()
+            .position(|&c| c == code)
+            .expect("WarningCode::ALL lists every code");
+        1 << index
+    }
+
+    pub fn insert(&mut self, code: WarningCode) {
+        self.0 |= Warnings::bit(code);
+    }
+
+    pub fn contains(self, code: WarningCode) -> bool {
+        self.0 & Warnings::bit(code) != 0
+    }
+
+    /// The codes in [`WarningCode`]'s order, which is the sorted order.
+    pub fn iter(self) -> impl Iterator<Item = WarningCode> {
+        WarningCode::ALL
+            .into_iter()
+            .enumerate()
+            .filter(move |(i, _)| self.0 & (1 << i) != 0)
+            .map(|(_, c)| c)
+    }
+}
+
+/// Everything §5 decides about one line, without any of its text: what [`decide_line`]
+/// works out and [`materialise`] turns into a [`Line`]. The planner decides every line
+/// first (which gives the summary before any line is built, so the plan file can be
+/// written front to back in one pass) and builds the lines afterwards from these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision<'a> {
+    /// Catalog index of the current offer.
+    current: Option<u32>,
+    /// Catalog index of the target offer.
+    target: Option<u32>,
+    /// The offer map's target, when the row names no target of its own.
+    mapped: Option<&'a str>,
+    pub same_offer: bool,
+    pub provision_on: NaiveDate,
+    pub warnings: Warnings,
+}
+
+impl Decision<'_> {
+    pub fn license_action(&self) -> LicenseAction {
+        if self.same_offer {
+            LicenseAction::None
+        } else {
+            LicenseAction::Reassign
+        }
+    }
+}
+
+fn row_target(row: &SourceRow) -> Option<&str> {
+    row.target_offer.as_deref().filter(|t| !t.trim().is_empty())
+}
+
+/// Decides one row: its target, whether the offer stays the same, when to provision
+/// and its line-level warnings. Customer-level warnings (`CONFLICTING_CUSTOMER`) are
+/// added by the caller.
+pub fn decide_line<'a>(
+    row: &SourceRow,
     country: Option<&str>,
-    resolver: &mut Resolver<'_>,
+    resolver: &mut Resolver<'a>,
     as_of: NaiveDate,
     lead_days: u32,
-) -> Line {
+) -> Decision<'a> {
+    let mapped = match row_target(row) {
+        Some(_) => None,
+        None => resolver.mapped_target(&row.current_offer, country),
+    };
+    let target = target_text(row_target(row), mapped, &row.current_offer);
+    let current_r = resolver.resolve(&row.current_offer, country);
+    let target_r = if std::ptr::eq(target, row.current_offer.as_str()) {
+        current_r
+    } else {
+        resolver.resolve(target, country)
+    };
+    let catalog = resolver.catalog;
+    let entry = |r: Resolved| r.catalog.zip(catalog).map(|(i, c)| c.offer(i as usize));
+    let (current_entry, target_entry) = (entry(current_r), entry(target_r));
+    let same = same_offer(
+        current_entry.map(|o| o.offer_id.as_str()),
+        target_entry.map(|o| o.offer_id.as_str()),
+        // Keys are interned per resolver, so comparing their numbers is comparing them.
+        &current_r.key,
+        &target_r.key,
+    );
+    let target_seats = row.target_seats.unwrap_or(row.seats);
+
+    let when = timing(row.expires_on, as_of, lead_days);
+    let mut warnings = Warnings::default();
+    if let Some(w) = when.warning {
+        warnings.insert(w);
+    }
+    if row.auto_renew == Some(true) {
+        warnings.insert(WarningCode::AutoRenewOn);
+    }
+    if catalog.is_some() && (current_entry.is_none() || target_entry.is_none()) {
+        warnings.insert(WarningCode::OfferNotInCatalog);
+    }
+    if target_entry.is_some_and(|o| !o.quantity_ok(target_seats)) {
+        warnings.insert(WarningCode::QuantityOutOfRange);
+    }
+    if row.assigned.is_some_and(|a| a > row.seats) {
+        warnings.insert(WarningCode::AssignedExceedsSeats);
+    }
+    if row.invalid_customer_id.is_some() {
+        warnings.insert(WarningCode::InvalidCustomerId);
+    }
+    Decision {
+        current: current_r.catalog,
+        target: target_r.catalog,
+        mapped,
+        same_offer: same,
+        provision_on: when.provision_on,
+        warnings,
+    }
+}
+
+/// Builds the line of `row` as `decision` (made by [`decide_line`] for this row with
+/// the same `catalog`) says. The line's `id` is left empty: it depends on the customer's
+/// position, which the caller knows.
+pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: Option<&Catalog>) -> Line {
     let SourceRow {
         input,
         row,
-        invalid_customer_id,
+        invalid_customer_id: _,
         program,
         current_offer,
         subscription_id,
@@ -214,59 +334,20 @@ pub fn evaluate_line(
         target_seats,
         ..
     } = row;
-    let mapped = if target_offer
-        .as_deref()
-        .is_some_and(|t| !t.trim().is_empty())
-    {
-        None
-    } else {
-        resolver.mapped_target(&current_offer, country)
+    let entry = |i: Option<u32>| i.zip(catalog).map(|(i, c)| c.offer(i as usize));
+    let (current_entry, target_entry) = (entry(decision.current), entry(decision.target));
+    let target_offer = match target_offer.filter(|t| !t.trim().is_empty()) {
+        Some(t) => t,
+        None => match decision.mapped {
+            Some(m) => m.to_string(),
+            None => current_offer.clone(),
+        },
     };
-    let target = target_text(target_offer.as_deref(), mapped.as_deref(), &current_offer);
-    let target_is_current = std::ptr::eq(target, current_offer.as_str());
-    let current_r = resolver.resolve(&current_offer, country);
-    let target_r = if target_is_current {
-        current_r
-    } else {
-        resolver.resolve(target, country)
-    };
-    let catalog = resolver.catalog;
-    let current_entry = current_r.catalog.zip(catalog).map(|(i, c)| c.offer(i));
-    let target_entry = target_r.catalog.zip(catalog).map(|(i, c)| c.offer(i));
-    let same = same_offer(
-        current_entry.map(|o| o.offer_id.as_str()),
-        target_entry.map(|o| o.offer_id.as_str()),
-        // Keys are interned per resolver, so comparing their numbers is comparing them.
-        &current_r.key,
-        &target_r.key,
-    );
-    let target_seats = target_seats.unwrap_or(seats);
-
-    let when = timing(expires_on, as_of, lead_days);
-    let mut warnings: Vec<WarningCode> = Vec::new();
-    warnings.extend(when.warning);
-    if auto_renew == Some(true) {
-        warnings.push(WarningCode::AutoRenewOn);
-    }
-    if catalog.is_some() && (current_entry.is_none() || target_entry.is_none()) {
-        warnings.push(WarningCode::OfferNotInCatalog);
-    }
-    if target_entry.is_some_and(|o| !o.quantity_ok(target_seats)) {
-        warnings.push(WarningCode::QuantityOutOfRange);
-    }
-    if assigned.is_some_and(|a| a > seats) {
-        warnings.push(WarningCode::AssignedExceedsSeats);
-    }
-    if invalid_customer_id.is_some() {
-        warnings.push(WarningCode::InvalidCustomerId);
-    }
-    warnings.sort_unstable();
-    warnings.dedup();
-
     let target_offer_id = match target_entry {
         Some(o) => Some(o.offer_id.clone()),
-        None => OfferId::parse(target).map(|id| id.as_str().to_string()),
+        None => OfferId::parse(&target_offer).map(|id| id.as_str().to_string()),
     };
+    let same = decision.same_offer;
     let (from_sku, to_sku) = if same {
         (None, None)
     } else {
@@ -274,11 +355,6 @@ pub fn evaluate_line(
             current_entry.and_then(|o| o.sku_id.clone()),
             target_entry.and_then(|o| o.sku_id.clone()),
         )
-    };
-    let target_offer = if target_is_current {
-        current_offer.clone()
-    } else {
-        target.to_string()
     };
     Line {
         id: String::new(),
@@ -289,26 +365,35 @@ pub fn evaluate_line(
         target_offer,
         target_offer_id,
         seats,
-        target_seats,
+        target_seats: target_seats.unwrap_or(seats),
         same_offer: same,
-        license_action: if same {
-            LicenseAction::None
-        } else {
-            LicenseAction::Reassign
-        },
+        license_action: decision.license_action(),
         licenses_to_reassign: licenses_to_reassign(same, assigned, seats),
         from_sku,
         to_sku,
         expires_on,
-        provision_on: when.provision_on,
-        wave: wave(when.provision_on),
+        provision_on: decision.provision_on,
+        wave: wave(decision.provision_on),
         original_action: OriginalAction::LetExpire,
         subscription_id,
         program,
         assigned,
         auto_renew,
-        warnings,
+        warnings: decision.warnings.iter().collect(),
     }
+}
+
+/// Plans one row on its own: [`decide_line`], then [`materialise`].
+pub fn evaluate_line(
+    row: SourceRow,
+    country: Option<&str>,
+    resolver: &mut Resolver<'_>,
+    as_of: NaiveDate,
+    lead_days: u32,
+) -> Line {
+    let decision = decide_line(&row, country, resolver, as_of, lead_days);
+    let catalog = resolver.catalog;
+    materialise(row, &decision, catalog)
 }
 
 #[cfg(test)]
@@ -456,7 +541,7 @@ pub(crate) mod tests {
         assert_eq!(target_text(None, None, "C"), "C");
     }
 
-    fn catalog() -> Catalog {
+    pub(crate) fn catalog() -> Catalog {
         let e = |id: &str, name: &str, sku: &str, max: u64| CatalogEntry {
             offer_id: id.into(),
             offer_name: name.into(),

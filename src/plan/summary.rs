@@ -13,7 +13,10 @@ use std::io::{self, Write};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::plan::model::{Customer, LicenseAction, Summary, WaveSummary};
+use chrono::{Datelike, NaiveDate};
+
+use crate::plan::model::{Customer, LicenseAction, Summary, WarningCode, WaveSummary};
+use crate::plan::rules::{Decision, wave};
 use crate::report::Lang;
 
 /// Counts lines, same-offer and reassign lines, warnings and waves.
@@ -27,10 +30,75 @@ pub fn summarize(customers: &[Customer], rejected_rows: u64) -> Summary {
     summary
 }
 
-/// The line counts of `customers` (sequentially; `customers` and `rejected_rows` are
-/// left at 0 for the caller to set once every piece is merged).
-pub fn count_lines(customers: &[Customer]) -> Summary {
-    customers.iter().fold(Summary::default(), count_into)
+/// Line counts in a form cheap to add up: waves by (year, month), warnings by code.
+#[derive(Default)]
+struct Counts {
+    lines: u64,
+    same_offer: u64,
+    reassign: u64,
+    warnings: [u64; WarningCode::ALL.len()],
+    waves: BTreeMap<(i32, u32), WaveSummary>,
+}
+
+/// The line counts of the decided lines (in parallel). `customers` and `rejected_rows`
+/// are left at 0 for the caller. Gives the counts [`summarize`] gives for the customers
+/// built from these decisions.
+pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
+    let counts = decisions
+        .par_iter()
+        .fold(Counts::default, |mut c, d| {
+            c.lines += 1;
+            let wave = c
+                .waves
+                .entry((d.provision_on.year(), d.provision_on.month()))
+                .or_default();
+            wave.lines += 1;
+            if d.same_offer {
+                c.same_offer += 1;
+                wave.same_offer += 1;
+            } else {
+                c.reassign += 1;
+                wave.reassign += 1;
+            }
+            for (i, code) in WarningCode::ALL.into_iter().enumerate() {
+                c.warnings[i] += u64::from(d.warnings.contains(code));
+            }
+            c
+        })
+        .reduce(Counts::default, |mut a, b| {
+            a.lines += b.lines;
+            a.same_offer += b.same_offer;
+            a.reassign += b.reassign;
+            for (x, y) in a.warnings.iter_mut().zip(b.warnings) {
+                *x += y;
+            }
+            for (k, w) in b.waves {
+                let into = a.waves.entry(k).or_default();
+                into.lines += w.lines;
+                into.same_offer += w.same_offer;
+                into.reassign += w.reassign;
+            }
+            a
+        });
+    Summary {
+        lines: counts.lines,
+        same_offer: counts.same_offer,
+        reassign: counts.reassign,
+        warnings: WarningCode::ALL
+            .into_iter()
+            .zip(counts.warnings)
+            .filter(|&(_, n)| n > 0)
+            .collect(),
+        waves: counts
+            .waves
+            .into_iter()
+            .map(|((y, m), w)| {
+                let first = NaiveDate::from_ymd_opt(y, m, 1).expect("a real month");
+                (wave(first), w)
+            })
+            .collect(),
+        ..Summary::default()
+    }
 }
 
 fn count_into(mut s: Summary, c: &Customer) -> Summary {

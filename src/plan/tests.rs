@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::input::InputTable;
-use crate::plan::model::{InputInfo, LicenseAction, RejectCode, TaskKind};
+use crate::plan::model::{InputInfo, LicenseAction, RejectCode, Summary, TaskKind};
 use crate::plan::rules::tests::{d, row};
 
 const A: &str = "aaaaaaaa-0000-0000-0000-000000000001";
@@ -42,19 +42,26 @@ fn bytes(plan: &Plan) -> Vec<u8> {
     out
 }
 
-/// Plans with [`plan_json`] and writes the plan file as `cspmove plan` does.
+/// Plans with [`prepare`] and writes the plan file as `cspmove plan` does, building the
+/// customers while they are written.
 fn json_bytes(tables: Vec<InputTable>, threads: usize) -> (Plan, Vec<u8>) {
-    let mut customers = Vec::new();
-    let plan = plan_json(
-        tables,
-        Lookups::default(),
-        &options(threads),
-        &mut customers,
-    )
-    .unwrap();
+    json_bytes_with(tables, Lookups::default(), threads)
+}
+
+fn json_bytes_with(
+    tables: Vec<InputTable>,
+    lookups: Lookups<'_>,
+    threads: usize,
+) -> (Plan, Vec<u8>) {
+    let prepared = prepare(tables, lookups, &options(threads)).unwrap();
     let mut out = Vec::new();
-    write::write_json_plan(&plan, &mut customers.as_slice(), &mut out).unwrap();
+    let plan = write::write_prepared(prepared, &mut out).unwrap();
     (plan, out)
+}
+
+/// The summary counted from the built customers, as a reader of the plan would.
+fn recounted(plan: &Plan) -> Summary {
+    summary::summarize(&plan.customers, plan.rejected.len() as u64)
 }
 
 fn reject(input: &str, r: u64, code: RejectCode) -> Rejection {
@@ -315,8 +322,21 @@ proptest! {
         let one = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(1)).unwrap();
         let four = plan(vec![table("in.csv", rows.clone(), vec![])], Lookups::default(), &options(4)).unwrap();
         prop_assert_eq!(bytes(&one), bytes(&four));
-        let (_, streamed) = json_bytes(vec![table("in.csv", rows, vec![])], 2);
+        prop_assert_eq!(&recounted(&one), &one.summary);
+        let (_, streamed) = json_bytes(vec![table("in.csv", rows.clone(), vec![])], 2);
         prop_assert_eq!(streamed, bytes(&one));
+
+        // With a catalog and an offer map: resolved IDs, SKUs and catalog warnings.
+        let catalog = crate::plan::rules::tests::catalog();
+        let map = OfferMap::new(
+            vec![crate::input::OfferMapEntry { from: "E1".into(), to: "Microsoft 365 E3".into() }],
+            Some(&catalog),
+        );
+        let lookups = Lookups { catalog: Some(&catalog), offer_map: Some(&map) };
+        let whole = plan(vec![table("in.csv", rows.clone(), vec![])], lookups, &options(1)).unwrap();
+        prop_assert_eq!(&recounted(&whole), &whole.summary);
+        let (_, streamed) = json_bytes_with(vec![table("in.csv", rows, vec![])], lookups, 2);
+        prop_assert_eq!(streamed, bytes(&whole));
     }
 }
 
@@ -443,6 +463,7 @@ fn customers_serialised_while_planning_give_the_same_file() {
         );
         assert!(head.customers.is_empty());
         assert_eq!(head.summary, whole.summary);
+        assert_eq!(recounted(&whole), whole.summary);
         assert_eq!(head.rejected, whole.rejected);
         assert!(streamed == expected, "{threads} thread(s)");
     }
@@ -458,7 +479,7 @@ fn customers_serialised_while_planning_give_the_same_file() {
 }
 
 #[test]
-fn plan_file_from_a_scratch_file_is_the_same_file() {
+fn plan_file_written_while_building_is_the_same_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plan.json");
     let rows = generated_rows(3_000);
@@ -468,20 +489,17 @@ fn plan_file_from_a_scratch_file_is_the_same_file() {
         &options(2),
     )
     .unwrap();
-    let mut scratch = write::scratch_file(&path).unwrap();
-    let mut out = std::io::BufWriter::new(&scratch);
-    let head = plan_json(
+    let prepared = prepare(
         vec![table("in.csv", rows, vec![])],
         Lookups::default(),
         &options(2),
-        &mut out,
     )
     .unwrap();
-    out.flush().unwrap();
-    drop(out);
-    write::write_json_plan_file(&head, &mut scratch, &path, Some(2)).unwrap();
+    let head = write::write_prepared_file(prepared, &path).unwrap();
+    assert!(head.customers.is_empty());
+    assert_eq!(head.summary, whole.summary);
     assert!(std::fs::read(&path).unwrap() == bytes(&whole));
-    // The scratch file has no name: only the plan is left in the directory.
+    // No temporary file is left: only the plan is in the directory.
     let names: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name())

@@ -11,12 +11,13 @@
 //! reader never sees half a plan and a failed write leaves any older plan untouched.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::plan::Prepared;
 use crate::plan::model::{Customer, InputInfo, Plan, Rejection, Summary};
 
 /// Customers serialised per parallel work item.
@@ -128,45 +129,22 @@ pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> 
     write_tail(plan, out)
 }
 
-/// Writes `plan` (whose `customers` are empty) with the customers [`crate::plan::plan_json`]
-/// serialised into `customers` (read from where it stands to its end): the same bytes
-/// [`write_plan`] writes for the plan with its customers.
-pub fn write_json_plan(
-    plan: &Plan,
-    customers: &mut impl Read,
-    out: &mut (impl Write + Send),
-) -> io::Result<()> {
-    write_head(plan, out)?;
-    if plan.summary.customers == 0 {
+/// Writes the plan `prepared` holds, building its customers a few at a time: the same
+/// bytes [`write_plan`] writes for the plan [`Prepared::build`] returns. Returns the plan
+/// without its customers.
+pub fn write_prepared(prepared: Prepared<'_>, out: &mut (impl Write + Send)) -> io::Result<Plan> {
+    write_head(prepared.head(), out)?;
+    let plan = if prepared.head().summary.customers == 0 {
         out.write_all(b"[]")?;
+        prepared.build()
     } else {
         out.write_all(b"[\n")?;
-        // From a file into a `BufWriter<File>`, std copies in the kernel.
-        io::copy(customers, out)?;
+        let plan = prepared.write_customers(out)?;
         out.write_all(b"\n]")?;
-    }
-    write_tail(plan, out)
-}
-
-/// An unnamed scratch file in the directory of the plan file `path`, for
-/// [`crate::plan::plan_json`] to write the customers into: beside the plan so the copy
-/// stays on one file system, and unlinked at once so nothing is left behind whatever
-/// happens.
-pub fn scratch_file(path: &Path) -> Result<File, WriteError> {
-    let scratch = temp_path(path).with_extension("customers.tmp");
-    let result = (|| {
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&scratch)?;
-        std::fs::remove_file(&scratch)?;
-        Ok(file)
-    })();
-    result.map_err(|source| WriteError {
-        path: path.display().to_string(),
-        source,
-    })
+        plan
+    };
+    write_tail(&plan, out)?;
+    Ok(plan)
 }
 
 /// A plan file that could not be written.
@@ -192,19 +170,17 @@ pub fn write_plan_file(plan: &Plan, path: &Path, threads: Option<usize>) -> Resu
     write_atomically(path, threads, |out| write_plan(plan, out))
 }
 
-/// Writes `plan` and the customers [`crate::plan::plan_json`] wrote into `customers`
-/// (a [`scratch_file`]) to `path` atomically: the same file [`write_plan_file`] writes
-/// for the plan with its customers.
-pub fn write_json_plan_file(
-    plan: &Plan,
-    customers: &mut File,
-    path: &Path,
-    threads: Option<usize>,
-) -> Result<(), WriteError> {
-    write_atomically(path, threads, |out| {
-        customers.seek(SeekFrom::Start(0))?;
-        write_json_plan(plan, customers, out)
-    })
+/// Writes the plan `prepared` holds to `path` atomically, as [`write_prepared`] does;
+/// the same file [`write_plan_file`] writes for the plan with its customers. Returns
+/// the plan without its customers.
+pub fn write_prepared_file(prepared: Prepared<'_>, path: &Path) -> Result<Plan, WriteError> {
+    let mut plan = None;
+    // The customers are built on the planning pool; one thread serialises the rejections.
+    write_atomically(path, Some(1), |out| {
+        plan = Some(write_prepared(prepared, out)?);
+        Ok(())
+    })?;
+    Ok(plan.expect("written"))
 }
 
 fn write_atomically(
