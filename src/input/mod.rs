@@ -137,7 +137,7 @@ pub struct ReadOptions {
 }
 
 /// One valid data row, parsed. The planner never sees a raw cell.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SourceRow {
     /// Index of the input file (into the plan's `inputs`).
     pub input: usize,

@@ -11,7 +11,7 @@
 //! An [`OfferMap`] maps a legacy offer to the CSP offer to provision; its `from` side
 //! matches by ID, by normalised name, or by the catalog offer both resolve to.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use crate::input::{CatalogEntry, OfferMapEntry};
 use crate::plan::offer::{OfferId, normalise};

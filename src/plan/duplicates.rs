@@ -7,7 +7,7 @@
 //! pairs in parallel and compare full rows only within runs of equal hashes, so the
 //! cost stays near linear and the result does not depend on the thread count.
 
-use std::hash::{Hash, Hasher};
+use std::hash::BuildHasher;
 
 use rayon::prelude::*;
 
@@ -85,10 +85,8 @@ fn content(
 }
 
 fn content_hash(r: &SourceRow) -> u64 {
-    // DefaultHasher::new() has fixed keys; the hash only groups candidates anyway.
-    let mut h = std::hash::DefaultHasher::new();
-    content(r).hash(&mut h);
-    h.finish()
+    // A fixed seed: the hash only groups candidates, which are then compared in full.
+    foldhash::fast::FixedState::default().hash_one(content(r))
 }
 
 /// For each row that repeats an earlier one: `(repeat, original)` positions in `rows`,

@@ -33,10 +33,9 @@ pub mod summary;
 pub mod tasks;
 pub mod write;
 
+use foldhash::{HashMap, HashSet};
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::sync::{Mutex, PoisonError};
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -136,7 +135,7 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
         .filter(|(r, ex)| !**ex && !has_id(r))
         .filter_map(|(r, _)| r.domain.as_deref().map(|d| lower(d).into_owned()))
         .collect();
-    let mut map = HashMap::new();
+    let mut map = HashMap::default();
     if wanted.is_empty() {
         return map;
     }
@@ -179,13 +178,13 @@ pub struct Prepared<'a> {
 struct Decided<'a> {
     /// The plan without its customers.
     head: Plan,
-    /// Row indices, customer after customer, each customer's rows in input order.
-    order: Vec<usize>,
-    /// Where each customer's rows end in `order`.
+    /// The rows, customer after customer, each customer's rows in input order; the
+    /// rows of no customer (repeats) after the last. A row is taken (left empty) when
+    /// its customer is built.
+    rows: Vec<SourceRow>,
+    /// Where each customer's rows end in `rows`.
     ends: Vec<usize>,
-    /// The rows, each taken once by the customer it belongs to.
-    slots: Vec<Mutex<Option<Box<SourceRow>>>>,
-    /// The decision for each row of `order`, at the same position.
+    /// The decision for each row of a customer, at the row's position in `rows`.
     decisions: Vec<Decision<'a>>,
     domain_ids: HashMap<String, String>,
     catalog: Option<&'a Catalog>,
@@ -285,40 +284,41 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
             .then_with(|| keys[a].cmp(&keys[b]))
             .then(a.cmp(&b))
     });
-    let order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
-    let groups: Vec<&[usize]> = order.par_chunk_by(|&a, &b| keys[a] == keys[b]).collect();
-    drop(keys);
-    let ends: Vec<usize> = groups
-        .iter()
-        .scan(0, |end, g| {
-            *end += g.len();
+    let mut order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
+    let ends: Vec<usize> = order
+        .par_chunk_by(|&a, &b| keys[a] == keys[b])
+        .map(<[usize]>::len)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .scan(0, |end, len| {
+            *end += len;
             Some(*end)
         })
         .collect();
+    drop(keys);
+    // The rows of no customer go last, so that `order` is a permutation of all rows.
+    let mut placed = vec![false; rows.len()];
+    for &i in &order {
+        placed[i] = true;
+    }
+    order.extend((0..rows.len()).filter(|&i| !placed[i]));
+    drop(placed);
+    permute(&mut rows, &order);
+    drop(order);
     lap("customer keys and grouping");
 
     // 3. Every line decided, customer by customer (a line's country and
     // CONFLICTING_CUSTOMER depend on its customer's other rows), then counted.
-    let decisions: Vec<Decision<'a>> = groups
-        .par_iter()
+    let decisions: Vec<Decision<'a>> = (0..ends.len())
+        .into_par_iter()
         .map_init(
             || Resolver::new(lookups.catalog, lookups.offer_map),
-            |resolver, members| decide_customer(&rows, members, resolver, options),
+            |resolver, c| decide_customer(&rows[range_of(&ends, c)], resolver, options),
         )
         .flat_map_iter(|d| d)
         .collect();
-    drop(groups);
     let mut summary = summary::count_decisions(&decisions);
     lap("lines decided and counted");
-
-    // Each row is boxed so that the memory of a row goes back to the allocator as soon
-    // as its customer is built, rather than all rows staying in one big buffer until the
-    // last customer is done: at a million rows that buffer alone is some 300 MB.
-    let slots: Vec<Mutex<Option<Box<SourceRow>>>> = rows
-        .into_par_iter()
-        .map(|r| Mutex::new(Some(Box::new(r))))
-        .collect();
-    lap("rows handed over");
 
     // 4. Summary and rejections.
     rejected.sort_by_key(|(input, r)| (*input, r.row));
@@ -337,9 +337,8 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     };
     Decided {
         head,
-        order,
+        rows,
         ends,
-        slots,
         decisions,
         domain_ids,
         catalog: lookups.catalog,
@@ -355,14 +354,17 @@ impl Prepared<'_> {
 
     /// Builds every customer: the whole plan as structs.
     pub fn build(self) -> Plan {
-        let decided = &self.decided;
-        let customers: Vec<Customer> = self.pool.install(|| {
-            (0..decided.ends.len())
+        let Prepared { pool, mut decided } = self;
+        let mut rows = std::mem::take(&mut decided.rows);
+        let customers: Vec<Customer> = pool.install(|| {
+            decided
+                .split(&mut rows)
                 .into_par_iter()
-                .map(|c| decided.customer(c))
+                .enumerate()
+                .map(|(c, rows)| decided.customer(c, rows))
                 .collect()
         });
-        let mut plan = self.decided.head;
+        let mut plan = decided.head;
         plan.customers = customers;
         plan
     }
@@ -372,22 +374,28 @@ impl Prepared<'_> {
     /// The bytes are those [`write::write_plan`] writes between the brackets of
     /// `"customers"` for the plan [`Prepared::build`] returns.
     pub fn write_customers(self, out: &mut (dyn Write + Send)) -> std::io::Result<Plan> {
-        let decided = &self.decided;
-        self.pool.install(|| {
+        let Prepared { pool, mut decided } = self;
+        let mut rows = std::mem::take(&mut decided.rows);
+        let decided = &decided;
+        pool.install(|| {
             // Two sets of buffers: while one batch is written out, the next is built
             // and serialised. Buffers are reused: fresh ones would cost a page fault
             // per 4 KiB of JSON.
             let mut ready: Vec<Vec<u8>> = vec![Vec::new(); JSON_BATCH];
             let mut spare: Vec<Vec<u8>> = vec![Vec::new(); JSON_BATCH];
-            let batch = JSON_CHUNK * JSON_BATCH;
-            let batches = decided.ends.len().div_ceil(batch);
-            let mut filled = if batches > 0 {
-                decided.serialise_batch(0, &mut ready)
-            } else {
-                0
+            let per_batch = JSON_CHUNK * JSON_BATCH;
+            let mut batches = decided.split(&mut rows).into_iter().enumerate();
+            let mut next_batch = || {
+                let batch: Vec<_> = batches.by_ref().take(per_batch).collect();
+                (!batch.is_empty()).then_some(batch)
+            };
+            let mut filled = match next_batch() {
+                Some(batch) => decided.serialise_batch(batch, &mut ready),
+                None => 0,
             };
             let mut first = true;
-            for b in 1..=batches {
+            while filled > 0 {
+                let next = next_batch();
                 let (written, serialised) = rayon::join(
                     || -> std::io::Result<()> {
                         for buf in &ready[..filled] {
@@ -399,12 +407,9 @@ impl Prepared<'_> {
                         }
                         Ok(())
                     },
-                    || {
-                        if b < batches {
-                            decided.serialise_batch(b, &mut spare)
-                        } else {
-                            0
-                        }
+                    || match next {
+                        Some(batch) => decided.serialise_batch(batch, &mut spare),
+                        None => 0,
                     },
                 );
                 written?;
@@ -413,53 +418,85 @@ impl Prepared<'_> {
             }
             Ok::<(), std::io::Error>(())
         })?;
-        Ok(self.decided.head)
+        Ok(decided.head.clone())
+    }
+}
+
+/// The rows of customer `c` (0-based) in `rows`, given where each customer ends.
+fn range_of(ends: &[usize], c: usize) -> std::ops::Range<usize> {
+    let start = if c == 0 { 0 } else { ends[c - 1] };
+    start..ends[c]
+}
+
+/// Puts `rows` in the order `order` gives (a permutation of `0..rows.len()`): the row
+/// at position `k` afterwards is the one at `order[k]` before. Each row moves once, in
+/// place, following the permutation's cycles.
+fn permute<T>(rows: &mut [T], order: &[usize]) {
+    debug_assert_eq!(rows.len(), order.len());
+    let mut done = vec![false; rows.len()];
+    for start in 0..rows.len() {
+        if done[start] {
+            continue;
+        }
+        let mut k = start;
+        loop {
+            done[k] = true;
+            let from = order[k];
+            if from == start {
+                break;
+            }
+            rows.swap(k, from);
+            k = from;
+        }
     }
 }
 
 impl Decided<'_> {
-    /// Builds and serialises batch `b` of customers into `buffers`, one buffer per
-    /// `JSON_CHUNK` customers; returns how many buffers it filled.
-    fn serialise_batch(&self, b: usize, buffers: &mut [Vec<u8>]) -> usize {
-        let start = b * JSON_CHUNK * JSON_BATCH;
-        let end = (start + JSON_CHUNK * JSON_BATCH).min(self.ends.len());
-        let chunks = (end - start).div_ceil(JSON_CHUNK);
-        buffers[..chunks]
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(k, buf)| {
+    /// `rows` (this plan's rows) cut into one slice per customer.
+    fn split<'r>(&self, rows: &'r mut [SourceRow]) -> Vec<&'r mut [SourceRow]> {
+        let mut rest = rows;
+        let mut start = 0;
+        let mut out = Vec::with_capacity(self.ends.len());
+        for &end in &self.ends {
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - start);
+            out.push(mine);
+            rest = tail;
+            start = end;
+        }
+        out
+    }
+
+    /// Builds and serialises `batch` (customer numbers and rows) into `buffers`, one
+    /// buffer per `JSON_CHUNK` customers; returns how many buffers it filled.
+    fn serialise_batch(
+        &self,
+        mut batch: Vec<(usize, &mut [SourceRow])>,
+        buffers: &mut [Vec<u8>],
+    ) -> usize {
+        let chunks = batch.len().div_ceil(JSON_CHUNK);
+        batch
+            .par_chunks_mut(JSON_CHUNK)
+            .zip(buffers.par_iter_mut())
+            .for_each(|(chunk, buf)| {
                 buf.clear();
-                let first = start + k * JSON_CHUNK;
-                for c in first..(first + JSON_CHUNK).min(end) {
-                    if c > first {
+                for (k, (c, rows)) in chunk.iter_mut().enumerate() {
+                    if k > 0 {
                         buf.extend_from_slice(b",\n");
                     }
-                    serde_json::to_writer(&mut *buf, &self.customer(c))
+                    serde_json::to_writer(&mut *buf, &self.customer(*c, rows))
                         .expect("a customer always serialises to JSON");
                 }
             });
         chunks
     }
 
-    /// Builds customer `c` (0-based), taking its rows.
-    fn customer(&self, c: usize) -> Customer {
-        let start = if c == 0 { 0 } else { self.ends[c - 1] };
-        let range = start..self.ends[c];
-        let rows: Vec<SourceRow> = self.order[range.clone()]
-            .iter()
-            .filter_map(|&i| {
-                self.slots[i]
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .take()
-                    .map(|row| *row)
-            })
-            .collect();
-        debug_assert_eq!(rows.len(), range.len(), "each customer is built once");
+    /// Builds customer `c` (0-based) from its rows, taking them.
+    fn customer(&self, c: usize, rows: &mut [SourceRow]) -> Customer {
+        let rows: Vec<SourceRow> = rows.iter_mut().map(std::mem::take).collect();
         build_customer(
             c + 1,
             rows,
-            &self.decisions[range],
+            &self.decisions[range_of(&self.ends, c)],
             &self.domain_ids,
             self.catalog,
             &self.options,
@@ -478,15 +515,13 @@ fn first_of<'r>(
         .find(|s| !s.is_empty())
 }
 
-/// Decides the lines of one customer, whose rows are `rows[i]` for `i` in `members`
-/// (in input order).
+/// Decides the lines of one customer from its rows (in input order).
 fn decide_customer<'a>(
     rows: &[SourceRow],
-    members: &[usize],
     resolver: &mut Resolver<'a>,
     options: &PlanOptions,
 ) -> Vec<Decision<'a>> {
-    let rows = || members.iter().map(|&i| &rows[i]);
+    let rows = || rows.iter();
     let country = first_of(rows(), |r| r.country.as_ref()).map(str::to_uppercase);
     let domain = first_of(rows(), |r| r.domain.as_ref()).map(str::to_lowercase);
 

@@ -6,7 +6,7 @@
 //! [`Resolver`], a per-worker cache: exports repeat a handful of offer names a million
 //! times, so each distinct text is normalised and looked up once per worker.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use chrono::{Datelike, Days, NaiveDate};
 
