@@ -26,6 +26,7 @@
 
 pub mod catalog;
 pub mod duplicates;
+pub mod json;
 pub mod model;
 pub mod offer;
 pub mod rules;
@@ -483,8 +484,7 @@ impl Decided<'_> {
                     if k > 0 {
                         buf.extend_from_slice(b",\n");
                     }
-                    serde_json::to_writer(&mut *buf, &self.customer(*c, rows))
-                        .expect("a customer always serialises to JSON");
+                    json::write_customer(buf, &self.customer(*c, rows));
                 }
             });
         chunks

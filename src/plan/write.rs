@@ -39,9 +39,25 @@ fn json_err(e: serde_json::Error) -> io::Error {
     io::Error::other(e)
 }
 
+/// Writes one list item as JSON.
+type WriteItem<T> = fn(&mut Vec<u8>, &T) -> io::Result<()>;
+
+fn serde_item<T: Serialize>(out: &mut Vec<u8>, item: &T) -> io::Result<()> {
+    serde_json::to_writer(out, item).map_err(json_err)
+}
+
+fn customer_item(out: &mut Vec<u8>, customer: &Customer) -> io::Result<()> {
+    crate::plan::json::write_customer(out, customer);
+    Ok(())
+}
+
 /// Serialises `batch` into `buffers`, one buffer per chunk of `CHUNK` items, in
 /// parallel; returns how many buffers it filled.
-fn serialise_batch<T: Serialize + Sync>(batch: &[T], buffers: &mut [Vec<u8>]) -> io::Result<usize> {
+fn serialise_batch<T: Sync>(
+    batch: &[T],
+    buffers: &mut [Vec<u8>],
+    write_item: WriteItem<T>,
+) -> io::Result<usize> {
     batch
         .par_chunks(CHUNK)
         .zip(buffers.par_iter_mut())
@@ -51,14 +67,18 @@ fn serialise_batch<T: Serialize + Sync>(batch: &[T], buffers: &mut [Vec<u8>]) ->
                 if i > 0 {
                     buf.extend_from_slice(b",\n");
                 }
-                serde_json::to_writer(&mut *buf, item).map_err(json_err)?;
+                write_item(buf, item)?;
             }
             Ok::<(), io::Error>(())
         })?;
     Ok(batch.len().div_ceil(CHUNK))
 }
 
-fn write_list<T: Serialize + Sync>(out: &mut (impl Write + Send), items: &[T]) -> io::Result<()> {
+fn write_list<T: Sync>(
+    out: &mut (impl Write + Send),
+    items: &[T],
+    write_item: WriteItem<T>,
+) -> io::Result<()> {
     if items.is_empty() {
         return out.write_all(b"[]");
     }
@@ -70,7 +90,7 @@ fn write_list<T: Serialize + Sync>(out: &mut (impl Write + Send), items: &[T]) -
     let mut spare: Vec<Vec<u8>> = vec![Vec::new(); BATCH];
     let mut batches = items.chunks(CHUNK * BATCH);
     let mut filled = match batches.next() {
-        Some(batch) => serialise_batch(batch, &mut ready)?,
+        Some(batch) => serialise_batch(batch, &mut ready, write_item)?,
         None => 0,
     };
     let mut first = true;
@@ -88,7 +108,7 @@ fn write_list<T: Serialize + Sync>(out: &mut (impl Write + Send), items: &[T]) -
                 Ok(())
             },
             || match next {
-                Some(batch) => serialise_batch(batch, &mut spare),
+                Some(batch) => serialise_batch(batch, &mut spare, write_item),
                 None => Ok(0),
             },
         );
@@ -118,14 +138,14 @@ fn write_head(plan: &Plan, out: &mut impl Write) -> io::Result<()> {
 /// Writes the rejections and closes the document.
 fn write_tail(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
     out.write_all(b",\"rejected\":")?;
-    write_list::<Rejection>(out, &plan.rejected)?;
+    write_list(out, &plan.rejected, serde_item::<Rejection>)?;
     out.write_all(b"}\n")
 }
 
 /// Writes `plan` as JSON to `out` (runs on the current rayon pool).
 pub fn write_plan(plan: &Plan, out: &mut (impl Write + Send)) -> io::Result<()> {
     write_head(plan, out)?;
-    write_list::<Customer>(out, &plan.customers)?;
+    write_list(out, &plan.customers, customer_item)?;
     write_tail(plan, out)
 }
 
