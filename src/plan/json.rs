@@ -34,26 +34,53 @@ const ESCAPE: [u8; 256] = {
     table
 };
 
+/// Whether any of the 8 bytes in `word` is one JSON escapes (below 0x20, `"` or `\\`).
+/// Exact as an "any" test: the borrows of the subtractions only ever add false bits
+/// above a byte that is already a true hit.
+fn any_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let control = word.wrapping_sub(0x20 * ONES) & !word & HIGH;
+    let quote = zero_byte(word ^ (u64::from(b'"') * ONES));
+    let backslash = zero_byte(word ^ (u64::from(b'\\') * ONES));
+    control | quote | backslash != 0
+}
+
 fn string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    // `bytes[..start]` is written; runs of 8 bytes with nothing to escape are skipped
+    // whole, the others looked at byte by byte.
     let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape = ESCAPE[b as usize];
-        if escape == 0 {
-            continue;
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let word = u64::from_le_bytes(word.try_into().expect("8 bytes"));
+            if !any_escape(word) {
+                i += 8;
+                continue;
+            }
         }
-        out.extend_from_slice(&bytes[start..i]);
-        if escape == b'u' {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
-        } else {
-            out.push(b'\\');
-            out.push(escape);
+        for (j, &b) in bytes.iter().enumerate().take(i + 8).skip(i) {
+            let escape = ESCAPE[b as usize];
+            if escape == 0 {
+                continue;
+            }
+            out.extend_from_slice(&bytes[start..j]);
+            if escape == b'u' {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[(b >> 4) as usize]);
+                out.push(HEX[(b & 0xf) as usize]);
+            } else {
+                out.push(b'\\');
+                out.push(escape);
+            }
+            start = j + 1;
         }
-        start = i + 1;
+        i += 8;
     }
     out.extend_from_slice(&bytes[start..]);
     out.push(b'"');
@@ -399,6 +426,22 @@ mod tests {
         #[test]
         fn customers_are_written_as_serde_json_writes_them(c in customer()) {
             prop_assert_eq!(String::from_utf8(ours(&c)).unwrap(), String::from_utf8(serde_bytes(&c)).unwrap());
+        }
+    }
+
+    #[test]
+    fn escapes_are_found_at_every_position_of_a_word() {
+        for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', '\u{7f}', ' ', '~', '회'] {
+            for len in 0..20 {
+                for at in 0..len {
+                    let mut text: Vec<char> = "abcdefghijklmnopqrst".chars().take(len).collect();
+                    text[at] = special;
+                    let text: String = text.into_iter().collect();
+                    let mut out = Vec::new();
+                    string(&mut out, &text);
+                    assert_eq!(out, serde_json::to_vec(&text).unwrap(), "{text:?}");
+                }
+            }
         }
     }
 

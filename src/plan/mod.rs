@@ -504,14 +504,15 @@ impl Decided<'_> {
     }
 }
 
-/// The first non-empty value of a field among `rows`, trimmed.
+/// The first non-empty value of a field among `rows`. The reader trims every value
+/// and leaves empty cells absent (DESIGN §3), so values are not trimmed again here.
 fn first_of<'r>(
     rows: impl IntoIterator<Item = &'r SourceRow>,
     field: fn(&SourceRow) -> Option<&String>,
 ) -> Option<&'r str> {
     rows.into_iter()
         .filter_map(field)
-        .map(|s| s.trim())
+        .map(String::as_str)
         .find(|s| !s.is_empty())
 }
 
@@ -582,7 +583,7 @@ fn build_customer(
         .enumerate()
         .map(|(m, (row, decision))| {
             let mut line = materialise(row, decision, catalog);
-            line.id = format!("c{no}-l{}", m + 1);
+            line.id = tasks::item_id(no, 'l', m + 1);
             line
         })
         .collect();

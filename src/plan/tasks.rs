@@ -45,6 +45,21 @@ struct Draft {
     first_line: usize,
 }
 
+/// The id of line or task `n` of customer `customer` (`kind` `l` or `t`), such as
+/// `c12-t3`: what `format!("c{customer}-{kind}{n}")` gives, without the formatting
+/// machinery (a million-line plan has some five million ids).
+pub fn item_id(customer: usize, kind: char, n: usize) -> String {
+    let mut numbers = (itoa::Buffer::new(), itoa::Buffer::new());
+    let (customer, n) = (numbers.0.format(customer), numbers.1.format(n));
+    let mut id = String::with_capacity(3 + customer.len() + n.len());
+    id.push('c');
+    id.push_str(customer);
+    id.push('-');
+    id.push(kind);
+    id.push_str(n);
+    id
+}
+
 /// Builds the tasks of customer number `customer_no` (1-based) from its lines (whose ids
 /// are already set).
 pub fn build_tasks(
@@ -145,7 +160,7 @@ pub fn build_tasks(
             .collect();
         position[d] = tasks.len();
         tasks.push(Task {
-            id: format!("c{customer_no}-t{}", tasks.len() + 1),
+            id: item_id(customer_no, 't', tasks.len() + 1),
             kind: draft.kind,
             due: draft.due,
             depends_on,
@@ -161,6 +176,18 @@ mod tests {
     use super::*;
     use crate::plan::rules::tests::{d, row};
     use crate::plan::rules::{Resolver, evaluate_line};
+
+    #[test]
+    fn ids_are_what_format_writes() {
+        for (c, k, n) in [
+            (1, 'l', 1),
+            (12, 't', 3),
+            (284_770, 't', 10),
+            (usize::MAX, 'l', 0),
+        ] {
+            assert_eq!(item_id(c, k, n), format!("c{c}-{k}{n}"));
+        }
+    }
 
     fn line(n: u64, expires: Option<&str>, auto_renew: bool, target: Option<&str>) -> Line {
         let mut r = row(n, "c", "Office 365 E3", 10);

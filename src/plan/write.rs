@@ -219,7 +219,9 @@ fn write_atomically(
     let temp = temp_path(path);
     let result = (|| {
         let file = File::create(&temp)?;
-        let mut out = BufWriter::with_capacity(1 << 20, file);
+        // Smaller than the serialised chunks, which BufWriter then hands to the file
+        // directly instead of copying them into its buffer first.
+        let mut out = BufWriter::with_capacity(1 << 16, file);
         pool.install(|| write(&mut out))?;
         out.into_inner().map_err(io::IntoInnerError::into_error)?;
         std::fs::rename(&temp, path)
