@@ -304,9 +304,10 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     }
     order.extend((0..rows.len()).filter(|&i| !placed[i]));
     drop(placed);
+    lap("customer keys and grouping");
     permute(&mut rows, &order);
     drop(order);
-    lap("customer keys and grouping");
+    lap("rows put in customer order");
 
     // 3. Every line decided, customer by customer (a line's country and
     // CONFLICTING_CUSTOMER depend on its customer's other rows), then counted.
