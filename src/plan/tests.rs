@@ -275,6 +275,21 @@ fn plan_file_is_written_atomically() {
     assert_eq!(names.len(), 1, "no temporary file left behind");
     let missing = dir.path().join("no/such/dir/plan.json");
     assert!(write::write_plan_file(&plan, &missing, Some(1)).is_err());
+
+    // An older plan is replaced, leaving nothing else behind.
+    let newer = run(vec![table("in.csv", vec![row(2, B, "E5", 7)], vec![])]);
+    write::write_plan_file(&newer, &path, Some(1)).unwrap();
+    assert_eq!(Plan::read(&path).unwrap(), newer);
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(names.len(), 1, "no old or temporary file left behind");
+
+    // A directory where the plan should go is an error, and stays as it was.
+    let taken = dir.path().join("taken");
+    std::fs::create_dir(&taken).unwrap();
+    std::fs::write(taken.join("keep"), "x").unwrap();
+    assert!(write::write_plan_file(&plan, &taken, Some(1)).is_err());
+    assert_eq!(std::fs::read(taken.join("keep")).unwrap(), b"x");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 
 fn arb_row() -> impl Strategy<Value = SourceRow> {
