@@ -368,7 +368,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let written = !(config.strict && rejected);
     let started = Instant::now();
     let plan = if !written {
-        prepared.head().clone()
+        let head = prepared.head().clone();
+        // As at the end: the rows are not handed back one by one before the exit.
+        std::mem::forget(prepared);
+        head
     } else if config.reports.is_empty() {
         // Nothing needs the customers as structs: each is built, serialised straight
         // into the plan file and dropped, which keeps the memory of a million lines low.

@@ -136,7 +136,9 @@ pub struct ReadOptions {
     pub date_order: Option<DateOrder>,
 }
 
-/// One valid data row, parsed. The planner never sees a raw cell.
+/// One valid data row, parsed. The planner never sees a raw cell. Every text value is
+/// trimmed and NFKC-normalised, and never empty (an empty cell is `None`): the planner
+/// relies on this and does not trim again.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SourceRow {
     /// Index of the input file (into the plan's `inputs`).

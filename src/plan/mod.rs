@@ -79,8 +79,6 @@ pub struct Lookups<'a> {
 pub enum PlanError {
     #[error("cannot start the planning threads: {0}")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
-    #[error("cannot write the planned customers: {0}")]
-    Write(#[from] std::io::Error),
 }
 
 /// Plans the rows of `tables` (input index = position in `tables`) into a plan with
@@ -180,7 +178,7 @@ struct Decided<'a> {
     /// The plan without its customers.
     head: Plan,
     /// The rows, customer after customer, each customer's rows in input order; the
-    /// rows of no customer (repeats) after the last. A row is taken (left empty) when
+    /// rows of no customer (repeats, rows without a key) after the last. A row is taken (left empty) when
     /// its customer is built.
     rows: Vec<SourceRow>,
     /// Where each customer's rows end in `rows`.
@@ -192,8 +190,8 @@ struct Decided<'a> {
     options: PlanOptions,
 }
 
-/// Decides every line and counts the summary (stages 1–3 of the module docs, and 4
-/// but for building the customers).
+/// Decides every line and counts the summary: stages 1–3 of the module docs. Stage 4,
+/// building the customers, is [`Prepared::build`] or [`Prepared::write_customers`].
 pub fn prepare<'a>(
     tables: Vec<InputTable>,
     lookups: Lookups<'a>,
@@ -322,7 +320,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     let mut summary = summary::count_decisions(&decisions);
     lap("lines decided and counted");
 
-    // 4. Summary and rejections.
+    // The rest of the head: rejections in (input, row) order, and the counts.
     rejected.sort_by_key(|(input, r)| (*input, r.row));
     let rejected: Vec<Rejection> = rejected.into_iter().map(|(_, r)| r).collect();
     summary.customers = ends.len() as u64;

@@ -2,7 +2,8 @@
 //!
 //! Each rule takes the few values it needs and returns a value, so every edge (expiry
 //! today, exactly `lead_days` away, expired yesterday, no date) has its own unit test.
-//! [`evaluate_line`] applies them all to one row. Offer texts are resolved through a
+//! [`decide_line`] applies them all to one row and [`materialise`] turns the decision
+//! into the plan's [`Line`] ([`evaluate_line`] does both). Offer texts are resolved through a
 //! [`Resolver`], a per-worker cache: exports repeat a handful of offer names a million
 //! times, so each distinct text is normalised and looked up once per worker.
 

@@ -1,8 +1,10 @@
 //! The plan's counts (`plan.summary`) and the summary `cspmove plan` prints.
 //!
 //! Counts are per line: `warnings` says how many lines carry each code, `waves` how
-//! many lines are provisioned in each month. They are counted in parallel (fold and
-//! reduce over customers into `BTreeMap`s, so the result does not depend on how the
+//! many lines are provisioned in each month. The planner counts them from the decided
+//! lines before any customer is built ([`count_decisions`]); [`summarize`] counts the
+//! same from built customers, which the tests use to check the two agree. Both count in
+//! parallel (fold and reduce into `BTreeMap`s, so the result does not depend on how the
 //! work was split). The printed summary is short text in English, Korean or Japanese
 //! (labels from a small table here; warning codes stay as codes, since they are what
 //! the plan file and reports carry), or the same counts as JSON.
