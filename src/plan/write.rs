@@ -203,6 +203,39 @@ pub fn write_prepared_file(prepared: Prepared<'_>, path: &Path) -> Result<Plan, 
     Ok(plan.expect("written"))
 }
 
+/// Puts the finished file `temp` at `path`. An older plan there is moved aside first and
+/// removed once the new one is in place, rather than renamed over.
+///
+/// Main decision: ext4 starts writing a file back to disk at once when it is renamed
+/// over another (`auto_da_alloc`, a guard for programs that do not fsync), which cost
+/// 0.4 s of a 2.5 s run on a 1 GB plan. Moving the old plan aside avoids that; the price
+/// is that a power loss in the seconds after `plan` may leave an incomplete plan file,
+/// which `apply` refuses (it is not valid JSON, or its sha256 is not the journal's):
+/// re-running `plan` recreates it. Any failure of the process itself still leaves the
+/// old plan or the new one. If the second rename fails, the old plan is put back; if
+/// the old plan cannot be removed afterwards, the new plan stands and a warning names
+/// the leftover file.
+fn replace(temp: &Path, path: &Path) -> io::Result<()> {
+    let old_plan = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
+    if !old_plan {
+        return std::fs::rename(temp, path);
+    }
+    let aside = temp.with_extension("old");
+    std::fs::rename(path, &aside)?;
+    if let Err(e) = std::fs::rename(temp, path) {
+        let _ = std::fs::rename(&aside, path);
+        return Err(e);
+    }
+    if let Err(e) = std::fs::remove_file(&aside) {
+        tracing::warn!(
+            "the new plan is at {}, but the old one could not be removed from {}: {e}",
+            path.display(),
+            aside.display()
+        );
+    }
+    Ok(())
+}
+
 fn write_atomically(
     path: &Path,
     threads: Option<usize>,
@@ -224,10 +257,7 @@ fn write_atomically(
         let mut out = BufWriter::with_capacity(1 << 16, file);
         pool.install(|| write(&mut out))?;
         out.into_inner().map_err(io::IntoInnerError::into_error)?;
-        // Renamed over any older plan. On ext4 that makes the kernel start writing the
-        // new file back at once (`auto_da_alloc`, so that a crash leaves the old plan or
-        // the new one, never an empty file): 0.3 s for a 1 GB plan, paid on purpose.
-        std::fs::rename(&temp, path)
+        replace(&temp, path)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&temp);
