@@ -177,13 +177,14 @@ pub struct Prepared<'a> {
 struct Decided<'a> {
     /// The plan without its customers.
     head: Plan,
-    /// The rows, customer after customer, each customer's rows in input order; the
-    /// rows of no customer (repeats, rows without a key) after the last. A row is taken (left empty) when
-    /// its customer is built.
+    /// The rows in input order. A row is taken (left empty) when its customer is built.
     rows: Vec<SourceRow>,
-    /// Where each customer's rows end in `rows`.
+    /// Indices into `rows`, customer after customer, each customer's rows in input
+    /// order (rows of no customer, such as repeats, are not in it).
+    order: Vec<usize>,
+    /// Where each customer's rows end in `order`.
     ends: Vec<usize>,
-    /// The decision for each row of a customer, at the row's position in `rows`.
+    /// The decision for each row of `order`, at the same position.
     decisions: Vec<Decision<'a>>,
     domain_ids: HashMap<String, String>,
     catalog: Option<&'a Catalog>,
@@ -283,7 +284,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
             .then_with(|| keys[a].cmp(&keys[b]))
             .then(a.cmp(&b))
     });
-    let mut order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
+    let order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
     let ends: Vec<usize> = order
         .par_chunk_by(|&a, &b| keys[a] == keys[b])
         .map(<[usize]>::len)
@@ -295,17 +296,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
         })
         .collect();
     drop(keys);
-    // The rows of no customer go last, so that `order` is a permutation of all rows.
-    let mut placed = vec![false; rows.len()];
-    for &i in &order {
-        placed[i] = true;
-    }
-    order.extend((0..rows.len()).filter(|&i| !placed[i]));
-    drop(placed);
     lap("customer keys and grouping");
-    permute(&mut rows, &order);
-    drop(order);
-    lap("rows put in customer order");
 
     // 3. Every line decided, customer by customer (a line's country and
     // CONFLICTING_CUSTOMER depend on its customer's other rows), then counted.
@@ -313,7 +304,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
         .into_par_iter()
         .map_init(
             || Resolver::new(lookups.catalog, lookups.offer_map),
-            |resolver, c| decide_customer(&rows[range_of(&ends, c)], resolver, options),
+            |resolver, c| decide_customer(&rows, &order[range_of(&ends, c)], resolver, options),
         )
         .flat_map_iter(|d| d)
         .collect();
@@ -338,6 +329,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     Decided {
         head,
         rows,
+        order,
         ends,
         decisions,
         domain_ids,
@@ -356,9 +348,9 @@ impl Prepared<'_> {
     pub fn build(self) -> Plan {
         let Prepared { pool, mut decided } = self;
         let mut rows = std::mem::take(&mut decided.rows);
+        let mut rows = decided.in_order(&mut rows);
         let customers: Vec<Customer> = pool.install(|| {
-            decided
-                .split(&mut rows)
+            split(&mut rows, &decided.ends)
                 .into_par_iter()
                 .enumerate()
                 .map(|(c, rows)| decided.customer(c, rows))
@@ -376,6 +368,7 @@ impl Prepared<'_> {
     pub fn write_customers(self, out: &mut (dyn Write + Send)) -> std::io::Result<Plan> {
         let Prepared { pool, mut decided } = self;
         let mut rows = std::mem::take(&mut decided.rows);
+        let mut rows = decided.in_order(&mut rows);
         let decided = &decided;
         pool.install(|| {
             // Two sets of buffers: while one batch is written out, the next is built
@@ -384,7 +377,7 @@ impl Prepared<'_> {
             let mut ready: Vec<Vec<u8>> = vec![Vec::new(); JSON_BATCH];
             let mut spare: Vec<Vec<u8>> = vec![Vec::new(); JSON_BATCH];
             let per_batch = JSON_CHUNK * JSON_BATCH;
-            let mut batches = decided.split(&mut rows).into_iter().enumerate();
+            let mut batches = split(&mut rows, &decided.ends).into_iter().enumerate();
             let mut next_batch = || {
                 let batch: Vec<_> = batches.by_ref().take(per_batch).collect();
                 (!batch.is_empty()).then_some(batch)
@@ -428,49 +421,37 @@ fn range_of(ends: &[usize], c: usize) -> std::ops::Range<usize> {
     start..ends[c]
 }
 
-/// Puts `rows` in the order `order` gives (a permutation of `0..rows.len()`): the row
-/// at position `k` afterwards is the one at `order[k]` before. Each row moves once, in
-/// place, following the permutation's cycles.
-fn permute<T>(rows: &mut [T], order: &[usize]) {
-    debug_assert_eq!(rows.len(), order.len());
-    let mut done = vec![false; rows.len()];
-    for start in 0..rows.len() {
-        if done[start] {
-            continue;
-        }
-        let mut k = start;
-        loop {
-            done[k] = true;
-            let from = order[k];
-            if from == start {
-                break;
-            }
-            rows.swap(k, from);
-            k = from;
-        }
+/// `items` cut into consecutive slices ending where `ends` says.
+fn split<'s, T>(items: &'s mut [T], ends: &[usize]) -> Vec<&'s mut [T]> {
+    let mut rest = items;
+    let mut start = 0;
+    let mut out = Vec::with_capacity(ends.len());
+    for &end in ends {
+        let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - start);
+        out.push(mine);
+        rest = tail;
+        start = end;
     }
+    out
 }
 
 impl Decided<'_> {
-    /// `rows` (this plan's rows) cut into one slice per customer.
-    fn split<'r>(&self, rows: &'r mut [SourceRow]) -> Vec<&'r mut [SourceRow]> {
-        let mut rest = rows;
-        let mut start = 0;
-        let mut out = Vec::with_capacity(self.ends.len());
-        for &end in &self.ends {
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - start);
-            out.push(mine);
-            rest = tail;
-            start = end;
-        }
-        out
+    /// This plan's rows (`rows`, in input order) as references in customer order: the
+    /// rows stay where the reader put them and only 8-byte references are reordered, so
+    /// each customer gets its rows as one slice to take them from.
+    fn in_order<'r>(&self, rows: &'r mut [SourceRow]) -> Vec<&'r mut SourceRow> {
+        let mut refs: Vec<Option<&mut SourceRow>> = rows.iter_mut().map(Some).collect();
+        self.order
+            .iter()
+            .map(|&i| refs[i].take().expect("a row belongs to one customer"))
+            .collect()
     }
 
     /// Builds and serialises `batch` (customer numbers and rows) into `buffers`, one
     /// buffer per `JSON_CHUNK` customers; returns how many buffers it filled.
     fn serialise_batch(
         &self,
-        mut batch: Vec<(usize, &mut [SourceRow])>,
+        mut batch: Vec<(usize, &mut [&mut SourceRow])>,
         buffers: &mut [Vec<u8>],
     ) -> usize {
         let chunks = batch.len().div_ceil(JSON_CHUNK);
@@ -490,8 +471,8 @@ impl Decided<'_> {
     }
 
     /// Builds customer `c` (0-based) from its rows, taking them.
-    fn customer(&self, c: usize, rows: &mut [SourceRow]) -> Customer {
-        let rows: Vec<SourceRow> = rows.iter_mut().map(std::mem::take).collect();
+    fn customer(&self, c: usize, rows: &mut [&mut SourceRow]) -> Customer {
+        let rows: Vec<SourceRow> = rows.iter_mut().map(|r| std::mem::take(&mut **r)).collect();
         build_customer(
             c + 1,
             rows,
@@ -515,13 +496,15 @@ fn first_of<'r>(
         .find(|s| !s.is_empty())
 }
 
-/// Decides the lines of one customer from its rows (in input order).
+/// Decides the lines of one customer, whose rows are `rows[i]` for `i` in `members`
+/// (in input order).
 fn decide_customer<'a>(
     rows: &[SourceRow],
+    members: &[usize],
     resolver: &mut Resolver<'a>,
     options: &PlanOptions,
 ) -> Vec<Decision<'a>> {
-    let rows = || rows.iter();
+    let rows = || members.iter().map(|&i| &rows[i]);
     let country = first_of(rows(), |r| r.country.as_ref()).map(str::to_uppercase);
     let domain = first_of(rows(), |r| r.domain.as_ref()).map(str::to_lowercase);
 

@@ -521,16 +521,3 @@ fn plan_file_written_while_building_is_the_same_file() {
         .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("plan.json")]);
 }
-
-proptest! {
-    #[test]
-    fn permuting_in_place_gives_the_rows_in_the_order_asked(
-        order in Just((0..300usize).collect::<Vec<_>>()).prop_shuffle()
-    ) {
-        let rows: Vec<String> = (0..order.len()).map(|i| format!("row {i}")).collect();
-        let mut permuted = rows.clone();
-        permute(&mut permuted, &order);
-        let gathered: Vec<String> = order.iter().map(|&i| rows[i].clone()).collect();
-        prop_assert_eq!(permuted, gathered);
-    }
-}
