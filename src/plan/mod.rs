@@ -371,45 +371,14 @@ impl Prepared<'_> {
         let mut rows = decided.in_order(&mut rows);
         let decided = &decided;
         pool.install(|| {
-            // Two sets of buffers: while one batch is written out, the next is built
-            // and serialised. Buffers are reused: fresh ones would cost a page fault
-            // per 4 KiB of JSON.
-            let mut ready: Vec<Vec<u8>> = vec![Vec::new(); JSON_BATCH];
-            let mut spare: Vec<Vec<u8>> = vec![Vec::new(); JSON_BATCH];
-            let per_batch = JSON_CHUNK * JSON_BATCH;
-            let mut batches = split(&mut rows, &decided.ends).into_iter().enumerate();
-            let mut next_batch = || {
-                let batch: Vec<_> = batches.by_ref().take(per_batch).collect();
+            let mut customers = split(&mut rows, &decided.ends).into_iter().enumerate();
+            let batches = std::iter::from_fn(|| {
+                let batch: Vec<_> = customers.by_ref().take(JSON_CHUNK * JSON_BATCH).collect();
                 (!batch.is_empty()).then_some(batch)
-            };
-            let mut filled = match next_batch() {
-                Some(batch) => decided.serialise_batch(batch, &mut ready),
-                None => 0,
-            };
-            let mut first = true;
-            while filled > 0 {
-                let next = next_batch();
-                let (written, serialised) = rayon::join(
-                    || -> std::io::Result<()> {
-                        for buf in &ready[..filled] {
-                            if !first {
-                                out.write_all(b",\n")?;
-                            }
-                            first = false;
-                            out.write_all(buf)?;
-                        }
-                        Ok(())
-                    },
-                    || match next {
-                        Some(batch) => decided.serialise_batch(batch, &mut spare),
-                        None => 0,
-                    },
-                );
-                written?;
-                filled = serialised;
-                std::mem::swap(&mut ready, &mut spare);
-            }
-            Ok::<(), std::io::Error>(())
+            });
+            write::write_batches(out, batches, JSON_BATCH, |batch, buffers| {
+                Ok(decided.serialise_batch(batch, buffers))
+            })
         })?;
         Ok(decided.head.clone())
     }

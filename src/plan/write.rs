@@ -83,14 +83,29 @@ fn write_list<T: Sync>(
         return out.write_all(b"[]");
     }
     out.write_all(b"[\n")?;
-    // Two sets of buffers: while one batch is written out, the next is serialised, so
-    // the file system and the serialiser work at the same time. Buffers are reused
-    // batch after batch: fresh ones would cost a page fault per 4 KiB written.
-    let mut ready: Vec<Vec<u8>> = vec![Vec::new(); BATCH];
-    let mut spare: Vec<Vec<u8>> = vec![Vec::new(); BATCH];
-    let mut batches = items.chunks(CHUNK * BATCH);
+    write_batches(out, items.chunks(CHUNK * BATCH), BATCH, |batch, buffers| {
+        serialise_batch(batch, buffers, write_item)
+    })?;
+    out.write_all(b"\n]")
+}
+
+/// Writes to `out`, in order and separated by `,\n`, the chunks of JSON that `fill`
+/// serialises from each of `batches` into up to `buffers` buffers (returning how many it
+/// filled; a batch that fills none ends the list). Runs on the current rayon pool.
+///
+/// Two sets of buffers: while one batch is written out, the next is serialised, so the
+/// file system and the serialiser work at the same time. Buffers are reused batch after
+/// batch: fresh ones would cost a page fault per 4 KiB written.
+pub(crate) fn write_batches<B: Send, W: Write + Send + ?Sized>(
+    out: &mut W,
+    mut batches: impl Iterator<Item = B>,
+    buffers: usize,
+    fill: impl Fn(B, &mut [Vec<u8>]) -> io::Result<usize> + Sync,
+) -> io::Result<()> {
+    let mut ready: Vec<Vec<u8>> = vec![Vec::new(); buffers];
+    let mut spare: Vec<Vec<u8>> = vec![Vec::new(); buffers];
     let mut filled = match batches.next() {
-        Some(batch) => serialise_batch(batch, &mut ready, write_item)?,
+        Some(batch) => fill(batch, &mut ready)?,
         None => 0,
     };
     let mut first = true;
@@ -108,7 +123,7 @@ fn write_list<T: Sync>(
                 Ok(())
             },
             || match next {
-                Some(batch) => serialise_batch(batch, &mut spare, write_item),
+                Some(batch) => fill(batch, &mut spare),
                 None => Ok(0),
             },
         );
@@ -116,7 +131,7 @@ fn write_list<T: Sync>(
         filled = serialised?;
         std::mem::swap(&mut ready, &mut spare);
     }
-    out.write_all(b"\n]")
+    Ok(())
 }
 
 /// Writes the head of `plan` (every field before `customers`), then `,"customers":`.
