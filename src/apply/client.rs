@@ -415,6 +415,30 @@ impl Client {
         Url::parse(&format!("{base}{rel}")).map_err(|e| e.to_string())
     }
 
+    /// The one rule for a transient failure (a dropped connection, a body cut off, a
+    /// 5xx): a purchase whose request may have reached the server (`sent`) is ambiguous
+    /// and never re-sent here; anything else waits its backoff and is tried again, until
+    /// the retries run out. `Err` is the error to give up with.
+    async fn retry_transient(
+        &self,
+        mut e: ApiError,
+        repeat: Repeat,
+        sent: bool,
+        retries: &mut u32,
+    ) -> Result<(), ApiError> {
+        if repeat == Repeat::Unsafe && sent {
+            e.ambiguous = true;
+            return Err(e);
+        }
+        if *retries >= self.policy.max_retries {
+            return Err(e);
+        }
+        tokio::time::sleep(self.policy.backoff(*retries)).await;
+        *retries += 1;
+        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
     /// Sends one logical call with retries; returns the parsed JSON body (`Null` if empty).
     pub async fn call(
         &self,
@@ -464,17 +488,8 @@ impl Client {
                     let sent = !err.is_connect();
                     let mut e = ApiError::new(ErrorKind::Transient, &name, without_url(&err));
                     e.request_id = Some(request_id.to_string());
-                    if repeat == Repeat::Unsafe && sent {
-                        e.ambiguous = true;
-                        return Err(e);
-                    }
-                    if transient_retries >= self.policy.max_retries {
-                        e.ambiguous = sent && repeat == Repeat::Unsafe;
-                        return Err(e);
-                    }
-                    tokio::time::sleep(self.policy.backoff(transient_retries)).await;
-                    transient_retries += 1;
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    self.retry_transient(e, repeat, sent, &mut transient_retries)
+                        .await?;
                     continue;
                 }
             };
@@ -492,18 +507,8 @@ impl Client {
                     let mut e = ApiError::new(ErrorKind::Transient, &name, without_url(&err));
                     e.status = Some(status);
                     e.request_id = Some(request_id.to_string());
-                    // Same rule as any transient failure: a purchase may have gone
-                    // through, so it is ambiguous and never re-sent here; a read retries.
-                    if repeat == Repeat::Unsafe {
-                        e.ambiguous = true;
-                        return Err(e);
-                    }
-                    if transient_retries >= self.policy.max_retries {
-                        return Err(e);
-                    }
-                    tokio::time::sleep(self.policy.backoff(transient_retries)).await;
-                    transient_retries += 1;
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    self.retry_transient(e, repeat, true, &mut transient_retries)
+                        .await?;
                     continue;
                 }
             };
@@ -583,17 +588,8 @@ impl Client {
                     continue;
                 }
                 ErrorKind::Transient => {
-                    let mut e = make(kind);
-                    if repeat == Repeat::Unsafe {
-                        e.ambiguous = true;
-                        return Err(e);
-                    }
-                    if transient_retries >= self.policy.max_retries {
-                        return Err(e);
-                    }
-                    tokio::time::sleep(self.policy.backoff(transient_retries)).await;
-                    transient_retries += 1;
-                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    self.retry_transient(make(kind), repeat, true, &mut transient_retries)
+                        .await?;
                     continue;
                 }
             }
@@ -1192,6 +1188,84 @@ mod tests {
             let ids = seen.request_ids.lock().unwrap().clone();
             assert_eq!(ids, vec![rid.to_string(), rid.to_string()]);
             assert_eq!(client.stats.throttled.load(Ordering::Relaxed), 1);
+        }
+
+        /// A server whose `flaky` customer answers reads with 503 twice, and whose `down`
+        /// customer answers everything with 503; it counts the requests per path.
+        async fn serve_503s() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+            let seen: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+            let (s1, s2) = (seen.clone(), seen.clone());
+            let app = axum::Router::new()
+                .route(
+                    "/v1/customers/{id}/subscriptions",
+                    get(move |Path(customer): Path<String>| {
+                        let s = s1.clone();
+                        async move {
+                            let mut seen = s.lock().unwrap();
+                            seen.push(format!("GET {customer}"));
+                            let tries = seen
+                                .iter()
+                                .filter(|p| **p == format!("GET {customer}"))
+                                .count();
+                            if customer == "down" || (customer == "flaky" && tries <= 2) {
+                                return (StatusCode::SERVICE_UNAVAILABLE, "{}").into_response();
+                            }
+                            r#"{"totalCount":0,"items":[]}"#.into_response()
+                        }
+                    }),
+                )
+                .route(
+                    "/v1/customers/{id}/orders",
+                    post(move |Path(customer): Path<String>| {
+                        let s = s2.clone();
+                        async move {
+                            s.lock().unwrap().push(format!("POST {customer}"));
+                            (StatusCode::SERVICE_UNAVAILABLE, "{}").into_response()
+                        }
+                    }),
+                );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            (url, seen)
+        }
+
+        #[tokio::test]
+        async fn a_5xx_is_retried_for_a_read_and_ambiguous_for_a_purchase() {
+            let (url, seen) = serve_503s().await;
+            let policy = RetryPolicy {
+                max_retries: 2,
+                base_delay: Duration::from_millis(1),
+                ..RetryPolicy::default()
+            };
+            let auth = Arc::new(TokenSource::new(
+                crate::apply::auth::Credentials::Token(crate::apply::auth::Secret::new("t")),
+                reqwest::Client::new(),
+            ));
+            let client = Client::new(Url::parse(&url).unwrap(), auth, 1000.0, policy).unwrap();
+            let count = |what: &str| seen.lock().unwrap().iter().filter(|p| *p == what).count();
+
+            // A read waits and tries again.
+            assert!(client.subscriptions("flaky").await.unwrap().is_empty());
+            assert_eq!(count("GET flaky"), 3);
+            assert_eq!(client.stats.retries.load(Ordering::Relaxed), 2);
+
+            // Until the retries run out: a plain failure, not an ambiguous one.
+            let err = client.subscriptions("down").await.unwrap_err();
+            assert!(!err.ambiguous, "{err:?}");
+            assert_eq!(count("GET down"), 3);
+
+            // A purchase is sent once: it may have gone through, so it is ambiguous.
+            let err = client
+                .create_order(
+                    "down",
+                    &serde_json::json!({"lineItems": []}),
+                    Uuid::new_v4(),
+                )
+                .await
+                .unwrap_err();
+            assert!(err.ambiguous, "{err:?}");
+            assert_eq!(count("POST down"), 1);
         }
 
         #[tokio::test]

@@ -722,6 +722,39 @@ async fn addon_parents(
     Ok(parents)
 }
 
+/// A JSON value as text: a string as it is, anything else (a number) as JSON.
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A refusal Partner Center reports inside a successful (201) answer: a cart line's
+/// `error` or a checkout's `orderErrors` entry, with its code and description.
+fn refused_in_body(
+    call: String,
+    code: Option<&Value>,
+    description: Option<&Value>,
+    default_description: &str,
+    request_id: Uuid,
+) -> ApiError {
+    let code = code.map(value_text);
+    ApiError {
+        kind: ErrorKind::Refused,
+        ambiguous: false,
+        call,
+        status: Some(201),
+        hint: super::client::hint_for(None, code.as_deref(), ErrorKind::Refused),
+        code,
+        description: description
+            .and_then(Value::as_str)
+            .unwrap_or(default_description)
+            .to_string(),
+        request_id: Some(request_id.to_string()),
+    }
+}
+
 fn plan_error(description: &str, hint: &str) -> ApiError {
     ApiError {
         kind: ErrorKind::Refused,
@@ -964,10 +997,7 @@ fn split_checkout(
         .into_iter()
         .flatten()
         .filter_map(|e| e.get("orderGroupId"))
-        .map(|g| match g {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
+        .map(value_text)
         .collect();
     for l in left {
         match order_groups.get(&l.id) {
@@ -1233,24 +1263,13 @@ async fn purchase_cart(
                 .and_then(|items| items.iter().find_map(|li| li.get("error")))
                 .filter(|e| !e.is_null())
             {
-                let code = err.get("errorCode").map(|c| match c {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                });
-                let e = ApiError {
-                    kind: ErrorKind::Refused,
-                    ambiguous: false,
-                    call: format!("POST /v1/customers/{tenant_id}/carts"),
-                    status: Some(201),
-                    hint: super::client::hint_for(None, code.as_deref(), ErrorKind::Refused),
-                    code,
-                    description: err
-                        .get("errorDescription")
-                        .and_then(Value::as_str)
-                        .unwrap_or("a cart line was refused")
-                        .to_string(),
-                    request_id: Some(cart_rid.to_string()),
-                };
+                let e = refused_in_body(
+                    format!("POST /v1/customers/{tenant_id}/carts"),
+                    err.get("errorCode"),
+                    err.get("errorDescription"),
+                    "a cart line was refused",
+                    cart_rid,
+                );
                 ctx.record(fail(&e)).await?;
                 return Err(Halt::Customer);
             }
@@ -1264,10 +1283,7 @@ async fn purchase_cart(
                     .get("id")
                     .and_then(Value::as_u64)
                     .and_then(|i| lines.get(usize::try_from(i).ok()?));
-                let group = li.get("orderGroup").map(|g| match g {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                });
+                let group = li.get("orderGroup").map(value_text);
                 if let (Some(line), Some(group)) = (line, group) {
                     order_groups.insert(line.id.clone(), group);
                 }
@@ -1313,24 +1329,13 @@ async fn purchase_cart(
                     .and_then(Value::as_array)
                     .and_then(|e| e.first())
                 {
-                    let code = err.get("code").map(|c| match c {
-                        Value::String(s) => s.clone(),
-                        other => other.to_string(),
-                    });
-                    let e = ApiError {
-                        kind: ErrorKind::Refused,
-                        ambiguous: false,
-                        call: format!("POST /v1/customers/{tenant_id}/carts/{cart_id}/checkout"),
-                        status: Some(201),
-                        hint: super::client::hint_for(None, code.as_deref(), ErrorKind::Refused),
-                        code,
-                        description: err
-                            .get("description")
-                            .and_then(Value::as_str)
-                            .unwrap_or("the order group failed")
-                            .to_string(),
-                        request_id: Some(rid.to_string()),
-                    };
+                    let e = refused_in_body(
+                        format!("POST /v1/customers/{tenant_id}/carts/{cart_id}/checkout"),
+                        err.get("code"),
+                        err.get("description"),
+                        "the order group failed",
+                        rid,
+                    );
                     // A checkout can partly succeed (one order per order group): the lines
                     // in returned orders are bought, only the failed groups' lines failed.
                     let split = split_checkout(lines, &result, &order_groups);

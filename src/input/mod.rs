@@ -524,18 +524,7 @@ fn read_streaming(
             path: display.to_string(),
             source,
         })?;
-    let data_rows = collector.data_rows;
-    let (rows, rejected) = collector.finish(&ctx);
-    Ok(Some(InputTable {
-        info: InputInfo {
-            path: display.to_string(),
-            sha256,
-            sheet: None,
-            rows: data_rows,
-        },
-        rows,
-        rejected,
-    }))
+    Ok(Some(collector.into_table(&ctx, display, sha256, None)))
 }
 
 fn read_text_input(
@@ -634,20 +623,9 @@ fn read_text_input(
             hex,
         });
     }
-    let data_rows = collector.data_rows;
     // The text is not needed any more: free it before the planner allocates.
     drop(decoded);
-    let (rows, rejected) = collector.finish(&ctx);
-    Ok(InputTable {
-        info: InputInfo {
-            path: display.to_string(),
-            sha256,
-            sheet: None,
-            rows: data_rows,
-        },
-        rows,
-        rejected,
-    })
+    Ok(collector.into_table(&ctx, display, sha256, None))
 }
 
 /// The row that came closest to a header: its number, cells and matches.
@@ -773,18 +751,7 @@ fn read_workbook_input(
     for (row, (outcome, order)) in results {
         collector.push(row, outcome, order);
     }
-    let data_rows = collector.data_rows;
-    let (rows, rejected) = collector.finish(&ctx);
-    Ok(InputTable {
-        info: InputInfo {
-            path: display.to_string(),
-            sha256,
-            sheet: Some(sheet.name),
-            rows: data_rows,
-        },
-        rows,
-        rejected,
-    })
+    Ok(collector.into_table(&ctx, display, sha256, Some(sheet.name)))
 }
 
 /// A small table (catalog, offer map) read whole: its header map and its text rows.

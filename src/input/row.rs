@@ -15,8 +15,8 @@ use super::header::HeaderMap;
 use super::value::{
     clean, normalize_country, parse_bool, parse_guid, parse_relationship, parse_whole,
 };
-use super::{DateOrder, Field, SourceRow};
-use crate::plan::model::{RejectCode, Rejection};
+use super::{DateOrder, Field, InputTable, SourceRow};
+use crate::plan::model::{InputInfo, RejectCode, Rejection};
 
 /// Access to one row's cells by column index.
 pub(crate) trait Cells {
@@ -446,6 +446,29 @@ impl Collector {
             }
         }
         self.data_rows += 1;
+    }
+
+    /// The table read from the input shown as `path`: [`Collector::finish`] with the
+    /// input's description.
+    pub(crate) fn into_table(
+        self,
+        ctx: &RowContext<'_>,
+        path: &str,
+        sha256: String,
+        sheet: Option<String>,
+    ) -> InputTable {
+        let rows_read = self.data_rows;
+        let (rows, rejected) = self.finish(ctx);
+        InputTable {
+            info: InputInfo {
+                path: path.to_string(),
+                sha256,
+                sheet,
+                rows: rows_read,
+            },
+            rows,
+            rejected,
+        }
     }
 
     /// Settles pending dates; returns valid rows and rejections, both in row order.

@@ -10,10 +10,11 @@
 //! Every struct is destructured without `..`, so a field added to the model does not
 //! compile here until it is written.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use crate::plan::model::{
     Customer, LicenseAction, Line, OriginalAction, Relationship, Task, TaskKind, WarningCode,
+    iso_date,
 };
 
 /// How serde_json escapes each byte: 0 = as is, `u` = `\u00XX`, else `\` and that byte.
@@ -103,27 +104,14 @@ fn boolean(out: &mut Vec<u8>, b: bool) {
 
 /// `"YYYY-MM-DD"`, as the model's date serialiser writes it.
 fn date(out: &mut Vec<u8>, d: NaiveDate) {
-    let (y, m, day) = (d.year(), d.month(), d.day());
-    if !(0..=9999).contains(&y) {
-        string(out, &d.to_string());
-        return;
+    match iso_date(d) {
+        Some(text) => {
+            out.push(b'"');
+            out.extend_from_slice(&text);
+            out.push(b'"');
+        }
+        None => string(out, &d.to_string()),
     }
-    let y = y as u32;
-    let digit = |n: u32| b'0' + (n % 10) as u8;
-    out.extend_from_slice(&[
-        b'"',
-        digit(y / 1000),
-        digit(y / 100),
-        digit(y / 10),
-        digit(y),
-        b'-',
-        digit(m / 10),
-        digit(m),
-        b'-',
-        digit(day / 10),
-        digit(day),
-        b'"',
-    ]);
 }
 
 fn list<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {

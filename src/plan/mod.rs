@@ -44,7 +44,7 @@ use rayon::prelude::*;
 use crate::input::{InputTable, SourceRow};
 use crate::plan::catalog::{Catalog, OfferMap};
 use crate::plan::model::{
-    Customer, Plan, RejectCode, Rejection, Relationship, SCHEMA, WarningCode,
+    Customer, InputInfo, Plan, RejectCode, Rejection, Relationship, SCHEMA, WarningCode,
 };
 use crate::plan::offer::normalise;
 use crate::plan::rules::{Decision, Resolver, decide_line, materialise};
@@ -89,6 +89,24 @@ pub fn plan(
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
     Ok(prepare(tables, lookups, options)?.build())
+}
+
+/// The rejection of a whole row (no one column to blame), with its input's index.
+fn whole_row(
+    inputs: &[InputInfo],
+    r: &SourceRow,
+    code: RejectCode,
+    message: String,
+) -> (usize, Rejection) {
+    let rejection = Rejection {
+        input: inputs[r.input].path.clone(),
+        row: r.row,
+        column: None,
+        value: None,
+        code,
+        message,
+    };
+    (r.input, rejection)
 }
 
 /// The first 8 bytes of `key` as a big-endian number, zero-padded.
@@ -230,20 +248,11 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     for (repeat, original) in duplicates::find_duplicates(&rows) {
         excluded[repeat] = true;
         let (r, o) = (&rows[repeat], &rows[original]);
-        rejected.push((
-            r.input,
-            Rejection {
-                input: inputs[r.input].path.clone(),
-                row: r.row,
-                column: None,
-                value: None,
-                code: RejectCode::DuplicateRow,
-                message: format!(
-                    "repeats row {} of {} in every field; planning it too would order its seats twice",
-                    o.row, inputs[o.input].path
-                ),
-            },
-        ));
+        let message = format!(
+            "repeats row {} of {} in every field; planning it too would order its seats twice",
+            o.row, inputs[o.input].path
+        );
+        rejected.push(whole_row(&inputs, r, RejectCode::DuplicateRow, message));
     }
     lap("duplicates");
 
@@ -258,17 +267,8 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     for (i, r) in rows.iter().enumerate() {
         // The reader rejects such rows already; this keeps the planner total.
         if !excluded[i] && keys[i].is_none() {
-            rejected.push((
-                r.input,
-                Rejection {
-                    input: inputs[r.input].path.clone(),
-                    row: r.row,
-                    column: None,
-                    value: None,
-                    code: RejectCode::MissingCustomer,
-                    message: "neither a customer ID nor a domain".to_string(),
-                },
-            ));
+            let message = "neither a customer ID nor a domain".to_string();
+            rejected.push(whole_row(&inputs, r, RejectCode::MissingCustomer, message));
         }
     }
     // Sorted by the first 8 bytes of the key as a big-endian number first (zero-padded:

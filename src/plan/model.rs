@@ -126,18 +126,15 @@ pub struct Line {
     pub warnings: Vec<WarningCode>,
 }
 
-/// Serialises a date as `YYYY-MM-DD`, as chrono does, without the formatting machinery:
-/// a million-line plan writes some five million dates.
-fn date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+/// A date as `YYYY-MM-DD`, as chrono writes it, without the formatting machinery (a
+/// million-line plan writes some five million dates); `None` for a year outside
+/// 0..=9999, which chrono writes with a sign.
+pub(crate) fn iso_date(d: NaiveDate) -> Option<[u8; 10]> {
     use chrono::Datelike;
     let (y, m, day) = (d.year(), d.month(), d.day());
-    if !(0..=9999).contains(&y) {
-        // chrono's own form for years it writes with a sign.
-        return s.collect_str(d);
-    }
-    let y = y as u32;
+    let y = u32::try_from(y).ok().filter(|y| *y <= 9999)?;
     let digit = |n: u32| b'0' + (n % 10) as u8;
-    let text = [
+    Some([
         digit(y / 1000),
         digit(y / 100),
         digit(y / 10),
@@ -148,8 +145,15 @@ fn date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
         b'-',
         digit(day / 10),
         digit(day),
-    ];
-    s.serialize_str(std::str::from_utf8(&text).expect("ASCII digits"))
+    ])
+}
+
+/// Serialises a date as [`iso_date`] writes it (chrono's own form for other years).
+fn date<S: serde::Serializer>(d: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+    match iso_date(*d) {
+        Some(text) => s.serialize_str(std::str::from_utf8(&text).expect("ASCII digits")),
+        None => s.collect_str(d),
+    }
 }
 
 fn date_opt<S: serde::Serializer>(d: &Option<NaiveDate>, s: S) -> Result<S::Ok, S::Error> {
