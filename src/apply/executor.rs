@@ -809,6 +809,140 @@ fn order_subscriptions(order: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Rounds of one purchase under the same request ID (or cart) before it is left pending.
+const ROUNDS: usize = 3;
+
+/// The outcomes of one purchase's attempts, recorded the same way for orders and cart
+/// checkouts: what was bought, what failed for sure, and what stays pending.
+struct Attempts<'a> {
+    ctx: &'a Ctx,
+    c: &'a Customer,
+    tenant_id: &'a str,
+    /// The purchase as the journal knows it: lines, request ID, cart.
+    now: PendingPurchase,
+    claimed: &'a [String],
+    /// What buying is called in progress lines: "ordered", "checked out".
+    what: &'static str,
+    /// An attempt (in this run or an earlier one) may have gone through.
+    was_ambiguous: bool,
+    last: Option<ApiError>,
+}
+
+impl<'a> Attempts<'a> {
+    fn new(
+        ctx: &'a Ctx,
+        c: &'a Customer,
+        tenant_id: &'a str,
+        now: PendingPurchase,
+        claimed: &'a [String],
+        what: &'static str,
+        was_ambiguous: bool,
+    ) -> Attempts<'a> {
+        Attempts {
+            ctx,
+            c,
+            tenant_id,
+            now,
+            claimed,
+            what,
+            was_ambiguous,
+            last: None,
+        }
+    }
+
+    fn event(&self, action: Action, state: State) -> Event {
+        purchase_event(
+            self.c,
+            action,
+            state,
+            &self.now.lines,
+            &self.now.request_id,
+            self.now.cart_id.as_ref(),
+        )
+    }
+
+    /// Records `order` as bought and returns its id.
+    async fn bought(&self, order: &Value) -> Result<String, Halt> {
+        let order_id = order
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let mut e = self.event(Action::Provision, State::Succeeded);
+        e.order_id = Some(order_id.clone());
+        e.subscription_ids = order_subscriptions(order);
+        self.ctx.record(e).await?;
+        self.ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
+        self.ctx.did(
+            &self.c.key,
+            format!(
+                "{} {} (order {order_id})",
+                self.what,
+                self.now.lines.join(", ")
+            ),
+        );
+        Ok(order_id)
+    }
+
+    /// Handles a failed attempt. `Ok(Some(order id))`: reconciliation found the order
+    /// after all; `Ok(None)`: ambiguous, try another round; `Err`: settled (refused,
+    /// left pending after a refusal that followed an ambiguous attempt, or fatal).
+    async fn failed(&mut self, e: ApiError) -> Result<Option<String>, Halt> {
+        let (ctx, c) = (self.ctx, self.c);
+        if e.is_fatal() {
+            return Err(Halt::Run(Box::new(e)));
+        }
+        if treat_as_ambiguous(&e) {
+            self.was_ambiguous = true;
+            let mut ev = self.event(Action::Provision, State::Ambiguous);
+            ev.error = Some(e.clone());
+            ctx.record(ev).await?;
+            if let Some((order_id, subs)) =
+                reconcile(ctx, c, self.tenant_id, &self.now, self.claimed).await?
+            {
+                let mut ev = self.event(Action::Reconcile, State::Succeeded);
+                ev.order_id = Some(order_id.clone());
+                ev.subscription_ids = subs;
+                ev.note = Some("the order went through despite the failed answer".into());
+                ctx.record(ev).await?;
+                ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
+                ctx.did(
+                    &c.key,
+                    format!(
+                        "{} {} (order {order_id}, reconciled)",
+                        self.what,
+                        self.now.lines.join(", ")
+                    ),
+                );
+                return Ok(Some(order_id));
+            }
+            self.last = Some(e);
+            return Ok(None);
+        }
+        if self.was_ambiguous {
+            // Refused now, but an earlier attempt may have gone through: leave it
+            // pending so the next run reconciles, never "failed, nothing bought".
+            let mut ev = self.event(Action::Provision, State::Ambiguous);
+            ev.error = Some(e);
+            ev.note = Some(REFUSED_AFTER_AMBIGUOUS.into());
+            ctx.record(ev).await?;
+            return Err(Halt::Customer);
+        }
+        // A definite refusal (or throttling that never let up): nothing was bought.
+        ctx.record(fail_event(c, Action::Provision, &self.now.lines, &e))
+            .await?;
+        Err(Halt::Customer)
+    }
+
+    /// Still ambiguous after every round: left pending; the next run reconciles first.
+    async fn still_pending(self) -> Result<String, Halt> {
+        let mut ev = self.event(Action::Provision, State::Ambiguous);
+        ev.error = self.last;
+        self.ctx.record(ev).await?;
+        Err(Halt::Customer)
+    }
+}
+
 // The purchase's whole context is spelled out rather than bundled: each argument is
 // one fact the reconciliation depends on.
 #[allow(clippy::too_many_arguments)]
@@ -866,77 +1000,26 @@ async fn purchase_order(
         cart_id: None,
         started: Some(started_at),
     };
-    let mut last: Option<ApiError> = None;
-    // A pending purchase from an earlier run was ambiguous already.
-    let mut was_ambiguous = pending.is_some();
-    for _round in 0..3 {
+    let mut attempts = Attempts::new(
+        ctx,
+        c,
+        tenant_id,
+        pending_now,
+        claimed,
+        "ordered",
+        pending.is_some(),
+    );
+    for _round in 0..ROUNDS {
         match ctx.client.create_order(tenant_id, &body, rid).await {
-            Ok(order) => {
-                let order_id = order
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let mut e = purchase_event(c, Action::Provision, State::Succeeded, &ids, rid, None);
-                e.order_id = Some(order_id.clone());
-                e.subscription_ids = order_subscriptions(&order);
-                ctx.record(e).await?;
-                ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
-                ctx.did(
-                    &c.key,
-                    format!("ordered {} (order {order_id})", ids.join(", ")),
-                );
-                return Ok(order_id);
-            }
-            Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
-            Err(e) if treat_as_ambiguous(&e) => {
-                was_ambiguous = true;
-                let mut ev =
-                    purchase_event(c, Action::Provision, State::Ambiguous, &ids, rid, None);
-                ev.error = Some(e.clone());
-                ctx.record(ev).await?;
-                if let Some((order_id, subs)) =
-                    reconcile(ctx, c, tenant_id, &pending_now, claimed).await?
-                {
-                    let mut ev =
-                        purchase_event(c, Action::Reconcile, State::Succeeded, &ids, rid, None);
-                    ev.order_id = Some(order_id.clone());
-                    ev.subscription_ids = subs;
-                    ev.note = Some("the order went through despite the failed answer".into());
-                    ctx.record(ev).await?;
-                    ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
-                    ctx.did(
-                        &c.key,
-                        format!("ordered {} (order {order_id}, reconciled)", ids.join(", ")),
-                    );
+            Ok(order) => return attempts.bought(&order).await,
+            Err(e) => {
+                if let Some(order_id) = attempts.failed(e).await? {
                     return Ok(order_id);
                 }
-                last = Some(e);
-            }
-            Err(e) if was_ambiguous => {
-                // Refused now, but an earlier attempt may have gone through: leave it
-                // pending so the next run reconciles, never "failed, nothing bought".
-                let mut ev =
-                    purchase_event(c, Action::Provision, State::Ambiguous, &ids, rid, None);
-                ev.error = Some(e);
-                ev.note = Some(REFUSED_AFTER_AMBIGUOUS.into());
-                ctx.record(ev).await?;
-                return Err(Halt::Customer);
-            }
-            Err(e) => {
-                // A definite refusal (or throttling that never let up): nothing was bought.
-                ctx.record(fail_event(c, Action::Provision, &ids, &e))
-                    .await?;
-                return Err(Halt::Customer);
             }
         }
     }
-    // Still ambiguous after every round: leave it pending; the next run reconciles first.
-    let e = last.expect("a round ran");
-    let mut ev = purchase_event(c, Action::Provision, State::Ambiguous, &ids, rid, None);
-    ev.error = Some(e);
-    ctx.record(ev).await?;
-    Err(Halt::Customer)
+    attempts.still_pending().await
 }
 
 /// How a checkout with `orderErrors` split the cart's lines.
@@ -1319,9 +1402,16 @@ async fn purchase_cart(
         cart_id: Some(cart_id.clone()),
         started: started_at,
     };
-    let mut last = None;
-    let mut was_ambiguous = pending.is_some();
-    for _round in 0..3 {
+    let mut attempts = Attempts::new(
+        ctx,
+        c,
+        tenant_id,
+        pending_now,
+        claimed,
+        "checked out",
+        pending.is_some(),
+    );
+    for _round in 0..ROUNDS {
         match ctx.client.checkout(tenant_id, &cart_id, rid).await {
             Ok(result) => {
                 if let Some(err) = result
@@ -1356,7 +1446,7 @@ async fn purchase_cart(
                     if !split.failed.is_empty() {
                         let mut ev = fail_event(c, Action::Provision, &split.failed, &e);
                         ev.cart_id = Some(cart_id.clone());
-                        if was_ambiguous {
+                        if attempts.was_ambiguous {
                             // An earlier attempt may have bought them: reconcile, never re-buy.
                             ev.state = State::Ambiguous;
                             ev.request_id = Some(rid.to_string());
@@ -1383,86 +1473,16 @@ async fn purchase_cart(
                     .and_then(|o| o.first())
                     .cloned()
                     .unwrap_or(Value::Null);
-                let order_id = order
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
-                let mut e = purchase_event(
-                    c,
-                    Action::Provision,
-                    State::Succeeded,
-                    &ids,
-                    rid,
-                    Some(&cart_id),
-                );
-                e.order_id = Some(order_id.clone());
-                e.subscription_ids = order_subscriptions(&order);
-                ctx.record(e).await?;
-                ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
-                ctx.did(
-                    &c.key,
-                    format!("checked out {} (order {order_id})", ids.join(", ")),
-                );
-                return Ok(order_id);
-            }
-            Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
-            Err(e) if treat_as_ambiguous(&e) => {
-                was_ambiguous = true;
-                let mut ev = purchase_event(
-                    c,
-                    Action::Provision,
-                    State::Ambiguous,
-                    &ids,
-                    rid,
-                    Some(&cart_id),
-                );
-                ev.error = Some(e.clone());
-                ctx.record(ev).await?;
-                if let Some((order_id, subs)) =
-                    reconcile(ctx, c, tenant_id, &pending_now, claimed).await?
-                {
-                    let mut ev =
-                        purchase_event(c, Action::Reconcile, State::Succeeded, &ids, rid, None);
-                    ev.order_id = Some(order_id.clone());
-                    ev.subscription_ids = subs;
-                    ctx.record(ev).await?;
-                    ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
-                    return Ok(order_id);
-                }
-                last = Some(e);
-            }
-            Err(e) if was_ambiguous => {
-                let mut ev = purchase_event(
-                    c,
-                    Action::Provision,
-                    State::Ambiguous,
-                    &ids,
-                    rid,
-                    Some(&cart_id),
-                );
-                ev.error = Some(e);
-                ev.note = Some(REFUSED_AFTER_AMBIGUOUS.into());
-                ctx.record(ev).await?;
-                return Err(Halt::Customer);
+                return attempts.bought(&order).await;
             }
             Err(e) => {
-                ctx.record(fail(&e)).await?;
-                return Err(Halt::Customer);
+                if let Some(order_id) = attempts.failed(e).await? {
+                    return Ok(order_id);
+                }
             }
         }
     }
-    let mut ev = purchase_event(
-        c,
-        Action::Provision,
-        State::Ambiguous,
-        &ids,
-        rid,
-        Some(&cart_id),
-    );
-    ev.error = last;
-    ctx.record(ev).await?;
-    Err(Halt::Customer)
+    attempts.still_pending().await
 }
 
 /// The catalog item and term to buy: a one-year term billed monthly when offered, else

@@ -750,6 +750,50 @@ fn new_commerce_lines_go_through_a_cart_and_checkout() {
 }
 
 #[test]
+fn faults_in_cart_checkouts_end_as_the_fault_free_run() {
+    // Every move to Microsoft 365 E3 is bought as a new-commerce item: a cart and a
+    // checkout, whose failed answers must be reconciled like those of orders.
+    let mut plan = plan_with(14, 6, 2);
+    let mut carts = 0;
+    for line in plan.customers.iter_mut().flat_map(|c| c.lines.iter_mut()) {
+        if line.to_sku.as_deref() == Some(M365_E3_SKU) {
+            line.target_offer_id = Some("CFQ7TTC0LFLX:0001".into());
+            carts += 1;
+        }
+    }
+    assert!(carts >= 3, "only {carts} new-commerce lines");
+    let clean_wd = Workdir::new();
+    let clean_plan = write_plan(&clean_wd, &plan);
+    let clean = Sandbox::start(&["--seed", clean_plan.to_str().unwrap()]);
+    apply(&clean_wd, &clean, &[]).expect_code(0);
+    let want = end_state(&sandbox_state(&clean));
+
+    let wd = Workdir::new();
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&[
+        "--seed",
+        plan_path.to_str().unwrap(),
+        "--fail-rate",
+        "0.25",
+        "--fault-seed",
+        "7",
+    ]);
+    apply_until_done(&wd, &sb, &["--max-failures", "1000"], 8);
+    assert_eq!(
+        end_state(&sandbox_state(&sb)),
+        want,
+        "faulty run ended differently from the fault-free run"
+    );
+    let journal = wd.read("plan.journal.jsonl");
+    assert!(
+        journal
+            .lines()
+            .any(|l| l.contains("\"state\":\"ambiguous\"") && l.contains("\"cart_id\"")),
+        "no ambiguous checkout was exercised"
+    );
+}
+
+#[test]
 fn max_failures_stops_a_run_that_is_going_wrong() {
     let wd = Workdir::new();
     let mut plan = plan_with(6, 0, 0);
