@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use cspmove::plan::model::Plan;
+use cspmove::model::Plan;
 use cspmove::report::{self, Format, Lang};
 
 fn main() -> anyhow::Result<()> {

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use cspmove::plan::model::{
+use cspmove::model::{
     Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
 };
 use cspmove::sandbox::{SandboxConfig, start};

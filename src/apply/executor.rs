@@ -25,7 +25,7 @@ use super::client::{ApiError, Client, ErrorKind, PcCustomer};
 use super::invitations::{self, Invitation};
 use super::journal::{Action, Event, GroupCommit, Journal, State};
 use super::status::{self, CustomerRow, PendingPurchase, Progress, is_due, lines_key};
-use crate::plan::model::{Customer, LicenseAction, Line, Plan};
+use crate::model::{Customer, LicenseAction, Line, Plan};
 
 /// The namespace of cspmove's request IDs (uuid v5 of plan, customer and action).
 const REQUEST_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_94c2_3f0e_4d0b_9b3e_5e3c_7a28_c5d1);
@@ -243,7 +243,7 @@ pub async fn execute(
                 if p.accepted != Some(true) || p.tenant_id.as_deref() != Some(pc.id.as_str()) {
                     let mut e = Event::new(&c.key, Action::Relationship, State::Succeeded);
                     e.tenant_id = Some(pc.id.clone());
-                    e.task = task_id(c, crate::plan::model::TaskKind::RequestRelationship);
+                    e.task = task_id(c, crate::model::TaskKind::RequestRelationship);
                     learnt.push(e);
                     p.accepted = Some(true);
                     p.tenant_id = Some(pc.id.clone());
@@ -484,7 +484,7 @@ async fn record_or_fail(ctx: &Ctx, events: Vec<Event>) -> anyhow::Result<()> {
     }
 }
 
-fn task_id(c: &Customer, kind: crate::plan::model::TaskKind) -> Option<String> {
+fn task_id(c: &Customer, kind: crate::model::TaskKind) -> Option<String> {
     c.tasks
         .iter()
         .find(|t| t.kind == kind)
@@ -991,7 +991,7 @@ async fn purchase_order(
         }).collect::<Vec<_>>(),
     });
     let mut started = purchase_event(c, Action::Provision, State::Started, &ids, rid, None);
-    started.task = task_id(c, crate::plan::model::TaskKind::Provision);
+    started.task = task_id(c, crate::model::TaskKind::Provision);
     let started_at = pending.and_then(|p| p.started).unwrap_or(started.at);
     ctx.record(started).await?;
     let pending_now = PendingPurchase {
@@ -1390,7 +1390,7 @@ async fn purchase_cart(
                 rid,
                 Some(&cart_id),
             );
-            started.task = task_id(c, crate::plan::model::TaskKind::Provision);
+            started.task = task_id(c, crate::model::TaskKind::Provision);
             let at = started.at;
             ctx.record(started).await?;
             (cart_id, rid, Some(at))
@@ -1571,7 +1571,7 @@ async fn reassign_licenses(
     }
     let mut started = Event::new(&c.key, Action::Reassign, State::Started);
     started.lines = ids.clone();
-    started.task = task_id(c, crate::plan::model::TaskKind::ReassignLicenses);
+    started.task = task_id(c, crate::model::TaskKind::ReassignLicenses);
     ctx.record(started).await?;
 
     let skus = try_read!(ctx.client.subscribed_skus(tenant_id).await);
@@ -1768,8 +1768,7 @@ pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
     for c in &scope {
         let p = progress.get(&c.key).unwrap_or(&empty);
         let known = p.accepted == Some(true)
-            || (p.accepted.is_none()
-                && c.relationship == crate::plan::model::Relationship::Accepted);
+            || (p.accepted.is_none() && c.relationship == crate::model::Relationship::Accepted);
         if !known {
             maybe_invite = true;
         }

@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use crate::plan::model::Customer;
+use crate::model::Customer;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invitation {

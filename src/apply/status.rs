@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::client::ApiError;
 use super::journal::{Action, Event, State};
-use crate::plan::model::{Customer, LicenseAction, Line};
+use crate::model::{Customer, LicenseAction, Line};
 
 /// The statuses of DESIGN §8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -283,7 +283,7 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
         .count();
     let accepted = p
         .accepted
-        .unwrap_or(customer.relationship == crate::plan::model::Relationship::Accepted);
+        .unwrap_or(customer.relationship == crate::model::Relationship::Accepted);
     let unprovisioned: Vec<&Line> = customer
         .lines
         .iter()
@@ -400,7 +400,7 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
 
 /// Rows for every customer of the plan (or those `only` names), from plan and journal.
 pub fn rows(
-    plan: &crate::plan::model::Plan,
+    plan: &crate::model::Plan,
     events: &[Event],
     today: NaiveDate,
     only: &[String],

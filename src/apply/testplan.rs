@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::plan::model::{
+use crate::model::{
     Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary, Task,
     TaskKind,
 };

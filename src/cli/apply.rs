@@ -12,7 +12,7 @@ use cspmove::apply::client::{self, Client, RetryPolicy};
 use cspmove::apply::executor::{self, ApplyOptions, PurchasePreview};
 use cspmove::apply::journal::{self, Journal};
 use cspmove::apply::{self, exec_report, status};
-use cspmove::plan::model::{Plan, PlanFileError};
+use cspmove::model::{Plan, PlanFileError};
 
 use super::UsageError;
 

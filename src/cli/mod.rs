@@ -60,7 +60,7 @@ pub fn exit_code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if cause.is::<UsageError>()
             || cause.is::<cspmove::input::InputError>()
-            || cause.is::<cspmove::plan::model::PlanFileError>()
+            || cause.is::<cspmove::model::PlanFileError>()
         {
             return 2;
         }

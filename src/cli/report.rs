@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use cspmove::plan::model::Plan;
+use cspmove::model::Plan;
 use cspmove::report::{self, Format, Lang, ReportError};
 
 use super::UsageError;

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use cspmove::plan::model::Plan;
+use cspmove::model::Plan;
 use cspmove::sandbox::{Accept, SandboxConfig};
 
 use super::UsageError;

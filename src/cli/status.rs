@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use cspmove::apply::{self, journal, status};
-use cspmove::plan::model::{Plan, PlanFileError};
+use cspmove::model::{Plan, PlanFileError};
 
 use super::plan::FormatArg;
 

@@ -16,7 +16,7 @@ use super::DateOrder;
 use super::header::{HeaderMap, Schema, match_row, satisfies};
 use super::row::{Cells, Collector, RowContext, RowOutcome};
 use super::source::{BadBytes, hex_bytes};
-use crate::plan::model::RejectCode;
+use crate::model::RejectCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) const DELIMITERS: [u8; 4] = [b',', b';', b'\t', b'|'];

@@ -32,7 +32,7 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::plan::model::{InputInfo, Rejection};
+use crate::model::{InputInfo, Rejection};
 use header::{HeaderMap, INPUT_SCHEMA, Schema};
 use row::{RowContext, RowOutcome};
 
@@ -608,7 +608,7 @@ fn read_text_input(
         let first = collector
             .rejected
             .iter()
-            .find(|r| r.code == crate::plan::model::RejectCode::InvalidEncoding);
+            .find(|r| r.code == crate::model::RejectCode::InvalidEncoding);
         let first_row = first.map_or(0, |r| r.row);
         let hex = first
             .and_then(|r| r.message.split(['(', ')']).nth(1))

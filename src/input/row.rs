@@ -16,7 +16,7 @@ use super::value::{
     clean, normalize_country, parse_bool, parse_guid, parse_relationship, parse_whole,
 };
 use super::{DateOrder, Field, InputTable, SourceRow};
-use crate::plan::model::{InputInfo, RejectCode, Rejection};
+use crate::model::{InputInfo, RejectCode, Rejection};
 
 /// Access to one row's cells by column index.
 pub(crate) trait Cells {

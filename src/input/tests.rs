@@ -10,7 +10,7 @@ use rust_xlsxwriter::{Format, Workbook};
 use sha2::Digest;
 
 use super::*;
-use crate::plan::model::RejectCode;
+use crate::model::RejectCode;
 
 const CONTOSO: &str = "0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b";
 

@@ -12,7 +12,7 @@
 
 use chrono::NaiveDate;
 
-use crate::plan::model::{
+use crate::model::{
     Customer, LicenseAction, Line, OriginalAction, Relationship, Task, TaskKind, WarningCode,
     iso_date,
 };
@@ -302,7 +302,7 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::plan::model::WarningCode;
+    use crate::model::WarningCode;
 
     fn serde_bytes(c: &Customer) -> Vec<u8> {
         serde_json::to_vec(c).unwrap()

@@ -1,4 +1,4 @@
-//! Planning: typed rows in, a deterministic [`model::Plan`] out (DESIGN §5).
+//! Planning: typed rows in, a deterministic [`crate::model::Plan`] out (DESIGN §5).
 //!
 //! Planning knows nothing of flags, files or terminals. It runs in parallel with rayon
 //! on a pool of its own (sized by [`PlanOptions::threads`]) and keeps input order so
@@ -27,7 +27,7 @@
 pub mod catalog;
 pub mod duplicates;
 pub mod json;
-pub mod model;
+
 pub mod offer;
 pub mod rules;
 pub mod summary;
@@ -42,10 +42,10 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use crate::input::{InputTable, SourceRow};
-use crate::plan::catalog::{Catalog, OfferMap};
-use crate::plan::model::{
+use crate::model::{
     Customer, InputInfo, Plan, RejectCode, Rejection, Relationship, SCHEMA, WarningCode,
 };
+use crate::plan::catalog::{Catalog, OfferMap};
 use crate::plan::offer::normalise;
 use crate::plan::rules::{Decision, Resolver, decide_line, materialise};
 

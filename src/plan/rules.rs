@@ -12,8 +12,8 @@ use foldhash::HashMap;
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::input::SourceRow;
+use crate::model::{LicenseAction, Line, OriginalAction, WarningCode};
 use crate::plan::catalog::{Catalog, OfferMap};
-use crate::plan::model::{LicenseAction, Line, OriginalAction, WarningCode};
 use crate::plan::offer::{OfferId, offer_key};
 
 /// When to provision a line, and the timing warning it carries.

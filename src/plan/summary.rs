@@ -17,7 +17,7 @@ use serde::Serialize;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::plan::model::{Customer, LicenseAction, Summary, WarningCode, WaveSummary};
+use crate::model::{Customer, LicenseAction, Summary, WarningCode, WaveSummary};
 use crate::plan::rules::{Decision, wave};
 use crate::report::Lang;
 
@@ -278,7 +278,7 @@ struct JsonSummary<'a> {
     same_offer: u64,
     reassign: u64,
     rejected_rows: u64,
-    warnings: &'a BTreeMap<crate::plan::model::WarningCode, u64>,
+    warnings: &'a BTreeMap<crate::model::WarningCode, u64>,
     waves: &'a BTreeMap<String, WaveSummary>,
 }
 
@@ -308,7 +308,7 @@ pub fn write_json(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::model::WarningCode;
+    use crate::model::WarningCode;
 
     fn sample() -> Summary {
         let mut s = Summary {

@@ -20,7 +20,7 @@
 
 use chrono::NaiveDate;
 
-use crate::plan::model::{LicenseAction, Line, Relationship, Task, TaskKind};
+use crate::model::{LicenseAction, Line, Relationship, Task, TaskKind};
 use crate::plan::rules::{disable_auto_renew_due, let_expire_due};
 
 /// Which lines a task covers. Kept allocation-free: at a million lines the task graph

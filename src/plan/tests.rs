@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::input::InputTable;
-use crate::plan::model::{InputInfo, LicenseAction, RejectCode, Summary, TaskKind};
+use crate::model::{InputInfo, LicenseAction, RejectCode, Summary, TaskKind};
 use crate::plan::rules::tests::{d, row};
 
 const A: &str = "aaaaaaaa-0000-0000-0000-000000000001";

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::model::{Customer, InputInfo, Plan, Rejection, Summary};
 use crate::plan::Prepared;
-use crate::plan::model::{Customer, InputInfo, Plan, Rejection, Summary};
 
 /// Customers serialised per parallel work item.
 const CHUNK: usize = 256;

@@ -10,7 +10,7 @@ use super::Lang;
 use super::i18n::texts;
 use super::safe::neutralise;
 use super::tables::{self, Cell};
-use crate::plan::model::Plan;
+use crate::model::Plan;
 
 pub fn render(plan: &Plan, lang: Lang) -> Vec<u8> {
     let t = texts(lang);

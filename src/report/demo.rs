@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, Duration, NaiveDate};
 
-use crate::plan::model::{
+use crate::model::{
     Customer, InputInfo, LicenseAction, Line, OriginalAction, Plan, RejectCode, Rejection,
     Relationship, SCHEMA, Summary, Task, TaskKind, WarningCode, WaveSummary,
 };

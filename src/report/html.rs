@@ -18,7 +18,7 @@ use super::Lang;
 use super::i18n::{TASK_KINDS, Texts, task_description_key, texts};
 use super::safe::{html as esc, json_in_html};
 use super::tables::{self, Cell, Figures, Kind, Table};
-use crate::plan::model::Plan;
+use crate::model::Plan;
 
 const CSS: &str = include_str!("html/report.css");
 const JS: &str = include_str!("html/report.js");

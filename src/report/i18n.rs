@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use chrono::NaiveDate;
 
 use super::Lang;
-use crate::plan::model::{LicenseAction, RejectCode, Relationship, TaskKind, WarningCode};
+use crate::model::{LicenseAction, RejectCode, Relationship, TaskKind, WarningCode};
 
 const SOURCES: [(Lang, &str); 3] = [
     (Lang::En, include_str!("i18n/en.json")),

@@ -11,7 +11,7 @@ use super::Lang;
 use super::i18n::{Texts, texts};
 use super::safe::markdown as esc;
 use super::tables::{self, Figures, Kind, Table};
-use crate::plan::model::Plan;
+use crate::model::Plan;
 
 pub fn render(plan: &Plan, lang: Lang) -> String {
     let t = texts(lang);

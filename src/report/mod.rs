@@ -21,7 +21,7 @@ mod xlsx;
 use std::io::Write;
 use std::path::Path;
 
-use crate::plan::model::Plan;
+use crate::model::Plan;
 
 /// Language of headings, labels and messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]

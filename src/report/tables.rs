@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::i18n::Texts;
-use crate::plan::model::{Customer, LicenseAction, Plan, Relationship, WarningCode};
+use crate::model::{Customer, LicenseAction, Plan, Relationship, WarningCode};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {

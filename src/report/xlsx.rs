@@ -14,7 +14,7 @@ use super::Lang;
 use super::i18n::{Texts, texts};
 use super::safe::neutralise;
 use super::tables::{self, Cell, Figures, Kind, Table};
-use crate::plan::model::Plan;
+use crate::model::Plan;
 
 /// How many rows are looked at to fit column widths: enough to be representative, few
 /// enough that a 100,000-line plan does not pay for measuring every cell.

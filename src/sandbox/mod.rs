@@ -36,7 +36,7 @@ use state::SandboxState;
 pub struct SandboxConfig {
     pub listen: SocketAddr,
     /// Tenants to create from a plan (ignored when `state_file` already exists).
-    pub seed: Option<crate::plan::model::Plan>,
+    pub seed: Option<crate::model::Plan>,
     pub accept: Accept,
     /// The App+User bearer token accepted on every route.
     pub token: String,

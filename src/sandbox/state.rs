@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use super::catalog::{Catalog, LegacyOffer, NceSku, SkuInfo, derived_guid, is_guid};
 use super::wire::{link, ts};
-use crate::plan::model::{Plan, Relationship};
+use crate::model::{Plan, Relationship};
 
 /// The schema tag of a `--state` file.
 pub const STATE_SCHEMA: &str = "cspmove.sandbox-state/v1";

@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use cspmove::apply::testplan::{M365_E3_SKU, O365_E3_SKU, plan_with};
-use cspmove::plan::model::{LicenseAction, Plan};
+use cspmove::model::{LicenseAction, Plan};
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
 

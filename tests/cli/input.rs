@@ -2,7 +2,7 @@
 //! with a message naming it, bad rows exit 3 and are listed, `-` reads stdin, several
 //! inputs merge, and CSV/XLSX twins give the same plan.
 
-use cspmove::plan::model::{Plan, RejectCode};
+use cspmove::model::{Plan, RejectCode};
 
 use crate::common::{Workdir, fixture};
 

@@ -2,7 +2,7 @@
 
 use std::process::Stdio;
 
-use cspmove::plan::model::{LicenseAction, Plan, RejectCode, Relationship, TaskKind, WarningCode};
+use cspmove::model::{LicenseAction, Plan, RejectCode, Relationship, TaskKind, WarningCode};
 
 use crate::common::{Workdir, run_command};
 

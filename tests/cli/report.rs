@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
-use cspmove::plan::model::{LicenseAction, Plan};
+use cspmove::model::{LicenseAction, Plan};
 use cspmove::report::demo;
 use cspmove::report::safe::is_formula_like;
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
-use cspmove::plan::model::{
+use cspmove::model::{
     Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
 };
 use reqwest::StatusCode;
