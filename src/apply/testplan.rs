@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::model::{
+    Billing, Term,
     Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary, Task,
     TaskKind,
 };
@@ -64,6 +65,7 @@ pub fn plan_with(same: usize, reassign: usize, by_domain: usize) -> Plan {
             seats,
             target_seats: seats,
             same_offer: !is_reassign,
+            same_license: !is_reassign,
             license_action: if is_reassign {
                 LicenseAction::Reassign
             } else {
@@ -80,6 +82,8 @@ pub fn plan_with(same: usize, reassign: usize, by_domain: usize) -> Plan {
             program: Some("Open".to_string()),
             assigned: Some(assigned),
             auto_renew: Some(false),
+            term: Term::P1Y,
+            billing: Billing::Monthly,
             warnings: Vec::new(),
         };
         let mut tasks = vec![Task {
@@ -131,6 +135,7 @@ pub fn plan_with(same: usize, reassign: usize, by_domain: usize) -> Plan {
             customers: customers.len() as u64,
             lines,
             same_offer: (same + by_domain) as u64,
+            same_license: 0,
             reassign: reassign as u64,
             rejected_rows: 0,
             warnings: BTreeMap::new(),

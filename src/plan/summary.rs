@@ -37,6 +37,7 @@ pub fn summarize(customers: &[Customer], rejected_rows: u64) -> Summary {
 struct Counts {
     lines: u64,
     same_offer: u64,
+    same_license: u64,
     reassign: u64,
     warnings: [u64; WarningCode::ALL.len()],
     waves: BTreeMap<(i32, u32), WaveSummary>,
@@ -58,6 +59,9 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
             if d.same_offer {
                 c.same_offer += 1;
                 wave.same_offer += 1;
+            } else if d.same_license {
+                c.same_license += 1;
+                wave.same_license += 1;
             } else {
                 c.reassign += 1;
                 wave.reassign += 1;
@@ -70,6 +74,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
         .reduce(Counts::default, |mut a, b| {
             a.lines += b.lines;
             a.same_offer += b.same_offer;
+            a.same_license += b.same_license;
             a.reassign += b.reassign;
             for (x, y) in a.warnings.iter_mut().zip(b.warnings) {
                 *x += y;
@@ -78,6 +83,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
                 let into = a.waves.entry(k).or_default();
                 into.lines += w.lines;
                 into.same_offer += w.same_offer;
+                into.same_license += w.same_license;
                 into.reassign += w.reassign;
             }
             a
@@ -85,6 +91,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
     Summary {
         lines: counts.lines,
         same_offer: counts.same_offer,
+        same_license: counts.same_license,
         reassign: counts.reassign,
         warnings: WarningCode::ALL
             .into_iter()
@@ -112,9 +119,13 @@ fn count_into(mut s: Summary, c: &Customer) -> Summary {
         };
         wave.lines += 1;
         match line.license_action {
-            LicenseAction::None => {
+            LicenseAction::None if line.same_offer => {
                 s.same_offer += 1;
                 wave.same_offer += 1;
+            }
+            LicenseAction::None => {
+                s.same_license += 1;
+                wave.same_license += 1;
             }
             LicenseAction::Reassign => {
                 s.reassign += 1;
@@ -134,6 +145,7 @@ pub fn merge(mut a: Summary, b: Summary) -> Summary {
     a.rejected_rows += b.rejected_rows;
     a.lines += b.lines;
     a.same_offer += b.same_offer;
+    a.same_license += b.same_license;
     a.reassign += b.reassign;
     for (code, n) in b.warnings {
         *a.warnings.entry(code).or_default() += n;
@@ -142,6 +154,7 @@ pub fn merge(mut a: Summary, b: Summary) -> Summary {
         let into = a.waves.entry(wave).or_default();
         into.lines += w.lines;
         into.same_offer += w.same_offer;
+        into.same_license += w.same_license;
         into.reassign += w.reassign;
     }
     a
@@ -159,6 +172,7 @@ struct Labels {
     customers: &'static str,
     lines: &'static str,
     same_offer: &'static str,
+    same_license: &'static str,
     reassign: &'static str,
     rejected_rows: &'static str,
     warnings: &'static str,
@@ -173,10 +187,11 @@ fn labels(lang: Lang) -> &'static Labels {
         customers: "customers",
         lines: "lines",
         same_offer: "same offer",
+        same_license: "same licence",
         reassign: "reassign",
         rejected_rows: "rejected rows",
         warnings: "warnings (lines)",
-        waves: "moves per wave (lines / same offer / reassign)",
+        waves: "moves per wave (lines / same offer / same licence / reassign)",
         plan_file: "plan written to",
         not_written: "no plan written: rows were rejected and --strict is set",
         rejected_pointer: "rejected rows are listed under \"rejected\" in",
@@ -185,10 +200,11 @@ fn labels(lang: Lang) -> &'static Labels {
         customers: "고객",
         lines: "이전 항목",
         same_offer: "동일 제품",
+        same_license: "동일 라이선스",
         reassign: "라이선스 재할당",
         rejected_rows: "거부된 행",
         warnings: "경고 (항목 수)",
-        waves: "월별 이전 (항목 / 동일 제품 / 재할당)",
+        waves: "월별 이전 (항목 / 동일 제품 / 동일 라이선스 / 재할당)",
         plan_file: "계획 파일",
         not_written: "계획 파일을 쓰지 않음: 거부된 행이 있고 --strict가 지정됨",
         rejected_pointer: "거부된 행 목록: 다음 파일의 \"rejected\"",
@@ -197,10 +213,11 @@ fn labels(lang: Lang) -> &'static Labels {
         customers: "顧客",
         lines: "移行明細",
         same_offer: "同一プラン",
+        same_license: "同一ライセンス",
         reassign: "ライセンス再割り当て",
         rejected_rows: "却下された行",
         warnings: "警告 (明細数)",
-        waves: "月別の移行 (明細 / 同一プラン / 再割り当て)",
+        waves: "月別の移行 (明細 / 同一プラン / 同一ライセンス / 再割り当て)",
         plan_file: "計画ファイル",
         not_written: "計画ファイルは書き込まれていません: 却下された行があり --strict が指定されています",
         rejected_pointer: "却下された行の一覧: 次のファイルの \"rejected\"",
@@ -225,6 +242,7 @@ pub fn write_text(
         l.customers,
         l.lines,
         l.same_offer,
+        l.same_license,
         l.reassign,
         l.rejected_rows,
     ]
@@ -239,6 +257,7 @@ pub fn write_text(
     row(out, l.customers, summary.customers)?;
     row(out, l.lines, summary.lines)?;
     row(out, l.same_offer, summary.same_offer)?;
+    row(out, l.same_license, summary.same_license)?;
     row(out, l.reassign, summary.reassign)?;
     row(out, l.rejected_rows, summary.rejected_rows)?;
     if !summary.warnings.is_empty() {
@@ -252,8 +271,8 @@ pub fn write_text(
         for (wave, w) in &summary.waves {
             writeln!(
                 out,
-                "  {wave}  {:>9} / {:>9} / {:>9}",
-                w.lines, w.same_offer, w.reassign
+                "  {wave}  {:>9} / {:>9} / {:>9} / {:>9}",
+                w.lines, w.same_offer, w.same_license, w.reassign
             )?;
         }
     }
@@ -276,6 +295,7 @@ struct JsonSummary<'a> {
     customers: u64,
     lines: u64,
     same_offer: u64,
+    same_license: u64,
     reassign: u64,
     rejected_rows: u64,
     warnings: &'a BTreeMap<crate::model::WarningCode, u64>,
@@ -296,6 +316,7 @@ pub fn write_json(
         customers: summary.customers,
         lines: summary.lines,
         same_offer: summary.same_offer,
+        same_license: summary.same_license,
         reassign: summary.reassign,
         rejected_rows: summary.rejected_rows,
         warnings: &summary.warnings,
@@ -313,8 +334,9 @@ mod tests {
     fn sample() -> Summary {
         let mut s = Summary {
             customers: 2,
-            lines: 3,
+            lines: 4,
             same_offer: 2,
+            same_license: 1,
             reassign: 1,
             rejected_rows: 1,
             ..Summary::default()
@@ -323,8 +345,9 @@ mod tests {
         s.waves.insert(
             "2026-11".into(),
             WaveSummary {
-                lines: 3,
+                lines: 4,
                 same_offer: 2,
+                same_license: 1,
                 reassign: 1,
             },
         );
@@ -339,12 +362,13 @@ mod tests {
         assert_eq!(
             text,
             "customers              2\n\
-             lines                  3\n\
+             lines                  4\n\
              same offer             2\n\
+             same licence           1\n\
              reassign               1\n\
              rejected rows          1\n\
              warnings (lines):\n  EXPIRED                         1\n\
-             moves per wave (lines / same offer / reassign):\n  2026-11          3 /         2 /         1\n\
+             moves per wave (lines / same offer / same licence / reassign):\n  2026-11          4 /         2 /         1 /         1\n\
              plan written to: p.json\n\
              rejected rows are listed under \"rejected\" in p.json\n"
         );
@@ -371,5 +395,7 @@ mod tests {
         assert_eq!(v["customers"], 2);
         assert_eq!(v["warnings"]["EXPIRED"], 1);
         assert_eq!(v["waves"]["2026-11"]["reassign"], 1);
+        assert_eq!(v["same_license"], 1);
+        assert_eq!(v["waves"]["2026-11"]["same_license"], 1);
     }
 }
