@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use cspmove::model::{
-    Billing, Term,
-    Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+    Billing, Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+    Term,
 };
 use cspmove::sandbox::{SandboxConfig, start};
 

@@ -540,3 +540,47 @@ pub enum PlanFileError {
     #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
     Schema(String),
 }
+
+#[cfg(test)]
+mod term_tests {
+    use super::*;
+
+    #[test]
+    fn new_commerce_sells_billing_periods_no_longer_than_the_term() {
+        use Billing::*;
+        let sold: Vec<(Term, Billing)> = Term::ALL
+            .into_iter()
+            .flat_map(|t| Billing::ALL.into_iter().map(move |b| (t, b)))
+            .filter(|&(t, b)| sells(t, b))
+            .collect();
+        assert_eq!(
+            sold,
+            vec![
+                (Term::P1M, Monthly),
+                (Term::P1Y, Monthly),
+                (Term::P1Y, Annual),
+                (Term::P3Y, Monthly),
+                (Term::P3Y, Annual),
+                (Term::P3Y, Triennial),
+            ]
+        );
+        assert_eq!(
+            unsold_message(Term::P1M, Annual),
+            "new commerce does not sell the term P1M billed annual: P1M is billed monthly"
+        );
+    }
+
+    #[test]
+    fn canonical_forms_round_trip() {
+        for t in Term::ALL {
+            assert_eq!(t.to_string().parse::<Term>(), Ok(t));
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{t}\""));
+        }
+        for b in Billing::ALL {
+            assert_eq!(b.to_string().to_uppercase().parse::<Billing>(), Ok(b));
+            assert_eq!(serde_json::to_string(&b).unwrap(), format!("\"{b}\""));
+        }
+        assert!("P2Y".parse::<Term>().is_err());
+        assert!("weekly".parse::<Billing>().is_err());
+    }
+}

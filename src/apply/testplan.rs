@@ -11,9 +11,8 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::model::{
-    Billing, Term,
-    Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary, Task,
-    TaskKind,
+    Billing, Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+    Task, TaskKind, Term,
 };
 
 pub const O365_E3_OFFER: &str = "796B6B5F-613C-4E24-A17C-EBA730D49C02";

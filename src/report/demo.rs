@@ -12,9 +12,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration, NaiveDate};
 
 use crate::model::{
-    Billing, Term,
-    Customer, InputInfo, LicenseAction, Line, OriginalAction, Plan, RejectCode, Rejection,
-    Relationship, SCHEMA, Summary, Task, TaskKind, WarningCode, WaveSummary,
+    Billing, Customer, InputInfo, LicenseAction, Line, OriginalAction, Plan, RejectCode, Rejection,
+    Relationship, SCHEMA, Summary, Task, TaskKind, Term, WarningCode, WaveSummary,
 };
 
 /// Hostile values that appear as customer names, offers and rejected values.
