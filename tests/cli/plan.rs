@@ -547,15 +547,25 @@ fn map_names_a_header_no_alias_knows() {
 fn term_and_billing_default_to_p1y_monthly_and_follow_the_flags() {
     let wd = Workdir::new();
     wd.write("customers.csv", basic_csv());
-    wd.run(["plan", "customers.csv", "--as-of", "2026-11-21", "-o", "d.json"])
-        .expect_code(0);
+    wd.run([
+        "plan",
+        "customers.csv",
+        "--as-of",
+        "2026-11-21",
+        "-o",
+        "d.json",
+    ])
+    .expect_code(0);
     let text = std::fs::read_to_string(wd.join("d.json")).unwrap();
     let plan = read_plan(&wd, "d.json");
     for (_, line) in plan.lines() {
         assert_eq!(line.term, cspmove::model::Term::P1Y);
         assert_eq!(line.billing, cspmove::model::Billing::Monthly);
     }
-    assert!(text.contains(r#""term":"P1Y","billing":"monthly""#), "{text}");
+    assert!(
+        text.contains(r#""term":"P1Y","billing":"monthly""#),
+        "{text}"
+    );
 
     wd.run([
         "plan",
