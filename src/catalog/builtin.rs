@@ -48,7 +48,10 @@ pub(crate) fn rows() -> Vec<CatalogRow> {
             let record = record.expect("builtin.csv is valid CSV");
             let text = |i: usize| Some(record[i].trim().to_string()).filter(|s| !s.is_empty());
             let number = |i: usize| {
-                text(i).map(|n| n.parse::<u64>().expect("builtin.csv quantities are numbers"))
+                text(i).map(|n| {
+                    n.parse::<u64>()
+                        .expect("builtin.csv quantities are numbers")
+                })
             };
             CatalogRow {
                 offer_id: text(id),

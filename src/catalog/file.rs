@@ -142,7 +142,10 @@ static CATALOG_SCHEMA: Schema = Schema {
         },
     ],
     // A licence known only by its skuId or part number is a row without an offer ID.
-    required: &[&[OFFER_ID, SKU_ID, SKU_PART_NUMBER] as &[usize], &[OFFER_NAME]],
+    required: &[
+        &[OFFER_ID, SKU_ID, SKU_PART_NUMBER] as &[usize],
+        &[OFFER_NAME],
+    ],
     index: OnceLock::new(),
 };
 
@@ -298,7 +301,8 @@ pub fn read_catalog(path: &Path) -> Result<Vec<CatalogRow>, InputError> {
                 &table,
                 row,
                 column,
-                "the row names no offer ID, licence SKU ID or part number: every row needs one".into(),
+                "the row names no offer ID, licence SKU ID or part number: every row needs one"
+                    .into(),
             ));
         }
         let min_quantity = quantity(&table, row, cells, MIN_QUANTITY)?;
@@ -348,7 +352,12 @@ fn licensing_rows(table: &SmallTable) -> Result<Vec<CatalogRow>, InputError> {
             )
         })?;
         let sku_id = parse_guid(&guid).ok_or_else(|| {
-            bad_row(table, row, column, format!("{guid:?} is not a licence GUID"))
+            bad_row(
+                table,
+                row,
+                column,
+                format!("{guid:?} is not a licence GUID"),
+            )
         })?;
         if seen.insert(sku_id.clone()) {
             rows.push(CatalogRow {

@@ -95,7 +95,11 @@ impl Product {
         };
         country
             .and_then(|c| {
-                nce().find(|(_, o)| o.country.as_deref().is_some_and(|oc| oc.eq_ignore_ascii_case(c)))
+                nce().find(|(_, o)| {
+                    o.country
+                        .as_deref()
+                        .is_some_and(|oc| oc.eq_ignore_ascii_case(c))
+                })
             })
             .or_else(|| nce().find(|(_, o)| o.country.is_none()))
             .or_else(|| nce().next())
@@ -122,7 +126,11 @@ impl Product {
     fn canonical_offer(&self, country: Option<&str>) -> Option<usize> {
         self.new_commerce_index(country)
             .or_else(|| self.offers.iter().position(|o| o.kind == OfferKind::Legacy))
-            .or(if self.offers.is_empty() { None } else { Some(0) })
+            .or(if self.offers.is_empty() {
+                None
+            } else {
+                Some(0)
+            })
     }
 
     /// The offer a former name stands for: the first legacy offer, if any.
@@ -430,8 +438,7 @@ impl Catalog {
         if let Some((id, _)) = &offer_id {
             for (i, p) in self.products.iter_mut().enumerate() {
                 if i != index {
-                    p.offers
-                        .retain(|o| !(o.id == *id && o.country == country));
+                    p.offers.retain(|o| !(o.id == *id && o.country == country));
                 }
             }
         }
@@ -442,7 +449,11 @@ impl Catalog {
         if row.sku_id.is_some() {
             product.sku_id = row.sku_id.clone();
         }
-        if let Some(part) = row.sku_part_number.as_ref().filter(|p| !p.trim().is_empty()) {
+        if let Some(part) = row
+            .sku_part_number
+            .as_ref()
+            .filter(|p| !p.trim().is_empty())
+        {
             product.sku_part_number = Some(part.trim().to_string());
         }
         for former in &row.former_names {
@@ -483,14 +494,20 @@ impl Catalog {
                 by_sku.entry(sku.clone()).or_insert(p);
             }
             if let Some(part) = &product.sku_part_number {
-                parts.entry(match_key(part)).or_default().push((p, Pick::Canonical));
+                parts
+                    .entry(match_key(part))
+                    .or_default()
+                    .push((p, Pick::Canonical));
             }
             names
                 .entry(match_key(&product.name))
                 .or_default()
                 .push((p, Pick::Canonical));
             for (o, offer) in product.offers.iter().enumerate() {
-                by_id.entry(offer.id.clone()).or_default().push((p, o as u32));
+                by_id
+                    .entry(offer.id.clone())
+                    .or_default()
+                    .push((p, o as u32));
                 names
                     .entry(match_key(&offer.name))
                     .or_default()

@@ -29,7 +29,10 @@ fn the_builtin_table_reads_and_every_licence_has_its_facts() {
     let c = Catalog::builtin();
     assert!(c.len() >= 40, "{}", c.len());
     for p in c.products() {
-        let sku = p.sku_id.as_deref().expect("every built-in product has a skuId");
+        let sku = p
+            .sku_id
+            .as_deref()
+            .expect("every built-in product has a skuId");
         assert!(uuid::Uuid::try_parse(sku).is_ok(), "{sku}");
         assert_eq!(sku, sku.to_ascii_lowercase());
         assert!(p.sku_part_number.is_some(), "{}", p.name);
@@ -38,7 +41,11 @@ fn the_builtin_table_reads_and_every_licence_has_its_facts() {
         }
     }
     // The eleven licences of new-commerce.csv are sold in new commerce.
-    let nce = c.products().iter().filter(|p| p.sold_in_new_commerce()).count();
+    let nce = c
+        .products()
+        .iter()
+        .filter(|p| p.sold_in_new_commerce())
+        .count();
     assert_eq!(nce, 11);
     let e3 = &c.products()[c.resolve("ENTERPRISEPACK", None).hit().unwrap().product as usize];
     assert_eq!(e3.name, "Office 365 E3");
@@ -47,7 +54,10 @@ fn the_builtin_table_reads_and_every_licence_has_its_facts() {
         e3.legacy_offer_ids().collect::<Vec<_>>(),
         vec!["796B6B5F-613C-4E24-A17C-EBA730D49C02"]
     );
-    assert!(e3.former_names.contains(&"Office 365 Enterprise E3".to_string()));
+    assert!(
+        e3.former_names
+            .contains(&"Office 365 Enterprise E3".to_string())
+    );
     let basic = c.resolve("O365_BUSINESS_ESSENTIALS", None).hit().unwrap();
     assert_eq!(c.offer(basic).unwrap().max_quantity, Some(300));
 }
@@ -77,8 +87,14 @@ fn every_form_of_a_product_resolves_to_its_licence() {
             "{text}"
         );
     }
-    assert_eq!(resolved(c, "Azure Active Directory Premium P1").0, "AAD_PREMIUM");
-    assert_eq!(resolved(c, "Office 365 Business Premium").0, "O365_BUSINESS_PREMIUM");
+    assert_eq!(
+        resolved(c, "Azure Active Directory Premium P1").0,
+        "AAD_PREMIUM"
+    );
+    assert_eq!(
+        resolved(c, "Office 365 Business Premium").0,
+        "O365_BUSINESS_PREMIUM"
+    );
     assert_eq!(resolved(c, "Microsoft 365 F1").0, "SPE_F1");
     assert_eq!(c.resolve("Contoso Special", None), Resolution::Unknown);
     assert_eq!(c.resolve("", None), Resolution::Unknown);
@@ -168,7 +184,10 @@ fn offer_map_matches_any_form_on_either_side() {
         let to = map.target_for(current, product(current));
         assert_eq!(to, Some("SPE_E3"), "{current}");
     }
-    assert_eq!(map.target_for("Office 365 E1", product("Office 365 E1")), None);
+    assert_eq!(
+        map.target_for("Office 365 E1", product("Office 365 E1")),
+        None
+    );
 }
 
 #[test]
@@ -218,12 +237,21 @@ fn microsofts_licensing_csv_is_recognised_by_its_header() {
     .unwrap();
     let rows = read_catalog(&path).unwrap();
     assert_eq!(rows.len(), 2, "one licence per GUID: {rows:?}");
-    assert_eq!(rows[0].sku_id.as_deref(), Some("aaaaaaaa-1111-2222-3333-444444444444"));
+    assert_eq!(
+        rows[0].sku_id.as_deref(),
+        Some("aaaaaaaa-1111-2222-3333-444444444444")
+    );
     assert_eq!(rows[0].offer_id, None);
     let mut c = Catalog::builtin().clone();
     c.extend(rows);
     assert_eq!(c.len(), Catalog::builtin().len() + 1);
-    assert_eq!(resolved(&c, "CONTOSO_SUITE"), ("CONTOSO_SUITE".into(), None));
+    assert_eq!(
+        resolved(&c, "CONTOSO_SUITE"),
+        ("CONTOSO_SUITE".into(), None)
+    );
     // A known licence keeps its offers.
-    assert_eq!(resolved(&c, "Office 365 E3").1.as_deref(), Some("CFQ7TTC0LF8R:0001"));
+    assert_eq!(
+        resolved(&c, "Office 365 E3").1.as_deref(),
+        Some("CFQ7TTC0LF8R:0001")
+    );
 }

@@ -12,7 +12,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-
 /// One field of a table and the header texts that name it.
 #[derive(Debug)]
 pub(crate) struct FieldSpec {

@@ -38,8 +38,8 @@ use row::{RowContext, RowOutcome};
 
 // For the catalog module's `--catalog` and `--offer-map` readers.
 pub(crate) use header::{FieldSpec, Schema};
-pub(crate) use value::{clean, parse_guid, parse_whole};
 pub use source::parse_encoding_name;
+pub(crate) use value::{clean, parse_guid, parse_whole};
 
 /// The fields of DESIGN §3, named as `--map FIELD=HEADER` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -39,16 +39,16 @@ use std::io::Write;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
+use crate::catalog::{Catalog, OfferMap};
 use crate::input::{InputTable, SourceRow};
 use crate::model::{
     Billing, Customer, InputInfo, Plan, RejectCode, Rejection, Relationship, SCHEMA, Term,
     WarningCode,
 };
-use crate::catalog::{Catalog, OfferMap};
-use crate::text::match_key as normalise;
 use crate::plan::rules::{
     Decision, LineDefaults, Resolver, decide_line, mark_shared_pools, materialise,
 };
+use crate::text::match_key as normalise;
 
 /// Checked planning options.
 #[derive(Debug, Clone)]
@@ -269,7 +269,11 @@ fn log_catalog_warnings(
         tracing::warn!(
             "{short_lines} lines have fewer target seats than licences to reassign (TARGET_SEATS_BELOW_ASSIGNED): {}{}",
             short.join("; "),
-            if short_lines > short.len() as u64 { "; …" } else { "" }
+            if short_lines > short.len() as u64 {
+                "; …"
+            } else {
+                ""
+            }
         );
     }
 }

@@ -11,9 +11,9 @@ use foldhash::HashMap;
 
 use chrono::{Datelike, Days, NaiveDate};
 
+use crate::catalog::{Catalog, Hit, OfferId, OfferKind, OfferMap, Resolution, offer_key};
 use crate::input::SourceRow;
 use crate::model::{Billing, LicenseAction, Line, OriginalAction, Term, WarningCode};
-use crate::catalog::{Catalog, Hit, OfferId, OfferKind, OfferMap, Resolution, offer_key};
 
 /// When to provision a line, and the timing warning it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,12 @@ pub fn licenses_to_reassign(same_license: bool, assigned: Option<u64>, seats: u6
 /// Whether a line moves between two offers of one product (DESIGN §5): both resolved
 /// to the same product and offer; when either does not resolve, their texts' interned
 /// [`offer_key`]s are equal.
-pub fn same_offer(current: Resolution, target: Resolution, current_key: u32, target_key: u32) -> bool {
+pub fn same_offer(
+    current: Resolution,
+    target: Resolution,
+    current_key: u32,
+    target_key: u32,
+) -> bool {
     match (current.hit(), target.hit()) {
         (Some(c), Some(t)) => c == t,
         _ => current_key == target_key,
@@ -187,7 +192,11 @@ impl<'a> Resolver<'a> {
         {
             return *hit;
         }
-        let product = self.resolve(current, country).resolution.hit().map(|h| h.product);
+        let product = self
+            .resolve(current, country)
+            .resolution
+            .hit()
+            .map(|h| h.product);
         let target = offer_map.target_for(current, product);
         self.mapped
             .entry(country.unwrap_or("").to_string())
@@ -323,7 +332,12 @@ pub fn decide_line<'a>(
         },
     };
     let catalog = resolver.catalog;
-    let same = same_offer(current.resolution, target.resolution, current.key, target.key);
+    let same = same_offer(
+        current.resolution,
+        target.resolution,
+        current.key,
+        target.key,
+    );
     let same_lic = same_license(same, current.resolution, target.resolution);
     let target_seats = row.target_seats.unwrap_or(row.seats);
 
@@ -342,7 +356,10 @@ pub fn decide_line<'a>(
             Resolution::Unknown => warnings.insert(WarningCode::OfferNotInCatalog),
         }
     }
-    let sku = |r: Resolution| r.hit().and_then(|h| catalog.product(h.product).sku_id.as_ref());
+    let sku = |r: Resolution| {
+        r.hit()
+            .and_then(|h| catalog.product(h.product).sku_id.as_ref())
+    };
     if sku(current.resolution).is_none() || sku(target.resolution).is_none() {
         warnings.insert(WarningCode::SkuUnknown);
     }
