@@ -10,8 +10,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::executor::RunOutcome;
 use super::invitations::{neutralise, write_atomic};
+use super::run::RunOutcome;
 use super::status::{self, CustomerRow};
 
 #[derive(Debug, thiserror::Error)]
