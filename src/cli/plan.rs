@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use cspmove::i18n::Lang;
 use cspmove::input::{DateOrder, Field, InputSource, InputTable, ReadOptions, SheetSelector};
-use cspmove::model::Plan;
+use cspmove::model::{Billing, Plan, Term, sells, unsold_message};
 use cspmove::plan::catalog::{Catalog, OfferMap};
 use cspmove::plan::summary::{self, PlanFile};
 use cspmove::plan::{Lookups, PlanOptions};
@@ -85,6 +85,13 @@ pub struct PlanArgs {
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
+    /// New-commerce term of what is bought, for rows that do not say.
+    #[arg(long, value_name = "P1M|P1Y|P3Y", default_value = "P1Y", value_parser = clap::builder::ValueParser::new(str::parse::<Term>))]
+    pub term: Term,
+    /// Billing frequency of what is bought, for rows that do not say (P1M is billed
+    /// monthly only; P1Y monthly or annual; P3Y monthly, annual or triennial).
+    #[arg(long, value_name = "monthly|annual|triennial", default_value = "monthly", value_parser = clap::builder::ValueParser::new(str::parse::<Billing>))]
+    pub billing: Billing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,6 +232,14 @@ impl TryFrom<PlanArgs> for PlanConfig {
             })?),
             None => None,
         };
+        if !sells(args.term, args.billing) {
+            return Err(usage(format!(
+                "--term {} --billing {}: {}",
+                args.term,
+                args.billing,
+                unsold_message(args.term, args.billing)
+            )));
+        }
         if args.threads == Some(0) {
             return Err(usage("--threads must be at least 1"));
         }
@@ -263,6 +278,8 @@ impl TryFrom<PlanArgs> for PlanConfig {
             plan: PlanOptions {
                 as_of,
                 lead_days: args.lead_days,
+                term: args.term,
+                billing: args.billing,
                 threads: args.threads,
             },
             output: args.output,

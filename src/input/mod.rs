@@ -32,7 +32,7 @@ use crate::fsx::sha256_hex;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
-use crate::model::{InputInfo, Rejection};
+use crate::model::{Billing, InputInfo, Rejection, Term};
 use header::{HeaderMap, INPUT_SCHEMA, Schema};
 use row::{RowContext, RowOutcome};
 
@@ -165,6 +165,10 @@ pub struct SourceRow {
     pub target_seats: Option<u64>,
     /// `Some(true)` when the input says the reseller relationship is already accepted.
     pub relationship_accepted: Option<bool>,
+    /// New-commerce term the row asks for; `None` = the `--term` default.
+    pub term: Option<Term>,
+    /// Billing frequency the row asks for; `None` = the `--billing` default.
+    pub billing: Option<Billing>,
 }
 
 /// What one input file gave.

@@ -40,6 +40,7 @@ pub fn summarize(customers: &[Customer], rejected_rows: u64) -> Summary {
 struct Counts {
     lines: u64,
     same_offer: u64,
+    same_license: u64,
     reassign: u64,
     warnings: [u64; WarningCode::ALL.len()],
     waves: BTreeMap<(i32, u32), WaveSummary>,
@@ -61,6 +62,9 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
             if d.same_offer {
                 c.same_offer += 1;
                 wave.same_offer += 1;
+            } else if d.same_license {
+                c.same_license += 1;
+                wave.same_license += 1;
             } else {
                 c.reassign += 1;
                 wave.reassign += 1;
@@ -73,6 +77,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
         .reduce(Counts::default, |mut a, b| {
             a.lines += b.lines;
             a.same_offer += b.same_offer;
+            a.same_license += b.same_license;
             a.reassign += b.reassign;
             for (x, y) in a.warnings.iter_mut().zip(b.warnings) {
                 *x += y;
@@ -81,6 +86,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
                 let into = a.waves.entry(k).or_default();
                 into.lines += w.lines;
                 into.same_offer += w.same_offer;
+                into.same_license += w.same_license;
                 into.reassign += w.reassign;
             }
             a
@@ -88,6 +94,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
     Summary {
         lines: counts.lines,
         same_offer: counts.same_offer,
+        same_license: counts.same_license,
         reassign: counts.reassign,
         warnings: WarningCode::ALL
             .into_iter()
@@ -115,9 +122,13 @@ fn count_into(mut s: Summary, c: &Customer) -> Summary {
         };
         wave.lines += 1;
         match line.license_action {
-            LicenseAction::None => {
+            LicenseAction::None if line.same_offer => {
                 s.same_offer += 1;
                 wave.same_offer += 1;
+            }
+            LicenseAction::None => {
+                s.same_license += 1;
+                wave.same_license += 1;
             }
             LicenseAction::Reassign => {
                 s.reassign += 1;
@@ -137,6 +148,7 @@ pub fn merge(mut a: Summary, b: Summary) -> Summary {
     a.rejected_rows += b.rejected_rows;
     a.lines += b.lines;
     a.same_offer += b.same_offer;
+    a.same_license += b.same_license;
     a.reassign += b.reassign;
     for (code, n) in b.warnings {
         *a.warnings.entry(code).or_default() += n;
@@ -145,6 +157,7 @@ pub fn merge(mut a: Summary, b: Summary) -> Summary {
         let into = a.waves.entry(wave).or_default();
         into.lines += w.lines;
         into.same_offer += w.same_offer;
+        into.same_license += w.same_license;
         into.reassign += w.reassign;
     }
     a
@@ -170,6 +183,7 @@ pub fn write_text(
         ("plan_summary.customers", summary.customers),
         ("plan_summary.lines", summary.lines),
         ("plan_summary.same_offer", summary.same_offer),
+        ("plan_summary.same_license", summary.same_license),
         ("plan_summary.reassign", summary.reassign),
         ("plan_summary.rejected_rows", summary.rejected_rows),
     ];
@@ -194,8 +208,8 @@ pub fn write_text(
         for (wave, w) in &summary.waves {
             writeln!(
                 out,
-                "  {wave}  {:>9} / {:>9} / {:>9}",
-                w.lines, w.same_offer, w.reassign
+                "  {wave}  {:>9} / {:>9} / {:>9} / {:>9}",
+                w.lines, w.same_offer, w.same_license, w.reassign
             )?;
         }
     }
@@ -218,6 +232,7 @@ struct JsonSummary<'a> {
     customers: u64,
     lines: u64,
     same_offer: u64,
+    same_license: u64,
     reassign: u64,
     rejected_rows: u64,
     warnings: &'a BTreeMap<crate::model::WarningCode, u64>,
@@ -238,6 +253,7 @@ pub fn write_json(
         customers: summary.customers,
         lines: summary.lines,
         same_offer: summary.same_offer,
+        same_license: summary.same_license,
         reassign: summary.reassign,
         rejected_rows: summary.rejected_rows,
         warnings: &summary.warnings,
@@ -255,8 +271,9 @@ mod tests {
     fn sample() -> Summary {
         let mut s = Summary {
             customers: 2,
-            lines: 3,
+            lines: 4,
             same_offer: 2,
+            same_license: 1,
             reassign: 1,
             rejected_rows: 1,
             ..Summary::default()
@@ -265,8 +282,9 @@ mod tests {
         s.waves.insert(
             "2026-11".into(),
             WaveSummary {
-                lines: 3,
+                lines: 4,
                 same_offer: 2,
+                same_license: 1,
                 reassign: 1,
             },
         );
@@ -281,12 +299,13 @@ mod tests {
         assert_eq!(
             text,
             "customers              2\n\
-             lines                  3\n\
+             lines                  4\n\
              same offer             2\n\
+             same licence           1\n\
              reassign               1\n\
              rejected rows          1\n\
              warnings (lines):\n  EXPIRED                         1\n\
-             moves per wave (lines / same offer / reassign):\n  2026-11          3 /         2 /         1\n\
+             moves per wave (lines / same offer / same licence / reassign):\n  2026-11          4 /         2 /         1 /         1\n\
              plan written to: p.json\n\
              rejected rows are listed under \"rejected\" in p.json\n"
         );
@@ -300,7 +319,7 @@ mod tests {
             let mut out = Vec::new();
             write_text(&mut out, &sample(), PlanFile::Written("p.json"), lang).unwrap();
             let text = String::from_utf8(out).unwrap();
-            let widths: Vec<usize> = text.lines().take(5).map(|l| l.width()).collect();
+            let widths: Vec<usize> = text.lines().take(6).map(|l| l.width()).collect();
             assert!(
                 widths.iter().all(|w| *w == widths[0]),
                 "{lang:?}: {widths:?}\n{text}"
@@ -335,5 +354,7 @@ mod tests {
         assert_eq!(v["customers"], 2);
         assert_eq!(v["warnings"]["EXPIRED"], 1);
         assert_eq!(v["waves"]["2026-11"]["reassign"], 1);
+        assert_eq!(v["same_license"], 1);
+        assert_eq!(v["waves"]["2026-11"]["same_license"], 1);
     }
 }
