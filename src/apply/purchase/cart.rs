@@ -54,9 +54,8 @@ impl Availabilities {
 }
 
 /// The term and billing frequency a line buys.
-pub(crate) fn term_of(_l: &Line) -> (String, String) {
-    // TODO(merge): the line's `term` and `billing` (catalog issue) once they land.
-    ("P1Y".to_string(), "monthly".to_string())
+pub(crate) fn term_of(l: &Line) -> (String, String) {
+    (l.term.as_str().to_string(), l.billing.as_str().to_string())
 }
 
 /// The catalog item of the availability that sells `term` billed `billing`, if any.
