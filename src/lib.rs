@@ -8,6 +8,8 @@
 
 pub mod apply;
 pub mod catalog;
+pub mod fsx;
+pub mod i18n;
 pub mod input;
 pub mod model;
 pub mod plan;

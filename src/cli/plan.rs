@@ -16,11 +16,12 @@ use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use cspmove::catalog::{Catalog, OfferMap};
+use cspmove::i18n::Lang;
 use cspmove::input::{DateOrder, Field, InputSource, InputTable, ReadOptions, SheetSelector};
 use cspmove::model::{Billing, Plan, Term, sells, unsold_message};
 use cspmove::plan::summary::{self, PlanFile};
 use cspmove::plan::{Lookups, PlanOptions};
-use cspmove::report::Lang;
+use cspmove::report::Format;
 
 use super::UsageError;
 
@@ -184,7 +185,11 @@ fn existing_file(flag: &str, path: &Path) -> anyhow::Result<()> {
     }
 }
 
-const REPORT_EXTENSIONS: [&str; 5] = ["xlsx", "csv", "html", "md", "json"];
+/// An output path that leads to a device, a FIFO or a directory is refused before any
+/// row is read (exit 2); writing it would replace it.
+pub fn writable(path: &Path) -> anyhow::Result<()> {
+    cspmove::fsx::check_target(path).map_err(|e| usage(e.to_string()))
+}
 
 impl TryFrom<PlanArgs> for PlanConfig {
     type Error = anyhow::Error;
@@ -239,17 +244,13 @@ impl TryFrom<PlanArgs> for PlanConfig {
             return Err(usage("--threads must be at least 1"));
         }
         for report in &args.report {
-            let ext = report
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            if !REPORT_EXTENSIONS.contains(&ext.as_str()) {
-                return Err(usage(format!(
-                    "--report {}: unknown report format (use .xlsx, .csv, .html, .md or .json)",
-                    report.display()
-                )));
+            // The same rule `cspmove report -o` follows.
+            if let Err(err) = Format::from_path(report) {
+                return Err(usage(format!("--report {err}")));
             }
+            writable(report)?;
         }
+        writable(&args.output)?;
         let parent = args.output.parent().filter(|p| !p.as_os_str().is_empty());
         if let Some(dir) = parent
             && !dir.is_dir()

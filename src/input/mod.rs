@@ -28,9 +28,9 @@ mod value;
 
 use std::path::{Path, PathBuf};
 
+use crate::fsx::sha256_hex;
 use chrono::NaiveDate;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::model::{Billing, InputInfo, Rejection, Term};
 use header::{HeaderMap, INPUT_SCHEMA};
@@ -279,10 +279,6 @@ fn sheet_suffix(sheet: &Option<String>) -> String {
         .as_ref()
         .map(|s| format!(": sheet {s:?}"))
         .unwrap_or_default()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// The text of a "no header row" error: the closest row, what it lacks, what was looked for.

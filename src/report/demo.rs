@@ -390,7 +390,7 @@ mod tests {
         for code in RejectCode::ALL {
             assert!(plan.rejected.iter().any(|r| r.code == code), "{code:?}");
         }
-        for kind in crate::report::i18n::TASK_KINDS {
+        for kind in crate::i18n::TASK_KINDS {
             assert!(
                 plan.customers
                     .iter()

@@ -506,8 +506,10 @@ fn writes_each_report_beside_the_plan() {
     assert!(!wd.join("bad.md").exists());
 }
 
+/// Regression: `-o` at a directory (or a device, a FIFO) used to be found only when the
+/// plan was written; now it is refused before any row is read, and the directory stays.
 #[test]
-fn failure_to_write_the_plan_exits_1_and_leaves_no_temporary_file() {
+fn an_output_path_that_is_a_directory_is_refused_before_reading() {
     let wd = Workdir::new();
     wd.write("customers.csv", basic_csv());
     std::fs::create_dir(wd.join("taken")).unwrap();
@@ -519,8 +521,9 @@ fn failure_to_write_the_plan_exits_1_and_leaves_no_temporary_file() {
         "-o",
         "taken",
     ])
-    .expect_code(1)
-    .expect_stderr_contains("cannot write the plan file taken");
+    .expect_code(2)
+    .expect_stderr_contains("cannot write taken: it is a directory, not a regular file");
+    assert!(wd.join("taken").is_dir());
     let leftovers: Vec<String> = std::fs::read_dir(wd.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
