@@ -111,9 +111,7 @@ fn emit(
 ) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     match format {
-        CatalogFormat::Text => {
-            show::write_text(&mut bytes, catalog, products, lang(args.lang))?
-        }
+        CatalogFormat::Text => show::write_text(&mut bytes, catalog, products, lang(args.lang))?,
         CatalogFormat::Csv => show::write_csv(&mut bytes, catalog, products)?,
         CatalogFormat::Json => show::write_json(&mut bytes, catalog, products)?,
     }

@@ -5,9 +5,9 @@
 //! the result a script wants on stdout. Everything else goes to stderr.
 
 mod apply;
+mod bars;
 mod catalog;
 mod catalog_fetch;
-mod bars;
 mod plan;
 mod report;
 mod sandbox;

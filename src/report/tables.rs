@@ -128,11 +128,13 @@ pub fn moves(plan: &Plan, t: &Texts) -> Table {
             Cell::Int(line.target_seats),
             Cell::text(line.term.as_str()),
             Cell::text(line.billing.as_str()),
-            Cell::text(if line.license_action == LicenseAction::None && !line.same_offer {
-                t.get("value.license_action.same_license")
-            } else {
-                t.license_action(line.license_action)
-            }),
+            Cell::text(
+                if line.license_action == LicenseAction::None && !line.same_offer {
+                    t.get("value.license_action.same_license")
+                } else {
+                    t.license_action(line.license_action)
+                },
+            ),
             Cell::Int(line.licenses_to_reassign),
             Cell::opt_date(line.expires_on),
             Cell::opt_text(Some(t.yes_no(line.auto_renew))),
