@@ -30,9 +30,9 @@ pub const CSV_HEADER: [&str; 9] = [
 
 fn kind_key(kind: OfferKind) -> &'static str {
     match kind {
-        OfferKind::NewCommerce => "catalog.new_commerce",
-        OfferKind::Legacy => "catalog.legacy_offer",
-        OfferKind::Other => "catalog.other_offer",
+        OfferKind::NewCommerce => "catalog_show.new_commerce",
+        OfferKind::Legacy => "catalog_show.legacy_offer",
+        OfferKind::Other => "catalog_show.other_offer",
     }
 }
 
@@ -68,12 +68,12 @@ pub fn write_text(
             writeln!(
                 out,
                 "  {}: {}",
-                t.get("catalog.former_names"),
+                t.get("catalog_show.former_names"),
                 product.former_names.join("; ")
             )?;
         }
         if product.offers.is_empty() {
-            writeln!(out, "  {}", t.get("catalog.no_offer"))?;
+            writeln!(out, "  {}", t.get("catalog_show.no_offer"))?;
         }
         for offer in &product.offers {
             let country = offer
@@ -95,7 +95,7 @@ pub fn write_text(
         out,
         "{}",
         t.fill(
-            "catalog.count",
+            "catalog_show.count",
             &[
                 ("shown", &products.len().to_string()),
                 ("total", &catalog.len().to_string())

@@ -11,9 +11,11 @@ const HEADER: &str =
 const ENTERPRISEPACK: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
 const SPE_E3: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
 
-/// A CSV of one customer per row (so no row shares a licence pool with another):
 /// `(product, target, seats, assigned, target seats)`.
-fn rows_csv(rows: &[(&str, &str, u64, Option<u64>, Option<u64>)]) -> String {
+type Row<'a> = (&'a str, &'a str, u64, Option<u64>, Option<u64>);
+
+/// A CSV of one customer per row (so no row shares a licence pool with another).
+fn rows_csv(rows: &[Row<'_>]) -> String {
     let mut csv = String::from(HEADER);
     for (i, (product, target, seats, assigned, target_seats)) in rows.iter().enumerate() {
         let product = if product.contains(',') {
