@@ -17,9 +17,7 @@ pub mod journal;
 pub mod status;
 pub mod testplan;
 
-use sha2::{Digest, Sha256};
-
-/// The sha256 of a plan file's bytes, which the journal records.
+/// The sha256 of a plan file's bytes, which the journal records ([`crate::fsx::sha256_hex`]).
 pub fn plan_sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    crate::fsx::sha256_hex(bytes)
 }

@@ -298,6 +298,9 @@ impl RowContext<'_> {
             target_offer: self.text(cells, Field::TargetOffer),
             target_seats,
             relationship_accepted,
+            // Not read from the input yet: every line takes `--term`/`--billing`.
+            term: None,
+            billing: None,
         };
         let outcome = match pending {
             Some((mdy, dmy, value)) => RowOutcome::Pending {

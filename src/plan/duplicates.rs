@@ -12,6 +12,7 @@ use std::hash::BuildHasher;
 use rayon::prelude::*;
 
 use crate::input::SourceRow;
+use crate::model::{Billing, Term};
 
 /// Every mapped field of a row, borrowed. Destructuring without `..` makes adding a
 /// field to [`SourceRow`] a compile error here until it is considered.
@@ -39,6 +40,7 @@ fn content(
         Option<u64>,
         Option<bool>,
     ),
+    (Option<Term>, Option<Billing>),
 ) {
     let SourceRow {
         input: _,
@@ -59,6 +61,8 @@ fn content(
         target_offer,
         target_seats,
         relationship_accepted,
+        term,
+        billing,
     } = r;
     (
         (
@@ -81,6 +85,7 @@ fn content(
             *target_seats,
             *relationship_accepted,
         ),
+        (*term, *billing),
     )
 }
 

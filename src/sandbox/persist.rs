@@ -368,19 +368,8 @@ pub struct ChangeLog {
     pub done: watch::Sender<u64>,
 }
 
-/// Makes a renamed or created file's directory entry durable too.
-fn sync_dir(path: &Path) {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-}
-
-/// Writes the whole state as a fresh log holding only its snapshot: temp file beside the
-/// target, fsync, rename, fsync of the directory. A crash leaves the old or the new file.
+/// Writes the whole state as a fresh log holding only its snapshot, atomically and
+/// durably ([`crate::fsx::write_atomic`]): a crash leaves the old or the new file.
 fn write_snapshot(path: &Path, st: &SandboxState) -> std::io::Result<File> {
     let json = serde_json::to_vec(&SnapshotOut {
         schema: LOG_SCHEMA,
@@ -390,18 +379,7 @@ fn write_snapshot(path: &Path, st: &SandboxState) -> std::io::Result<File> {
     let mut bytes = Vec::with_capacity(json.len() + 18);
     frame(&json, &mut bytes);
     drop(json);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".into());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut file = File::create(&tmp)?;
-        file.write_all(&bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)?;
-    sync_dir(path);
+    crate::fsx::write_atomic(path, &bytes).map_err(std::io::Error::other)?;
     OpenOptions::new().append(true).open(path)
 }
 
