@@ -281,7 +281,8 @@ fn golden(name: &str, actual: &[u8]) {
         )
     });
     if expected != actual {
-        let actual_path = std::env::temp_dir().join(format!("cspmove-actual-{}", name.replace('/', "-")));
+        let actual_path =
+            std::env::temp_dir().join(format!("cspmove-actual-{}", name.replace('/', "-")));
         std::fs::write(&actual_path, actual).unwrap();
         panic!(
             "{name} differs from the golden file {}; actual output in {} \
