@@ -1680,7 +1680,8 @@ async fn remaining_documented_errors_including_the_new_commerce_windows() {
             .get("/v1/products/CFQ7TTC0LFLX/skus/0001/availabilities/CFQ7TTC0LB30?country=US")
             .await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(b["terms"].as_array().unwrap().len(), 4);
+        // Every pair new commerce sells: P1M monthly, P1Y monthly/annual, P3Y all three.
+        assert_eq!(b["terms"].as_array().unwrap().len(), 6);
         let (s, b) = c.get("/v1/products?country=US&targetView=Azure").await;
         assert_error(s, &b, 403, 400036);
         let (s, b) = c
@@ -2720,4 +2721,115 @@ async fn compaction_keeps_the_state_identical() {
         .await;
     assert_eq!(s, StatusCode::CREATED);
     assert_eq!(orders_by_request(&c.state().await, &id).len(), 2, "{again}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Catalog fidelity: the built-in catalog, served.
+
+#[tokio::test]
+async fn products_serve_every_new_commerce_item_of_the_builtin_catalog() {
+    let wd = Workdir::new();
+    let id = guid(51);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start_today(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let builtin = cspmove::catalog::Catalog::builtin();
+    let mut wanted = Vec::new();
+    for product in builtin.products() {
+        for offer in &product.offers {
+            if offer.kind == cspmove::catalog::OfferKind::NewCommerce {
+                wanted.push((offer.id.clone(), product.sku_id.clone().unwrap()));
+            }
+        }
+    }
+    assert!(wanted.len() >= 10, "{wanted:?}");
+    for country in ["US", "DE"] {
+        let (s, list) = c
+            .get(&format!(
+                "/v1/products?country={country}&targetView=OnlineServices"
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let listed: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
+        for (item, sku_id) in &wanted {
+            let (pid, sid) = item.split_once(':').unwrap();
+            assert!(listed.contains(&pid), "{pid} not listed in {country}");
+            let (s, sku) = c
+                .get(&format!("/v1/products/{pid}/skus/{sid}?country={country}"))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{sku}");
+            assert_eq!(sku["dynamicAttributes"]["provisioningId"], sku_id.as_str());
+            let (s, avs) = c
+                .get(&format!(
+                    "/v1/products/{pid}/skus/{sid}/availabilities?country={country}"
+                ))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{avs}");
+            let av = &avs["items"][0];
+            assert_eq!(av["country"], country);
+            let pairs: Vec<(String, String)> = av["terms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["duration"].as_str().unwrap().to_string(),
+                        t["billingCycle"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            let want: Vec<(String, String)> = [
+                ("P1M", "Monthly"),
+                ("P1Y", "Monthly"),
+                ("P1Y", "Annual"),
+                ("P3Y", "Monthly"),
+                ("P3Y", "Annual"),
+                ("P3Y", "Triennial"),
+            ]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+            assert_eq!(pairs, want, "{item}");
+        }
+    }
+    // Business products keep their 300-seat cap.
+    let (_, basic) = c
+        .get("/v1/products/CFQ7TTC0LH18/skus/0001?country=US")
+        .await;
+    assert_eq!(basic["maximumQuantity"], 300);
+    // Term and billing reach the cart: a sold pair is a clean line, an unsold one 10013.
+    let carts = format!("/v1/customers/{id}/carts");
+    let cart = |term: &str, billing: &str| json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LFLX:0001:CFQ7TTC0LB30", "quantity": 2, "termDuration": term, "billingCycle": billing}]});
+    let (s, b) = c.post(&carts, cart("P3Y", "triennial"), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(b["lineItems"][0].get("error").is_none(), "{b}");
+    let (s, b) = c.post(&carts, cart("P1M", "annual"), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(b["lineItems"][0]["error"]["errorCode"], 10013, "{b}");
+    let (s, b) = c.post(&carts, cart("P3Y", "monthly"), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, out) = c
+        .post(
+            &format!("{carts}/{}/checkout", b["id"].as_str().unwrap()),
+            json!(null),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{out}");
+    let st = c.state().await;
+    let sub = &state_customer(&st, &id)["subscriptions"][0];
+    assert_eq!(sub["offerId"], "CFQ7TTC0LFLX:0001:CFQ7TTC0LB30");
+    let (_, full) = c
+        .get(&format!(
+            "/v1/customers/{id}/subscriptions/{}",
+            sub["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(full["termDuration"], "P3Y");
+    assert_eq!(full["billingCycle"], "monthly");
 }
