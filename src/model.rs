@@ -462,25 +462,40 @@ impl RejectCode {
 }
 
 impl Plan {
-    /// Reads a plan file and checks its schema tag.
-    pub fn from_json_slice(bytes: &[u8]) -> Result<Plan, PlanFileError> {
+    /// Parses the bytes of the plan file at `path` (named in errors) and checks its
+    /// schema tag.
+    pub fn from_json_slice(path: &std::path::Path, bytes: &[u8]) -> Result<Plan, PlanFileError> {
+        let json = |source| PlanFileError::Json {
+            path: path.to_path_buf(),
+            source,
+        };
         // The schema is checked before the full parse so that a plan of another version
         // gets a clear message rather than a serde error about some field.
         #[derive(Deserialize)]
         struct Head {
             schema: Option<String>,
         }
-        let head: Head = serde_json::from_slice(bytes).map_err(PlanFileError::Json)?;
+        let head: Head = serde_json::from_slice(bytes).map_err(json)?;
         match head.schema.as_deref() {
-            Some(SCHEMA) => serde_json::from_slice(bytes).map_err(PlanFileError::Json),
-            other => Err(PlanFileError::Schema(other.unwrap_or("(none)").to_string())),
+            Some(SCHEMA) => serde_json::from_slice(bytes).map_err(json),
+            other => Err(PlanFileError::Schema {
+                path: path.to_path_buf(),
+                found: other.unwrap_or("(none)").to_string(),
+            }),
         }
     }
 
     /// Reads and checks a plan file from disk.
     pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
-        let bytes = std::fs::read(path).map_err(PlanFileError::Io)?;
-        Plan::from_json_slice(&bytes)
+        Plan::from_json_slice(path, &Plan::read_bytes(path)?)
+    }
+
+    /// The bytes of the plan file at `path` (for callers that also hash them).
+    pub fn read_bytes(path: &std::path::Path) -> Result<Vec<u8>, PlanFileError> {
+        std::fs::read(path).map_err(|source| PlanFileError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// All lines with their customer, in plan order.
@@ -531,14 +546,31 @@ mod date_tests {
     }
 }
 
+/// A plan file that cannot be read; every variant names the file. The cause (the I/O or
+/// JSON error) is the error's `source`, not part of its text, so a chain printed with
+/// `{:#}` says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
-    #[error("cannot read the plan file: {0}")]
-    Io(#[source] std::io::Error),
-    #[error("not a cspmove plan file: {0}")]
-    Json(#[source] serde_json::Error),
-    #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
-    Schema(String),
+    #[error("{}: cannot read the plan file", .path.display())]
+    Io {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a cspmove plan file", .path.display())]
+    Json {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "{}: plan schema is {found:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`",
+        .path.display()
+    )]
+    Schema {
+        path: std::path::PathBuf,
+        found: String,
+    },
 }
 
 #[cfg(test)]

@@ -1,14 +1,12 @@
 //! `cspmove status`: where each customer stands, from the plan and its journal.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use cspmove::apply::{self, journal, status};
-use cspmove::model::{Plan, PlanFileError};
+use cspmove::model::Plan;
 
+use super::Outcome;
 use super::plan::FormatArg;
 
 #[derive(Debug, Args)]
@@ -24,11 +22,9 @@ pub struct StatusArgs {
     pub format: FormatArg,
 }
 
-pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.plan)
-        .map_err(PlanFileError::Io)
-        .with_context(|| format!("{}", args.plan.display()))?;
-    let plan = Plan::from_json_slice(&bytes).with_context(|| format!("{}", args.plan.display()))?;
+pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
+    let bytes = Plan::read_bytes(&args.plan)?;
+    let plan = Plan::from_json_slice(&args.plan, &bytes)?;
     let sha = apply::plan_sha256(&bytes);
     let journal_path = args
         .journal
@@ -50,29 +46,31 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     };
     let today = chrono::Local::now().date_naive();
     let rows = status::rows(&plan, &events, today, &[]);
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        FormatArg::Text => out.write_all(status::render_text(&rows).as_bytes())?,
-        FormatArg::Json => {
-            #[derive(serde::Serialize)]
-            struct StatusJson<'a> {
-                status: &'static str,
-                journal: String,
-                counts: std::collections::BTreeMap<&'static str, usize>,
-                customers: &'a [status::CustomerRow],
+    super::to_stdout(|out| {
+        match args.format {
+            FormatArg::Text => out.write_all(status::render_text(&rows).as_bytes())?,
+            FormatArg::Json => {
+                #[derive(serde::Serialize)]
+                struct StatusJson<'a> {
+                    status: &'static str,
+                    journal: String,
+                    counts: std::collections::BTreeMap<&'static str, usize>,
+                    customers: &'a [status::CustomerRow],
+                }
+                let doc = StatusJson {
+                    status: "cspmove.status/v1",
+                    journal: journal_path.display().to_string(),
+                    counts: status::counts(&rows)
+                        .into_iter()
+                        .map(|(s, n)| (s.as_str(), n))
+                        .collect(),
+                    customers: &rows,
+                };
+                serde_json::to_writer_pretty(&mut *out, &doc)?;
+                out.write_all(b"\n")?;
             }
-            let doc = StatusJson {
-                status: "cspmove.status/v1",
-                journal: journal_path.display().to_string(),
-                counts: status::counts(&rows)
-                    .into_iter()
-                    .map(|(s, n)| (s.as_str(), n))
-                    .collect(),
-                customers: &rows,
-            };
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            out.write_all(b"\n")?;
         }
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
 }

@@ -94,7 +94,7 @@ pub struct Lookups<'a> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("cannot start the planning threads: {0}")]
+    #[error("cannot start the planning threads")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
 }
 
