@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::executor::RunOutcome;
+use super::run::RunOutcome;
 use super::status::{self, CustomerRow};
 use crate::fsx::write_atomic;
 
