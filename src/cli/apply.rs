@@ -9,9 +9,9 @@ use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::journal::{self, Journal};
 use cspmove::apply::run::{self, ApplyOptions, PurchasePreview};
-use cspmove::apply::{self, exec_report, status};
 use cspmove::apply::{dry_run, http};
-use cspmove::model::Plan;
+use cspmove::apply::{exec_report, status};
+use cspmove::model::{Plan, PlanReader};
 
 use super::{Outcome, UsageError};
 
@@ -94,9 +94,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     for r in &args.report {
         exec_report::check_path(r).map_err(|e| UsageError(e.to_string()))?;
     }
-    let bytes = Plan::read_bytes(&args.plan)?;
-    let plan = Plan::from_json_slice(&args.plan, &bytes)?;
-    let plan_sha = apply::plan_sha256(&bytes);
+    // The plan and the sha256 of its bytes, which the journal records.
+    let (plan, plan_sha) = PlanReader::open(&args.plan)?.read_all()?;
     // A rehearsal keeps its own journal and invitations by default: a real run must never
     // read "done" from a rehearsal's journal, nor send a sandbox link to a customer.
     let journal_path = args.journal.clone().unwrap_or_else(|| {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use cspmove::apply::{self, journal, status};
-use cspmove::model::Plan;
+use cspmove::apply::{journal, status};
+use cspmove::model::PlanReader;
 
 use super::Outcome;
 use super::plan::FormatArg;
@@ -23,29 +23,38 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
-    let bytes = Plan::read_bytes(&args.plan)?;
-    let plan = Plan::from_json_slice(&args.plan, &bytes)?;
-    let sha = apply::plan_sha256(&bytes);
+    // The plan streams: one customer at a time becomes its status row and is dropped.
+    // The reader's errors name the plan file.
+    let mut reader = PlanReader::open(&args.plan)?;
     let journal_path = args
         .journal
         .clone()
         .unwrap_or_else(|| journal::default_path(&args.plan));
-    let events = match journal::read(&journal_path)? {
-        Some((header, events)) => {
-            if header.plan_sha256 != sha {
-                return Err(journal::JournalError::OtherPlan {
-                    path: journal_path.display().to_string(),
-                    found: header.plan_sha256,
-                    expected: sha,
-                }
-                .into());
-            }
-            events
-        }
-        None => Vec::new(),
+    let (header, events) = match journal::read(&journal_path)? {
+        Some((header, events)) => (Some(header), events),
+        None => (None, Vec::new()),
     };
     let today = chrono::Local::now().date_naive();
-    let rows = status::rows(&plan, &events, today, &[]);
+    let progress = status::replay(&events);
+    let mut rows = Vec::new();
+    while let Some(customer) = reader.next_customer()? {
+        rows.push(status::derive(
+            &customer,
+            progress.get(&customer.key),
+            today,
+        ));
+    }
+    let sha = reader.finish()?;
+    if let Some(header) = header
+        && header.plan_sha256 != sha
+    {
+        return Err(journal::JournalError::OtherPlan {
+            path: journal_path.display().to_string(),
+            found: header.plan_sha256,
+            expected: sha,
+        }
+        .into());
+    }
     super::to_stdout(|out| {
         match args.format {
             FormatArg::Text => out.write_all(status::render_text(&rows).as_bytes())?,

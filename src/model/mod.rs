@@ -6,10 +6,14 @@
 //! optional extras a reader of §6 can ignore. Maps are `BTreeMap` and lists are sorted by
 //! the planner so that serialising the same plan always gives the same bytes.
 
+pub mod read;
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+pub use read::{PlanHead, PlanReader};
 
 /// The schema tag; `apply` refuses any other.
 pub const SCHEMA: &str = "cspmove.plan/v1";
@@ -487,40 +491,16 @@ impl RejectCode {
 }
 
 impl Plan {
-    /// Parses the bytes of the plan file at `path` (named in errors) and checks its
-    /// schema tag.
-    pub fn from_json_slice(path: &std::path::Path, bytes: &[u8]) -> Result<Plan, PlanFileError> {
-        let json = |source| PlanFileError::Json {
-            path: path.to_path_buf(),
-            source,
-        };
-        // The schema is checked before the full parse so that a plan of another version
-        // gets a clear message rather than a serde error about some field.
-        #[derive(Deserialize)]
-        struct Head {
-            schema: Option<String>,
-        }
-        let head: Head = serde_json::from_slice(bytes).map_err(json)?;
-        match head.schema.as_deref() {
-            Some(SCHEMA) => serde_json::from_slice(bytes).map_err(json),
-            other => Err(PlanFileError::Schema {
-                path: path.to_path_buf(),
-                found: other.unwrap_or("(none)").to_string(),
-            }),
-        }
+    /// Reads a plan file held in memory and checks its schema tag (through
+    /// [`PlanReader`], so it refuses what every command refuses).
+    pub fn from_json_slice(bytes: &[u8]) -> Result<Plan, PlanFileError> {
+        Ok(PlanReader::new(bytes)?.read_all()?.0)
     }
 
-    /// Reads and checks a plan file from disk.
+    /// Reads and checks a whole plan file from disk. Commands that can work customer by
+    /// customer use [`PlanReader`] instead.
     pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
-        Plan::from_json_slice(path, &Plan::read_bytes(path)?)
-    }
-
-    /// The bytes of the plan file at `path` (for callers that also hash them).
-    pub fn read_bytes(path: &std::path::Path) -> Result<Vec<u8>, PlanFileError> {
-        std::fs::read(path).map_err(|source| PlanFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        Ok(PlanReader::open(path)?.read_all()?.0)
     }
 
     /// All lines with their customer, in plan order.
@@ -571,31 +551,69 @@ mod date_tests {
     }
 }
 
-/// A plan file that cannot be read; every variant names the file. The cause (the I/O or
-/// JSON error) is the error's `source`, not part of its text, so a chain printed with
-/// `{:#}` says it once.
+/// Why a plan file cannot be read. [`Plan::read`] and [`PlanReader::open`] name the file
+/// ([`PlanFileError::InFile`]). A cause (an I/O or JSON error) is the error's `source`,
+/// not part of its text, so a chain printed with `{:#}` says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
-    #[error("{}: cannot read the plan file", .path.display())]
-    Io {
+    /// The error below, in the plan file at `path`.
+    #[error("{}", .path.display())]
+    InFile {
         path: std::path::PathBuf,
         #[source]
-        source: std::io::Error,
+        source: Box<PlanFileError>,
     },
-    #[error("{}: not a cspmove plan file", .path.display())]
-    Json {
-        path: std::path::PathBuf,
+    #[error("cannot read the plan file")]
+    Io(#[source] std::io::Error),
+    #[error("not a cspmove plan file")]
+    Json(#[source] serde_json::Error),
+    #[error("not a cspmove plan file: line {line}: {message}")]
+    Syntax { line: u64, message: String },
+    #[error("not a cspmove plan file: {what} (line {line})")]
+    Value {
+        what: String,
+        line: u64,
         #[source]
         source: serde_json::Error,
     },
-    #[error(
-        "{}: plan schema is {found:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`",
-        .path.display()
-    )]
-    Schema {
-        path: std::path::PathBuf,
-        found: String,
+    #[error("the plan file is broken at customer {n} (line {line}); re-run `cspmove plan`")]
+    Customer {
+        n: u64,
+        line: u64,
+        #[source]
+        source: serde_json::Error,
     },
+    #[error("not a complete cspmove plan file: {0} is missing")]
+    Missing(&'static str),
+    #[error(
+        "the plan file is incomplete: it ends {0}. It was cut short (a copy or a `cspmove plan` \
+         that did not finish?); nothing was read from it: re-run `cspmove plan` or copy it again"
+    )]
+    Truncated(String),
+    #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
+    Schema(String),
+}
+
+impl PlanFileError {
+    /// This error, naming the plan file at `path` (once: an error that names a file
+    /// already is returned as it is).
+    pub fn in_file(self, path: &std::path::Path) -> PlanFileError {
+        match self {
+            PlanFileError::InFile { .. } => self,
+            other => PlanFileError::InFile {
+                path: path.to_path_buf(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// The plan file the error names, if any.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            PlanFileError::InFile { path, .. } => Some(path),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
