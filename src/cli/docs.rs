@@ -26,7 +26,8 @@ pub struct ManArgs {
     /// Print the page of this command (`cspmove man plan`); default: the page of `cspmove`.
     #[arg(value_name = "COMMAND")]
     pub command: Option<String>,
-    /// Write every page (`cspmove.1`, `cspmove-plan.1`, ...) into DIR instead of printing one.
+    /// Write every page (`cspmove.1`, `cspmove-plan.1`, `cspmove-catalog-fetch.1`, ...) into
+    /// DIR instead of printing one.
     #[arg(long, value_name = "DIR", conflicts_with = "command")]
     pub dir: Option<PathBuf>,
 }
@@ -62,8 +63,14 @@ pub fn man(args: ManArgs) -> anyhow::Result<Outcome> {
         if !dir.is_dir() {
             return Err(UsageError(format!("--dir {}: not a directory", dir.display())).into());
         }
-        let mut pages = vec![cmd.clone()];
-        pages.extend(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+        fn all(cmd: &clap::Command, pages: &mut Vec<clap::Command>) {
+            pages.push(cmd.clone());
+            for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+                all(sub, pages);
+            }
+        }
+        let mut pages = Vec::new();
+        all(&cmd, &mut pages);
         for page in pages {
             let name = clap_mangen::Man::new(page.clone()).get_filename();
             cspmove::fsx::write_atomic(&dir.join(name), &render(page)?)?;

@@ -71,6 +71,7 @@ fn a_closed_stdout_ends_every_command_quietly_with_0() {
             "--format",
             "json",
         ],
+        &["catalog", "--format", "json"],
         &["completions", "bash"],
         &["man"],
     ] {
@@ -217,6 +218,10 @@ fn the_man_pages_document_every_command_and_flag() {
         pages,
         [
             "cspmove-apply.1",
+            "cspmove-catalog-fetch.1",
+            "cspmove-catalog-search.1",
+            "cspmove-catalog-show.1",
+            "cspmove-catalog.1",
             "cspmove-completions.1",
             "cspmove-man.1",
             "cspmove-plan.1",
