@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use cspmove::i18n::Lang;
-use cspmove::model::Plan;
 use cspmove::report::{self, Format, ReportError};
 
 use super::UsageError;
@@ -40,8 +39,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         return Err(UsageError(err.to_string()).into());
     }
     super::plan::writable(&args.output)?;
-    let plan = Plan::read(&args.plan).with_context(|| format!("{}", args.plan.display()))?;
-    report::write(&plan, &args.output, lang(args.lang))?;
+    // The plan streams through the report: memory stays flat for any plan size.
+    let done = report::write_from_file(&args.plan, std::slice::from_ref(&args.output), lang(args.lang))
+        .with_context(|| format!("{}", args.plan.display()))?;
+    if let Some(err) = done.failed.into_iter().next() {
+        return Err(err.into());
+    }
     println!("{}", args.output.display());
     Ok(ExitCode::SUCCESS)
 }

@@ -12,14 +12,18 @@
 mod csv;
 pub mod demo;
 mod html;
+mod json;
 mod markdown;
 pub mod safe;
 pub mod tables;
 mod xlsx;
 
+use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
 
-use crate::model::Plan;
+use crate::i18n::{Texts, texts};
+use crate::model::{Customer, Plan, PlanFileError, PlanHead, PlanReader, Rejection};
+use tables::Figures;
 
 pub use crate::i18n::Lang;
 
@@ -86,8 +90,177 @@ pub enum ReportError {
     Write(#[from] crate::fsx::WriteError),
 }
 
-/// Writes `plan` as a report at `path`; the format follows the extension. The report is
-/// rendered whole first and then written atomically ([`crate::fsx::write_atomic`]).
+/// Where a report's bytes go: the temporary file of [`crate::fsx::PendingFile`], or
+/// memory for [`render`].
+pub(crate) trait Out: Write + Seek + Send {}
+impl<T: Write + Seek + Send> Out for T {}
+
+/// What every report of a run shares: the plan's head and the language's texts.
+pub(crate) struct Cx<'a> {
+    pub head: &'a PlanHead,
+    pub t: &'static Texts,
+}
+
+/// One report rendered while the plan streams past: it sees every customer, then every
+/// rejected row, then the figures of the whole plan. A format either writes as it goes
+/// (`.csv`, `.json`, the `.xlsx` table sheets) or keeps a bounded part of the plan and
+/// writes at the end (`.html`, `.md`). An error is a message for [`ReportError::Render`].
+pub(crate) trait Sink {
+    fn customer(&mut self, cx: &Cx, customer: &Customer, out: &mut dyn Out) -> Result<(), String>;
+    fn rejection(
+        &mut self,
+        cx: &Cx,
+        rejection: &Rejection,
+        out: &mut dyn Out,
+    ) -> Result<(), String>;
+    fn finish(
+        self: Box<Self>,
+        cx: &Cx,
+        figures: &Figures,
+        out: &mut dyn Out,
+    ) -> Result<(), String>;
+}
+
+fn sink(format: Format, cx: &Cx) -> Box<dyn Sink> {
+    match format {
+        Format::Xlsx => Box::new(xlsx::XlsxSink::new(cx)),
+        Format::Csv => Box::new(csv::CsvSink::new(cx)),
+        Format::Html => Box::new(html::HtmlSink::new(cx)),
+        Format::Markdown => Box::new(markdown::MarkdownSink::new(cx)),
+        Format::Json => Box::new(json::JsonSink::new(cx)),
+    }
+}
+
+/// A report of the run, until it fails or is written.
+struct Slot {
+    path: PathBuf,
+    sink: Box<dyn Sink>,
+    out: FileOut,
+}
+
+enum Item {
+    Customer(Customer),
+    Rejection(Rejection),
+}
+
+/// The outcome of [`write_from_file`]: the reports written and those that failed.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub written: Vec<PathBuf>,
+    pub failed: Vec<ReportError>,
+}
+
+/// Renders every report in `paths` (format by extension) in one pass over the plan file
+/// at `plan`, which streams: a customer is read, shown to every report and dropped. A
+/// report that fails does not stop the others; none is written unless the whole plan
+/// was read (a truncated or broken plan is an `Err` and leaves no report behind).
+pub fn write_from_file(
+    plan: &Path,
+    paths: &[PathBuf],
+    lang: Lang,
+) -> Result<Written, PlanFileError> {
+    let mut reader = PlanReader::open(plan)?;
+    let head = reader.head().clone();
+    let cx = Cx {
+        head: &head,
+        t: texts(lang),
+    };
+    let mut done = Written::default();
+    let mut slots = Vec::new();
+    for path in paths {
+        let format = match Format::from_path(path) {
+            Ok(f) => f,
+            Err(e) => {
+                done.failed.push(e);
+                continue;
+            }
+        };
+        match crate::fsx::PendingFile::create(path) {
+            Ok(out) => slots.push(Slot {
+                path: path.clone(),
+                sink: sink(format, &cx),
+                out: FileOut(out),
+            }),
+            Err(e) => done.failed.push(e.into()),
+        }
+    }
+    let mut figures = Figures::default();
+    let mut customers_done = false;
+    loop {
+        let item = if customers_done {
+            reader.next_rejection()?.map(Item::Rejection)
+        } else {
+            match reader.next_customer()? {
+                Some(c) => Some(Item::Customer(c)),
+                None => {
+                    customers_done = true;
+                    continue;
+                }
+            }
+        };
+        let Some(item) = item else { break };
+        match &item {
+            Item::Customer(c) => figures.add_customer(c),
+            Item::Rejection(_) => figures.add_rejection(),
+        }
+        let mut i = 0;
+        while i < slots.len() {
+            let slot = &mut slots[i];
+            let result = match &item {
+                Item::Customer(c) => slot.sink.customer(&cx, c, &mut slot.out),
+                Item::Rejection(r) => slot.sink.rejection(&cx, r, &mut slot.out),
+            };
+            match result {
+                Ok(()) => i += 1,
+                Err(message) => {
+                    let slot = slots.remove(i);
+                    done.failed.push(ReportError::Render {
+                        path: slot.path,
+                        message,
+                    });
+                }
+            }
+        }
+    }
+    reader.finish()?;
+    for mut slot in slots {
+        match slot.sink.finish(&cx, &figures, &mut slot.out) {
+            Ok(()) => match slot.out.0.commit(crate::fsx::Durability::Fsync) {
+                Ok(()) => done.written.push(slot.path),
+                Err(e) => done.failed.push(e.into()),
+            },
+            Err(message) => done.failed.push(ReportError::Render {
+                path: slot.path,
+                message,
+            }),
+        }
+    }
+    Ok(done)
+}
+
+/// A pending report file as an [`Out`].
+struct FileOut(crate::fsx::PendingFile);
+
+impl Write for FileOut {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.file().write(buf)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.file().write_all(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.file().flush()
+    }
+}
+
+impl Seek for FileOut {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.0.file().seek(pos)
+    }
+}
+
+/// Writes `plan` (held in memory) as a report at `path`; the format follows the
+/// extension. Rendered by the same code as [`write_from_file`].
 pub fn write(plan: &Plan, path: &Path, lang: Lang) -> Result<(), ReportError> {
     let format = Format::from_path(path)?;
     let bytes = render(plan, format, lang).map_err(|message| ReportError::Render {
@@ -99,21 +272,24 @@ pub fn write(plan: &Plan, path: &Path, lang: Lang) -> Result<(), ReportError> {
 
 /// Renders `plan` in `format` into memory. The error is a message for [`ReportError`].
 pub fn render(plan: &Plan, format: Format, lang: Lang) -> Result<Vec<u8>, String> {
-    match format {
-        Format::Xlsx => xlsx::render(plan, lang),
-        Format::Csv => Ok(csv::render(plan, lang)),
-        Format::Html => Ok(html::render(plan, lang).into_bytes()),
-        Format::Markdown => Ok(markdown::render(plan, lang).into_bytes()),
-        Format::Json => render_json(plan),
+    let head = PlanHead::of(plan);
+    let cx = Cx {
+        head: &head,
+        t: texts(lang),
+    };
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut sink = sink(format, &cx);
+    let mut figures = Figures::default();
+    for customer in &plan.customers {
+        figures.add_customer(customer);
+        sink.customer(&cx, customer, &mut out)?;
     }
-}
-
-/// `.json` is the plan itself, pretty-printed: it is already the stable, documented export
-/// (DESIGN §6) and `cspmove report` on it reads it back.
-fn render_json(plan: &Plan) -> Result<Vec<u8>, String> {
-    let mut bytes = serde_json::to_vec_pretty(plan).map_err(|e| e.to_string())?;
-    bytes.push(b'\n');
-    Ok(bytes)
+    for rejection in &plan.rejected {
+        figures.add_rejection();
+        sink.rejection(&cx, rejection, &mut out)?;
+    }
+    sink.finish(&cx, &figures, &mut out)?;
+    Ok(out.into_inner())
 }
 
 #[cfg(test)]
