@@ -272,13 +272,22 @@ pub fn write(plan: &Plan, path: &Path, lang: Lang) -> Result<(), ReportError> {
 
 /// Renders `plan` in `format` into memory. The error is a message for [`ReportError`].
 pub fn render(plan: &Plan, format: Format, lang: Lang) -> Result<Vec<u8>, String> {
+    render_with(plan, lang, |cx| sink(format, cx))
+}
+
+/// Renders `plan` into memory through the sink `make` returns.
+fn render_with(
+    plan: &Plan,
+    lang: Lang,
+    make: impl FnOnce(&Cx) -> Box<dyn Sink>,
+) -> Result<Vec<u8>, String> {
     let head = PlanHead::of(plan);
     let cx = Cx {
         head: &head,
         t: texts(lang),
     };
     let mut out = std::io::Cursor::new(Vec::new());
-    let mut sink = sink(format, &cx);
+    let mut sink = make(&cx);
     let mut figures = Figures::default();
     for customer in &plan.customers {
         figures.add_customer(customer);
@@ -311,6 +320,149 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn json_is_the_plan_pretty_printed_byte_for_byte() {
+        for lines in [0, 1, 40] {
+            let mut plan = demo::plan(lines);
+            let mut want = serde_json::to_vec_pretty(&plan).unwrap();
+            want.push(b'\n');
+            assert_eq!(render(&plan, Format::Json, Lang::En).unwrap(), want);
+            plan.rejected.clear();
+            let mut want = serde_json::to_vec_pretty(&plan).unwrap();
+            want.push(b'\n');
+            assert_eq!(render(&plan, Format::Json, Lang::En).unwrap(), want);
+        }
+    }
+
+    fn workbook(bytes: Vec<u8>) -> calamine::Xlsx<std::io::Cursor<Vec<u8>>> {
+        calamine::Reader::new(std::io::Cursor::new(bytes)).unwrap()
+    }
+
+    #[test]
+    fn xlsx_tables_longer_than_a_sheet_go_on_in_numbered_sheets() {
+        use calamine::Reader;
+        let plan = demo::plan(40);
+        let tasks: usize = plan.customers.iter().map(|c| c.tasks.len()).sum();
+        // 10 rows a sheet: the header and 9 data rows.
+        let bytes =
+            render_with(&plan, Lang::En, |cx| Box::new(xlsx::XlsxSink::with_max_rows(cx, 10)))
+                .unwrap();
+        let mut book = workbook(bytes);
+        let names = book.sheet_names();
+        let parts = |table: &str, rows: usize| -> Vec<String> {
+            (1..=rows.div_ceil(9).max(1))
+                .map(|n| match n {
+                    1 => table.to_string(),
+                    n => format!("{table} {n}"),
+                })
+                .collect()
+        };
+        let mut want = vec!["Summary".to_string()];
+        want.extend(parts("Moves", 40));
+        want.extend(parts("Tasks", tasks));
+        let reassign = plan
+            .lines()
+            .filter(|(_, l)| l.license_action == crate::model::LicenseAction::Reassign)
+            .count();
+        want.extend(parts("Reassignments", reassign));
+        want.extend(parts("Rejected", plan.rejected.len()));
+        assert_eq!(names, want);
+        // Every part has the header; together they hold every line once, in plan order.
+        let mut rows = Vec::new();
+        for name in parts("Moves", 40) {
+            let range = book.worksheet_range(&name).unwrap();
+            assert!(range.height() <= 10, "{name}: {}", range.height());
+            assert_eq!(range.get((0, 0)).unwrap().to_string(), "Customer", "{name}");
+            for r in 1..range.height() {
+                rows.push(range.get((r, 6)).unwrap().to_string());
+            }
+        }
+        let want_rows: Vec<String> = plan.lines().map(|(_, l)| l.row.to_string()).collect();
+        assert_eq!(rows, want_rows);
+        // The real limit: Excel's 1,048,576 rows, header included.
+        assert_eq!(xlsx::EXCEL_MAX_ROWS, 1 << 20);
+    }
+
+    #[test]
+    fn a_value_longer_than_a_cell_is_cut_with_a_marker_and_the_rest_is_written() {
+        use calamine::Reader;
+        let mut plan = demo::plan(3);
+        let long: String = "가나다라마바사".chars().cycle().take(40_000).collect();
+        plan.customers[0].name = Some(long.clone());
+        let mut book = workbook(render(&plan, Format::Xlsx, Lang::En).unwrap());
+        let moves = book.worksheet_range("Moves").unwrap();
+        let cell = moves.get((1, 0)).unwrap().to_string();
+        assert!(cell.encode_utf16().count() <= 32_767);
+        assert!(cell.starts_with(&long[..300]));
+        assert!(cell.contains("[cut: 40000 characters"), "{}", &cell[cell.len() - 200..]);
+        assert_eq!(moves.height(), 4);
+        // The other formats hold the value whole.
+        let csv = render(&plan, Format::Csv, Lang::En).unwrap();
+        assert!(String::from_utf8(csv).unwrap().contains(&long));
+    }
+
+    #[test]
+    fn markdown_stays_small_for_a_huge_hostile_plan() {
+        let mut plan = demo::plan(3_000);
+        let long = "=|<b>*_".repeat(5_000);
+        for (i, c) in plan.customers.iter_mut().enumerate() {
+            c.name = Some(long[..5_000].to_string());
+            for (j, line) in c.lines.iter_mut().enumerate() {
+                line.wave = format!("{:04}-{:02}", 2000 + i, j + 1);
+            }
+        }
+        let rejected = plan.rejected[0].clone();
+        plan.rejected = (0..10_000)
+            .map(|n| crate::model::Rejection {
+                row: n,
+                value: Some(long.clone()),
+                column: Some(long.clone()),
+                ..rejected.clone()
+            })
+            .collect();
+        for lang in Lang::ALL {
+            let md = render(&plan, Format::Markdown, lang).unwrap();
+            assert!(md.len() < 200_000, "{lang:?}: {} bytes", md.len());
+            let text = String::from_utf8(md).unwrap();
+            assert!(text.contains("cspmove report PLAN.json"), "{lang:?}");
+        }
+    }
+
+    #[test]
+    fn html_keeps_the_rows_needing_review_first_and_says_what_it_left_out() {
+        let plan = demo::plan(200);
+        let bytes =
+            render_with(&plan, Lang::En, |_| Box::new(html::HtmlSink::with_max_rows(25))).unwrap();
+        let page = String::from_utf8(bytes).unwrap();
+        assert!(page.contains("data-shown=\"25\" data-total=\"200\""), "moves note");
+        assert!(page.contains("175 rows are left out here"));
+        let full = String::from_utf8(render(&plan, Format::Html, Lang::En).unwrap()).unwrap();
+        assert!(!full.contains("class=\"note partial\""));
+        // The kept Moves rows are the first 25 lines needing review, in plan order.
+        let mut kept = tables::Kept::new(tables::Which::Moves.table(), 25);
+        for (c, l) in plan.lines() {
+            kept.push(tables::needs_review(l), || vec![tables::Cell::Int(l.row), tables::Cell::Text(c.key.clone())]);
+        }
+        let (table, total) = kept.into_table();
+        assert_eq!(total, 200);
+        let review: Vec<u64> = plan
+            .lines()
+            .filter(|(_, l)| tables::needs_review(l))
+            .take(25)
+            .map(|(_, l)| l.row)
+            .collect();
+        assert_eq!(review.len(), 25);
+        let rows: Vec<u64> = table
+            .rows
+            .iter()
+            .map(|r| match r[0] {
+                tables::Cell::Int(n) => n,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(rows, review);
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-pub const MOVE_COLUMNS: [Column; 21] = [
+pub const MOVE_COLUMNS: [Column; 23] = [
     col("col.customer_name", Kind::Text),
     col("col.customer_id", Kind::Text),
     col("col.domain", Kind::Text),
@@ -95,6 +95,8 @@ pub const MOVE_COLUMNS: [Column; 21] = [
     col("col.current_offer", Kind::Text),
     col("col.target_offer", Kind::Text),
     col("col.target_offer_id", Kind::Text),
+    col("col.term", Kind::Text),
+    col("col.billing", Kind::Text),
     col("col.seats", Kind::Number),
     col("col.target_seats", Kind::Number),
     col("col.license_action", Kind::Text),
@@ -163,9 +165,15 @@ pub fn move_row(inputs: &[InputInfo], customer: &Customer, line: &Line, t: &Text
         Cell::text(&line.current_offer),
         Cell::text(&line.target_offer),
         Cell::opt_text(line.target_offer_id.as_deref()),
+        Cell::text(line.term.as_str()),
+        Cell::text(line.billing.as_str()),
         Cell::Int(line.seats),
         Cell::Int(line.target_seats),
-        Cell::text(t.license_action(line.license_action)),
+        Cell::text(if !line.same_offer && line.same_license {
+            t.get("value.license_action.same_license")
+        } else {
+            t.license_action(line.license_action)
+        }),
         Cell::Int(line.licenses_to_reassign),
         Cell::opt_date(line.expires_on),
         Cell::opt_text(Some(t.yes_no(line.auto_renew))),
@@ -381,6 +389,8 @@ pub struct Figures {
     pub customers: u64,
     pub lines: u64,
     pub same_offer: u64,
+    /// Lines to another offer granting the same licence (no licence change).
+    pub same_license: u64,
     pub reassign: u64,
     pub seats: u64,
     pub licenses_to_reassign: u64,
@@ -429,7 +439,11 @@ impl Figures {
                 f.reassign += 1;
                 wave.2 += 1;
             } else {
-                f.same_offer += 1;
+                if line.same_offer || !line.same_license {
+                    f.same_offer += 1;
+                } else {
+                    f.same_license += 1;
+                }
                 wave.1 += 1;
             }
             if !line.warnings.is_empty() {
@@ -461,6 +475,7 @@ impl Figures {
             ("summary.customers", self.customers),
             ("summary.lines", self.lines),
             ("summary.same_offer", self.same_offer),
+            ("summary.same_license", self.same_license),
             ("summary.reassign", self.reassign),
             ("summary.seats", self.seats),
             ("summary.licenses_to_reassign", self.licenses_to_reassign),
