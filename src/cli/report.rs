@@ -40,8 +40,12 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     }
     super::plan::writable(&args.output)?;
     // The plan streams through the report: memory stays flat for any plan size.
-    let done = report::write_from_file(&args.plan, std::slice::from_ref(&args.output), lang(args.lang))
-        .with_context(|| format!("{}", args.plan.display()))?;
+    let done = report::write_from_file(
+        &args.plan,
+        std::slice::from_ref(&args.output),
+        lang(args.lang),
+    )
+    .with_context(|| format!("{}", args.plan.display()))?;
     if let Some(err) = done.failed.into_iter().next() {
         return Err(err.into());
     }

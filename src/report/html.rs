@@ -67,7 +67,9 @@ impl Sink for HtmlSink {
         let review = customer.lines.iter().any(tables::needs_review);
         for line in &customer.lines {
             let keep = tables::needs_review(line);
-            self.kept[0].push(keep, || tables::move_row(&cx.head.inputs, customer, line, cx.t));
+            self.kept[0].push(keep, || {
+                tables::move_row(&cx.head.inputs, customer, line, cx.t)
+            });
         }
         let rows = if self.kept[1].wants(review) {
             tables::task_rows(customer, cx.t)
@@ -95,7 +97,12 @@ impl Sink for HtmlSink {
         Ok(())
     }
 
-    fn finish(self: Box<Self>, cx: &Cx, figures: &Figures, out: &mut dyn Out) -> Result<(), String> {
+    fn finish(
+        self: Box<Self>,
+        cx: &Cx,
+        figures: &Figures,
+        out: &mut dyn Out,
+    ) -> Result<(), String> {
         let (tables, totals): (Vec<Table>, Vec<u64>) =
             self.kept.into_iter().map(Kept::into_table).unzip();
         let page = render_page(cx, figures, &tables, &totals);
@@ -145,8 +152,8 @@ fn render_page(cx: &Cx, figures: &Figures, tables: &[Table], totals: &[u64]) -> 
     }
     out.push_str("</nav>\n</header>\n");
 
-    summary(&mut out, plan, t, &figures);
-    charts(&mut out, t, &figures);
+    summary(&mut out, plan, t, figures);
+    charts(&mut out, t, figures);
     for (table, total) in tables.iter().zip(totals) {
         table_section(&mut out, t, table, *total);
     }

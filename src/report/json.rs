@@ -69,7 +69,7 @@ impl JsonSink {
         Ok(())
     }
 
-    fn to_rejected(&mut self) {
+    fn open_rejected(&mut self) {
         if let Place::Customers { empty } = self.place {
             self.close_list(empty);
             self.buf.extend_from_slice(b",\n  \"rejected\": [");
@@ -92,9 +92,14 @@ impl Sink for JsonSink {
         Ok(())
     }
 
-    fn rejection(&mut self, cx: &Cx, rejection: &Rejection, out: &mut dyn Out) -> Result<(), String> {
+    fn rejection(
+        &mut self,
+        cx: &Cx,
+        rejection: &Rejection,
+        out: &mut dyn Out,
+    ) -> Result<(), String> {
         self.head(cx)?;
-        self.to_rejected();
+        self.open_rejected();
         let Place::Rejected { empty } = self.place else {
             unreachable!("moved to the rejected rows above")
         };
@@ -108,7 +113,7 @@ impl Sink for JsonSink {
 
     fn finish(mut self: Box<Self>, cx: &Cx, _: &Figures, out: &mut dyn Out) -> Result<(), String> {
         self.head(cx)?;
-        self.to_rejected();
+        self.open_rejected();
         if let Place::Rejected { empty } = self.place {
             self.close_list(empty);
         }

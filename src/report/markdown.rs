@@ -109,7 +109,12 @@ impl Sink for MarkdownSink {
         Ok(())
     }
 
-    fn finish(self: Box<Self>, cx: &Cx, figures: &Figures, out: &mut dyn Out) -> Result<(), String> {
+    fn finish(
+        self: Box<Self>,
+        cx: &Cx,
+        figures: &Figures,
+        out: &mut dyn Out,
+    ) -> Result<(), String> {
         let text = render(cx, figures, *self);
         std::io::Write::write_all(out, text.as_bytes()).map_err(|e| e.to_string())
     }

@@ -113,12 +113,8 @@ pub(crate) trait Sink {
         rejection: &Rejection,
         out: &mut dyn Out,
     ) -> Result<(), String>;
-    fn finish(
-        self: Box<Self>,
-        cx: &Cx,
-        figures: &Figures,
-        out: &mut dyn Out,
-    ) -> Result<(), String>;
+    fn finish(self: Box<Self>, cx: &Cx, figures: &Figures, out: &mut dyn Out)
+    -> Result<(), String>;
 }
 
 fn sink(format: Format, cx: &Cx) -> Box<dyn Sink> {
@@ -346,9 +342,10 @@ mod tests {
         let plan = demo::plan(40);
         let tasks: usize = plan.customers.iter().map(|c| c.tasks.len()).sum();
         // 10 rows a sheet: the header and 9 data rows.
-        let bytes =
-            render_with(&plan, Lang::En, |cx| Box::new(xlsx::XlsxSink::with_max_rows(cx, 10)))
-                .unwrap();
+        let bytes = render_with(&plan, Lang::En, |cx| {
+            Box::new(xlsx::XlsxSink::with_max_rows(cx, 10))
+        })
+        .unwrap();
         let mut book = workbook(bytes);
         let names = book.sheet_names();
         let parts = |table: &str, rows: usize| -> Vec<String> {
@@ -396,7 +393,11 @@ mod tests {
         let cell = moves.get((1, 0)).unwrap().to_string();
         assert!(cell.encode_utf16().count() <= 32_767);
         assert!(cell.starts_with(&long[..300]));
-        assert!(cell.contains("[cut: 40000 characters"), "{}", &cell[cell.len() - 200..]);
+        assert!(
+            cell.contains("[cut: 40000 characters"),
+            "{}",
+            &cell[cell.len() - 200..]
+        );
         assert_eq!(moves.height(), 4);
         // The other formats hold the value whole.
         let csv = render(&plan, Format::Csv, Lang::En).unwrap();
@@ -433,17 +434,24 @@ mod tests {
     #[test]
     fn html_keeps_the_rows_needing_review_first_and_says_what_it_left_out() {
         let plan = demo::plan(200);
-        let bytes =
-            render_with(&plan, Lang::En, |_| Box::new(html::HtmlSink::with_max_rows(25))).unwrap();
+        let bytes = render_with(&plan, Lang::En, |_| {
+            Box::new(html::HtmlSink::with_max_rows(25))
+        })
+        .unwrap();
         let page = String::from_utf8(bytes).unwrap();
-        assert!(page.contains("data-shown=\"25\" data-total=\"200\""), "moves note");
+        assert!(
+            page.contains("data-shown=\"25\" data-total=\"200\""),
+            "moves note"
+        );
         assert!(page.contains("175 rows are left out here"));
         let full = String::from_utf8(render(&plan, Format::Html, Lang::En).unwrap()).unwrap();
         assert!(!full.contains("class=\"note partial\""));
         // The kept Moves rows are the first 25 lines needing review, in plan order.
         let mut kept = tables::Kept::new(tables::Which::Moves.table(), 25);
         for (c, l) in plan.lines() {
-            kept.push(tables::needs_review(l), || vec![tables::Cell::Int(l.row), tables::Cell::Text(c.key.clone())]);
+            kept.push(tables::needs_review(l), || {
+                vec![tables::Cell::Int(l.row), tables::Cell::Text(c.key.clone())]
+            });
         }
         let (table, total) = kept.into_table();
         assert_eq!(total, 200);

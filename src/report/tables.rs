@@ -95,10 +95,10 @@ pub const MOVE_COLUMNS: [Column; 23] = [
     col("col.current_offer", Kind::Text),
     col("col.target_offer", Kind::Text),
     col("col.target_offer_id", Kind::Text),
-    col("col.term", Kind::Text),
-    col("col.billing", Kind::Text),
     col("col.seats", Kind::Number),
     col("col.target_seats", Kind::Number),
+    col("col.term", Kind::Text),
+    col("col.billing", Kind::Text),
     col("col.license_action", Kind::Text),
     col("col.licenses_to_reassign", Kind::Number),
     col("col.expires_on", Kind::Date),
@@ -137,7 +137,12 @@ impl Which {
                 "heading.reassignments",
                 &REASSIGNMENT_COLUMNS,
             ),
-            Which::Rejected => ("rejected", "Rejected", "heading.rejected", &REJECTED_COLUMNS),
+            Which::Rejected => (
+                "rejected",
+                "Rejected",
+                "heading.rejected",
+                &REJECTED_COLUMNS,
+            ),
         };
         Table {
             id,
@@ -165,15 +170,17 @@ pub fn move_row(inputs: &[InputInfo], customer: &Customer, line: &Line, t: &Text
         Cell::text(&line.current_offer),
         Cell::text(&line.target_offer),
         Cell::opt_text(line.target_offer_id.as_deref()),
-        Cell::text(line.term.as_str()),
-        Cell::text(line.billing.as_str()),
         Cell::Int(line.seats),
         Cell::Int(line.target_seats),
-        Cell::text(if !line.same_offer && line.same_license {
-            t.get("value.license_action.same_license")
-        } else {
-            t.license_action(line.license_action)
-        }),
+        Cell::text(line.term.as_str()),
+        Cell::text(line.billing.as_str()),
+        Cell::text(
+            if line.license_action == LicenseAction::None && !line.same_offer {
+                t.get("value.license_action.same_license")
+            } else {
+                t.license_action(line.license_action)
+            },
+        ),
         Cell::Int(line.licenses_to_reassign),
         Cell::opt_date(line.expires_on),
         Cell::opt_text(Some(t.yes_no(line.auto_renew))),
@@ -306,7 +313,9 @@ pub fn all(plan: &Plan, t: &Texts) -> Vec<Table> {
     let mut tables: Vec<Table> = Which::ALL.iter().map(|w| w.table()).collect();
     for customer in &plan.customers {
         for line in &customer.lines {
-            tables[0].rows.push(move_row(&plan.inputs, customer, line, t));
+            tables[0]
+                .rows
+                .push(move_row(&plan.inputs, customer, line, t));
         }
         tables[1].rows.extend(task_rows(customer, t));
         for line in &customer.lines {
@@ -439,7 +448,7 @@ impl Figures {
                 f.reassign += 1;
                 wave.2 += 1;
             } else {
-                if line.same_offer || !line.same_license {
+                if line.same_offer {
                     f.same_offer += 1;
                 } else {
                     f.same_license += 1;

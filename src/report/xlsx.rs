@@ -240,7 +240,12 @@ impl Sink for XlsxSink {
         self.push(cx, 3, &tables::rejected_row(rejection, cx.t))
     }
 
-    fn finish(mut self: Box<Self>, cx: &Cx, figures: &Figures, out: &mut dyn Out) -> Result<(), String> {
+    fn finish(
+        mut self: Box<Self>,
+        cx: &Cx,
+        figures: &Figures,
+        out: &mut dyn Out,
+    ) -> Result<(), String> {
         self.start(cx)?;
         let built: Result<(), XlsxError> = (|| {
             let order = self.finish_tables(cx)?;
@@ -266,7 +271,12 @@ fn text(
     value: &str,
     format: &Format,
 ) -> Result<(), XlsxError> {
-    sheet.write_string_with_format(row, col, fit(neutralise(value).as_ref(), sheet, row, col).as_ref(), format)?;
+    sheet.write_string_with_format(
+        row,
+        col,
+        fit(neutralise(value).as_ref(), sheet, row, col).as_ref(),
+        format,
+    )?;
     Ok(())
 }
 
@@ -278,7 +288,9 @@ fn fit<'a>(value: &'a str, sheet: &Worksheet, row: u32, col: u16) -> std::borrow
         return value.into();
     }
     let total = value.chars().count();
-    let marker = format!(" … [cut: {total} characters, Excel holds {EXCEL_MAX_CHARS}; the full value is in the plan file and the .csv report]");
+    let marker = format!(
+        " … [cut: {total} characters, Excel holds {EXCEL_MAX_CHARS}; the full value is in the plan file and the .csv report]"
+    );
     let room = EXCEL_MAX_CHARS - marker.encode_utf16().count();
     let mut units = 0;
     let mut end = 0;

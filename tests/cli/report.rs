@@ -281,7 +281,8 @@ fn golden(name: &str, actual: &[u8]) {
         )
     });
     if expected != actual {
-        let actual_path = std::env::temp_dir().join(format!("cspmove-actual-{}", name.replace('/', "-")));
+        let actual_path =
+            std::env::temp_dir().join(format!("cspmove-actual-{}", name.replace('/', "-")));
         std::fs::write(&actual_path, actual).unwrap();
         panic!(
             "{name} differs from the golden file {}; actual output in {} \
@@ -744,13 +745,21 @@ fn every_other_report_is_written_when_one_fails_and_long_values_do_not_fail_xlsx
     assert_eq!(out.code, Some(1), "{out:?}");
     assert!(out.stderr.contains("no-such-dir/r.csv"), "{}", out.stderr);
     for name in ["plan.json", "r.xlsx", "r.html", "r.md", "r.csv"] {
-        let name = if name == "plan.json" { "cspmove-plan.json" } else { name };
+        let name = if name == "plan.json" {
+            "cspmove-plan.json"
+        } else {
+            name
+        };
         assert!(wd.join(name).exists(), "{name} not written: {}", out.stderr);
     }
     let mut book: Xlsx<_> = open_workbook(wd.join("r.xlsx")).unwrap();
     let moves = book.worksheet_range("Moves").unwrap();
     let name = cell_text(moves.get((1, 0)).unwrap());
-    assert!(name.encode_utf16().count() <= 32_767 && name.contains("[cut: 39999 characters"), "{}", &name[name.len() - 150..]);
+    assert!(
+        name.encode_utf16().count() <= 32_767 && name.contains("[cut: 39999 characters"),
+        "{}",
+        &name[name.len() - 150..]
+    );
     assert!(wd.read("r.csv").contains(long.trim_end()));
     assert!(wd.read("r.md").len() < 200_000);
 }
@@ -770,7 +779,11 @@ fn a_very_long_name_keeps_html_columns_on_screen() {
     }
     write_plan(&wd, &plan);
     let path = report(&wd, "long.html", "en");
-    let (dom, _) = dump_dom(&chromium, &wd, &format!("file://{}#selftest", path.display()));
+    let (dom, _) = dump_dom(
+        &chromium,
+        &wd,
+        &format!("file://{}#selftest", path.display()),
+    );
     let widest: u32 = attr(&dom, "<html", "data-widest-cell")
         .expect("data-widest-cell")
         .parse()
