@@ -1,15 +1,13 @@
 //! `cspmove report`: render a plan file for review.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use cspmove::i18n::Lang;
 use cspmove::report::{self, Format, ReportError};
 
-use super::UsageError;
 use super::plan::LangArg;
+use super::{Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -33,7 +31,7 @@ pub fn lang(arg: LangArg) -> Lang {
     }
 }
 
-pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     // A wrong extension is a usage error, found before the plan is read.
     if let Err(err @ ReportError::UnknownFormat { .. }) = Format::from_path(&args.output) {
         return Err(UsageError(err.to_string()).into());
@@ -44,11 +42,10 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         &args.plan,
         std::slice::from_ref(&args.output),
         lang(args.lang),
-    )
-    .with_context(|| format!("{}", args.plan.display()))?;
+    )?;
     if let Some(err) = done.failed.into_iter().next() {
         return Err(err.into());
     }
-    println!("{}", args.output.display());
-    Ok(ExitCode::SUCCESS)
+    super::to_stdout(|out| Ok(writeln!(out, "{}", args.output.display())?))?;
+    Ok(Outcome::Done)
 }
