@@ -864,13 +864,21 @@ const EXCHANGE_BASES: &[&str] = &[
 
 /// An archiving add-on is only bought on top of an Exchange plan that stays a legacy
 /// offer through the move (Partner Center orders the add-on against that subscription).
-/// Where the random draw gave a customer archiving without such a base, the subscription
-/// is an Exchange Online (Plan 1) one instead: renamed in place, so no random draw and no
-/// row number of the samples changes.
+/// A plan moves every product the built-in catalog sells in new commerce to its
+/// new-commerce twin, so a base stays legacy only when it has no target and new commerce
+/// does not sell it (Office 365 Enterprise E5). Where the random draw gave a customer
+/// archiving without such a base, the subscription is an Exchange Online (Plan 1) one
+/// instead: renamed in place, so no random draw and no row number of the samples changes.
 fn keep_archiving_on_an_exchange_base(subscriptions: &mut [Subscription]) {
+    let catalog = cspmove::catalog::Catalog::builtin();
+    let sold_in_new_commerce = |offer: &str| {
+        catalog
+            .resolve(offer, None)
+            .hit()
+            .is_some_and(|h| catalog.product(h.product).sold_in_new_commerce())
+    };
     let stays_legacy_exchange = |s: &Subscription| {
-        let offer = s.target.unwrap_or(s.offer);
-        EXCHANGE_BASES.contains(&s.offer) && EXCHANGE_BASES.contains(&offer)
+        s.target.is_none() && EXCHANGE_BASES.contains(&s.offer) && !sold_in_new_commerce(s.offer)
     };
     if subscriptions.iter().any(stays_legacy_exchange) {
         return;
