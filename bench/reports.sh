@@ -62,7 +62,9 @@ row "report -o x.csv" csv "$DATA/r.csv" "$BIN" report "$PLAN" -o "$DATA/r.csv"
 row "report -o x.md" md "$DATA/r.md" "$BIN" report "$PLAN" -o "$DATA/r.md"
 row "report -o x.html" html "$DATA/r.html" "$BIN" report "$PLAN" -o "$DATA/r.html"
 row "status (no journal)" status - "$BIN" status "$PLAN" --journal "$DATA/none.jsonl"
-row "apply --dry-run start-up" apply - "$BIN" apply "$PLAN" --dry-run --now --journal "$DATA/dry.jsonl"
+# --dry-run makes no call; the endpoint only has to parse (port 9: discard).
+row "apply --dry-run start-up" apply - env CSPMOVE_TOKEN=bench "$BIN" apply "$PLAN" --dry-run --now \
+    --endpoint http://127.0.0.1:9 --journal "$DATA/dry.jsonl"
 row "report -o x.xlsx" xlsx "$DATA/r.xlsx" "$BIN" report "$PLAN" -o "$DATA/r.xlsx"
 echo
 echo "Load after: $(cut -d' ' -f1-3 /proc/loadavg)."
