@@ -108,6 +108,7 @@ static CATALOG_SCHEMA: Schema = Schema {
         },
     ],
     required: &[&[OFFER_ID], &[OFFER_NAME]],
+    contextual: &[],
     index: OnceLock::new(),
 };
 
@@ -151,6 +152,7 @@ static OFFER_MAP_SCHEMA: Schema = Schema {
         },
     ],
     required: &[&[0], &[1]],
+    contextual: &[],
     index: OnceLock::new(),
 };
 

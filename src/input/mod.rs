@@ -57,10 +57,13 @@ pub enum Field {
     TargetOffer,
     TargetSeats,
     Relationship,
+    /// The current offer's ID when the file has it beside the offer's name (Partner
+    /// Center's reconciliation files have `OfferId` and `OfferName`).
+    CurrentOfferId,
 }
 
 impl Field {
-    pub const ALL: [Field; 15] = [
+    pub const ALL: [Field; 16] = [
         Field::CustomerId,
         Field::Domain,
         Field::CustomerName,
@@ -76,6 +79,7 @@ impl Field {
         Field::TargetOffer,
         Field::TargetSeats,
         Field::Relationship,
+        Field::CurrentOfferId,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +99,7 @@ impl Field {
             Field::TargetOffer => "target_offer",
             Field::TargetSeats => "target_seats",
             Field::Relationship => "relationship",
+            Field::CurrentOfferId => "current_offer_id",
         }
     }
 
@@ -155,7 +160,11 @@ pub struct SourceRow {
     /// ISO 3166 alpha-2, upper case.
     pub country: Option<String>,
     pub program: Option<String>,
+    /// The offer name when the file has one, else its offer ID.
     pub current_offer: String,
+    /// The offer ID the file gives beside the offer name (`OfferId` beside `OfferName`),
+    /// kept for the catalog: an ID resolves without the doubts a name can have.
+    pub current_offer_id: Option<String>,
     pub subscription_id: Option<String>,
     pub seats: u64,
     pub assigned: Option<u64>,
@@ -499,6 +508,7 @@ fn read_streaming(
         input: index,
         map: &located.map,
         date_order: opts.date_order,
+        notes: Default::default(),
     };
     let source = csv::RowSource {
         bytes: &*store,
@@ -594,6 +604,7 @@ fn read_text_input(
         input: index,
         map: &located.map,
         date_order: opts.date_order,
+        notes: Default::default(),
     };
     let hashed = decoded.raw.as_deref().unwrap_or(decoded.text.as_bytes());
     let (sha256, parsed) = rayon::join(
@@ -762,6 +773,7 @@ fn read_workbook_input(
         input: index,
         map: &map,
         date_order: opts.date_order,
+        notes: Default::default(),
     };
     let results: Vec<(u64, (RowOutcome, Option<DateOrder>))> = sheet.rows[at + 1..]
         .par_iter()

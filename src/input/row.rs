@@ -11,9 +11,10 @@
 use chrono::NaiveDate;
 
 use super::date::{DateRead, parse_date};
-use super::header::HeaderMap;
+use super::header::{HeaderMap, header_key};
 use super::value::{
-    clean, normalize_country, parse_bool, parse_guid, parse_relationship, parse_whole,
+    clean, is_iso_country, normalize_country, parse_bool, parse_guid, parse_relationship,
+    parse_whole,
 };
 use super::{DateOrder, Field, InputTable, SourceRow};
 use crate::model::{InputInfo, RejectCode, Rejection};
@@ -68,6 +69,73 @@ pub(crate) struct RowContext<'a> {
     pub input: usize,
     pub map: &'a HeaderMap,
     pub date_order: Option<DateOrder>,
+    /// What the rows showed that is worth a warning but keeps the row.
+    pub notes: RowNotes,
+}
+
+/// Findings that keep the row, gathered from the parallel row parsers and logged once
+/// per table (deterministically: counts, and the first row by number).
+#[derive(Debug, Default)]
+pub(crate) struct RowNotes(std::sync::Mutex<Notes>);
+
+#[derive(Debug, Default)]
+struct Notes {
+    /// (field, chosen column, other column) → (rows, first row, its two values).
+    disagree: std::collections::BTreeMap<(usize, usize, usize), (u64, u64, String, String)>,
+    /// Rows whose country is not an ISO 3166 alpha-2 code: (rows, first row, value).
+    country: Option<(u64, u64, String)>,
+}
+
+impl RowNotes {
+    fn with(&self, f: impl FnOnce(&mut Notes)) {
+        let mut notes = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut notes);
+    }
+
+    fn disagree(&self, key: (usize, usize, usize), row: u64, a: &str, b: &str) {
+        self.with(|n| {
+            let e = n
+                .disagree
+                .entry(key)
+                .or_insert_with(|| (0, row, a.to_string(), b.to_string()));
+            e.0 += 1;
+            if row < e.1 {
+                *e = (e.0, row, a.to_string(), b.to_string());
+            }
+        });
+    }
+
+    fn country(&self, row: u64, value: &str) {
+        self.with(|n| {
+            let e = n.country.get_or_insert_with(|| (0, row, value.to_string()));
+            e.0 += 1;
+            if row < e.1 {
+                *e = (e.0, row, value.to_string());
+            }
+        });
+    }
+
+    /// Logs the findings of the table read from `path` as warnings.
+    pub(crate) fn log(&self, path: &str, map: &HeaderMap) {
+        let notes = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let input = path;
+        for (&(field, a, b), (rows, first, va, vb)) in &notes.disagree {
+            let name = Field::ALL[field].as_str();
+            tracing::warn!(
+                input,
+                "columns {:?} and {:?} both give {name} and differ in {rows} row(s) (first at row {first}: {va:?} and {vb:?}); {:?} is used: name the right column with --map {name}=HEADER",
+                map.header(a),
+                map.header(b),
+                map.header(a),
+            );
+        }
+        if let Some((rows, first, value)) = &notes.country {
+            tracing::warn!(
+                input,
+                "{rows} row(s) have a country that is not an ISO 3166 alpha-2 code such as KR, JP or US (first at row {first}: {value:?}); it is kept as written"
+            );
+        }
+    }
 }
 
 /// The outcome of one row.
@@ -181,11 +249,19 @@ impl RowContext<'_> {
             }
         }
 
-        let current_offer = self.text(cells, Field::CurrentOffer);
+        let offer_name = self.text(cells, Field::CurrentOffer);
+        let offer_id = self.text(cells, Field::CurrentOfferId);
+        let (current_offer, current_offer_id) = match (offer_name, offer_id) {
+            (Some(name), id) => (Some(name), id),
+            (None, id) => (id, None),
+        };
         if current_offer.is_none() {
             problems.push(Problem {
                 code: RejectCode::MissingOffer,
-                column: self.map.column(Field::CurrentOffer as usize),
+                column: self
+                    .map
+                    .column(Field::CurrentOffer as usize)
+                    .or(self.map.column(Field::CurrentOfferId as usize)),
                 value: None,
                 message: "the row has no current offer: fill in the product the customer has today (name or offer ID)".into(),
             });
@@ -277,6 +353,17 @@ impl RowContext<'_> {
             );
         }
 
+        for &(field, other) in &self.map.also {
+            self.compare(cells, field, other, row);
+        }
+        let country = self
+            .text(cells, Field::Country)
+            .map(|c| normalize_country(&c));
+        if let Some(c) = &country
+            && !is_iso_country(c)
+        {
+            self.notes.country(row, c);
+        }
         let source = SourceRow {
             input: self.input,
             row,
@@ -285,11 +372,10 @@ impl RowContext<'_> {
             domain,
             customer_name: self.text(cells, Field::CustomerName),
             contact_email: self.text(cells, Field::ContactEmail),
-            country: self
-                .text(cells, Field::Country)
-                .map(|c| normalize_country(&c)),
+            country,
             program: self.text(cells, Field::Program),
             current_offer: current_offer.unwrap_or_default(),
+            current_offer_id,
             subscription_id: self.text(cells, Field::SubscriptionId),
             seats: seats.unwrap_or_default(),
             assigned,
@@ -309,6 +395,23 @@ impl RowContext<'_> {
             None => RowOutcome::Row(source),
         };
         (outcome, evidence)
+    }
+
+    /// Notes when column `other`, which also names `field`, holds another value than
+    /// the column chosen for it (compared like headers: case, spaces, punctuation).
+    fn compare<C: Cells + ?Sized>(&self, cells: &C, field: usize, other: usize, row: u64) {
+        let Some(chosen) = self.map.column(field) else {
+            return;
+        };
+        let (Some(a), Some(b)) = (
+            cells.cell(chosen).and_then(clean),
+            cells.cell(other).and_then(clean),
+        ) else {
+            return;
+        };
+        if a != b && header_key(&a) != header_key(&b) {
+            self.notes.disagree((field, chosen, other), row, &a, &b);
+        }
     }
 
     /// A whole-number cell ≥ `min`; seats (min 1) must be present, the others may be empty.
@@ -458,6 +561,7 @@ impl Collector {
         sheet: Option<String>,
     ) -> InputTable {
         let rows_read = self.data_rows;
+        ctx.notes.log(path, ctx.map);
         let (rows, rejected) = self.finish(ctx);
         InputTable {
             info: InputInfo {

@@ -102,12 +102,12 @@ fn bool_of_key(key: &str) -> Option<bool> {
     match key {
         "yes" | "y" | "true" | "t" | "1" | "on" | "enabled" | "enable" | "active" | "auto"
         | "automatic" | "예" | "네" | "사용" | "사용함" | "켜짐" | "켬" | "설정" | "활성"
-        | "활성화" | "はい" | "有効" | "オン" | "する" | "あり" | "有" | "自動更新" => {
+        | "활성화" | "はい" | "ハイ" | "有効" | "オン" | "する" | "あり" | "有" | "自動更新" => {
             Some(true)
         }
         "no" | "n" | "false" | "f" | "0" | "off" | "disabled" | "disable" | "inactive" | "none"
         | "manual" | "아니요" | "아니오" | "아니" | "사용안함" | "사용안됨" | "꺼짐" | "끔"
-        | "해제" | "비활성" | "비활성화" | "いいえ" | "無効" | "オフ" | "しない" | "なし"
+        | "해제" | "비활성" | "비활성화" | "いいえ" | "イイエ" | "無効" | "オフ" | "しない" | "なし"
         | "無" => Some(false),
         _ => None,
     }
@@ -169,6 +169,32 @@ pub(crate) fn normalize_country(text: &str) -> String {
         _ => return text.to_ascii_uppercase(),
     };
     code.to_string()
+}
+
+/// The ISO 3166-1 alpha-2 codes, sorted.
+const ISO_COUNTRIES: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX",
+    "AZ", "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ",
+    "BR", "BS", "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK",
+    "CL", "CM", "CN", "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM",
+    "DO", "DZ", "EC", "EE", "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR",
+    "GA", "GB", "GD", "GE", "GF", "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS",
+    "GT", "GU", "GW", "GY", "HK", "HM", "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN",
+    "IO", "IQ", "IR", "IS", "IT", "JE", "JM", "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN",
+    "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC", "LI", "LK", "LR", "LS", "LT", "LU", "LV",
+    "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK", "ML", "MM", "MN", "MO", "MP", "MQ",
+    "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA", "NC", "NE", "NF", "NG", "NI",
+    "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG", "PH", "PK", "PL", "PM",
+    "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW", "SA", "SB", "SC",
+    "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS", "ST", "SV",
+    "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO", "TR",
+    "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// Whether `code` (upper case) is an ISO 3166-1 alpha-2 country code.
+pub(crate) fn is_iso_country(code: &str) -> bool {
+    ISO_COUNTRIES.binary_search(&code).is_ok()
 }
 
 #[cfg(test)]
@@ -281,6 +307,17 @@ mod tests {
         assert_eq!(normalize_country("대한민국"), "KR");
         assert_eq!(normalize_country("日本"), "JP");
         assert_eq!(normalize_country("de"), "DE");
+    }
+
+    #[test]
+    fn country_not_iso_3166_is_noticed() {
+        assert!(ISO_COUNTRIES.is_sorted());
+        for code in ["KR", "JP", "US", "GB", "DE", "TW", "ZW", "AD"] {
+            assert!(is_iso_country(code), "{code}");
+        }
+        for code in ["UK", "EU", "XX", "KOREA", "", "kr"] {
+            assert!(!is_iso_country(code), "{code}");
+        }
     }
 
     proptest::proptest! {

@@ -28,6 +28,7 @@ fn content(
         &Option<String>,
         &Option<String>,
         &String,
+        &Option<String>,
     ),
     (
         &Option<String>,
@@ -51,6 +52,7 @@ fn content(
         country,
         program,
         current_offer,
+        current_offer_id,
         subscription_id,
         seats,
         assigned,
@@ -70,6 +72,7 @@ fn content(
             country,
             program,
             current_offer,
+            current_offer_id,
         ),
         (
             subscription_id,

@@ -418,6 +418,7 @@ pub(crate) mod tests {
             country: None,
             program: None,
             current_offer: offer.to_string(),
+            current_offer_id: None,
             subscription_id: None,
             seats,
             assigned: None,
