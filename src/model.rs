@@ -46,11 +46,19 @@ pub struct Summary {
     pub same_offer: u64,
     pub reassign: u64,
     pub rejected_rows: u64,
+    /// Rows that list a subscription again with the same values (a reconciliation
+    /// file lists it once per charge): counted, not planned again (DESIGN §3).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeated_rows: u64,
     /// Lines carrying each warning code.
     pub warnings: BTreeMap<WarningCode, u64>,
     /// Lines per wave (`YYYY-MM`).
     #[serde(default)]
     pub waves: BTreeMap<String, WaveSummary>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,10 +302,12 @@ pub enum RejectCode {
     InvalidEncoding,
     /// A row identical to an earlier one in every mapped field.
     DuplicateRow,
+    /// A row of a subscription listed before with other values.
+    ConflictingSubscription,
 }
 
 impl RejectCode {
-    pub const ALL: [RejectCode; 10] = [
+    pub const ALL: [RejectCode; 11] = [
         RejectCode::MissingCustomer,
         RejectCode::MissingOffer,
         RejectCode::InvalidSeats,
@@ -308,6 +318,7 @@ impl RejectCode {
         RejectCode::InvalidBoolean,
         RejectCode::InvalidEncoding,
         RejectCode::DuplicateRow,
+        RejectCode::ConflictingSubscription,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -322,6 +333,7 @@ impl RejectCode {
             RejectCode::InvalidBoolean => "INVALID_BOOLEAN",
             RejectCode::InvalidEncoding => "INVALID_ENCODING",
             RejectCode::DuplicateRow => "DUPLICATE_ROW",
+            RejectCode::ConflictingSubscription => "CONFLICTING_SUBSCRIPTION",
         }
     }
 }

@@ -245,14 +245,34 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
 
     // 1. Repeats.
     let mut excluded = vec![false; rows.len()];
-    for (repeat, original) in duplicates::find_duplicates(&rows) {
-        excluded[repeat] = true;
-        let (r, o) = (&rows[repeat], &rows[original]);
-        let message = format!(
-            "repeats row {} of {} in every field; planning it too would order its seats twice",
-            o.row, inputs[o.input].path
-        );
-        rejected.push(whole_row(&inputs, r, RejectCode::DuplicateRow, message));
+    let mut repeated_rows = 0;
+    for repeat in duplicates::find_repeats(&rows) {
+        excluded[repeat.repeat] = true;
+        let (r, o) = (&rows[repeat.repeat], &rows[repeat.original]);
+        let (code, message) = match repeat.kind {
+            duplicates::RepeatKind::Subscription => {
+                repeated_rows += 1;
+                continue;
+            }
+            duplicates::RepeatKind::Duplicate => (
+                RejectCode::DuplicateRow,
+                format!(
+                    "repeats row {} of {} in every field; planning it too would order its seats twice",
+                    o.row, inputs[o.input].path
+                ),
+            ),
+            duplicates::RepeatKind::Conflict(fields) => (
+                RejectCode::ConflictingSubscription,
+                format!(
+                    "subscription {} is also on row {} of {} with another {}: the rows disagree about one subscription and planning both would order its seats twice; keep one row per subscription, or make the rows agree",
+                    r.subscription_id.as_deref().unwrap_or_default(),
+                    o.row,
+                    inputs[o.input].path,
+                    fields.join(", ")
+                ),
+            ),
+        };
+        rejected.push(whole_row(&inputs, r, code, message));
     }
     lap("duplicates");
 
@@ -316,6 +336,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     let rejected: Vec<Rejection> = rejected.into_iter().map(|(_, r)| r).collect();
     summary.customers = ends.len() as u64;
     summary.rejected_rows = rejected.len() as u64;
+    summary.repeated_rows = repeated_rows;
     let head = Plan {
         schema: SCHEMA.to_string(),
         generated_by: crate::GENERATED_BY.to_string(),

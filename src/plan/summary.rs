@@ -132,6 +132,7 @@ fn count_into(mut s: Summary, c: &Customer) -> Summary {
 pub fn merge(mut a: Summary, b: Summary) -> Summary {
     a.customers += b.customers;
     a.rejected_rows += b.rejected_rows;
+    a.repeated_rows += b.repeated_rows;
     a.lines += b.lines;
     a.same_offer += b.same_offer;
     a.reassign += b.reassign;
@@ -161,6 +162,7 @@ struct Labels {
     same_offer: &'static str,
     reassign: &'static str,
     rejected_rows: &'static str,
+    repeated_rows: &'static str,
     warnings: &'static str,
     waves: &'static str,
     plan_file: &'static str,
@@ -175,6 +177,7 @@ fn labels(lang: Lang) -> &'static Labels {
         same_offer: "same offer",
         reassign: "reassign",
         rejected_rows: "rejected rows",
+        repeated_rows: "repeated rows",
         warnings: "warnings (lines)",
         waves: "moves per wave (lines / same offer / reassign)",
         plan_file: "plan written to",
@@ -187,6 +190,7 @@ fn labels(lang: Lang) -> &'static Labels {
         same_offer: "동일 제품",
         reassign: "라이선스 재할당",
         rejected_rows: "거부된 행",
+        repeated_rows: "반복된 행",
         warnings: "경고 (항목 수)",
         waves: "월별 이전 (항목 / 동일 제품 / 재할당)",
         plan_file: "계획 파일",
@@ -199,6 +203,7 @@ fn labels(lang: Lang) -> &'static Labels {
         same_offer: "同一プラン",
         reassign: "ライセンス再割り当て",
         rejected_rows: "却下された行",
+        repeated_rows: "繰り返しの行",
         warnings: "警告 (明細数)",
         waves: "月別の移行 (明細 / 同一プラン / 再割り当て)",
         plan_file: "計画ファイル",
@@ -227,6 +232,7 @@ pub fn write_text(
         l.same_offer,
         l.reassign,
         l.rejected_rows,
+        l.repeated_rows,
     ]
     .iter()
     .map(|s| s.chars().count())
@@ -241,6 +247,10 @@ pub fn write_text(
     row(out, l.same_offer, summary.same_offer)?;
     row(out, l.reassign, summary.reassign)?;
     row(out, l.rejected_rows, summary.rejected_rows)?;
+    if summary.repeated_rows > 0 {
+        // A subscription listed again with the same values (one line, not rejected).
+        row(out, l.repeated_rows, summary.repeated_rows)?;
+    }
     if !summary.warnings.is_empty() {
         writeln!(out, "{}:", l.warnings)?;
         for (code, n) in &summary.warnings {
@@ -278,8 +288,14 @@ struct JsonSummary<'a> {
     same_offer: u64,
     reassign: u64,
     rejected_rows: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    repeated_rows: u64,
     warnings: &'a BTreeMap<crate::model::WarningCode, u64>,
     waves: &'a BTreeMap<String, WaveSummary>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Writes the summary as one JSON object (the plan's `summary` plus `plan_file`).
@@ -298,6 +314,7 @@ pub fn write_json(
         same_offer: summary.same_offer,
         reassign: summary.reassign,
         rejected_rows: summary.rejected_rows,
+        repeated_rows: summary.repeated_rows,
         warnings: &summary.warnings,
         waves: &summary.waves,
     };

@@ -323,6 +323,7 @@ fn rejection(k: usize, row: u64) -> Rejection {
         RejectCode::InvalidBoolean => (Some("自動更新"), Some("+maybe".into())),
         RejectCode::InvalidEncoding => (None, None),
         RejectCode::DuplicateRow => (None, None),
+        RejectCode::ConflictingSubscription => (None, None),
     };
     Rejection {
         input: "customers.xlsx".to_string(),

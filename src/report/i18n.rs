@@ -231,6 +231,7 @@ pub fn reject_key(code: RejectCode) -> &'static str {
         RejectCode::InvalidBoolean => "reject.INVALID_BOOLEAN",
         RejectCode::InvalidEncoding => "reject.INVALID_ENCODING",
         RejectCode::DuplicateRow => "reject.DUPLICATE_ROW",
+        RejectCode::ConflictingSubscription => "reject.CONFLICTING_SUBSCRIPTION",
     }
 }
 
