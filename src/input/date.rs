@@ -426,13 +426,20 @@ mod tests {
             "1949-12-31",
             "2201-01-01",
         ] {
-            assert_eq!(parse_date(text, None), DateRead::Invalid(OUT_OF_RANGE), "{text}");
+            assert_eq!(
+                parse_date(text, None),
+                DateRead::Invalid(OUT_OF_RANGE),
+                "{text}"
+            );
         }
         assert_eq!(date_of("1950-01-01"), d(1950, 1, 1));
         assert_eq!(date_of("2200-12-31"), d(2200, 12, 31));
         // Negative serials and negative-looking cells are not dates either.
         for text in ["-1", "-45000", "-2026-01-01"] {
-            assert!(matches!(parse_date(text, None), DateRead::Invalid(_)), "{text}");
+            assert!(
+                matches!(parse_date(text, None), DateRead::Invalid(_)),
+                "{text}"
+            );
         }
     }
 

@@ -15,8 +15,7 @@
 use std::io::Cursor;
 
 use calamine::{
-    Data, DataRef, Ods, Range, Reader, SheetVisible, Sheets, Xls, Xlsb, Xlsx,
-    open_workbook_from_rs,
+    Data, DataRef, Ods, Range, Reader, SheetVisible, Sheets, Xls, Xlsb, Xlsx, open_workbook_from_rs,
 };
 
 use super::row::Cells;
@@ -207,7 +206,9 @@ pub(crate) fn sheet_text(
             }
         }
         Sheets::Xlsb(x) => {
-            let mut reader = x.worksheet_cells_reader(name).map_err(|e| damaged(e.to_string()))?;
+            let mut reader = x
+                .worksheet_cells_reader(name)
+                .map_err(|e| damaged(e.to_string()))?;
             while let Some(cell) = reader.next_cell().map_err(|e| damaged(e.to_string()))? {
                 push_ref(&mut cells, cell.get_position(), cell.get_value());
                 if cells.len() > MAX_CELLS {
@@ -216,8 +217,9 @@ pub(crate) fn sheet_text(
             }
         }
         _ => {
-            let range: Range<Data> =
-                book.worksheet_range(name).map_err(|e| damaged(e.to_string()))?;
+            let range: Range<Data> = book
+                .worksheet_range(name)
+                .map_err(|e| damaged(e.to_string()))?;
             let bounds = match (range.start(), range.end()) {
                 (Some(s), Some(e)) => {
                     format!(" (its used range is {}:{})", cell_name(s), cell_name(e))
@@ -278,7 +280,11 @@ fn cell_name((row, col): (u32, u32)) -> String {
         n = (n - 1) / 26;
     }
     letters.reverse();
-    format!("{}{}", String::from_utf8(letters).unwrap_or_default(), row as u64 + 1)
+    format!(
+        "{}{}",
+        String::from_utf8(letters).unwrap_or_default(),
+        row as u64 + 1
+    )
 }
 
 /// The sheet names of the book, in workbook order, each with whether it is visible.

@@ -747,7 +747,6 @@ pub(crate) static INPUT_SCHEMA: Schema = Schema {
                 "Offer ID",
                 "Current offer ID",
                 "Legacy offer ID",
-                "Durable offer ID",
                 "Offer GUID",
                 "Catalog item ID",
                 "오퍼 ID",

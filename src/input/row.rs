@@ -88,7 +88,10 @@ struct Notes {
 
 impl RowNotes {
     fn with(&self, f: impl FnOnce(&mut Notes)) {
-        let mut notes = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut notes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut notes);
     }
 
@@ -117,7 +120,10 @@ impl RowNotes {
 
     /// Logs the findings of the table read from `path` as warnings.
     pub(crate) fn log(&self, path: &str, map: &HeaderMap) {
-        let notes = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let notes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let input = path;
         for (&(field, a, b), (rows, first, va, vb)) in &notes.disagree {
             let name = Field::ALL[field].as_str();

@@ -1173,7 +1173,11 @@ fn hidden_first_sheet_is_skipped_unless_named() {
         book.save(&path).unwrap();
         let source = InputSource::Path(path);
         let table = read(&source);
-        assert_eq!(table.info.sheet.as_deref(), Some("Now"), "very hidden: {very}");
+        assert_eq!(
+            table.info.sheet.as_deref(),
+            Some("Now"),
+            "very hidden: {very}"
+        );
         assert_eq!(table.rows[0].current_offer, "Office 365 E3");
         // Named, the hidden sheet is read.
         let opts = ReadOptions {
@@ -1208,7 +1212,10 @@ fn stray_cell_at_xfd1048576_is_read_sparse() {
     assert_eq!(table.rows.len(), 1);
     assert_eq!(table.rows[0].seats, 5);
     // The stray cell's row is not dropped silently: it is a row without a customer.
-    assert_eq!(codes(&table), vec![(1_048_576, RejectCode::MissingCustomer)]);
+    assert_eq!(
+        codes(&table),
+        vec![(1_048_576, RejectCode::MissingCustomer)]
+    );
 }
 
 /// An .xlsx whose sheet part declares `size` unpacked bytes (the part itself is small:

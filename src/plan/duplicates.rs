@@ -219,8 +219,7 @@ pub fn find_repeats(rows: &[SourceRow]) -> Vec<Repeat> {
             for &(by_subscription, _, i) in run {
                 if by_subscription {
                     let id = |r: usize| subscription(&rows[r]).unwrap_or_default();
-                    let same_id =
-                        |o: &usize| subscription_key(id(*o)).eq(subscription_key(id(i)));
+                    let same_id = |o: &usize| subscription_key(id(*o)).eq(subscription_key(id(i)));
                     match originals.iter().find(|o| same_id(o)) {
                         Some(&o) => {
                             let differ = differing_fields(&rows[o], &rows[i]);
@@ -313,7 +312,10 @@ mod tests {
     #[test]
     fn subscription_id_differing_in_case_or_punctuation_is_one_subscription() {
         let rows = vec![
-            with_subscription(row(2, "a", "E3", 10), "B36B1E39-1BA8-430B-B260-DF74FA0A610E"),
+            with_subscription(
+                row(2, "a", "E3", 10),
+                "B36B1E39-1BA8-430B-B260-DF74FA0A610E",
+            ),
             with_subscription(row(3, "a", "E3", 10), "b36b1e391ba8430bb260df74fa0a610e"),
         ];
         let found = find_repeats(&rows);

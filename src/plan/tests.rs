@@ -141,10 +141,18 @@ fn domain_only_rows_do_not_join_an_ambiguous_domain() {
     let lone = &plan.customers[2];
     assert_eq!(lone.lines.len(), 1);
     assert_eq!(lone.lines[0].row, 4);
-    assert!(lone.lines[0].warnings.contains(&WarningCode::ConflictingCustomer));
+    assert!(
+        lone.lines[0]
+            .warnings
+            .contains(&WarningCode::ConflictingCustomer)
+    );
     assert_eq!(plan.customers[0].lines.len(), 1);
     assert_eq!(plan.customers[1].lines.len(), 1);
-    assert!(!plan.customers[0].lines[0].warnings.contains(&WarningCode::ConflictingCustomer));
+    assert!(
+        !plan.customers[0].lines[0]
+            .warnings
+            .contains(&WarningCode::ConflictingCustomer)
+    );
 }
 
 #[test]

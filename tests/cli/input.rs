@@ -263,3 +263,310 @@ fn a_file_over_one_mib_is_read_with_exact_row_numbers() {
     assert_eq!(blank_rows_above, 15);
     assert_eq!(plan.rejected[0].row, 3 + 15_500 + 1 + blank_rows_above);
 }
+
+// ----- Microsoft's own export formats (DESIGN §3), read without --map ---------------
+
+/// Plans a fixture of tests/fixtures/microsoft and returns the plan; the run must exit 0.
+fn plan_microsoft(name: &str) -> Plan {
+    let wd = Workdir::new();
+    plan(&wd, &[&fx(&format!("microsoft/{name}"))]).expect_code(0);
+    read_plan(&wd)
+}
+
+/// (row, current offer, target offer, seats, target seats, end date, subscription ID).
+type LineView = (u64, String, String, u64, u64, String, String);
+
+fn lines(plan: &Plan) -> Vec<LineView> {
+    let mut out: Vec<LineView> = plan
+        .customers
+        .iter()
+        .flat_map(|c| &c.lines)
+        .map(|l| {
+            (
+                l.row,
+                l.current_offer.clone(),
+                l.target_offer.clone(),
+                l.seats,
+                l.target_seats,
+                l.expires_on.map(|d| d.to_string()).unwrap_or_default(),
+                l.subscription_id.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn view(
+    row: u64,
+    offer: &str,
+    target: &str,
+    seats: u64,
+    target_seats: u64,
+    end: &str,
+    sub: &str,
+) -> LineView {
+    (
+        row,
+        offer.into(),
+        target.into(),
+        seats,
+        target_seats,
+        end.into(),
+        sub.into(),
+    )
+}
+
+#[test]
+fn nce_batch_migration_tool_subscriptions_csv() {
+    let plan = plan_microsoft("nce-batch-migration-subscriptions.csv");
+    // CurrentSeatCount is what the customer has, SeatCount what is to be bought, NcePsa
+    // the new-commerce product to buy.
+    assert_eq!(
+        lines(&plan),
+        vec![
+            view(
+                2,
+                "Office 365 E3",
+                "CFQ7TTC0LF8R:0001",
+                25,
+                25,
+                "2027-01-31",
+                "5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D"
+            ),
+            view(
+                3,
+                "Office 365 Business Essentials",
+                "CFQ7TTC0LH18:0001",
+                10,
+                12,
+                "2027-03-31",
+                "7E8F9A0B-1C2D-4E3F-8A5B-6C7D8E9F0A1B"
+            ),
+            view(
+                4,
+                "Office 365 E1",
+                "CFQ7TTC0LF8Q:0001",
+                40,
+                40,
+                "2026-12-15",
+                "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+            ),
+        ]
+    );
+    let contoso = &plan.customers[0];
+    assert_eq!(contoso.name.as_deref(), Some("Contoso Ltd."));
+    assert_eq!(contoso.lines[0].auto_renew, Some(true));
+    assert_eq!(
+        contoso.lines[0].target_offer_id.as_deref(),
+        Some("CFQ7TTC0LF8R:0001")
+    );
+}
+
+#[test]
+fn partner_center_license_based_reconciliation_with_a_subscription_repeated_per_month() {
+    let plan = plan_microsoft("reconciliation-license-based.csv");
+    // Contoso's E3 is charged in September, October and November (the last row writes
+    // its ID in lower case): one subscription, one line, two repeats counted; Fabrikam's
+    // E1 twice: one line, one repeat. OfferName is the current offer; OfferId is kept.
+    assert_eq!(
+        lines(&plan),
+        vec![
+            view(
+                2,
+                "Office 365 Enterprise E3",
+                "Office 365 Enterprise E3",
+                25,
+                25,
+                "2027-01-31",
+                "5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D"
+            ),
+            view(
+                5,
+                "Office 365 Enterprise E1",
+                "Office 365 Enterprise E1",
+                40,
+                40,
+                "2026-12-15",
+                "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+            ),
+        ]
+    );
+    assert_eq!(plan.summary.repeated_rows, 3);
+    assert_eq!(plan.summary.rejected_rows, 0);
+    assert_eq!(plan.inputs[0].rows, 5);
+    assert_eq!(
+        plan.customers[0].domain.as_deref(),
+        Some("contoso.onmicrosoft.com")
+    );
+}
+
+#[test]
+fn a_reconciliation_repeat_that_disagrees_is_conflicting_subscription() {
+    let wd = Workdir::new();
+    let text =
+        std::fs::read_to_string(fixture("microsoft/reconciliation-license-based.csv")).unwrap();
+    // November's charge says 30 seats.
+    let changed = text.replacen(
+        "2026-11-30T00:00:00,Cycle fee,20.00,25,",
+        "2026-11-30T00:00:00,Cycle fee,20.00,30,",
+        1,
+    );
+    assert_ne!(changed, text);
+    wd.write("recon.csv", changed);
+    let out = plan(&wd, &["recon.csv"]).expect_code(3);
+    let plan = read_plan(&wd);
+    let r = &plan.rejected[0];
+    assert_eq!(
+        (r.row, r.code),
+        (4, RejectCode::ConflictingSubscription),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        r.message.contains("row 2 of recon.csv") && r.message.contains("seats"),
+        "{}",
+        r.message
+    );
+    assert_eq!(plan.summary.repeated_rows, 2);
+    assert_eq!(plan.summary.lines, 2);
+}
+
+#[test]
+fn partner_center_new_commerce_reconciliation() {
+    let plan = plan_microsoft("reconciliation-new-commerce.csv");
+    assert_eq!(
+        lines(&plan),
+        vec![
+            view(
+                2,
+                "Microsoft 365 E3",
+                "Microsoft 365 E3",
+                25,
+                25,
+                "2027-01-31",
+                "0c353b8e-da9d-4007-d0d4-bca8bd5b5ce1"
+            ),
+            view(
+                4,
+                "Microsoft 365 Business Basic",
+                "Microsoft 365 Business Basic",
+                12,
+                12,
+                "2026-12-14",
+                "1d464c9f-eb0e-4118-e1e5-cdb9ce6d6cf2"
+            ),
+        ]
+    );
+    assert_eq!(plan.summary.repeated_rows, 1);
+    let sakura = &plan.customers[0];
+    assert_eq!(sakura.domain.as_deref(), Some("sakura-shoji.co.jp"));
+    assert_eq!(sakura.country.as_deref(), Some("JP"));
+}
+
+#[test]
+fn partner_center_customer_and_subscription_export() {
+    let plan = plan_microsoft("partner-center-subscriptions.csv");
+    assert_eq!(
+        lines(&plan),
+        vec![
+            view(
+                2,
+                "Office 365 E3",
+                "Office 365 E3",
+                25,
+                25,
+                "2027-01-31",
+                "5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D"
+            ),
+            view(
+                3,
+                "Office 365 Business Essentials",
+                "Office 365 Business Essentials",
+                10,
+                10,
+                "2027-03-31",
+                "7E8F9A0B-1C2D-4E3F-8A5B-6C7D8E9F0A1B"
+            ),
+            view(
+                4,
+                "Office 365 E1",
+                "Office 365 E1",
+                40,
+                40,
+                "2026-12-15",
+                "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+            ),
+        ]
+    );
+    assert_eq!(plan.customers[1].domain.as_deref(), Some("fabrikam.kr"));
+    assert_eq!(plan.customers[0].lines[0].auto_renew, Some(true));
+}
+
+#[test]
+fn powershell_export_csv_in_english_korean_and_japanese_windows() {
+    // `#TYPE …` first line, quoted cells, CRLF; date-times as each Windows culture
+    // writes them: `1/31/2027 12:00:00 AM`, `2027-01-31 오전 12:00:00`, `2027/01/31 0:00:00`.
+    let en = plan_microsoft("powershell-subscriptions-en.csv");
+    assert_eq!(
+        lines(&en),
+        vec![
+            view(
+                3,
+                "Office 365 Enterprise E3",
+                "Office 365 Enterprise E3",
+                25,
+                25,
+                "2027-01-31",
+                "5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D"
+            ),
+            view(
+                4,
+                "Office 365 Enterprise E1",
+                "Office 365 Enterprise E1",
+                40,
+                40,
+                "2026-12-15",
+                "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+            ),
+        ]
+    );
+    let ko = plan_microsoft("powershell-subscriptions-ko.csv");
+    assert_eq!(
+        lines(&ko),
+        vec![
+            view(
+                3,
+                "Office 365 Enterprise E3",
+                "Office 365 Enterprise E3",
+                30,
+                30,
+                "2027-01-31",
+                "2E8B6F1C-3A4D-4B5E-9C6F-7A8B9C0D1E2F"
+            ),
+            view(
+                4,
+                "Office 365 Enterprise E1",
+                "Office 365 Enterprise E1",
+                8,
+                8,
+                "2026-06-30",
+                "3F9C7A2D-4B5E-4C6F-8D7A-8B9C0D1E2F3A"
+            ),
+        ]
+    );
+    let ja = plan_microsoft("powershell-subscriptions-ja.csv");
+    assert_eq!(
+        lines(&ja),
+        vec![view(
+            3,
+            "Office 365 Enterprise E3",
+            "Office 365 Enterprise E3",
+            50,
+            50,
+            "2027-01-31",
+            "4A0D8B3E-5C6F-4D7A-9E8B-9C0D1E2F3A4B"
+        )]
+    );
+    assert_eq!(ja.customers[0].lines[0].auto_renew, Some(true));
+}
