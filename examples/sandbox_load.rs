@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use cspmove::model::{
-    Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+    Billing, Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+    Term,
 };
 use cspmove::sandbox::{SandboxConfig, start};
 
@@ -101,6 +102,7 @@ pub fn generated_plan(n: usize) -> Plan {
                 seats: 25,
                 target_seats: 25,
                 same_offer: true,
+                same_license: true,
                 license_action: LicenseAction::None,
                 licenses_to_reassign: 0,
                 from_sku: None,
@@ -113,6 +115,8 @@ pub fn generated_plan(n: usize) -> Plan {
                 program: None,
                 assigned: Some(20),
                 auto_renew: None,
+                term: Term::P1Y,
+                billing: Billing::Monthly,
                 warnings: vec![],
             }],
             tasks: vec![],

@@ -7,6 +7,8 @@
 //! binary (`src/main.rs` with `src/cli/`) only parses flags and calls these.
 
 pub mod apply;
+pub mod fsx;
+pub mod i18n;
 pub mod input;
 pub mod model;
 pub mod plan;

@@ -44,6 +44,11 @@ pub struct Summary {
     pub customers: u64,
     pub lines: u64,
     pub same_offer: u64,
+    /// Lines whose offer changes but whose licence SKU stays (a legacy offer → its
+    /// new-commerce twin): no licence change. `lines = same_offer + same_license +
+    /// reassign`.
+    #[serde(default)]
+    pub same_license: u64,
     pub reassign: u64,
     pub rejected_rows: u64,
     /// Rows that list a subscription again with the same values (a reconciliation
@@ -65,6 +70,9 @@ fn is_zero(n: &u64) -> bool {
 pub struct WaveSummary {
     pub lines: u64,
     pub same_offer: u64,
+    /// Different offer, same licence SKU (see [`Summary::same_license`]).
+    #[serde(default)]
+    pub same_license: u64,
     pub reassign: u64,
 }
 
@@ -111,6 +119,10 @@ pub struct Line {
     pub seats: u64,
     pub target_seats: u64,
     pub same_offer: bool,
+    /// Current and target grant the same licence SKU (true whenever `same_offer` is):
+    /// users keep their licences.
+    #[serde(default)]
+    pub same_license: bool,
     pub license_action: LicenseAction,
     pub licenses_to_reassign: u64,
     /// License SKU (Entra `skuId`) users hold today; only for `reassign`.
@@ -131,7 +143,130 @@ pub struct Line {
     pub assigned: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_renew: Option<bool>,
+    /// New-commerce term of what is bought: the row's, else `--term`.
+    #[serde(default)]
+    pub term: Term,
+    /// Billing frequency of what is bought: the row's, else `--billing`.
+    #[serde(default)]
+    pub billing: Billing,
     pub warnings: Vec<WarningCode>,
+}
+
+/// A new-commerce term duration (partner-center-api.md §10.1).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub enum Term {
+    /// One month.
+    P1M,
+    /// One year (the default of `plan --term`).
+    #[default]
+    P1Y,
+    /// Three years.
+    P3Y,
+}
+
+impl Term {
+    pub const ALL: [Term; 3] = [Term::P1M, Term::P1Y, Term::P3Y];
+
+    /// The ISO 8601 duration as the plan file and carts write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Term::P1M => "P1M",
+            Term::P1Y => "P1Y",
+            Term::P3Y => "P3Y",
+        }
+    }
+}
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Term {
+    type Err = String;
+
+    /// The canonical forms `P1M`, `P1Y`, `P3Y` in any case (the input module reads
+    /// the other spellings of DESIGN §3).
+    fn from_str(s: &str) -> Result<Term, String> {
+        Term::ALL
+            .into_iter()
+            .find(|t| t.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("{s:?} is not a term: use P1M, P1Y or P3Y"))
+    }
+}
+
+/// A new-commerce billing frequency (carts write it in lower case).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    /// Billed every month (the default of `plan --billing`).
+    #[default]
+    Monthly,
+    /// Billed once a year.
+    Annual,
+    /// Billed once for three years.
+    Triennial,
+}
+
+impl Billing {
+    pub const ALL: [Billing; 3] = [Billing::Monthly, Billing::Annual, Billing::Triennial];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Billing::Monthly => "monthly",
+            Billing::Annual => "annual",
+            Billing::Triennial => "triennial",
+        }
+    }
+}
+
+impl std::fmt::Display for Billing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Billing {
+    type Err = String;
+
+    /// The canonical forms `monthly`, `annual`, `triennial` in any case.
+    fn from_str(s: &str) -> Result<Billing, String> {
+        Billing::ALL
+            .into_iter()
+            .find(|b| b.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!("{s:?} is not a billing frequency: use monthly, annual or triennial")
+            })
+    }
+}
+
+/// Whether new commerce sells `term` billed `billing`: a billing period never longer
+/// than the term (`P1M` monthly only; `P1Y` monthly or annual; `P3Y` monthly, annual or
+/// triennial; partner-center-api.md §10.1, §11).
+pub fn sells(term: Term, billing: Billing) -> bool {
+    match term {
+        Term::P1M => billing == Billing::Monthly,
+        Term::P1Y => matches!(billing, Billing::Monthly | Billing::Annual),
+        Term::P3Y => true,
+    }
+}
+
+/// The message for a combination [`sells`] refuses.
+pub fn unsold_message(term: Term, billing: Billing) -> String {
+    let allowed: Vec<&str> = Billing::ALL
+        .into_iter()
+        .filter(|b| sells(term, *b))
+        .map(Billing::as_str)
+        .collect();
+    format!(
+        "new commerce does not sell the term {term} billed {billing}: {term} is billed {}",
+        allowed.join(" or ")
+    )
 }
 
 /// A date as `YYYY-MM-DD`, as chrono writes it, without the formatting machinery (a
@@ -304,10 +439,15 @@ pub enum RejectCode {
     DuplicateRow,
     /// A row of a subscription listed before with other values.
     ConflictingSubscription,
+    /// A term that is not P1M, P1Y or P3Y (in any of the forms of DESIGN §3).
+    InvalidTerm,
+    /// A billing frequency that is not monthly, annual or triennial, or one that new
+    /// commerce does not sell with the line's term.
+    InvalidBilling,
 }
 
 impl RejectCode {
-    pub const ALL: [RejectCode; 11] = [
+    pub const ALL: [RejectCode; 13] = [
         RejectCode::MissingCustomer,
         RejectCode::MissingOffer,
         RejectCode::InvalidSeats,
@@ -319,6 +459,8 @@ impl RejectCode {
         RejectCode::InvalidEncoding,
         RejectCode::DuplicateRow,
         RejectCode::ConflictingSubscription,
+        RejectCode::InvalidTerm,
+        RejectCode::InvalidBilling,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -334,6 +476,8 @@ impl RejectCode {
             RejectCode::InvalidEncoding => "INVALID_ENCODING",
             RejectCode::DuplicateRow => "DUPLICATE_ROW",
             RejectCode::ConflictingSubscription => "CONFLICTING_SUBSCRIPTION",
+            RejectCode::InvalidTerm => "INVALID_TERM",
+            RejectCode::InvalidBilling => "INVALID_BILLING",
         }
     }
 }
@@ -416,4 +560,48 @@ pub enum PlanFileError {
     Json(#[source] serde_json::Error),
     #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
     Schema(String),
+}
+
+#[cfg(test)]
+mod term_tests {
+    use super::*;
+
+    #[test]
+    fn new_commerce_sells_billing_periods_no_longer_than_the_term() {
+        use Billing::*;
+        let sold: Vec<(Term, Billing)> = Term::ALL
+            .into_iter()
+            .flat_map(|t| Billing::ALL.into_iter().map(move |b| (t, b)))
+            .filter(|&(t, b)| sells(t, b))
+            .collect();
+        assert_eq!(
+            sold,
+            vec![
+                (Term::P1M, Monthly),
+                (Term::P1Y, Monthly),
+                (Term::P1Y, Annual),
+                (Term::P3Y, Monthly),
+                (Term::P3Y, Annual),
+                (Term::P3Y, Triennial),
+            ]
+        );
+        assert_eq!(
+            unsold_message(Term::P1M, Annual),
+            "new commerce does not sell the term P1M billed annual: P1M is billed monthly"
+        );
+    }
+
+    #[test]
+    fn canonical_forms_round_trip() {
+        for t in Term::ALL {
+            assert_eq!(t.to_string().parse::<Term>(), Ok(t));
+            assert_eq!(serde_json::to_string(&t).unwrap(), format!("\"{t}\""));
+        }
+        for b in Billing::ALL {
+            assert_eq!(b.to_string().to_uppercase().parse::<Billing>(), Ok(b));
+            assert_eq!(serde_json::to_string(&b).unwrap(), format!("\"{b}\""));
+        }
+        assert!("P2Y".parse::<Term>().is_err());
+        assert!("weekly".parse::<Billing>().is_err());
+    }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tokio::sync::Mutex;
 
-use super::client::check_endpoint_url;
+use super::http::{check_endpoint_url, scrub, strip_bom, without_url};
 
 /// A token or client secret. Never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -111,11 +111,34 @@ impl Credentials {
     }
 }
 
-/// Failure to get an access token. Stops the run.
+/// Failure to get an access token. Stops the run. The kinds differ in what to do: an
+/// endpoint that cannot be reached is a network or `CSPMOVE_AUTHORITY` problem, not a
+/// refused token.
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    #[error("token endpoint {url} cannot be reached: {message}")]
+    Unreachable { url: String, message: String },
+    #[error("token endpoint {url} refused the refresh token: {message}")]
+    Refused { url: String, message: String },
     #[error("token endpoint {url}: {message}")]
-    Token { url: String, message: String },
+    BadAnswer { url: String, message: String },
+}
+
+impl AuthError {
+    /// What a person does about it.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            AuthError::Unreachable { .. } => {
+                "check the network and CSPMOVE_AUTHORITY (default https://login.microsoftonline.com), then re-run"
+            }
+            AuthError::Refused { .. } => {
+                "the refresh token is expired or revoked, or the app ID/secret/tenant do not match it: consent again (docs/apply.md)"
+            }
+            AuthError::BadAnswer { .. } => {
+                "the token endpoint did not answer like Entra ID: check CSPMOVE_AUTHORITY"
+            }
+        }
+    }
 }
 
 /// The token endpoint's answer; v1 sends numbers as strings, v2 as numbers.
@@ -205,7 +228,7 @@ impl TokenSource {
             ("resource", "https://api.partnercenter.microsoft.com"),
             ("scope", "openid"),
         ];
-        let fail = |message: String| AuthError::Token {
+        let unreachable = |message: String| AuthError::Unreachable {
             url: url.clone(),
             message,
         };
@@ -215,22 +238,29 @@ impl TokenSource {
             .form(&form)
             .send()
             .await
-            .map_err(|e| fail(format!("cannot reach it: {}", without_url(&e))))?;
+            .map_err(|e| unreachable(without_url(&e)))?;
         let status = response.status();
         let bytes = response
             .bytes()
             .await
-            .map_err(|e| fail(format!("reading the answer: {}", without_url(&e))))?;
+            .map_err(|e| unreachable(format!("reading the answer: {}", without_url(&e))))?;
         if !status.is_success() {
             // The AAD error body (`error`, `error_description`) names no secret; keep it short.
             let text = String::from_utf8_lossy(&bytes);
             let short: String = text.chars().take(300).collect();
-            return Err(fail(format!(
-                "HTTP {status}: {short} (is the refresh token expired or revoked? consent again per docs/apply.md)"
-            )));
+            return Err(AuthError::Refused {
+                url: url.clone(),
+                message: scrub(
+                    format!("HTTP {status}: {short}"),
+                    &[current_refresh.expose(), client_secret.expose()],
+                ),
+            });
         }
-        let parsed: TokenResponse = serde_json::from_slice(super::client::strip_bom(&bytes))
-            .map_err(|e| fail(format!("unexpected answer: {e}")))?;
+        let parsed: TokenResponse =
+            serde_json::from_slice(strip_bom(&bytes)).map_err(|e| AuthError::BadAnswer {
+                url: url.clone(),
+                message: format!("unexpected answer: {e}"),
+            })?;
         let lifetime = parsed
             .expires_in
             .as_ref()
@@ -265,36 +295,6 @@ fn parse_seconds(value: &serde_json::Value) -> Option<u64> {
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
-}
-
-/// A reqwest error's text without the URL (a URL could carry a query with a secret).
-pub(crate) fn without_url(err: &reqwest::Error) -> String {
-    let mut text = String::new();
-    let mut source: Option<&dyn std::error::Error> = Some(err);
-    let mut first = true;
-    while let Some(e) = source {
-        let piece = if first {
-            // reqwest's own Display appends the URL; describe the kind instead.
-            first = false;
-            if err.is_timeout() {
-                "timed out".to_string()
-            } else if err.is_connect() {
-                "connection failed".to_string()
-            } else if err.is_body() || err.is_decode() {
-                "reading the body failed".to_string()
-            } else {
-                "request failed".to_string()
-            }
-        } else {
-            e.to_string()
-        };
-        if !text.is_empty() {
-            text.push_str(": ");
-        }
-        text.push_str(&piece);
-        source = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

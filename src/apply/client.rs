@@ -22,44 +22,16 @@ use serde_json::Value;
 use url::Url;
 use uuid::Uuid;
 
-use super::auth::{AuthError, TokenSource, without_url};
+use super::auth::{AuthError, TokenSource};
+use super::http::{scrub, strip_bom, without_url};
+use super::pc;
 
 /// Page size of the customer and user sweeps (one call per 500 customers).
 pub const PAGE_SIZE: usize = 500;
 
-/// Refuses a base URL that is not https, except plain http to a loopback host.
-pub fn check_endpoint_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-                None => false,
-            };
-            if loopback {
-                Ok(url)
-            } else {
-                Err(format!(
-                    "{text}: plain http:// is refused except to loopback (a token would travel unencrypted); use https://"
-                ))
-            }
-        }
-        other => Err(format!(
-            "{text}: unsupported scheme {other:?}; use https://"
-        )),
-    }
-}
-
-/// JSON bodies may begin with a UTF-8 byte order mark (several doc samples do).
-pub fn strip_bom(bytes: &[u8]) -> &[u8] {
-    bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)
-}
-
 /// What went wrong, in the terms the executor acts on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// 401, or the token could not be obtained: the run stops at once.
     Auth,
@@ -71,58 +43,85 @@ pub enum ErrorKind {
     Transient,
     /// Any other answer: the request was refused and nothing changed.
     Refused,
+    /// Connections failed many times in a row (the endpoint is down or unreachable): the
+    /// run stops rather than retrying every remaining call with backoff.
+    Unreachable,
+    /// 401 `900421`: the App+User token lacks the MFA claim. The run stops.
+    Mfa,
+}
+
+impl ErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Auth => "auth",
+            ErrorKind::UserOperations => "user_operations",
+            ErrorKind::Throttled => "throttled",
+            ErrorKind::Transient => "transient",
+            ErrorKind::Refused => "refused",
+            ErrorKind::Unreachable => "unreachable",
+            ErrorKind::Mfa => "mfa",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ErrorKind> {
+        [
+            ErrorKind::Auth,
+            ErrorKind::UserOperations,
+            ErrorKind::Throttled,
+            ErrorKind::Transient,
+            ErrorKind::Refused,
+            ErrorKind::Unreachable,
+            ErrorKind::Mfa,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
 }
 
 /// One failed call with everything a person needs: HTTP status, Partner Center's code
-/// and description, the request ID to quote to Microsoft support, and a hint.
-#[derive(Debug, Clone, thiserror::Error, serde::Serialize, serde::Deserialize, PartialEq)]
+/// and description, the request ID to quote to Microsoft support, and a hint. The
+/// journal keeps its own copy of these facts ([`super::journal::ErrorRecord`]).
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 #[error("{}", self.render())]
 pub struct ApiError {
-    #[serde(skip, default = "default_kind")]
     pub kind: ErrorKind,
     /// Whether the request may have taken effect (sent, but no definite answer).
-    #[serde(default)]
     pub ambiguous: bool,
     /// `POST /v1/customers/{id}/orders` etc.
     pub call: String,
-    #[serde(default)]
     pub status: Option<u16>,
-    #[serde(default)]
     pub code: Option<String>,
     pub description: String,
-    #[serde(default)]
     pub request_id: Option<String>,
     pub hint: String,
 }
 
-fn default_kind() -> ErrorKind {
-    ErrorKind::Refused
-}
-
 impl ApiError {
     fn render(&self) -> String {
-        let mut s = self.call.clone();
-        if let Some(status) = self.status {
-            s.push_str(&format!(": HTTP {status}"));
-        } else {
-            s.push(':');
-        }
-        if let Some(code) = &self.code {
-            s.push_str(&format!(" code {code}"));
-        }
-        s.push_str(&format!(" {}", self.description));
-        if let Some(id) = &self.request_id {
-            s.push_str(&format!(" (request ID {id})"));
-        }
-        if !self.hint.is_empty() {
-            s.push_str(&format!(" — {}", self.hint));
-        }
-        s
+        render_error(
+            &self.call,
+            self.status,
+            self.code.as_deref(),
+            &self.description,
+            self.request_id.as_deref(),
+            &self.hint,
+        )
     }
 
     /// Errors after which the run must stop at once.
     pub fn is_fatal(&self) -> bool {
-        matches!(self.kind, ErrorKind::Auth | ErrorKind::UserOperations)
+        matches!(
+            self.kind,
+            ErrorKind::Auth | ErrorKind::UserOperations | ErrorKind::Unreachable | ErrorKind::Mfa
+        )
+    }
+
+    /// A 403 on a user or licence call: the partner lacks a GDAP role in this tenant.
+    pub fn is_missing_role(&self) -> bool {
+        self.status == Some(403)
+            && self.kind == ErrorKind::Refused
+            && (self.call.contains("/users") || self.call.contains("/subscribedskus"))
+            && !matches!(self.code.as_deref(), Some("20002" | "900309"))
     }
 
     fn new(kind: ErrorKind, call: &str, description: impl Into<String>) -> ApiError {
@@ -140,11 +139,43 @@ impl ApiError {
     }
 }
 
+/// `CALL: HTTP 403 code 20002 description (request ID …) — hint`: one way of writing a
+/// failure, for the client's errors and the journal's records alike.
+pub fn render_error(
+    call: &str,
+    status: Option<u16>,
+    code: Option<&str>,
+    description: &str,
+    request_id: Option<&str>,
+    hint: &str,
+) -> String {
+    let mut s = call.to_string();
+    if let Some(status) = status {
+        s.push_str(&format!(": HTTP {status}"));
+    } else {
+        s.push(':');
+    }
+    if let Some(code) = code {
+        s.push_str(&format!(" code {code}"));
+    }
+    s.push_str(&format!(" {description}"));
+    if let Some(id) = request_id {
+        s.push_str(&format!(" (request ID {id})"));
+    }
+    if !hint.is_empty() {
+        s.push_str(&format!(" — {hint}"));
+    }
+    s
+}
+
 /// A hint a person can act on, by Partner Center code first and HTTP status second.
 pub fn hint_for(status: Option<u16>, code: Option<&str>, kind: ErrorKind) -> String {
     let by_code = match code.unwrap_or("") {
         "20002" => {
             "the customer has not accepted the reseller relationship yet (or ended it): send the invitation link from invitations.csv"
+        }
+        "900421" => {
+            "sign in with multi-factor authentication: the partner user behind the App+User token did not use MFA; consent again with MFA and set a fresh CSPMOVE_TOKEN or CSPMOVE_REFRESH_TOKEN (docs/apply.md); the run stops"
         }
         "900329" | "900316" => {
             "this token cannot do user operations: use an App+User token (Secure Application Model), see docs/apply.md"
@@ -200,6 +231,12 @@ pub fn hint_for(status: Option<u16>, code: Option<&str>, kind: ErrorKind) -> Str
         (ErrorKind::Auth, _) => {
             "the token was refused: set a fresh CSPMOVE_TOKEN or check the refresh-token settings (docs/apply.md)".to_string()
         }
+        (ErrorKind::Unreachable, _) => {
+            "Partner Center cannot be reached (connections fail again and again): check the network and --endpoint, then re-run; the journal resumes where this run stopped".to_string()
+        }
+        (ErrorKind::Mfa, _) => {
+            "sign in with multi-factor authentication and set a fresh token (docs/apply.md)".to_string()
+        }
         (ErrorKind::UserOperations, _) => {
             "this token cannot do user operations: use an App+User token (Secure Application Model)".to_string()
         }
@@ -207,7 +244,7 @@ pub fn hint_for(status: Option<u16>, code: Option<&str>, kind: ErrorKind) -> Str
             "Partner Center is throttling: lower --rate or --concurrency and re-run".to_string()
         }
         (_, Some(403)) => {
-            "access denied: the partner user needs the Admin agent role, and with GDAP a customer role such as License Administrator".to_string()
+            "access denied: the partner user needs the Admin agent role in Partner Center, and with GDAP, in this customer's tenant, License Administrator or User Administrator (Directory Readers to read users)".to_string()
         }
         (_, Some(404)) => "not found: check the customer ID in the plan".to_string(),
         (_, Some(408)) | (_, Some(500..=599)) | (ErrorKind::Transient, _) => {
@@ -340,7 +377,14 @@ pub struct Client {
     policy: RetryPolicy,
     correlation_id: Uuid,
     pub stats: Arc<CallStats>,
+    /// Connection failures (refused, timed out) in a row over every call of the run.
+    connection_failures: Arc<AtomicU64>,
 }
+
+/// After this many connection failures in a row, across all calls, the endpoint is taken
+/// as down and the run stops: retrying every remaining call with backoff would take an
+/// hour for a large customer and still do nothing.
+pub const UNREACHABLE_AFTER: u64 = 8;
 
 /// A collection page: `{"totalCount","items","links":{"next":{uri,headers}}}`.
 #[derive(Deserialize)]
@@ -377,7 +421,7 @@ impl Client {
         rate: f64,
         policy: RetryPolicy,
     ) -> anyhow::Result<Client> {
-        let http = http_client(policy.timeout)?;
+        let http = super::http::http_client(policy.timeout)?;
         Ok(Client {
             http,
             base,
@@ -386,6 +430,7 @@ impl Client {
             policy,
             correlation_id: Uuid::new_v4(),
             stats: Arc::new(CallStats::default()),
+            connection_failures: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -488,11 +533,30 @@ impl Client {
                     let sent = !err.is_connect();
                     let mut e = ApiError::new(ErrorKind::Transient, &name, without_url(&err));
                     e.request_id = Some(request_id.to_string());
+                    if err.is_connect() || err.is_timeout() {
+                        let n = self.connection_failures.fetch_add(1, Ordering::SeqCst) + 1;
+                        if n >= UNREACHABLE_AFTER {
+                            let mut down = ApiError::new(
+                                ErrorKind::Unreachable,
+                                &name,
+                                format!(
+                                    "{} cannot be reached: {n} connections in a row failed (last: {})",
+                                    self.base.as_str().trim_end_matches('/'),
+                                    without_url(&err)
+                                ),
+                            );
+                            // A purchase whose request may have left stays ambiguous.
+                            down.ambiguous = repeat == Repeat::Unsafe && sent;
+                            down.request_id = Some(request_id.to_string());
+                            return Err(down);
+                        }
+                    }
                     self.retry_transient(e, repeat, sent, &mut transient_retries)
                         .await?;
                     continue;
                 }
             };
+            self.connection_failures.store(0, Ordering::SeqCst);
             let status = response.status().as_u16();
             let retry_after = retry_after(response.headers());
             let echoed_id = response
@@ -539,6 +603,7 @@ impl Client {
             }
             let (code, description) = parse_error_body(&bytes);
             let kind = match (status, code.as_deref()) {
+                (401, Some("900421")) => ErrorKind::Mfa,
                 (403, Some("900329")) | (400, Some("900316")) => ErrorKind::UserOperations,
                 (401, _) => ErrorKind::Auth,
                 (429, _) => ErrorKind::Throttled,
@@ -552,9 +617,14 @@ impl Client {
                 status: Some(status),
                 hint: hint_for(Some(status), code.as_deref(), kind),
                 code: code.clone(),
-                description: description
-                    .clone()
-                    .unwrap_or_else(|| http_reason(status).to_string()),
+                // An answer that echoes the request must not carry the token into the
+                // journal, a report or the terminal.
+                description: scrub(
+                    description
+                        .clone()
+                        .unwrap_or_else(|| http_reason(status).to_string()),
+                    &[token.expose()],
+                ),
                 request_id: echoed_id.clone().or_else(|| Some(request_id.to_string())),
             };
             match kind {
@@ -566,7 +636,10 @@ impl Client {
                     }
                     return Err(make(kind));
                 }
-                ErrorKind::UserOperations | ErrorKind::Refused => return Err(make(kind)),
+                ErrorKind::UserOperations
+                | ErrorKind::Refused
+                | ErrorKind::Mfa
+                | ErrorKind::Unreachable => return Err(make(kind)),
                 ErrorKind::Throttled => {
                     // A 429 is refused before it runs: repeating it is always safe.
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
@@ -659,29 +732,69 @@ impl Client {
         Ok(items)
     }
 
+    /// Every page of a collection, each item read as `T`.
+    #[allow(clippy::result_large_err)]
+    async fn get_all_as<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        on_page: impl FnMut(usize),
+    ) -> Result<Vec<T>, ApiError> {
+        let items = self.get_all(path, on_page).await?;
+        items
+            .into_iter()
+            .map(|v| {
+                serde_json::from_value(v).map_err(|e| {
+                    ApiError::new(
+                        ErrorKind::Refused,
+                        &format!("GET {}", path.split('?').next().unwrap_or(path)),
+                        format!("an item is not the JSON expected: {e}"),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// One resource read as `T`.
+    async fn get_as<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ApiError> {
+        let v = self.get(path).await?;
+        from_answer(path, v)
+    }
+
     // ---- typed routes -------------------------------------------------------------
+    // Every plan field that reaches a path goes through `seg`, so an ID like
+    // `x/../../sandbox/clock?y=` stays one segment.
 
     /// Every customer with a relationship to the partner (one paged sweep).
     pub async fn customers(&self, on_page: impl FnMut(usize)) -> Result<Vec<PcCustomer>, ApiError> {
-        let items = self
-            .get_all(&format!("/v1/customers?size={PAGE_SIZE}"), on_page)
+        let items: Vec<pc::CustomerJson> = self
+            .get_all_as(&format!("/v1/customers?size={PAGE_SIZE}"), on_page)
             .await?;
-        Ok(items.iter().filter_map(PcCustomer::from_json).collect())
+        Ok(items
+            .into_iter()
+            .filter_map(PcCustomer::from_json)
+            .collect())
     }
 
     /// The partner's reseller relationship link (one for every customer).
     pub async fn relationship_link(&self) -> Result<String, ApiError> {
-        let v = self.get("/v1/customers/relationshiprequests").await?;
-        v.get("url")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::Refused,
-                    "GET /v1/customers/relationshiprequests",
-                    "the answer has no url",
-                )
-            })
+        let r: pc::RelationshipRequest = self.get_as("/v1/customers/relationshiprequests").await?;
+        r.url.ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Refused,
+                "GET /v1/customers/relationshiprequests",
+                "the answer has no url",
+            )
+        })
+    }
+
+    /// A legacy offer, to learn whether it is an add-on.
+    pub async fn offer(&self, offer_id: &str, country: &str) -> Result<pc::Offer, ApiError> {
+        self.get_as(&format!(
+            "/v1/offers/{}?country={}",
+            seg(offer_id),
+            seg(country)
+        ))
+        .await
     }
 
     /// POST an order. Unsafe to repeat blindly: see the module comment.
@@ -690,42 +803,81 @@ impl Client {
         customer_id: &str,
         body: &Value,
         request_id: Uuid,
-    ) -> Result<Value, ApiError> {
-        self.call(
-            reqwest::Method::POST,
-            &format!("/v1/customers/{customer_id}/orders"),
-            Some(body),
-            request_id,
-            Repeat::Unsafe,
-            &[],
-        )
-        .await
+    ) -> Result<pc::Order, ApiError> {
+        let path = format!("/v1/customers/{}/orders", seg(customer_id));
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &path,
+                Some(body),
+                request_id,
+                Repeat::Unsafe,
+                &[],
+            )
+            .await?;
+        purchase_answer(&path, v, request_id)
     }
 
-    pub async fn orders(&self, customer_id: &str) -> Result<Vec<Value>, ApiError> {
-        self.get_all(&format!("/v1/customers/{customer_id}/orders"), |_| {})
-            .await
+    /// PATCH a legacy order with add-on line items (partner-center-api.md §5: an add-on
+    /// of a legacy subscription is a PATCH of its parent's order).
+    pub async fn patch_order(
+        &self,
+        customer_id: &str,
+        order_id: &str,
+        body: &Value,
+        request_id: Uuid,
+    ) -> Result<pc::Order, ApiError> {
+        let path = format!(
+            "/v1/customers/{}/orders/{}",
+            seg(customer_id),
+            seg(order_id)
+        );
+        let v = self
+            .call(
+                reqwest::Method::PATCH,
+                &path,
+                Some(body),
+                request_id,
+                Repeat::Unsafe,
+                &[],
+            )
+            .await?;
+        purchase_answer(&path, v, request_id)
     }
 
-    pub async fn subscriptions(&self, customer_id: &str) -> Result<Vec<Value>, ApiError> {
-        self.get_all(
-            &format!("/v1/customers/{customer_id}/subscriptions"),
+    pub async fn orders(&self, customer_id: &str) -> Result<Vec<pc::Order>, ApiError> {
+        self.get_all_as(
+            &format!("/v1/customers/{}/orders", seg(customer_id)),
             |_| {},
         )
         .await
     }
 
-    pub async fn subscribed_skus(&self, customer_id: &str) -> Result<Vec<Value>, ApiError> {
-        self.get_all(
-            &format!("/v1/customers/{customer_id}/subscribedskus"),
+    pub async fn subscriptions(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<pc::Subscription>, ApiError> {
+        self.get_all_as(
+            &format!("/v1/customers/{}/subscriptions", seg(customer_id)),
             |_| {},
         )
         .await
     }
 
-    pub async fn users(&self, customer_id: &str) -> Result<Vec<Value>, ApiError> {
-        self.get_all(
-            &format!("/v1/customers/{customer_id}/users?size={PAGE_SIZE}"),
+    pub async fn subscribed_skus(
+        &self,
+        customer_id: &str,
+    ) -> Result<Vec<pc::SubscribedSku>, ApiError> {
+        self.get_all_as(
+            &format!("/v1/customers/{}/subscribedskus", seg(customer_id)),
+            |_| {},
+        )
+        .await
+    }
+
+    pub async fn users(&self, customer_id: &str) -> Result<Vec<pc::CustomerUser>, ApiError> {
+        self.get_all_as(
+            &format!("/v1/customers/{}/users?size={PAGE_SIZE}", seg(customer_id)),
             |_| {},
         )
         .await
@@ -737,16 +889,20 @@ impl Client {
         customer_id: &str,
         user_id: &str,
     ) -> Result<Vec<String>, ApiError> {
-        let items = self
-            .get_all(
-                &format!("/v1/customers/{customer_id}/users/{user_id}/licenses"),
+        let items: Vec<pc::License> = self
+            .get_all_as(
+                &format!(
+                    "/v1/customers/{}/users/{}/licenses",
+                    seg(customer_id),
+                    seg(user_id)
+                ),
                 |_| {},
             )
             .await?;
         Ok(items
-            .iter()
-            .filter_map(|l| l.pointer("/productSku/id").and_then(Value::as_str))
-            .map(str::to_ascii_lowercase)
+            .into_iter()
+            .map(|l| l.product_sku.id.to_ascii_lowercase())
+            .filter(|id| !id.is_empty())
             .collect())
     }
 
@@ -766,7 +922,11 @@ impl Client {
         });
         self.call(
             reqwest::Method::POST,
-            &format!("/v1/customers/{customer_id}/users/{user_id}/licenseupdates"),
+            &format!(
+                "/v1/customers/{}/users/{}/licenseupdates",
+                seg(customer_id),
+                seg(user_id)
+            ),
             Some(&body),
             request_id,
             Repeat::Unsafe,
@@ -775,15 +935,22 @@ impl Client {
         .await
     }
 
-    /// Availabilities of a new-commerce `PRODUCT:SKU` for the customer's country.
+    /// Availabilities of a new-commerce `PRODUCT:SKU` in a market (the customer's
+    /// country). The global route rather than the customer-scoped one, so one answer
+    /// serves every customer of that market (cached per run by the purchase path).
     pub async fn availabilities(
         &self,
         product: &str,
         sku: &str,
         country: &str,
-    ) -> Result<Vec<Value>, ApiError> {
-        self.get_all(
-            &format!("/v1/products/{product}/skus/{sku}/availabilities?country={country}"),
+    ) -> Result<Vec<pc::Availability>, ApiError> {
+        self.get_all_as(
+            &format!(
+                "/v1/products/{}/skus/{}/availabilities?country={}",
+                seg(product),
+                seg(sku),
+                seg(country)
+            ),
             |_| {},
         )
         .await
@@ -794,17 +961,20 @@ impl Client {
         customer_id: &str,
         body: &Value,
         request_id: Uuid,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<pc::Cart, ApiError> {
+        let path = format!("/v1/customers/{}/carts", seg(customer_id));
         // A duplicate cart costs nothing (only checkout buys), so creation may be repeated.
-        self.call(
-            reqwest::Method::POST,
-            &format!("/v1/customers/{customer_id}/carts"),
-            Some(body),
-            request_id,
-            Repeat::Safe,
-            &[],
-        )
-        .await
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &path,
+                Some(body),
+                request_id,
+                Repeat::Safe,
+                &[],
+            )
+            .await?;
+        from_answer(&path, v)
     }
 
     pub async fn checkout(
@@ -812,34 +982,80 @@ impl Client {
         customer_id: &str,
         cart_id: &str,
         request_id: Uuid,
-    ) -> Result<Value, ApiError> {
-        self.call(
-            reqwest::Method::POST,
-            &format!("/v1/customers/{customer_id}/carts/{cart_id}/checkout"),
-            None,
-            request_id,
-            Repeat::Unsafe,
-            &[],
-        )
-        .await
+    ) -> Result<pc::CheckoutResult, ApiError> {
+        let path = format!(
+            "/v1/customers/{}/carts/{}/checkout",
+            seg(customer_id),
+            seg(cart_id)
+        );
+        let v = self
+            .call(
+                reqwest::Method::POST,
+                &path,
+                None,
+                request_id,
+                Repeat::Unsafe,
+                &[],
+            )
+            .await?;
+        purchase_answer(&path, v, request_id)
     }
 }
 
-/// The reqwest client: rustls, a per-request timeout, no redirects (a redirect could
-/// carry the bearer token to another host).
-pub fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .use_rustls_tls()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(15))
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(crate::GENERATED_BY)
-        .build()?)
+/// One path segment, percent-encoded: a plan field can never add segments or a query.
+pub fn seg(text: &str) -> String {
+    const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b':');
+    let encoded = percent_encoding::utf8_percent_encode(text, SEGMENT).to_string();
+    // `.` and `..` alone are still dot-segments after encoding: encode them too.
+    match encoded.as_str() {
+        "." => "%2E".to_string(),
+        ".." => "%2E%2E".to_string(),
+        _ => encoded,
+    }
+}
+
+/// A read's answer as `T`; a body of another shape is a refusal of this call.
+// The error type of every call; large, but only built on the failure path.
+#[allow(clippy::result_large_err)]
+fn from_answer<T: serde::de::DeserializeOwned>(path: &str, v: Value) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(|e| {
+        ApiError::new(
+            ErrorKind::Refused,
+            path.split('?').next().unwrap_or(path),
+            format!("the answer is not the JSON expected: {e}"),
+        )
+    })
+}
+
+/// A purchase's 2xx answer as `T`. One that cannot be read means the purchase probably
+/// went through: ambiguous (reconciled, never re-bought), not a refusal.
+#[allow(clippy::result_large_err)]
+fn purchase_answer<T: serde::de::DeserializeOwned>(
+    path: &str,
+    v: Value,
+    request_id: Uuid,
+) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(|e| {
+        let mut err = ApiError::new(
+            ErrorKind::Transient,
+            path,
+            format!("the answer is not the JSON expected: {e}"),
+        );
+        err.ambiguous = true;
+        err.status = Some(201);
+        err.request_id = Some(request_id.to_string());
+        err
+    })
 }
 
 fn auth_error(call: &str, e: AuthError) -> ApiError {
     let mut err = ApiError::new(ErrorKind::Auth, call, e.to_string());
-    err.hint = hint_for(None, None, ErrorKind::Auth);
+    err.hint = e.hint().to_string();
     err
 }
 
@@ -864,10 +1080,10 @@ fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     Some(wait.min(Duration::from_secs_f64(MAX_RETRY_AFTER_SECS)))
 }
 
+/// An HTTP date (RFC 9110 §5.6.7: IMF-fixdate, and the obsolete RFC 850 and asctime
+/// forms a server may still send).
 fn httpdate_parse(v: &str) -> Option<std::time::SystemTime> {
-    chrono::DateTime::parse_from_rfc2822(v)
-        .ok()
-        .map(|d| std::time::SystemTime::from(d.with_timezone(&chrono::Utc)))
+    httpdate::parse_http_date(v).ok()
 }
 
 fn http_reason(status: u16) -> &'static str {
@@ -887,21 +1103,12 @@ pub struct PcCustomer {
 }
 
 impl PcCustomer {
-    fn from_json(v: &Value) -> Option<PcCustomer> {
-        let id = v.get("id").and_then(Value::as_str).or_else(|| {
-            v.pointer("/companyProfile/tenantId")
-                .and_then(Value::as_str)
-        })?;
+    fn from_json(v: pc::CustomerJson) -> Option<PcCustomer> {
+        let id = v.id.or(v.company_profile.tenant_id)?;
         Some(PcCustomer {
             id: id.to_ascii_lowercase(),
-            domain: v
-                .pointer("/companyProfile/domain")
-                .and_then(Value::as_str)
-                .map(str::to_ascii_lowercase),
-            relationship: v
-                .get("relationshipToPartner")
-                .and_then(Value::as_str)
-                .map(str::to_ascii_lowercase),
+            domain: v.company_profile.domain.map(|d| d.to_ascii_lowercase()),
+            relationship: v.relationship_to_partner.map(|r| r.to_ascii_lowercase()),
         })
     }
 
@@ -946,23 +1153,6 @@ mod tests {
         );
         assert!(hint_for(Some(503), None, ErrorKind::Transient).contains("re-run"));
         assert!(hint_for(Some(429), None, ErrorKind::Throttled).contains("--rate"));
-    }
-
-    #[test]
-    fn endpoint_scheme_rules() {
-        assert!(check_endpoint_url("https://api.partnercenter.microsoft.com").is_ok());
-        assert!(check_endpoint_url("http://127.0.0.1:8080").is_ok());
-        assert!(check_endpoint_url("http://localhost:8080").is_ok());
-        assert!(check_endpoint_url("http://[::1]:8080").is_ok());
-        let err = check_endpoint_url("http://api.example.com").unwrap_err();
-        assert!(err.contains("loopback"), "{err}");
-        assert!(check_endpoint_url("ftp://x").is_err());
-    }
-
-    #[test]
-    fn bom_is_stripped() {
-        assert_eq!(strip_bom(b"\xEF\xBB\xBF{}"), b"{}");
-        assert_eq!(strip_bom(b"{}"), b"{}");
     }
 
     fn client(base: &str) -> Client {
@@ -1179,7 +1369,7 @@ mod tests {
                 .create_order("c1", &serde_json::json!({"lineItems": []}), rid)
                 .await
                 .unwrap();
-            assert_eq!(order["id"], "order-1");
+            assert_eq!(order.id, "order-1");
             assert!(
                 start.elapsed() >= Duration::from_millis(950),
                 "{:?}",

@@ -10,9 +10,15 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::executor::RunOutcome;
-use super::invitations::{neutralise, write_atomic};
+use super::run::RunOutcome;
 use super::status::{self, CustomerRow};
+use crate::fsx::write_atomic;
+
+/// A CSV cell from the input, neutralised against formula injection by the one rule
+/// every CSV and XLSX cspmove writes follows ([`crate::report::safe::neutralise`]).
+fn neutralise(cell: &str) -> String {
+    crate::report::safe::neutralise(cell).into_owned()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecReportError {
@@ -74,7 +80,7 @@ pub fn write(outcome: &RunOutcome, path: &Path) -> anyhow::Result<()> {
             .into());
         }
     };
-    write_atomic(path, &bytes)
+    Ok(write_atomic(path, &bytes)?)
 }
 
 /// Checks report paths before the run starts, so a typo does not cost a run.

@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use crate::model::Customer;
+use crate::report::safe::neutralise;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Invitation {
@@ -33,36 +34,21 @@ impl Invitation {
     }
 }
 
-/// A cell that a spreadsheet would run as a formula gets a leading apostrophe.
-pub fn neutralise(cell: &str) -> String {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
-        _ => cell.to_string(),
-    }
-}
-
-/// Writes the file atomically (temp file + rename) so a crash never leaves half of it.
+/// Writes the file atomically and durably ([`crate::fsx::write_atomic`]: temp file,
+/// fsync, rename) so a crash never leaves half of it.
 pub fn write(path: &Path, invitations: &[Invitation]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["customer", "name", "contact_email", "link"])?;
     for i in invitations {
         w.write_record([
-            neutralise(&i.customer),
-            neutralise(&i.name),
-            neutralise(&i.contact_email),
-            i.link.clone(),
+            neutralise(&i.customer).as_ref(),
+            neutralise(&i.name).as_ref(),
+            neutralise(&i.contact_email).as_ref(),
+            i.link.as_str(),
         ])?;
     }
     let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    write_atomic(path, &bytes)
-}
-
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let tmp = path.with_extension("tmp-cspmove");
-    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    Ok(crate::fsx::write_atomic(path, &bytes)?)
 }
 
 #[cfg(test)]

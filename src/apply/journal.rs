@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::client::ApiError;
+use super::client::{ApiError, ErrorKind, render_error};
 
 pub const JOURNAL_SCHEMA: &str = "cspmove.journal/v1";
 
@@ -83,6 +83,68 @@ pub enum State {
     Ambiguous,
     /// Nothing to do yet: waiting for the customer, a date or the new seats.
     Waiting,
+    /// Nothing can go on until the partner acts (seats short, an admin role missing);
+    /// the note says what to do.
+    Blocked,
+}
+
+/// A failure as the journal keeps it: the facts of the failed call, its kind included
+/// (so a replayed journal still knows an MFA or a missing-role failure from a refusal).
+/// Journals written before `kind` existed read as `refused`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorRecord {
+    #[serde(default = "refused")]
+    pub kind: ErrorKind,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ambiguous: bool,
+    pub call: String,
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub code: Option<String>,
+    pub description: String,
+    #[serde(default)]
+    pub request_id: Option<String>,
+    #[serde(default)]
+    pub hint: String,
+}
+
+fn refused() -> ErrorKind {
+    ErrorKind::Refused
+}
+
+impl From<&ApiError> for ErrorRecord {
+    fn from(e: &ApiError) -> ErrorRecord {
+        ErrorRecord {
+            kind: e.kind,
+            ambiguous: e.ambiguous,
+            call: e.call.clone(),
+            status: e.status,
+            code: e.code.clone(),
+            description: e.description.clone(),
+            request_id: e.request_id.clone(),
+            hint: e.hint.clone(),
+        }
+    }
+}
+
+impl From<ApiError> for ErrorRecord {
+    fn from(e: ApiError) -> ErrorRecord {
+        ErrorRecord::from(&e)
+    }
+}
+
+impl std::fmt::Display for ErrorRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&render_error(
+            &self.call,
+            self.status,
+            self.code.as_deref(),
+            &self.description,
+            self.request_id.as_deref(),
+            &self.hint,
+        ))
+    }
 }
 
 /// One state change. Optional fields are left out when empty.
@@ -111,12 +173,15 @@ pub struct Event {
     pub subscription_ids: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The user's `userPrincipalName`, for the execution report.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_moved: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub users_remaining: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<ApiError>,
+    pub error: Option<ErrorRecord>,
     /// A short sentence for people reading the journal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -137,6 +202,7 @@ impl Event {
             cart_id: None,
             subscription_ids: Vec::new(),
             user: None,
+            user_name: None,
             users_moved: None,
             users_remaining: None,
             error: None,
@@ -586,6 +652,29 @@ mod tests {
         assert!(matches!(err, JournalError::Locked { .. }), "{err}");
         drop(first);
         assert!(Journal::open(&path, "aaa", false).is_ok());
+    }
+
+    #[test]
+    fn an_error_record_keeps_its_kind_through_the_journal() {
+        let mut e = Event::new("c1", Action::Reassign, State::Failed);
+        e.error = Some(ErrorRecord {
+            kind: ErrorKind::Mfa,
+            ambiguous: false,
+            call: "GET /v1/customers/x/users".into(),
+            status: Some(401),
+            code: Some("900421".into()),
+            description: "MFA required".into(),
+            request_id: None,
+            hint: "sign in with multi-factor authentication".into(),
+        });
+        let text = serde_json::to_string(&e).unwrap();
+        assert!(text.contains(r#""kind":"mfa""#), "{text}");
+        let back: Event = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
+        // A journal line from before the field reads as a refusal.
+        let old: ErrorRecord =
+            serde_json::from_str(r#"{"call":"x","description":"d","hint":""}"#).unwrap();
+        assert_eq!(old.kind, ErrorKind::Refused);
     }
 
     #[test]

@@ -1,25 +1,37 @@
 //! Carrying a plan out through the Partner Center API, exactly once (DESIGN §8).
 //!
-//! [`client`] speaks HTTP (errors, paging, retries, the global rate limit), [`auth`]
-//! holds the credentials, [`journal`] records every state change durably under a lock,
-//! [`executor`] runs the phases of one `apply` run, [`status`] rebuilds where each
-//! customer stands from the journal alone, and [`invitations`] and [`exec_report`] write
-//! the files a partner acts on. The binary's `cli/apply.rs` is flags and glue around
-//! [`executor::execute`].
+//! The layers, lowest first: [`http`] (the reqwest client, endpoint rules, text without
+//! secrets), [`auth`] (credentials and tokens), [`client`] (Partner Center calls: errors,
+//! paging, retries, the global rate limit) with [`pc`] (the typed bodies it reads), and
+//! [`journal`] (every state change, durable, under a lock). On top: [`run`] (one `apply`
+//! run and its workers), [`due`] (which lines a run works on, shared with [`dry_run`]),
+//! [`purchase`] (carts and legacy orders), [`reconcile`] (after an ambiguous purchase),
+//! [`licenses`] (licence moves), [`preflight`] (`cspmove doctor` and the start of every
+//! run), [`status`] (where each customer stands, from the journal alone), and
+//! [`invitations`] and [`exec_report`] (the files a partner acts on). Progress is
+//! reported through [`progress::Observer`]; the binary draws it.
 
 pub mod auth;
-mod bars;
 pub mod client;
+pub mod dry_run;
+pub mod due;
 pub mod exec_report;
-pub mod executor;
+pub mod http;
 pub mod invitations;
 pub mod journal;
+pub(crate) mod licenses;
+pub mod pc;
+pub mod progress;
+pub(crate) mod purchase;
+pub(crate) mod reconcile;
+pub mod run;
 pub mod status;
+// Synthetic plans for the integration tests (tests/cli) and the benchmark example, which
+// can reach only the library's public items; not part of the API, so hidden from docs.
+#[doc(hidden)]
 pub mod testplan;
 
-use sha2::{Digest, Sha256};
-
-/// The sha256 of a plan file's bytes, which the journal records.
+/// The sha256 of a plan file's bytes, which the journal records ([`crate::fsx::sha256_hex`]).
 pub fn plan_sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+    crate::fsx::sha256_hex(bytes)
 }

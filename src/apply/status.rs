@@ -12,8 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::client::ApiError;
-use super::journal::{Action, Event, State};
+use super::journal::{Action, ErrorRecord, Event, State};
 use crate::model::{Customer, LicenseAction, Line};
 
 /// The statuses of DESIGN §8.
@@ -24,16 +23,19 @@ pub enum CustomerStatus {
     Scheduled,
     Provisioned,
     Reassigning,
+    /// Nothing can go on until the partner acts: seats short, an admin role missing.
+    Blocked,
     Done,
     Failed,
 }
 
 impl CustomerStatus {
-    pub const ALL: [CustomerStatus; 6] = [
+    pub const ALL: [CustomerStatus; 7] = [
         CustomerStatus::AwaitingAcceptance,
         CustomerStatus::Scheduled,
         CustomerStatus::Provisioned,
         CustomerStatus::Reassigning,
+        CustomerStatus::Blocked,
         CustomerStatus::Done,
         CustomerStatus::Failed,
     ];
@@ -44,6 +46,7 @@ impl CustomerStatus {
             CustomerStatus::Scheduled => "scheduled",
             CustomerStatus::Provisioned => "provisioned",
             CustomerStatus::Reassigning => "reassigning",
+            CustomerStatus::Blocked => "blocked",
             CustomerStatus::Done => "done",
             CustomerStatus::Failed => "failed",
         }
@@ -102,12 +105,26 @@ pub struct Progress {
     pub license_failures: HashMap<String, u32>,
     /// A note from the last `waiting` event (e.g. seats not yet available).
     pub waiting_note: Option<String>,
+    /// What blocks the customer until the partner acts (the last `blocked` event, not
+    /// followed by a new attempt): the next step, and the refusal behind it if any.
+    pub blocked: Option<(String, Option<ErrorRecord>)>,
+    /// Users moved, per line (a line moves at most `licenses_to_reassign`).
+    pub moved_by_line: HashMap<String, BTreeSet<String>>,
+    /// Names (UPN, else ID) of the users moved, in the order they moved.
+    pub moved_users: Vec<String>,
     /// Failures not followed by a success of the same line or phase.
-    pub errors: BTreeMap<String, (DateTime<Utc>, ApiError)>,
+    pub errors: BTreeMap<String, (DateTime<Utc>, ErrorRecord)>,
     /// The latest of `errors`.
-    pub error: Option<ApiError>,
+    pub error: Option<ErrorRecord>,
     pub error_at: Option<DateTime<Utc>>,
     pub last_event: Option<DateTime<Utc>>,
+}
+
+impl Progress {
+    /// Users moved so far for one line, over all runs.
+    pub fn moved_for_line(&self, line: &str) -> u64 {
+        self.moved_by_line.get(line).map_or(0, |u| u.len() as u64)
+    }
 }
 
 /// The key of a purchase: its sorted line ids.
@@ -175,14 +192,32 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             (Action::LicenseUpdate, State::Succeeded) => {
                 p.users_moved += 1;
                 p.reassign_started = true;
+                if let Some(u) = &e.user {
+                    for l in &e.lines {
+                        p.moved_by_line
+                            .entry(l.clone())
+                            .or_default()
+                            .insert(u.clone());
+                    }
+                    p.moved_users
+                        .push(e.user_name.clone().unwrap_or_else(|| u.clone()));
+                }
+            }
+            (Action::Reassign, State::Blocked) => {
+                p.blocked = Some((e.note.clone().unwrap_or_default(), e.error.clone()));
+                p.errors.remove("reassign");
             }
             (Action::LicenseUpdate, State::Failed) => {
                 if let Some(u) = &e.user {
                     *p.license_failures.entry(u.clone()).or_default() += 1;
                 }
             }
-            (Action::Reassign, State::Started) => p.reassign_started = true,
+            (Action::Reassign, State::Started) => {
+                p.reassign_started = true;
+                p.blocked = None;
+            }
             (Action::Reassign, State::Succeeded) => {
+                p.blocked = None;
                 for l in &e.lines {
                     p.reassigned.insert(l.clone());
                 }
@@ -250,6 +285,9 @@ pub struct CustomerRow {
     pub reassign_lines: usize,
     pub reassign_done: usize,
     pub users_moved: u64,
+    /// The users moved to a new SKU (UPN, else ID), over all runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub moved_users: Vec<String>,
     pub next_step: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_date: Option<NaiveDate>,
@@ -258,7 +296,7 @@ pub struct CustomerRow {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub done_this_run: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ApiError>,
+    pub error: Option<ErrorRecord>,
 }
 
 /// Derives the status of one customer. `accepted_now` overrides the journal with what
@@ -295,7 +333,14 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
         .filter(|l| p.provisioned.contains_key(&l.id) && !p.reassigned.contains(&l.id))
         .collect();
 
-    let (status, next_step, next_date, waiting_on) = if let Some(err) = &p.error {
+    let (status, next_step, next_date, waiting_on) = if let Some((note, _)) = &p.blocked {
+        (
+            CustomerStatus::Blocked,
+            note.clone(),
+            None,
+            WaitingOn::Partner,
+        )
+    } else if let Some(err) = &p.error {
         (
             CustomerStatus::Failed,
             format!(
@@ -390,11 +435,16 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
         reassign_lines: reassign.len(),
         reassign_done,
         users_moved: p.users_moved,
+        moved_users: p.moved_users.clone(),
         next_step,
         next_date,
         waiting_on,
         done_this_run: Vec::new(),
-        error: p.error.clone(),
+        error: p
+            .blocked
+            .as_ref()
+            .and_then(|(_, e)| e.clone())
+            .or_else(|| p.error.clone()),
     }
 }
 
@@ -540,7 +590,7 @@ mod tests {
 
         let mut fail = ev(&c.key, Action::Provision, State::Failed);
         fail.lines = start.lines.clone();
-        fail.error = Some(ApiError {
+        fail.error = Some(ErrorRecord {
             kind: crate::apply::client::ErrorKind::Refused,
             ambiguous: false,
             call: "POST /v1/customers/x/orders".into(),

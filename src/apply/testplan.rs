@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::model::{
-    Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary, Task,
-    TaskKind,
+    Billing, Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+    Task, TaskKind, Term,
 };
 
 pub const O365_E3_OFFER: &str = "796B6B5F-613C-4E24-A17C-EBA730D49C02";
@@ -64,6 +64,7 @@ pub fn plan_with(same: usize, reassign: usize, by_domain: usize) -> Plan {
             seats,
             target_seats: seats,
             same_offer: !is_reassign,
+            same_license: !is_reassign,
             license_action: if is_reassign {
                 LicenseAction::Reassign
             } else {
@@ -80,6 +81,8 @@ pub fn plan_with(same: usize, reassign: usize, by_domain: usize) -> Plan {
             program: Some("Open".to_string()),
             assigned: Some(assigned),
             auto_renew: Some(false),
+            term: Term::P1Y,
+            billing: Billing::Monthly,
             warnings: Vec::new(),
         };
         let mut tasks = vec![Task {
@@ -131,6 +134,7 @@ pub fn plan_with(same: usize, reassign: usize, by_domain: usize) -> Plan {
             customers: customers.len() as u64,
             lines,
             same_offer: (same + by_domain) as u64,
+            same_license: 0,
             reassign: reassign as u64,
             rejected_rows: 0,
             repeated_rows: 0,

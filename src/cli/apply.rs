@@ -8,10 +8,11 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use cspmove::apply::auth::{Credentials, Secret, TokenSource};
-use cspmove::apply::client::{self, Client, RetryPolicy};
-use cspmove::apply::executor::{self, ApplyOptions, PurchasePreview};
+use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::journal::{self, Journal};
+use cspmove::apply::run::{self, ApplyOptions, PurchasePreview};
 use cspmove::apply::{self, exec_report, status};
+use cspmove::apply::{dry_run, http};
 use cspmove::model::{Plan, PlanFileError};
 
 use super::UsageError;
@@ -125,7 +126,6 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         only: args.only.clone(),
         max_failures: args.max_failures,
         invitations_path,
-        show_progress: super::use_colour(),
     };
 
     if args.dry_run {
@@ -145,7 +145,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             None => Vec::new(),
         };
         let mut out = std::io::stdout().lock();
-        out.write_all(executor::dry_run(&plan, &prior, &opts).as_bytes())?;
+        out.write_all(dry_run::dry_run(&plan, &prior, &opts).as_bytes())?;
         return Ok(ExitCode::SUCCESS);
     }
 
@@ -160,7 +160,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
         Target::Sandbox
     } else {
         let endpoint = args.endpoint.as_deref().unwrap_or_default();
-        let url = client::check_endpoint_url(endpoint).map_err(UsageError)?;
+        let url = http::check_endpoint_url(endpoint).map_err(UsageError)?;
         let creds = Credentials::from_env().map_err(|e| UsageError(e.to_string()))?;
         Target::Endpoint(Box::new((url, creds)))
     };
@@ -184,10 +184,11 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
                 (url, creds, Some(running))
             }
         };
-        let http = client::http_client(std::time::Duration::from_secs(60))?;
+        let http = http::http_client(std::time::Duration::from_secs(60))?;
         let auth = Arc::new(TokenSource::new(creds, http));
         let client = Client::new(base, auth, rate, RetryPolicy::default())?;
-        let result = executor::execute(&plan, &plan_sha, client, journal, prior, opts, |p| {
+        let bars = super::bars::Bars::new(super::use_colour());
+        let result = run::execute(&plan, &plan_sha, client, journal, prior, opts, &bars, |p| {
             yes || confirm(p)
         })
         .await;
@@ -235,7 +236,7 @@ fn confirm(p: &PurchasePreview) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-fn summary(o: &executor::RunOutcome, journal: &std::path::Path) -> String {
+fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
     let mut s = String::new();
     let counts: Vec<String> = status::counts(&o.rows)
         .into_iter()

@@ -5,6 +5,7 @@
 //! the result a script wants on stdout. Everything else goes to stderr.
 
 mod apply;
+mod bars;
 mod plan;
 mod report;
 mod sandbox;

@@ -15,12 +15,13 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
+use cspmove::i18n::Lang;
 use cspmove::input::{DateOrder, Field, InputSource, InputTable, ReadOptions, SheetSelector};
-use cspmove::model::Plan;
+use cspmove::model::{Billing, Plan, Term, sells, unsold_message};
 use cspmove::plan::catalog::{Catalog, OfferMap};
 use cspmove::plan::summary::{self, PlanFile};
 use cspmove::plan::{Lookups, PlanOptions};
-use cspmove::report::Lang;
+use cspmove::report::Format;
 
 use super::UsageError;
 
@@ -84,6 +85,13 @@ pub struct PlanArgs {
     /// Summary format on stdout.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
+    /// New-commerce term of what is bought, for rows that do not say.
+    #[arg(long, value_name = "P1M|P1Y|P3Y", default_value = "P1Y", value_parser = clap::builder::ValueParser::new(str::parse::<Term>))]
+    pub term: Term,
+    /// Billing frequency of what is bought, for rows that do not say (P1M is billed
+    /// monthly only; P1Y monthly or annual; P3Y monthly, annual or triennial).
+    #[arg(long, value_name = "monthly|annual|triennial", default_value = "monthly", value_parser = clap::builder::ValueParser::new(str::parse::<Billing>))]
+    pub billing: Billing,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,7 +185,11 @@ fn existing_file(flag: &str, path: &Path) -> anyhow::Result<()> {
     }
 }
 
-const REPORT_EXTENSIONS: [&str; 5] = ["xlsx", "csv", "html", "md", "json"];
+/// An output path that leads to a device, a FIFO or a directory is refused before any
+/// row is read (exit 2); writing it would replace it.
+pub fn writable(path: &Path) -> anyhow::Result<()> {
+    cspmove::fsx::check_target(path).map_err(|e| usage(e.to_string()))
+}
 
 impl TryFrom<PlanArgs> for PlanConfig {
     type Error = anyhow::Error;
@@ -220,21 +232,25 @@ impl TryFrom<PlanArgs> for PlanConfig {
             })?),
             None => None,
         };
+        if !sells(args.term, args.billing) {
+            return Err(usage(format!(
+                "--term {} --billing {}: {}",
+                args.term,
+                args.billing,
+                unsold_message(args.term, args.billing)
+            )));
+        }
         if args.threads == Some(0) {
             return Err(usage("--threads must be at least 1"));
         }
         for report in &args.report {
-            let ext = report
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            if !REPORT_EXTENSIONS.contains(&ext.as_str()) {
-                return Err(usage(format!(
-                    "--report {}: unknown report format (use .xlsx, .csv, .html, .md or .json)",
-                    report.display()
-                )));
+            // The same rule `cspmove report -o` follows.
+            if let Err(err) = Format::from_path(report) {
+                return Err(usage(format!("--report {err}")));
             }
+            writable(report)?;
         }
+        writable(&args.output)?;
         let parent = args.output.parent().filter(|p| !p.as_os_str().is_empty());
         if let Some(dir) = parent
             && !dir.is_dir()
@@ -262,6 +278,8 @@ impl TryFrom<PlanArgs> for PlanConfig {
             plan: PlanOptions {
                 as_of,
                 lead_days: args.lead_days,
+                term: args.term,
+                billing: args.billing,
                 threads: args.threads,
             },
             output: args.output,

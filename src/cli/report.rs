@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use cspmove::i18n::Lang;
 use cspmove::model::Plan;
-use cspmove::report::{self, Format, Lang, ReportError};
+use cspmove::report::{self, Format, ReportError};
 
 use super::UsageError;
 use super::plan::LangArg;
@@ -38,6 +39,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     if let Err(err @ ReportError::UnknownFormat { .. }) = Format::from_path(&args.output) {
         return Err(UsageError(err.to_string()).into());
     }
+    super::plan::writable(&args.output)?;
     let plan = Plan::read(&args.plan).with_context(|| format!("{}", args.plan.display()))?;
     report::write(&plan, &args.output, lang(args.lang))?;
     println!("{}", args.output.display());

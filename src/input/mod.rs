@@ -28,11 +28,11 @@ mod value;
 
 use std::path::{Path, PathBuf};
 
+use crate::fsx::sha256_hex;
 use chrono::NaiveDate;
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 
-use crate::model::{InputInfo, Rejection};
+use crate::model::{Billing, InputInfo, Rejection, Term};
 use header::{HeaderMap, INPUT_SCHEMA, Schema};
 use row::{RowContext, RowOutcome};
 
@@ -60,10 +60,14 @@ pub enum Field {
     /// The current offer's ID when the file has it beside the offer's name (Partner
     /// Center's reconciliation files have `OfferId` and `OfferName`).
     CurrentOfferId,
+    /// New-commerce term (`P1M`, `P1Y`, `P3Y`).
+    Term,
+    /// Billing frequency (`monthly`, `annual`, `triennial`).
+    Billing,
 }
 
 impl Field {
-    pub const ALL: [Field; 16] = [
+    pub const ALL: [Field; 18] = [
         Field::CustomerId,
         Field::Domain,
         Field::CustomerName,
@@ -80,6 +84,8 @@ impl Field {
         Field::TargetSeats,
         Field::Relationship,
         Field::CurrentOfferId,
+        Field::Term,
+        Field::Billing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -100,6 +106,8 @@ impl Field {
             Field::TargetSeats => "target_seats",
             Field::Relationship => "relationship",
             Field::CurrentOfferId => "current_offer_id",
+            Field::Term => "term",
+            Field::Billing => "billing",
         }
     }
 
@@ -174,6 +182,10 @@ pub struct SourceRow {
     pub target_seats: Option<u64>,
     /// `Some(true)` when the input says the reseller relationship is already accepted.
     pub relationship_accepted: Option<bool>,
+    /// New-commerce term the row asks for; `None` = the `--term` default.
+    pub term: Option<Term>,
+    /// Billing frequency the row asks for; `None` = the `--billing` default.
+    pub billing: Option<Billing>,
 }
 
 /// What one input file gave.
@@ -303,10 +315,6 @@ fn sheet_suffix(sheet: &Option<String>) -> String {
         .as_ref()
         .map(|s| format!(": sheet {s:?}"))
         .unwrap_or_default()
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// The text of a "no header row" error: the closest row, what it lacks, what was looked for.

@@ -13,11 +13,11 @@ use chrono::NaiveDate;
 use super::date::{DateRead, parse_date};
 use super::header::{HeaderMap, header_key};
 use super::value::{
-    clean, is_iso_country, normalize_country, parse_bool, parse_guid, parse_relationship,
-    parse_whole,
+    clean, is_iso_country, normalize_country, parse_billing, parse_bool, parse_guid,
+    parse_relationship, parse_term, parse_whole,
 };
 use super::{DateOrder, Field, InputTable, SourceRow};
-use crate::model::{InputInfo, RejectCode, Rejection};
+use crate::model::{Billing, InputInfo, RejectCode, Rejection, Term, sells, unsold_message};
 
 /// Access to one row's cells by column index.
 pub(crate) trait Cells {
@@ -334,6 +334,8 @@ impl RowContext<'_> {
             &mut problems,
         );
 
+        let (term, billing) = self.term_billing(cells, &mut problems);
+
         if !problems.is_empty() {
             let first = problems.remove(0);
             let mut message = first.message;
@@ -390,6 +392,8 @@ impl RowContext<'_> {
             target_offer: self.text(cells, Field::TargetOffer),
             target_seats,
             relationship_accepted,
+            term,
+            billing,
         };
         let outcome = match pending {
             Some((mdy, dmy, value)) => RowOutcome::Pending {
@@ -401,6 +405,68 @@ impl RowContext<'_> {
             None => RowOutcome::Row(source),
         };
         (outcome, evidence)
+    }
+
+    /// The row's term and billing. A value that is not a term or a billing frequency,
+    /// or a pair new commerce does not sell, is a problem. When the row gives one of
+    /// them and only one value of the other is sold with it (`P1M` is billed monthly,
+    /// triennial billing is for `P3Y`), that value is the row's; otherwise a missing
+    /// one is left to `--term`/`--billing` (the planner checks that pair).
+    fn term_billing<C: Cells + ?Sized>(
+        &self,
+        cells: &C,
+        problems: &mut Vec<Problem>,
+    ) -> (Option<Term>, Option<Billing>) {
+        let read = |field: Field| {
+            self.raw(cells, field)
+                .and_then(|(column, raw)| clean(raw).map(|text| (column, raw, text)))
+        };
+        let mut term = None;
+        if let Some((column, raw, text)) = read(Field::Term) {
+            term = parse_term(&text);
+            if term.is_none() {
+                problems.push(Problem {
+                    code: RejectCode::InvalidTerm,
+                    column: Some(column),
+                    value: Some(raw.trim().to_string()),
+                    message: format!(
+                        "{:?} is not a new-commerce term: write P1M, P1Y or P3Y (1 month, 1 year, 3 years; 1개월, 1년, 3년; 1か月, 1年, 3年)",
+                        raw.trim()
+                    ),
+                });
+            }
+        }
+        let mut billing = None;
+        if let Some((column, raw, text)) = read(Field::Billing) {
+            billing = parse_billing(&text);
+            match (term, billing) {
+                (_, None) => problems.push(Problem {
+                    code: RejectCode::InvalidBilling,
+                    column: Some(column),
+                    value: Some(raw.trim().to_string()),
+                    message: format!(
+                        "{:?} is not a billing frequency: write monthly, annual or triennial (월별, 연간; 月払い, 年払い)",
+                        raw.trim()
+                    ),
+                }),
+                (Some(t), Some(b)) if !sells(t, b) => problems.push(Problem {
+                    code: RejectCode::InvalidBilling,
+                    column: Some(column),
+                    value: Some(raw.trim().to_string()),
+                    message: format!(
+                        "{}: correct the term or the billing of the row",
+                        unsold_message(t, b)
+                    ),
+                }),
+                _ => {}
+            }
+        }
+        match (term, billing) {
+            (Some(Term::P1M), None) => billing = Some(Billing::Monthly),
+            (None, Some(Billing::Triennial)) => term = Some(Term::P3Y),
+            _ => {}
+        }
+        (term, billing)
     }
 
     /// Notes when column `other`, which also names `field`, holds another value than

@@ -20,6 +20,7 @@ use std::hash::BuildHasher;
 use rayon::prelude::*;
 
 use crate::input::SourceRow;
+use crate::model::{Billing, Term};
 
 /// Every mapped field of a row, borrowed. Destructuring without `..` makes adding a
 /// field to [`SourceRow`] a compile error here until it is considered.
@@ -48,6 +49,7 @@ fn content(
         Option<u64>,
         Option<bool>,
     ),
+    (Option<Term>, Option<Billing>),
 ) {
     let SourceRow {
         input: _,
@@ -69,6 +71,8 @@ fn content(
         target_offer,
         target_seats,
         relationship_accepted,
+        term,
+        billing,
     } = r;
     (
         (
@@ -92,6 +96,7 @@ fn content(
             *target_seats,
             *relationship_accepted,
         ),
+        (*term, *billing),
     )
 }
 
@@ -147,6 +152,8 @@ pub fn differing_fields(a: &SourceRow, b: &SourceRow) -> Vec<&'static str> {
         target_offer,
         target_seats,
         relationship_accepted,
+        term,
+        billing,
     } = a;
     let mut out = Vec::new();
     let mut differ = |same: bool, name: &'static str| {
@@ -173,6 +180,8 @@ pub fn differing_fields(a: &SourceRow, b: &SourceRow) -> Vec<&'static str> {
         *relationship_accepted == b.relationship_accepted,
         "relationship",
     );
+    differ(*term == b.term, "term");
+    differ(*billing == b.billing, "billing");
     out.dedup();
     out
 }

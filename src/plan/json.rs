@@ -13,8 +13,8 @@
 use chrono::NaiveDate;
 
 use crate::model::{
-    Customer, LicenseAction, Line, OriginalAction, Relationship, Task, TaskKind, WarningCode,
-    iso_date,
+    Billing, Customer, LicenseAction, Line, OriginalAction, Relationship, Task, TaskKind, Term,
+    WarningCode, iso_date,
 };
 
 /// How serde_json escapes each byte: 0 = as is, `u` = `\u00XX`, else `\` and that byte.
@@ -194,6 +194,7 @@ fn write_line(out: &mut Vec<u8>, line: &Line) {
         seats,
         target_seats,
         same_offer,
+        same_license,
         license_action,
         licenses_to_reassign,
         from_sku,
@@ -206,6 +207,8 @@ fn write_line(out: &mut Vec<u8>, line: &Line) {
         program,
         assigned,
         auto_renew,
+        term,
+        billing,
         warnings,
     } = line;
     out.extend_from_slice(b"{\"id\":");
@@ -230,6 +233,8 @@ fn write_line(out: &mut Vec<u8>, line: &Line) {
     number(out, *target_seats);
     out.extend_from_slice(b",\"same_offer\":");
     boolean(out, *same_offer);
+    out.extend_from_slice(b",\"same_license\":");
+    boolean(out, *same_license);
     out.extend_from_slice(match license_action {
         LicenseAction::None => b",\"license_action\":\"none\"",
         LicenseAction::Reassign => b",\"license_action\":\"reassign\"",
@@ -268,6 +273,18 @@ fn write_line(out: &mut Vec<u8>, line: &Line) {
         out.extend_from_slice(b",\"auto_renew\":");
         boolean(out, *r);
     }
+    out.extend_from_slice(b",\"term\":");
+    out.extend_from_slice(match term {
+        Term::P1M => b"\"P1M\"",
+        Term::P1Y => b"\"P1Y\"",
+        Term::P3Y => b"\"P3Y\"",
+    });
+    out.extend_from_slice(b",\"billing\":");
+    out.extend_from_slice(match billing {
+        Billing::Monthly => b"\"monthly\"",
+        Billing::Annual => b"\"annual\"",
+        Billing::Triennial => b"\"triennial\"",
+    });
     out.extend_from_slice(b",\"warnings\":");
     list(out, warnings, warning);
     out.push(b'}');
@@ -357,6 +374,9 @@ mod tests {
             (seats, target_seats, same_offer, reassign, licenses_to_reassign, from_sku, to_sku)
                 in (any::<u64>(), any::<u64>(), any::<bool>(), any::<bool>(), any::<u64>(),
                     prop::option::of(text()), prop::option::of(text())),
+            (same_license, term, billing) in (any::<bool>(),
+                prop::sample::select(Term::ALL.to_vec()),
+                prop::sample::select(Billing::ALL.to_vec())),
             (expires_on, provision_on, wave, subscription_id, program, assigned, auto_renew)
                 in (prop::option::of(date_strategy()), date_strategy(), text(),
                     prop::option::of(text()), prop::option::of(text()),
@@ -365,11 +385,11 @@ mod tests {
         ) -> Line {
             Line {
                 id, input, row, current_offer, current_offer_id, target_offer,
-                target_offer_id, seats, target_seats, same_offer,
+                target_offer_id, seats, target_seats, same_offer, same_license,
                 license_action: if reassign { LicenseAction::Reassign } else { LicenseAction::None },
                 licenses_to_reassign, from_sku, to_sku, expires_on, provision_on, wave,
                 original_action: OriginalAction::LetExpire,
-                subscription_id, program, assigned, auto_renew, warnings,
+                subscription_id, program, assigned, auto_renew, term, billing, warnings,
             }
         }
     }

@@ -43,27 +43,44 @@ use rayon::prelude::*;
 
 use crate::input::{InputTable, SourceRow};
 use crate::model::{
-    Customer, InputInfo, Plan, RejectCode, Rejection, Relationship, SCHEMA, WarningCode,
+    Billing, Customer, InputInfo, Plan, RejectCode, Rejection, Relationship, SCHEMA, Term,
+    WarningCode,
 };
 use crate::plan::catalog::{Catalog, OfferMap};
 use crate::plan::offer::normalise;
-use crate::plan::rules::{Decision, Resolver, decide_line, materialise};
+use crate::plan::rules::{Decision, LineDefaults, Resolver, decide_line, materialise};
 
 /// Checked planning options.
 #[derive(Debug, Clone)]
 pub struct PlanOptions {
     pub as_of: NaiveDate,
     pub lead_days: u32,
+    /// Term of lines whose row names none (`--term`).
+    pub term: Term,
+    /// Billing of lines whose row names none (`--billing`).
+    pub billing: Billing,
     /// Worker threads; `None` = one per core.
     pub threads: Option<usize>,
 }
 
 impl PlanOptions {
+    /// Options with the defaults of DESIGN §2: `P1Y`, billed monthly, one thread per core.
     pub fn new(as_of: NaiveDate, lead_days: u32) -> PlanOptions {
         PlanOptions {
             as_of,
             lead_days,
+            term: Term::P1Y,
+            billing: Billing::Monthly,
             threads: None,
+        }
+    }
+
+    fn line_defaults(&self) -> LineDefaults {
+        LineDefaults {
+            as_of: self.as_of,
+            lead_days: self.lead_days,
+            term: self.term,
+            billing: self.billing,
         }
     }
 }
@@ -295,6 +312,32 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
             ),
         };
         rejected.push(whole_row(&inputs, r, code, message));
+    }
+    // A row that gives its term or its billing but not both takes the other from the
+    // flags; the reader checked pairs given in the row, this the pairs with a flag.
+    for (i, r) in rows.iter().enumerate() {
+        if excluded[i] || (r.term.is_none() && r.billing.is_none()) {
+            continue;
+        }
+        let (term, billing) = (
+            r.term.unwrap_or(options.term),
+            r.billing.unwrap_or(options.billing),
+        );
+        if !crate::model::sells(term, billing) {
+            excluded[i] = true;
+            let from = if r.term.is_none() {
+                "--term"
+            } else {
+                "--billing"
+            };
+            let message = format!(
+                "{} (the row's {} with {from}): give the row's {} too, or pass another {from}",
+                crate::model::unsold_message(term, billing),
+                if r.term.is_none() { "billing" } else { "term" },
+                if r.term.is_none() { "term" } else { "billing" },
+            );
+            rejected.push(whole_row(&inputs, r, RejectCode::InvalidBilling, message));
+        }
     }
     lap("duplicates");
 
@@ -539,8 +582,7 @@ fn decide_customer<'a>(
             });
             // Catalog lookups compare countries case-insensitively; no copy needed.
             let line_country = r.country.as_deref().or(country.as_deref());
-            let mut decision =
-                decide_line(r, line_country, resolver, options.as_of, options.lead_days);
+            let mut decision = decide_line(r, line_country, resolver, &options.line_defaults());
             // A row with only a domain that two customer IDs carry.
             let ambiguous = !ambiguous_domains.is_empty()
                 && r.customer_id.as_deref().is_none_or(str::is_empty)

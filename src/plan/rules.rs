@@ -12,7 +12,7 @@ use foldhash::HashMap;
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::input::SourceRow;
-use crate::model::{LicenseAction, Line, OriginalAction, WarningCode};
+use crate::model::{Billing, LicenseAction, Line, OriginalAction, Term, WarningCode};
 use crate::plan::catalog::{Catalog, OfferMap};
 use crate::plan::offer::{OfferId, offer_key};
 
@@ -235,13 +235,17 @@ pub struct Decision<'a> {
     /// The offer map's target, when the row names no target of its own.
     mapped: Option<&'a str>,
     pub same_offer: bool,
+    /// Current and target grant the same licence SKU (true whenever `same_offer` is).
+    pub same_license: bool,
     pub provision_on: NaiveDate,
+    pub term: Term,
+    pub billing: Billing,
     pub warnings: Warnings,
 }
 
 impl Decision<'_> {
     pub fn license_action(&self) -> LicenseAction {
-        if self.same_offer {
+        if self.same_license {
             LicenseAction::None
         } else {
             LicenseAction::Reassign
@@ -253,6 +257,16 @@ fn row_target(row: &SourceRow) -> Option<&str> {
     row.target_offer.as_deref().filter(|t| !t.trim().is_empty())
 }
 
+/// What a line takes when its row does not say: the planning day and lead time, and the
+/// term and billing of `--term`/`--billing`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineDefaults {
+    pub as_of: NaiveDate,
+    pub lead_days: u32,
+    pub term: Term,
+    pub billing: Billing,
+}
+
 /// Decides one row: its target, whether the offer stays the same, when to provision
 /// and its line-level warnings. Customer-level warnings (`CONFLICTING_CUSTOMER`) are
 /// added by the caller.
@@ -260,9 +274,14 @@ pub fn decide_line<'a>(
     row: &SourceRow,
     country: Option<&str>,
     resolver: &mut Resolver<'a>,
-    as_of: NaiveDate,
-    lead_days: u32,
+    defaults: &LineDefaults,
 ) -> Decision<'a> {
+    let LineDefaults {
+        as_of,
+        lead_days,
+        term,
+        billing,
+    } = *defaults;
     let mapped = match row_target(row) {
         Some(_) => None,
         None => resolver.mapped_target(&row.current_offer, country),
@@ -311,7 +330,10 @@ pub fn decide_line<'a>(
         target: target_r.catalog,
         mapped,
         same_offer: same,
+        same_license: same,
         provision_on: when.provision_on,
+        term: row.term.unwrap_or(term),
+        billing: row.billing.unwrap_or(billing),
         warnings,
     }
 }
@@ -348,7 +370,7 @@ pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: Option<&Cat
         Some(o) => Some(o.offer_id.clone()),
         None => OfferId::parse(&target_offer).map(|id| id.as_str().to_string()),
     };
-    let same = decision.same_offer;
+    let same = decision.same_license;
     let (from_sku, to_sku) = if same {
         (None, None)
     } else {
@@ -367,7 +389,8 @@ pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: Option<&Cat
         target_offer_id,
         seats,
         target_seats: target_seats.unwrap_or(seats),
-        same_offer: same,
+        same_offer: decision.same_offer,
+        same_license: decision.same_license,
         license_action: decision.license_action(),
         licenses_to_reassign: licenses_to_reassign(same, assigned, seats),
         from_sku,
@@ -380,6 +403,8 @@ pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: Option<&Cat
         program,
         assigned,
         auto_renew,
+        term: decision.term,
+        billing: decision.billing,
         warnings: decision.warnings.iter().collect(),
     }
 }
@@ -389,10 +414,9 @@ pub fn evaluate_line(
     row: SourceRow,
     country: Option<&str>,
     resolver: &mut Resolver<'_>,
-    as_of: NaiveDate,
-    lead_days: u32,
+    defaults: &LineDefaults,
 ) -> Line {
-    let decision = decide_line(&row, country, resolver, as_of, lead_days);
+    let decision = decide_line(&row, country, resolver, defaults);
     let catalog = resolver.catalog;
     materialise(row, &decision, catalog)
 }
@@ -427,10 +451,21 @@ pub(crate) mod tests {
             target_offer: None,
             target_seats: None,
             relationship_accepted: None,
+            term: None,
+            billing: None,
         }
     }
 
     const AS_OF: &str = "2026-11-21";
+
+    pub(crate) fn defaults() -> LineDefaults {
+        LineDefaults {
+            as_of: d(AS_OF),
+            lead_days: 7,
+            term: Term::P1Y,
+            billing: Billing::Monthly,
+        }
+    }
 
     #[test]
     fn timing_edges() {
@@ -577,7 +612,7 @@ pub(crate) mod tests {
 
     fn eval(r: SourceRow, catalog: Option<&Catalog>, map: Option<&OfferMap>) -> Line {
         let mut resolver = Resolver::new(catalog, map);
-        evaluate_line(r, None, &mut resolver, d(AS_OF), 7)
+        evaluate_line(r, None, &mut resolver, &defaults())
     }
 
     #[test]

@@ -6,8 +6,10 @@
 //! same from built customers, which the tests use to check the two agree. Both count in
 //! parallel (fold and reduce into `BTreeMap`s, so the result does not depend on how the
 //! work was split). The printed summary is short text in English, Korean or Japanese
-//! (labels from a small table here; warning codes stay as codes, since they are what
-//! the plan file and reports carry), or the same counts as JSON.
+//! (labels from [`crate::i18n`], `plan_summary.*` keys; warning codes stay as codes, since
+//! they are what the plan file and reports carry), or the same counts as JSON. Labels
+//! are padded by display width, so the numbers line up in a terminal whatever the
+//! language: a Hangul or kana character takes two columns.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -16,10 +18,11 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use chrono::{Datelike, NaiveDate};
+use unicode_width::UnicodeWidthStr;
 
+use crate::i18n::{Lang, texts};
 use crate::model::{Customer, LicenseAction, Summary, WarningCode, WaveSummary};
 use crate::plan::rules::{Decision, wave};
-use crate::report::Lang;
 
 /// Counts lines, same-offer and reassign lines, warnings and waves.
 pub fn summarize(customers: &[Customer], rejected_rows: u64) -> Summary {
@@ -37,6 +40,7 @@ pub fn summarize(customers: &[Customer], rejected_rows: u64) -> Summary {
 struct Counts {
     lines: u64,
     same_offer: u64,
+    same_license: u64,
     reassign: u64,
     warnings: [u64; WarningCode::ALL.len()],
     waves: BTreeMap<(i32, u32), WaveSummary>,
@@ -58,6 +62,9 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
             if d.same_offer {
                 c.same_offer += 1;
                 wave.same_offer += 1;
+            } else if d.same_license {
+                c.same_license += 1;
+                wave.same_license += 1;
             } else {
                 c.reassign += 1;
                 wave.reassign += 1;
@@ -70,6 +77,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
         .reduce(Counts::default, |mut a, b| {
             a.lines += b.lines;
             a.same_offer += b.same_offer;
+            a.same_license += b.same_license;
             a.reassign += b.reassign;
             for (x, y) in a.warnings.iter_mut().zip(b.warnings) {
                 *x += y;
@@ -78,6 +86,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
                 let into = a.waves.entry(k).or_default();
                 into.lines += w.lines;
                 into.same_offer += w.same_offer;
+                into.same_license += w.same_license;
                 into.reassign += w.reassign;
             }
             a
@@ -85,6 +94,7 @@ pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
     Summary {
         lines: counts.lines,
         same_offer: counts.same_offer,
+        same_license: counts.same_license,
         reassign: counts.reassign,
         warnings: WarningCode::ALL
             .into_iter()
@@ -112,9 +122,13 @@ fn count_into(mut s: Summary, c: &Customer) -> Summary {
         };
         wave.lines += 1;
         match line.license_action {
-            LicenseAction::None => {
+            LicenseAction::None if line.same_offer => {
                 s.same_offer += 1;
                 wave.same_offer += 1;
+            }
+            LicenseAction::None => {
+                s.same_license += 1;
+                wave.same_license += 1;
             }
             LicenseAction::Reassign => {
                 s.reassign += 1;
@@ -135,6 +149,7 @@ pub fn merge(mut a: Summary, b: Summary) -> Summary {
     a.repeated_rows += b.repeated_rows;
     a.lines += b.lines;
     a.same_offer += b.same_offer;
+    a.same_license += b.same_license;
     a.reassign += b.reassign;
     for (code, n) in b.warnings {
         *a.warnings.entry(code).or_default() += n;
@@ -143,6 +158,7 @@ pub fn merge(mut a: Summary, b: Summary) -> Summary {
         let into = a.waves.entry(wave).or_default();
         into.lines += w.lines;
         into.same_offer += w.same_offer;
+        into.same_license += w.same_license;
         into.reassign += w.reassign;
     }
     a
@@ -156,125 +172,61 @@ pub enum PlanFile<'a> {
     NotWrittenStrict,
 }
 
-struct Labels {
-    customers: &'static str,
-    lines: &'static str,
-    same_offer: &'static str,
-    reassign: &'static str,
-    rejected_rows: &'static str,
-    repeated_rows: &'static str,
-    warnings: &'static str,
-    waves: &'static str,
-    plan_file: &'static str,
-    not_written: &'static str,
-    rejected_pointer: &'static str,
-}
-
-fn labels(lang: Lang) -> &'static Labels {
-    const EN: Labels = Labels {
-        customers: "customers",
-        lines: "lines",
-        same_offer: "same offer",
-        reassign: "reassign",
-        rejected_rows: "rejected rows",
-        repeated_rows: "repeated rows",
-        warnings: "warnings (lines)",
-        waves: "moves per wave (lines / same offer / reassign)",
-        plan_file: "plan written to",
-        not_written: "no plan written: rows were rejected and --strict is set",
-        rejected_pointer: "rejected rows are listed under \"rejected\" in",
-    };
-    const KO: Labels = Labels {
-        customers: "고객",
-        lines: "이전 항목",
-        same_offer: "동일 제품",
-        reassign: "라이선스 재할당",
-        rejected_rows: "거부된 행",
-        repeated_rows: "반복된 행",
-        warnings: "경고 (항목 수)",
-        waves: "월별 이전 (항목 / 동일 제품 / 재할당)",
-        plan_file: "계획 파일",
-        not_written: "계획 파일을 쓰지 않음: 거부된 행이 있고 --strict가 지정됨",
-        rejected_pointer: "거부된 행 목록: 다음 파일의 \"rejected\"",
-    };
-    const JA: Labels = Labels {
-        customers: "顧客",
-        lines: "移行明細",
-        same_offer: "同一プラン",
-        reassign: "ライセンス再割り当て",
-        rejected_rows: "却下された行",
-        repeated_rows: "繰り返しの行",
-        warnings: "警告 (明細数)",
-        waves: "月別の移行 (明細 / 同一プラン / 再割り当て)",
-        plan_file: "計画ファイル",
-        not_written: "計画ファイルは書き込まれていません: 却下された行があり --strict が指定されています",
-        rejected_pointer: "却下された行の一覧: 次のファイルの \"rejected\"",
-    };
-    match lang {
-        Lang::En => &EN,
-        Lang::Ko => &KO,
-        Lang::Ja => &JA,
-    }
-}
-
-/// Writes the human summary. Label columns are padded by character count, which is
-/// good enough for a terminal and keeps the text stable for scripts and tests.
+/// Writes the human summary: label, padding to the widest label's display width, count.
 pub fn write_text(
     out: &mut impl Write,
     summary: &Summary,
     plan_file: PlanFile<'_>,
     lang: Lang,
 ) -> io::Result<()> {
-    let l = labels(lang);
-    let width = [
-        l.customers,
-        l.lines,
-        l.same_offer,
-        l.reassign,
-        l.rejected_rows,
-        l.repeated_rows,
-    ]
-    .iter()
-    .map(|s| s.chars().count())
-    .max()
-    .unwrap_or(0);
-    let row = |out: &mut dyn Write, label: &str, n: u64| -> io::Result<()> {
-        let pad = width - label.chars().count();
-        writeln!(out, "{label}{:pad$}  {n:>9}", "")
-    };
-    row(out, l.customers, summary.customers)?;
-    row(out, l.lines, summary.lines)?;
-    row(out, l.same_offer, summary.same_offer)?;
-    row(out, l.reassign, summary.reassign)?;
-    row(out, l.rejected_rows, summary.rejected_rows)?;
-    if summary.repeated_rows > 0 {
-        // A subscription listed again with the same values (one line, not rejected).
-        row(out, l.repeated_rows, summary.repeated_rows)?;
+    let t = texts(lang);
+    let counted = [
+        ("plan_summary.customers", summary.customers),
+        ("plan_summary.lines", summary.lines),
+        ("plan_summary.same_offer", summary.same_offer),
+        ("plan_summary.same_license", summary.same_license),
+        ("plan_summary.reassign", summary.reassign),
+        ("plan_summary.rejected_rows", summary.rejected_rows),
+        // A subscription listed again with the same values: one line, not rejected.
+        ("plan_summary.repeated_rows", summary.repeated_rows),
+    ];
+    let width = counted
+        .iter()
+        .map(|(key, _)| t.get(key).width())
+        .max()
+        .unwrap_or(0);
+    for (key, n) in counted {
+        if key == "plan_summary.repeated_rows" && n == 0 {
+            continue;
+        }
+        let label = t.get(key);
+        let pad = width - label.width();
+        writeln!(out, "{label}{:pad$}  {n:>9}", "")?;
     }
     if !summary.warnings.is_empty() {
-        writeln!(out, "{}:", l.warnings)?;
+        writeln!(out, "{}:", t.get("plan_summary.warnings"))?;
         for (code, n) in &summary.warnings {
             writeln!(out, "  {:<24}{n:>9}", code.as_str())?;
         }
     }
     if !summary.waves.is_empty() {
-        writeln!(out, "{}:", l.waves)?;
+        writeln!(out, "{}:", t.get("plan_summary.waves"))?;
         for (wave, w) in &summary.waves {
             writeln!(
                 out,
-                "  {wave}  {:>9} / {:>9} / {:>9}",
-                w.lines, w.same_offer, w.reassign
+                "  {wave}  {:>9} / {:>9} / {:>9} / {:>9}",
+                w.lines, w.same_offer, w.same_license, w.reassign
             )?;
         }
     }
     match plan_file {
         PlanFile::Written(path) => {
-            writeln!(out, "{}: {path}", l.plan_file)?;
+            writeln!(out, "{}: {path}", t.get("plan_summary.plan_file"))?;
             if summary.rejected_rows > 0 {
-                writeln!(out, "{} {path}", l.rejected_pointer)?;
+                writeln!(out, "{} {path}", t.get("plan_summary.rejected_pointer"))?;
             }
         }
-        PlanFile::NotWrittenStrict => writeln!(out, "{}", l.not_written)?,
+        PlanFile::NotWrittenStrict => writeln!(out, "{}", t.get("plan_summary.not_written"))?,
     }
     Ok(())
 }
@@ -286,6 +238,7 @@ struct JsonSummary<'a> {
     customers: u64,
     lines: u64,
     same_offer: u64,
+    same_license: u64,
     reassign: u64,
     rejected_rows: u64,
     #[serde(skip_serializing_if = "is_zero")]
@@ -312,6 +265,7 @@ pub fn write_json(
         customers: summary.customers,
         lines: summary.lines,
         same_offer: summary.same_offer,
+        same_license: summary.same_license,
         reassign: summary.reassign,
         rejected_rows: summary.rejected_rows,
         repeated_rows: summary.repeated_rows,
@@ -330,8 +284,9 @@ mod tests {
     fn sample() -> Summary {
         let mut s = Summary {
             customers: 2,
-            lines: 3,
+            lines: 4,
             same_offer: 2,
+            same_license: 1,
             reassign: 1,
             rejected_rows: 1,
             ..Summary::default()
@@ -340,8 +295,9 @@ mod tests {
         s.waves.insert(
             "2026-11".into(),
             WaveSummary {
-                lines: 3,
+                lines: 4,
                 same_offer: 2,
+                same_license: 1,
                 reassign: 1,
             },
         );
@@ -356,15 +312,38 @@ mod tests {
         assert_eq!(
             text,
             "customers              2\n\
-             lines                  3\n\
+             lines                  4\n\
              same offer             2\n\
+             same licence           1\n\
              reassign               1\n\
              rejected rows          1\n\
              warnings (lines):\n  EXPIRED                         1\n\
-             moves per wave (lines / same offer / reassign):\n  2026-11          3 /         2 /         1\n\
+             moves per wave (lines / same offer / same licence / reassign):\n  2026-11          4 /         2 /         1 /         1\n\
              plan written to: p.json\n\
              rejected rows are listed under \"rejected\" in p.json\n"
         );
+    }
+
+    /// Hangul and kana take two terminal columns each: the counts line up by display
+    /// width, not by character count.
+    #[test]
+    fn korean_and_japanese_counts_line_up_by_display_width() {
+        for lang in [Lang::Ko, Lang::Ja] {
+            let mut out = Vec::new();
+            write_text(&mut out, &sample(), PlanFile::Written("p.json"), lang).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let widths: Vec<usize> = text.lines().take(6).map(|l| l.width()).collect();
+            assert!(
+                widths.iter().all(|w| *w == widths[0]),
+                "{lang:?}: {widths:?}\n{text}"
+            );
+        }
+        let mut out = Vec::new();
+        write_text(&mut out, &sample(), PlanFile::Written("p.json"), Lang::Ko).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        // 라이선스 재할당 is the widest label: 15 columns; 고객 takes 4.
+        let first = text.lines().next().unwrap();
+        assert_eq!(first, format!("고객{}{:>9}", " ".repeat(11 + 2), 2));
     }
 
     #[test]
@@ -388,5 +367,7 @@ mod tests {
         assert_eq!(v["customers"], 2);
         assert_eq!(v["warnings"]["EXPIRED"], 1);
         assert_eq!(v["waves"]["2026-11"]["reassign"], 1);
+        assert_eq!(v["same_license"], 1);
+        assert_eq!(v["waves"]["2026-11"]["same_license"], 1);
     }
 }

@@ -174,7 +174,7 @@ pub fn build_tasks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::rules::tests::{d, row};
+    use crate::plan::rules::tests::{d, defaults, row};
     use crate::plan::rules::{Resolver, evaluate_line};
 
     #[test]
@@ -195,7 +195,7 @@ mod tests {
         r.auto_renew = Some(auto_renew);
         r.target_offer = target.map(str::to_string);
         let mut resolver = Resolver::new(None, None);
-        let mut l = evaluate_line(r, None, &mut resolver, d("2026-11-21"), 7);
+        let mut l = evaluate_line(r, None, &mut resolver, &defaults());
         l.id = format!("c1-l{}", n);
         l
     }

@@ -26,9 +26,8 @@ fn table(path: &str, rows: Vec<SourceRow>, rejected: Vec<Rejection>) -> InputTab
 
 fn options(threads: usize) -> PlanOptions {
     PlanOptions {
-        as_of: d("2026-11-21"),
-        lead_days: 7,
         threads: Some(threads),
+        ..PlanOptions::new(d("2026-11-21"), 7)
     }
 }
 

@@ -7,16 +7,19 @@
 //! customers are serialised in parallel in bounded batches (so memory stays flat; the
 //! next batch is serialised while the last one is written) and written in plan order,
 //! so the bytes do not depend on the thread count. The file is
-//! written beside its destination under a temporary name and renamed into place, so a
-//! reader never sees half a plan and a failed write leaves any older plan untouched.
+//! written with [`crate::fsx::write_atomic_with`] (beside its destination under a
+//! temporary name, renamed into place; an older plan moved aside rather than renamed
+//! over, [`Durability::MoveAside`]), so a reader never sees half a plan and a failed
+//! write leaves any older plan untouched.
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::fsx::Durability;
 use crate::model::{Customer, InputInfo, Plan, Rejection, Summary};
 use crate::plan::Prepared;
 
@@ -182,22 +185,8 @@ pub fn write_prepared(prepared: Prepared<'_>, out: &mut (impl Write + Send)) -> 
     Ok(plan)
 }
 
-/// A plan file that could not be written.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write the plan file {path}: {source}")]
-pub struct WriteError {
-    pub path: String,
-    #[source]
-    pub source: io::Error,
-}
-
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plan.json".to_string());
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
-}
+/// A plan file that could not be written (it names the path).
+pub use crate::fsx::WriteError;
 
 /// Writes `plan` to `path` atomically (temporary file beside it, then rename), using
 /// `threads` workers for serialising (`None` = one per core).
@@ -218,65 +207,24 @@ pub fn write_prepared_file(prepared: Prepared<'_>, path: &Path) -> Result<Plan, 
     Ok(plan.expect("written"))
 }
 
-/// Puts the finished file `temp` at `path`. An older plan there is moved aside first and
-/// removed once the new one is in place, rather than renamed over.
-///
-/// Main decision: ext4 starts writing a file back to disk at once when it is renamed
-/// over another (`auto_da_alloc`, a guard for programs that do not fsync), which cost
-/// 0.4 s of a 2.5 s run on a 1 GB plan. Moving the old plan aside avoids that; the price
-/// is that a power loss in the seconds after `plan` may leave an incomplete plan file,
-/// which `apply` refuses (it is not valid JSON, or its sha256 is not the journal's):
-/// re-running `plan` recreates it. Any failure of the process itself still leaves the
-/// old plan or the new one. If the second rename fails, the old plan is put back; if
-/// the old plan cannot be removed afterwards, the new plan stands and a warning names
-/// the leftover file.
-fn replace(temp: &Path, path: &Path) -> io::Result<()> {
-    let old_plan = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file());
-    if !old_plan {
-        return std::fs::rename(temp, path);
-    }
-    let aside = temp.with_extension("old");
-    std::fs::rename(path, &aside)?;
-    if let Err(e) = std::fs::rename(temp, path) {
-        let _ = std::fs::rename(&aside, path);
-        return Err(e);
-    }
-    if let Err(e) = std::fs::remove_file(&aside) {
-        tracing::warn!(
-            "the new plan is at {}, but the old one could not be removed from {}: {e}",
-            path.display(),
-            aside.display()
-        );
-    }
-    Ok(())
-}
-
 fn write_atomically(
     path: &Path,
     threads: Option<usize>,
-    write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()> + Send,
+    write: impl FnOnce(&mut BufWriter<&mut File>) -> io::Result<()> + Send,
 ) -> Result<(), WriteError> {
-    let err = |source: io::Error| WriteError {
-        path: path.display().to_string(),
-        source,
-    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
-        .map_err(|e| err(io::Error::other(e)))?;
-    let temp = temp_path(path);
-    let result = (|| {
-        let file = File::create(&temp)?;
+        .map_err(|e| WriteError::Io {
+            path: path.to_path_buf(),
+            source: io::Error::other(e),
+        })?;
+    crate::fsx::write_atomic_with(path, Durability::MoveAside, |file| {
         // Smaller than the serialised chunks, which BufWriter then hands to the file
         // directly instead of copying them into its buffer first.
         let mut out = BufWriter::with_capacity(1 << 16, file);
         pool.install(|| write(&mut out))?;
         out.into_inner().map_err(io::IntoInnerError::into_error)?;
-        replace(&temp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&temp);
-        return Err(err(e));
-    }
-    Ok(())
+        Ok(())
+    })
 }

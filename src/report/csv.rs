@@ -6,10 +6,10 @@
 //! form Excel reads as a date in every locale; numbers have no separators so they stay
 //! numbers. Every text cell is neutralised against formula injection ([`super::safe`]).
 
-use super::Lang;
-use super::i18n::texts;
 use super::safe::neutralise;
 use super::tables::{self, Cell};
+use crate::i18n::Lang;
+use crate::i18n::texts;
 use crate::model::Plan;
 
 pub fn render(plan: &Plan, lang: Lang) -> Vec<u8> {

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration, NaiveDate};
 
 use crate::model::{
-    Customer, InputInfo, LicenseAction, Line, OriginalAction, Plan, RejectCode, Rejection,
-    Relationship, SCHEMA, Summary, Task, TaskKind, WarningCode, WaveSummary,
+    Billing, Customer, InputInfo, LicenseAction, Line, OriginalAction, Plan, RejectCode, Rejection,
+    Relationship, SCHEMA, Summary, Task, TaskKind, Term, WarningCode, WaveSummary,
 };
 
 /// Hostile values that appear as customer names, offers and rejected values.
@@ -239,6 +239,7 @@ fn line(i: usize, j: usize, row: u64, as_of: NaiveDate, lead_days: u32) -> Line 
         seats,
         target_seats: seats,
         same_offer,
+        same_license: same_offer,
         license_action: if same_offer {
             LicenseAction::None
         } else {
@@ -255,6 +256,8 @@ fn line(i: usize, j: usize, row: u64, as_of: NaiveDate, lead_days: u32) -> Line 
         program: Some(PROGRAMS[i % PROGRAMS.len()].to_string()),
         assigned,
         auto_renew,
+        term: Term::P1Y,
+        billing: Billing::Monthly,
         warnings,
     }
 }
@@ -324,6 +327,8 @@ fn rejection(k: usize, row: u64) -> Rejection {
         RejectCode::InvalidEncoding => (None, None),
         RejectCode::DuplicateRow => (None, None),
         RejectCode::ConflictingSubscription => (None, None),
+        RejectCode::InvalidTerm => (Some("약정 기간"), Some("2 years".into())),
+        RejectCode::InvalidBilling => (Some("請求頻度"), Some("隔月".into())),
     };
     Rejection {
         input: "customers.xlsx".to_string(),
@@ -377,7 +382,7 @@ mod tests {
         for code in RejectCode::ALL {
             assert!(plan.rejected.iter().any(|r| r.code == code), "{code:?}");
         }
-        for kind in crate::report::i18n::TASK_KINDS {
+        for kind in crate::i18n::TASK_KINDS {
             assert!(
                 plan.customers
                     .iter()

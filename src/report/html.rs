@@ -14,10 +14,10 @@ use std::fmt::Write;
 
 use serde_json::json;
 
-use super::Lang;
-use super::i18n::{TASK_KINDS, Texts, task_description_key, texts};
 use super::safe::{html as esc, json_in_html};
 use super::tables::{self, Cell, Figures, Kind, Table};
+use crate::i18n::Lang;
+use crate::i18n::{TASK_KINDS, Texts, task_description_key, texts};
 use crate::model::Plan;
 
 const CSS: &str = include_str!("html/report.css");

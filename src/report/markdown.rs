@@ -7,10 +7,10 @@
 
 use std::fmt::Write;
 
-use super::Lang;
-use super::i18n::{Texts, texts};
 use super::safe::markdown as esc;
 use super::tables::{self, Figures, Kind, Table};
+use crate::i18n::Lang;
+use crate::i18n::{Texts, texts};
 use crate::model::Plan;
 
 pub fn render(plan: &Plan, lang: Lang) -> String {

@@ -4,50 +4,24 @@
 //! columns a reviewer sees, every renderer only decides how a cell looks. The main safety
 //! decision lives in [`safe`]: any text that came from the input is neutralised against
 //! formula injection in CSV and XLSX (a leading apostrophe, always a text cell) and
-//! escaped in HTML and Markdown. Labels, headings and messages come from the translation
-//! files in `src/report/i18n/` ([`i18n`]); `.json` is the plan itself and is not translated.
+//! escaped in HTML and Markdown. Labels, headings and messages come from [`crate::i18n`];
+//! `.json` is the plan itself and is not translated.
 //! A report is rendered first (the XLSX table sheets through temporary files) and then
 //! written in one go, so a failed render never leaves half a file behind.
 
 mod csv;
 pub mod demo;
 mod html;
-pub mod i18n;
 mod markdown;
 pub mod safe;
 pub mod tables;
 mod xlsx;
 
-use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::model::Plan;
 
-/// Language of headings, labels and messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Lang {
-    #[default]
-    En,
-    Ko,
-    Ja,
-}
-
-impl Lang {
-    pub const ALL: [Lang; 3] = [Lang::En, Lang::Ko, Lang::Ja];
-
-    /// The language code as `--lang` and HTML's `lang` attribute spell it.
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Ko => "ko",
-            Lang::Ja => "ja",
-        }
-    }
-
-    pub fn from_code(code: &str) -> Option<Lang> {
-        Lang::ALL.into_iter().find(|l| l.code() == code)
-    }
-}
+pub use crate::i18n::Lang;
 
 /// A report format, chosen by the file extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,7 +56,7 @@ impl Format {
             Some("md" | "markdown") => Ok(Format::Markdown),
             Some("json") => Ok(Format::Json),
             _ => Err(ReportError::UnknownFormat {
-                path: path.display().to_string(),
+                path: path.to_path_buf(),
             }),
         }
     }
@@ -98,25 +72,29 @@ impl Format {
     }
 }
 
+/// Why a report was not written; every variant names the report's path.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("{path}: unknown report format (use .xlsx, .csv, .html, .md or .json)")]
-    UnknownFormat { path: String },
-    #[error("{path}: {message}")]
-    Write { path: String, message: String },
+    #[error(
+        "{}: unknown report format (use .xlsx, .csv, .html or .htm, .md or .markdown, .json)",
+        .path.display()
+    )]
+    UnknownFormat { path: PathBuf },
+    #[error("cannot render the report {}: {message}", .path.display())]
+    Render { path: PathBuf, message: String },
+    #[error(transparent)]
+    Write(#[from] crate::fsx::WriteError),
 }
 
-/// Writes `plan` as a report at `path`; the format follows the extension.
+/// Writes `plan` as a report at `path`; the format follows the extension. The report is
+/// rendered whole first and then written atomically ([`crate::fsx::write_atomic`]).
 pub fn write(plan: &Plan, path: &Path, lang: Lang) -> Result<(), ReportError> {
     let format = Format::from_path(path)?;
-    let bytes = render(plan, format, lang).map_err(|message| ReportError::Write {
-        path: path.display().to_string(),
+    let bytes = render(plan, format, lang).map_err(|message| ReportError::Render {
+        path: path.to_path_buf(),
         message,
     })?;
-    write_file(path, &bytes).map_err(|e| ReportError::Write {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    })
+    Ok(crate::fsx::write_atomic(path, &bytes)?)
 }
 
 /// Renders `plan` in `format` into memory. The error is a message for [`ReportError`].
@@ -136,24 +114,6 @@ fn render_json(plan: &Plan) -> Result<Vec<u8>, String> {
     let mut bytes = serde_json::to_vec_pretty(plan).map_err(|e| e.to_string())?;
     bytes.push(b'\n');
     Ok(bytes)
-}
-
-/// Writes beside the target and renames, so a reader never sees a half-written report
-/// and an existing report is only replaced by a complete one.
-fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut partial = path.as_os_str().to_owned();
-    partial.push(".partial");
-    let partial = std::path::PathBuf::from(partial);
-    let result = (|| {
-        let mut file = std::fs::File::create(&partial)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&partial, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    result
 }
 
 #[cfg(test)]

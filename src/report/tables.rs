@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 
-use super::i18n::Texts;
+use crate::i18n::Texts;
 use crate::model::{Customer, LicenseAction, Plan, Relationship, WarningCode};
 
 #[derive(Debug, Clone, PartialEq)]

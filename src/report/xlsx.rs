@@ -10,10 +10,10 @@
 
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
-use super::Lang;
-use super::i18n::{Texts, texts};
 use super::safe::neutralise;
 use super::tables::{self, Cell, Figures, Kind, Table};
+use crate::i18n::Lang;
+use crate::i18n::{Texts, texts};
 use crate::model::Plan;
 
 /// How many rows are looked at to fit column widths: enough to be representative, few

@@ -168,24 +168,10 @@ impl App {
     }
 }
 
-/// Temp file beside the target, fsync, rename: a crash leaves the old or the new file.
-pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(std::path::Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-    }
-    std::fs::rename(&tmp, path)
+/// Temp file beside the target, fsync, rename: a crash leaves the old or the new file
+/// ([`crate::fsx::write_atomic`]).
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<(), crate::fsx::WriteError> {
+    crate::fsx::write_atomic(path, bytes)
 }
 
 /// The persister task: writes whenever a waiter asks, batching everyone who asked meanwhile.

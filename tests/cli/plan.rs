@@ -44,15 +44,16 @@ fn plans_and_prints_a_summary() {
         "customers              2\n\
          lines                  3\n\
          same offer             2\n\
+         same licence           0\n\
          reassign               1\n\
          rejected rows          0\n\
          warnings (lines):\n\
         \x20 NO_EXPIRY                       1\n\
         \x20 EXPIRES_SOON                    1\n\
         \x20 AUTO_RENEW_ON                   1\n\
-         moves per wave (lines / same offer / reassign):\n\
-        \x20 2026-11          2 /         1 /         1\n\
-        \x20 2027-01          1 /         1 /         0\n\
+         moves per wave (lines / same offer / same licence / reassign):\n\
+        \x20 2026-11          2 /         1 /         0 /         1\n\
+        \x20 2027-01          1 /         1 /         0 /         0\n\
          plan written to: plan.json\n"
     );
     let plan = read_plan(&wd, "plan.json");
@@ -498,8 +499,10 @@ fn writes_each_report_beside_the_plan() {
     assert!(!wd.join("bad.md").exists());
 }
 
+/// Regression: `-o` at a directory (or a device, a FIFO) used to be found only when the
+/// plan was written; now it is refused before any row is read, and the directory stays.
 #[test]
-fn failure_to_write_the_plan_exits_1_and_leaves_no_temporary_file() {
+fn an_output_path_that_is_a_directory_is_refused_before_reading() {
     let wd = Workdir::new();
     wd.write("customers.csv", basic_csv());
     std::fs::create_dir(wd.join("taken")).unwrap();
@@ -511,8 +514,9 @@ fn failure_to_write_the_plan_exits_1_and_leaves_no_temporary_file() {
         "-o",
         "taken",
     ])
-    .expect_code(1)
-    .expect_stderr_contains("cannot write the plan file taken");
+    .expect_code(2)
+    .expect_stderr_contains("cannot write taken: it is a directory, not a regular file");
+    assert!(wd.join("taken").is_dir());
     let leftovers: Vec<String> = std::fs::read_dir(wd.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -540,4 +544,74 @@ fn map_names_a_header_no_alias_knows() {
     ])
     .expect_code(0);
     assert_eq!(read_plan(&wd, "p.json").customers[0].lines[0].seats, 12);
+}
+
+#[test]
+fn term_and_billing_default_to_p1y_monthly_and_follow_the_flags() {
+    let wd = Workdir::new();
+    wd.write("customers.csv", basic_csv());
+    wd.run([
+        "plan",
+        "customers.csv",
+        "--as-of",
+        "2026-11-21",
+        "-o",
+        "d.json",
+    ])
+    .expect_code(0);
+    let text = std::fs::read_to_string(wd.join("d.json")).unwrap();
+    let plan = read_plan(&wd, "d.json");
+    for (_, line) in plan.lines() {
+        assert_eq!(line.term, cspmove::model::Term::P1Y);
+        assert_eq!(line.billing, cspmove::model::Billing::Monthly);
+    }
+    assert!(
+        text.contains(r#""term":"P1Y","billing":"monthly""#),
+        "{text}"
+    );
+
+    wd.run([
+        "plan",
+        "customers.csv",
+        "--as-of",
+        "2026-11-21",
+        "--term",
+        "p3y",
+        "--billing",
+        "Triennial",
+        "-o",
+        "t.json",
+    ])
+    .expect_code(0);
+    let plan = read_plan(&wd, "t.json");
+    for (_, line) in plan.lines() {
+        assert_eq!(line.term, cspmove::model::Term::P3Y);
+        assert_eq!(line.billing, cspmove::model::Billing::Triennial);
+    }
+}
+
+#[test]
+fn a_term_and_billing_new_commerce_does_not_sell_is_a_usage_error() {
+    let wd = Workdir::new();
+    wd.write("customers.csv", basic_csv());
+    for (term, billing, needle) in [
+        ("P1M", "annual", "P1M is billed monthly"),
+        ("P1Y", "triennial", "P1Y is billed monthly or annual"),
+        ("P2Y", "monthly", "P2Y"),
+        ("P1Y", "weekly", "weekly"),
+    ] {
+        wd.run([
+            "plan",
+            "customers.csv",
+            "--term",
+            term,
+            "--billing",
+            billing,
+            "-o",
+            "p.json",
+        ])
+        .expect_code(2)
+        .expect_stderr_contains(needle);
+        assert!(!wd.join("p.json").exists());
+    }
 }

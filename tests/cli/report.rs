@@ -563,7 +563,7 @@ fn html_report_runs_in_headless_chromium_with_counts_sorting_and_filter() {
         }
         // The compact encoding is undone in the page: the first task's description (a
         // template filled with its rows) and cells are shown as the library renders them.
-        let texts = cspmove::report::i18n::texts(cspmove::report::Lang::from_code(lang).unwrap());
+        let texts = cspmove::i18n::texts(cspmove::i18n::Lang::from_code(lang).unwrap());
         let tasks = cspmove::report::tables::tasks(&plan, texts);
         let first_task: Vec<String> = tasks.rows[0]
             .iter()

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use cspmove::model::{
-    Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+    Billing, Customer, LicenseAction, Line, OriginalAction, Plan, Relationship, SCHEMA, Summary,
+    Term,
 };
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -35,6 +36,7 @@ fn line(current: &str, target: &str, seats: u64, assigned: Option<u64>) -> Line 
         seats,
         target_seats: seats,
         same_offer: same,
+        same_license: same,
         license_action: if same {
             LicenseAction::None
         } else {
@@ -51,6 +53,8 @@ fn line(current: &str, target: &str, seats: u64, assigned: Option<u64>) -> Line 
         program: None,
         assigned,
         auto_renew: None,
+        term: Term::P1Y,
+        billing: Billing::Monthly,
         warnings: vec![],
     }
 }

@@ -1,25 +1,55 @@
-//! Translations of every heading, label, task description, warning and rejection message.
+//! Every human text cspmove prints or writes, in English, Korean and Japanese: report
+//! headings and labels, task descriptions, warnings, rejection messages and the summary
+//! `cspmove plan` prints.
 //!
-//! The texts live in data files, one per language (`i18n/en.json`, `ko.json`, `ja.json`),
-//! compiled into the binary with `include_str!` and parsed once. They use Partner Center's
-//! own Korean and Japanese terms (재판매인 관계 요청 / 再販業者関係の要求, 구독 /
+//! The texts live in data files, one per language (`src/i18n/en.json`, `ko.json`,
+//! `ja.json`), compiled into the binary with `include_str!` and parsed once. This module
+//! sits just above [`crate::model`] and uses nothing else of the crate, so `plan`,
+//! `report` and `apply` can all take their words from here. The texts use Partner
+//! Center's own Korean and Japanese terms (재판매인 관계 요청 / 再販業者関係の要求, 구독 /
 //! サブスクリプション, 프로비전 / プロビジョニング) so that a reader can find the same words
 //! in the portal. Date and number formats are data too (`format.*` keys), so a language is
 //! one file. A key missing from a language falls back to English and then to the key
-//! itself; tests make sure that never happens.
+//! itself; tests make sure that never happens (every key in every language, and every
+//! key literal in `src/` present in `en.json`).
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
 
-use super::Lang;
 use crate::model::{LicenseAction, RejectCode, Relationship, TaskKind, WarningCode};
 
+/// Language of headings, labels and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Lang {
+    #[default]
+    En,
+    Ko,
+    Ja,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::En, Lang::Ko, Lang::Ja];
+
+    /// The language code as `--lang` and HTML's `lang` attribute spell it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ko => "ko",
+            Lang::Ja => "ja",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+}
+
 const SOURCES: [(Lang, &str); 3] = [
-    (Lang::En, include_str!("i18n/en.json")),
-    (Lang::Ko, include_str!("i18n/ko.json")),
-    (Lang::Ja, include_str!("i18n/ja.json")),
+    (Lang::En, include_str!("en.json")),
+    (Lang::Ko, include_str!("ko.json")),
+    (Lang::Ja, include_str!("ja.json")),
 ];
 
 /// Every task kind, for the completeness test; `task_key` matches exhaustively so a new
@@ -49,11 +79,11 @@ fn all() -> &'static [Texts; 3] {
             // The files are part of the binary and checked by tests; a broken one is a
             // build mistake, not a user error.
             let map: HashMap<String, String> = serde_json::from_str(source)
-                .unwrap_or_else(|e| panic!("i18n/{}.json is not valid: {e}", lang.code()));
+                .unwrap_or_else(|e| panic!("src/i18n/{}.json is not valid: {e}", lang.code()));
             let pattern = map.get("format.date").map_or("%Y-%m-%d", String::as_str);
             let date_items = chrono::format::StrftimeItems::new(pattern)
                 .parse_to_owned()
-                .unwrap_or_else(|e| panic!("i18n/{}.json: format.date: {e}", lang.code()));
+                .unwrap_or_else(|e| panic!("src/i18n/{}.json: format.date: {e}", lang.code()));
             Texts {
                 lang,
                 map,
@@ -232,6 +262,8 @@ pub fn reject_key(code: RejectCode) -> &'static str {
         RejectCode::InvalidEncoding => "reject.INVALID_ENCODING",
         RejectCode::DuplicateRow => "reject.DUPLICATE_ROW",
         RejectCode::ConflictingSubscription => "reject.CONFLICTING_SUBSCRIPTION",
+        RejectCode::InvalidTerm => "reject.INVALID_TERM",
+        RejectCode::InvalidBilling => "reject.INVALID_BILLING",
     }
 }
 
@@ -309,6 +341,73 @@ mod tests {
                 assert!(!other.get(key).trim().is_empty(), "{key} is empty");
             }
         }
+    }
+
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+
+    /// serde keeps the last of two equal keys, so a key added twice (once for the
+    /// reports, once for the printed summary) would silently change a text.
+    #[test]
+    fn no_key_is_defined_twice() {
+        for (lang, source) in SOURCES {
+            let mut keys = BTreeSet::new();
+            for line in source.lines() {
+                let Some(rest) = line.trim_start().strip_prefix('"') else {
+                    continue;
+                };
+                if let Some((key, _)) = rest.split_once("\":") {
+                    assert!(keys.insert(key), "{key} twice in {}.json", lang.code());
+                }
+            }
+            assert_eq!(keys.len(), texts(lang).map.len(), "{}.json", lang.code());
+        }
+    }
+
+    /// A key that code asks for but no file has would show as the key itself
+    /// (`summary.customers`) in every language: every string literal in `src/` that
+    /// looks like a key (one of en.json's prefixes, a dot, a name) must be in en.json,
+    /// and so, by the test above, in ko.json and ja.json.
+    #[test]
+    fn every_key_literal_in_the_source_exists() {
+        let en = texts(Lang::En);
+        let prefixes: BTreeSet<&str> = en.keys().filter_map(|k| k.split('.').next()).collect();
+        let mut files = Vec::new();
+        rust_files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut seen = 0;
+        let mut missing = Vec::new();
+        for file in files {
+            let source = std::fs::read_to_string(&file).unwrap();
+            for prefix in &prefixes {
+                let opening = format!("\"{prefix}.");
+                for (at, _) in source.match_indices(&opening) {
+                    let rest = &source[at + 1..];
+                    let end = rest
+                        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                        .unwrap_or(rest.len());
+                    if !rest[end..].starts_with('"') || rest[..end].ends_with('.') {
+                        continue; // a format string or a prefix such as "col."
+                    }
+                    seen += 1;
+                    if !en.map.contains_key(&rest[..end]) {
+                        missing.push(format!("{}: {}", file.display(), &rest[..end]));
+                    }
+                }
+            }
+        }
+        assert!(seen > 100, "the scan found only {seen} key literals");
+        assert_eq!(missing, Vec::<String>::new());
     }
 
     #[test]

@@ -1,0 +1,464 @@
+//! Licence moves (DESIGN §8 step 3): for lines whose licence SKU changes, once their
+//! seats are bought, swap exactly the planned users from the old SKU to the new one.
+//!
+//! The main decisions: a line moves at most `licenses_to_reassign` users, counting the
+//! ones earlier runs moved for it, so a shared licence pool (other lines keep users on
+//! the same old SKU) loses exactly the planned users and a re-run moves nobody twice;
+//! the users are chosen deterministically (users holding the old SKU and not the new
+//! one, in order of `userPrincipalName`, then ID), so every run and the execution
+//! report agree on who moves; only the old SKU is removed, in the same call that
+//! assigns the new one. Before the first swap the new SKU's free seats are checked: too
+//! few ends the customer `blocked` with the numbers and the next step, never an endless
+//! wait, and a 403 on the user or licence calls is `blocked` too, naming the GDAP roles.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::Ordering;
+
+use serde_json::Value;
+
+use super::client::ApiError;
+use super::journal::{Action, Event, State};
+use super::pc;
+use super::run::{Ctx, Halt, fail_event, plan_error, request_id, task_id};
+use super::status::Progress;
+use crate::model::{Customer, Line, TaskKind};
+
+/// One planned move of one line: from → to, at most `limit` more users.
+#[derive(Debug, Clone)]
+struct Move<'a> {
+    line: &'a Line,
+    from: String,
+    to: String,
+    /// Users still to move for this line (`licenses_to_reassign` less those moved).
+    limit: u64,
+}
+
+/// The users chosen for each line, deterministically, from the users' licences: for
+/// each line in plan order, the first `limit` users (by UPN, then ID) holding its old SKU
+/// and not its new one, each user chosen for one line at most.
+fn choose<'u>(
+    moves: &[Move<'_>],
+    users: &'u [(pc::CustomerUser, Vec<String>)],
+) -> Vec<Vec<&'u pc::CustomerUser>> {
+    let mut order: Vec<usize> = (0..users.len()).collect();
+    order.sort_by(|a, b| {
+        let key = |i: usize| {
+            (
+                users[i]
+                    .0
+                    .user_principal_name
+                    .clone()
+                    .unwrap_or_default()
+                    .to_lowercase(),
+                users[i].0.id.to_ascii_lowercase(),
+            )
+        };
+        key(*a).cmp(&key(*b))
+    });
+    let mut taken: HashSet<usize> = HashSet::new();
+    moves
+        .iter()
+        .map(|m| {
+            let mut chosen = Vec::new();
+            for &i in &order {
+                if chosen.len() as u64 >= m.limit {
+                    break;
+                }
+                let held = &users[i].1;
+                if !taken.contains(&i) && held.contains(&m.from) && !held.contains(&m.to) {
+                    taken.insert(i);
+                    chosen.push(&users[i].0);
+                }
+            }
+            chosen
+        })
+        .collect()
+}
+
+/// A user's display name in reports: the UPN, else the ID.
+fn user_name(u: &pc::CustomerUser) -> String {
+    u.user_principal_name
+        .clone()
+        .unwrap_or_else(|| u.id.clone())
+}
+
+/// Records the customer as `blocked` on `lines`: nothing goes on until the partner acts.
+async fn blocked(
+    ctx: &Ctx<'_>,
+    c: &Customer,
+    lines: &[String],
+    note: String,
+    error: Option<&ApiError>,
+) -> Halt {
+    let mut e = Event::new(&c.key, Action::Reassign, State::Blocked);
+    e.lines = lines.to_vec();
+    e.note = Some(note.clone());
+    e.error = error.map(Into::into);
+    if let Err(h) = ctx.record(e).await {
+        return h;
+    }
+    ctx.did(&c.key, format!("blocked: {note}"));
+    Halt::Customer
+}
+
+/// A read for the licence moves: a 403 (no GDAP role in this tenant) blocks the customer
+/// with the roles to ask for; anything else goes the usual way ([`Ctx::give_up`]).
+async fn read<T>(
+    ctx: &Ctx<'_>,
+    c: &Customer,
+    lines: &[String],
+    result: Result<T, ApiError>,
+) -> Result<T, Halt> {
+    match result {
+        Ok(v) => Ok(v),
+        Err(e) if e.is_missing_role() => {
+            Err(blocked(ctx, c, lines, missing_role_note(&e), Some(&e)).await)
+        }
+        Err(e) => Err(ctx.give_up(c, Action::Reassign, lines, e).await),
+    }
+}
+
+/// What to do about a 403 on users or licences (partner-center-api.md §1, §11).
+pub(crate) fn missing_role_note(e: &ApiError) -> String {
+    let reading = e.call.starts_with("GET");
+    format!(
+        "Partner Center refused {} (HTTP 403{}): the partner user has no GDAP role for it in this customer's tenant. \
+         Ask the customer to approve a GDAP relationship with {} for your admin agents, then re-run",
+        e.call,
+        e.code
+            .as_deref()
+            .map(|c| format!(" code {c}"))
+            .unwrap_or_default(),
+        if reading {
+            "Directory Readers (to read users and licences) and License Administrator or User Administrator (to change them)"
+        } else {
+            "License Administrator or User Administrator"
+        }
+    )
+}
+
+/// Moves the licences of `lines` (all provisioned, all `reassign`) for one customer.
+pub(crate) async fn reassign(
+    ctx: &Ctx<'_>,
+    c: &Customer,
+    tenant_id: &str,
+    lines: &[&Line],
+    progress: &Progress,
+) -> Result<(), Halt> {
+    let ids: Vec<String> = lines.iter().map(|l| l.id.clone()).collect();
+    let mut moves: Vec<Move> = Vec::new();
+    for l in lines {
+        let (Some(from), Some(to)) = (&l.from_sku, &l.to_sku) else {
+            let e = plan_error(
+                &format!(
+                    "line {} moves licences but the plan has no from_sku/to_sku",
+                    l.id
+                ),
+                "re-plan with --catalog so both offers resolve to licence SKUs",
+            );
+            return Err(ctx.give_up(c, Action::Reassign, &ids, e).await);
+        };
+        let moved = progress.moved_for_line(&l.id);
+        moves.push(Move {
+            line: l,
+            from: from.to_ascii_lowercase(),
+            to: to.to_ascii_lowercase(),
+            limit: l.licenses_to_reassign.saturating_sub(moved),
+        });
+    }
+    let mut started = Event::new(&c.key, Action::Reassign, State::Started);
+    started.lines = ids.clone();
+    started.task = task_id(c, TaskKind::ReassignLicenses);
+    ctx.record(started).await?;
+
+    let mut chosen: Vec<Vec<pc::CustomerUser>> = vec![Vec::new(); moves.len()];
+    if moves.iter().any(|m| m.limit > 0) {
+        let skus = read(ctx, c, &ids, ctx.client.subscribed_skus(tenant_id).await).await?;
+        let pools: HashMap<String, &pc::SubscribedSku> = skus
+            .iter()
+            .map(|s| (s.product_sku.id.to_ascii_lowercase(), s))
+            .collect();
+        let users = read(ctx, c, &ids, ctx.client.users(tenant_id).await).await?;
+        let froms: HashSet<&str> = moves.iter().map(|m| m.from.as_str()).collect();
+        let mut with_licences: Vec<(pc::CustomerUser, Vec<String>)> = Vec::new();
+        for u in users
+            .into_iter()
+            .filter(|u| !u.is_inactive() && !u.id.is_empty())
+        {
+            let held = match ctx.client.user_license_skus(tenant_id, &u.id).await {
+                Ok(h) => h,
+                Err(e) if e.code.as_deref() == Some("60002") => continue,
+                Err(e) => return Err(read::<()>(ctx, c, &ids, Err(e)).await.unwrap_err()),
+            };
+            if held.iter().any(|h| froms.contains(h.as_str())) {
+                with_licences.push((u, held));
+            }
+        }
+        chosen = choose(&moves, &with_licences)
+            .into_iter()
+            .map(|v| v.into_iter().cloned().collect())
+            .collect();
+
+        // The capacity check, per new SKU: never start a move that cannot finish.
+        let mut need: BTreeMap<&str, (u64, Vec<&Move>)> = BTreeMap::new();
+        for (m, users) in moves.iter().zip(&chosen) {
+            let entry = need.entry(m.to.as_str()).or_default();
+            entry.0 += users.len() as u64;
+            entry.1.push(m);
+        }
+        for (to, (users, of)) in &need {
+            let pool = pools.get(*to);
+            let free = pool.map_or(0, |p| p.available().max(0)) as u64;
+            if *users <= free {
+                continue;
+            }
+            let offer = of[0].line.target_offer.as_str();
+            let bought: u64 = of.iter().map(|m| m.line.target_seats).sum();
+            let total = pool.map_or(0, |p| p.total_units.max(0)) as u64;
+            if total < bought {
+                // The seats bought are not all in the tenant yet (provisioning takes a
+                // while): wait for them, saying how many are there.
+                let mut e = Event::new(&c.key, Action::Reassign, State::Waiting);
+                e.lines = ids.clone();
+                e.users_remaining = Some(*users);
+                e.note = Some(format!(
+                    "the {bought} seats of {offer} bought are not all in the tenant yet ({total} there, {free} free) for {users} users"
+                ));
+                ctx.record(e).await?;
+                ctx.did(
+                    &c.key,
+                    format!("waiting for seats of {offer} ({free} free of {users} needed)"),
+                );
+                return Ok(());
+            }
+            let note = format!(
+                "{free} seats of {offer} for {users} users: buy {} more seat{} of {offer} (or free some), then re-run apply",
+                users - free,
+                if users - free == 1 { "" } else { "s" }
+            );
+            return Err(blocked(ctx, c, &ids, note, None).await);
+        }
+    }
+
+    let mut moved = 0u64;
+    let mut moved_names: Vec<String> = Vec::new();
+    // Users whose swap failed: one user's bad data (say, no usage location) must not keep
+    // every later user of the customer from moving.
+    let mut failed_users: Vec<String> = Vec::new();
+    for (m, users) in moves.iter().zip(&chosen) {
+        for u in users {
+            if ctx.stopped() {
+                return Ok(());
+            }
+            let uid = &u.id;
+            let generation = progress.license_failures.get(uid).copied().unwrap_or(0);
+            let rid = request_id(
+                &ctx.plan_sha256,
+                &c.key,
+                &format!("license:{uid}:{}:{}", m.from, m.to),
+                generation,
+            );
+            let mut outcome = ctx
+                .client
+                .license_update(tenant_id, uid, &m.to, &m.from, rid)
+                .await;
+            for _ in 0..2 {
+                match &outcome {
+                    Err(e) if e.ambiguous && !e.is_fatal() => {
+                        // Read the user's licences: did the swap happen?
+                        match ctx.client.user_license_skus(tenant_id, uid).await {
+                            Ok(held) if held.contains(&m.to) && !held.contains(&m.from) => {
+                                outcome = Ok(Value::Null);
+                            }
+                            Ok(_) => {
+                                outcome = ctx
+                                    .client
+                                    .license_update(tenant_id, uid, &m.to, &m.from, rid)
+                                    .await;
+                            }
+                            Err(e) if e.is_fatal() => return Err(Halt::Run(Box::new(e))),
+                            Err(_) => break,
+                        }
+                    }
+                    _ => break,
+                }
+            }
+            match outcome {
+                Ok(_) => {
+                    let mut e = Event::new(&c.key, Action::LicenseUpdate, State::Succeeded);
+                    e.lines = vec![m.line.id.clone()];
+                    e.user = Some(uid.clone());
+                    e.user_name = u.user_principal_name.clone();
+                    e.request_id = Some(rid.to_string());
+                    ctx.record(e).await?;
+                    moved += 1;
+                    moved_names.push(user_name(u));
+                    ctx.users_moved.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) if e.is_fatal() => {
+                    let mut ev = fail_event(c, Action::LicenseUpdate, &ids, &e);
+                    ev.user = Some(uid.clone());
+                    ev.state = if e.ambiguous {
+                        State::Ambiguous
+                    } else {
+                        State::Failed
+                    };
+                    ctx.record(ev).await?;
+                    return Err(Halt::Run(Box::new(e)));
+                }
+                Err(e) if e.code.as_deref() == Some("60002") => continue,
+                Err(e) if e.is_missing_role() => {
+                    return Err(blocked(ctx, c, &ids, missing_role_note(&e), Some(&e)).await);
+                }
+                Err(e) => {
+                    let mut ev = fail_event(c, Action::LicenseUpdate, &ids, &e);
+                    ev.user = Some(uid.clone());
+                    if e.ambiguous {
+                        ev.state = State::Ambiguous;
+                    }
+                    ctx.record(ev).await?;
+                    if stops_the_licence_moves(&e) {
+                        report_moved(ctx, c, &moved_names);
+                        report_failed_users(ctx, c, &failed_users);
+                        return Err(Halt::Customer);
+                    }
+                    failed_users.push(user_name(u));
+                }
+            }
+        }
+    }
+    report_moved(ctx, c, &moved_names);
+    if !failed_users.is_empty() {
+        report_failed_users(ctx, c, &failed_users);
+        return Err(Halt::Customer);
+    }
+    let mut e = Event::new(&c.key, Action::Reassign, State::Succeeded);
+    e.lines = ids;
+    e.users_moved = Some(moved);
+    e.users_remaining = Some(0);
+    ctx.record(e).await?;
+    if moved == 0 {
+        ctx.did(&c.key, "licences: nobody left to move".into());
+    }
+    Ok(())
+}
+
+/// Whether a failed licence swap stops the customer's remaining swaps: only running out
+/// of licences (`60012`), which every later user would hit too. Anything else is about
+/// this user (usage location, a blocked account): record it and move the others.
+fn stops_the_licence_moves(e: &ApiError) -> bool {
+    e.code.as_deref() == Some("60012")
+}
+
+fn report_moved(ctx: &Ctx<'_>, c: &Customer, names: &[String]) {
+    if !names.is_empty() {
+        ctx.did(
+            &c.key,
+            format!(
+                "moved {} users to the new SKU: {}",
+                names.len(),
+                names.join(", ")
+            ),
+        );
+    }
+}
+
+fn report_failed_users(ctx: &Ctx<'_>, c: &Customer, users: &[String]) {
+    if !users.is_empty() {
+        ctx.did(
+            &c.key,
+            format!(
+                "{} users could not be moved (see the journal): {}",
+                users.len(),
+                users.join(", ")
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(upn: &str) -> pc::CustomerUser {
+        pc::CustomerUser {
+            id: format!("id-{upn}"),
+            user_principal_name: Some(upn.to_string()),
+            state: None,
+        }
+    }
+
+    #[test]
+    fn a_shared_pool_moves_exactly_the_planned_users_in_upn_order() {
+        let plan = crate::apply::testplan::plan_with(0, 1, 0);
+        let line = &plan.customers[0].lines[0];
+        let m = Move {
+            line,
+            from: "old".into(),
+            to: "new".into(),
+            limit: 2,
+        };
+        let held = |skus: &[&str]| skus.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let users = vec![
+            (user("dora@x"), held(&["old"])),
+            (user("alice@x"), held(&["old", "other"])),
+            (user("bob@x"), held(&["old", "new"])), // already holds the new SKU
+            (user("carol@x"), held(&["old"])),
+            (user("erin@x"), held(&["other"])),
+        ];
+        let chosen = choose(std::slice::from_ref(&m), &users);
+        let names: Vec<&str> = chosen[0]
+            .iter()
+            .map(|u| u.user_principal_name.as_deref().unwrap())
+            .collect();
+        assert_eq!(names, ["alice@x", "carol@x"]);
+        // The same input in another order chooses the same users.
+        let mut reversed = users.clone();
+        reversed.reverse();
+        let again: Vec<String> = choose(std::slice::from_ref(&m), &reversed)[0]
+            .iter()
+            .map(|u| user_name(u))
+            .collect();
+        assert_eq!(again, ["alice@x", "carol@x"]);
+    }
+
+    #[test]
+    fn two_lines_on_one_old_sku_never_choose_the_same_user() {
+        let plan = crate::apply::testplan::plan_with(0, 1, 0);
+        let line = &plan.customers[0].lines[0];
+        let a = Move {
+            line,
+            from: "old".into(),
+            to: "new1".into(),
+            limit: 1,
+        };
+        let b = Move {
+            line,
+            from: "old".into(),
+            to: "new2".into(),
+            limit: 5,
+        };
+        let users = vec![
+            (user("a@x"), vec!["old".to_string()]),
+            (user("b@x"), vec!["old".to_string()]),
+        ];
+        let chosen = choose(&[a, b], &users);
+        assert_eq!(chosen[0].len(), 1);
+        assert_eq!(chosen[1].len(), 1);
+        assert_ne!(chosen[0][0].id, chosen[1][0].id);
+    }
+
+    #[test]
+    fn only_running_out_of_licences_stops_the_other_users_moves() {
+        let mut e = plan_error(
+            "License assignment cannot be done for user with invalid usage location.",
+            "",
+        );
+        e.status = Some(400);
+        assert!(!stops_the_licence_moves(&e));
+        e.code = Some("60002".into());
+        assert!(!stops_the_licence_moves(&e));
+        e.code = Some("60012".into());
+        assert!(stops_the_licence_moves(&e));
+    }
+}

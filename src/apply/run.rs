@@ -1,0 +1,563 @@
+//! One run of `apply` over a plan (DESIGN §8), resumable at any point: the run loop and
+//! the context its workers share.
+//!
+//! A run sweeps the customer list once (acceptance, and tenant IDs of customers planned by
+//! domain), writes `invitations.csv` for those who have not accepted, then works on the
+//! accepted customers `--concurrency` at a time: reconcile any purchase left without an
+//! outcome ([`super::reconcile`]), buy the lines now due ([`super::purchase`]), then move
+//! licences for lines whose licence SKU changes ([`super::licenses`]). The main decision
+//! is the order of writes: the journal records `started` (with the stable `MS-RequestId`)
+//! before a purchase is sent and the outcome after, so whatever kills the process, the
+//! next run knows which purchases may exist and reads the customer's orders before
+//! buying again. Every failed call ends the same way ([`Ctx::give_up`]): a fatal one
+//! stops the run, any other is recorded for its customer.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use super::client::{ApiError, Client, PcCustomer};
+use super::due::{self, CustomerWork};
+use super::invitations::{self, Invitation};
+use super::journal::{Action, Event, GroupCommit, Journal, State};
+use super::progress::Observer;
+use super::status::{self, CustomerRow, Progress};
+use crate::model::{Customer, Line, Plan, TaskKind};
+
+/// The namespace of cspmove's request IDs (uuid v5 of plan, customer and action).
+const REQUEST_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_94c2_3f0e_4d0b_9b3e_5e3c_7a28_c5d1);
+
+/// A stable `MS-RequestId`: the same plan, customer, action and generation always give
+/// the same ID, so every retry of one action (in this run or the next) reuses it.
+pub fn request_id(plan_sha256: &str, customer: &str, action: &str, generation: u32) -> Uuid {
+    Uuid::new_v5(
+        &REQUEST_ID_NAMESPACE,
+        format!("{plan_sha256}|{customer}|{action}|{generation}").as_bytes(),
+    )
+}
+
+/// Checked options of one run.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub today: NaiveDate,
+    /// Provision every line now, whatever its `provision_on`.
+    pub now: bool,
+    pub concurrency: usize,
+    pub only: Vec<String>,
+    pub max_failures: usize,
+    pub invitations_path: PathBuf,
+}
+
+/// What is about to be bought, for the confirmation before the first purchase.
+#[derive(Debug, Clone)]
+pub struct PurchasePreview {
+    pub customers: usize,
+    pub lines: usize,
+    pub seats: u64,
+}
+
+/// The outcome of a run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub rows: Vec<CustomerRow>,
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub elapsed: Duration,
+    pub orders_placed: u64,
+    pub users_moved: u64,
+    pub customers_failed: usize,
+    /// Why the run stopped early (auth failure, `--max-failures`).
+    pub stopped: Option<String>,
+    pub invitations: Option<(PathBuf, usize)>,
+    pub correlation_id: Uuid,
+}
+
+/// Why a customer's work ended early.
+pub(crate) enum Halt {
+    /// Recorded in the journal; the run goes on.
+    Customer,
+    /// The whole run stops (an auth failure).
+    Run(Box<ApiError>),
+    /// The journal could not be written: nothing may be sent without it.
+    Journal(anyhow::Error),
+}
+
+/// What every worker of a run shares.
+pub(crate) struct Ctx<'o> {
+    pub client: Client,
+    journal: GroupCommit,
+    /// Every event of this run, appended in the same order as the journal.
+    events: Mutex<Vec<Event>>,
+    pub plan_sha256: String,
+    pub opts: ApplyOptions,
+    failures: AtomicUsize,
+    pub stop: AtomicBool,
+    stop_reason: Mutex<Option<String>>,
+    pub orders_placed: AtomicU64,
+    pub users_moved: AtomicU64,
+    done: Mutex<HashMap<String, Vec<String>>>,
+    pub observer: &'o dyn Observer,
+    /// Legacy add-on offers (lower case) and the base offers they require, read once per
+    /// run from `GET /v1/offers/{id}` for every legacy offer about to be ordered.
+    pub addons: OnceLock<HashMap<String, Vec<String>>>,
+    /// New-commerce availabilities read in this run, per product, SKU and market.
+    pub availabilities: super::purchase::cart::Availabilities,
+}
+
+impl Ctx<'_> {
+    /// Makes events durable in the journal before the caller goes on.
+    pub async fn record_all(&self, events: Vec<Event>) -> Result<(), Halt> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.journal
+            .append_all(&events)
+            .await
+            .map_err(|e| Halt::Journal(anyhow::Error::new(e)))?;
+        self.events.lock().expect("events lock").extend(events);
+        Ok(())
+    }
+
+    pub async fn record(&self, event: Event) -> Result<(), Halt> {
+        self.record_all(vec![event]).await
+    }
+
+    /// The one answer to a failed call: a fatal error (authentication, MFA, an endpoint
+    /// that is down) stops the run; any other is recorded as the customer's failure on
+    /// `lines`, and the customer's work in this run ends.
+    pub async fn give_up(
+        &self,
+        c: &Customer,
+        action: Action,
+        lines: &[String],
+        e: ApiError,
+    ) -> Halt {
+        if e.is_fatal() {
+            return Halt::Run(Box::new(e));
+        }
+        match self.record(fail_event(c, action, lines, &e)).await {
+            Ok(()) => Halt::Customer,
+            Err(halt) => halt,
+        }
+    }
+
+    /// A read's value, or [`Ctx::give_up`] on its error.
+    pub async fn read<T>(
+        &self,
+        c: &Customer,
+        action: Action,
+        lines: &[String],
+        result: Result<T, ApiError>,
+    ) -> Result<T, Halt> {
+        match result {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.give_up(c, action, lines, e).await),
+        }
+    }
+
+    /// The prerequisite offers of a legacy add-on offer (lower case), if it is one.
+    pub fn addon_prerequisites(&self, offer_id: &str) -> Option<&Vec<String>> {
+        self.addons.get()?.get(&offer_id.to_ascii_lowercase())
+    }
+
+    pub fn is_addon(&self, offer_id: &str) -> bool {
+        self.addon_prerequisites(offer_id).is_some()
+    }
+
+    /// Notes what this run did for a customer (the summary and the execution report).
+    pub fn did(&self, customer: &str, what: String) {
+        self.done
+            .lock()
+            .expect("done lock")
+            .entry(customer.to_string())
+            .or_default()
+            .push(what);
+    }
+
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    pub fn stop_run(&self, reason: String) {
+        let mut r = self.stop_reason.lock().expect("stop lock");
+        if r.is_none() {
+            *r = Some(reason);
+        }
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// An event recording the failure `err` of `action` on `lines`.
+pub(crate) fn fail_event(c: &Customer, action: Action, lines: &[String], err: &ApiError) -> Event {
+    let mut e = Event::new(&c.key, action, State::Failed);
+    e.lines = lines.to_vec();
+    e.request_id = err.request_id.clone();
+    e.error = Some(err.into());
+    e
+}
+
+/// A failure found in the plan itself (no call was made).
+pub(crate) fn plan_error(description: &str, hint: &str) -> ApiError {
+    ApiError {
+        kind: super::client::ErrorKind::Refused,
+        ambiguous: false,
+        call: "plan".to_string(),
+        status: None,
+        code: None,
+        description: description.to_string(),
+        request_id: None,
+        hint: hint.to_string(),
+    }
+}
+
+pub(crate) fn task_id(c: &Customer, kind: TaskKind) -> Option<String> {
+    c.tasks
+        .iter()
+        .find(|t| t.kind == kind)
+        .map(|t| t.id.clone())
+}
+
+/// One accepted customer's work in this run.
+pub(crate) struct Work<'a> {
+    pub customer: &'a Customer,
+    pub tenant_id: String,
+    pub progress: Progress,
+    pub todo: CustomerWork<'a>,
+}
+
+/// Runs `apply` once. `prior` are the journal's events from earlier runs; `confirm` is
+/// asked before the first purchase and may refuse; `observer` hears about progress.
+#[allow(clippy::too_many_arguments)]
+pub async fn execute(
+    plan: &Plan,
+    plan_sha256: &str,
+    client: Client,
+    journal: Journal,
+    prior: Vec<Event>,
+    opts: ApplyOptions,
+    observer: &dyn Observer,
+    confirm: impl FnOnce(&PurchasePreview) -> bool,
+) -> anyhow::Result<RunOutcome> {
+    let started = Instant::now();
+    let scope: Vec<&Customer> = plan
+        .customers
+        .iter()
+        .filter(|c| status::matches_only(c, &opts.only))
+        .collect();
+    if scope.is_empty() && !opts.only.is_empty() {
+        anyhow::bail!(
+            "--only {} matches no customer of the plan (give a plan key, customer ID or domain)",
+            opts.only.join(", ")
+        );
+    }
+    let mut progress = status::replay(&prior);
+    let ctx = Ctx {
+        client,
+        journal: journal.group_commit(),
+        events: Mutex::new(Vec::new()),
+        plan_sha256: plan_sha256.to_string(),
+        opts: opts.clone(),
+        failures: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+        stop_reason: Mutex::new(None),
+        orders_placed: AtomicU64::new(0),
+        users_moved: AtomicU64::new(0),
+        done: Mutex::new(HashMap::new()),
+        observer,
+        addons: OnceLock::new(),
+        availabilities: Default::default(),
+    };
+
+    // 1. One sweep of the customer list for everyone.
+    let listed = ctx
+        .client
+        .customers(|n| observer.customers_listed(n))
+        .await
+        .map_err(|e| anyhow::anyhow!("listing customers failed: {e}"))?;
+    let mut by_id: HashMap<&str, &PcCustomer> = HashMap::new();
+    let mut by_domain: HashMap<&str, &PcCustomer> = HashMap::new();
+    for c in &listed {
+        by_id.insert(c.id.as_str(), c);
+        if let Some(d) = &c.domain {
+            by_domain.insert(d.as_str(), c);
+        }
+    }
+    let mut awaiting: Vec<&Customer> = Vec::new();
+    let mut accepted: Vec<(&Customer, String)> = Vec::new();
+    // What the sweep learnt is committed as one batch: one fsync, not one per customer.
+    let mut learnt: Vec<Event> = Vec::new();
+    for c in &scope {
+        let found = c
+            .customer_id
+            .as_deref()
+            .map(|id| by_id.get(id.to_ascii_lowercase().as_str()))
+            .unwrap_or_else(|| {
+                c.domain
+                    .as_deref()
+                    .and_then(|d| by_domain.get(d.to_ascii_lowercase().as_str()))
+            })
+            .filter(|pc| pc.is_reseller());
+        let p = progress.entry(c.key.clone()).or_default();
+        match found {
+            Some(pc) => {
+                if p.accepted != Some(true) || p.tenant_id.as_deref() != Some(pc.id.as_str()) {
+                    let mut e = Event::new(&c.key, Action::Relationship, State::Succeeded);
+                    e.tenant_id = Some(pc.id.clone());
+                    e.task = task_id(c, TaskKind::RequestRelationship);
+                    learnt.push(e);
+                    p.accepted = Some(true);
+                    p.tenant_id = Some(pc.id.clone());
+                    ctx.did(&c.key, "relationship accepted".into());
+                }
+                accepted.push((c, pc.id.clone()));
+            }
+            None => {
+                if p.accepted != Some(false) {
+                    let mut e = Event::new(&c.key, Action::Relationship, State::Waiting);
+                    e.note = Some("not in the partner's customer list yet".into());
+                    learnt.push(e);
+                    p.accepted = Some(false);
+                }
+                awaiting.push(c);
+            }
+        }
+    }
+    record_or_fail(&ctx, learnt).await?;
+
+    // 2. The invitation link, fetched once for all who have not accepted.
+    let mut invitations_written = None;
+    if !awaiting.is_empty() {
+        match ctx.client.relationship_link().await {
+            Ok(link) => {
+                let list: Vec<Invitation> = awaiting
+                    .iter()
+                    .map(|c| Invitation::for_customer(c, &link))
+                    .collect();
+                invitations::write(&opts.invitations_path, &list)?;
+                let mut invited = Vec::new();
+                for c in &awaiting {
+                    let p = progress.entry(c.key.clone()).or_default();
+                    if !p.invited {
+                        let mut e = Event::new(&c.key, Action::Invitation, State::Succeeded);
+                        e.note = Some(format!("listed in {}", opts.invitations_path.display()));
+                        invited.push(e);
+                        p.invited = true;
+                        ctx.did(&c.key, "invitation listed".into());
+                    }
+                }
+                record_or_fail(&ctx, invited).await?;
+                invitations_written = Some((opts.invitations_path.clone(), list.len()));
+            }
+            Err(e) if e.is_fatal() => {
+                ctx.stop_run(format!("stopped: {e}"));
+            }
+            Err(e) => {
+                tracing::warn!("could not fetch the relationship request link: {e}");
+            }
+        }
+    }
+
+    // 3. Work for accepted customers.
+    let mut work: Vec<Work> = Vec::new();
+    for (c, tenant_id) in accepted {
+        let p = progress.remove(&c.key).unwrap_or_default();
+        let todo = due::select(c, &p, opts.today, opts.now);
+        if todo.is_empty(&p) {
+            continue;
+        }
+        work.push(Work {
+            customer: c,
+            tenant_id,
+            progress: p,
+            todo,
+        });
+    }
+
+    // Which legacy offers about to be ordered are add-ons: one read per distinct offer.
+    let mut offers: BTreeMap<String, String> = BTreeMap::new();
+    for w in &work {
+        for l in &w.todo.due {
+            if due::path(l, |_| false) == due::Path::Order {
+                let id = l.target_offer_id.as_deref().unwrap_or_default();
+                offers
+                    .entry(id.to_ascii_lowercase())
+                    .or_insert_with(|| w.customer.country.clone().unwrap_or_else(|| "US".into()));
+            }
+        }
+    }
+    let mut addons = HashMap::new();
+    if !ctx.stopped() {
+        for (offer, country) in &offers {
+            match ctx.client.offer(offer, country).await {
+                Ok(o) if o.is_add_on => {
+                    let prereqs = o
+                        .prerequisite_offers
+                        .iter()
+                        .map(|p| p.to_ascii_lowercase())
+                        .collect();
+                    addons.insert(offer.clone(), prereqs);
+                }
+                Ok(_) => {}
+                Err(e) if e.is_fatal() => ctx.stop_run(format!("stopped: {e}")),
+                // An unknown offer fails its order with a clear 800004 later on.
+                Err(e) => tracing::warn!("reading offer {offer}: {e}"),
+            }
+        }
+    }
+    let _ = ctx.addons.set(addons);
+
+    let preview = PurchasePreview {
+        customers: work.iter().filter(|w| !w.todo.due.is_empty()).count(),
+        lines: work.iter().map(|w| w.todo.due.len()).sum(),
+        seats: work
+            .iter()
+            .flat_map(|w| w.todo.due.iter().map(|l| l.target_seats))
+            .sum(),
+    };
+    let mut confirm = Some(confirm);
+    if preview.lines > 0
+        && !ctx.stopped()
+        && !observer.around_prompt(&mut || confirm.take().is_some_and(|f| f(&preview)))
+    {
+        anyhow::bail!("not confirmed: nothing was bought");
+    }
+
+    let reassign_total = work.iter().filter(|w| !w.todo.reassign.is_empty()).count() as u64;
+    observer.work_started(work.len() as u64, reassign_total);
+
+    let next = AtomicUsize::new(0);
+    let journal_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let workers = opts.concurrency.max(1).min(work.len().max(1));
+    {
+        let work = &work;
+        let ctx = &ctx;
+        let next = &next;
+        let journal_error = &journal_error;
+        let tasks = (0..workers).map(|_| async move {
+            loop {
+                if ctx.stopped() {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(w) = work.get(i) else { break };
+                match process_customer(ctx, w).await {
+                    Ok(()) => {}
+                    Err(Halt::Customer) => {
+                        let n = ctx.failures.fetch_add(1, Ordering::SeqCst) + 1;
+                        if n >= ctx.opts.max_failures {
+                            ctx.stop_run(format!(
+                                "stopped after {n} failed customers (--max-failures {})",
+                                ctx.opts.max_failures
+                            ));
+                        }
+                    }
+                    Err(Halt::Run(e)) => ctx.stop_run(format!("stopped: {e}")),
+                    Err(Halt::Journal(e)) => {
+                        ctx.stop_run(format!("stopped: the journal cannot be written: {e:#}"));
+                        *journal_error.lock().expect("lock") = Some(e);
+                    }
+                }
+            }
+        });
+        // Workers share one task: their concurrency is I/O, and the journal lock is
+        // synchronous, so a single-task join keeps ordering simple and memory flat.
+        futures_join_all(tasks).await;
+    }
+    observer.finished();
+    if let Some(e) = journal_error.into_inner().expect("lock") {
+        return Err(e);
+    }
+
+    let mut all_events = prior;
+    all_events.extend(ctx.events.lock().expect("events").drain(..));
+    let mut rows = status::rows(plan, &all_events, opts.today, &opts.only);
+    let mut done = std::mem::take(&mut *ctx.done.lock().expect("done"));
+    for r in &mut rows {
+        if let Some(d) = done.remove(&r.key) {
+            r.done_this_run = d;
+        }
+    }
+    let stats = &ctx.client.stats;
+    let customers_failed = rows
+        .iter()
+        .filter(|r| r.status == status::CustomerStatus::Failed)
+        .count();
+    Ok(RunOutcome {
+        rows,
+        requests: stats.requests.load(Ordering::Relaxed),
+        retries: stats.retries.load(Ordering::Relaxed),
+        throttled: stats.throttled.load(Ordering::Relaxed),
+        elapsed: started.elapsed(),
+        orders_placed: ctx.orders_placed.load(Ordering::Relaxed),
+        users_moved: ctx.users_moved.load(Ordering::Relaxed),
+        customers_failed,
+        stopped: ctx.stop_reason.lock().expect("stop").clone(),
+        invitations: invitations_written,
+        correlation_id: ctx.client.correlation_id(),
+    })
+}
+
+/// Polls futures together on the current task (a tiny `join_all`).
+async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+    let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
+    std::future::poll_fn(|cx| {
+        set.retain_mut(|f| f.as_mut().poll(cx).is_pending());
+        if set.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+async fn record_or_fail(ctx: &Ctx<'_>, events: Vec<Event>) -> anyhow::Result<()> {
+    match ctx.record_all(events).await {
+        Ok(()) => Ok(()),
+        Err(Halt::Journal(e)) => Err(e),
+        Err(_) => unreachable!("record only fails on the journal"),
+    }
+}
+
+/// One customer: settle pending purchases, buy what is due, then move licences.
+async fn process_customer(ctx: &Ctx<'_>, w: &Work<'_>) -> Result<(), Halt> {
+    let c = w.customer;
+    let bought = super::purchase::provision(ctx, w).await;
+    ctx.observer.customer_provisioned();
+    let provisioned = bought?;
+
+    // Licence moves for provisioned lines whose licence SKU changes.
+    let reassign: Vec<&Line> = w
+        .todo
+        .reassign
+        .iter()
+        .copied()
+        .filter(|l| provisioned.contains_key(&l.id))
+        .collect();
+    if !reassign.is_empty() {
+        let r = super::licenses::reassign(ctx, c, &w.tenant_id, &reassign, &w.progress).await;
+        ctx.observer.customer_reassigned();
+        r?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_stable_per_action_and_generation() {
+        let a = request_id("sha", "c1", "order:c1-l1", 0);
+        assert_eq!(a, request_id("sha", "c1", "order:c1-l1", 0));
+        assert_ne!(a, request_id("sha", "c1", "order:c1-l1", 1));
+        assert_ne!(a, request_id("sha", "c2", "order:c1-l1", 0));
+        assert_ne!(a, request_id("other", "c1", "order:c1-l1", 0));
+    }
+}

@@ -1,0 +1,124 @@
+//! Integration tests of the files every command writes: one rule for the report format
+//! of a path (`plan --report` and `report -o`), writes through symlinks, and refusal of
+//! targets that are not regular files (a FIFO, a directory), which used to be replaced.
+
+use crate::common::Workdir;
+
+const CSV: &str = "Customer ID,Domain,Customer name,Offer,Seats,End date\n\
+aaaaaaaa-0000-0000-0000-000000000001,contoso.com,Contoso,Office 365 E3,25,2027-01-31\n";
+
+fn plan_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["plan", "customers.csv", "--as-of", "2026-11-21"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// Regression: `report -o r.htm` worked while `plan --report r.htm` exited 2, because
+/// `cli/plan.rs` kept its own list of extensions.
+#[test]
+fn htm_and_markdown_extensions_work_for_plan_report_and_report_output() {
+    let wd = Workdir::new();
+    wd.write("customers.csv", CSV);
+    wd.run(plan_args(&[
+        "-o",
+        "plan.json",
+        "--report",
+        "a.htm",
+        "--report",
+        "a.MARKDOWN",
+    ]))
+    .expect_code(0);
+    assert!(wd.read("a.htm").starts_with("<!DOCTYPE html>"));
+    assert!(wd.read("a.MARKDOWN").starts_with('#'));
+    wd.run(["report", "plan.json", "-o", "b.htm"])
+        .expect_code(0);
+    assert_eq!(wd.read("a.htm"), wd.read("b.htm"));
+}
+
+#[test]
+fn an_unknown_report_extension_gets_the_same_message_from_both_commands() {
+    let wd = Workdir::new();
+    wd.write("customers.csv", CSV);
+    let from_plan = wd
+        .run(plan_args(&["-o", "plan.json", "--report", "r.txt"]))
+        .expect_code(2);
+    assert!(!wd.join("plan.json").exists(), "nothing is written");
+    wd.run(plan_args(&["-o", "plan.json"])).expect_code(0);
+    let from_report = wd
+        .run(["report", "plan.json", "-o", "r.txt"])
+        .expect_code(2);
+    let expected = "r.txt: unknown report format (use .xlsx, .csv, .html or .htm, .md or \
+                    .markdown, .json)";
+    assert!(from_plan.stderr.contains(expected), "{}", from_plan.stderr);
+    assert!(
+        from_report.stderr.contains(expected),
+        "{}",
+        from_report.stderr
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn plan_and_reports_write_through_a_symlink_and_keep_it() {
+    use std::os::unix::fs::symlink;
+    let wd = Workdir::new();
+    wd.write("customers.csv", CSV);
+    std::fs::create_dir(wd.join("store")).unwrap();
+    wd.write("store/plan.json", "old plan");
+    symlink("store/plan.json", wd.join("plan.json")).unwrap();
+    symlink("store/review.md", wd.join("review.md")).unwrap();
+    wd.run(plan_args(&["-o", "plan.json", "--report", "review.md"]))
+        .expect_code(0);
+    for link in ["plan.json", "review.md"] {
+        let meta = std::fs::symlink_metadata(wd.join(link)).unwrap();
+        assert!(meta.file_type().is_symlink(), "{link} is still a link");
+    }
+    assert!(wd.read("store/plan.json").contains("cspmove.plan/"));
+    assert!(wd.read("store/review.md").starts_with('#'));
+    wd.run(["report", "plan.json", "-o", "review.md", "--lang", "ko"])
+        .expect_code(0);
+    assert!(
+        std::fs::symlink_metadata(wd.join("review.md"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert!(wd.read("store/review.md").contains("요약"));
+}
+
+/// Regression (hostile test): `plan -o FIFO` deleted the FIFO and put a regular file
+/// there; as root, `-o /dev/full` removed the device. Every output path is now checked
+/// before any row is read.
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_plan_or_report_path_is_refused_and_left_alone() {
+    use std::os::unix::fs::FileTypeExt;
+    let wd = Workdir::new();
+    wd.write("customers.csv", CSV);
+    let fifo = wd.join("pipe");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let refused = "cannot write pipe: it is a FIFO (named pipe), not a regular file, and \
+                   cspmove will not replace it";
+    wd.run(plan_args(&["-o", "pipe"]))
+        .expect_code(2)
+        .expect_stderr_contains(refused);
+    wd.run(plan_args(&["-o", "plan.json", "--report", "pipe.csv"]))
+        .expect_code(0);
+    std::fs::rename(wd.join("pipe.csv"), wd.join("ok.csv")).unwrap();
+    std::os::unix::fs::symlink("pipe", wd.join("pipe.csv")).unwrap();
+    wd.run(plan_args(&["-o", "plan2.json", "--report", "pipe.csv"]))
+        .expect_code(2)
+        .expect_stderr_contains("cannot write pipe.csv (a link to ");
+    assert!(!wd.join("plan2.json").exists());
+    wd.run(["report", "plan.json", "-o", "pipe.csv"])
+        .expect_code(2)
+        .expect_stderr_contains("it is a FIFO (named pipe)");
+    let meta = std::fs::metadata(&fifo).unwrap();
+    assert!(meta.file_type().is_fifo(), "the FIFO is still a FIFO");
+}
