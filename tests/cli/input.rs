@@ -369,13 +369,15 @@ fn partner_center_license_based_reconciliation_with_a_subscription_repeated_per_
     // Contoso's E3 is charged in September, October and November (the last row writes
     // its ID in lower case): one subscription, one line, two repeats counted; Fabrikam's
     // E1 twice: one line, one repeat. OfferName is the current offer; OfferId is kept.
+    // The built-in catalog knows the former names: the targets are the new-commerce
+    // products of the same licences.
     assert_eq!(
         lines(&plan),
         vec![
             view(
                 2,
                 "Office 365 Enterprise E3",
-                "Office 365 Enterprise E3",
+                "Office 365 E3",
                 25,
                 25,
                 "2027-01-31",
@@ -384,7 +386,7 @@ fn partner_center_license_based_reconciliation_with_a_subscription_repeated_per_
             view(
                 5,
                 "Office 365 Enterprise E1",
-                "Office 365 Enterprise E1",
+                "Office 365 E1",
                 40,
                 40,
                 "2026-12-15",
@@ -482,7 +484,7 @@ fn partner_center_customer_and_subscription_export() {
             view(
                 3,
                 "Office 365 Business Essentials",
-                "Office 365 Business Essentials",
+                "Microsoft 365 Business Basic",
                 10,
                 10,
                 "2027-03-31",
@@ -514,7 +516,7 @@ fn powershell_export_csv_in_english_korean_and_japanese_windows() {
             view(
                 3,
                 "Office 365 Enterprise E3",
-                "Office 365 Enterprise E3",
+                "Office 365 E3",
                 25,
                 25,
                 "2027-01-31",
@@ -523,7 +525,7 @@ fn powershell_export_csv_in_english_korean_and_japanese_windows() {
             view(
                 4,
                 "Office 365 Enterprise E1",
-                "Office 365 Enterprise E1",
+                "Office 365 E1",
                 40,
                 40,
                 "2026-12-15",
@@ -538,7 +540,7 @@ fn powershell_export_csv_in_english_korean_and_japanese_windows() {
             view(
                 3,
                 "Office 365 Enterprise E3",
-                "Office 365 Enterprise E3",
+                "Office 365 E3",
                 30,
                 30,
                 "2027-01-31",
@@ -547,7 +549,7 @@ fn powershell_export_csv_in_english_korean_and_japanese_windows() {
             view(
                 4,
                 "Office 365 Enterprise E1",
-                "Office 365 Enterprise E1",
+                "Office 365 E1",
                 8,
                 8,
                 "2026-06-30",
@@ -561,7 +563,7 @@ fn powershell_export_csv_in_english_korean_and_japanese_windows() {
         vec![view(
             3,
             "Office 365 Enterprise E3",
-            "Office 365 Enterprise E3",
+            "Office 365 E3",
             50,
             50,
             "2027-01-31",
@@ -569,4 +571,131 @@ fn powershell_export_csv_in_english_korean_and_japanese_windows() {
         )]
     );
     assert_eq!(ja.customers[0].lines[0].auto_renew, Some(true));
+}
+
+#[test]
+fn term_and_billing_come_from_microsoft_exports() {
+    use cspmove::model::{Billing, Term};
+    let tb = |plan: &Plan| -> Vec<(u64, Term, Billing)> {
+        let mut v: Vec<_> = plan
+            .customers
+            .iter()
+            .flat_map(|c| &c.lines)
+            .map(|l| (l.row, l.term, l.billing))
+            .collect();
+        v.sort();
+        v
+    };
+    // Term and BillingPlan of the NCE Batch Migration Tool.
+    assert_eq!(
+        tb(&plan_microsoft("nce-batch-migration-subscriptions.csv")),
+        vec![
+            (2, Term::P1Y, Billing::Monthly),
+            (3, Term::P1Y, Billing::Annual),
+            (4, Term::P1M, Billing::Monthly),
+        ]
+    );
+    // TermAndBillingCycle ("One-Month commitment for monthly billing") and
+    // BillingFrequency of the new-commerce reconciliation file.
+    assert_eq!(
+        tb(&plan_microsoft("reconciliation-new-commerce.csv")),
+        vec![
+            (2, Term::P1Y, Billing::Monthly),
+            (4, Term::P1M, Billing::Monthly)
+        ]
+    );
+    // TermDuration and BillingCycle of PowerShell.
+    assert_eq!(
+        tb(&plan_microsoft("powershell-subscriptions-en.csv")),
+        vec![
+            (3, Term::P1Y, Billing::Monthly),
+            (4, Term::P1Y, Billing::Annual)
+        ]
+    );
+}
+
+#[test]
+fn term_and_billing_values_and_unsold_pairs_are_rejected_with_their_column() {
+    let wd = Workdir::new();
+    wd.write(
+        "tb.csv",
+        "Domain,Offer,Seats,약정 기간,請求頻度\n\
+         a.com,Office 365 E3,5,1년,月払い\n\
+         b.com,Office 365 E3,5,3年,연간\n\
+         c.com,Office 365 E3,5,2 years,monthly\n\
+         d.com,Office 365 E3,5,P1M,annual\n\
+         e.com,Office 365 E3,5,P1Y,隔月\n\
+         f.com,Office 365 E3,5,1か月,\n\
+         g.com,Office 365 E3,5,,triennial\n\
+         h.com,Office 365 E3,5,,annual\n",
+    );
+    let out = plan(&wd, &["tb.csv", "--term", "P1M"]).expect_code(3);
+    let plan = read_plan(&wd);
+    let rejected: Vec<(u64, RejectCode, Option<String>)> = plan
+        .rejected
+        .iter()
+        .map(|r| (r.row, r.code, r.column.clone()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (4, RejectCode::InvalidTerm, Some("약정 기간".into())),
+            (5, RejectCode::InvalidBilling, Some("請求頻度".into())),
+            (6, RejectCode::InvalidBilling, Some("請求頻度".into())),
+            // Annual billing with --term P1M: not sold.
+            (9, RejectCode::InvalidBilling, None),
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        plan.rejected[1].message.contains("P1M is billed monthly"),
+        "{}",
+        plan.rejected[1].message
+    );
+    assert!(
+        plan.rejected[3].message.contains("--term"),
+        "{}",
+        plan.rejected[3].message
+    );
+    let tb: Vec<(String, cspmove::model::Term, cspmove::model::Billing)> = plan
+        .customers
+        .iter()
+        .map(|c| (c.key.clone(), c.lines[0].term, c.lines[0].billing))
+        .collect();
+    use cspmove::model::{Billing, Term};
+    assert_eq!(
+        tb,
+        vec![
+            ("a.com".into(), Term::P1Y, Billing::Monthly),
+            ("b.com".into(), Term::P3Y, Billing::Annual),
+            ("f.com".into(), Term::P1M, Billing::Monthly),
+            // Triennial billing is sold for P3Y only: the row's term is P3Y.
+            ("g.com".into(), Term::P3Y, Billing::Triennial),
+        ]
+    );
+}
+
+#[test]
+fn an_offer_id_beside_an_unknown_name_resolves_the_licence() {
+    let wd = Workdir::new();
+    // A reconciliation-style file whose OfferName is a nickname the catalog cannot
+    // know; OfferId is Office 365 E3's legacy offer.
+    wd.write(
+        "recon.csv",
+        "CustomerId,OfferId,OfferName,SubscriptionId,Quantity\n\
+         4d3cf487-6a2d-4f8e-9c1b-2e7a5b0c9d11,796B6B5F-613C-4E24-A17C-EBA730D49C02,Contoso E3 (HQ),5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D,25\n",
+    );
+    plan(&wd, &["recon.csv"]).expect_code(0);
+    let plan = read_plan(&wd);
+    let line = &plan.customers[0].lines[0];
+    assert_eq!(line.current_offer, "Contoso E3 (HQ)");
+    assert!(line.same_license, "{line:?}");
+    assert!(
+        !line
+            .warnings
+            .iter()
+            .any(|w| w.as_str() == "OFFER_NOT_IN_CATALOG"),
+        "{line:?}"
+    );
 }

@@ -6,10 +6,14 @@
 //! optional extras a reader of §6 can ignore. Maps are `BTreeMap` and lists are sorted by
 //! the planner so that serialising the same plan always gives the same bytes.
 
+pub mod read;
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+pub use read::{PlanHead, PlanReader};
 
 /// The schema tag; `apply` refuses any other.
 pub const SCHEMA: &str = "cspmove.plan/v1";
@@ -358,7 +362,7 @@ pub enum WarningCode {
     ExpiresSoon,
     /// The original renews by itself unless auto-renew is turned off.
     AutoRenewOn,
-    /// `--catalog` was given but does not know the offer.
+    /// The catalog (built in, or extended by `--catalog`) does not know the product.
     OfferNotInCatalog,
     /// Seats outside the catalog's min/max quantity for the target offer.
     QuantityOutOfRange,
@@ -368,10 +372,25 @@ pub enum WarningCode {
     ConflictingCustomer,
     /// The customer ID cell was not a GUID; the row was planned by its domain.
     InvalidCustomerId,
+    /// The catalog knows no new-commerce product for the licence: the target is the
+    /// current offer itself (the product may be end of sale; see channel transfers).
+    NoNewCommerceOffer,
+    /// The licence SKU of the current or the target offer is not known: offers were
+    /// compared by text.
+    SkuUnknown,
+    /// More licences to reassign than target seats bought: the reassignment cannot
+    /// finish (`licenses_to_reassign - target_seats` more seats are needed).
+    TargetSeatsBelowAssigned,
+    /// Another line of the customer holds users on the same old licence SKU: the users
+    /// of that SKU are shared between the lines.
+    SharedLicensePool,
+    /// The product name belongs to several licences and none is the one new commerce
+    /// sells: name the part number or `skuId` instead.
+    AmbiguousProduct,
 }
 
 impl WarningCode {
-    pub const ALL: [WarningCode; 9] = [
+    pub const ALL: [WarningCode; 14] = [
         WarningCode::NoExpiry,
         WarningCode::Expired,
         WarningCode::ExpiresSoon,
@@ -381,6 +400,11 @@ impl WarningCode {
         WarningCode::AssignedExceedsSeats,
         WarningCode::ConflictingCustomer,
         WarningCode::InvalidCustomerId,
+        WarningCode::NoNewCommerceOffer,
+        WarningCode::SkuUnknown,
+        WarningCode::TargetSeatsBelowAssigned,
+        WarningCode::SharedLicensePool,
+        WarningCode::AmbiguousProduct,
     ];
 
     /// The code as it appears in the plan file (`NO_EXPIRY`, ...).
@@ -395,6 +419,11 @@ impl WarningCode {
             WarningCode::AssignedExceedsSeats => "ASSIGNED_EXCEEDS_SEATS",
             WarningCode::ConflictingCustomer => "CONFLICTING_CUSTOMER",
             WarningCode::InvalidCustomerId => "INVALID_CUSTOMER_ID",
+            WarningCode::NoNewCommerceOffer => "NO_NEW_COMMERCE_OFFER",
+            WarningCode::SkuUnknown => "SKU_UNKNOWN",
+            WarningCode::TargetSeatsBelowAssigned => "TARGET_SEATS_BELOW_ASSIGNED",
+            WarningCode::SharedLicensePool => "SHARED_LICENSE_POOL",
+            WarningCode::AmbiguousProduct => "AMBIGUOUS_PRODUCT",
         }
     }
 }
@@ -483,25 +512,16 @@ impl RejectCode {
 }
 
 impl Plan {
-    /// Reads a plan file and checks its schema tag.
+    /// Reads a plan file held in memory and checks its schema tag (through
+    /// [`PlanReader`], so it refuses what every command refuses).
     pub fn from_json_slice(bytes: &[u8]) -> Result<Plan, PlanFileError> {
-        // The schema is checked before the full parse so that a plan of another version
-        // gets a clear message rather than a serde error about some field.
-        #[derive(Deserialize)]
-        struct Head {
-            schema: Option<String>,
-        }
-        let head: Head = serde_json::from_slice(bytes).map_err(PlanFileError::Json)?;
-        match head.schema.as_deref() {
-            Some(SCHEMA) => serde_json::from_slice(bytes).map_err(PlanFileError::Json),
-            other => Err(PlanFileError::Schema(other.unwrap_or("(none)").to_string())),
-        }
+        Ok(PlanReader::new(bytes)?.read_all()?.0)
     }
 
-    /// Reads and checks a plan file from disk.
+    /// Reads and checks a whole plan file from disk. Commands that can work customer by
+    /// customer use [`PlanReader`] instead.
     pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
-        let bytes = std::fs::read(path).map_err(PlanFileError::Io)?;
-        Plan::from_json_slice(&bytes)
+        Ok(PlanReader::open(path)?.read_all()?.0)
     }
 
     /// All lines with their customer, in plan order.
@@ -558,6 +578,31 @@ pub enum PlanFileError {
     Io(#[source] std::io::Error),
     #[error("not a cspmove plan file: {0}")]
     Json(#[source] serde_json::Error),
+    #[error("not a cspmove plan file: line {line}: {message}")]
+    Syntax { line: u64, message: String },
+    #[error("not a cspmove plan file: {what} (line {line}): {source}")]
+    Value {
+        what: String,
+        line: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "the plan file is broken at customer {n} (line {line}): {source}; re-run `cspmove plan`"
+    )]
+    Customer {
+        n: u64,
+        line: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("not a complete cspmove plan file: {0} is missing")]
+    Missing(&'static str),
+    #[error(
+        "the plan file is incomplete: it ends {0}. It was cut short (a copy or a `cspmove plan` \
+         that did not finish?); nothing was read from it: re-run `cspmove plan` or copy it again"
+    )]
+    Truncated(String),
     #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
     Schema(String),
 }
