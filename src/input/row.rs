@@ -78,10 +78,13 @@ pub(crate) struct RowContext<'a> {
 #[derive(Debug, Default)]
 pub(crate) struct RowNotes(std::sync::Mutex<Notes>);
 
+/// Rows, first row, and that row's two values.
+type Disagreement = (u64, u64, String, String);
+
 #[derive(Debug, Default)]
 struct Notes {
-    /// (field, chosen column, other column) → (rows, first row, its two values).
-    disagree: std::collections::BTreeMap<(usize, usize, usize), (u64, u64, String, String)>,
+    /// (field, chosen column, other column) → the disagreement.
+    disagree: std::collections::BTreeMap<(usize, usize, usize), Disagreement>,
     /// Rows whose country is not an ISO 3166 alpha-2 code: (rows, first row, value).
     country: Option<(u64, u64, String)>,
 }
