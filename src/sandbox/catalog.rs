@@ -32,6 +32,10 @@ pub struct LegacyOffer {
     pub is_add_on: bool,
     /// Offer IDs one of which a parent subscription must have (add-ons only).
     pub prerequisite_offers: Vec<String>,
+    /// No longer sold to new buyers (DEPR in the price list): a new order is refused with
+    /// 403 `2091` (partner-center-api.md §11).
+    #[serde(default)]
+    pub deprecated: bool,
 }
 
 /// One new-commerce SKU with its single availability (`/v1/products/...`).
@@ -434,6 +438,9 @@ pub fn builtin_offers() -> Vec<LegacyOffer> {
             } else {
                 Vec::new()
             },
+            // Since March 2022 every seat-based legacy offer of this table is sold only
+            // through new commerce (partner-center-api.md §11).
+            deprecated: true,
         })
         .collect()
 }
@@ -569,6 +576,14 @@ impl Catalog {
                 .filter(|sku| sku.availability_id.eq_ignore_ascii_case(a)),
             _ => None,
         }
+    }
+
+    /// The new-commerce SKU whose seats land in this licence pool (the first one listed),
+    /// named when a deprecated legacy offer is refused.
+    pub fn nce_for_sku(&self, sku_id: &str) -> Option<&NceSku> {
+        self.nce
+            .iter()
+            .find(|s| s.provisioning_id.eq_ignore_ascii_case(sku_id))
     }
 
     /// Product ids in catalog order, each once.

@@ -183,6 +183,13 @@ fn pool(skus: &Value, sku: &str) -> Value {
         .unwrap_or_else(|| panic!("no pool {sku}: {skus}"))
 }
 
+/// The state a `--state` file holds (snapshot plus change log), as JSON. Tests write
+/// edited states back as plain JSON, the v1 format the sandbox still reads.
+fn read_state_file(path: &std::path::Path) -> Value {
+    let loaded = cspmove::sandbox::persist::load(path).expect("a readable state file");
+    serde_json::to_value(&loaded.state).unwrap()
+}
+
 fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: i64) {
     assert_eq!(status.as_u16(), want_status, "{body}");
     assert_eq!(body["code"], want_code, "{body}");
@@ -1746,7 +1753,7 @@ async fn remaining_documented_errors_including_the_new_commerce_windows() {
     }
     // Move the clock: age one subscription by 10 days, and end the term of the one with
     // auto-renew off, by editing the state file between runs.
-    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let mut saved: Value = read_state_file(&state_file);
     let now = chrono::Utc::now();
     for sub in saved["customers"][&id]["subscriptions"]
         .as_array_mut()
@@ -1835,7 +1842,7 @@ async fn an_order_recorded_without_its_answer_is_still_not_placed_twice() {
         b
     };
     // As if the process died after recording the order but before recording its answer.
-    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let mut saved: Value = read_state_file(&state_file);
     saved["replays"] = json!({});
     std::fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
     let sb = Sandbox::start(&["--state", &state_arg]);
@@ -1975,4 +1982,386 @@ async fn the_clock_moves_old_channel_seats_through_warning_and_closes_windows() 
     let (s, b) = c.get("/sandbox/clock").await;
     assert_eq!(s, StatusCode::OK);
     assert!(b["now"].as_str().unwrap().ends_with('Z'));
+}
+
+// ---------------------------------------------------------------------------------------
+// Today's rules: deprecated legacy offers, MFA, GDAP roles; the clock's bounds.
+
+/// A form-encoded POST to a token endpoint; returns the JSON answer.
+async fn token_for(sb: &Sandbox, pairs: &[(&str, &str)]) -> Value {
+    let body = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let resp = reqwest::Client::new()
+        .post(format!("{}/partner.example/oauth2/v2.0/token", sb.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
+async fn user_token(sb: &Sandbox, refresh: &str) -> String {
+    let t = token_for(
+        sb,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("client_secret", "s"),
+            ("refresh_token", refresh),
+        ],
+    )
+    .await;
+    t["access_token"].as_str().unwrap().to_string()
+}
+
+async fn app_token(sb: &Sandbox) -> String {
+    let t = token_for(
+        sb,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "app"),
+            ("client_secret", "s"),
+        ],
+    )
+    .await;
+    t["access_token"].as_str().unwrap().to_string()
+}
+
+/// GET with a given token and extra headers: (status, headers, body).
+async fn get_as(
+    sb: &Sandbox,
+    token: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = reqwest::Client::new()
+        .get(format!("{}{path}", sb.url))
+        .bearer_auth(token);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let h = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        h,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn clock_answers_400_to_an_absurd_advance_instead_of_dropping_the_connection() {
+    let sb = Sandbox::start_today(&[]);
+    let c = Client::new(&sb);
+    for bad in [
+        json!(1e308),
+        json!(-3),
+        json!(2.5),
+        json!(1_000_000_000_000i64),
+    ] {
+        let (s, b) = c
+            .post("/sandbox/clock", json!({"advanceDays": bad}), None)
+            .await;
+        assert_error(s, &b, 400, 800002);
+        assert!(
+            b["description"].as_str().unwrap().contains("advanceDays"),
+            "{b}"
+        );
+    }
+    // The clock did not move, and still moves when asked properly.
+    let (_, before) = c.get("/sandbox/clock").await;
+    assert_eq!(before["offsetSeconds"], 0);
+    let (s, after) = c
+        .post("/sandbox/clock", json!({"advanceDays": 36525}), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    assert!(after["offsetSeconds"].as_i64().unwrap() > 36524 * 86400);
+}
+
+#[tokio::test]
+async fn a_new_purchase_of_a_deprecated_legacy_offer_is_refused_with_2091() {
+    let wd = Workdir::new();
+    let id = guid(31);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start_today(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 3}]}),
+            Some("depr-1"),
+        )
+        .await;
+    assert_error(s, &b, 403, 2091);
+    // The refusal names the new-commerce equivalent (Office 365 E3), as Partner Center's does.
+    let text = b["description"].as_str().unwrap();
+    assert!(text.contains("no longer available"), "{text}");
+    assert!(text.contains("CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV"), "{text}");
+    assert_eq!(
+        b["data"],
+        json!([
+            "productId : CFQ7TTC0LF8R",
+            "skuId : 0001",
+            "availabilityId : CFQ7TTC0KCSV"
+        ])
+    );
+    // Nothing was bought; the new-commerce item it names can be.
+    let st = c.state().await;
+    assert_eq!(state_customer(&st, &id)["orders"], json!([]));
+    let (s, cart) = c
+        .post(
+            &format!("/v1/customers/{id}/carts"),
+            json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV", "quantity": 3, "billingCycle": "monthly", "termDuration": "P1M"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{cart}");
+    assert!(cart["lineItems"][0].get("error").is_none(), "{cart}");
+    // The offers stay listed (renewals and reads still use them).
+    let (s, offer) = c.get(&format!("/v1/offers/{E3_OFFER}?country=US")).await;
+    assert_eq!(s, StatusCode::OK, "{offer}");
+}
+
+#[tokio::test]
+async fn require_mfa_answers_401_900421_to_app_user_tokens_without_the_claim() {
+    let wd = Workdir::new();
+    let id = guid(32);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start_today(&["--seed", &path, "--require-mfa"]);
+    let with_mfa = user_token(&sb, "refresh-ok").await;
+    let without = user_token(&sb, "nomfa-refresh").await;
+    let app_only = app_token(&sb).await;
+    let users = format!("/v1/customers/{id}/users");
+
+    let (s, h, b) = get_as(&sb, &without, "/v1/customers", &[]).await;
+    assert_error(s, &b, 401, 900421);
+    assert!(
+        h["www-authenticate"].to_str().unwrap().contains("OAuth"),
+        "{h:?}"
+    );
+    let (s, _, b) = get_as(&sb, &without, &users, &[]).await;
+    assert_error(s, &b, 401, 900421);
+    // A refresh through a non-MFA sign-in keeps giving non-MFA tokens.
+    let refreshed = token_for(
+        &sb,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("client_secret", "s"),
+            ("refresh_token", "nomfa-refresh"),
+        ],
+    )
+    .await;
+    let again = user_token(&sb, refreshed["refresh_token"].as_str().unwrap()).await;
+    let (s, _, b) = get_as(&sb, &again, "/v1/customers", &[]).await;
+    assert_error(s, &b, 401, 900421);
+
+    for token in [&with_mfa, &sb.token, &app_only] {
+        let (s, _, b) = get_as(&sb, token, "/v1/customers", &[]).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, _, b) = get_as(&sb, &with_mfa, &users, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    // ValidateMfa: true tests the token instead of running the call.
+    let (s, _, b) = get_as(&sb, &without, &users, &[("ValidateMfa", "true")]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["isMfaCompliant"], false, "{b}");
+    let (s, _, b) = get_as(&sb, &with_mfa, &users, &[("ValidateMfa", "true")]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["isMfaCompliant"], true, "{b}");
+    // Admin routes are not Partner Center's: any valid token reads them.
+    let (s, _, _) = get_as(&sb, &without, "/sandbox/state", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_require_mfa_tokens_lacking_the_claim_still_work() {
+    let sb = Sandbox::start_today(&[]);
+    let without = user_token(&sb, "nomfa-refresh").await;
+    let (s, _, b) = get_as(&sb, &without, "/v1/customers", &[]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _, b) = get_as(&sb, &without, "/v1/customers", &[("ValidateMfa", "true")]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["isMfaCompliant"], false);
+    assert_eq!(b["mfaRequired"], false);
+}
+
+/// A plan of `n` accepted customers with two users each holding Office 365 E3.
+fn many_customers_plan(wd: &Workdir, n: u32) -> (String, Vec<String>) {
+    let ids: Vec<String> = (1..=n).map(|i| guid(100 + i)).collect();
+    let customers = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            customer(
+                Some(id.clone()),
+                &format!("c{i}.example"),
+                Relationship::Accepted,
+                vec![line(E3_OFFER, M365_E3_OFFER, 2, Some(2))],
+            )
+        })
+        .collect();
+    (write_plan(wd, &plan(customers)), ids)
+}
+
+#[tokio::test]
+async fn missing_role_refuses_user_and_licence_calls_for_that_share_of_customers() {
+    let wd = Workdir::new();
+    let (path, ids) = many_customers_plan(&wd, 40);
+    let refused = |sb: Sandbox, ids: Vec<String>| async move {
+        let c = Client::new(&sb);
+        let mut refused = Vec::new();
+        for id in &ids {
+            let (s, b) = c.get(&format!("/v1/customers/{id}/users")).await;
+            match s.as_u16() {
+                200 => {}
+                403 => {
+                    assert_error(s, &b, 403, 403);
+                    let text = b["description"].as_str().unwrap();
+                    assert!(text.contains("GDAP"), "{text}");
+                    assert!(text.contains("Directory Readers"), "{text}");
+                    assert_eq!(
+                        b["data"][1],
+                        "RequiredGdapRoles : Directory Readers, Global Reader or User Administrator"
+                    );
+                    refused.push(id.clone());
+                }
+                other => panic!("{other}: {b}"),
+            }
+        }
+        (sb, refused)
+    };
+    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "0.5"]);
+    let (sb, first) = refused(sb, ids.clone()).await;
+    assert!((8..=32).contains(&first.len()), "{} of 40", first.len());
+
+    // Every user and licence call of such a customer is refused; commerce calls are not.
+    let c = Client::new(&sb);
+    let id = &first[0];
+    let st = c.state().await;
+    let uid = state_customer(&st, id)["users"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        format!("/v1/customers/{id}/subscribedskus"),
+        format!("/v1/customers/{id}/users/{uid}"),
+        format!("/v1/customers/{id}/users/{uid}/licenses"),
+    ] {
+        let (s, b) = c.get(&path).await;
+        assert_error(s, &b, 403, 403);
+    }
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/users/{uid}/licenseupdates"),
+            json!({"licensesToAssign": [{"skuId": M365_E3_SKU}]}),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 403, 403);
+    assert!(
+        b["description"]
+            .as_str()
+            .unwrap()
+            .contains("License Administrator"),
+        "{b}"
+    );
+    assert_eq!(
+        b["data"][0],
+        "MissingPermission : microsoft.directory/users/assignLicense"
+    );
+    let (s, b) = c.get(&format!("/v1/customers/{id}/subscriptions")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    drop(sb);
+
+    // Deterministic per customer: another process picks the same customers.
+    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "0.5"]);
+    let (_sb, second) = refused(sb, ids.clone()).await;
+    assert_eq!(first, second);
+    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "1"]);
+    let (_sb, all) = refused(sb, ids.clone()).await;
+    assert_eq!(all.len(), 40);
+    let sb = Sandbox::start_today(&["--seed", &path]);
+    let (_sb, none) = refused(sb, ids).await;
+    assert!(none.is_empty());
+    wd.run(["sandbox", "--missing-role", "1.5"])
+        .expect_code(2)
+        .expect_stderr_contains("--missing-role");
+}
+
+/// The same switches seen from another HTTP client, the way the Python SDK probes do it
+/// (urllib, PascalCase body keys, `MS-RequestId`). Skipped where python3 is missing.
+#[tokio::test]
+async fn python_probe_sees_todays_rules() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("python3 not found: probe skipped");
+        return;
+    }
+    let wd = Workdir::new();
+    let id = guid(33);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start_today(&["--seed", &path, "--require-mfa", "--missing-role", "1"]);
+    let probe = r#"
+import json, sys, urllib.request, urllib.parse, urllib.error
+base, token, cid, offer = sys.argv[1:5]
+def call(method, path, tok, body=None, form=None, headers=None):
+    data = None
+    h = {"Accept": "application/json", "MS-RequestId": "py-" + method + path}
+    if tok: h["Authorization"] = "Bearer " + tok
+    if body is not None:
+        data = json.dumps(body).encode(); h["Content-Type"] = "application/json"
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode(); h["Content-Type"] = "application/x-www-form-urlencoded"
+    h.update(headers or {})
+    req = urllib.request.Request(base + path, data=data, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req) as r: return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e: return e.code, json.loads(e.read() or b"null")
+out = {}
+_, t = call("POST", "/partner/oauth2/token", None, form={"grant_type": "refresh_token", "client_id": "a", "client_secret": "s", "refresh_token": "nomfa-x", "resource": "https://api.partnercenter.microsoft.com"})
+out["nomfa"] = call("GET", "/v1/customers", t["access_token"])
+out["validate"] = call("GET", "/v1/customers", t["access_token"], headers={"ValidateMfa": "true"})
+out["order"] = call("POST", "/v1/customers/%s/orders" % cid, token, body={"BillingCycle": "Monthly", "LineItems": [{"LineItemNumber": 0, "OfferId": offer, "Quantity": 1}]})
+out["users"] = call("GET", "/v1/customers/%s/users" % cid, token)
+out["clock"] = call("POST", "/sandbox/clock", token, body={"advanceDays": 1e308})
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", probe, &sb.url, &sb.token, &id, E3_OFFER])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = |name: &str, status: u64, code: i64| {
+        assert_eq!(got[name][0], status, "{name}: {}", got[name]);
+        assert_eq!(got[name][1]["code"], code, "{name}: {}", got[name]);
+        assert_eq!(got[name][1]["source"], "PartnerFD", "{name}: {}", got[name]);
+    };
+    check("nomfa", 401, 900421);
+    check("order", 403, 2091);
+    check("users", 403, 403);
+    check("clock", 400, 800002);
+    assert_eq!(got["validate"][0], 200);
+    assert_eq!(got["validate"][1]["isMfaCompliant"], false);
 }
