@@ -14,7 +14,7 @@ use axum::http::StatusCode;
 use chrono::{DateTime, Duration, Months, Utc};
 use serde_json::{Value, json};
 
-use super::catalog::{Catalog, LegacyOffer, NceSku, TERMS, is_guid};
+use super::catalog::{Catalog, LegacyOffer, NceSku, is_guid, offers_term};
 use super::requests::{
     AgreementRequest, CartLineRequest, CartRequest, ClockRequest, LicenseUpdate, OrderRequest,
     SubscriptionPatch,
@@ -727,19 +727,13 @@ fn cart_line(cat: &Catalog, line: &CartLineRequest) -> CartLine {
         } else {
             match &line.term_duration {
                 None => Some((10010, "termDuration is required.".to_string())),
-                Some(t)
-                    if !TERMS.iter().any(|(d, b)| {
-                        d.eq_ignore_ascii_case(t) && enum_key(b) == enum_key(&line.billing_cycle)
-                    }) =>
-                {
-                    Some((
-                        10013,
-                        format!(
-                            "Billing cycle {:?} with term {t} is not offered for {item}.",
-                            line.billing_cycle
-                        ),
-                    ))
-                }
+                Some(t) if !offers_term(t, &line.billing_cycle) => Some((
+                    10013,
+                    format!(
+                        "Billing cycle {:?} with term {t} is not offered for {item}.",
+                        line.billing_cycle
+                    ),
+                )),
                 Some(_) => None,
             }
         }

@@ -587,6 +587,7 @@ impl SandboxState {
                                 sku_part_number: part_number(&line.target_offer),
                                 asset_limit: None,
                                 list_price: 20.0,
+                                country: None,
                             });
                         }
                     }

@@ -123,7 +123,12 @@ async fn list_products(
         app.catalog
             .nce_product_ids()
             .into_iter()
-            .filter_map(|pid| app.catalog.nce_product(pid).first().copied())
+            .filter_map(|pid| {
+                app.catalog
+                    .nce_product(pid)
+                    .into_iter()
+                    .find(|s| sold_in(s, &country))
+            })
             .map(|sku| product_json(sku, &country, customer.as_deref()))
             .collect()
     } else {
@@ -135,8 +140,20 @@ async fn list_products(
     ))
 }
 
-fn find_product<'a>(app: &'a App, pid: &str) -> Result<Vec<&'a NceSku>, ApiError> {
-    let skus = app.catalog.nce_product(pid);
+/// Whether the SKU is sold in this market (a catalog row without a country: everywhere).
+fn sold_in(sku: &NceSku, country: &str) -> bool {
+    sku.country
+        .as_deref()
+        .is_none_or(|c| c.eq_ignore_ascii_case(country))
+}
+
+fn find_product<'a>(app: &'a App, pid: &str, country: &str) -> Result<Vec<&'a NceSku>, ApiError> {
+    let skus: Vec<&NceSku> = app
+        .catalog
+        .nce_product(pid)
+        .into_iter()
+        .filter(|s| sold_in(s, country))
+        .collect();
     if skus.is_empty() {
         Err(product_not_found(pid))
     } else {
@@ -144,10 +161,11 @@ fn find_product<'a>(app: &'a App, pid: &str) -> Result<Vec<&'a NceSku>, ApiError
     }
 }
 
-fn find_sku<'a>(app: &'a App, pid: &str, sid: &str) -> Result<&'a NceSku, ApiError> {
-    find_product(app, pid)?;
+fn find_sku<'a>(app: &'a App, pid: &str, sid: &str, country: &str) -> Result<&'a NceSku, ApiError> {
+    find_product(app, pid, country)?;
     app.catalog
         .nce_sku(pid, sid)
+        .filter(|s| sold_in(s, country))
         .ok_or_else(|| sku_not_found(sid))
 }
 
@@ -158,7 +176,7 @@ async fn get_product(
 ) -> ApiResult {
     let pairs = query_pairs(raw.as_deref());
     let (country, customer) = market(&app, &params, &pairs)?;
-    let skus = find_product(&app, param(&params, "pid"))?;
+    let skus = find_product(&app, param(&params, "pid"), &country)?;
     ok(&product_json(skus[0], &country, customer.as_deref()))
 }
 
@@ -170,7 +188,7 @@ async fn list_skus(
     let pairs = query_pairs(raw.as_deref());
     let (country, customer) = market(&app, &params, &pairs)?;
     let pid = param(&params, "pid");
-    let skus = find_product(&app, pid)?;
+    let skus = find_product(&app, pid, &country)?;
     let items = if commercial(&pairs) {
         skus.iter()
             .map(|s| sku_json(s, &country, customer.as_deref()))
@@ -191,7 +209,7 @@ async fn get_sku(
 ) -> ApiResult {
     let pairs = query_pairs(raw.as_deref());
     let (country, customer) = market(&app, &params, &pairs)?;
-    let sku = find_sku(&app, param(&params, "pid"), param(&params, "sid"))?;
+    let sku = find_sku(&app, param(&params, "pid"), param(&params, "sid"), &country)?;
     ok(&sku_json(sku, &country, customer.as_deref()))
 }
 
@@ -202,7 +220,7 @@ async fn list_availabilities(
 ) -> ApiResult {
     let pairs = query_pairs(raw.as_deref());
     let (country, customer) = market(&app, &params, &pairs)?;
-    let sku = find_sku(&app, param(&params, "pid"), param(&params, "sid"))?;
+    let sku = find_sku(&app, param(&params, "pid"), param(&params, "sid"), &country)?;
     let items = if commercial(&pairs) {
         vec![availability_json(sku, &country, customer.as_deref())]
     } else {
@@ -224,7 +242,7 @@ async fn get_availability(
 ) -> ApiResult {
     let pairs = query_pairs(raw.as_deref());
     let (country, customer) = market(&app, &params, &pairs)?;
-    let sku = find_sku(&app, param(&params, "pid"), param(&params, "sid"))?;
+    let sku = find_sku(&app, param(&params, "pid"), param(&params, "sid"), &country)?;
     let aid = param(&params, "aid");
     if !sku.availability_id.eq_ignore_ascii_case(aid) {
         return Err(availability_not_found(aid));
