@@ -6,6 +6,7 @@
 
 mod apply;
 mod bars;
+mod doctor;
 mod plan;
 mod report;
 mod sandbox;
@@ -38,6 +39,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Run a local Partner Center emulator for rehearsals and tests.
     Sandbox(sandbox::SandboxArgs),
+    /// Preflight: check the token, its MFA claim and the GDAP roles before a run.
+    Doctor(doctor::DoctorArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -47,6 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(args),
         Command::Status(args) => status::run(args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Doctor(args) => doctor::run(args),
     }
 }
 

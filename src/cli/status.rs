@@ -34,20 +34,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         .journal
         .clone()
         .unwrap_or_else(|| journal::default_path(&args.plan));
-    let events = match journal::read(&journal_path)? {
-        Some((header, events)) => {
-            if header.plan_sha256 != sha {
-                return Err(journal::JournalError::OtherPlan {
-                    path: journal_path.display().to_string(),
-                    found: header.plan_sha256,
-                    expected: sha,
-                }
-                .into());
-            }
-            events
-        }
-        None => Vec::new(),
-    };
+    let events = journal::read_for(&journal_path, &sha, None)?;
     let today = chrono::Local::now().date_naive();
     let rows = status::rows(&plan, &events, today, &[]);
     let mut out = std::io::stdout().lock();

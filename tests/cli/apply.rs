@@ -251,7 +251,11 @@ fn happy_path_provisions_accepted_customers_once_and_invites_the_rest() {
     // invitations.csv lists exactly the customers who have not accepted, with the link.
     let inv = wd.read("invitations.csv");
     let mut lines = inv.lines();
-    assert_eq!(lines.next(), Some("customer,name,contact_email,link"));
+    // UTF-8 with a BOM (Excel), and a note that the link grants no admin access.
+    assert_eq!(
+        lines.next(),
+        Some("\u{feff}customer,name,contact_email,link,note")
+    );
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), awaiting.len(), "{inv}");
     for c in plan
@@ -262,6 +266,7 @@ fn happy_path_provisions_accepted_customers_once_and_invites_the_rest() {
         let email = c.contact_email.as_deref().unwrap();
         let row = rows.iter().find(|r| r.contains(email)).expect(email);
         assert!(row.contains("https://"), "no link in {row}");
+        assert!(row.contains("no admin access") && row.contains("GDAP"), "{row}");
     }
 
     // status reads the journal: done for the accepted, awaiting_acceptance for the rest.
@@ -341,9 +346,10 @@ fn a_second_run_changes_nothing_and_uses_one_sweep() {
     let out = apply(&wd, &sb, &[]).expect_code(0);
     let state = sandbox_state(&sb);
     assert_eq!(end_state(&state), first, "a re-run changed something");
-    // One sweep page, nothing else: every customer is already done.
+    // The preflight's three calls and one sweep page, nothing else: every customer is
+    // already done.
     let requests = state["stats"]["requests"].as_u64().unwrap() - requests_before;
-    assert_eq!(requests, 1, "{}", out.stdout);
+    assert_eq!(requests, 4, "{}", out.stdout);
     assert!(out.stdout.contains("orders placed 0"), "{}", out.stdout);
 }
 
