@@ -7,6 +7,7 @@
 //! binary (`src/main.rs` with `src/cli/`) only parses flags and calls these.
 
 pub mod apply;
+pub mod catalog;
 pub mod fsx;
 pub mod i18n;
 pub mod input;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod sandbox;
+pub mod text;
 
 /// `cspmove 0.1.0`, as written into plans and reports.
 pub const GENERATED_BY: &str = concat!("cspmove ", env!("CARGO_PKG_VERSION"));

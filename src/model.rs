@@ -350,7 +350,7 @@ pub enum WarningCode {
     ExpiresSoon,
     /// The original renews by itself unless auto-renew is turned off.
     AutoRenewOn,
-    /// `--catalog` was given but does not know the offer.
+    /// The catalog (built in, or extended by `--catalog`) does not know the product.
     OfferNotInCatalog,
     /// Seats outside the catalog's min/max quantity for the target offer.
     QuantityOutOfRange,
@@ -360,10 +360,25 @@ pub enum WarningCode {
     ConflictingCustomer,
     /// The customer ID cell was not a GUID; the row was planned by its domain.
     InvalidCustomerId,
+    /// The catalog knows no new-commerce product for the licence: the target is the
+    /// current offer itself (the product may be end of sale; see channel transfers).
+    NoNewCommerceOffer,
+    /// The licence SKU of the current or the target offer is not known: offers were
+    /// compared by text.
+    SkuUnknown,
+    /// More licences to reassign than target seats bought: the reassignment cannot
+    /// finish (`licenses_to_reassign - target_seats` more seats are needed).
+    TargetSeatsBelowAssigned,
+    /// Another line of the customer holds users on the same old licence SKU: the users
+    /// of that SKU are shared between the lines.
+    SharedLicensePool,
+    /// The product name belongs to several licences and none is the one new commerce
+    /// sells: name the part number or `skuId` instead.
+    AmbiguousProduct,
 }
 
 impl WarningCode {
-    pub const ALL: [WarningCode; 9] = [
+    pub const ALL: [WarningCode; 14] = [
         WarningCode::NoExpiry,
         WarningCode::Expired,
         WarningCode::ExpiresSoon,
@@ -373,6 +388,11 @@ impl WarningCode {
         WarningCode::AssignedExceedsSeats,
         WarningCode::ConflictingCustomer,
         WarningCode::InvalidCustomerId,
+        WarningCode::NoNewCommerceOffer,
+        WarningCode::SkuUnknown,
+        WarningCode::TargetSeatsBelowAssigned,
+        WarningCode::SharedLicensePool,
+        WarningCode::AmbiguousProduct,
     ];
 
     /// The code as it appears in the plan file (`NO_EXPIRY`, ...).
@@ -387,6 +407,11 @@ impl WarningCode {
             WarningCode::AssignedExceedsSeats => "ASSIGNED_EXCEEDS_SEATS",
             WarningCode::ConflictingCustomer => "CONFLICTING_CUSTOMER",
             WarningCode::InvalidCustomerId => "INVALID_CUSTOMER_ID",
+            WarningCode::NoNewCommerceOffer => "NO_NEW_COMMERCE_OFFER",
+            WarningCode::SkuUnknown => "SKU_UNKNOWN",
+            WarningCode::TargetSeatsBelowAssigned => "TARGET_SEATS_BELOW_ASSIGNED",
+            WarningCode::SharedLicensePool => "SHARED_LICENSE_POOL",
+            WarningCode::AmbiguousProduct => "AMBIGUOUS_PRODUCT",
         }
     }
 }

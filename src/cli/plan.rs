@@ -15,10 +15,10 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
+use cspmove::catalog::{Catalog, OfferMap};
 use cspmove::i18n::Lang;
 use cspmove::input::{DateOrder, Field, InputSource, InputTable, ReadOptions, SheetSelector};
 use cspmove::model::{Billing, Plan, Term, sells, unsold_message};
-use cspmove::plan::catalog::{Catalog, OfferMap};
 use cspmove::plan::summary::{self, PlanFile};
 use cspmove::plan::{Lookups, PlanOptions};
 use cspmove::report::Format;
@@ -312,6 +312,21 @@ fn peak_memory() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
+/// The catalog in use: the built-in one, extended and overridden by `--catalog`.
+pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<std::borrow::Cow<'static, Catalog>> {
+    let builtin = Catalog::builtin();
+    Ok(match path {
+        None => std::borrow::Cow::Borrowed(builtin),
+        Some(path) => {
+            let rows = cspmove::catalog::read_catalog(path)?;
+            tracing::info!("--catalog {}: {} rows", path.display(), rows.len());
+            let mut catalog = builtin.clone();
+            catalog.extend(rows);
+            std::borrow::Cow::Owned(catalog)
+        }
+    })
+}
+
 /// At most this many rejected rows are listed on stderr; the plan file has them all.
 const REJECTED_ON_STDERR: usize = 10;
 
@@ -357,14 +372,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         );
         tables.push(table);
     }
-    let catalog = match &config.catalog {
-        Some(path) => Some(Catalog::new(cspmove::input::read_catalog(path)?)),
-        None => None,
-    };
+    let catalog = load_catalog(config.catalog.as_deref())?;
     let offer_map = match &config.offer_map {
         Some(path) => Some(OfferMap::new(
-            cspmove::input::read_offer_map(path)?,
-            catalog.as_ref(),
+            cspmove::catalog::read_offer_map(path)?,
+            &catalog,
         )),
         None => None,
     };
@@ -373,7 +385,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
 
     let started = Instant::now();
     let lookups = Lookups {
-        catalog: catalog.as_ref(),
+        catalog: &catalog,
         offer_map: offer_map.as_ref(),
     };
     // Every line is decided and counted before any customer is built, so the plan's

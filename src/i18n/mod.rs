@@ -246,6 +246,11 @@ pub fn warning_key(code: WarningCode) -> &'static str {
         WarningCode::AssignedExceedsSeats => "warning.ASSIGNED_EXCEEDS_SEATS",
         WarningCode::ConflictingCustomer => "warning.CONFLICTING_CUSTOMER",
         WarningCode::InvalidCustomerId => "warning.INVALID_CUSTOMER_ID",
+        WarningCode::NoNewCommerceOffer => "warning.NO_NEW_COMMERCE_OFFER",
+        WarningCode::SkuUnknown => "warning.SKU_UNKNOWN",
+        WarningCode::TargetSeatsBelowAssigned => "warning.TARGET_SEATS_BELOW_ASSIGNED",
+        WarningCode::SharedLicensePool => "warning.SHARED_LICENSE_POOL",
+        WarningCode::AmbiguousProduct => "warning.AMBIGUOUS_PRODUCT",
     }
 }
 

@@ -12,8 +12,6 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use unicode_normalization::UnicodeNormalization;
-
 /// One field of a table and the header texts that name it.
 #[derive(Debug)]
 pub(crate) struct FieldSpec {
@@ -33,19 +31,10 @@ pub(crate) struct Schema {
     pub index: OnceLock<HashMap<String, (usize, usize)>>,
 }
 
-/// The comparison key of a header text (see the module comment).
+/// The comparison key of a header text: the crate's one normaliser,
+/// [`crate::text::match_key`] (see the module comment).
 pub(crate) fn header_key(text: &str) -> String {
-    if text.is_ascii() {
-        return text
-            .bytes()
-            .filter(u8::is_ascii_alphanumeric)
-            .map(|b| b.to_ascii_lowercase() as char)
-            .collect();
-    }
-    text.nfkc()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .collect()
+    crate::text::match_key(text)
 }
 
 /// A header row matched to a schema.

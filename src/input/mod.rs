@@ -13,10 +13,10 @@
 //! validated in parallel, and anything else is read whole. The pieces, in reading order:
 //! `source` (bytes, sniffing, encodings), `stream` (chunked reading), `csv` (delimiter,
 //! header row, row numbers, the parallel loop), `excel` (calamine), `header` (aliases),
-//! `row` (one row → a `SourceRow` or a `Rejection`), `value` and `date` (cell values),
-//! `catalog` (`--catalog`, `--offer-map`). docs/input-format.md is the user's view.
+//! `row` (one row → a `SourceRow` or a `Rejection`), `value` and `date` (cell values).
+//! [`read_small_table`] reads the catalog module's `--catalog` and `--offer-map` files.
+//! docs/input-format.md is the user's view.
 
-mod catalog;
 mod csv;
 mod date;
 mod excel;
@@ -33,11 +33,13 @@ use chrono::NaiveDate;
 use rayon::prelude::*;
 
 use crate::model::{Billing, InputInfo, Rejection, Term};
-use header::{HeaderMap, INPUT_SCHEMA, Schema};
+use header::{HeaderMap, INPUT_SCHEMA};
 use row::{RowContext, RowOutcome};
 
-pub use catalog::{read_catalog, read_offer_map};
+// For the catalog module's `--catalog` and `--offer-map` readers.
+pub(crate) use header::{FieldSpec, Schema};
 pub use source::parse_encoding_name;
+pub(crate) use value::{clean, parse_guid, parse_whole};
 
 /// The fields of DESIGN §3, named as `--map FIELD=HEADER` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -177,27 +179,6 @@ pub struct InputTable {
     pub info: InputInfo,
     pub rows: Vec<SourceRow>,
     pub rejected: Vec<Rejection>,
-}
-
-/// One row of a `--catalog` file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CatalogEntry {
-    /// Legacy offer GUID or new-commerce `PRODUCT:SKU` (or `PRODUCT:SKU:AVAILABILITY`).
-    pub offer_id: String,
-    pub offer_name: String,
-    /// Entra license SKU the offer grants (lower case GUID).
-    pub sku_id: Option<String>,
-    pub sku_part_number: Option<String>,
-    pub min_quantity: Option<u64>,
-    pub max_quantity: Option<u64>,
-    pub country: Option<String>,
-}
-
-/// One `from, to` pair of an `--offer-map` file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OfferMapEntry {
-    pub from: String,
-    pub to: String,
 }
 
 /// A whole input that cannot be used. Exit code 2. Every message starts with the path.

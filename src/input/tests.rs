@@ -854,37 +854,6 @@ fn encoding_flag_overrides_detection() {
 }
 
 #[test]
-fn catalog_and_offer_map() {
-    let catalog = read_catalog(&fixtures().join("catalog.csv")).unwrap();
-    assert_eq!(catalog.len(), 2);
-    assert_eq!(
-        catalog[0],
-        CatalogEntry {
-            offer_id: "CFQ7TTC0LCHC:0002".into(),
-            offer_name: "Microsoft 365 E3".into(),
-            sku_id: Some("05e9a617-0261-4cee-bb44-138d3ef5d965".into()),
-            sku_part_number: Some("SPE_E3".into()),
-            min_quantity: Some(1),
-            max_quantity: Some(300),
-            country: Some("KR".into()),
-        }
-    );
-    assert_eq!(catalog[1].country, None);
-    let map = read_offer_map(&fixtures().join("offer_map.csv")).unwrap();
-    assert_eq!(
-        map,
-        vec![OfferMapEntry {
-            from: "Office 365 E3".into(),
-            to: "Microsoft 365 E3".into()
-        }]
-    );
-    let err = read_catalog(&fixtures().join("catalog_bad_row.csv"))
-        .unwrap_err()
-        .to_string();
-    assert!(err.ends_with("catalog_bad_row.csv: row 2, column \"SKU ID\": \"not-a-guid\" is not a license SKU ID (a GUID)"), "{err}");
-}
-
-#[test]
 fn blank_rows_are_skipped_but_counted() {
     let table = read_text(
         "\n\nDomain,Offer,Seats\n\n,,\na.com,E1,1\n\"b.com\",\"E1\nsecond line\",2\n\nc.com,E1,3\n",
@@ -908,7 +877,7 @@ mod properties {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).unwrap();
             let _ = read_input(&InputSource::Path(path.clone()), 0, &ReadOptions::default());
-            let _ = read_catalog(&path);
+            let _ = crate::catalog::read_catalog(&path);
         }
     }
 

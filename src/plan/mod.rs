@@ -24,11 +24,9 @@
 //! Rows are moved, not copied, into the plan's lines: at a million rows the strings of
 //! the input are most of the memory the command uses.
 
-pub mod catalog;
 pub mod duplicates;
 pub mod json;
 
-pub mod offer;
 pub mod rules;
 pub mod summary;
 pub mod tasks;
@@ -41,14 +39,16 @@ use std::io::Write;
 use chrono::NaiveDate;
 use rayon::prelude::*;
 
+use crate::catalog::{Catalog, OfferMap};
 use crate::input::{InputTable, SourceRow};
 use crate::model::{
     Billing, Customer, InputInfo, Plan, RejectCode, Rejection, Relationship, SCHEMA, Term,
     WarningCode,
 };
-use crate::plan::catalog::{Catalog, OfferMap};
-use crate::plan::offer::normalise;
-use crate::plan::rules::{Decision, LineDefaults, Resolver, decide_line, materialise};
+use crate::plan::rules::{
+    Decision, LineDefaults, Resolver, decide_line, mark_shared_pools, materialise,
+};
+use crate::text::match_key as normalise;
 
 /// Checked planning options.
 #[derive(Debug, Clone)]
@@ -85,11 +85,22 @@ impl PlanOptions {
     }
 }
 
-/// The lookup tables of DESIGN §4, both optional.
-#[derive(Debug, Clone, Copy, Default)]
+/// The lookup tables of DESIGN §4: the catalog (the built-in one unless `--catalog`
+/// extends it) and the optional offer map.
+#[derive(Debug, Clone, Copy)]
 pub struct Lookups<'a> {
-    pub catalog: Option<&'a Catalog>,
+    pub catalog: &'a Catalog,
     pub offer_map: Option<&'a OfferMap>,
+}
+
+impl Default for Lookups<'_> {
+    /// The built-in catalog and no offer map.
+    fn default() -> Self {
+        Lookups {
+            catalog: Catalog::builtin(),
+            offer_map: None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -193,6 +204,80 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
     map
 }
 
+/// At most this many examples of a catalog warning are logged; the plan has them all.
+const LOGGED_EXAMPLES: usize = 5;
+
+/// Says on stderr what a line's warning code alone cannot: the candidates of each
+/// ambiguous product name, and how many seats a reassignment lacks.
+fn log_catalog_warnings(
+    rows: &[SourceRow],
+    order: &[usize],
+    decisions: &[Decision<'_>],
+    catalog: &Catalog,
+    inputs: &[InputInfo],
+) {
+    use std::collections::BTreeMap;
+    let mut ambiguous: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut short = Vec::new();
+    let mut short_lines = 0u64;
+    for (d, &i) in decisions.iter().zip(order) {
+        let row = &rows[i];
+        if d.warnings.contains(WarningCode::AmbiguousProduct) {
+            if let crate::catalog::Resolution::Ambiguous(a) = d.current {
+                ambiguous.insert(row.current_offer.as_str(), a);
+            }
+            if let (crate::catalog::Resolution::Ambiguous(a), Some(t)) =
+                (d.target, row.target_offer.as_deref())
+            {
+                ambiguous.insert(t, a);
+            }
+        }
+        if d.warnings.contains(WarningCode::TargetSeatsBelowAssigned) {
+            short_lines += 1;
+            if short.len() < LOGGED_EXAMPLES {
+                let target_seats = row.target_seats.unwrap_or(row.seats);
+                let to_move = row.assigned.unwrap_or(row.seats);
+                short.push(format!(
+                    "{} row {}: {to_move} licences to reassign, {target_seats} target seats ({} more needed)",
+                    inputs[row.input].path,
+                    row.row,
+                    to_move - target_seats
+                ));
+            }
+        }
+    }
+    for (text, a) in ambiguous {
+        let candidates: Vec<String> = catalog
+            .ambiguity(a)
+            .iter()
+            .map(|&p| {
+                let p = catalog.product(p);
+                format!(
+                    "{} ({})",
+                    p.sku_part_number.as_deref().unwrap_or("?"),
+                    p.sku_id.as_deref().unwrap_or("no skuId")
+                )
+            })
+            .collect();
+        tracing::warn!(
+            "{text:?} names {} licences: {}; its lines carry AMBIGUOUS_PRODUCT: name the part number or skuId instead (or add the product with --catalog)",
+            candidates.len(),
+            candidates.join(", ")
+        );
+    }
+    if short_lines > 0 {
+        tracing::warn!(
+            "{short_lines} lines have fewer target seats than licences to reassign (TARGET_SEATS_BELOW_ASSIGNED): {}{}",
+            short.join("; "),
+            if short_lines > short.len() as u64 {
+                "; …"
+            } else {
+                ""
+            }
+        );
+    }
+}
+
 /// Customers built and serialised per work item of [`Prepared::write_customers`].
 const JSON_CHUNK: usize = 64;
 /// Work items built while the previous ones are written.
@@ -222,7 +307,7 @@ struct Decided<'a> {
     /// The decision for each row of `order`, at the same position.
     decisions: Vec<Decision<'a>>,
     domain_ids: HashMap<String, String>,
-    catalog: Option<&'a Catalog>,
+    catalog: &'a Catalog,
     options: PlanOptions,
 }
 
@@ -327,6 +412,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
         .collect();
     let mut summary = summary::count_decisions(&decisions);
     lap("lines decided and counted");
+    log_catalog_warnings(&rows, &order, &decisions, lookups.catalog, &inputs);
 
     // The rest of the head: rejections in (input, row) order, and the counts.
     rejected.sort_by_key(|(input, r)| (*input, r.row));
@@ -499,7 +585,7 @@ fn decide_customer<'a>(
     // Ltd." and "CONTOSO LTD" are one company; domains compare case-insensitively.
     let first_name = rows().find_map(|r| r.customer_name.as_deref().filter(|s| !s.is_empty()));
     let first_name_norm = first_name.map(normalise);
-    rows()
+    let mut decisions: Vec<Decision<'a>> = rows()
         .map(|r| {
             let name_differs = r.customer_name.as_deref().is_some_and(|n| {
                 !n.is_empty() && Some(n) != first_name && Some(normalise(n)) != first_name_norm
@@ -515,7 +601,9 @@ fn decide_customer<'a>(
             }
             decision
         })
-        .collect()
+        .collect();
+    mark_shared_pools(&mut decisions);
+    decisions
 }
 
 /// Builds customer number `no` (1-based) from its rows, in input order, and their
@@ -525,7 +613,7 @@ fn build_customer(
     rows: Vec<SourceRow>,
     decisions: &[Decision<'_>],
     domain_ids: &HashMap<String, String>,
-    catalog: Option<&Catalog>,
+    catalog: &Catalog,
     options: &PlanOptions,
 ) -> Customer {
     let key = rows

@@ -11,10 +11,9 @@ use foldhash::HashMap;
 
 use chrono::{Datelike, Days, NaiveDate};
 
+use crate::catalog::{Catalog, Hit, OfferId, OfferKind, OfferMap, Resolution, offer_key};
 use crate::input::SourceRow;
 use crate::model::{Billing, LicenseAction, Line, OriginalAction, Term, WarningCode};
-use crate::plan::catalog::{Catalog, OfferMap};
-use crate::plan::offer::{OfferId, offer_key};
 
 /// When to provision a line, and the timing warning it carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,55 +78,56 @@ pub fn let_expire_due(provision_on: NaiveDate, expires_on: Option<NaiveDate>) ->
     expires_on.map_or(provision_on, |e| e.max(provision_on))
 }
 
-/// Licenses to move for a line: none for the same offer, else `assigned` when known,
+/// Licenses to move for a line: none for the same licence, else `assigned` when known,
 /// else every seat.
-pub fn licenses_to_reassign(same_offer: bool, assigned: Option<u64>, seats: u64) -> u64 {
-    if same_offer {
+pub fn licenses_to_reassign(same_license: bool, assigned: Option<u64>, seats: u64) -> u64 {
+    if same_license {
         0
     } else {
         assigned.unwrap_or(seats)
     }
 }
 
-/// The offer to provision: `target_offer || offer_map[current_offer] || current_offer`.
-pub fn target_text<'a>(
-    target_offer: Option<&'a str>,
-    mapped: Option<&'a str>,
-    current_offer: &'a str,
-) -> &'a str {
-    target_offer
-        .filter(|t| !t.trim().is_empty())
-        .or(mapped)
-        .unwrap_or(current_offer)
-}
-
-/// Same offer when both resolve in the catalog and their catalog IDs are equal; when
-/// either does not resolve, when their [`offer_key`]s are equal.
-pub fn same_offer<K: PartialEq + ?Sized>(
-    current_catalog_id: Option<&str>,
-    target_catalog_id: Option<&str>,
-    current_key: &K,
-    target_key: &K,
+/// Whether a line moves between two offers of one product (DESIGN §5): both resolved
+/// to the same product and offer; when either does not resolve, their texts' interned
+/// [`offer_key`]s are equal.
+pub fn same_offer(
+    current: Resolution,
+    target: Resolution,
+    current_key: u32,
+    target_key: u32,
 ) -> bool {
-    match (current_catalog_id, target_catalog_id) {
+    match (current.hit(), target.hit()) {
         (Some(c), Some(t)) => c == t,
         _ => current_key == target_key,
     }
 }
 
+/// Whether users keep their licences: the same offer, or two offers of one product
+/// (one licence SKU), such as a legacy offer and its new-commerce twin.
+pub fn same_license(same_offer: bool, current: Resolution, target: Resolution) -> bool {
+    same_offer
+        || matches!((current.hit(), target.hit()), (Some(c), Some(t)) if c.product == t.product)
+}
+
 /// One offer text as resolved for one country.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Resolved {
-    /// Catalog entry index.
-    catalog: Option<u32>,
+    resolution: Resolution,
     /// Interned [`offer_key`] of the text.
     key: u32,
+    /// The default target when this text is the current offer: the new-commerce
+    /// offer of its product, when the catalog knows one.
+    default: Option<Hit>,
 }
+
+/// A key no text interns to: the default target has no text of its own.
+const NO_KEY: u32 = u32::MAX;
 
 /// Resolves offer texts against the catalog and the offer map, caching per text and
 /// country. One per worker; results never depend on which worker resolved a text.
 pub struct Resolver<'a> {
-    catalog: Option<&'a Catalog>,
+    catalog: &'a Catalog,
     offer_map: Option<&'a OfferMap>,
     /// Country ("" when none) → offer text → resolution.
     cache: HashMap<String, HashMap<String, Resolved>>,
@@ -137,7 +137,7 @@ pub struct Resolver<'a> {
 }
 
 impl<'a> Resolver<'a> {
-    pub fn new(catalog: Option<&'a Catalog>, offer_map: Option<&'a OfferMap>) -> Resolver<'a> {
+    pub fn new(catalog: &'a Catalog, offer_map: Option<&'a OfferMap>) -> Resolver<'a> {
         Resolver {
             catalog,
             offer_map,
@@ -147,20 +147,35 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    pub fn catalog(&self) -> &'a Catalog {
+        self.catalog
+    }
+
     fn resolve(&mut self, text: &str, country: Option<&str>) -> Resolved {
         let country_key = country.unwrap_or("");
         // Look up before inserting: `entry` would allocate the keys on every hit.
         if let Some(r) = self.cache.get(country_key).and_then(|m| m.get(text)) {
             return *r;
         }
-        let catalog = self
-            .catalog
-            .and_then(|c| c.resolve_index(text, country))
-            .map(|i| u32::try_from(i).expect("a catalog has fewer than 2^32 offers"));
+        let resolution = self.catalog.resolve(text, country);
+        let default = resolution.hit().and_then(|hit| {
+            let offer = self
+                .catalog
+                .product(hit.product)
+                .new_commerce_index(country)?;
+            Some(Hit {
+                product: hit.product,
+                offer: Some(offer as u32),
+            })
+        });
         let key = offer_key(text);
         let next = self.keys.len() as u32;
         let key = *self.keys.entry(key).or_insert(next);
-        let r = Resolved { catalog, key };
+        let r = Resolved {
+            resolution,
+            key,
+            default,
+        };
         self.cache
             .entry(country_key.to_string())
             .or_default()
@@ -177,12 +192,12 @@ impl<'a> Resolver<'a> {
         {
             return *hit;
         }
-        let catalog_id = self
+        let product = self
             .resolve(current, country)
-            .catalog
-            .zip(self.catalog)
-            .map(|(i, c)| c.offer(i as usize).offer_id.as_str());
-        let target = offer_map.target_for(current, catalog_id);
+            .resolution
+            .hit()
+            .map(|h| h.product);
+        let target = offer_map.target_for(current, product);
         self.mapped
             .entry(country.unwrap_or("").to_string())
             .or_default()
@@ -193,10 +208,10 @@ impl<'a> Resolver<'a> {
 
 /// A set of [`WarningCode`]s, iterated in the codes' order (the order a line lists them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Warnings(u16);
+pub struct Warnings(u32);
 
 impl Warnings {
-    fn bit(code: WarningCode) -> u16 {
+    fn bit(code: WarningCode) -> u32 {
         let index = WarningCode::ALL
             .iter()
             .position(|&c| c == code)
@@ -222,18 +237,28 @@ impl Warnings {
     }
 }
 
+/// Where a line's target came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetSource<'a> {
+    /// The row's own `target_offer`.
+    Row,
+    /// The offer map's `to` for the current offer.
+    Mapped(&'a str),
+    /// The new-commerce offer granting the current offer's licence.
+    NewCommerce,
+    /// The current offer itself (no new-commerce offer known, or an unknown product).
+    Current,
+}
+
 /// Everything §5 decides about one line, without any of its text: what [`decide_line`]
 /// works out and [`materialise`] turns into a [`Line`]. The planner decides every line
 /// first (which gives the summary before any line is built, so the plan file can be
 /// written front to back in one pass) and builds the lines afterwards from these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision<'a> {
-    /// Catalog index of the current offer.
-    current: Option<u32>,
-    /// Catalog index of the target offer.
-    target: Option<u32>,
-    /// The offer map's target, when the row names no target of its own.
-    mapped: Option<&'a str>,
+    pub current: Resolution,
+    pub target: Resolution,
+    pub source: TargetSource<'a>,
     pub same_offer: bool,
     /// Current and target grant the same licence SKU (true whenever `same_offer` is).
     pub same_license: bool,
@@ -251,6 +276,11 @@ impl Decision<'_> {
             LicenseAction::Reassign
         }
     }
+
+    /// The product whose licence users hold today, when the current offer resolved.
+    pub fn current_product(&self) -> Option<u32> {
+        self.current.hit().map(|h| h.product)
+    }
 }
 
 fn row_target(row: &SourceRow) -> Option<&str> {
@@ -267,9 +297,10 @@ pub struct LineDefaults {
     pub billing: Billing,
 }
 
-/// Decides one row: its target, whether the offer stays the same, when to provision
-/// and its line-level warnings. Customer-level warnings (`CONFLICTING_CUSTOMER`) are
-/// added by the caller.
+/// Decides one row: its target (`target_offer || offer_map[current] || the new-commerce
+/// offer of the same licence || current`), whether offer and licence stay the same, when
+/// to provision and its line-level warnings. Customer-level warnings
+/// (`CONFLICTING_CUSTOMER`, `SHARED_LICENSE_POOL`) are added by the caller.
 pub fn decide_line<'a>(
     row: &SourceRow,
     country: Option<&str>,
@@ -282,27 +313,32 @@ pub fn decide_line<'a>(
         term,
         billing,
     } = *defaults;
-    let mapped = match row_target(row) {
-        Some(_) => None,
-        None => resolver.mapped_target(&row.current_offer, country),
-    };
-    let target = target_text(row_target(row), mapped, &row.current_offer);
-    let current_r = resolver.resolve(&row.current_offer, country);
-    let target_r = if std::ptr::eq(target, row.current_offer.as_str()) {
-        current_r
-    } else {
-        resolver.resolve(target, country)
+    let current = resolver.resolve(&row.current_offer, country);
+    let (source, target) = match row_target(row) {
+        Some(text) => (TargetSource::Row, resolver.resolve(text, country)),
+        None => match resolver.mapped_target(&row.current_offer, country) {
+            Some(to) => (TargetSource::Mapped(to), resolver.resolve(to, country)),
+            None => match current.default {
+                Some(hit) => (
+                    TargetSource::NewCommerce,
+                    Resolved {
+                        resolution: Resolution::Found(hit),
+                        key: NO_KEY,
+                        default: Some(hit),
+                    },
+                ),
+                None => (TargetSource::Current, current),
+            },
+        },
     };
     let catalog = resolver.catalog;
-    let entry = |r: Resolved| r.catalog.zip(catalog).map(|(i, c)| c.offer(i as usize));
-    let (current_entry, target_entry) = (entry(current_r), entry(target_r));
     let same = same_offer(
-        current_entry.map(|o| o.offer_id.as_str()),
-        target_entry.map(|o| o.offer_id.as_str()),
-        // Keys are interned per resolver, so comparing their numbers is comparing them.
-        &current_r.key,
-        &target_r.key,
+        current.resolution,
+        target.resolution,
+        current.key,
+        target.key,
     );
+    let same_lic = same_license(same, current.resolution, target.resolution);
     let target_seats = row.target_seats.unwrap_or(row.seats);
 
     let when = timing(row.expires_on, as_of, lead_days);
@@ -313,24 +349,48 @@ pub fn decide_line<'a>(
     if row.auto_renew == Some(true) {
         warnings.insert(WarningCode::AutoRenewOn);
     }
-    if catalog.is_some() && (current_entry.is_none() || target_entry.is_none()) {
-        warnings.insert(WarningCode::OfferNotInCatalog);
+    for r in [current.resolution, target.resolution] {
+        match r {
+            Resolution::Found(_) => {}
+            Resolution::Ambiguous(_) => warnings.insert(WarningCode::AmbiguousProduct),
+            Resolution::Unknown => warnings.insert(WarningCode::OfferNotInCatalog),
+        }
     }
-    if target_entry.is_some_and(|o| !o.quantity_ok(target_seats)) {
-        warnings.insert(WarningCode::QuantityOutOfRange);
+    let sku = |r: Resolution| {
+        r.hit()
+            .and_then(|h| catalog.product(h.product).sku_id.as_ref())
+    };
+    if sku(current.resolution).is_none() || sku(target.resolution).is_none() {
+        warnings.insert(WarningCode::SkuUnknown);
+    }
+    if let Some(hit) = target.resolution.hit() {
+        match catalog.offer(hit) {
+            Some(offer) => {
+                if offer.kind != OfferKind::NewCommerce {
+                    warnings.insert(WarningCode::NoNewCommerceOffer);
+                }
+                if !offer.quantity_ok(target_seats) {
+                    warnings.insert(WarningCode::QuantityOutOfRange);
+                }
+            }
+            None => warnings.insert(WarningCode::NoNewCommerceOffer),
+        }
     }
     if row.assigned.is_some_and(|a| a > row.seats) {
         warnings.insert(WarningCode::AssignedExceedsSeats);
+    }
+    if !same_lic && licenses_to_reassign(false, row.assigned, row.seats) > target_seats {
+        warnings.insert(WarningCode::TargetSeatsBelowAssigned);
     }
     if row.invalid_customer_id.is_some() {
         warnings.insert(WarningCode::InvalidCustomerId);
     }
     Decision {
-        current: current_r.catalog,
-        target: target_r.catalog,
-        mapped,
+        current: current.resolution,
+        target: target.resolution,
+        source,
         same_offer: same,
-        same_license: same,
+        same_license: same_lic,
         provision_on: when.provision_on,
         term: row.term.unwrap_or(term),
         billing: row.billing.unwrap_or(billing),
@@ -338,10 +398,34 @@ pub fn decide_line<'a>(
     }
 }
 
+/// `SHARED_LICENSE_POOL` on the reassigning lines of one customer whose users hold a
+/// licence another line of the customer also holds (DESIGN §5): the users of that SKU
+/// are shared between the lines, and apply moves exactly `licenses_to_reassign` of them.
+pub fn mark_shared_pools(decisions: &mut [Decision<'_>]) {
+    if decisions.len() < 2 {
+        return;
+    }
+    for i in 0..decisions.len() {
+        if decisions[i].same_license {
+            continue;
+        }
+        let Some(product) = decisions[i].current_product() else {
+            continue;
+        };
+        let shared = decisions
+            .iter()
+            .enumerate()
+            .any(|(j, d)| j != i && d.current_product() == Some(product));
+        if shared {
+            decisions[i].warnings.insert(WarningCode::SharedLicensePool);
+        }
+    }
+}
+
 /// Builds the line of `row` as `decision` (made by [`decide_line`] for this row with
 /// the same `catalog`) says. The line's `id` is left empty: it depends on the customer's
 /// position, which the caller knows.
-pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: Option<&Catalog>) -> Line {
+pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: &Catalog) -> Line {
     let SourceRow {
         input,
         row,
@@ -357,33 +441,35 @@ pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: Option<&Cat
         target_seats,
         ..
     } = row;
-    let entry = |i: Option<u32>| i.zip(catalog).map(|(i, c)| c.offer(i as usize));
-    let (current_entry, target_entry) = (entry(decision.current), entry(decision.target));
-    let target_offer = match target_offer.filter(|t| !t.trim().is_empty()) {
-        Some(t) => t,
-        None => match decision.mapped {
-            Some(m) => m.to_string(),
-            None => current_offer.clone(),
-        },
+    let current_hit = decision.current.hit();
+    let target_hit = decision.target.hit();
+    let target_offer = match decision.source {
+        TargetSource::Row => target_offer.unwrap_or_default(),
+        TargetSource::Mapped(m) => m.to_string(),
+        TargetSource::NewCommerce => target_hit
+            .and_then(|h| catalog.offer(h))
+            .map_or_else(|| current_offer.clone(), |o| o.name.clone()),
+        TargetSource::Current => current_offer.clone(),
     };
-    let target_offer_id = match target_entry {
-        Some(o) => Some(o.offer_id.clone()),
+    let target_offer_id = match target_hit.and_then(|h| catalog.offer(h)) {
+        Some(o) => Some(o.id.clone()),
+        None if target_hit.is_some() => None,
         None => OfferId::parse(&target_offer).map(|id| id.as_str().to_string()),
     };
     let same = decision.same_license;
+    let sku = |h: Option<Hit>| h.and_then(|h| catalog.product(h.product).sku_id.clone());
     let (from_sku, to_sku) = if same {
         (None, None)
     } else {
-        (
-            current_entry.and_then(|o| o.sku_id.clone()),
-            target_entry.and_then(|o| o.sku_id.clone()),
-        )
+        (sku(current_hit), sku(target_hit))
     };
     Line {
         id: String::new(),
         input,
         row,
-        current_offer_id: current_entry.map(|o| o.offer_id.clone()),
+        current_offer_id: current_hit
+            .and_then(|h| catalog.offer(h))
+            .map(|o| o.id.clone()),
         current_offer,
         target_offer,
         target_offer_id,
@@ -424,7 +510,6 @@ pub fn evaluate_line(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::input::CatalogEntry;
 
     pub(crate) fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
@@ -569,149 +654,170 @@ pub(crate) mod tests {
         assert_eq!(licenses_to_reassign(false, Some(12), 10), 12);
     }
 
-    #[test]
-    fn target_precedence() {
-        assert_eq!(target_text(Some("A"), Some("B"), "C"), "A");
-        assert_eq!(target_text(None, Some("B"), "C"), "B");
-        assert_eq!(target_text(Some("  "), Some("B"), "C"), "B");
-        assert_eq!(target_text(None, None, "C"), "C");
-    }
-
-    pub(crate) fn catalog() -> Catalog {
-        let e = |id: &str, name: &str, sku: &str, max: u64| CatalogEntry {
-            offer_id: id.into(),
-            offer_name: name.into(),
-            sku_id: Some(sku.into()),
-            sku_part_number: None,
-            min_quantity: Some(1),
-            max_quantity: Some(max),
-            country: None,
-        };
-        Catalog::new(vec![
-            e(
-                "796B6B5F-613C-4E24-A17C-EBA730D49C02",
-                "Office 365 Enterprise E3",
-                "6fd2c87f-b296-42f0-b197-1e91e994b900",
-                10_000_000,
-            ),
-            e(
-                "2B3B8D2D-10AA-4BE4-B5FD-7F2FEB0C3091",
-                "Microsoft 365 E3",
-                "05e9a617-0261-4cee-bb44-138d3ef5d965",
-                10_000_000,
-            ),
-            e(
-                "031C9E47-4802-4248-838E-778FB1D2CC05",
-                "Office 365 Business Premium",
-                "f245ecc8-75af-4f8e-b61f-27d8114de5f3",
-                300,
-            ),
-        ])
-    }
-
-    fn eval(r: SourceRow, catalog: Option<&Catalog>, map: Option<&OfferMap>) -> Line {
-        let mut resolver = Resolver::new(catalog, map);
+    fn eval(r: SourceRow, map: Option<&OfferMap>) -> Line {
+        let mut resolver = Resolver::new(Catalog::builtin(), map);
         evaluate_line(r, None, &mut resolver, &defaults())
     }
 
-    #[test]
-    fn same_offer_by_text_without_catalog() {
-        let mut r = row(2, "c", "Office 365 E3", 10);
-        r.target_offer = Some("OFFICE 365  e3".into());
-        let line = eval(r, None, None);
-        assert!(line.same_offer);
-        assert_eq!(line.license_action, LicenseAction::None);
-        assert_eq!(line.licenses_to_reassign, 0);
-        assert_eq!(line.target_offer, "OFFICE 365  e3");
-        assert_eq!(line.target_offer_id, None);
-        assert_eq!(line.warnings, vec![WarningCode::NoExpiry]);
-    }
+    const E3_SKU: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
+    const M365_E3_SKU: &str = "05e9a617-0261-4cee-bb44-138d3ef5d965";
 
     #[test]
-    fn catalog_id_equal_but_names_differ_is_the_same_offer() {
-        let cat = catalog();
+    fn the_default_target_is_the_new_commerce_offer_of_the_same_licence() {
+        // A legacy offer GUID: a different offer, the same licence.
         let mut r = row(2, "c", "796b6b5f-613c-4e24-a17c-eba730d49c02", 10);
-        r.target_offer = Some("Office 365 Enterprise E3".into());
         r.expires_on = Some(d("2027-01-31"));
-        let line = eval(r, Some(&cat), None);
-        assert!(line.same_offer);
-        assert_eq!(
-            line.target_offer_id.as_deref(),
-            Some("796B6B5F-613C-4E24-A17C-EBA730D49C02")
-        );
+        let line = eval(r, None);
+        assert!(!line.same_offer);
+        assert!(line.same_license);
+        assert_eq!(line.license_action, LicenseAction::None);
+        assert_eq!(line.licenses_to_reassign, 0);
+        assert_eq!(line.target_offer, "Office 365 E3");
+        assert_eq!(line.target_offer_id.as_deref(), Some("CFQ7TTC0LF8R:0001"));
         assert_eq!(
             line.current_offer_id.as_deref(),
             Some("796B6B5F-613C-4E24-A17C-EBA730D49C02")
         );
-        assert_eq!(line.from_sku, None);
-        assert!(line.warnings.is_empty());
+        assert_eq!((line.from_sku, line.to_sku), (None, None));
+        assert!(line.warnings.is_empty(), "{:?}", line.warnings);
         assert_eq!(line.provision_on, d("2027-01-24"));
-        assert_eq!(line.wave, "2027-01");
+        // Today's display name: the new-commerce offer itself.
+        let line = eval(row(3, "c", "Office 365 E3", 10), None);
+        assert!(line.same_offer && line.same_license);
+        assert_eq!(line.target_offer_id.as_deref(), Some("CFQ7TTC0LF8R:0001"));
     }
 
     #[test]
-    fn different_offer_reassigns_with_skus() {
-        let cat = catalog();
+    fn an_upgrade_reassigns_from_the_old_sku_to_the_new() {
         let mut r = row(2, "c", "Office 365 Enterprise E3", 10);
         r.target_offer = Some("Microsoft 365 E3".into());
         r.assigned = Some(8);
-        let line = eval(r, Some(&cat), None);
-        assert!(!line.same_offer);
+        let line = eval(r, None);
+        assert!(!line.same_offer && !line.same_license);
         assert_eq!(line.license_action, LicenseAction::Reassign);
         assert_eq!(line.licenses_to_reassign, 8);
-        assert_eq!(
-            line.from_sku.as_deref(),
-            Some("6fd2c87f-b296-42f0-b197-1e91e994b900")
-        );
-        assert_eq!(
-            line.to_sku.as_deref(),
-            Some("05e9a617-0261-4cee-bb44-138d3ef5d965")
-        );
+        assert_eq!(line.from_sku.as_deref(), Some(E3_SKU));
+        assert_eq!(line.to_sku.as_deref(), Some(M365_E3_SKU));
+        assert_eq!(line.target_offer_id.as_deref(), Some("CFQ7TTC0LFLX:0001"));
+        assert_eq!(line.warnings, vec![WarningCode::NoExpiry]);
     }
 
     #[test]
-    fn reassign_to_unknown_offer_has_no_sku_and_warns_with_catalog() {
-        let cat = catalog();
-        let mut r = row(2, "c", "Office 365 Enterprise E3", 10);
-        r.target_offer = Some("Contoso Special".into());
-        let line = eval(r, Some(&cat), None);
-        assert_eq!(line.license_action, LicenseAction::Reassign);
-        assert_eq!(line.licenses_to_reassign, 10);
-        assert!(line.from_sku.is_some());
-        assert_eq!(line.to_sku, None);
+    fn an_unknown_product_keeps_its_text_and_is_flagged() {
+        let mut r = row(2, "c", "Contoso Special Suite", 10);
+        r.expires_on = Some(d("2027-01-31"));
+        let line = eval(r, None);
+        assert_eq!(line.target_offer, "Contoso Special Suite");
+        assert!(line.same_offer && line.same_license);
         assert_eq!(line.target_offer_id, None);
-        assert!(line.warnings.contains(&WarningCode::OfferNotInCatalog));
-        // Without a catalog the same row carries no catalog warning.
-        let mut r = row(2, "c", "Office 365 Enterprise E3", 10);
+        assert_eq!(
+            line.warnings,
+            vec![WarningCode::OfferNotInCatalog, WarningCode::SkuUnknown]
+        );
+        // A known product to an unknown one: reassigned, the target SKU unknown.
+        let mut r = row(2, "c", "Office 365 E3", 10);
         r.target_offer = Some("Contoso Special".into());
-        let line = eval(r, None, None);
-        assert!(!line.warnings.contains(&WarningCode::OfferNotInCatalog));
+        let line = eval(r, None);
+        assert_eq!(line.license_action, LicenseAction::Reassign);
+        assert_eq!(line.from_sku.as_deref(), Some(E3_SKU));
+        assert_eq!(line.to_sku, None);
+        assert!(line.warnings.contains(&WarningCode::OfferNotInCatalog));
+        assert!(line.warnings.contains(&WarningCode::SkuUnknown));
+    }
+
+    #[test]
+    fn no_new_commerce_offer_keeps_the_current_offer() {
+        let mut r = row(2, "c", "Power BI Pro", 10);
+        r.expires_on = Some(d("2027-01-31"));
+        let line = eval(r, None);
+        assert_eq!(line.target_offer, "Power BI Pro");
+        assert_eq!(
+            line.target_offer_id.as_deref(),
+            Some("800F4F3B-CFE1-42C1-9CEA-675512810488")
+        );
+        assert!(line.same_offer);
+        assert_eq!(line.warnings, vec![WarningCode::NoNewCommerceOffer]);
+    }
+
+    #[test]
+    fn an_ambiguous_name_is_not_guessed() {
+        let line = eval(row(2, "c", "Visio Plan 1", 10), None);
+        assert!(line.warnings.contains(&WarningCode::AmbiguousProduct));
+        assert!(line.warnings.contains(&WarningCode::SkuUnknown));
+        assert_eq!(line.target_offer, "Visio Plan 1");
+        assert_eq!(line.target_offer_id, None);
     }
 
     #[test]
     fn quantity_out_of_range_uses_target_seats() {
-        let cat = catalog();
         let mut r = row(2, "c", "Office 365 Business Premium", 300);
-        let line = eval(r.clone(), Some(&cat), None);
+        let line = eval(r.clone(), None);
+        assert_eq!(line.target_offer_id.as_deref(), Some("CFQ7TTC0LDPB:0001"));
         assert!(!line.warnings.contains(&WarningCode::QuantityOutOfRange));
         r.target_seats = Some(301);
-        let line = eval(r, Some(&cat), None);
+        let line = eval(r, None);
         assert_eq!(line.target_seats, 301);
         assert!(line.warnings.contains(&WarningCode::QuantityOutOfRange));
     }
 
     #[test]
+    fn target_seats_below_the_licences_to_reassign() {
+        let mut r = row(2, "c", "Office 365 E3", 10);
+        r.target_offer = Some("Microsoft 365 E3".into());
+        r.assigned = Some(9);
+        r.target_seats = Some(9);
+        assert!(
+            !eval(r.clone(), None)
+                .warnings
+                .contains(&WarningCode::TargetSeatsBelowAssigned)
+        );
+        r.target_seats = Some(8);
+        assert!(
+            eval(r.clone(), None)
+                .warnings
+                .contains(&WarningCode::TargetSeatsBelowAssigned)
+        );
+        // Without a reassignment nothing needs the seats.
+        r.target_offer = None;
+        assert!(
+            !eval(r, None)
+                .warnings
+                .contains(&WarningCode::TargetSeatsBelowAssigned)
+        );
+    }
+
+    #[test]
+    fn shared_license_pool_marks_reassignments_from_a_licence_another_line_holds() {
+        let catalog = Catalog::builtin();
+        let mut resolver = Resolver::new(catalog, None);
+        let mut upgrade = row(2, "c", "Office 365 E3", 10);
+        upgrade.target_offer = Some("Microsoft 365 E3".into());
+        let stays = row(3, "c", "796B6B5F-613C-4E24-A17C-EBA730D49C02", 5);
+        let other = row(4, "c", "Office 365 E1", 5);
+        let mut decisions: Vec<Decision<'_>> = [&upgrade, &stays, &other]
+            .into_iter()
+            .map(|r| decide_line(r, None, &mut resolver, &defaults()))
+            .collect();
+        mark_shared_pools(&mut decisions);
+        let shared: Vec<bool> = decisions
+            .iter()
+            .map(|d| d.warnings.contains(WarningCode::SharedLicensePool))
+            .collect();
+        assert_eq!(shared, vec![true, false, false]);
+    }
+
+    #[test]
     fn assigned_above_seats_warns() {
-        let mut r = row(2, "c", "E3", 10);
+        let mut r = row(2, "c", "Office 365 E3", 10);
         r.assigned = Some(10);
         assert!(
-            !eval(r.clone(), None, None)
+            !eval(r.clone(), None)
                 .warnings
                 .contains(&WarningCode::AssignedExceedsSeats)
         );
         r.assigned = Some(11);
         assert!(
-            eval(r, None, None)
+            eval(r, None)
                 .warnings
                 .contains(&WarningCode::AssignedExceedsSeats)
         );
@@ -719,65 +825,69 @@ pub(crate) mod tests {
 
     #[test]
     fn auto_renew_on_and_off() {
-        let mut r = row(2, "c", "E3", 10);
+        let mut r = row(2, "c", "Office 365 E3", 10);
         r.expires_on = Some(d("2027-03-01"));
         r.auto_renew = Some(false);
-        assert!(eval(r.clone(), None, None).warnings.is_empty());
+        assert!(eval(r.clone(), None).warnings.is_empty());
         r.auto_renew = Some(true);
-        assert_eq!(eval(r, None, None).warnings, vec![WarningCode::AutoRenewOn]);
+        assert_eq!(eval(r, None).warnings, vec![WarningCode::AutoRenewOn]);
     }
 
     #[test]
     fn offer_map_by_name_and_by_id() {
-        let cat = catalog();
         let map = OfferMap::new(
-            vec![crate::input::OfferMapEntry {
+            vec![crate::catalog::OfferMapEntry {
                 from: "office 365 enterprise e3".into(),
                 to: "Microsoft 365 E3".into(),
             }],
-            Some(&cat),
+            Catalog::builtin(),
         );
-        let by_name = eval(
-            row(2, "c", "Office 365 Enterprise E3", 5),
-            Some(&cat),
-            Some(&map),
-        );
+        let by_name = eval(row(2, "c", "Office 365 Enterprise E3", 5), Some(&map));
         assert_eq!(by_name.target_offer, "Microsoft 365 E3");
-        assert!(!by_name.same_offer);
+        assert!(!by_name.same_license);
         let by_id = eval(
             row(3, "c", "796B6B5F-613C-4E24-A17C-EBA730D49C02", 5),
-            Some(&cat),
             Some(&map),
         );
         assert_eq!(by_id.target_offer, "Microsoft 365 E3");
-        assert_eq!(
-            by_id.target_offer_id.as_deref(),
-            Some("2B3B8D2D-10AA-4BE4-B5FD-7F2FEB0C3091")
-        );
+        assert_eq!(by_id.target_offer_id.as_deref(), Some("CFQ7TTC0LFLX:0001"));
         // An explicit target wins over the map.
         let mut r = row(4, "c", "Office 365 Enterprise E3", 5);
         r.target_offer = Some("Office 365 Enterprise E3".into());
-        let explicit = eval(r, Some(&cat), Some(&map));
+        let explicit = eval(r, Some(&map));
         assert!(explicit.same_offer);
     }
 
     #[test]
-    fn target_id_without_catalog_is_kept_when_it_looks_like_one() {
+    fn term_and_billing_are_the_rows_else_the_defaults() {
         let mut r = row(2, "c", "Office 365 E3", 5);
-        r.target_offer = Some("cfq7ttc0lh18:0001:cfq7ttc0k971".into());
-        let line = eval(r, None, None);
-        assert_eq!(line.target_offer_id.as_deref(), Some("CFQ7TTC0LH18:0001"));
+        assert_eq!(
+            (eval(r.clone(), None).term, eval(r.clone(), None).billing),
+            (Term::P1Y, Billing::Monthly)
+        );
+        r.term = Some(Term::P3Y);
+        r.billing = Some(Billing::Annual);
+        let line = eval(r, None);
+        assert_eq!((line.term, line.billing), (Term::P3Y, Billing::Annual));
+    }
+
+    #[test]
+    fn target_id_is_kept_when_it_looks_like_one() {
+        let mut r = row(2, "c", "Office 365 E3", 5);
+        r.target_offer = Some("cfq7ttc0zzzz:0001:cfq7ttc0k971".into());
+        let line = eval(r, None);
+        assert_eq!(line.target_offer_id.as_deref(), Some("CFQ7TTC0ZZZZ:0001"));
         assert!(!line.same_offer);
     }
 
     #[test]
     fn invalid_customer_id_warns() {
-        let mut r = row(2, "c", "E3", 5);
+        let mut r = row(2, "c", "Office 365 E3", 5);
         r.customer_id = None;
         r.domain = Some("contoso.com".into());
         r.invalid_customer_id = Some("not-a-guid".into());
         assert!(
-            eval(r, None, None)
+            eval(r, None)
                 .warnings
                 .contains(&WarningCode::InvalidCustomerId)
         );

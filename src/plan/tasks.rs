@@ -194,7 +194,7 @@ mod tests {
         r.expires_on = expires.map(d);
         r.auto_renew = Some(auto_renew);
         r.target_offer = target.map(str::to_string);
-        let mut resolver = Resolver::new(None, None);
+        let mut resolver = Resolver::new(crate::catalog::Catalog::builtin(), None);
         let mut l = evaluate_line(r, None, &mut resolver, &defaults());
         l.id = format!("c1-l{}", n);
         l

@@ -295,18 +295,28 @@ fn arb_row() -> impl Strategy<Value = SourceRow> {
     (
         0usize..6,
         prop::bool::ANY,
-        0usize..4,
+        0usize..8,
         1u64..400,
         prop::option::of(0u64..500),
         prop::option::of(-20i64..120),
         prop::option::of(prop::bool::ANY),
-        prop::option::of(0usize..4),
+        prop::option::of(0usize..8),
         0usize..3,
     )
         .prop_map(
             |(cust, by_domain, offer, seats, assigned, days, renew, target, name)| {
-                const OFFERS: [&str; 4] =
-                    ["Office 365 E3", "office 365 e3", "Microsoft 365 E3", "E1"];
+                // Every form a product comes in: names, a legacy GUID, a part number,
+                // an ambiguous name, a product new commerce does not sell, an unknown.
+                const OFFERS: [&str; 8] = [
+                    "Office 365 E3",
+                    "office 365 e3",
+                    "Microsoft 365 E3",
+                    "E1",
+                    "796B6B5F-613C-4E24-A17C-EBA730D49C02",
+                    "ENTERPRISEPACK",
+                    "Visio Plan 1",
+                    "Power BI Pro",
+                ];
                 let id = format!("{cust:08}-0000-0000-0000-000000000000");
                 let mut r = row(0, &id, OFFERS[offer], seats);
                 r.domain = Some(format!("c{cust}.example"));
@@ -341,12 +351,12 @@ proptest! {
         prop_assert_eq!(streamed, bytes(&one));
 
         // With a catalog and an offer map: resolved IDs, SKUs and catalog warnings.
-        let catalog = crate::plan::rules::tests::catalog();
+        let catalog = crate::catalog::Catalog::builtin();
         let map = OfferMap::new(
-            vec![crate::input::OfferMapEntry { from: "E1".into(), to: "Microsoft 365 E3".into() }],
-            Some(&catalog),
+            vec![crate::catalog::OfferMapEntry { from: "E1".into(), to: "Microsoft 365 E3".into() }],
+            catalog,
         );
-        let lookups = Lookups { catalog: Some(&catalog), offer_map: Some(&map) };
+        let lookups = Lookups { catalog, offer_map: Some(&map) };
         let whole = plan(vec![table("in.csv", rows.clone(), vec![])], lookups, &options(1)).unwrap();
         prop_assert_eq!(&recounted(&whole), &whole.summary);
         let (_, streamed) = json_bytes_with(vec![table("in.csv", rows, vec![])], lookups, 2);

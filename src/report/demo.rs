@@ -198,6 +198,17 @@ fn line(i: usize, j: usize, row: u64, as_of: NaiveDate, lead_days: u32) -> Line 
     if i % 11 == 10 {
         warnings.push(WarningCode::InvalidCustomerId);
     }
+    for (n, k, code) in [
+        (29, 7, WarningCode::NoNewCommerceOffer),
+        (31, 8, WarningCode::SkuUnknown),
+        (37, 9, WarningCode::TargetSeatsBelowAssigned),
+        (41, 10, WarningCode::SharedLicensePool),
+        (43, 11, WarningCode::AmbiguousProduct),
+    ] {
+        if i % n == k {
+            warnings.push(code);
+        }
+    }
     let expires_on = (!(j == 3 || i % 10 == 9))
         .then(|| as_of + Duration::days(((i * 37 + j * 11) % 420) as i64 - 20));
     let provision_on = match expires_on {

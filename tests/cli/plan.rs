@@ -329,11 +329,12 @@ fn catalog_and_offer_map() {
     .expect_code(0);
     let plan = read_plan(&wd, "plan.json");
     let lines = &plan.customers[0].lines;
-    // Mapped by the catalog ID of a name in the offer map.
+    // Mapped through the product the map's name and the row's GUID both resolve to;
+    // the target's name stands for the offer new commerce sells.
     assert_eq!(lines[0].target_offer, "Microsoft 365 E3");
     assert_eq!(
         lines[0].target_offer_id.as_deref(),
-        Some("2B3B8D2D-10AA-4BE4-B5FD-7F2FEB0C3091")
+        Some("CFQ7TTC0LFLX:0001")
     );
     assert_eq!(lines[0].license_action, LicenseAction::Reassign);
     assert_eq!(lines[0].licenses_to_reassign, 20);
@@ -345,8 +346,14 @@ fn catalog_and_offer_map() {
         lines[0].to_sku.as_deref(),
         Some("05e9a617-0261-4cee-bb44-138d3ef5d965")
     );
+    // The former name of Microsoft 365 Business Standard, capped at 300 seats.
+    assert_eq!(lines[1].target_offer, "Microsoft 365 Business Standard");
+    assert!(lines[1].same_license && !lines[1].same_offer);
     assert_eq!(lines[1].warnings, vec![WarningCode::QuantityOutOfRange]);
-    assert_eq!(lines[2].warnings, vec![WarningCode::OfferNotInCatalog]);
+    assert_eq!(
+        lines[2].warnings,
+        vec![WarningCode::OfferNotInCatalog, WarningCode::SkuUnknown]
+    );
 }
 
 /// A generated export: `n` rows over `n / 3` customers, some domain-only rows, some

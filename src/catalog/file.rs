@@ -1,14 +1,25 @@
-//! `--catalog` and `--offer-map` files: small tables read with the input machinery
-//! (encodings, delimiter sniffing, header aliases, Excel), but strict: a bad row is an
-//! error naming its row and column, because a wrong catalog would mis-order every
-//! customer that uses the offer.
+//! `--catalog` and `--offer-map` files: small tables read with the input module's
+//! readers (encodings, delimiter sniffing, header aliases, Excel), but strict: a bad row
+//! is an error naming its row and column, because a wrong catalog would mis-order every
+//! customer that uses the product.
+//!
+//! A `--catalog` file is either cspmove's own format (`offer_id, offer_name, sku_id,
+//! sku_part_number, min_quantity, max_quantity` [, `country`, `product_name`,
+//! `former_names`]; what `catalog show --format csv` writes) or Microsoft's licensing
+//! reference CSV as downloaded from Microsoft Learn (`Product_Display_Name, String_Id,
+//! GUID, Service_Plan_Name, …`, one row per service plan). Main decision: the licensing
+//! CSV is recognised by its header alone (all four columns), and its rows become one
+//! licence per `GUID`, with no offers: it says what every licence is called, not what
+//! sells it.
 
 use std::path::Path;
 use std::sync::OnceLock;
 
-use super::header::{FieldSpec, Schema};
-use super::value::{clean, parse_guid, parse_whole};
-use super::{CatalogEntry, InputError, OfferMapEntry, SmallTable, read_small_table};
+use super::builtin::split_names;
+use super::{CatalogRow, OfferMapEntry};
+use crate::input::{
+    FieldSpec, InputError, Schema, SmallTable, clean, parse_guid, parse_whole, read_small_table,
+};
 
 const OFFER_ID: usize = 0;
 const OFFER_NAME: usize = 1;
@@ -17,6 +28,8 @@ const SKU_PART_NUMBER: usize = 3;
 const MIN_QUANTITY: usize = 4;
 const MAX_QUANTITY: usize = 5;
 const COUNTRY: usize = 6;
+const PRODUCT_NAME: usize = 7;
+const FORMER_NAMES: usize = 8;
 
 static CATALOG_SCHEMA: Schema = Schema {
     what: "catalog",
@@ -106,8 +119,58 @@ static CATALOG_SCHEMA: Schema = Schema {
             name: "country",
             aliases: &["Country", "Market", "Country code", "국가", "国"],
         },
+        FieldSpec {
+            name: "product_name",
+            aliases: &[
+                "Licence name",
+                "License name",
+                "Licence display name",
+                "License display name",
+                "라이선스 이름",
+                "ライセンス名",
+            ],
+        },
+        FieldSpec {
+            name: "former_names",
+            aliases: &[
+                "Former names",
+                "Former name",
+                "Previous names",
+                "이전 이름",
+                "旧名称",
+            ],
+        },
     ],
-    required: &[&[OFFER_ID], &[OFFER_NAME]],
+    // A licence known only by its skuId or part number is a row without an offer ID.
+    required: &[
+        &[OFFER_ID, SKU_ID, SKU_PART_NUMBER] as &[usize],
+        &[OFFER_NAME],
+    ],
+    index: OnceLock::new(),
+};
+
+/// Microsoft's "Product names and service plan identifiers for licensing" CSV.
+static LICENSING_SCHEMA: Schema = Schema {
+    what: "Microsoft licensing reference",
+    fields: &[
+        FieldSpec {
+            name: "Product_Display_Name",
+            aliases: &[],
+        },
+        FieldSpec {
+            name: "String_Id",
+            aliases: &[],
+        },
+        FieldSpec {
+            name: "GUID",
+            aliases: &[],
+        },
+        FieldSpec {
+            name: "Service_Plan_Name",
+            aliases: &[],
+        },
+    ],
+    required: &[&[0], &[1], &[2], &[3]],
     index: OnceLock::new(),
 };
 
@@ -207,13 +270,18 @@ fn quantity(
     }
 }
 
-/// Reads a `--catalog` file.
-pub fn read_catalog(path: &Path) -> Result<Vec<CatalogEntry>, InputError> {
+/// Reads a `--catalog` file: cspmove's catalog format or Microsoft's licensing CSV.
+pub fn read_catalog(path: &Path) -> Result<Vec<CatalogRow>, InputError> {
+    match read_small_table(path, &LICENSING_SCHEMA) {
+        Ok(table) => return licensing_rows(&table),
+        Err(InputError::NoHeader { .. }) => {}
+        Err(other) => return Err(other),
+    }
     let table = read_small_table(path, &CATALOG_SCHEMA)?;
     let mut entries = Vec::with_capacity(table.rows.len());
     for (row, cells) in &table.rows {
         let row = *row;
-        let offer_id = required(&table, row, cells, OFFER_ID, "offer ID")?;
+        let offer_id = cell(&table, cells, OFFER_ID).map(|(_, t)| t);
         let offer_name = required(&table, row, cells, OFFER_NAME, "offer name")?;
         let sku_id = match cell(&table, cells, SKU_ID) {
             None => None,
@@ -226,6 +294,17 @@ pub fn read_catalog(path: &Path) -> Result<Vec<CatalogEntry>, InputError> {
                 )
             })?),
         };
+        let sku_part_number = cell(&table, cells, SKU_PART_NUMBER).map(|(_, t)| t);
+        if offer_id.is_none() && sku_id.is_none() && sku_part_number.is_none() {
+            let column = table.map.column(OFFER_ID).unwrap_or(0);
+            return Err(bad_row(
+                &table,
+                row,
+                column,
+                "the row names no offer ID, licence SKU ID or part number: every row needs one"
+                    .into(),
+            ));
+        }
         let min_quantity = quantity(&table, row, cells, MIN_QUANTITY)?;
         let max_quantity = quantity(&table, row, cells, MAX_QUANTITY)?;
         if let (Some(min), Some(max)) = (min_quantity, max_quantity)
@@ -238,19 +317,60 @@ pub fn read_catalog(path: &Path) -> Result<Vec<CatalogEntry>, InputError> {
                 format!("the minimum quantity {min} is above the maximum {max}"),
             ));
         }
-        // A legacy offer ID is a GUID: store it in its canonical lower-case form.
-        let offer_id = parse_guid(&offer_id).unwrap_or(offer_id);
-        entries.push(CatalogEntry {
+        entries.push(CatalogRow {
             offer_id,
             offer_name,
             sku_id,
-            sku_part_number: cell(&table, cells, SKU_PART_NUMBER).map(|(_, t)| t),
+            sku_part_number,
             min_quantity,
             max_quantity,
             country: cell(&table, cells, COUNTRY).map(|(_, t)| t.to_ascii_uppercase()),
+            product_name: cell(&table, cells, PRODUCT_NAME).map(|(_, t)| t),
+            former_names: cell(&table, cells, FORMER_NAMES)
+                .map(|(_, t)| split_names(&t))
+                .unwrap_or_default(),
         });
     }
     Ok(entries)
+}
+
+/// One licence per `GUID` of Microsoft's licensing CSV (its rows repeat the product
+/// once per service plan; the first row of a GUID names it).
+fn licensing_rows(table: &SmallTable) -> Result<Vec<CatalogRow>, InputError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = Vec::new();
+    for (row, cells) in &table.rows {
+        let row = *row;
+        let name = required(table, row, cells, 0, "product display name")?;
+        let part = required(table, row, cells, 1, "String_Id")?;
+        let (column, guid) = cell(table, cells, 2).ok_or_else(|| {
+            bad_row(
+                table,
+                row,
+                table.map.column(2).unwrap_or(0),
+                "the GUID is empty: every row needs one".into(),
+            )
+        })?;
+        let sku_id = parse_guid(&guid).ok_or_else(|| {
+            bad_row(
+                table,
+                row,
+                column,
+                format!("{guid:?} is not a licence GUID"),
+            )
+        })?;
+        if seen.insert(sku_id.clone()) {
+            rows.push(CatalogRow {
+                offer_id: None,
+                offer_name: name.clone(),
+                sku_id: Some(sku_id),
+                sku_part_number: Some(part),
+                product_name: Some(name),
+                ..CatalogRow::default()
+            });
+        }
+    }
+    Ok(rows)
 }
 
 /// Reads an `--offer-map` file.

@@ -1,35 +1,14 @@
-//! Offer text as the planner compares it: normalised names and recognised offer IDs.
+//! Offer IDs recognised in a text, and the key two offer texts compare by when no
+//! catalog entry settles it.
 //!
-//! Exports spell one offer many ways (`Office 365 E3`, `OFFICE 365 E3`, full-width
-//! `Ｏｆｆｉｃｅ　３６５　Ｅ３`), and IDs come in upper or lower case, legacy GUIDs or
-//! new-commerce `PRODUCT:SKU[:AVAILABILITY]`. The main decision: two texts name the same
-//! offer when their [`offer_key`]s are equal, where an ID-looking text keys on its
-//! canonical ID (availability dropped, because availabilities change over time and only
+//! IDs come in upper or lower case, legacy GUIDs or new-commerce
+//! `PRODUCT:SKU[:AVAILABILITY]`. The main decision: two texts name the same offer when
+//! their [`offer_key`]s are equal, where an ID-looking text keys on its canonical ID
+//! (availability dropped, because availabilities change over time and only
 //! `PRODUCT:SKU` identifies what is bought) and any other text keys on its
-//! [`normalise`]d name.
+//! [`match_key`].
 
-use unicode_normalization::UnicodeNormalization;
-
-/// A name reduced for matching: NFKC (full/half width), lower case, and only letters
-/// and digits kept (spaces and punctuation dropped).
-pub fn normalise(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    // Fast path for plain ASCII, by far the most common case in exports.
-    if text.is_ascii() {
-        out.extend(
-            text.bytes()
-                .filter(u8::is_ascii_alphanumeric)
-                .map(|b| b.to_ascii_lowercase() as char),
-        );
-        return out;
-    }
-    for c in text.nfkc() {
-        if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-        }
-    }
-    out
-}
+use crate::text::match_key;
 
 /// An offer identifier recognised in a text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -88,23 +67,13 @@ impl OfferId {
 pub fn offer_key(text: &str) -> String {
     match OfferId::parse(text) {
         Some(id) => format!("id:{}", id.as_str()),
-        None => format!("name:{}", normalise(text)),
+        None => format!("name:{}", match_key(text)),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn normalise_ignores_case_spaces_punctuation_and_width() {
-        assert_eq!(normalise("Office 365 E3"), "office365e3");
-        assert_eq!(normalise("  OFFICE-365  e3. "), "office365e3");
-        assert_eq!(normalise("Ｏｆｆｉｃｅ　３６５　Ｅ３"), "office365e3");
-        assert_eq!(normalise("Exchange Online (Plan 1)"), "exchangeonlineplan1");
-        assert_eq!(normalise("마이크로소프트 365"), "마이크로소프트365");
-        assert_eq!(normalise("ﾏｲｸﾛｿﾌﾄ"), normalise("マイクロソフト"));
-    }
 
     #[test]
     fn recognises_legacy_guid_in_any_case() {
