@@ -178,7 +178,10 @@ pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
             "answers, and accepts the token",
         )),
         Err(e) => {
-            p.checks.push(Check::failed("endpoint", endpoint, &e));
+            // Without a customer list no run gets anywhere.
+            let mut c = Check::failed("endpoint", endpoint, &e);
+            c.stops_run = true;
+            p.checks.push(c);
             return p;
         }
     }

@@ -166,9 +166,24 @@ pub(crate) async fn provision(
         if group.is_empty() || (kind == due::Path::AddOn && failed) {
             continue;
         }
-        let ids: Vec<String> = group.iter().map(|l| l.id.clone()).collect();
-        let key = lines_key(&ids);
-        let pending = reuse.get(&key);
+        let mut group = group;
+        let mut ids: Vec<String> = group.iter().map(|l| l.id.clone()).collect();
+        let mut key = lines_key(&ids);
+        let mut pending = reuse.get(&key);
+        if kind == due::Path::Cart && pending.is_none() {
+            // A new cart holds only the lines whose term and billing are sold.
+            let (ok, some_failed) = cart::sellable(ctx, c, &group).await?;
+            failed |= some_failed;
+            if ok.is_empty() {
+                continue;
+            }
+            if ok.len() < group.len() {
+                group = ok;
+                ids = group.iter().map(|l| l.id.clone()).collect();
+                key = lines_key(&ids);
+                pending = reuse.get(&key);
+            }
+        }
         // Each pending purchase is keyed by its own group (base order, add-ons, cart).
         // A pending one that holds some of these lines but not exactly this group may
         // still have gone through: buying them under a new request could order twice.
