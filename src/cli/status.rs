@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use cspmove::apply::{self, journal, status};
-use cspmove::model::{Plan, PlanFileError};
+use cspmove::apply::{journal, status};
+use cspmove::model::PlanReader;
 
 use super::plan::FormatArg;
 
@@ -25,18 +25,33 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.plan)
-        .map_err(PlanFileError::Io)
-        .with_context(|| format!("{}", args.plan.display()))?;
-    let plan = Plan::from_json_slice(&bytes).with_context(|| format!("{}", args.plan.display()))?;
-    let sha = apply::plan_sha256(&bytes);
+    let plan_context = || format!("{}", args.plan.display());
+    // The plan streams: one customer at a time becomes its status row and is dropped.
+    let mut reader = PlanReader::open(&args.plan).with_context(plan_context)?;
     let journal_path = args
         .journal
         .clone()
         .unwrap_or_else(|| journal::default_path(&args.plan));
-    let events = journal::read_for(&journal_path, &sha, None)?;
+    // The plan's sha256 is known once it has streamed by, so the journal is checked
+    // after (by the one check `apply` makes too).
+    let (header, events) = match journal::read(&journal_path)? {
+        Some((header, events)) => (Some(header), events),
+        None => (None, Vec::new()),
+    };
     let today = chrono::Local::now().date_naive();
-    let rows = status::rows(&plan, &events, today, &[]);
+    let progress = status::replay(&events);
+    let mut rows = Vec::new();
+    while let Some(customer) = reader.next_customer().with_context(plan_context)? {
+        rows.push(status::derive(
+            &customer,
+            progress.get(&customer.key),
+            today,
+        ));
+    }
+    let sha = reader.finish().with_context(plan_context)?;
+    if let Some(header) = header {
+        header.check(&journal_path, &sha, None)?;
+    }
     let mut out = std::io::stdout().lock();
     match args.format {
         FormatArg::Text => out.write_all(status::render_text(&rows).as_bytes())?,

@@ -281,7 +281,8 @@ fn golden(name: &str, actual: &[u8]) {
         )
     });
     if expected != actual {
-        let actual_path = std::env::temp_dir().join(format!("cspmove-actual-{name}"));
+        let actual_path =
+            std::env::temp_dir().join(format!("cspmove-actual-{}", name.replace('/', "-")));
         std::fs::write(&actual_path, actual).unwrap();
         panic!(
             "{name} differs from the golden file {}; actual output in {} \
@@ -592,5 +593,89 @@ fn html_report_runs_in_headless_chromium_with_counts_sorting_and_filter() {
             Some(expected_filtered.min(100).to_string())
         );
         assert!(attr(&dom, moves, "data-sort").unwrap().ends_with(":desc"));
+    }
+}
+
+/// Every cell of every sheet of a workbook as text, one line per non-empty cell with its
+/// type (`sheet!R,C type value`), so two workbooks can be compared cell for cell.
+fn xlsx_cells(path: &Path) -> String {
+    let mut book: Xlsx<_> = open_workbook(path).unwrap();
+    let mut out = String::new();
+    for name in book.sheet_names() {
+        let range = book.worksheet_range(&name).unwrap();
+        out.push_str(&format!("== {name} ({} rows)\n", range.height()));
+        for (r, c, data) in range.used_cells() {
+            let shown = match data {
+                Data::String(s) => format!("s {s:?}"),
+                Data::Float(f) => format!("f {f}"),
+                Data::Int(i) => format!("i {i}"),
+                Data::Bool(b) => format!("b {b}"),
+                Data::DateTime(d) => format!("d {}", d.as_f64()),
+                other => format!("? {other:?}"),
+            };
+            out.push_str(&format!("{name}!{r},{c} {shown}\n"));
+        }
+    }
+    out
+}
+
+/// The `.csv` and `.xlsx` reports of the three samples and of a generated plan are the
+/// golden files made before the reports streamed the plan: byte for byte for `.csv`, cell
+/// for cell for `.xlsx` (`tests/fixtures/report/stream/`).
+#[test]
+fn csv_and_xlsx_of_samples_and_a_generated_plan_match_golden_files() {
+    let wd = Workdir::new();
+    for (sample, lang) in [
+        ("customers-en.csv", "en"),
+        ("customers-ja.csv", "ja"),
+        ("customers-ko.xlsx", "ko"),
+    ] {
+        std::fs::copy(crate::common::sample(sample), wd.join(sample)).unwrap();
+        for extra in ["catalog.csv", "offer-map.csv"] {
+            std::fs::copy(crate::common::sample(extra), wd.join(extra)).unwrap();
+        }
+        let stem = sample.split('.').next().unwrap();
+        let plan = format!("{stem}.plan.json");
+        let out = wd.run([
+            "plan",
+            sample,
+            "--catalog",
+            "catalog.csv",
+            "--offer-map",
+            "offer-map.csv",
+            "--as-of",
+            "2026-11-21",
+            "-o",
+            &plan,
+            "--quiet",
+        ]);
+        assert!(matches!(out.code, Some(0 | 3)), "{out:?}");
+        for ext in ["csv", "xlsx"] {
+            let name = format!("{stem}.{lang}.{ext}");
+            wd.run(["report", &plan, "-o", &name, "--lang", lang])
+                .expect_code(0);
+            let bytes = match ext {
+                "csv" => std::fs::read(wd.join(&name)).unwrap(),
+                _ => xlsx_cells(&wd.join(&name)).into_bytes(),
+            };
+            golden(&format!("stream/{name}.golden"), &bytes);
+        }
+    }
+    // A generated plan in the plan writer's layout (one customer per line).
+    let plan = test_plan(300);
+    let mut bytes = Vec::new();
+    cspmove::plan::write::write_plan(&plan, &mut bytes).unwrap();
+    wd.write("generated.json", bytes);
+    for lang in LANGS {
+        for ext in ["csv", "xlsx"] {
+            let name = format!("generated.{lang}.{ext}");
+            wd.run(["report", "generated.json", "-o", &name, "--lang", lang])
+                .expect_code(0);
+            let bytes = match ext {
+                "csv" => std::fs::read(wd.join(&name)).unwrap(),
+                _ => xlsx_cells(&wd.join(&name)).into_bytes(),
+            };
+            golden(&format!("stream/{name}.golden"), &bytes);
+        }
     }
 }

@@ -6,10 +6,14 @@
 //! optional extras a reader of §6 can ignore. Maps are `BTreeMap` and lists are sorted by
 //! the planner so that serialising the same plan always gives the same bytes.
 
+pub mod read;
+
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
+
+pub use read::{PlanHead, PlanReader};
 
 /// The schema tag; `apply` refuses any other.
 pub const SCHEMA: &str = "cspmove.plan/v1";
@@ -487,25 +491,16 @@ impl RejectCode {
 }
 
 impl Plan {
-    /// Reads a plan file and checks its schema tag.
+    /// Reads a plan file held in memory and checks its schema tag (through
+    /// [`PlanReader`], so it refuses what every command refuses).
     pub fn from_json_slice(bytes: &[u8]) -> Result<Plan, PlanFileError> {
-        // The schema is checked before the full parse so that a plan of another version
-        // gets a clear message rather than a serde error about some field.
-        #[derive(Deserialize)]
-        struct Head {
-            schema: Option<String>,
-        }
-        let head: Head = serde_json::from_slice(bytes).map_err(PlanFileError::Json)?;
-        match head.schema.as_deref() {
-            Some(SCHEMA) => serde_json::from_slice(bytes).map_err(PlanFileError::Json),
-            other => Err(PlanFileError::Schema(other.unwrap_or("(none)").to_string())),
-        }
+        Ok(PlanReader::new(bytes)?.read_all()?.0)
     }
 
-    /// Reads and checks a plan file from disk.
+    /// Reads and checks a whole plan file from disk. Commands that can work customer by
+    /// customer use [`PlanReader`] instead.
     pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
-        let bytes = std::fs::read(path).map_err(PlanFileError::Io)?;
-        Plan::from_json_slice(&bytes)
+        Ok(PlanReader::open(path)?.read_all()?.0)
     }
 
     /// All lines with their customer, in plan order.
@@ -562,6 +557,31 @@ pub enum PlanFileError {
     Io(#[source] std::io::Error),
     #[error("not a cspmove plan file: {0}")]
     Json(#[source] serde_json::Error),
+    #[error("not a cspmove plan file: line {line}: {message}")]
+    Syntax { line: u64, message: String },
+    #[error("not a cspmove plan file: {what} (line {line}): {source}")]
+    Value {
+        what: String,
+        line: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error(
+        "the plan file is broken at customer {n} (line {line}): {source}; re-run `cspmove plan`"
+    )]
+    Customer {
+        n: u64,
+        line: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("not a complete cspmove plan file: {0} is missing")]
+    Missing(&'static str),
+    #[error(
+        "the plan file is incomplete: it ends {0}. It was cut short (a copy or a `cspmove plan` \
+         that did not finish?); nothing was read from it: re-run `cspmove plan` or copy it again"
+    )]
+    Truncated(String),
     #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
     Schema(String),
 }

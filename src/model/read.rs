@@ -1,0 +1,971 @@
+//! Reading a plan file as a stream: the head (schema, dates, inputs, summary) first, then
+//! the customers one at a time, then the rejected rows, with the file's sha256 computed
+//! on the way.
+//!
+//! `report`, `status`, `apply` and `sandbox --seed` read plans through this module, so a
+//! million-line plan (about 1 GB) never has to be held as structs, and every command
+//! refuses the same broken files with the same messages. Main decision: the reader does
+//! not rely on the writer's line layout (one customer per line, `plan::write`); a small
+//! scanner finds where each top-level value ends (it only tracks strings, escapes and
+//! brackets) and serde parses that slice, so a pretty-printed plan or one written by
+//! another tool reads the same. Customers are parsed in batches on the rayon pool, in
+//! parallel with hashing, and handed out in file order. The head's fields must come
+//! before `customers` (every writer of `cspmove.plan/v1` does so); a file that ends
+//! before its closing brace is refused as truncated, never read as a shorter plan.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use rayon::prelude::*;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use super::{Customer, InputInfo, Plan, PlanFileError, Rejection, SCHEMA, Summary};
+
+/// Bytes read from the file at a time.
+const READ_CHUNK: usize = 1 << 20;
+/// Customers parsed together (in parallel) at most, and the bytes of JSON a batch holds
+/// at most (a batch always holds at least one customer).
+const BATCH_VALUES: usize = 2_048;
+const BATCH_BYTES: usize = 4 << 20;
+
+/// Everything a plan holds before its customers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanHead {
+    pub schema: String,
+    pub generated_by: String,
+    pub as_of: NaiveDate,
+    pub lead_days: u32,
+    pub inputs: Vec<InputInfo>,
+    pub summary: Summary,
+}
+
+impl PlanHead {
+    /// The plan with these customers and rejections.
+    pub fn into_plan(self, customers: Vec<Customer>, rejected: Vec<Rejection>) -> Plan {
+        Plan {
+            schema: self.schema,
+            generated_by: self.generated_by,
+            as_of: self.as_of,
+            lead_days: self.lead_days,
+            inputs: self.inputs,
+            summary: self.summary,
+            customers,
+            rejected,
+        }
+    }
+
+    /// The head of `plan` (its customers and rejections left out).
+    pub fn of(plan: &Plan) -> PlanHead {
+        PlanHead {
+            schema: plan.schema.clone(),
+            generated_by: plan.generated_by.clone(),
+            as_of: plan.as_of,
+            lead_days: plan.lead_days,
+            inputs: plan.inputs.clone(),
+            summary: plan.summary.clone(),
+        }
+    }
+}
+
+/// Where the reader is in the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Inside the `customers` list, before an item (`first`: nothing read yet).
+    Customers { first: bool },
+    /// Inside the `rejected` list, before an item.
+    Rejected { first: bool },
+    /// Between top-level fields, after a value.
+    Fields,
+    /// After the closing brace.
+    End,
+}
+
+/// The bytes of the file as far as read, with the sha256 of everything read so far.
+struct Source<R> {
+    reader: R,
+    buf: Vec<u8>,
+    /// Next byte to look at.
+    pos: usize,
+    /// `buf[..hashed]` is in the hash already.
+    hashed: usize,
+    eof: bool,
+    hasher: Sha256,
+    /// Line (1-based) of `buf[pos]`, for messages.
+    line: u64,
+    /// While a batch is scanned: where it starts, which `fill` keeps in the buffer.
+    keep: Option<usize>,
+    /// Bytes asked of the reader at a time (small in tests, to cut values anywhere).
+    chunk: usize,
+}
+
+/// A scan that ran out of bytes before its value ended.
+struct Eof;
+
+impl<R: Read> Source<R> {
+    fn new(reader: R) -> Source<R> {
+        Source {
+            reader,
+            buf: Vec::with_capacity(READ_CHUNK),
+            pos: 0,
+            hashed: 0,
+            eof: false,
+            hasher: Sha256::new(),
+            line: 1,
+            keep: None,
+            chunk: READ_CHUNK,
+        }
+    }
+
+    /// Reads more bytes; `false` at the end of the file. Offsets relative to `pos` (and
+    /// to `keep`) stay valid across the call.
+    fn fill(&mut self) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        let cut = self.keep.map_or(self.pos, |k| k.min(self.pos));
+        if cut > 0 {
+            if self.hashed < cut {
+                self.hasher.update(&self.buf[self.hashed..cut]);
+                self.hashed = cut;
+            }
+            self.buf.drain(..cut);
+            self.hashed -= cut;
+            self.pos -= cut;
+            self.keep = self.keep.map(|k| k - cut);
+        }
+        self.buf.reserve(self.chunk);
+        let n = (&mut self.reader)
+            .take(self.chunk as u64)
+            .read_to_end(&mut self.buf)?;
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n > 0)
+    }
+
+    /// Puts every byte read so far into the hash.
+    fn hash_read(&mut self) {
+        self.hasher.update(&self.buf[self.hashed..]);
+        self.hashed = self.buf.len();
+    }
+
+    /// The next byte that is not JSON whitespace, not consumed; `None` at the end.
+    fn peek(&mut self) -> io::Result<Option<u8>> {
+        loop {
+            while let Some(&b) = self.buf.get(self.pos) {
+                match b {
+                    b' ' | b'\t' | b'\r' => self.pos += 1,
+                    b'\n' => {
+                        self.pos += 1;
+                        self.line += 1;
+                    }
+                    _ => return Ok(Some(b)),
+                }
+            }
+            if !self.fill()? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Length of the JSON value starting at `pos` (after whitespace), reading more bytes
+    /// as needed; also how many line breaks it holds. Only strings, escapes and brackets
+    /// are tracked: whether the value is valid JSON is serde's to say.
+    fn value_len(&mut self) -> io::Result<Result<(usize, u64), Eof>> {
+        let Some(first) = self.peek()? else {
+            return Ok(Err(Eof));
+        };
+        let mut i = 0;
+        let mut lines = 0;
+        if !matches!(first, b'{' | b'[' | b'"') {
+            // A number, `true`, `false` or `null`: up to the next delimiter.
+            loop {
+                let rest = &self.buf[self.pos + i..];
+                match rest.iter().position(|b| {
+                    matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n' | b':')
+                }) {
+                    Some(k) => return Ok(Ok((i + k, 0))),
+                    None => i += rest.len(),
+                }
+                if !self.fill()? {
+                    return Ok(Ok((i, 0)));
+                }
+            }
+        }
+        let mut depth = 0usize;
+        let mut in_string = false;
+        loop {
+            let bytes = &self.buf[self.pos..];
+            while i < bytes.len() {
+                if in_string {
+                    match memchr::memchr2(b'"', b'\\', &bytes[i..]) {
+                        None => i = bytes.len(),
+                        Some(k) => {
+                            i += k;
+                            if bytes[i] == b'\\' {
+                                if i + 1 >= bytes.len() {
+                                    // The escaped byte is not read yet: look again after
+                                    // the next read.
+                                    break;
+                                }
+                                i += 2;
+                            } else {
+                                in_string = false;
+                                i += 1;
+                                if depth == 0 {
+                                    return Ok(Ok((i, lines)));
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                match bytes[i] {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        // `depth` is at least 1 here: the value started with a bracket.
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            return Ok(Ok((i + 1, lines)));
+                        }
+                    }
+                    b'\n' => lines += 1,
+                    _ => {}
+                }
+                i += 1;
+            }
+            if !self.fill()? {
+                return Ok(Err(Eof));
+            }
+        }
+    }
+
+    /// Consumes `len` bytes holding `lines` line breaks.
+    fn consume(&mut self, len: usize, lines: u64) {
+        self.pos += len;
+        self.line += lines;
+    }
+}
+
+/// A plan file read front to back. [`PlanReader::open`] reads the head; then
+/// [`next_customer`](PlanReader::next_customer) hands out the customers in file order,
+/// [`next_rejection`](PlanReader::next_rejection) the rejected rows, and
+/// [`finish`](PlanReader::finish) checks the end of the document and returns the sha256.
+pub struct PlanReader<R> {
+    src: Source<R>,
+    head: PlanHead,
+    place: Place,
+    /// Customers parsed ahead of the caller.
+    queue: VecDeque<Customer>,
+    customers: u64,
+    rejected: u64,
+    /// Rejections found before the customers (a layout no cspmove writes; kept to be
+    /// handed out after the customers).
+    early_rejected: Option<VecDeque<Rejection>>,
+    seen_rejected: bool,
+}
+
+impl std::fmt::Debug for PlanReader<File> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlanReader")
+            .field("place", &self.place)
+            .field("customers", &self.customers)
+            .finish_non_exhaustive()
+    }
+}
+
+fn syntax(line: u64, message: impl Into<String>) -> PlanFileError {
+    PlanFileError::Syntax {
+        line,
+        message: message.into(),
+    }
+}
+
+fn describe(b: Option<u8>) -> String {
+    match b {
+        None => "the end of the file".to_string(),
+        Some(b) if b.is_ascii_graphic() => format!("'{}'", b as char),
+        Some(b) => format!("byte 0x{b:02x}"),
+    }
+}
+
+impl PlanReader<File> {
+    /// Opens a plan file and reads its head.
+    pub fn open(path: &Path) -> Result<PlanReader<File>, PlanFileError> {
+        let file = File::open(path).map_err(PlanFileError::Io)?;
+        PlanReader::new(file)
+    }
+}
+
+impl<R: Read> PlanReader<R> {
+    /// Reads the head of the plan `reader` holds: every field before `customers`.
+    pub fn new(reader: R) -> Result<PlanReader<R>, PlanFileError> {
+        PlanReader::with_source(Source::new(reader))
+    }
+
+    fn with_source(mut src: Source<R>) -> Result<PlanReader<R>, PlanFileError> {
+        match src.peek().map_err(PlanFileError::Io)? {
+            Some(b'{') => src.pos += 1,
+            None => return Err(PlanFileError::Truncated("is empty".to_string())),
+            other => {
+                return Err(syntax(
+                    src.line,
+                    format!("expected '{{' at the start, found {}", describe(other)),
+                ));
+            }
+        }
+        let mut schema = None;
+        let mut generated_by = None;
+        let mut as_of = None;
+        let mut lead_days = None;
+        let mut inputs = None;
+        let mut summary = None;
+        let mut early_rejected = None;
+        let mut first = true;
+        loop {
+            let line = src.line;
+            match src.peek().map_err(PlanFileError::Io)? {
+                Some(b'}') => break,
+                Some(b',') if !first => src.pos += 1,
+                Some(b'"') if first => {}
+                None => {
+                    return Err(PlanFileError::Truncated("before its customers".to_string()));
+                }
+                other if first => {
+                    return Err(syntax(
+                        line,
+                        format!("expected a field name, found {}", describe(other)),
+                    ));
+                }
+                other => {
+                    return Err(syntax(
+                        line,
+                        format!("expected ',' or '}}', found {}", describe(other)),
+                    ));
+                }
+            }
+            first = false;
+            let key: String = read_value(&mut src, "a field name", "before its customers")?;
+            let line = src.line;
+            match src.peek().map_err(PlanFileError::Io)? {
+                Some(b':') => src.pos += 1,
+                None => return Err(PlanFileError::Truncated("before its customers".into())),
+                other => {
+                    return Err(syntax(
+                        line,
+                        format!("expected ':' after \"{key}\", found {}", describe(other)),
+                    ));
+                }
+            }
+            let field = |name: &str| format!("the field \"{name}\"");
+            match key.as_str() {
+                "schema" => {
+                    let value: Option<String> =
+                        read_value(&mut src, &field("schema"), "before its customers")?;
+                    match value.as_deref() {
+                        Some(SCHEMA) => schema = value,
+                        other => {
+                            return Err(PlanFileError::Schema(
+                                other.unwrap_or("(none)").to_string(),
+                            ));
+                        }
+                    }
+                }
+                "generated_by" => {
+                    generated_by = Some(read_value(&mut src, &field(&key), "before its customers")?)
+                }
+                "as_of" => {
+                    as_of = Some(read_value(&mut src, &field(&key), "before its customers")?)
+                }
+                "lead_days" => {
+                    lead_days = Some(read_value(&mut src, &field(&key), "before its customers")?)
+                }
+                "inputs" => {
+                    inputs = Some(read_value(&mut src, &field(&key), "before its customers")?)
+                }
+                "summary" => {
+                    summary = Some(read_value(&mut src, &field(&key), "before its customers")?)
+                }
+                "rejected" => {
+                    let list: Vec<Rejection> =
+                        read_value(&mut src, &field(&key), "before its customers")?;
+                    early_rejected = Some(list.into());
+                }
+                "customers" => {
+                    let line = src.line;
+                    match src.peek().map_err(PlanFileError::Io)? {
+                        Some(b'[') => src.pos += 1,
+                        None => {
+                            return Err(PlanFileError::Truncated(
+                                "before its customers".to_string(),
+                            ));
+                        }
+                        other => {
+                            return Err(syntax(
+                                line,
+                                format!(
+                                    "expected '[' after \"customers\", found {}",
+                                    describe(other)
+                                ),
+                            ));
+                        }
+                    }
+                    let schema = schema.ok_or_else(|| {
+                        if generated_by.is_none() && summary.is_none() {
+                            PlanFileError::Schema("(none)".to_string())
+                        } else {
+                            PlanFileError::Missing(
+                                "the field \"schema\" (it comes before \"customers\")",
+                            )
+                        }
+                    })?;
+                    let head = PlanHead {
+                        schema,
+                        generated_by: generated_by.ok_or(PlanFileError::Missing(
+                            "the field \"generated_by\" (it comes before \"customers\")",
+                        ))?,
+                        as_of: as_of.ok_or(PlanFileError::Missing(
+                            "the field \"as_of\" (it comes before \"customers\")",
+                        ))?,
+                        lead_days: lead_days.ok_or(PlanFileError::Missing(
+                            "the field \"lead_days\" (it comes before \"customers\")",
+                        ))?,
+                        inputs: inputs.ok_or(PlanFileError::Missing(
+                            "the field \"inputs\" (it comes before \"customers\")",
+                        ))?,
+                        summary: summary.ok_or(PlanFileError::Missing(
+                            "the field \"summary\" (it comes before \"customers\")",
+                        ))?,
+                    };
+                    return Ok(PlanReader {
+                        src,
+                        head,
+                        place: Place::Customers { first: true },
+                        queue: VecDeque::new(),
+                        customers: 0,
+                        rejected: 0,
+                        seen_rejected: early_rejected.is_some(),
+                        early_rejected,
+                    });
+                }
+                _ => skip_value(&mut src, &field(&key), "before its customers")?,
+            }
+        }
+        // The document ended without a customer list.
+        if schema.is_none() {
+            return Err(PlanFileError::Schema("(none)".to_string()));
+        }
+        Err(PlanFileError::Missing("the field \"customers\""))
+    }
+
+    pub fn head(&self) -> &PlanHead {
+        &self.head
+    }
+
+    /// Customers handed out so far.
+    pub fn customers_read(&self) -> u64 {
+        self.customers
+    }
+
+    /// The next customer, `None` after the last one.
+    pub fn next_customer(&mut self) -> Result<Option<Customer>, PlanFileError> {
+        if self.queue.is_empty() {
+            self.parse_batch()?;
+        }
+        let next = self.queue.pop_front();
+        if next.is_some() {
+            self.customers += 1;
+        }
+        Ok(next)
+    }
+
+    /// Before an item of the list the reader is in: `true` when an item follows,
+    /// `false` when the list closed (then consumed). `what` names the last item read
+    /// (for messages), `cut` says where a file that ends here was cut.
+    fn list_next(&mut self, first: bool, what: &str, cut: &str) -> Result<bool, PlanFileError> {
+        let line = self.src.line;
+        match self.src.peek().map_err(PlanFileError::Io)? {
+            Some(b']') => {
+                self.src.pos += 1;
+                return Ok(false);
+            }
+            Some(b',') if !first => self.src.pos += 1,
+            None => return Err(PlanFileError::Truncated(cut.to_string())),
+            _ if first => return Ok(true),
+            other => {
+                return Err(syntax(
+                    line,
+                    format!(
+                        "expected ',' or ']' after {what}, found {}",
+                        describe(other)
+                    ),
+                ));
+            }
+        }
+        let line = self.src.line;
+        match self.src.peek().map_err(PlanFileError::Io)? {
+            None => Err(PlanFileError::Truncated(cut.to_string())),
+            Some(b']') => Err(syntax(line, format!("a ',' after {what} ends the list"))),
+            _ => Ok(true),
+        }
+    }
+
+    /// Scans up to a batch of customers and parses them in parallel (while the bytes
+    /// read so far are hashed) into `queue`.
+    fn parse_batch(&mut self) -> Result<(), PlanFileError> {
+        // Byte ranges of each customer relative to the batch start (which `fill` keeps
+        // in the buffer), with its line.
+        let mut spans: Vec<(usize, usize, u64)> = Vec::new();
+        let mut batch_len = 0usize;
+        while spans.len() < BATCH_VALUES && batch_len < BATCH_BYTES {
+            let Place::Customers { first } = self.place else {
+                break;
+            };
+            let n = self.customers + self.queue.len() as u64 + spans.len() as u64;
+            let last = format!("customer {n}");
+            let cut = format!("after customer {n}, before the end of the customer list");
+            if !self.list_next(first, &last, &cut)? {
+                self.place = Place::Fields;
+                break;
+            }
+            self.place = Place::Customers { first: false };
+            if self.src.keep.is_none() {
+                self.src.keep = Some(self.src.pos);
+            }
+            let line = self.src.line;
+            match self.src.value_len().map_err(PlanFileError::Io)? {
+                Ok((len, lines)) => {
+                    let keep = self.src.keep.unwrap_or(0);
+                    spans.push((self.src.pos - keep, len, line));
+                    batch_len += len;
+                    self.src.consume(len, lines);
+                }
+                Err(Eof) => {
+                    return Err(PlanFileError::Truncated(format!(
+                        "in the middle of customer {} (line {line})",
+                        n + 1
+                    )));
+                }
+            }
+        }
+        let Some(keep) = self.src.keep.take() else {
+            return Ok(());
+        };
+        let first_n = self.customers + self.queue.len() as u64 + 1;
+        let src = &mut self.src;
+        let buf = &src.buf;
+        let (parsed, ()) = rayon::join(
+            || {
+                spans
+                    .par_iter()
+                    .enumerate()
+                    .map(|(i, &(at, len, line))| {
+                        let at = keep + at;
+                        serde_json::from_slice::<Customer>(&buf[at..at + len]).map_err(|e| {
+                            PlanFileError::Customer {
+                                n: first_n + i as u64,
+                                line,
+                                source: e,
+                            }
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            },
+            || src.hasher.update(&buf[src.hashed..]),
+        );
+        src.hashed = src.buf.len();
+        for customer in parsed {
+            self.queue.push_back(customer?);
+        }
+        Ok(())
+    }
+
+    /// Skips the customers not read yet.
+    fn skip_customers(&mut self) -> Result<(), PlanFileError> {
+        self.queue.clear();
+        while let Place::Customers { first } = self.place {
+            let n = self.customers;
+            let last = format!("customer {n}");
+            let cut = format!("after customer {n}, before the end of the customer list");
+            if !self.list_next(first, &last, &cut)? {
+                self.place = Place::Fields;
+                break;
+            }
+            self.place = Place::Customers { first: false };
+            let line = self.src.line;
+            match self.src.value_len().map_err(PlanFileError::Io)? {
+                Ok((len, lines)) => self.src.consume(len, lines),
+                Err(Eof) => {
+                    return Err(PlanFileError::Truncated(format!(
+                        "in the middle of customer {} (line {line})",
+                        n + 1
+                    )));
+                }
+            }
+            self.customers += 1;
+        }
+        Ok(())
+    }
+
+    /// Moves past top-level fields after the customers up to the `rejected` list (its
+    /// items then come next) or the end of the document.
+    fn next_field(&mut self) -> Result<(), PlanFileError> {
+        while self.place == Place::Fields {
+            let line = self.src.line;
+            match self.src.peek().map_err(PlanFileError::Io)? {
+                Some(b',') => self.src.pos += 1,
+                Some(b'}') => {
+                    self.src.pos += 1;
+                    self.place = Place::End;
+                    return Ok(());
+                }
+                None => {
+                    return Err(PlanFileError::Truncated(
+                        "after its customers, before the end of the document".to_string(),
+                    ));
+                }
+                other => {
+                    return Err(syntax(
+                        line,
+                        format!("expected ',' or '}}', found {}", describe(other)),
+                    ));
+                }
+            }
+            let what = "after its customers, before the end of the document";
+            let key: String = read_value(&mut self.src, "a field name", what)?;
+            let line = self.src.line;
+            match self.src.peek().map_err(PlanFileError::Io)? {
+                Some(b':') => self.src.pos += 1,
+                None => return Err(PlanFileError::Truncated(what.to_string())),
+                other => {
+                    return Err(syntax(
+                        line,
+                        format!("expected ':' after \"{key}\", found {}", describe(other)),
+                    ));
+                }
+            }
+            if key == "rejected" && !self.seen_rejected {
+                self.seen_rejected = true;
+                let line = self.src.line;
+                match self.src.peek().map_err(PlanFileError::Io)? {
+                    Some(b'[') => {
+                        self.src.pos += 1;
+                        self.place = Place::Rejected { first: true };
+                    }
+                    None => return Err(PlanFileError::Truncated(what.to_string())),
+                    other => {
+                        return Err(syntax(
+                            line,
+                            format!("expected '[' after \"rejected\", found {}", describe(other)),
+                        ));
+                    }
+                }
+            } else if key == "customers" || key == "rejected" {
+                return Err(syntax(line, format!("the field \"{key}\" appears twice")));
+            } else {
+                skip_value(&mut self.src, &format!("the field \"{key}\""), what)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The next rejected row, `None` after the last one. Customers not read yet are
+    /// skipped (still checked for completeness).
+    pub fn next_rejection(&mut self) -> Result<Option<Rejection>, PlanFileError> {
+        if let Some(r) = self.early_rejected.as_mut().and_then(VecDeque::pop_front) {
+            self.rejected += 1;
+            return Ok(Some(r));
+        }
+        loop {
+            match self.place {
+                Place::Customers { .. } => self.skip_customers()?,
+                Place::Fields => self.next_field()?,
+                Place::End => return Ok(None),
+                Place::Rejected { first } => {
+                    let n = self.rejected;
+                    let cut = format!("in the list of rejected rows, after row {n} of it");
+                    if !self.list_next(first, &format!("rejected row {n}"), &cut)? {
+                        self.place = Place::Fields;
+                        continue;
+                    }
+                    self.place = Place::Rejected { first: false };
+                    let r: Rejection =
+                        read_value(&mut self.src, &format!("rejected row {}", n + 1), &cut)?;
+                    self.rejected += 1;
+                    return Ok(Some(r));
+                }
+            }
+        }
+    }
+
+    /// Reads to the end of the file (skipping what was not read), checks that the
+    /// document is complete and nothing but whitespace follows it, and returns the
+    /// sha256 of the file's bytes (lower-case hex).
+    pub fn finish(mut self) -> Result<String, PlanFileError> {
+        while self.next_rejection()?.is_some() {}
+        if !self.seen_rejected {
+            return Err(PlanFileError::Missing("the field \"rejected\""));
+        }
+        let line = self.src.line;
+        match self.src.peek().map_err(PlanFileError::Io)? {
+            None => {}
+            other => {
+                return Err(syntax(
+                    line,
+                    format!("unexpected {} after the end of the plan", describe(other)),
+                ));
+            }
+        }
+        self.src.hash_read();
+        Ok(hex::encode(self.src.hasher.finalize()))
+    }
+
+    /// Reads the whole plan into memory, with its sha256.
+    pub fn read_all(mut self) -> Result<(Plan, String), PlanFileError> {
+        let mut customers = Vec::new();
+        while let Some(c) = self.next_customer()? {
+            customers.push(c);
+        }
+        let mut rejected = Vec::new();
+        while let Some(r) = self.next_rejection()? {
+            rejected.push(r);
+        }
+        let head = self.head.clone();
+        let sha = self.finish()?;
+        Ok((head.into_plan(customers, rejected), sha))
+    }
+}
+
+/// Reads and parses the next value. `what` names it in a message, `place` says where a
+/// file that ends there was cut.
+fn read_value<R: Read, T: DeserializeOwned>(
+    src: &mut Source<R>,
+    what: &str,
+    place: &str,
+) -> Result<T, PlanFileError> {
+    let line = src.line;
+    match src.value_len().map_err(PlanFileError::Io)? {
+        Ok((len, lines)) => {
+            let value = serde_json::from_slice(&src.buf[src.pos..src.pos + len]).map_err(|e| {
+                PlanFileError::Value {
+                    what: what.to_string(),
+                    line,
+                    source: e,
+                }
+            })?;
+            src.consume(len, lines);
+            Ok(value)
+        }
+        Err(Eof) => Err(PlanFileError::Truncated(place.to_string())),
+    }
+}
+
+fn skip_value<R: Read>(src: &mut Source<R>, what: &str, place: &str) -> Result<(), PlanFileError> {
+    let _ = what;
+    match src.value_len().map_err(PlanFileError::Io)? {
+        Ok((len, lines)) => {
+            src.consume(len, lines);
+            Ok(())
+        }
+        Err(Eof) => Err(PlanFileError::Truncated(place.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::demo;
+
+    mod erased {
+        pub trait Json {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Json for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
+        }
+    }
+
+    fn canonical(plan: &Plan) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        crate::plan::write::write_plan(plan, &mut bytes).unwrap();
+        bytes
+    }
+
+    fn read_chunked(bytes: &[u8], chunk: usize) -> Result<(Plan, String), PlanFileError> {
+        let mut src = Source::new(bytes);
+        src.chunk = chunk;
+        PlanReader::with_source(src)?.read_all()
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    #[test]
+    fn every_layout_reads_back_as_the_plan_with_the_files_sha256() {
+        for lines in [0, 1, 7, 300] {
+            let plan = demo::plan(lines);
+            for bytes in [
+                canonical(&plan),
+                serde_json::to_vec(&plan).unwrap(),
+                serde_json::to_vec_pretty(&plan).unwrap(),
+            ] {
+                for chunk in [1, 3, 64, 4096, READ_CHUNK] {
+                    let (back, digest) = read_chunked(&bytes, chunk)
+                        .unwrap_or_else(|e| panic!("{lines} lines, chunk {chunk}: {e}"));
+                    assert_eq!(back, plan, "{lines} lines, chunk {chunk}");
+                    assert_eq!(digest, sha(&bytes));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn customers_come_one_at_a_time_after_the_head_over_many_batches() {
+        let plan = demo::plan(12_000);
+        assert!(plan.customers.len() > BATCH_VALUES * 2);
+        let bytes = canonical(&plan);
+        let mut reader = PlanReader::new(&bytes[..]).unwrap();
+        assert_eq!(reader.head(), &PlanHead::of(&plan));
+        for (i, expected) in plan.customers.iter().enumerate() {
+            let c = reader.next_customer().unwrap().unwrap();
+            assert_eq!(&c, expected, "customer {i}");
+        }
+        assert!(reader.next_customer().unwrap().is_none());
+        assert_eq!(reader.customers_read(), plan.customers.len() as u64);
+        let mut rejected = Vec::new();
+        while let Some(r) = reader.next_rejection().unwrap() {
+            rejected.push(r);
+        }
+        assert_eq!(rejected, plan.rejected);
+        assert_eq!(reader.finish().unwrap(), sha(&bytes));
+    }
+
+    #[test]
+    fn unread_customers_are_skipped_and_still_hashed() {
+        let plan = demo::plan(50);
+        let bytes = canonical(&plan);
+        let mut reader = PlanReader::new(&bytes[..]).unwrap();
+        reader.next_customer().unwrap().unwrap();
+        assert_eq!(
+            reader.next_rejection().unwrap().as_ref(),
+            plan.rejected.first()
+        );
+        assert_eq!(reader.finish().unwrap(), sha(&bytes));
+        // Straight to the end from the head.
+        let reader = PlanReader::new(&bytes[..]).unwrap();
+        assert_eq!(reader.finish().unwrap(), sha(&bytes));
+    }
+
+    #[test]
+    fn a_value_longer_than_the_read_buffer_and_escapes_at_every_cut() {
+        let mut plan = demo::plan(3);
+        plan.customers[1].name = Some("\"\\\u{1}é한".repeat(READ_CHUNK / 4));
+        let bytes = canonical(&plan);
+        assert!(bytes.len() > 2 * READ_CHUNK);
+        assert_eq!(read_chunked(&bytes, READ_CHUNK).unwrap().0, plan);
+        let mut small = demo::plan(2);
+        small.customers[0].name = Some("a\\\"b\n\"".to_string());
+        let bytes = canonical(&small);
+        for chunk in 1..20 {
+            assert_eq!(
+                read_chunked(&bytes, chunk).unwrap().0,
+                small,
+                "chunk {chunk}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_plan_cut_anywhere_is_refused_as_truncated() {
+        let plan = demo::plan(4);
+        for bytes in [canonical(&plan), serde_json::to_vec_pretty(&plan).unwrap()] {
+            let end = bytes.iter().rposition(|b| *b == b'}').unwrap();
+            for cut in 0..=end {
+                match read_chunked(&bytes[..cut], 4096) {
+                    Err(PlanFileError::Truncated(_)) => {}
+                    other => panic!("cut at {cut} of {}: {other:?}", bytes.len()),
+                }
+            }
+        }
+        // The message says where and what to do.
+        let bytes = canonical(&plan);
+        let second = bytes.iter().position(|b| *b == b'\n').unwrap() + 1;
+        let third = second + bytes[second..].iter().position(|b| *b == b'\n').unwrap() + 1;
+        let message = read_chunked(&bytes[..third + 40], 4096)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("in the middle of customer 2 (line 3)"),
+            "{message}"
+        );
+        assert!(message.contains("re-run `cspmove plan`"), "{message}");
+    }
+
+    #[test]
+    fn other_schemas_broken_files_and_odd_layouts() {
+        let err = |text: &str| PlanReader::new(text.as_bytes()).and_then(PlanReader::read_all);
+        assert!(matches!(
+            err(r#"{"schema": "someone.else/v3", "rows": []}"#),
+            Err(PlanFileError::Schema(s)) if s == "someone.else/v3"
+        ));
+        assert!(matches!(
+            err(r#"{"rows": []}"#),
+            Err(PlanFileError::Schema(_))
+        ));
+        assert!(matches!(
+            err("{ not json"),
+            Err(PlanFileError::Syntax { line: 1, .. })
+        ));
+        assert!(matches!(err("[1, 2]"), Err(PlanFileError::Syntax { .. })));
+        assert!(matches!(err(""), Err(PlanFileError::Truncated(_))));
+
+        let plan = demo::plan(5);
+        // Fields a reader does not know are skipped; rejected rows before the customers
+        // are still handed out after them.
+        let j = |v: &dyn erased::Json| v.json();
+        let text = format!(
+            "{{\"schema\":{},\"extra\":{{\"a\":[1,{{\"b\":\"]}}\"}}]}},\"generated_by\":{},\"as_of\":{},\
+             \"lead_days\":{},\"inputs\":{},\"rejected\":{},\"summary\":{},\"customers\":{}}}",
+            j(&plan.schema),
+            j(&plan.generated_by),
+            j(&plan.as_of),
+            j(&plan.lead_days),
+            j(&plan.inputs),
+            j(&plan.rejected),
+            j(&plan.summary),
+            j(&plan.customers),
+        );
+        let (back, _) = PlanReader::new(text.as_bytes())
+            .unwrap()
+            .read_all()
+            .unwrap();
+        assert_eq!(back, plan);
+
+        // Head fields after the customers are refused by name.
+        let mut text = serde_json::to_string(&plan).unwrap();
+        text = text.replacen("\"lead_days\":", "\"lead_dayz\":", 1);
+        let message = err(&text).unwrap_err().to_string();
+        assert!(message.contains("lead_days"), "{message}");
+
+        // A broken customer is named by number and line; trailing garbage is refused.
+        let bytes = canonical(&plan);
+        let text = String::from_utf8(bytes).unwrap();
+        let broken = text.replacen(
+            "\"relationship\":\"request\"",
+            "\"relationship\":\"maybe\"",
+            1,
+        );
+        let message = err(&broken).unwrap_err().to_string();
+        assert!(message.contains("customer 1 (line 2)"), "{message}");
+        let message = err(&format!("{text}x")).unwrap_err().to_string();
+        assert!(message.contains("after the end"), "{message}");
+    }
+}
