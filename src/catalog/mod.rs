@@ -17,6 +17,7 @@
 mod builtin;
 pub mod file;
 mod offer_id;
+pub mod show;
 
 use std::sync::OnceLock;
 
@@ -301,20 +302,29 @@ impl Catalog {
         }
     }
 
-    /// Products whose names, part number, `skuId` or offer IDs contain `text`
-    /// (compared as [`match_key`]s), in catalog order. A scan: for people, not rows.
+    /// Products with a name or part number in which `text` starts at a word (so "E3"
+    /// finds "Office 365 E3" but not the `e3` inside "Office365"), or whose `skuId` or
+    /// offer IDs start with it (at least 4 letters or digits), compared as
+    /// [`match_key`]s, in catalog order. A scan: for people, not rows.
     pub fn search(&self, text: &str) -> Vec<u32> {
         let key = match_key(text);
+        if key.is_empty() {
+            return (0..self.products.len() as u32).collect();
+        }
         (0..self.products.len() as u32)
             .filter(|&p| {
                 let product = &self.products[p as usize];
-                let mut texts = std::iter::once(product.name.as_str())
+                let mut names = std::iter::once(product.name.as_str())
                     .chain(product.former_names.iter().map(String::as_str))
                     .chain(product.sku_part_number.as_deref())
-                    .chain(product.sku_id.as_deref())
-                    .chain(product.offers.iter().map(|o| o.name.as_str()))
+                    .chain(product.offers.iter().map(|o| o.name.as_str()));
+                let mut ids = product
+                    .sku_id
+                    .as_deref()
+                    .into_iter()
                     .chain(product.offers.iter().map(|o| o.id.as_str()));
-                texts.any(|t| match_key(t).contains(&key))
+                names.any(|t| starts_at_a_word(t, &key))
+                    || (key.len() >= 4 && ids.any(|t| match_key(t).starts_with(&key)))
             })
             .collect()
     }
@@ -322,8 +332,16 @@ impl Catalog {
     /// The catalog as rows (one per offer, one for a licence without offers), in the
     /// form [`Catalog::from_rows`] reads back to the same catalog.
     pub fn rows(&self) -> Vec<CatalogRow> {
-        let mut rows = Vec::new();
-        for p in &self.products {
+        self.rows_by_product()
+            .into_iter()
+            .flat_map(|(_, rows)| rows)
+            .collect()
+    }
+
+    /// [`Catalog::rows`], grouped by product.
+    pub fn rows_by_product(&self) -> Vec<(u32, Vec<CatalogRow>)> {
+        let mut all = Vec::with_capacity(self.products.len());
+        for (index, p) in self.products.iter().enumerate() {
             let row = |offer: Option<&Offer>, first: bool| CatalogRow {
                 offer_id: offer.map(|o| o.id.clone()),
                 offer_name: offer.map_or_else(|| p.name.clone(), |o| o.name.clone()),
@@ -339,14 +357,16 @@ impl Catalog {
                     Vec::new()
                 },
             };
+            let mut rows = Vec::new();
             if p.offers.is_empty() {
                 rows.push(row(None, true));
             }
             for (i, o) in p.offers.iter().enumerate() {
                 rows.push(row(Some(o), i == 0));
             }
+            all.push((index as u32, rows));
         }
-        rows
+        all
     }
 
     fn by_offer_id(&self, id: &str, country: Option<&str>) -> Option<Hit> {
@@ -570,6 +590,26 @@ impl Catalog {
         self.by_part = by_part.into_iter().collect();
         self.ambiguous = ambiguous;
     }
+}
+
+/// Whether `key` (a [`match_key`]) starts at one of `text`'s words and runs on
+/// through the following ones ("365 e3" in "Office 365 E3").
+fn starts_at_a_word(text: &str, key: &str) -> bool {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .map(match_key)
+        .filter(|w| !w.is_empty())
+        .collect();
+    (0..words.len()).any(|i| {
+        let mut joined = String::new();
+        for w in &words[i..] {
+            joined.push_str(w);
+            if joined.len() >= key.len() {
+                break;
+            }
+        }
+        joined.starts_with(key)
+    })
 }
 
 /// An offer ID cell in canonical form, with its kind.

@@ -322,5 +322,8 @@ pub(super) async fn start_sandbox(plan: &Plan) -> anyhow::Result<cspmove::sandbo
     let token = format!("sandbox-{}", uuid::Uuid::new_v4());
     let mut config = cspmove::sandbox::SandboxConfig::new(token);
     config.seed = Some(plan.clone());
+    // Until apply buys legacy targets as Partner Center allows today (issue 10), the
+    // rehearsal sells them as before 2022; the sandbox's default refuses them (403 2091).
+    config.sell_legacy_offers = true;
     cspmove::sandbox::start(config).await
 }

@@ -6,6 +6,8 @@
 
 mod apply;
 mod bars;
+mod catalog;
+mod catalog_fetch;
 mod doctor;
 mod plan;
 mod report;
@@ -37,6 +39,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Show per customer where a plan stands, from the plan and its journal.
     Status(status::StatusArgs),
+    /// Show, search or fetch the product catalog (what each product's licence is).
+    Catalog(catalog::CatalogArgs),
     /// Run a local Partner Center emulator for rehearsals and tests.
     Sandbox(sandbox::SandboxArgs),
     /// Preflight: check the token, its MFA claim and the GDAP roles before a run.
@@ -50,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(args) => apply::run(args),
         Command::Status(args) => status::run(args),
         Command::Sandbox(args) => sandbox::run(args),
+        Command::Catalog(args) => catalog::run(args),
         Command::Doctor(args) => doctor::run(args),
     }
 }

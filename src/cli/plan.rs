@@ -292,7 +292,7 @@ impl TryFrom<PlanArgs> for PlanConfig {
     }
 }
 
-fn lang(arg: LangArg) -> Lang {
+pub fn lang(arg: LangArg) -> Lang {
     match arg {
         LangArg::En => Lang::En,
         LangArg::Ko => Lang::Ko,

@@ -46,9 +46,23 @@ pub struct SandboxArgs {
     /// Seed for the fault generator, for reproducible runs.
     #[arg(long, value_name = "N")]
     pub fault_seed: Option<u64>,
-    /// Persist state to this file after every change (atomic write), and load it at start.
+    /// Keep the state durable in this file (an append-only change log, fsynced before a
+    /// change is answered, compacted at start and at a clean stop) and resume from it.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Answer App+User calls whose token lacks the MFA claim with 401 900421, as Partner
+    /// Center does since 2026 (tokens for a refresh token starting `nomfa` lack it).
+    #[arg(long)]
+    pub require_mfa: bool,
+    /// Share of customers (0.0–1.0, deterministic per customer) where the partner has no
+    /// GDAP role: their user and licence calls answer 403 naming the roles needed.
+    #[arg(long, value_name = "FRACTION", default_value_t = 0.0)]
+    pub missing_role: f64,
+    /// Sell deprecated legacy offers to new buyers, as Partner Center did before 2022
+    /// (default: a new order of one is refused with 403 2091 naming the new-commerce
+    /// equivalent).
+    #[arg(long)]
+    pub sell_legacy_offers: bool,
 }
 
 impl TryFrom<SandboxArgs> for SandboxConfig {
@@ -78,6 +92,7 @@ impl TryFrom<SandboxArgs> for SandboxConfig {
         for (flag, rate) in [
             ("--fail-rate", args.fail_rate),
             ("--throttle-rate", args.throttle_rate),
+            ("--missing-role", args.missing_role),
         ] {
             if !(0.0..=1.0).contains(&rate) {
                 return Err(usage(format!("{flag} {rate} must lie between 0 and 1")));
@@ -111,6 +126,9 @@ impl TryFrom<SandboxArgs> for SandboxConfig {
             rate_limit: args.rate_limit,
             fault_seed: args.fault_seed,
             state_file: args.state,
+            require_mfa: args.require_mfa,
+            missing_role: args.missing_role,
+            sell_legacy_offers: args.sell_legacy_offers,
         })
     }
 }
@@ -122,6 +140,15 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
         let state_file = config.state_file.clone();
         let seeded = config.seed.is_some();
         let sandbox = cspmove::sandbox::start(config).await?;
+        if sandbox.torn_tail {
+            eprintln!(
+                "cspmove sandbox: the last record of {} was cut short by a crash; it was never answered and is ignored",
+                state_file
+                    .as_deref()
+                    .unwrap_or(std::path::Path::new(""))
+                    .display()
+            );
+        }
         if sandbox.restored && seeded {
             eprintln!(
                 "cspmove sandbox: {} exists, so its state is used and --seed is ignored",

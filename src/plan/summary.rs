@@ -199,8 +199,16 @@ pub fn write_text(
     }
     if !summary.warnings.is_empty() {
         writeln!(out, "{}:", t.get("plan_summary.warnings"))?;
+        // 24 columns fit the older codes; a longer one widens the column for all.
+        let code_width = summary
+            .warnings
+            .keys()
+            .map(|c| c.as_str().len() + 1)
+            .max()
+            .unwrap_or(0)
+            .max(24);
         for (code, n) in &summary.warnings {
-            writeln!(out, "  {:<24}{n:>9}", code.as_str())?;
+            writeln!(out, "  {:<code_width$}{n:>9}", code.as_str())?;
         }
     }
     if !summary.waves.is_empty() {

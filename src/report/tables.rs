@@ -80,7 +80,7 @@ pub struct Table {
     pub rows: Vec<Vec<Cell>>,
 }
 
-pub const MOVE_COLUMNS: [Column; 21] = [
+pub const MOVE_COLUMNS: [Column; 23] = [
     col("col.customer_name", Kind::Text),
     col("col.customer_id", Kind::Text),
     col("col.domain", Kind::Text),
@@ -95,6 +95,8 @@ pub const MOVE_COLUMNS: [Column; 21] = [
     col("col.target_offer_id", Kind::Text),
     col("col.seats", Kind::Number),
     col("col.target_seats", Kind::Number),
+    col("col.term", Kind::Text),
+    col("col.billing", Kind::Text),
     col("col.license_action", Kind::Text),
     col("col.licenses_to_reassign", Kind::Number),
     col("col.expires_on", Kind::Date),
@@ -124,7 +126,15 @@ pub fn moves(plan: &Plan, t: &Texts) -> Table {
             Cell::opt_text(line.target_offer_id.as_deref()),
             Cell::Int(line.seats),
             Cell::Int(line.target_seats),
-            Cell::text(t.license_action(line.license_action)),
+            Cell::text(line.term.as_str()),
+            Cell::text(line.billing.as_str()),
+            Cell::text(
+                if line.license_action == LicenseAction::None && !line.same_offer {
+                    t.get("value.license_action.same_license")
+                } else {
+                    t.license_action(line.license_action)
+                },
+            ),
             Cell::Int(line.licenses_to_reassign),
             Cell::opt_date(line.expires_on),
             Cell::opt_text(Some(t.yes_no(line.auto_renew))),

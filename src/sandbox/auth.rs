@@ -7,6 +7,13 @@
 //! route" failure (403 `900329`). Any non-empty refresh token is accepted except one that
 //! starts with `invalid` or `revoked` (answered `invalid_grant`), so the failure path can
 //! be rehearsed too. `--token` is an App+User token that never expires.
+//!
+//! MFA (`--require-mfa`, partner-center-api.md §11): every App+User token carries the MFA
+//! claim except those issued for a refresh token starting with `nomfa`, so a test asks
+//! for either kind by the refresh token it sends. With the switch on, an App+User call
+//! from a token without the claim gets 401 `900421`; app-only calls are never affected.
+//! A request carrying `ValidateMfa: true` is not carried out: it is answered 200 with
+//! `{"isMfaCompliant":…}` for the token it came with, switch or not.
 
 use std::sync::Arc;
 
@@ -18,8 +25,8 @@ use axum::response::Response;
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-use super::server::{App, Caller};
-use super::state::IssuedToken;
+use super::app::{App, Caller};
+use super::state::{Change, IssuedToken};
 use super::wire::{ApiError, json_response, new_guid};
 
 /// Lifetime of an issued access token, in seconds.
@@ -35,16 +42,66 @@ pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Middleware: 401 without a valid token; otherwise the request carries a [`Caller`].
+/// Middleware of the API routes: 401 without a valid token; the `ValidateMfa` check;
+/// 401 `900421` for an App+User token without the MFA claim under `--require-mfa`;
+/// otherwise the request carries a [`Caller`].
 pub async fn require_token(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let caller = bearer(req.headers()).and_then(|t| app.caller_for(t));
-    match caller {
+    let Some(caller) = bearer(req.headers()).and_then(|t| app.caller_for(t)) else {
+        return unauthorized();
+    };
+    let validate = req
+        .headers()
+        .get("validatemfa")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    if validate && caller.app_user {
+        return json_response(
+            StatusCode::OK,
+            &json!({
+                "isMfaCompliant": caller.mfa,
+                "mfaRequired": app.strict.require_mfa,
+                "attributes": {"objectType": "MfaValidation"},
+            }),
+        );
+    }
+    if app.strict.require_mfa && caller.app_user && !caller.mfa {
+        return mfa_required();
+    }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Middleware of the `/sandbox/*` admin routes: any valid token (MFA is not asked).
+pub async fn require_admin_token(
+    State(app): State<Arc<App>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    match bearer(req.headers()).and_then(|t| app.caller_for(t)) {
         Some(caller) => {
             req.extensions_mut().insert(caller);
             next.run(req).await
         }
         None => unauthorized(),
     }
+}
+
+/// The `code` of the answer to an App+User call without MFA (§11).
+pub const MFA_REQUIRED_CODE: i64 = 900421;
+
+/// 401 `900421`, with the `WWW-Authenticate` header of every 401.
+fn mfa_required() -> Response {
+    let err = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        MFA_REQUIRED_CODE,
+        "Multi-factor authentication is required: the access token has no MFA claim. Sign in again with multi-factor authentication (Secure Application Model) and use the new token.",
+    );
+    let mut resp = axum::response::IntoResponse::into_response(err);
+    resp.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("OAuth realm=\"cspmove-sandbox\", error=\"insufficient_claims\""),
+    );
+    resp
 }
 
 fn unauthorized() -> Response {
@@ -120,6 +177,7 @@ async fn issue(app: &Arc<App>, body: &[u8], v2: bool) -> Response {
     if get("client_id").is_none() {
         return missing("client_id");
     }
+    let mut mfa = true;
     let app_user = match grant.as_str() {
         "client_credentials" => {
             if get("client_secret").is_none() && get("client_assertion").is_none() {
@@ -145,6 +203,8 @@ async fn issue(app: &Arc<App>, body: &[u8], v2: bool) -> Response {
                     "The refresh token has expired or been revoked.",
                 );
             }
+            // A refresh token from a sign-in without MFA yields tokens without the claim.
+            mfa = !lower.starts_with("nomfa");
             true
         }
         other => {
@@ -171,14 +231,23 @@ async fn issue(app: &Arc<App>, body: &[u8], v2: bool) -> Response {
             access.clone(),
             IssuedToken {
                 app_user,
+                mfa: app_user && mfa,
                 expires_at: expires,
             },
         );
-        st.touch();
+        st.changed(Change::Token(access.clone()));
     }
     app.wait_persisted().await;
 
-    let refresh = app_user.then(|| format!("sbx-refresh-{}", uuid::Uuid::new_v4().simple()));
+    // The new refresh token keeps what the old one said about MFA.
+    let refresh = app_user.then(|| {
+        let kind = if mfa {
+            "sbx-refresh"
+        } else {
+            "nomfa-sbx-refresh"
+        };
+        format!("{kind}-{}", uuid::Uuid::new_v4().simple())
+    });
     let mut out: Value = if v2 {
         let scope = get("scope").unwrap_or_else(|| {
             if app_user {

@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::wire::link;
+use crate::catalog::OfferKind;
+use crate::model::{Billing, Term, sells};
 
 /// A legacy license-based offer (`/v1/offers`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +34,10 @@ pub struct LegacyOffer {
     pub is_add_on: bool,
     /// Offer IDs one of which a parent subscription must have (add-ons only).
     pub prerequisite_offers: Vec<String>,
+    /// No longer sold to new buyers (DEPR in the price list): a new order is refused with
+    /// 403 `2091` (partner-center-api.md §11).
+    #[serde(default)]
+    pub deprecated: bool,
 }
 
 /// One new-commerce SKU with its single availability (`/v1/products/...`).
@@ -51,6 +57,9 @@ pub struct NceSku {
     pub asset_limit: Option<u64>,
     /// Monthly list price per seat in USD (made-up round figures; the sandbox bills nothing).
     pub list_price: f64,
+    /// The one market that sells it (`None`: every market).
+    #[serde(default)]
+    pub country: Option<String>,
 }
 
 impl NceSku {
@@ -70,172 +79,41 @@ pub struct SkuInfo {
     pub sku_part_number: String,
 }
 
-/// The term/billing pairs every sandbox availability offers (§10.6 item 1).
-pub const TERMS: [(&str, &str); 4] = [
-    ("P1M", "Monthly"),
-    ("P1Y", "Monthly"),
-    ("P1Y", "Annual"),
-    ("P3Y", "Annual"),
-];
+/// The term/billing pairs every sandbox availability offers: those new commerce sells
+/// ([`crate::model::sells`]: `P1M` monthly; `P1Y` monthly or annual; `P3Y` monthly,
+/// annual or triennial), with the billing cycle as availabilities write it (PascalCase).
+pub fn terms() -> Vec<(Term, Billing, &'static str)> {
+    let mut out = Vec::new();
+    for term in Term::ALL {
+        for billing in Billing::ALL {
+            if sells(term, billing) {
+                let pascal = match billing {
+                    Billing::Monthly => "Monthly",
+                    Billing::Annual => "Annual",
+                    Billing::Triennial => "Triennial",
+                };
+                out.push((term, billing, pascal));
+            }
+        }
+    }
+    out
+}
+
+/// Whether an availability offers this term and billing cycle (as a cart line writes
+/// them, in any case).
+pub fn offers_term(term: &str, billing: &str) -> bool {
+    match (term.parse::<Term>(), billing.parse::<Billing>()) {
+        (Ok(t), Ok(b)) => sells(t, b),
+        _ => false,
+    }
+}
 
 const MAX: u64 = 10_000_000;
 
-/// partner-center-api.md §4: (offer id, name, min, max, concurrent limit, skuId, part number).
-const LEGACY: [(&str, &str, u64, u64, u64, &str, &str); 17] = [
-    (
-        "91FD106F-4B2C-4938-95AC-F54F74E9A239",
-        "Office 365 Enterprise E1",
-        1,
-        MAX,
-        0,
-        "18181a46-0d4e-45cd-891e-60aabd171b4e",
-        "STANDARDPACK",
-    ),
-    (
-        "796B6B5F-613C-4E24-A17C-EBA730D49C02",
-        "Office 365 Enterprise E3",
-        1,
-        MAX,
-        0,
-        "6fd2c87f-b296-42f0-b197-1e91e994b900",
-        "ENTERPRISEPACK",
-    ),
-    (
-        "A044B16A-1861-4308-8086-A3A3B506FAC2",
-        "Office 365 Enterprise E5",
-        1,
-        MAX,
-        0,
-        "c7df2760-2c81-4ef7-b578-5b5392b571df",
-        "ENTERPRISEPREMIUM",
-    ),
-    (
-        "BD938F12-058F-4927-BBA3-AE36B1D2501C",
-        "Office 365 Business Essentials",
-        1,
-        300,
-        2,
-        "3b555118-da6a-4418-894f-7df1e2096870",
-        "O365_BUSINESS_ESSENTIALS",
-    ),
-    (
-        "031C9E47-4802-4248-838E-778FB1D2CC05",
-        "Office 365 Business Premium",
-        1,
-        300,
-        2,
-        "f245ecc8-75af-4f8e-b61f-27d8114de5f3",
-        "O365_BUSINESS_PREMIUM",
-    ),
-    (
-        "5C9FD4CC-EDCE-44A8-8E91-07DF09744609",
-        "Office 365 Business",
-        1,
-        300,
-        2,
-        "cdd28e44-67e3-425e-be4c-737fab2899d3",
-        "O365_BUSINESS",
-    ),
-    (
-        "BE57FF4C-100C-4F1F-B82D-F1C5AB63A665",
-        "Office 365 ProPlus",
-        1,
-        MAX,
-        0,
-        "c2273bd0-dff7-4215-9ef5-2c7bcfb06425",
-        "OFFICESUBSCRIPTION",
-    ),
-    (
-        "6FBAD345-B7DE-42A6-B6AB-79B363D0B371",
-        "Office 365 F1",
-        1,
-        MAX,
-        0,
-        "4b585984-651b-448a-9e53-3b10f069cf7f",
-        "DESKLESSPACK",
-    ),
-    (
-        "3451A3B0-8CDA-44A7-BAD7-C30BE81C4AAA",
-        "Microsoft 365 F1",
-        1,
-        MAX,
-        0,
-        "66b55226-6b4f-492c-910c-a3b7a3c9d993",
-        "SPE_F1",
-    ),
-    (
-        "2B3B8D2D-10AA-4BE4-B5FD-7F2FEB0C3091",
-        "Microsoft 365 E3",
-        1,
-        MAX,
-        0,
-        "05e9a617-0261-4cee-bb44-138d3ef5d965",
-        "SPE_E3",
-    ),
-    (
-        "8BDBB60B-E526-43E9-92EF-AB760C8E0B72",
-        "Microsoft 365 E5",
-        1,
-        MAX,
-        0,
-        "06ebc4ee-1bb5-47dd-8120-11324bc54e06",
-        "SPE_E5",
-    ),
-    (
-        "61795CAB-2ABD-43F6-88E9-C9ADAE5746E0",
-        "Microsoft 365 Business",
-        1,
-        300,
-        2,
-        "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46",
-        "SPB",
-    ),
-    (
-        "79C29AF7-3CD0-4A6F-B182-A81E31DEC84E",
-        "Enterprise Mobility + Security E3",
-        1,
-        MAX,
-        0,
-        "efccb6f7-5641-4e0e-bd10-b4976e1bf68e",
-        "EMS",
-    ),
-    (
-        "195416C1-3447-423A-B37B-EE59A99A19C4",
-        "Exchange Online (Plan 1)",
-        1,
-        MAX,
-        0,
-        "4b9405b0-7788-4568-add1-99614e613b69",
-        "EXCHANGESTANDARD",
-    ),
-    (
-        "2F707C7C-2433-49A5-A437-9CA7CF40D3EB",
-        "Exchange Online (Plan 2)",
-        1,
-        MAX,
-        0,
-        "19ec0d23-8335-4cbd-94ac-6050e30712fa",
-        "EXCHANGEENTERPRISE",
-    ),
-    (
-        "800F4F3B-CFE1-42C1-9CEA-675512810488",
-        "Power BI Pro",
-        1,
-        MAX,
-        0,
-        "f8a1db68-be16-40ed-86d5-cb42ce701560",
-        "POWER_BI_PRO",
-    ),
-    (
-        "2828BE95-46BA-4F91-B2FD-0BEF192ECF60",
-        "Exchange Online Archiving for Exchange Online",
-        1,
-        MAX,
-        0,
-        "ee02fd1b-340e-4a4b-b355-4a514e4c8943",
-        "EXCHANGEARCHIVE_ADDON",
-    ),
-];
+/// Seat cap of Microsoft 365 Business products; such a product also has an ownership
+/// limit of [`BUSINESS_LIMIT`] concurrent subscriptions per customer (§4, §10.1, §11).
+const BUSINESS_MAX: u64 = 300;
+const BUSINESS_LIMIT: u64 = 2;
 
 /// The add-on's prerequisites: the real offer lists 47; the sandbox keeps those of the
 /// table above that include Exchange Online.
@@ -254,140 +132,40 @@ const ARCHIVING_PREREQUISITES: [&str; 10] = [
     "61795CAB-2ABD-43F6-88E9-C9ADAE5746E0",
 ];
 
-/// §10.1: (product, sku, title, availability or "" to derive, min, max, provisioningId or
-/// "" to derive, part number, asset limit, list price).
-type NceRow = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    u64,
-    u64,
-    &'static str,
-    &'static str,
-    u64,
-    f64,
-);
-const NCE: [NceRow; 10] = [
-    (
-        "CFQ7TTC0LH18",
-        "0001",
-        "Microsoft 365 Business Basic",
-        "CFQ7TTC0K971",
-        1,
-        300,
-        "3b555118-da6a-4418-894f-7df1e2096870",
-        "O365_BUSINESS_ESSENTIALS",
-        2,
-        6.0,
-    ),
+/// What the sandbox adds to the built-in catalog's new-commerce items: the availability
+/// seen in a doc sample (else one is derived) and a made-up monthly list price, by
+/// `PRODUCT:SKU`.
+const NCE_EXTRAS: [(&str, &str, f64); 11] = [
+    ("CFQ7TTC0LH18:0001", "CFQ7TTC0K971", 6.0),
+    ("CFQ7TTC0LDPB:0001", "", 12.5),
+    ("CFQ7TTC0LCHC:0002", "CFQ7TTC0X6RN", 22.0),
+    ("CFQ7TTC0LF8Q:0001", "CFQ7TTC0K39X", 10.0),
+    ("CFQ7TTC0LF8R:0001", "CFQ7TTC0KCSV", 23.0),
+    ("CFQ7TTC0LH05:0001", "", 8.0),
+    ("CFQ7TTC0LFLX:0001", "CFQ7TTC0LB30", 36.0),
+    ("CFQ7TTC0LFLZ:0002", "", 57.0),
+    ("CFQ7TTC0LH16:0001", "", 4.0),
+    ("CFQ7TTC0LH1P:0001", "", 8.0),
+    ("CFQ7TTC0LFLS:0002", "CFQ7TTC0KDLJ", 6.0),
+];
+
+/// "(no Teams)" siblings of two built-in products (third-party price lists; §10.6 asks
+/// for one): their own derived `provisioningId`, so seats land in another pool.
+/// (product, sku, title, part number, price).
+const NO_TEAMS: [(&str, &str, &str, &str, f64); 2] = [
     (
         "CFQ7TTC0LH18",
         "000P",
         "Microsoft 365 Business Basic (no Teams)",
-        "",
-        1,
-        300,
-        "",
         "O365_BUSINESS_ESSENTIALS_NO_TEAMS",
-        2,
         4.75,
-    ),
-    (
-        "CFQ7TTC0LDPB",
-        "0001",
-        "Microsoft 365 Business Standard",
-        "",
-        1,
-        300,
-        "f245ecc8-75af-4f8e-b61f-27d8114de5f3",
-        "O365_BUSINESS_PREMIUM",
-        2,
-        12.5,
-    ),
-    (
-        "CFQ7TTC0LCHC",
-        "0002",
-        "Microsoft 365 Business Premium",
-        "CFQ7TTC0X6RN",
-        1,
-        300,
-        "cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46",
-        "SPB",
-        2,
-        22.0,
-    ),
-    (
-        "CFQ7TTC0LF8Q",
-        "0001",
-        "Office 365 E1",
-        "CFQ7TTC0K39X",
-        1,
-        MAX,
-        "18181a46-0d4e-45cd-891e-60aabd171b4e",
-        "STANDARDPACK",
-        0,
-        10.0,
-    ),
-    (
-        "CFQ7TTC0LF8R",
-        "0001",
-        "Office 365 E3",
-        "CFQ7TTC0KCSV",
-        1,
-        MAX,
-        "6fd2c87f-b296-42f0-b197-1e91e994b900",
-        "ENTERPRISEPACK",
-        0,
-        23.0,
-    ),
-    (
-        "CFQ7TTC0LFLX",
-        "0001",
-        "Microsoft 365 E3",
-        "CFQ7TTC0LB30",
-        1,
-        MAX,
-        "05e9a617-0261-4cee-bb44-138d3ef5d965",
-        "SPE_E3",
-        0,
-        36.0,
     ),
     (
         "CFQ7TTC0LFLX",
         "0021",
         "Microsoft 365 E3 (no Teams)",
-        "",
-        1,
-        MAX,
-        "",
         "SPE_E3_NO_TEAMS",
-        0,
         33.75,
-    ),
-    (
-        "CFQ7TTC0LFLZ",
-        "0002",
-        "Microsoft 365 E5",
-        "",
-        1,
-        MAX,
-        "06ebc4ee-1bb5-47dd-8120-11324bc54e06",
-        "SPE_E5",
-        0,
-        57.0,
-    ),
-    (
-        "CFQ7TTC0LFLS",
-        "0002",
-        "Microsoft Entra ID P1",
-        "CFQ7TTC0KDLJ",
-        1,
-        MAX,
-        "",
-        "AAD_PREMIUM",
-        0,
-        6.0,
     ),
 ];
 
@@ -412,60 +190,118 @@ pub fn is_guid(text: &str) -> bool {
     uuid::Uuid::parse_str(text.trim()).is_ok() && text.trim().len() == 36
 }
 
-/// The legacy offers of §4.
+/// The legacy offers of the built-in catalog (partner-center-api.md §4), with the rules
+/// the catalog does not carry: Business offers (300 seats) may be held twice at a time,
+/// the archiving add-on needs a parent, and every one of them is deprecated.
 pub fn builtin_offers() -> Vec<LegacyOffer> {
-    LEGACY
-        .iter()
-        .map(|(id, name, min, max, limit, sku, part)| LegacyOffer {
-            id: id.to_string(),
-            name: name.to_string(),
-            min_quantity: *min,
-            max_quantity: *max,
-            sku_id: sku.to_string(),
-            sku_part_number: part.to_string(),
-            limit_unit: if *limit > 0 { "Concurrent" } else { "None" }.to_string(),
-            limit: *limit,
-            is_add_on: *part == "EXCHANGEARCHIVE_ADDON",
-            prerequisite_offers: if *part == "EXCHANGEARCHIVE_ADDON" {
-                ARCHIVING_PREREQUISITES
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect()
+    let mut out = Vec::new();
+    for product in crate::catalog::Catalog::builtin().products() {
+        let sku_id = product
+            .sku_id
+            .clone()
+            .unwrap_or_else(|| derived_guid("sku", &product.name));
+        let part = product
+            .sku_part_number
+            .clone()
+            .unwrap_or_else(|| "UNKNOWN".into());
+        for offer in product
+            .offers
+            .iter()
+            .filter(|o| o.kind == OfferKind::Legacy)
+        {
+            let max = offer.max_quantity.unwrap_or(MAX);
+            let limit = if max == BUSINESS_MAX {
+                BUSINESS_LIMIT
             } else {
-                Vec::new()
-            },
-        })
-        .collect()
+                0
+            };
+            let add_on = part == "EXCHANGEARCHIVE_ADDON";
+            out.push(LegacyOffer {
+                id: offer.id.to_ascii_uppercase(),
+                name: offer.name.clone(),
+                min_quantity: offer.min_quantity.unwrap_or(1),
+                max_quantity: max,
+                sku_id: sku_id.to_ascii_lowercase(),
+                sku_part_number: part.clone(),
+                limit_unit: if limit > 0 { "Concurrent" } else { "None" }.to_string(),
+                limit,
+                is_add_on: add_on,
+                prerequisite_offers: if add_on {
+                    ARCHIVING_PREREQUISITES
+                        .iter()
+                        .map(|s| s.to_string())
+                        .collect()
+                } else {
+                    Vec::new()
+                },
+                // Since March 2022 every seat-based legacy offer is sold only through
+                // new commerce (partner-center-api.md §11).
+                deprecated: true,
+            });
+        }
+    }
+    out
 }
 
-/// The new-commerce SKUs of §10.1 (with a "(no Teams)" sibling whose seats land in
-/// another pool).
+/// Every new-commerce item of the built-in catalog, as SKUs with one availability each,
+/// plus the "(no Teams)" siblings.
 pub fn builtin_nce() -> Vec<NceSku> {
-    NCE.iter()
-        .map(
-            |(product, sku, title, availability, min, max, prov, part, limit, price)| NceSku {
-                product_id: product.to_string(),
-                product_title: title.trim_end_matches(" (no Teams)").to_string(),
-                sku_id: sku.to_string(),
-                sku_title: title.to_string(),
-                availability_id: if availability.is_empty() {
-                    derived_availability(product, sku)
-                } else {
-                    availability.to_string()
+    let mut out = Vec::new();
+    for product in crate::catalog::Catalog::builtin().products() {
+        for offer in product
+            .offers
+            .iter()
+            .filter(|o| o.kind == OfferKind::NewCommerce)
+        {
+            let Some((pid, sid)) = offer.id.split_once(':') else {
+                continue;
+            };
+            let part = product
+                .sku_part_number
+                .clone()
+                .unwrap_or_else(|| "UNKNOWN".into());
+            let extra = NCE_EXTRAS
+                .iter()
+                .find(|(id, _, _)| id.eq_ignore_ascii_case(&offer.id));
+            let max = offer.max_quantity.unwrap_or(MAX);
+            out.push(NceSku {
+                product_id: pid.to_ascii_uppercase(),
+                product_title: product.name.clone(),
+                sku_id: sid.to_ascii_uppercase(),
+                sku_title: offer.name.clone(),
+                availability_id: match extra {
+                    Some((_, a, _)) if !a.is_empty() => a.to_string(),
+                    _ => derived_availability(pid, sid),
                 },
-                min_quantity: *min,
-                max_quantity: *max,
-                provisioning_id: if prov.is_empty() {
-                    derived_guid("sku", part)
-                } else {
-                    prov.to_string()
-                },
-                sku_part_number: part.to_string(),
-                asset_limit: (*limit > 0).then_some(*limit),
-                list_price: *price,
-            },
-        )
-        .collect()
+                min_quantity: offer.min_quantity.unwrap_or(1),
+                max_quantity: max,
+                provisioning_id: product
+                    .sku_id
+                    .clone()
+                    .unwrap_or_else(|| derived_guid("sku", &part))
+                    .to_ascii_lowercase(),
+                sku_part_number: part,
+                asset_limit: (max == BUSINESS_MAX).then_some(BUSINESS_LIMIT),
+                list_price: extra.map(|(_, _, p)| *p).unwrap_or(20.0),
+                country: offer.country.clone(),
+            });
+        }
+    }
+    for (pid, sid, title, part, price) in NO_TEAMS {
+        let Some(base) = out.iter().find(|s| s.product_id == pid).cloned() else {
+            continue;
+        };
+        out.push(NceSku {
+            sku_id: sid.to_string(),
+            sku_title: title.to_string(),
+            availability_id: derived_availability(pid, sid),
+            provisioning_id: derived_guid("sku", part),
+            sku_part_number: part.to_string(),
+            list_price: price,
+            ..base
+        });
+    }
+    out
 }
 
 /// Everything the sandbox sells, read-only once the server runs.
@@ -571,6 +407,14 @@ impl Catalog {
         }
     }
 
+    /// The new-commerce SKU whose seats land in this licence pool (the first one listed),
+    /// named when a deprecated legacy offer is refused.
+    pub fn nce_for_sku(&self, sku_id: &str) -> Option<&NceSku> {
+        self.nce
+            .iter()
+            .find(|s| s.provisioning_id.eq_ignore_ascii_case(sku_id))
+    }
+
     /// Product ids in catalog order, each once.
     pub fn nce_product_ids(&self) -> Vec<&str> {
         let mut ids: Vec<&str> = Vec::new();
@@ -666,7 +510,7 @@ pub fn sku_json(sku: &NceSku, country: &str, customer: Option<&str>) -> Value {
         "minimumQuantity": sku.min_quantity,
         "maximumQuantity": sku.max_quantity,
         "isTrial": false,
-        "supportedBillingCycles": ["annual", "monthly"],
+        "supportedBillingCycles": ["annual", "monthly", "triennial"],
         "purchasePrerequisites": ["MicrosoftCloudAgreement"],
         "inventoryVariables": [],
         "provisioningVariables": [],
@@ -706,14 +550,15 @@ pub fn availability_json(sku: &NceSku, country: &str, customer: Option<&str>) ->
         sku.sku_id,
         sku.availability_id
     );
-    let terms: Vec<Value> = TERMS
-        .iter()
-        .map(|(duration, billing)| {
+    let terms: Vec<Value> = terms()
+        .into_iter()
+        .map(|(term, billing, pascal)| {
+            let duration = term.as_str();
             json!({
-                "id": term_id(sku, duration, billing),
+                "id": term_id(sku, duration, pascal),
                 "duration": duration,
-                "description": format!("{duration} commitment, {} billing", billing.to_lowercase()),
-                "billingCycle": billing,
+                "description": format!("{duration} commitment, {billing} billing"),
+                "billingCycle": pascal,
                 "cancellationPolicies": [{"refundOptions": [{"sequenceId": 0, "type": "Full", "expiresAfter": "P7D"}]}],
             })
         })

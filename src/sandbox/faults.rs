@@ -19,7 +19,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rand::{Rng, SeedableRng};
 
-use super::server::{App, ConnKill};
+use super::app::App;
+use super::server::ConnKill;
 use super::wire::{ApiError, gateway_response};
 
 /// Seconds a throttled client is told to wait (`Retry-After`).

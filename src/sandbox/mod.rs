@@ -4,19 +4,26 @@
 //!
 //! The main decision: be faithful where a client can tell — paths, JSON shapes, status
 //! codes, both error body shapes, paging, `MS-RequestId` replays — and keep everything
-//! else simple: one in-memory state behind one lock, optionally written to a file after
-//! every change. [`start`] is the one entry point: the `cspmove sandbox` command and
-//! `apply --sandbox` (in-process) both call it.
+//! else simple: one in-memory state behind one lock, made durable with `--state FILE` by
+//! an append-only change log. [`start`] is the one entry point: the `cspmove sandbox`
+//! command and `apply --sandbox` (in-process) both call it.
 //!
-//! Modules: [`wire`] (JSON conventions), [`catalog`] (offers and products), [`state`]
-//! (tenants, seeding, persistence format), [`api`] and [`nce`] (route handlers),
-//! [`auth`] (tokens), [`faults`] (fault injection), [`server`] (layers and accept loop).
+//! Modules: [`app`] (shared state and the route table), [`routes`] (one handler file per
+//! resource), [`requests`] (typed request bodies), [`rules`] (the business rules, as
+//! methods of the state), [`state`] (tenants, seeding, resource shapes), [`persist`] (the
+//! change log), [`catalog`] (offers and products), [`wire`] (JSON conventions), [`auth`]
+//! (tokens, MFA), [`faults`] (fault injection), [`layers`] (request-id echo and replay),
+//! [`server`] (the accept loop).
 
-pub mod api;
+pub mod app;
 pub mod auth;
 pub mod catalog;
 pub mod faults;
-pub mod nce;
+pub mod layers;
+pub mod persist;
+pub mod requests;
+pub mod routes;
+pub mod rules;
 pub mod server;
 pub mod state;
 pub mod wire;
@@ -46,7 +53,16 @@ pub struct SandboxConfig {
     /// Requests per second before answering 429 (0 = no limit).
     pub rate_limit: u32,
     pub fault_seed: Option<u64>,
+    /// The durable state (change log); `None` keeps the state in memory only.
     pub state_file: Option<PathBuf>,
+    /// App+User calls from a token without the MFA claim get 401 `900421`.
+    pub require_mfa: bool,
+    /// That share of customers (0–1, deterministic per customer) refuses user and licence
+    /// calls with 403: the partner has no GDAP role there.
+    pub missing_role: f64,
+    /// Sell deprecated legacy offers to new buyers, as before 2022 (default: refuse them
+    /// with 403 `2091`, as Partner Center does today).
+    pub sell_legacy_offers: bool,
 }
 
 impl SandboxConfig {
@@ -63,6 +79,9 @@ impl SandboxConfig {
             rate_limit: 0,
             fault_seed: None,
             state_file: None,
+            require_mfa: false,
+            missing_role: 0.0,
+            sell_legacy_offers: false,
         }
     }
 }
@@ -71,12 +90,16 @@ impl SandboxConfig {
 pub struct RunningSandbox {
     addr: SocketAddr,
     token: String,
-    app: Arc<server::App>,
+    app: Arc<app::App>,
     shutdown: watch::Sender<bool>,
     server: tokio::task::JoinHandle<()>,
-    persister: Option<tokio::task::JoinHandle<()>>,
+    writer: Option<tokio::task::JoinHandle<()>>,
     /// Whether the state was loaded from `--state` rather than seeded.
     pub restored: bool,
+    /// What loading `--state` found: batches replayed after the snapshot, and whether a
+    /// torn last record (a write cut short by a crash) was ignored.
+    pub replayed_batches: usize,
+    pub torn_tail: bool,
 }
 
 impl RunningSandbox {
@@ -100,16 +123,18 @@ impl RunningSandbox {
         self.app.lock().inspect(None, stats)
     }
 
-    /// Stops accepting, lets open requests finish (at most 5 s) and writes the state file
-    /// a last time.
+    /// Stops accepting, lets open requests finish (at most 5 s) and compacts the state
+    /// file into one snapshot.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
         let _ = self.server.await;
-        if let Some(p) = self.persister {
-            p.abort();
+        if let Some(w) = self.writer {
+            w.abort();
         }
-        if let Err(err) = self.app.write_state_now() {
-            tracing::error!("cannot write the sandbox state file: {err:#}");
+        let app = self.app.clone();
+        let compacted = tokio::task::spawn_blocking(move || app.compact()).await;
+        if let Ok(Err(err)) = compacted {
+            tracing::error!("cannot compact the sandbox state file: {err:#}");
         }
     }
 }
@@ -136,35 +161,48 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         "the token must not be empty"
     );
 
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&config.missing_role),
+        "the missing-role fraction must lie between 0 and 1, not {}",
+        config.missing_role
+    );
+
     // An existing state file wins over the seed: a restart must not undo a rehearsal.
     let existing = config.state_file.as_ref().filter(|p| p.exists());
-    let (state, restored) = match existing {
-        Some(path) => (SandboxState::load(path)?, true),
+    let (state, restored, replayed_batches, torn_tail) = match existing {
+        Some(path) => {
+            let path = path.clone();
+            let loaded = tokio::task::spawn_blocking(move || persist::load(&path)).await??;
+            (loaded.state, true, loaded.batches, loaded.torn_tail)
+        }
         None => match &config.seed {
-            Some(plan) => (SandboxState::seed(plan, config.accept), false),
-            None => (SandboxState::empty(), false),
+            Some(plan) => (SandboxState::seed(plan, config.accept), false, 0, false),
+            None => (SandboxState::empty(), false, 0, false),
         },
     };
+    if torn_tail {
+        tracing::warn!("the last record of the state file was cut short by a crash and is ignored");
+    }
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
 
-    let (persist, wanted_rx) = match &config.state_file {
+    // Compaction on start: the loaded (or seeded) state becomes the file's one snapshot,
+    // on disk before the first request is served.
+    let (state, log) = match &config.state_file {
         Some(path) => {
-            let (wanted, wanted_rx) = watch::channel(0u64);
-            let (done, _) = watch::channel(0u64);
-            (
-                Some(server::Persist {
-                    path: path.clone(),
-                    wanted,
-                    done,
-                }),
-                Some(wanted_rx),
-            )
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || {
+                let log = persist::ChangeLog::create(&path, &state).with_context(|| {
+                    format!("cannot write the sandbox state file {}", path.display())
+                })?;
+                anyhow::Ok((state, Some(log)))
+            })
+            .await??
         }
-        None => (None, None),
+        None => (state, None),
     };
     let faults = faults::FaultConfig {
         latency_ms: config.latency_ms,
@@ -172,20 +210,26 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         throttle_rate: config.throttle_rate,
         rate_limit: config.rate_limit,
     };
-    let app = Arc::new(server::App::new(
+    let strict = app::Strictness {
+        require_mfa: config.require_mfa,
+        missing_role: config.missing_role,
+        sell_legacy_offers: config.sell_legacy_offers,
+    };
+    let app = Arc::new(app::App::new(
         state,
         config.token.clone(),
+        strict,
         faults,
         config.fault_seed,
-        persist,
+        log,
     ));
-    // The seeded (or restored) state is on disk before the first request is served.
-    app.write_state_now()
-        .context("cannot write the sandbox state file")?;
-    let persister = wanted_rx.map(|rx| tokio::spawn(server::persist_loop(app.clone(), rx)));
+    let writer = app.log.as_ref().map(|log| {
+        let rx = log.wanted.subscribe();
+        tokio::spawn(persist::writer(app.clone(), rx))
+    });
 
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let router = server::router(app.clone());
+    let router = app::router(app.clone());
     let server = tokio::spawn(server::serve(listener, router, shutdown_rx));
     Ok(RunningSandbox {
         addr,
@@ -193,7 +237,9 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         app,
         shutdown,
         server,
-        persister,
+        writer,
         restored,
+        replayed_batches,
+        torn_tail,
     })
 }

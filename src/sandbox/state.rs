@@ -37,10 +37,21 @@ pub enum StateFileError {
         path: std::path::PathBuf,
         source: serde_json::Error,
     },
-    #[error("{}: state schema is {found:?}, this cspmove reads {STATE_SCHEMA:?}", path.display())]
+    #[error("{}: state schema is {found:?}, this cspmove reads {STATE_SCHEMA:?} and {:?}", path.display(), super::persist::LOG_SCHEMA)]
     Schema {
         path: std::path::PathBuf,
         found: String,
+    },
+    #[error("{}: not a sandbox state file: {what}", path.display())]
+    NotState {
+        path: std::path::PathBuf,
+        what: String,
+    },
+    #[error("{}: the sandbox state file is damaged at byte {offset}: {what}; restore it from a copy or delete it to seed afresh", path.display())]
+    Damaged {
+        path: std::path::PathBuf,
+        offset: usize,
+        what: String,
     },
 }
 
@@ -91,21 +102,70 @@ pub struct SandboxState {
     /// Bumped by every change; the persister writes when it moves.
     #[serde(skip)]
     pub version: u64,
+    /// The changes not yet in the change log (only collected with `--state`).
+    #[serde(skip)]
+    pub changes: Vec<Change>,
+    /// Whether changes are collected for a change log.
+    #[serde(skip)]
+    pub recording: bool,
+}
+
+/// What a change touched, by key: the change log writes the current value of each.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Change {
+    /// A tenant's own fields (relationship, agreements, …), not its collections.
+    Tenant(String),
+    User(String, String),
+    Subscription(String, String),
+    Order(String, String),
+    Cart(String, String),
+    Replay(String),
+    Token(String),
+    Clock,
 }
 
 /// A stored answer to a POST/PATCH/PUT, returned again for the same `MS-RequestId`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Replay {
     pub status: u16,
+    /// Written as text (the answers are JSON), read back from text or, as v1 wrote it,
+    /// from an array of bytes.
+    #[serde(with = "body_text")]
     pub body: Vec<u8>,
     #[serde(default)]
     pub location: Option<String>,
+}
+
+mod body_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(body: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&String::from_utf8_lossy(body))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Body {
+        Text(String),
+        Bytes(Vec<u8>),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        Ok(match Body::deserialize(d)? {
+            Body::Text(t) => t.into_bytes(),
+            Body::Bytes(b) => b,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IssuedToken {
     /// App+User (`true`) or app-only.
     pub app_user: bool,
+    /// Whether the token carries the MFA claim (`amr` holds `mfa`). Tokens from before
+    /// this field existed had it (the Secure Application Model needs MFA at consent).
+    #[serde(default = "yes")]
+    pub mfa: bool,
     pub expires_at: DateTime<Utc>,
 }
 
@@ -354,21 +414,29 @@ impl SandboxState {
             tokens: HashMap::new(),
             clock_offset_seconds: 0,
             version: 0,
+            changes: Vec::new(),
+            recording: false,
         }
     }
 
     /// The sandbox's "now": the real time plus the clock offset.
     pub fn now(&self) -> DateTime<Utc> {
-        Utc::now() + Duration::seconds(self.clock_offset_seconds)
+        Utc::now()
+            .checked_add_signed(Duration::seconds(self.clock_offset_seconds))
+            .unwrap_or(DateTime::<Utc>::MAX_UTC)
     }
 
     pub fn catalog(&self) -> Catalog {
         Catalog::new(&self.extra_offers, &self.extra_nce, &self.extra_skus)
     }
 
-    /// Marks a change; the persister writes the state when the version moves.
-    pub fn touch(&mut self) {
+    /// Marks a change: the version moves, and with a change log the key is kept so the
+    /// log can write the entity's new value before the change is answered.
+    pub fn changed(&mut self, change: Change) {
         self.version += 1;
+        if self.recording {
+            self.changes.push(change);
+        }
     }
 
     /// Builds tenants, users, pools and catalog additions for every customer of a plan
@@ -488,6 +556,8 @@ impl SandboxState {
                             limit: 0,
                             is_add_on: false,
                             prerequisite_offers: Vec::new(),
+                            // Not in the recorded catalog: nothing says it is deprecated.
+                            deprecated: false,
                         });
                     }
                 } else {
@@ -517,6 +587,7 @@ impl SandboxState {
                                 sku_part_number: part_number(&line.target_offer),
                                 asset_limit: None,
                                 list_price: 20.0,
+                                country: None,
                             });
                         }
                     }
@@ -563,14 +634,10 @@ impl SandboxState {
         state
     }
 
-    /// Reads a `--state` file.
-    pub fn load(path: &Path) -> Result<SandboxState, StateFileError> {
-        let bytes = std::fs::read(path).map_err(|source| StateFileError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+    /// Reads a v1 `--state` file (the whole state as one JSON document).
+    pub fn from_v1(path: &Path, bytes: &[u8]) -> Result<SandboxState, StateFileError> {
         let state: SandboxState =
-            serde_json::from_slice(&bytes).map_err(|source| StateFileError::Json {
+            serde_json::from_slice(bytes).map_err(|source| StateFileError::Json {
                 path: path.to_path_buf(),
                 source,
             })?;
@@ -616,6 +683,10 @@ impl SandboxState {
             .collect();
         json!({"customers": customers, "stats": stats})
     }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A licence part number made from offer text (`Contoso Suite` → `CONTOSO_SUITE`).

@@ -1346,9 +1346,9 @@ fn a_product_without_the_requested_term_fails_that_line_only() {
     let mut plan = plan_with(2, 0, 0);
     let c = &mut plan.customers[0];
     c.lines[0].target_offer_id = Some("CFQ7TTC0LF8R:0001".into());
-    // Three years billed monthly: not sold.
-    c.lines[0].term = cspmove::model::Term::P3Y;
-    c.lines[0].billing = cspmove::model::Billing::Monthly;
+    // One month billed annually: new commerce does not sell it (a hand-edited plan).
+    c.lines[0].term = cspmove::model::Term::P1M;
+    c.lines[0].billing = cspmove::model::Billing::Annual;
     let mut ok = c.lines[0].clone();
     ok.id = "c1-l2".into();
     ok.row += 100;
@@ -1360,7 +1360,7 @@ fn a_product_without_the_requested_term_fails_that_line_only() {
     let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
     let out = apply(&wd, &sb, &[]).expect_code(1);
     assert!(
-        out.stdout.contains("not sold with term P3Y billed monthly"),
+        out.stdout.contains("not sold with term P1M billed annual"),
         "{}",
         out.stdout
     );

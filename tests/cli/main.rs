@@ -6,6 +6,7 @@ mod common;
 mod input;
 
 mod apply;
+mod catalog;
 mod files;
 mod plan;
 mod report;

@@ -358,7 +358,7 @@ fn catalog_and_offer_map() {
 
 /// A generated export: `n` rows over `n / 3` customers, some domain-only rows, some
 /// repeats.
-fn generated_csv(n: usize) -> String {
+pub fn generated_csv(n: usize) -> String {
     let mut csv = String::from(HEADER);
     let offers = [
         "Office 365 E3",

@@ -201,7 +201,7 @@ fn xlsx_reads_back_with_sheets_headers_counts_dates_and_no_formulas() {
             .map(|(_, range)| range.as_str())
             .collect();
         for expected in [
-            format!("Moves!$A$1:$U${}", plan.lines().count() + 1),
+            format!("Moves!$A$1:$W${}", plan.lines().count() + 1),
             format!("Tasks!$A$1:$H${}", task_count(&plan) + 1),
             format!("Reassignments!$A$1:$J${}", reassign_count(&plan) + 1),
             format!("Rejected!$A$1:$F${}", plan.rejected.len() + 1),

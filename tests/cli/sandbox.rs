@@ -183,6 +183,13 @@ fn pool(skus: &Value, sku: &str) -> Value {
         .unwrap_or_else(|| panic!("no pool {sku}: {skus}"))
 }
 
+/// The state a `--state` file holds (snapshot plus change log), as JSON. Tests write
+/// edited states back as plain JSON, the v1 format the sandbox still reads.
+fn read_state_file(path: &std::path::Path) -> Value {
+    let loaded = cspmove::sandbox::persist::load(path).expect("a readable state file");
+    serde_json::to_value(&loaded.state).unwrap()
+}
+
 fn assert_error(status: StatusCode, body: &Value, want_status: u16, want_code: i64) {
     assert_eq!(status.as_u16(), want_status, "{body}");
     assert_eq!(body["code"], want_code, "{body}");
@@ -1673,7 +1680,8 @@ async fn remaining_documented_errors_including_the_new_commerce_windows() {
             .get("/v1/products/CFQ7TTC0LFLX/skus/0001/availabilities/CFQ7TTC0LB30?country=US")
             .await;
         assert_eq!(s, StatusCode::OK);
-        assert_eq!(b["terms"].as_array().unwrap().len(), 4);
+        // Every pair new commerce sells: P1M monthly, P1Y monthly/annual, P3Y all three.
+        assert_eq!(b["terms"].as_array().unwrap().len(), 6);
         let (s, b) = c.get("/v1/products?country=US&targetView=Azure").await;
         assert_error(s, &b, 403, 400036);
         let (s, b) = c
@@ -1746,7 +1754,7 @@ async fn remaining_documented_errors_including_the_new_commerce_windows() {
     }
     // Move the clock: age one subscription by 10 days, and end the term of the one with
     // auto-renew off, by editing the state file between runs.
-    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let mut saved: Value = read_state_file(&state_file);
     let now = chrono::Utc::now();
     for sub in saved["customers"][&id]["subscriptions"]
         .as_array_mut()
@@ -1835,7 +1843,7 @@ async fn an_order_recorded_without_its_answer_is_still_not_placed_twice() {
         b
     };
     // As if the process died after recording the order but before recording its answer.
-    let mut saved: Value = serde_json::from_slice(&std::fs::read(&state_file).unwrap()).unwrap();
+    let mut saved: Value = read_state_file(&state_file);
     saved["replays"] = json!({});
     std::fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
     let sb = Sandbox::start(&["--state", &state_arg]);
@@ -1975,4 +1983,853 @@ async fn the_clock_moves_old_channel_seats_through_warning_and_closes_windows() 
     let (s, b) = c.get("/sandbox/clock").await;
     assert_eq!(s, StatusCode::OK);
     assert!(b["now"].as_str().unwrap().ends_with('Z'));
+}
+
+// ---------------------------------------------------------------------------------------
+// Today's rules: deprecated legacy offers, MFA, GDAP roles; the clock's bounds.
+
+/// A form-encoded POST to a token endpoint; returns the JSON answer.
+async fn token_for(sb: &Sandbox, pairs: &[(&str, &str)]) -> Value {
+    let body = pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&");
+    let resp = reqwest::Client::new()
+        .post(format!("{}/partner.example/oauth2/v2.0/token", sb.url))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.json().await.unwrap()
+}
+
+async fn user_token(sb: &Sandbox, refresh: &str) -> String {
+    let t = token_for(
+        sb,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("client_secret", "s"),
+            ("refresh_token", refresh),
+        ],
+    )
+    .await;
+    t["access_token"].as_str().unwrap().to_string()
+}
+
+async fn app_token(sb: &Sandbox) -> String {
+    let t = token_for(
+        sb,
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "app"),
+            ("client_secret", "s"),
+        ],
+    )
+    .await;
+    t["access_token"].as_str().unwrap().to_string()
+}
+
+/// GET with a given token and extra headers: (status, headers, body).
+async fn get_as(
+    sb: &Sandbox,
+    token: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    let mut req = reqwest::Client::new()
+        .get(format!("{}{path}", sb.url))
+        .bearer_auth(token);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let h = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        h,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn clock_answers_400_to_an_absurd_advance_instead_of_dropping_the_connection() {
+    let sb = Sandbox::start_today(&[]);
+    let c = Client::new(&sb);
+    for bad in [
+        json!(1e308),
+        json!(-3),
+        json!(2.5),
+        json!(1_000_000_000_000i64),
+    ] {
+        let (s, b) = c
+            .post("/sandbox/clock", json!({"advanceDays": bad}), None)
+            .await;
+        assert_error(s, &b, 400, 800002);
+        assert!(
+            b["description"].as_str().unwrap().contains("advanceDays"),
+            "{b}"
+        );
+    }
+    // The clock did not move, and still moves when asked properly.
+    let (_, before) = c.get("/sandbox/clock").await;
+    assert_eq!(before["offsetSeconds"], 0);
+    let (s, after) = c
+        .post("/sandbox/clock", json!({"advanceDays": 36525}), None)
+        .await;
+    assert_eq!(s, StatusCode::OK, "{after}");
+    assert!(after["offsetSeconds"].as_i64().unwrap() > 36524 * 86400);
+}
+
+#[tokio::test]
+async fn a_new_purchase_of_a_deprecated_legacy_offer_is_refused_with_2091() {
+    let wd = Workdir::new();
+    let id = guid(31);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start_today(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 3}]}),
+            Some("depr-1"),
+        )
+        .await;
+    assert_error(s, &b, 403, 2091);
+    // The refusal names the new-commerce equivalent (Office 365 E3), as Partner Center's does.
+    let text = b["description"].as_str().unwrap();
+    assert!(text.contains("no longer available"), "{text}");
+    assert!(text.contains("CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV"), "{text}");
+    assert_eq!(
+        b["data"],
+        json!([
+            "productId : CFQ7TTC0LF8R",
+            "skuId : 0001",
+            "availabilityId : CFQ7TTC0KCSV"
+        ])
+    );
+    // Nothing was bought; the new-commerce item it names can be.
+    let st = c.state().await;
+    assert_eq!(state_customer(&st, &id)["orders"], json!([]));
+    let (s, cart) = c
+        .post(
+            &format!("/v1/customers/{id}/carts"),
+            json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV", "quantity": 3, "billingCycle": "monthly", "termDuration": "P1M"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{cart}");
+    assert!(cart["lineItems"][0].get("error").is_none(), "{cart}");
+    // The offers stay listed (renewals and reads still use them).
+    let (s, offer) = c.get(&format!("/v1/offers/{E3_OFFER}?country=US")).await;
+    assert_eq!(s, StatusCode::OK, "{offer}");
+}
+
+#[tokio::test]
+async fn require_mfa_answers_401_900421_to_app_user_tokens_without_the_claim() {
+    let wd = Workdir::new();
+    let id = guid(32);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start_today(&["--seed", &path, "--require-mfa"]);
+    let with_mfa = user_token(&sb, "refresh-ok").await;
+    let without = user_token(&sb, "nomfa-refresh").await;
+    let app_only = app_token(&sb).await;
+    let users = format!("/v1/customers/{id}/users");
+
+    let (s, h, b) = get_as(&sb, &without, "/v1/customers", &[]).await;
+    assert_error(s, &b, 401, 900421);
+    assert!(
+        h["www-authenticate"].to_str().unwrap().contains("OAuth"),
+        "{h:?}"
+    );
+    let (s, _, b) = get_as(&sb, &without, &users, &[]).await;
+    assert_error(s, &b, 401, 900421);
+    // A refresh through a non-MFA sign-in keeps giving non-MFA tokens.
+    let refreshed = token_for(
+        &sb,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "app"),
+            ("client_secret", "s"),
+            ("refresh_token", "nomfa-refresh"),
+        ],
+    )
+    .await;
+    let again = user_token(&sb, refreshed["refresh_token"].as_str().unwrap()).await;
+    let (s, _, b) = get_as(&sb, &again, "/v1/customers", &[]).await;
+    assert_error(s, &b, 401, 900421);
+
+    for token in [&with_mfa, &sb.token, &app_only] {
+        let (s, _, b) = get_as(&sb, token, "/v1/customers", &[]).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, _, b) = get_as(&sb, &with_mfa, &users, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+
+    // ValidateMfa: true tests the token instead of running the call.
+    let (s, _, b) = get_as(&sb, &without, &users, &[("ValidateMfa", "true")]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["isMfaCompliant"], false, "{b}");
+    let (s, _, b) = get_as(&sb, &with_mfa, &users, &[("ValidateMfa", "true")]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["isMfaCompliant"], true, "{b}");
+    // Admin routes are not Partner Center's: any valid token reads them.
+    let (s, _, _) = get_as(&sb, &without, "/sandbox/state", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn without_require_mfa_tokens_lacking_the_claim_still_work() {
+    let sb = Sandbox::start_today(&[]);
+    let without = user_token(&sb, "nomfa-refresh").await;
+    let (s, _, b) = get_as(&sb, &without, "/v1/customers", &[]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, _, b) = get_as(&sb, &without, "/v1/customers", &[("ValidateMfa", "true")]).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["isMfaCompliant"], false);
+    assert_eq!(b["mfaRequired"], false);
+}
+
+/// A plan of `n` accepted customers with two users each holding Office 365 E3.
+fn many_customers_plan(wd: &Workdir, n: u32) -> (String, Vec<String>) {
+    let ids: Vec<String> = (1..=n).map(|i| guid(100 + i)).collect();
+    let customers = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            customer(
+                Some(id.clone()),
+                &format!("c{i}.example"),
+                Relationship::Accepted,
+                vec![line(E3_OFFER, M365_E3_OFFER, 2, Some(2))],
+            )
+        })
+        .collect();
+    (write_plan(wd, &plan(customers)), ids)
+}
+
+#[tokio::test]
+async fn missing_role_refuses_user_and_licence_calls_for_that_share_of_customers() {
+    let wd = Workdir::new();
+    let (path, ids) = many_customers_plan(&wd, 40);
+    let refused = |sb: Sandbox, ids: Vec<String>| async move {
+        let c = Client::new(&sb);
+        let mut refused = Vec::new();
+        for id in &ids {
+            let (s, b) = c.get(&format!("/v1/customers/{id}/users")).await;
+            match s.as_u16() {
+                200 => {}
+                403 => {
+                    assert_error(s, &b, 403, 403);
+                    let text = b["description"].as_str().unwrap();
+                    assert!(text.contains("GDAP"), "{text}");
+                    assert!(text.contains("Directory Readers"), "{text}");
+                    assert_eq!(
+                        b["data"][1],
+                        "RequiredGdapRoles : Directory Readers, Global Reader or User Administrator"
+                    );
+                    refused.push(id.clone());
+                }
+                other => panic!("{other}: {b}"),
+            }
+        }
+        (sb, refused)
+    };
+    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "0.5"]);
+    let (sb, first) = refused(sb, ids.clone()).await;
+    assert!((8..=32).contains(&first.len()), "{} of 40", first.len());
+
+    // Every user and licence call of such a customer is refused; commerce calls are not.
+    let c = Client::new(&sb);
+    let id = &first[0];
+    let st = c.state().await;
+    let uid = state_customer(&st, id)["users"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for path in [
+        format!("/v1/customers/{id}/subscribedskus"),
+        format!("/v1/customers/{id}/users/{uid}"),
+        format!("/v1/customers/{id}/users/{uid}/licenses"),
+    ] {
+        let (s, b) = c.get(&path).await;
+        assert_error(s, &b, 403, 403);
+    }
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/users/{uid}/licenseupdates"),
+            json!({"licensesToAssign": [{"skuId": M365_E3_SKU}]}),
+            None,
+        )
+        .await;
+    assert_error(s, &b, 403, 403);
+    assert!(
+        b["description"]
+            .as_str()
+            .unwrap()
+            .contains("License Administrator"),
+        "{b}"
+    );
+    assert_eq!(
+        b["data"][0],
+        "MissingPermission : microsoft.directory/users/assignLicense"
+    );
+    let (s, b) = c.get(&format!("/v1/customers/{id}/subscriptions")).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    drop(sb);
+
+    // Deterministic per customer: another process picks the same customers.
+    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "0.5"]);
+    let (_sb, second) = refused(sb, ids.clone()).await;
+    assert_eq!(first, second);
+    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "1"]);
+    let (_sb, all) = refused(sb, ids.clone()).await;
+    assert_eq!(all.len(), 40);
+    let sb = Sandbox::start_today(&["--seed", &path]);
+    let (_sb, none) = refused(sb, ids).await;
+    assert!(none.is_empty());
+    wd.run(["sandbox", "--missing-role", "1.5"])
+        .expect_code(2)
+        .expect_stderr_contains("--missing-role");
+}
+
+/// The same switches seen from another HTTP client, the way the Python SDK probes do it
+/// (urllib, PascalCase body keys, `MS-RequestId`). Skipped where python3 is missing.
+#[tokio::test]
+async fn python_probe_sees_todays_rules() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("python3 not found: probe skipped");
+        return;
+    }
+    let wd = Workdir::new();
+    let id = guid(33);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start_today(&["--seed", &path, "--require-mfa", "--missing-role", "1"]);
+    let probe = r#"
+import json, sys, urllib.request, urllib.parse, urllib.error
+base, token, cid, offer = sys.argv[1:5]
+def call(method, path, tok, body=None, form=None, headers=None):
+    data = None
+    h = {"Accept": "application/json", "MS-RequestId": "py-" + method + path}
+    if tok: h["Authorization"] = "Bearer " + tok
+    if body is not None:
+        data = json.dumps(body).encode(); h["Content-Type"] = "application/json"
+    if form is not None:
+        data = urllib.parse.urlencode(form).encode(); h["Content-Type"] = "application/x-www-form-urlencoded"
+    h.update(headers or {})
+    req = urllib.request.Request(base + path, data=data, method=method, headers=h)
+    try:
+        with urllib.request.urlopen(req) as r: return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e: return e.code, json.loads(e.read() or b"null")
+out = {}
+_, t = call("POST", "/partner/oauth2/token", None, form={"grant_type": "refresh_token", "client_id": "a", "client_secret": "s", "refresh_token": "nomfa-x", "resource": "https://api.partnercenter.microsoft.com"})
+out["nomfa"] = call("GET", "/v1/customers", t["access_token"])
+out["validate"] = call("GET", "/v1/customers", t["access_token"], headers={"ValidateMfa": "true"})
+out["order"] = call("POST", "/v1/customers/%s/orders" % cid, token, body={"BillingCycle": "Monthly", "LineItems": [{"LineItemNumber": 0, "OfferId": offer, "Quantity": 1}]})
+out["users"] = call("GET", "/v1/customers/%s/users" % cid, token)
+out["clock"] = call("POST", "/sandbox/clock", token, body={"advanceDays": 1e308})
+print(json.dumps(out))
+"#;
+    let out = std::process::Command::new("python3")
+        .args(["-c", probe, &sb.url, &sb.token, &id, E3_OFFER])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let check = |name: &str, status: u64, code: i64| {
+        assert_eq!(got[name][0], status, "{name}: {}", got[name]);
+        assert_eq!(got[name][1]["code"], code, "{name}: {}", got[name]);
+        assert_eq!(got[name][1]["source"], "PartnerFD", "{name}: {}", got[name]);
+    };
+    check("nomfa", 401, 900421);
+    check("order", 403, 2091);
+    check("users", 403, 403);
+    check("clock", 400, 800002);
+    assert_eq!(got["validate"][0], 200);
+    assert_eq!(got["validate"][1]["isMfaCompliant"], false);
+}
+
+// ---------------------------------------------------------------------------------------
+// Durable state: SIGKILL, torn records, compaction.
+
+/// Orders as `/sandbox/state` lists them: request id → subscription ids.
+fn orders_by_request(state: &Value, id: &str) -> BTreeMap<String, Vec<String>> {
+    state_customer(state, id)["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["requestId"].as_str().unwrap_or("").to_string(),
+                o["lineItems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l["subscriptionId"].as_str().unwrap().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// `/sandbox/state` without the per-process request counters.
+fn customers_of(state: &Value) -> Value {
+    state["customers"].clone()
+}
+
+#[tokio::test]
+async fn sigkill_during_a_burst_keeps_every_answered_change_and_nothing_else() {
+    let wd = Workdir::new();
+    let id = guid(41);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, M365_E3_OFFER, 40, Some(40))]);
+    let state_file = wd.join("burst-state");
+    let state_arg = state_file.to_str().unwrap().to_string();
+    let mut sb = Sandbox::start(&["--seed", &path, "--state", &state_arg]);
+    let c = Client::new(&sb);
+    let st = c.state().await;
+    let users: Vec<String> = state_customer(&st, &id)["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    // Seats of the new SKU, so licence swaps can be part of the burst.
+    let (s, b) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": M365_E3_OFFER, "quantity": 40}]}),
+            Some("seats"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+
+    let answered_orders = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let answered_swaps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for n in 0..300usize {
+        let (http, base, token) = (c.http.clone(), c.base.clone(), c.token.clone());
+        let (orders, swaps, count) = (
+            answered_orders.clone(),
+            answered_swaps.clone(),
+            count.clone(),
+        );
+        let id = id.clone();
+        let user = users[n % users.len()].clone();
+        let n_users = users.len();
+        tasks.push(tokio::spawn(async move {
+            let rid = format!("burst-{n}");
+            let (path, body) = if n % 3 == 0 && n / 3 < n_users {
+                (
+                    format!("{base}/v1/customers/{id}/users/{user}/licenseupdates"),
+                    json!({"licensesToAssign": [{"skuId": M365_E3_SKU}], "licensesToRemove": [E3_SKU]}),
+                )
+            } else {
+                (
+                    format!("{base}/v1/customers/{id}/orders"),
+                    json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 1}]}),
+                )
+            };
+            let is_swap = path.ends_with("licenseupdates");
+            let resp = http
+                .post(path)
+                .bearer_auth(token)
+                .header("MS-RequestId", &rid)
+                .json(&body)
+                .send()
+                .await;
+            if let Ok(r) = resp
+                && r.status().is_success()
+                && r.bytes().await.is_ok()
+            {
+                if is_swap {
+                    swaps.lock().unwrap().push(user);
+                } else {
+                    orders.lock().unwrap().push(rid);
+                }
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }));
+    }
+    // Kill in the middle of the burst.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while count.load(std::sync::atomic::Ordering::SeqCst) < 60 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the burst did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    sb.child.kill().unwrap();
+    sb.child.wait().unwrap();
+    for t in tasks {
+        let _ = t.await;
+    }
+    let answered: Vec<String> = answered_orders.lock().unwrap().clone();
+    let swapped: Vec<String> = answered_swaps.lock().unwrap().clone();
+    assert!(
+        answered.len() + swapped.len() < 300,
+        "the kill came after the burst"
+    );
+
+    let sb = Sandbox::start(&["--state", &state_arg]);
+    let st = Client::new(&sb).state().await;
+    let orders = orders_by_request(&st, &id);
+    // Every answered order is there…
+    for rid in &answered {
+        assert!(orders.contains_key(rid), "answered order {rid} lost");
+    }
+    // …and nothing else: only orders that were sent, each whole (its subscription there).
+    let subs: Vec<String> = state_customer(&st, &id)["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(subs.len(), orders.values().map(Vec::len).sum::<usize>());
+    for (rid, sids) in &orders {
+        assert!(rid == "seats" || rid.starts_with("burst-"), "{rid}");
+        for sid in sids {
+            assert!(subs.contains(sid), "order {rid} without its subscription");
+        }
+    }
+    // Every answered licence swap is there.
+    let cust = state_customer(&st, &id);
+    for uid in &swapped {
+        let user = cust["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["id"] == uid.as_str())
+            .unwrap();
+        assert_eq!(user["licenses"], json!([M365_E3_SKU]), "{user}");
+    }
+    // The pools agree with the users (consumed = holders).
+    let holders = cust["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| u["licenses"] == json!([M365_E3_SKU]))
+        .count();
+    let pool = cust["skus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["skuId"] == M365_E3_SKU)
+        .unwrap();
+    assert_eq!(pool["consumedUnits"], holders);
+}
+
+#[tokio::test]
+async fn a_torn_last_record_is_ignored_and_a_damaged_middle_refuses_to_start() {
+    let wd = Workdir::new();
+    let id = guid(42);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let state_file = wd.join("torn-state");
+    let state_arg = state_file.to_str().unwrap().to_string();
+    let before = {
+        let sb = Sandbox::start(&["--seed", &path, "--state", &state_arg]);
+        let c = Client::new(&sb);
+        for n in 0..3 {
+            let (s, b) = c
+                .post(
+                    &format!("/v1/customers/{id}/orders"),
+                    json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 1}]}),
+                    Some(&format!("torn-{n}")),
+                )
+                .await;
+            assert_eq!(s, StatusCode::CREATED, "{b}");
+        }
+        customers_of(&c.state().await)
+        // Dropped: SIGKILL, so the file is the snapshot plus three batches.
+    };
+    let text = std::fs::read_to_string(&state_file).unwrap();
+    assert!(
+        text.lines().count() >= 4,
+        "{} records",
+        text.lines().count()
+    );
+    // A crash in the middle of the next write: a record cut short.
+    let mut torn = text.clone();
+    torn.push_str("0123456789abcdef {\"batch\":[{\"op\":\"clock\",\"offset_sec");
+    std::fs::write(&state_file, &torn).unwrap();
+    let mut cmd = wd.command(["sandbox", "--state", &state_arg, "--token", "t"]);
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    assert!(
+        first.starts_with("cspmove sandbox listening on "),
+        "{first}"
+    );
+    let url = first
+        .trim()
+        .trim_start_matches("cspmove sandbox listening on ")
+        .to_string();
+    let st: Value = reqwest::Client::new()
+        .get(format!("{url}/sandbox/state"))
+        .bearer_auth("t")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(customers_of(&st), before);
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cut short by a crash"), "{stderr}");
+    // The clean stop compacted the file into one snapshot.
+    assert_eq!(
+        std::fs::read_to_string(&state_file)
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+
+    // A damaged record followed by more records is not a crash: refuse, say where.
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let flipped = if lines[1].starts_with('0') { "1" } else { "0" };
+    lines[1].replace_range(0..1, flipped);
+    std::fs::write(&state_file, lines.join("\n") + "\n").unwrap();
+    wd.run(["sandbox", "--state", &state_arg])
+        .expect_code(1)
+        .expect_stderr_contains("damaged at byte");
+}
+
+#[tokio::test]
+async fn compaction_keeps_the_state_identical() {
+    let wd = Workdir::new();
+    let id = guid(43);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, M365_E3_OFFER, 3, Some(3))]);
+    let state_file = wd.join("compact-state");
+    let state_arg = state_file.to_str().unwrap().to_string();
+    let before = {
+        let sb = Sandbox::start(&["--seed", &path, "--state", &state_arg]);
+        let c = Client::new(&sb);
+        let uid = state_customer(&c.state().await, &id)["users"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (s, order) = c
+            .post(
+                &format!("/v1/customers/{id}/orders"),
+                json!({"lineItems": [{"lineItemNumber": 0, "offerId": M365_E3_OFFER, "quantity": 3}]}),
+                Some("c-1"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let sid = order["lineItems"][0]["subscriptionId"].as_str().unwrap();
+        let (s, _, _) = c
+            .send(
+                c.http
+                    .patch(format!("{}/v1/customers/{id}/subscriptions/{sid}", c.base))
+                    .bearer_auth(&c.token)
+                    .json(&json!({"quantity": 5, "autoRenewEnabled": true})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+        let (s, _) = c
+            .post(
+                &format!("/v1/customers/{id}/users/{uid}/licenseupdates"),
+                json!({"licensesToAssign": [{"skuId": M365_E3_SKU}], "licensesToRemove": [E3_SKU]}),
+                Some("c-2"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, cart) = c
+            .post(
+                &format!("/v1/customers/{id}/carts"),
+                json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LFLX:0001:CFQ7TTC0LB30", "quantity": 2, "billingCycle": "annual", "termDuration": "P1Y"}]}),
+                Some("c-3"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let (s, _) = c
+            .post(
+                &format!(
+                    "/v1/customers/{id}/carts/{}/checkout",
+                    cart["id"].as_str().unwrap()
+                ),
+                json!(null),
+                Some("c-4"),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        c.post("/sandbox/clock", json!({"advanceDays": 3}), None)
+            .await;
+        (customers_of(&c.state().await), read_state_file(&state_file))
+    };
+    assert!(
+        std::fs::read_to_string(&state_file)
+            .unwrap()
+            .lines()
+            .count()
+            > 1
+    );
+    // Restart: the log is compacted on start into one snapshot holding the same state.
+    let sb = Sandbox::start(&["--state", &state_arg]);
+    let c = Client::new(&sb);
+    assert_eq!(
+        std::fs::read_to_string(&state_file)
+            .unwrap()
+            .lines()
+            .count(),
+        1
+    );
+    let mut after = read_state_file(&state_file);
+    // The clock offset is re-derived from the real time at each move; the rest is equal.
+    after["clock_offset_seconds"] = before.1["clock_offset_seconds"].clone();
+    assert_eq!(after, before.1);
+    let now = customers_of(&c.state().await);
+    assert_eq!(now, before.0);
+    // A replayed request id still answers from the compacted state.
+    let (s, again) = c
+        .post(
+            &format!("/v1/customers/{id}/orders"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": M365_E3_OFFER, "quantity": 3}]}),
+            Some("c-1"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(orders_by_request(&c.state().await, &id).len(), 2, "{again}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Catalog fidelity: the built-in catalog, served.
+
+#[tokio::test]
+async fn products_serve_every_new_commerce_item_of_the_builtin_catalog() {
+    let wd = Workdir::new();
+    let id = guid(51);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
+    let sb = Sandbox::start_today(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let builtin = cspmove::catalog::Catalog::builtin();
+    let mut wanted = Vec::new();
+    for product in builtin.products() {
+        for offer in &product.offers {
+            if offer.kind == cspmove::catalog::OfferKind::NewCommerce {
+                wanted.push((offer.id.clone(), product.sku_id.clone().unwrap()));
+            }
+        }
+    }
+    assert!(wanted.len() >= 10, "{wanted:?}");
+    for country in ["US", "DE"] {
+        let (s, list) = c
+            .get(&format!(
+                "/v1/products?country={country}&targetView=OnlineServices"
+            ))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{list}");
+        let listed: Vec<&str> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap())
+            .collect();
+        for (item, sku_id) in &wanted {
+            let (pid, sid) = item.split_once(':').unwrap();
+            assert!(listed.contains(&pid), "{pid} not listed in {country}");
+            let (s, sku) = c
+                .get(&format!("/v1/products/{pid}/skus/{sid}?country={country}"))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{sku}");
+            assert_eq!(sku["dynamicAttributes"]["provisioningId"], sku_id.as_str());
+            let (s, avs) = c
+                .get(&format!(
+                    "/v1/products/{pid}/skus/{sid}/availabilities?country={country}"
+                ))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{avs}");
+            let av = &avs["items"][0];
+            assert_eq!(av["country"], country);
+            let pairs: Vec<(String, String)> = av["terms"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| {
+                    (
+                        t["duration"].as_str().unwrap().to_string(),
+                        t["billingCycle"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            let want: Vec<(String, String)> = [
+                ("P1M", "Monthly"),
+                ("P1Y", "Monthly"),
+                ("P1Y", "Annual"),
+                ("P3Y", "Monthly"),
+                ("P3Y", "Annual"),
+                ("P3Y", "Triennial"),
+            ]
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+            assert_eq!(pairs, want, "{item}");
+        }
+    }
+    // Business products keep their 300-seat cap.
+    let (_, basic) = c
+        .get("/v1/products/CFQ7TTC0LH18/skus/0001?country=US")
+        .await;
+    assert_eq!(basic["maximumQuantity"], 300);
+    // Term and billing reach the cart: a sold pair is a clean line, an unsold one 10013.
+    let carts = format!("/v1/customers/{id}/carts");
+    let cart = |term: &str, billing: &str| json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LFLX:0001:CFQ7TTC0LB30", "quantity": 2, "termDuration": term, "billingCycle": billing}]});
+    let (s, b) = c.post(&carts, cart("P3Y", "triennial"), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert!(b["lineItems"][0].get("error").is_none(), "{b}");
+    let (s, b) = c.post(&carts, cart("P1M", "annual"), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_eq!(b["lineItems"][0]["error"]["errorCode"], 10013, "{b}");
+    let (s, b) = c.post(&carts, cart("P3Y", "monthly"), None).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, out) = c
+        .post(
+            &format!("{carts}/{}/checkout", b["id"].as_str().unwrap()),
+            json!(null),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{out}");
+    let st = c.state().await;
+    let sub = &state_customer(&st, &id)["subscriptions"][0];
+    assert_eq!(sub["offerId"], "CFQ7TTC0LFLX:0001:CFQ7TTC0LB30");
+    let (_, full) = c
+        .get(&format!(
+            "/v1/customers/{id}/subscriptions/{}",
+            sub["id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(full["termDuration"], "P3Y");
+    assert_eq!(full["billingCycle"], "monthly");
 }
