@@ -1,9 +1,7 @@
 //! `cspmove doctor`: the preflight of `apply` on its own, as a table (or JSON), exiting
 //! non-zero when something would stop a run or block a customer.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -13,8 +11,8 @@ use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::{http, preflight};
 use cspmove::model::{Plan, PlanFileError};
 
-use super::UsageError;
 use super::plan::FormatArg;
+use super::{Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -37,7 +35,7 @@ pub struct DoctorArgs {
     pub format: FormatArg,
 }
 
-pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
     let plan = match &args.plan {
         Some(path) => {
             let bytes = std::fs::read(path)
@@ -85,35 +83,49 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<ExitCode> {
         }
         anyhow::Ok(report)
     })?;
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        FormatArg::Text => out.write_all(report.render_text().as_bytes())?,
-        FormatArg::Json => {
-            #[derive(serde::Serialize)]
-            struct DoctorJson<'a> {
-                doctor: &'static str,
-                ok: bool,
-                stops_run: bool,
-                checks: &'a [preflight::Check],
+    super::to_stdout(|out| {
+        match args.format {
+            FormatArg::Text => out.write_all(report.render_text().as_bytes())?,
+            FormatArg::Json => {
+                #[derive(serde::Serialize)]
+                struct DoctorJson<'a> {
+                    doctor: &'static str,
+                    ok: bool,
+                    stops_run: bool,
+                    checks: &'a [preflight::Check],
+                }
+                serde_json::to_writer_pretty(
+                    &mut *out,
+                    &DoctorJson {
+                        doctor: "cspmove.doctor/v1",
+                        ok: !report.any_failed(),
+                        stops_run: report.stopper().is_some(),
+                        checks: &report.checks,
+                    },
+                )?;
+                out.write_all(b"\n")?;
             }
-            serde_json::to_writer_pretty(
-                &mut out,
-                &DoctorJson {
-                    doctor: "cspmove.doctor/v1",
-                    ok: !report.any_failed(),
-                    stops_run: report.stopper().is_some(),
-                    checks: &report.checks,
-                },
-            )?;
-            out.write_all(b"\n")?;
         }
+        Ok(())
+    })?;
+    // A failed check is a failure of the command (exit 1), said once on stderr; the
+    // table on stdout says which.
+    let failed = report
+        .checks
+        .iter()
+        .filter(|c| c.verdict == preflight::Verdict::Fail)
+        .count();
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} preflight checks failed{}",
+            if report.stopper().is_some() {
+                ": a run would stop"
+            } else {
+                ": the customers named are blocked"
+            }
+        );
     }
-    out.flush()?;
-    Ok(if report.any_failed() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(Outcome::Done)
 }
 
 /// A plan with no customers, to seed a sandbox when `doctor --sandbox` has no plan.

@@ -3,13 +3,11 @@
 //! The flags become a checked [`PlanConfig`] before any row is read, so a typo in
 //! `--as-of`, `--map`, `--encoding` or a missing input is a usage error (exit 2) that
 //! costs nothing. Then: read the inputs, plan, write the plan file and reports, print
-//! the summary. Exit codes (docs/exit-codes.md): 0 planned; 1 a failure while running
-//! (writing the plan or a report); 2 usage or an input that cannot be read (no plan
-//! written); 3 plan written but rows were rejected (`--strict`: nothing written).
+//! the summary. Rejected rows make the outcome [`Outcome::RowsRejected`] (exit 3, chosen
+//! in `main.rs` like every exit code; docs/exit-codes.md).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -23,7 +21,7 @@ use cspmove::plan::summary::{self, PlanFile};
 use cspmove::plan::{Lookups, PlanOptions};
 use cspmove::report::Format;
 
-use super::UsageError;
+use super::{Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -330,7 +328,13 @@ pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<std::borrow::Cow<'sta
 /// At most this many rejected rows are listed on stderr; the plan file has them all.
 const REJECTED_ON_STDERR: usize = 10;
 
-fn print_rejected(plan: &Plan, pointer: Option<&Path>) -> std::io::Result<()> {
+/// Lists the first rejected rows on stderr. A closed stderr does not fail the run: the
+/// plan file has them all.
+fn print_rejected(plan: &Plan, pointer: Option<&Path>) {
+    let _ = write_rejected(plan, pointer);
+}
+
+fn write_rejected(plan: &Plan, pointer: Option<&Path>) -> std::io::Result<()> {
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for r in plan.rejected.iter().take(REJECTED_ON_STDERR) {
@@ -357,7 +361,7 @@ fn print_rejected(plan: &Plan, pointer: Option<&Path>) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let config = PlanConfig::try_from(args)?;
 
     let started = Instant::now();
@@ -428,7 +432,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     );
 
     if rejected {
-        print_rejected(&plan, written.then_some(config.output.as_path()))?;
+        print_rejected(&plan, written.then_some(config.output.as_path()));
     }
     if !config.quiet {
         let output = config.output.display().to_string();
@@ -437,22 +441,22 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         } else {
             PlanFile::NotWrittenStrict
         };
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        match config.format {
-            FormatArg::Text => {
-                summary::write_text(&mut out, &plan.summary, plan_file, config.lang)?
+        super::to_stdout(|mut out| {
+            match config.format {
+                FormatArg::Text => {
+                    summary::write_text(&mut out, &plan.summary, plan_file, config.lang)?
+                }
+                FormatArg::Json => summary::write_json(&mut out, &plan.summary, plan_file)?,
             }
-            FormatArg::Json => summary::write_json(&mut out, &plan.summary, plan_file)?,
-        }
-        out.flush()?;
+            Ok(())
+        })?;
     }
     // The process ends here: handing a million lines back to the allocator one by one
     // would only delay the exit.
     std::mem::forget(plan);
     Ok(if rejected {
-        ExitCode::from(3)
+        Outcome::RowsRejected
     } else {
-        ExitCode::SUCCESS
+        Outcome::Done
     })
 }
