@@ -10,7 +10,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use cspmove::catalog::{Catalog, OfferMap};
@@ -406,16 +405,21 @@ pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         // As at the end: the rows are not handed back one by one before the exit.
         std::mem::forget(prepared);
         head
-    } else if config.reports.is_empty() {
+    } else {
         // Nothing needs the customers as structs: each is built, serialised straight
         // into the plan file and dropped, which keeps the memory of a million lines low.
-        cspmove::plan::write::write_prepared_file(prepared, &config.output)?
-    } else {
-        let plan = prepared.build();
-        cspmove::plan::write::write_plan_file(&plan, &config.output, config.plan.threads)?;
-        for report in &config.reports {
-            cspmove::report::write(&plan, report, config.lang)
-                .with_context(|| format!("cannot write the report {}", report.display()))?;
+        // Reports are then rendered from the plan file as it streams back.
+        let plan = cspmove::plan::write::write_prepared_file(prepared, &config.output)?;
+        if !config.reports.is_empty() {
+            let done =
+                cspmove::report::write_from_file(&config.output, &config.reports, config.lang)?;
+            // Every report that could be written is; the first failure ends the run.
+            for err in done.failed.iter().skip(1) {
+                tracing::error!("{err:#}");
+            }
+            if let Some(err) = done.failed.into_iter().next() {
+                return Err(anyhow::Error::new(err).context("cannot write every report"));
+            }
         }
         plan
     };

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use clap::Args;
 use cspmove::i18n::Lang;
-use cspmove::model::Plan;
 use cspmove::report::{self, Format, ReportError};
 
 use super::plan::LangArg;
@@ -38,8 +37,15 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
         return Err(UsageError(err.to_string()).into());
     }
     super::plan::writable(&args.output)?;
-    let plan = Plan::read(&args.plan)?;
-    report::write(&plan, &args.output, lang(args.lang))?;
+    // The plan streams through the report: memory stays flat for any plan size.
+    let done = report::write_from_file(
+        &args.plan,
+        std::slice::from_ref(&args.output),
+        lang(args.lang),
+    )?;
+    if let Some(err) = done.failed.into_iter().next() {
+        return Err(err.into());
+    }
     super::to_stdout(|out| Ok(writeln!(out, "{}", args.output.display())?))?;
     Ok(Outcome::Done)
 }

@@ -32,8 +32,8 @@ const READ_CHUNK: usize = 1 << 20;
 const BATCH_VALUES: usize = 2_048;
 const BATCH_BYTES: usize = 4 << 20;
 
-/// Everything a plan holds before its customers.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything a plan holds before its customers (serialised as a plan's first fields).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlanHead {
     pub schema: String,
     pub generated_by: String,
