@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use crate::fsx::WriteError;
 use crate::model::Customer;
 use crate::report::safe::neutralise;
 
@@ -46,8 +47,18 @@ plus Directory Readers), sent from Partner Center; see docs/apply.md";
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Writes the file atomically and durably ([`crate::fsx::write_atomic`]: temp file,
-/// fsync, rename) so a crash never leaves half of it. UTF-8 with a BOM, for Excel.
-pub fn write(path: &Path, invitations: &[Invitation]) -> anyhow::Result<()> {
+/// fsync, rename) so a crash never leaves half of it. UTF-8 with a BOM, for Excel. The
+/// error names the path.
+pub fn write(path: &Path, invitations: &[Invitation]) -> Result<(), WriteError> {
+    let bytes = csv_bytes(invitations).map_err(|source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::fsx::write_atomic(path, &bytes)
+}
+
+/// The CSV in memory (writing into a `Vec` fails only if the csv crate does).
+fn csv_bytes(invitations: &[Invitation]) -> std::io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(UTF8_BOM.to_vec());
     w.write_record(["customer", "name", "contact_email", "link", "note"])?;
     for i in invitations {
@@ -59,8 +70,7 @@ pub fn write(path: &Path, invitations: &[Invitation]) -> anyhow::Result<()> {
             LINK_NOTE,
         ])?;
     }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(crate::fsx::write_atomic(path, &bytes)?)
+    w.into_inner().map_err(|e| e.into_error())
 }
 
 #[cfg(test)]
