@@ -10,8 +10,8 @@
 # `cspmove sandbox` seeded from it, once in memory and once with `--state FILE`, and
 # prints: wall time of each apply, the ratio, the changes logged (entities in the change
 # log's batches) per second, the sandbox's start-up time on the resulting state file
-# (load + replay + compaction, to its first stdout line), and the file's size after
-# compaction. The load average is printed: figures taken while other builds run on the
+# (load + replay + compaction, to its first stdout line) after the kill and again after
+# a clean stop (a compacted file is not rewritten), and the file's size after compaction. The load average is printed: figures taken while other builds run on the
 # same cores are noisy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,10 +74,14 @@ start_sandbox "$W/re.out" "$W/re.err" --state "$W/state"
 startup=$(echo "$(now) - $t0" | bc)
 kill -TERM "$PID"; wait "$PID" || true
 size_compacted=$(stat -c %s "$W/state")
+t0=$(now)
+start_sandbox "$W/re2.out" "$W/re2.err" --state "$W/state"
+startup_clean=$(echo "$(now) - $t0" | bc)
+kill -TERM "$PID"; wait "$PID" || true
 
 echo "load after: $(uptime)"
 cat <<MD
-| customers | users | licence swaps | API requests | apply in memory | apply with --state | ratio | batches (fsyncs) | changes logged | changes/s | seed + first snapshot | start-up on the state | file after seeding | file before compaction | file after compaction |
+| customers | users | licence swaps | API requests | apply in memory | apply with --state | ratio | batches (fsyncs) | changes logged | changes/s | seed + first snapshot | start-up on the state (after the kill / after a clean stop) | file after seeding | file before compaction | file after compaction |
 |---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|
-| $C | $((C * U)) | $((R * U)) | $requests | ${mem} s | ${disk} s | $(echo "scale=2; $disk / $mem" | bc) | $batches | $entities | $(echo "$entities / $disk" | bc) | ${seed_state} s (in memory ${seed_mem} s) | ${startup} s | $((size_seeded / 1000000)) MB | $((size_log / 1000000)) MB | $((size_compacted / 1000000)) MB |
+| $C | $((C * U)) | $((R * U)) | $requests | ${mem} s | ${disk} s | $(echo "scale=2; $disk / $mem" | bc) | $batches | $entities | $(echo "$entities / $disk" | bc) | ${seed_state} s (in memory ${seed_mem} s) | ${startup} s / ${startup_clean} s | $((size_seeded / 1000000)) MB | $((size_log / 1000000)) MB | $((size_compacted / 1000000)) MB |
 MD
