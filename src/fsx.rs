@@ -126,40 +126,98 @@ pub fn write_atomic_with(
     durability: Durability,
     write: impl FnOnce(&mut File) -> io::Result<()>,
 ) -> Result<(), WriteError> {
-    let io_err = |source: io::Error| WriteError::Io {
+    let mut pending = PendingFile::create(path)?;
+    write(pending.file()).map_err(|source| WriteError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let (target, existing) = target_of(path)?;
-    let temp = temp_path(&target);
-    let result = (|| {
-        let mut file = OpenOptions::new()
+    })?;
+    pending.commit(durability)
+}
+
+/// A file of [`write_atomic_with`] whose bytes come over time, so that several can be
+/// written at once (the reports of one pass over a plan): the temporary file is created
+/// by [`PendingFile::create`], filled through [`PendingFile::file`], and replaces the
+/// target on [`PendingFile::commit`]. Dropped without a commit, it is removed and the
+/// target is as it was.
+#[derive(Debug)]
+pub struct PendingFile {
+    path: PathBuf,
+    target: PathBuf,
+    temp: PathBuf,
+    existing: Option<fs::Metadata>,
+    file: Option<File>,
+}
+
+impl PendingFile {
+    pub fn create(path: &Path) -> Result<PendingFile, WriteError> {
+        let io_err = |source: io::Error| WriteError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let (target, existing) = target_of(path)?;
+        let temp = temp_path(&target);
+        let file = OpenOptions::new()
             .write(true)
+            .read(true)
             .create_new(true)
-            .open(&temp)?;
-        if let Some(meta) = &existing {
-            file.set_permissions(meta.permissions())?;
+            .open(&temp)
+            .map_err(io_err)?;
+        let pending = PendingFile {
+            path: path.to_path_buf(),
+            target,
+            temp,
+            existing,
+            file: Some(file),
+        };
+        if let Some(meta) = &pending.existing {
+            pending
+                .file
+                .as_ref()
+                .expect("open")
+                .set_permissions(meta.permissions())
+                .map_err(io_err)?;
         }
-        write(&mut file)?;
-        match durability {
-            Durability::Fsync => {
-                file.sync_all()?;
+        Ok(pending)
+    }
+
+    /// The path the user gave.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn file(&mut self) -> &mut File {
+        self.file.as_mut().expect("open until committed")
+    }
+
+    /// Puts the new file in place as `durability` says.
+    pub fn commit(mut self, durability: Durability) -> Result<(), WriteError> {
+        let file = self.file.take().expect("open until committed");
+        let result = match durability {
+            Durability::Fsync => file.sync_all().and_then(|()| {
                 drop(file);
-                fs::rename(&temp, &target)?;
-                sync_dir(&target);
+                fs::rename(&self.temp, &self.target)?;
+                sync_dir(&self.target);
                 Ok(())
-            }
+            }),
             Durability::MoveAside => {
                 drop(file);
-                replace_moving_aside(&temp, &target, existing.is_some())
+                replace_moving_aside(&self.temp, &self.target, self.existing.is_some())
             }
-        }
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&temp);
-        return Err(io_err(e));
+        };
+        result.map_err(|source| WriteError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
-    Ok(())
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        // Still open: not committed (or the commit failed before the rename).
+        if self.file.take().is_some() || self.temp.exists() {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
 }
 
 /// Follows symlinks (also dangling ones, whose target is then created) to the path that

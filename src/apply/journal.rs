@@ -213,7 +213,7 @@ impl Event {
 
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot read or write the journal")]
     Io {
         path: String,
         #[source]

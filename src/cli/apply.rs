@@ -2,20 +2,18 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::Args;
 use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::journal::{self, Journal};
 use cspmove::apply::run::{self, ApplyOptions, PurchasePreview};
-use cspmove::apply::{self, exec_report, status};
 use cspmove::apply::{dry_run, http};
-use cspmove::model::{Plan, PlanFileError};
+use cspmove::apply::{exec_report, status};
+use cspmove::model::{Plan, PlanReader};
 
-use super::UsageError;
+use super::{Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -75,7 +73,7 @@ const PARTNER_CENTER_RATE: f64 = 8.0;
 /// A rehearsal against the in-process sandbox: thousands of licence moves in seconds.
 const SANDBOX_RATE: f64 = 500.0;
 
-pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     // Flags become checked options before anything is read or sent.
     if args.concurrency == 0 {
         return Err(UsageError("--concurrency must be at least 1".into()).into());
@@ -96,11 +94,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     for r in &args.report {
         exec_report::check_path(r).map_err(|e| UsageError(e.to_string()))?;
     }
-    let bytes = std::fs::read(&args.plan)
-        .map_err(PlanFileError::Io)
-        .with_context(|| format!("{}", args.plan.display()))?;
-    let plan = Plan::from_json_slice(&bytes).with_context(|| format!("{}", args.plan.display()))?;
-    let plan_sha = apply::plan_sha256(&bytes);
+    // The plan and the sha256 of its bytes, which the journal records.
+    let (plan, plan_sha) = PlanReader::open(&args.plan)?.read_all()?;
     // A rehearsal keeps its own journal and invitations by default: a real run must never
     // read "done" from a rehearsal's journal, nor send a sandbox link to a customer.
     let journal_path = args.journal.clone().unwrap_or_else(|| {
@@ -144,9 +139,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             }
             None => Vec::new(),
         };
-        let mut out = std::io::stdout().lock();
-        out.write_all(dry_run::dry_run(&plan, &prior, &opts).as_bytes())?;
-        return Ok(ExitCode::SUCCESS);
+        let text = dry_run::dry_run(&plan, &prior, &opts);
+        super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
+        return Ok(Outcome::Done);
     }
 
     let interactive = std::io::stdin().is_terminal();
@@ -202,9 +197,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
     for r in &args.report {
         exec_report::write(&outcome, r)?;
     }
-    let mut out = std::io::stdout().lock();
-    out.write_all(summary(&outcome, &journal_path).as_bytes())?;
-    out.flush()?;
+    let text = summary(&outcome, &journal_path);
+    super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
     if let Some(reason) = &outcome.stopped {
         anyhow::bail!("{reason}");
     }
@@ -219,7 +213,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<ExitCode> {
             }
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Outcome::Done)
 }
 
 /// Asks on the terminal before the first purchase.

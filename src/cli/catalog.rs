@@ -7,12 +7,9 @@
 //! file can be given to `plan --catalog`. Exit codes: 0 done, 1 a failure while running
 //! (API, writing), 2 usage or a `--catalog` that cannot be read.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
@@ -116,19 +113,14 @@ fn emit(
         CatalogFormat::Json => show::write_json(&mut bytes, catalog, products)?,
     }
     match &args.output {
-        Some(path) => cspmove::fsx::write_atomic(path, &bytes)
-            .with_context(|| format!("cannot write {}", path.display()))?,
-        None => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            out.write_all(&bytes)?;
-            out.flush()?;
-        }
+        // The error names the path already.
+        Some(path) => cspmove::fsx::write_atomic(path, &bytes)?,
+        None => super::to_stdout(|out| Ok(out.write_all(&bytes)?))?,
     }
     Ok(())
 }
 
-pub fn run(args: CatalogArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: CatalogArgs) -> anyhow::Result<super::Outcome> {
     if let Some(path) = &args.output
         && let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty())
         && !dir.is_dir()
@@ -151,7 +143,7 @@ pub fn run(args: CatalogArgs) -> anyhow::Result<ExitCode> {
             let catalog = load_catalog(args.catalog.as_deref())?;
             let all: Vec<u32> = (0..catalog.len() as u32).collect();
             emit(&args, format, &catalog, &all)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(super::Outcome::Done)
         }
         Some(Action::Search { text }) => {
             let format = format_of(&args, CatalogFormat::Text)?;
@@ -161,7 +153,7 @@ pub fn run(args: CatalogArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("cspmove: no product matches {text:?}");
             }
             emit(&args, format, &catalog, &found)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(super::Outcome::Done)
         }
         Some(Action::Fetch {
             country,
@@ -188,7 +180,7 @@ pub fn run(args: CatalogArgs) -> anyhow::Result<ExitCode> {
             let catalog = Catalog::from_rows(rows);
             let all: Vec<u32> = (0..catalog.len() as u32).collect();
             emit(&args, format, &catalog, &all)?;
-            Ok(ExitCode::SUCCESS)
+            Ok(super::Outcome::Done)
         }
     }
 }

@@ -8,12 +8,13 @@ mod apply;
 mod bars;
 mod catalog;
 mod catalog_fetch;
+mod docs;
 mod plan;
 mod report;
 mod sandbox;
 mod status;
 
-use std::process::ExitCode;
+use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
@@ -42,9 +43,24 @@ pub enum Command {
     Catalog(catalog::CatalogArgs),
     /// Run a local Partner Center emulator for rehearsals and tests.
     Sandbox(sandbox::SandboxArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (roff), or write every page into a directory with --dir.
+    Man(docs::ManArgs),
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// How a command ended when it did not fail; `main.rs` alone turns it into an exit code
+/// (docs/exit-codes.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything asked for was done: exit 0.
+    Done,
+    /// `plan`: rows were rejected. The plan was written with them under `rejected` (or,
+    /// with `--strict`, not written): exit 3.
+    RowsRejected,
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Plan(args) => plan::run(args),
         Command::Report(args) => report::run(args),
@@ -52,6 +68,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Catalog(args) => catalog::run(args),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
     }
 }
 
@@ -60,26 +78,42 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-/// Exit codes of DESIGN §2: 2 for usage errors and input that cannot be read at all,
-/// 1 for everything that fails while running.
-pub fn exit_code_for(err: &anyhow::Error) -> u8 {
-    for cause in err.chain() {
-        if cause.is::<UsageError>()
-            || cause.is::<cspmove::input::InputError>()
-            || cause.is::<cspmove::model::PlanFileError>()
-        {
-            return 2;
+/// Standard output was closed by its reader (`cspmove status --format json | head`).
+/// Not a failure: the command stops writing and exits quietly with 0.
+#[derive(Debug, thiserror::Error)]
+#[error("standard output was closed")]
+pub struct StdoutClosed;
+
+/// Writes a command's result to standard output through `write`, then flushes. A broken
+/// pipe while doing so becomes [`StdoutClosed`]; only this helper makes that decision,
+/// so a broken connection to Partner Center is never taken for a closed `| head`.
+pub fn to_stdout<T>(write: impl FnOnce(&mut dyn Write) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = write(&mut out).and_then(|value| {
+        out.flush()?;
+        Ok(value)
+    });
+    result.map_err(|err| {
+        if is_broken_pipe(&err) {
+            StdoutClosed.into()
+        } else {
+            err
         }
-    }
-    1
+    })
 }
 
-/// `cspmove plan … | head` closes stdout early; that is not an error.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        let kind = if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            Some(io.kind())
+        } else {
+            // serde_json keeps the writer's I/O error inside its own.
+            cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+        };
+        kind == Some(std::io::ErrorKind::BrokenPipe)
     })
 }
 

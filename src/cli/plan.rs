@@ -3,16 +3,13 @@
 //! The flags become a checked [`PlanConfig`] before any row is read, so a typo in
 //! `--as-of`, `--map`, `--encoding` or a missing input is a usage error (exit 2) that
 //! costs nothing. Then: read the inputs, plan, write the plan file and reports, print
-//! the summary. Exit codes (docs/exit-codes.md): 0 planned; 1 a failure while running
-//! (writing the plan or a report); 2 usage or an input that cannot be read (no plan
-//! written); 3 plan written but rows were rejected (`--strict`: nothing written).
+//! the summary. Rejected rows make the outcome [`Outcome::RowsRejected`] (exit 3, chosen
+//! in `main.rs` like every exit code; docs/exit-codes.md).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
 use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use cspmove::catalog::{Catalog, OfferMap};
@@ -23,7 +20,7 @@ use cspmove::plan::summary::{self, PlanFile};
 use cspmove::plan::{Lookups, PlanOptions};
 use cspmove::report::Format;
 
-use super::UsageError;
+use super::{Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -330,7 +327,13 @@ pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<std::borrow::Cow<'sta
 /// At most this many rejected rows are listed on stderr; the plan file has them all.
 const REJECTED_ON_STDERR: usize = 10;
 
-fn print_rejected(plan: &Plan, pointer: Option<&Path>) -> std::io::Result<()> {
+/// Lists the first rejected rows on stderr. A closed stderr does not fail the run: the
+/// plan file has them all.
+fn print_rejected(plan: &Plan, pointer: Option<&Path>) {
+    let _ = write_rejected(plan, pointer);
+}
+
+fn write_rejected(plan: &Plan, pointer: Option<&Path>) -> std::io::Result<()> {
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
     for r in plan.rejected.iter().take(REJECTED_ON_STDERR) {
@@ -357,7 +360,7 @@ fn print_rejected(plan: &Plan, pointer: Option<&Path>) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     let config = PlanConfig::try_from(args)?;
 
     let started = Instant::now();
@@ -402,16 +405,21 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         // As at the end: the rows are not handed back one by one before the exit.
         std::mem::forget(prepared);
         head
-    } else if config.reports.is_empty() {
+    } else {
         // Nothing needs the customers as structs: each is built, serialised straight
         // into the plan file and dropped, which keeps the memory of a million lines low.
-        cspmove::plan::write::write_prepared_file(prepared, &config.output)?
-    } else {
-        let plan = prepared.build();
-        cspmove::plan::write::write_plan_file(&plan, &config.output, config.plan.threads)?;
-        for report in &config.reports {
-            cspmove::report::write(&plan, report, config.lang)
-                .with_context(|| format!("cannot write the report {}", report.display()))?;
+        // Reports are then rendered from the plan file as it streams back.
+        let plan = cspmove::plan::write::write_prepared_file(prepared, &config.output)?;
+        if !config.reports.is_empty() {
+            let done =
+                cspmove::report::write_from_file(&config.output, &config.reports, config.lang)?;
+            // Every report that could be written is; the first failure ends the run.
+            for err in done.failed.iter().skip(1) {
+                tracing::error!("{err:#}");
+            }
+            if let Some(err) = done.failed.into_iter().next() {
+                return Err(anyhow::Error::new(err).context("cannot write every report"));
+            }
         }
         plan
     };
@@ -428,7 +436,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     );
 
     if rejected {
-        print_rejected(&plan, written.then_some(config.output.as_path()))?;
+        print_rejected(&plan, written.then_some(config.output.as_path()));
     }
     if !config.quiet {
         let output = config.output.display().to_string();
@@ -437,22 +445,22 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         } else {
             PlanFile::NotWrittenStrict
         };
-        let stdout = std::io::stdout();
-        let mut out = stdout.lock();
-        match config.format {
-            FormatArg::Text => {
-                summary::write_text(&mut out, &plan.summary, plan_file, config.lang)?
+        super::to_stdout(|mut out| {
+            match config.format {
+                FormatArg::Text => {
+                    summary::write_text(&mut out, &plan.summary, plan_file, config.lang)?
+                }
+                FormatArg::Json => summary::write_json(&mut out, &plan.summary, plan_file)?,
             }
-            FormatArg::Json => summary::write_json(&mut out, &plan.summary, plan_file)?,
-        }
-        out.flush()?;
+            Ok(())
+        })?;
     }
     // The process ends here: handing a million lines back to the allocator one by one
     // would only delay the exit.
     std::mem::forget(plan);
     Ok(if rejected {
-        ExitCode::from(3)
+        Outcome::RowsRejected
     } else {
-        ExitCode::SUCCESS
+        Outcome::Done
     })
 }

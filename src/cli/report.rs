@@ -1,16 +1,13 @@
 //! `cspmove report`: render a plan file for review.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use cspmove::i18n::Lang;
-use cspmove::model::Plan;
 use cspmove::report::{self, Format, ReportError};
 
-use super::UsageError;
 use super::plan::LangArg;
+use super::{Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -34,14 +31,21 @@ pub fn lang(arg: LangArg) -> Lang {
     }
 }
 
-pub fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     // A wrong extension is a usage error, found before the plan is read.
     if let Err(err @ ReportError::UnknownFormat { .. }) = Format::from_path(&args.output) {
         return Err(UsageError(err.to_string()).into());
     }
     super::plan::writable(&args.output)?;
-    let plan = Plan::read(&args.plan).with_context(|| format!("{}", args.plan.display()))?;
-    report::write(&plan, &args.output, lang(args.lang))?;
-    println!("{}", args.output.display());
-    Ok(ExitCode::SUCCESS)
+    // The plan streams through the report: memory stays flat for any plan size.
+    let done = report::write_from_file(
+        &args.plan,
+        std::slice::from_ref(&args.output),
+        lang(args.lang),
+    )?;
+    if let Some(err) = done.failed.into_iter().next() {
+        return Err(err.into());
+    }
+    super::to_stdout(|out| Ok(writeln!(out, "{}", args.output.display())?))?;
+    Ok(Outcome::Done)
 }

@@ -3,10 +3,9 @@
 //! Flags become a checked `SandboxConfig` before anything starts; the first stdout line is
 //! `cspmove sandbox listening on http://ADDR` so scripts and tests can read the address.
 
-use std::io::Write;
+use super::Outcome;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
@@ -110,9 +109,7 @@ impl TryFrom<SandboxArgs> for SandboxConfig {
             }
         };
         let seed = match &args.seed {
-            Some(path) => {
-                Some(Plan::read(path).with_context(|| format!("--seed {}", path.display()))?)
-            }
+            Some(path) => Some(Plan::read(path).context("--seed")?),
             None => None,
         };
         Ok(SandboxConfig {
@@ -133,7 +130,7 @@ impl TryFrom<SandboxArgs> for SandboxConfig {
     }
 }
 
-pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
     let config = SandboxConfig::try_from(args)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
@@ -158,15 +155,17 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<ExitCode> {
                     .display()
             );
         }
-        {
-            let mut out = std::io::stdout().lock();
-            writeln!(out, "cspmove sandbox listening on {}", sandbox.url())?;
-            out.flush()?;
-        }
+        super::to_stdout(|out| {
+            Ok(writeln!(
+                out,
+                "cspmove sandbox listening on {}",
+                sandbox.url()
+            )?)
+        })?;
         wait_for_stop().await;
         eprintln!("cspmove sandbox: shutting down");
         sandbox.shutdown().await;
-        Ok(ExitCode::SUCCESS)
+        Ok(Outcome::Done)
     })
 }
 

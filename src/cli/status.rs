@@ -1,14 +1,12 @@
 //! `cspmove status`: where each customer stands, from the plan and its journal.
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Args;
 use cspmove::apply::{journal, status};
 use cspmove::model::PlanReader;
 
+use super::Outcome;
 use super::plan::FormatArg;
 
 #[derive(Debug, Args)]
@@ -24,10 +22,10 @@ pub struct StatusArgs {
     pub format: FormatArg,
 }
 
-pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let plan_context = || format!("{}", args.plan.display());
+pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     // The plan streams: one customer at a time becomes its status row and is dropped.
-    let mut reader = PlanReader::open(&args.plan).with_context(plan_context)?;
+    // The reader's errors name the plan file.
+    let mut reader = PlanReader::open(&args.plan)?;
     let journal_path = args
         .journal
         .clone()
@@ -39,14 +37,14 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let today = chrono::Local::now().date_naive();
     let progress = status::replay(&events);
     let mut rows = Vec::new();
-    while let Some(customer) = reader.next_customer().with_context(plan_context)? {
+    while let Some(customer) = reader.next_customer()? {
         rows.push(status::derive(
             &customer,
             progress.get(&customer.key),
             today,
         ));
     }
-    let sha = reader.finish().with_context(plan_context)?;
+    let sha = reader.finish()?;
     if let Some(header) = header
         && header.plan_sha256 != sha
     {
@@ -57,29 +55,31 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
         }
         .into());
     }
-    let mut out = std::io::stdout().lock();
-    match args.format {
-        FormatArg::Text => out.write_all(status::render_text(&rows).as_bytes())?,
-        FormatArg::Json => {
-            #[derive(serde::Serialize)]
-            struct StatusJson<'a> {
-                status: &'static str,
-                journal: String,
-                counts: std::collections::BTreeMap<&'static str, usize>,
-                customers: &'a [status::CustomerRow],
+    super::to_stdout(|out| {
+        match args.format {
+            FormatArg::Text => out.write_all(status::render_text(&rows).as_bytes())?,
+            FormatArg::Json => {
+                #[derive(serde::Serialize)]
+                struct StatusJson<'a> {
+                    status: &'static str,
+                    journal: String,
+                    counts: std::collections::BTreeMap<&'static str, usize>,
+                    customers: &'a [status::CustomerRow],
+                }
+                let doc = StatusJson {
+                    status: "cspmove.status/v1",
+                    journal: journal_path.display().to_string(),
+                    counts: status::counts(&rows)
+                        .into_iter()
+                        .map(|(s, n)| (s.as_str(), n))
+                        .collect(),
+                    customers: &rows,
+                };
+                serde_json::to_writer_pretty(&mut *out, &doc)?;
+                out.write_all(b"\n")?;
             }
-            let doc = StatusJson {
-                status: "cspmove.status/v1",
-                journal: journal_path.display().to_string(),
-                counts: status::counts(&rows)
-                    .into_iter()
-                    .map(|(s, n)| (s.as_str(), n))
-                    .collect(),
-                customers: &rows,
-            };
-            serde_json::to_writer_pretty(&mut out, &doc)?;
-            out.write_all(b"\n")?;
         }
-    }
-    Ok(ExitCode::SUCCESS)
+        Ok(())
+    })?;
+    Ok(Outcome::Done)
 }

@@ -186,7 +186,7 @@ pub struct InputTable {
 pub enum InputError {
     #[error("{path}: {message}")]
     File { path: String, message: String },
-    #[error("{path}: cannot read the file: {source}")]
+    #[error("{path}: cannot read the file")]
     Unreadable {
         path: String,
         #[source]
@@ -304,6 +304,36 @@ fn no_header_what(
             "no header row of a {} found in {searched}: there are no rows; looked for: {looked_for}",
             schema.what
         ),
+    }
+}
+
+/// No header row was found. When the closest row is a header row that lacks only what a
+/// `--map FIELD=HEADER` asked for, the error says that (`--map seats=Lizenzen`: the
+/// header row has no column "Lizenzen"; its headers are ...) instead of listing aliases.
+fn no_header_error(
+    display: &str,
+    sheet: Option<String>,
+    schema: &Schema,
+    near: Option<(u64, &[String], &HeaderMap)>,
+    searched: &str,
+    overrides: &[(usize, String)],
+) -> InputError {
+    if let Some((row, _, map)) = near
+        && map.matched() > 0
+        && let Some((field, wanted)) = overrides.iter().find(|(f, _)| map.column(*f).is_none())
+    {
+        return InputError::MapColumnNotFound {
+            path: display.to_string(),
+            field: schema.fields[*field].name,
+            header: wanted.clone(),
+            row,
+            headers: map.headers.clone(),
+        };
+    }
+    InputError::NoHeader {
+        path: display.to_string(),
+        sheet,
+        what: no_header_what(schema, near, searched),
     }
 }
 
@@ -538,22 +568,22 @@ fn read_text_input(
             .collect();
         &shifted
     };
-    let located =
-        csv::locate(text, &INPUT_SCHEMA, overrides).map_err(|near| InputError::NoHeader {
-            path: display.to_string(),
-            sheet: None,
-            what: no_header_what(
-                &INPUT_SCHEMA,
-                near.map
-                    .as_ref()
-                    .map(|m| (near.row, near.cells.as_slice(), m)),
-                &format!(
-                    "the first {} rows (read as {})",
-                    csv::HEADER_SEARCH_ROWS,
-                    decoded.encoding.name()
-                ),
+    let located = csv::locate(text, &INPUT_SCHEMA, overrides).map_err(|near| {
+        no_header_error(
+            display,
+            None,
+            &INPUT_SCHEMA,
+            near.map
+                .as_ref()
+                .map(|m| (near.row, near.cells.as_slice(), m)),
+            &format!(
+                "the first {} rows (read as {})",
+                csv::HEADER_SEARCH_ROWS,
+                decoded.encoding.name()
             ),
-        })?;
+            overrides,
+        )
+    })?;
     check_overrides(
         display,
         located.header_row,
@@ -687,15 +717,14 @@ fn locate_workbook(
     let near = near_all
         .as_ref()
         .map(|(_, row, cells, map)| (*row, cells.as_slice(), map));
-    Err(InputError::NoHeader {
-        path: display.to_string(),
-        sheet: match (candidates.len(), &near_all) {
-            (1, _) => candidates.first().cloned(),
-            (_, Some((name, _, _, m))) if m.matched() > 0 => Some(name.clone()),
-            _ => None,
-        },
-        what: no_header_what(schema, near, &searched),
-    })
+    let sheet = match (candidates.len(), &near_all) {
+        (1, _) => candidates.first().cloned(),
+        (_, Some((name, _, _, m))) if m.matched() > 0 => Some(name.clone()),
+        _ => None,
+    };
+    Err(no_header_error(
+        display, sheet, schema, near, &searched, overrides,
+    ))
 }
 
 fn read_workbook_input(

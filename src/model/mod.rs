@@ -551,24 +551,32 @@ mod date_tests {
     }
 }
 
+/// Why a plan file cannot be read. [`Plan::read`] and [`PlanReader::open`] name the file
+/// ([`PlanFileError::InFile`]). A cause (an I/O or JSON error) is the error's `source`,
+/// not part of its text, so a chain printed with `{:#}` says it once.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
-    #[error("cannot read the plan file: {0}")]
+    /// The error below, in the plan file at `path`.
+    #[error("{}", .path.display())]
+    InFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: Box<PlanFileError>,
+    },
+    #[error("cannot read the plan file")]
     Io(#[source] std::io::Error),
-    #[error("not a cspmove plan file: {0}")]
+    #[error("not a cspmove plan file")]
     Json(#[source] serde_json::Error),
     #[error("not a cspmove plan file: line {line}: {message}")]
     Syntax { line: u64, message: String },
-    #[error("not a cspmove plan file: {what} (line {line}): {source}")]
+    #[error("not a cspmove plan file: {what} (line {line})")]
     Value {
         what: String,
         line: u64,
         #[source]
         source: serde_json::Error,
     },
-    #[error(
-        "the plan file is broken at customer {n} (line {line}): {source}; re-run `cspmove plan`"
-    )]
+    #[error("the plan file is broken at customer {n} (line {line}); re-run `cspmove plan`")]
     Customer {
         n: u64,
         line: u64,
@@ -584,6 +592,28 @@ pub enum PlanFileError {
     Truncated(String),
     #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
     Schema(String),
+}
+
+impl PlanFileError {
+    /// This error, naming the plan file at `path` (once: an error that names a file
+    /// already is returned as it is).
+    pub fn in_file(self, path: &std::path::Path) -> PlanFileError {
+        match self {
+            PlanFileError::InFile { .. } => self,
+            other => PlanFileError::InFile {
+                path: path.to_path_buf(),
+                source: Box::new(other),
+            },
+        }
+    }
+
+    /// The plan file the error names, if any.
+    pub fn path(&self) -> Option<&std::path::Path> {
+        match self {
+            PlanFileError::InFile { path, .. } => Some(path),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -32,8 +32,8 @@ const READ_CHUNK: usize = 1 << 20;
 const BATCH_VALUES: usize = 2_048;
 const BATCH_BYTES: usize = 4 << 20;
 
-/// Everything a plan holds before its customers.
-#[derive(Debug, Clone, PartialEq)]
+/// Everything a plan holds before its customers (serialised as a plan's first fields).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlanHead {
     pub schema: String,
     pub generated_by: String,
@@ -268,6 +268,8 @@ pub struct PlanReader<R> {
     /// handed out after the customers).
     early_rejected: Option<VecDeque<Rejection>>,
     seen_rejected: bool,
+    /// The file, for [`PlanFileError::InFile`] (set by [`PlanReader::open`]).
+    path: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for PlanReader<File> {
@@ -296,9 +298,14 @@ fn describe(b: Option<u8>) -> String {
 
 impl PlanReader<File> {
     /// Opens a plan file and reads its head.
+    /// Every error of the reader it returns names `path` ([`PlanFileError::InFile`]).
     pub fn open(path: &Path) -> Result<PlanReader<File>, PlanFileError> {
-        let file = File::open(path).map_err(PlanFileError::Io)?;
-        PlanReader::new(file)
+        let opened = File::open(path)
+            .map_err(PlanFileError::Io)
+            .and_then(PlanReader::new);
+        let mut reader = opened.map_err(|e| e.in_file(path))?;
+        reader.path = Some(path.to_path_buf());
+        Ok(reader)
     }
 }
 
@@ -451,6 +458,7 @@ impl<R: Read> PlanReader<R> {
                         rejected: 0,
                         seen_rejected: early_rejected.is_some(),
                         early_rejected,
+                        path: None,
                     });
                 }
                 _ => skip_value(&mut src, &field(&key), "before its customers")?,
@@ -474,6 +482,19 @@ impl<R: Read> PlanReader<R> {
 
     /// The next customer, `None` after the last one.
     pub fn next_customer(&mut self) -> Result<Option<Customer>, PlanFileError> {
+        let next = self.next_customer_here();
+        next.map_err(|e| self.located(e))
+    }
+
+    /// `error`, naming the file when the reader has one.
+    fn located(&self, error: PlanFileError) -> PlanFileError {
+        match &self.path {
+            Some(path) => error.in_file(path),
+            None => error,
+        }
+    }
+
+    fn next_customer_here(&mut self) -> Result<Option<Customer>, PlanFileError> {
         if self.queue.is_empty() {
             self.parse_batch()?;
         }
@@ -677,6 +698,11 @@ impl<R: Read> PlanReader<R> {
     /// The next rejected row, `None` after the last one. Customers not read yet are
     /// skipped (still checked for completeness).
     pub fn next_rejection(&mut self) -> Result<Option<Rejection>, PlanFileError> {
+        let next = self.next_rejection_here();
+        next.map_err(|e| self.located(e))
+    }
+
+    fn next_rejection_here(&mut self) -> Result<Option<Rejection>, PlanFileError> {
         if let Some(r) = self.early_rejected.as_mut().and_then(VecDeque::pop_front) {
             self.rejected += 1;
             return Ok(Some(r));
@@ -706,7 +732,15 @@ impl<R: Read> PlanReader<R> {
     /// Reads to the end of the file (skipping what was not read), checks that the
     /// document is complete and nothing but whitespace follows it, and returns the
     /// sha256 of the file's bytes (lower-case hex).
-    pub fn finish(mut self) -> Result<String, PlanFileError> {
+    pub fn finish(self) -> Result<String, PlanFileError> {
+        let path = self.path.clone();
+        self.finish_here().map_err(|e| match &path {
+            Some(path) => e.in_file(path),
+            None => e,
+        })
+    }
+
+    fn finish_here(mut self) -> Result<String, PlanFileError> {
         while self.next_rejection()?.is_some() {}
         if !self.seen_rejected {
             return Err(PlanFileError::Missing("the field \"rejected\""));

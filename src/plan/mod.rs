@@ -105,7 +105,7 @@ impl Default for Lookups<'_> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
-    #[error("cannot start the planning threads: {0}")]
+    #[error("cannot start the planning threads")]
     ThreadPool(#[from] rayon::ThreadPoolBuildError),
 }
 

@@ -365,7 +365,8 @@ proptest! {
 }
 
 /// Generated rows shaped like a big export: 4 rows per customer, a few offers, dates
-/// spread over two years, some domain-only rows.
+/// spread over two years, some domain-only rows. `examples/plan_speed.rs` (the
+/// measurement, which is not a test) makes the same rows.
 pub(crate) fn generated_rows(n: usize) -> Vec<SourceRow> {
     const OFFERS: [&str; 5] = [
         "Office 365 E3",
@@ -400,50 +401,6 @@ pub(crate) fn generated_rows(n: usize) -> Vec<SourceRow> {
             r
         })
         .collect()
-}
-
-/// `cargo test --release --lib plan::tests::planning_speed -- --ignored --nocapture`
-#[test]
-#[ignore = "a measurement, not a test: run on purpose in release mode"]
-fn planning_speed() {
-    let n: usize = std::env::var("CSPMOVE_BENCH_ROWS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
-    let mut results = [f64::MAX; 2];
-    for threads in [1, 2, 1, 2, 1, 2] {
-        let rows = generated_rows(n);
-        let started = std::time::Instant::now();
-        let plan = plan(
-            vec![table("big.csv", rows, vec![])],
-            Lookups::default(),
-            &options(threads),
-        )
-        .unwrap();
-        let planned = started.elapsed();
-        let started = std::time::Instant::now();
-        let mut sink = std::io::sink();
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap();
-        pool.install(|| write::write_plan(&plan, &mut sink))
-            .unwrap();
-        let written = started.elapsed();
-        eprintln!(
-            "{n} rows, {threads} thread(s): plan {:.3}s, serialise {:.3}s ({} customers)",
-            planned.as_secs_f64(),
-            written.as_secs_f64(),
-            plan.customers.len()
-        );
-        results[threads - 1] = results[threads - 1].min(planned.as_secs_f64());
-    }
-    eprintln!(
-        "best of 3: plan {:.3}s on 1 thread, {:.3}s on 2: speed-up {:.2}x",
-        results[0],
-        results[1],
-        results[0] / results[1]
-    );
 }
 
 #[test]

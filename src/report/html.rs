@@ -15,10 +15,10 @@ use std::fmt::Write;
 use serde_json::json;
 
 use super::safe::{html as esc, json_in_html};
-use super::tables::{self, Cell, Figures, Kind, Table};
-use crate::i18n::Lang;
-use crate::i18n::{TASK_KINDS, Texts, task_description_key, texts};
-use crate::model::Plan;
+use super::tables::{self, Cell, Figures, Kept, Kind, Table, Which};
+use super::{Cx, Out, Sink};
+use crate::i18n::{TASK_KINDS, Texts, task_description_key};
+use crate::model::{Customer, LicenseAction, PlanHead, Rejection};
 
 const CSS: &str = include_str!("html/report.css");
 const JS: &str = include_str!("html/report.js");
@@ -35,10 +35,84 @@ const ERROR_RECORDER: &str = r#"(function () {
   console.error = function () { record('console: ' + Array.prototype.join.call(arguments, ' ')); return original.apply(console, arguments); };
 })();"#;
 
-pub fn render(plan: &Plan, lang: Lang) -> String {
-    let t = texts(lang);
-    let figures = Figures::of(plan);
-    let tables = tables::all(plan, t);
+/// Rows each table of the page holds at most. Up to this size the page shows every row
+/// (a 100,000-line plan's page stayed responsive with 100,000 Moves rows); above it the
+/// rows a reviewer must look at come first and the page says what it left out.
+pub(crate) const HTML_MAX_ROWS: usize = 50_000;
+
+/// The `.html` report: the summary and charts count every line; each table keeps at most
+/// [`HTML_MAX_ROWS`] rows, lines with warnings or reassignments (and their customers'
+/// tasks) first, then the others in plan order.
+pub struct HtmlSink {
+    kept: Vec<Kept>,
+}
+
+impl HtmlSink {
+    pub fn new(_: &Cx) -> HtmlSink {
+        HtmlSink::with_max_rows(HTML_MAX_ROWS)
+    }
+
+    pub(crate) fn with_max_rows(max_rows: usize) -> HtmlSink {
+        HtmlSink {
+            kept: Which::ALL
+                .iter()
+                .map(|w| Kept::new(w.table(), max_rows))
+                .collect(),
+        }
+    }
+}
+
+impl Sink for HtmlSink {
+    fn customer(&mut self, cx: &Cx, customer: &Customer, _: &mut dyn Out) -> Result<(), String> {
+        let review = customer.lines.iter().any(tables::needs_review);
+        for line in &customer.lines {
+            let keep = tables::needs_review(line);
+            self.kept[0].push(keep, || {
+                tables::move_row(&cx.head.inputs, customer, line, cx.t)
+            });
+        }
+        let rows = if self.kept[1].wants(review) {
+            tables::task_rows(customer, cx.t)
+        } else {
+            Vec::new()
+        };
+        if rows.is_empty() {
+            self.kept[1].skip(customer.tasks.len() as u64);
+        }
+        for row in rows {
+            self.kept[1].push(review, || row);
+        }
+        for line in &customer.lines {
+            if line.license_action == LicenseAction::Reassign {
+                self.kept[2].push(true, || {
+                    tables::reassignment_row(customer, line).expect("a reassigned line")
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn rejection(&mut self, cx: &Cx, rejection: &Rejection, _: &mut dyn Out) -> Result<(), String> {
+        self.kept[3].push(true, || tables::rejected_row(rejection, cx.t));
+        Ok(())
+    }
+
+    fn finish(
+        self: Box<Self>,
+        cx: &Cx,
+        figures: &Figures,
+        out: &mut dyn Out,
+    ) -> Result<(), String> {
+        let (tables, totals): (Vec<Table>, Vec<u64>) =
+            self.kept.into_iter().map(Kept::into_table).unzip();
+        let page = render_page(cx, figures, &tables, &totals);
+        std::io::Write::write_all(out, page.as_bytes()).map_err(|e| e.to_string())
+    }
+}
+
+fn render_page(cx: &Cx, figures: &Figures, tables: &[Table], totals: &[u64]) -> String {
+    let (plan, t) = (cx.head, cx.t);
+    let lang = t.lang();
     let mut out = String::with_capacity(4096 + figures.lines as usize * 120);
     let title = t.get("report.title");
     let _ = write!(
@@ -78,10 +152,10 @@ pub fn render(plan: &Plan, lang: Lang) -> String {
     }
     out.push_str("</nav>\n</header>\n");
 
-    summary(&mut out, plan, t, &figures);
-    charts(&mut out, t, &figures);
-    for table in &tables {
-        table_section(&mut out, t, table);
+    summary(&mut out, plan, t, figures);
+    charts(&mut out, t, figures);
+    for (table, total) in tables.iter().zip(totals) {
+        table_section(&mut out, t, table, *total);
     }
     let _ = writeln!(
         out,
@@ -280,7 +354,7 @@ fn task_templates(t: &Texts, table: &Table) -> Option<(Vec<String>, usize, usize
     Some((texts, from, step))
 }
 
-fn summary(out: &mut String, plan: &Plan, t: &Texts, figures: &Figures) {
+fn summary(out: &mut String, plan: &PlanHead, t: &Texts, figures: &Figures) {
     let _ = writeln!(
         out,
         "<section id=\"summary\">\n<h2>{}</h2>\n<dl class=\"cards\">",
@@ -565,14 +639,29 @@ fn bar_chart(t: &Texts, bars: &[(String, Vec<u64>)], series: &[(&str, &str)]) ->
     svg
 }
 
-fn table_section(out: &mut String, t: &Texts, table: &Table) {
+fn table_section(out: &mut String, t: &Texts, table: &Table, total: u64) {
     let _ = writeln!(
         out,
         "<section id=\"{id}\" class=\"table-section\">\n<h2>{} <span class=\"note\">({})</span></h2>",
         esc(t.get(table.heading)),
-        esc(&t.number(table.rows.len() as u64)),
+        esc(&t.number(total)),
         id = table.id,
     );
+    let shown = table.rows.len() as u64;
+    if shown < total {
+        let _ = writeln!(
+            out,
+            "<p class=\"note partial\" data-shown=\"{shown}\" data-total=\"{total}\">{}</p>",
+            esc(&t.fill(
+                "html.partial",
+                &[
+                    ("shown", &t.number(shown)),
+                    ("total", &t.number(total)),
+                    ("left_out", &t.number(total - shown)),
+                ]
+            ))
+        );
+    }
     let _ = writeln!(
         out,
         "<div class=\"controls\"><input type=\"search\" placeholder=\"{}\" aria-label=\"{}\">\

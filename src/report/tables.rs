@@ -9,10 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use crate::i18n::Texts;
-use crate::model::{Customer, LicenseAction, Plan, Relationship, WarningCode};
+use crate::model::{
+    Customer, InputInfo, LicenseAction, Line, Plan, Rejection, Relationship, WarningCode,
+};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -106,51 +108,126 @@ pub const MOVE_COLUMNS: [Column; 23] = [
     col("col.warnings", Kind::Text),
 ];
 
-/// One row per planned line, in plan order.
-pub fn moves(plan: &Plan, t: &Texts) -> Table {
-    let mut rows = Vec::with_capacity(plan.lines().count());
-    for (customer, line) in plan.lines() {
-        let input = plan.inputs.get(line.input).map(|i| i.path.as_str());
-        rows.push(vec![
-            Cell::opt_text(customer.name.as_deref()),
-            Cell::opt_text(customer.customer_id.as_deref()),
-            Cell::opt_text(customer.domain.as_deref()),
-            Cell::opt_text(customer.country.as_deref()),
-            Cell::text(t.relationship(customer.relationship)),
-            Cell::opt_text(input),
-            Cell::Int(line.row),
-            Cell::opt_text(line.program.as_deref()),
-            Cell::opt_text(line.subscription_id.as_deref()),
-            Cell::text(&line.current_offer),
-            Cell::text(&line.target_offer),
-            Cell::opt_text(line.target_offer_id.as_deref()),
-            Cell::Int(line.seats),
-            Cell::Int(line.target_seats),
-            Cell::text(line.term.as_str()),
-            Cell::text(line.billing.as_str()),
-            Cell::text(
-                if line.license_action == LicenseAction::None && !line.same_offer {
-                    t.get("value.license_action.same_license")
-                } else {
-                    t.license_action(line.license_action)
-                },
+/// The four tables after the summary, in the order every report shows them, as their
+/// rows come customer by customer from the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Moves,
+    Tasks,
+    Reassignments,
+    Rejected,
+}
+
+impl Which {
+    pub const ALL: [Which; 4] = [
+        Which::Moves,
+        Which::Tasks,
+        Which::Reassignments,
+        Which::Rejected,
+    ];
+
+    /// An empty table of this kind.
+    pub fn table(self) -> Table {
+        let (id, sheet, heading, columns): (_, _, _, &[Column]) = match self {
+            Which::Moves => ("moves", "Moves", "heading.moves", &MOVE_COLUMNS),
+            Which::Tasks => ("tasks", "Tasks", "heading.tasks", &TASK_COLUMNS),
+            Which::Reassignments => (
+                "reassignments",
+                "Reassignments",
+                "heading.reassignments",
+                &REASSIGNMENT_COLUMNS,
             ),
-            Cell::Int(line.licenses_to_reassign),
-            Cell::opt_date(line.expires_on),
-            Cell::opt_text(Some(t.yes_no(line.auto_renew))),
-            Cell::Date(line.provision_on),
-            Cell::text(&line.wave),
-            Cell::opt_text(Some(&warning_list(&line.warnings, t))),
-        ]);
-    }
-    Table {
-        id: "moves",
-        sheet: "Moves",
-        heading: "heading.moves",
-        columns: MOVE_COLUMNS.to_vec(),
-        rows,
+            Which::Rejected => (
+                "rejected",
+                "Rejected",
+                "heading.rejected",
+                &REJECTED_COLUMNS,
+            ),
+        };
+        Table {
+            id,
+            sheet,
+            heading,
+            columns: columns.to_vec(),
+            rows: Vec::new(),
+        }
     }
 }
+
+/// The Moves row of one line.
+pub fn move_row(inputs: &[InputInfo], customer: &Customer, line: &Line, t: &Texts) -> Vec<Cell> {
+    let input = inputs.get(line.input).map(|i| i.path.as_str());
+    vec![
+        Cell::opt_text(customer.name.as_deref()),
+        Cell::opt_text(customer.customer_id.as_deref()),
+        Cell::opt_text(customer.domain.as_deref()),
+        Cell::opt_text(customer.country.as_deref()),
+        Cell::text(t.relationship(customer.relationship)),
+        Cell::opt_text(input),
+        Cell::Int(line.row),
+        Cell::opt_text(line.program.as_deref()),
+        Cell::opt_text(line.subscription_id.as_deref()),
+        Cell::text(&line.current_offer),
+        Cell::text(&line.target_offer),
+        Cell::opt_text(line.target_offer_id.as_deref()),
+        Cell::Int(line.seats),
+        Cell::Int(line.target_seats),
+        Cell::text(line.term.as_str()),
+        Cell::text(line.billing.as_str()),
+        Cell::text(
+            if line.license_action == LicenseAction::None && !line.same_offer {
+                t.get("value.license_action.same_license")
+            } else {
+                t.license_action(line.license_action)
+            },
+        ),
+        Cell::Int(line.licenses_to_reassign),
+        Cell::opt_date(line.expires_on),
+        Cell::opt_text(Some(t.yes_no(line.auto_renew))),
+        Cell::Date(line.provision_on),
+        Cell::text(&line.wave),
+        Cell::opt_text(Some(&warning_list(&line.warnings, t))),
+    ]
+}
+
+/// Whether a line is one a reviewer must look at: it carries a warning or its users'
+/// licences are reassigned.
+pub fn needs_review(line: &Line) -> bool {
+    !line.warnings.is_empty() || line.license_action == LicenseAction::Reassign
+}
+
+const TASK_COLUMNS: [Column; 8] = [
+    col("col.customer_name", Kind::Text),
+    col("col.customer_key", Kind::Text),
+    col("col.task_id", Kind::Text),
+    col("col.task", Kind::Text),
+    col("col.description", Kind::Text),
+    col("col.due", Kind::Date),
+    col("col.depends_on", Kind::Text),
+    col("col.rows", Kind::Text),
+];
+
+const REASSIGNMENT_COLUMNS: [Column; 10] = [
+    col("col.customer_name", Kind::Text),
+    col("col.customer_key", Kind::Text),
+    col("col.row", Kind::Number),
+    col("col.current_offer", Kind::Text),
+    col("col.target_offer", Kind::Text),
+    col("col.from_sku", Kind::Text),
+    col("col.to_sku", Kind::Text),
+    col("col.licenses_to_reassign", Kind::Number),
+    col("col.provision_on", Kind::Date),
+    col("col.wave", Kind::Text),
+];
+
+const REJECTED_COLUMNS: [Column; 6] = [
+    col("col.input", Kind::Text),
+    col("col.row", Kind::Number),
+    col("col.column", Kind::Text),
+    col("col.value", Kind::Text),
+    col("col.code", Kind::Text),
+    col("col.reason", Kind::Text),
+];
 
 fn warning_list(codes: &[WarningCode], t: &Texts) -> String {
     codes
@@ -178,16 +255,16 @@ fn join_rows(rows: &[u64]) -> String {
         .join(", ")
 }
 
-/// Per customer (in plan order) its tasks in due order; tasks due the same day keep the
-/// planner's order, which already puts a dependency before what depends on it.
-pub fn tasks(plan: &Plan, t: &Texts) -> Table {
-    let mut rows = Vec::new();
-    for customer in &plan.customers {
-        let mut tasks: Vec<_> = customer.tasks.iter().collect();
-        tasks.sort_by_key(|task| task.due);
-        for task in tasks {
+/// A customer's Tasks rows in due order; tasks due the same day keep the planner's
+/// order, which already puts a dependency before what depends on it.
+pub fn task_rows(customer: &Customer, t: &Texts) -> Vec<Vec<Cell>> {
+    let mut tasks: Vec<_> = customer.tasks.iter().collect();
+    tasks.sort_by_key(|task| task.due);
+    tasks
+        .into_iter()
+        .map(|task| {
             let line_rows = join_rows(&task.line_rows);
-            rows.push(vec![
+            vec![
                 Cell::opt_text(customer.name.as_deref()),
                 customer_key(customer),
                 Cell::text(&task.id),
@@ -196,107 +273,123 @@ pub fn tasks(plan: &Plan, t: &Texts) -> Table {
                 Cell::Date(task.due),
                 Cell::opt_text(Some(&task.depends_on.join(", "))),
                 Cell::opt_text(Some(&line_rows)),
-            ]);
+            ]
+        })
+        .collect()
+}
+
+/// The Reassignments row of a line whose offer changes, `None` for other lines.
+pub fn reassignment_row(customer: &Customer, line: &Line) -> Option<Vec<Cell>> {
+    (line.license_action == LicenseAction::Reassign).then(|| {
+        vec![
+            Cell::opt_text(customer.name.as_deref()),
+            customer_key(customer),
+            Cell::Int(line.row),
+            Cell::text(&line.current_offer),
+            Cell::text(&line.target_offer),
+            Cell::opt_text(line.from_sku.as_deref()),
+            Cell::opt_text(line.to_sku.as_deref()),
+            Cell::Int(line.licenses_to_reassign),
+            Cell::Date(line.provision_on),
+            Cell::text(&line.wave),
+        ]
+    })
+}
+
+/// A rejected row with the reason in the report's language.
+pub fn rejected_row(r: &Rejection, t: &Texts) -> Vec<Cell> {
+    vec![
+        Cell::text(&r.input),
+        Cell::Int(r.row),
+        Cell::opt_text(r.column.as_deref()),
+        Cell::opt_text(r.value.as_deref()),
+        Cell::text(r.code.as_str()),
+        Cell::text(t.rejection(r.code, r.row, r.column.as_deref(), r.value.as_deref())),
+    ]
+}
+
+/// Every table of a plan held in memory, whole (for tests and small plans).
+pub fn all(plan: &Plan, t: &Texts) -> Vec<Table> {
+    let mut tables: Vec<Table> = Which::ALL.iter().map(|w| w.table()).collect();
+    for customer in &plan.customers {
+        for line in &customer.lines {
+            tables[0]
+                .rows
+                .push(move_row(&plan.inputs, customer, line, t));
+        }
+        tables[1].rows.extend(task_rows(customer, t));
+        for line in &customer.lines {
+            tables[2].rows.extend(reassignment_row(customer, line));
         }
     }
-    Table {
-        id: "tasks",
-        sheet: "Tasks",
-        heading: "heading.tasks",
-        columns: vec![
-            col("col.customer_name", Kind::Text),
-            col("col.customer_key", Kind::Text),
-            col("col.task_id", Kind::Text),
-            col("col.task", Kind::Text),
-            col("col.description", Kind::Text),
-            col("col.due", Kind::Date),
-            col("col.depends_on", Kind::Text),
-            col("col.rows", Kind::Text),
-        ],
-        rows,
-    }
+    tables[3].rows = plan.rejected.iter().map(|r| rejected_row(r, t)).collect();
+    tables
 }
 
-/// Lines whose offer changes, with the SKUs and the number of licenses to move.
-pub fn reassignments(plan: &Plan, _t: &Texts) -> Table {
-    let rows = plan
-        .lines()
-        .filter(|(_, line)| line.license_action == LicenseAction::Reassign)
-        .map(|(customer, line)| {
-            vec![
-                Cell::opt_text(customer.name.as_deref()),
-                customer_key(customer),
-                Cell::Int(line.row),
-                Cell::text(&line.current_offer),
-                Cell::text(&line.target_offer),
-                Cell::opt_text(line.from_sku.as_deref()),
-                Cell::opt_text(line.to_sku.as_deref()),
-                Cell::Int(line.licenses_to_reassign),
-                Cell::Date(line.provision_on),
-                Cell::text(&line.wave),
-            ]
-        })
-        .collect();
-    Table {
-        id: "reassignments",
-        sheet: "Reassignments",
-        heading: "heading.reassignments",
-        columns: vec![
-            col("col.customer_name", Kind::Text),
-            col("col.customer_key", Kind::Text),
-            col("col.row", Kind::Number),
-            col("col.current_offer", Kind::Text),
-            col("col.target_offer", Kind::Text),
-            col("col.from_sku", Kind::Text),
-            col("col.to_sku", Kind::Text),
-            col("col.licenses_to_reassign", Kind::Number),
-            col("col.provision_on", Kind::Date),
-            col("col.wave", Kind::Text),
-        ],
-        rows,
-    }
+/// A table that keeps at most `cap` of the rows it is shown: the rows a reviewer must
+/// look at first (in plan order), then the others in plan order; it counts them all.
+pub struct Kept {
+    table: Table,
+    cap: usize,
+    seen: u64,
+    review: Vec<(u64, Vec<Cell>)>,
+    plain: Vec<(u64, Vec<Cell>)>,
 }
 
-/// Rejected rows with the reason in the report's language.
-pub fn rejected(plan: &Plan, t: &Texts) -> Table {
-    let rows = plan
-        .rejected
-        .iter()
-        .map(|r| {
-            vec![
-                Cell::text(&r.input),
-                Cell::Int(r.row),
-                Cell::opt_text(r.column.as_deref()),
-                Cell::opt_text(r.value.as_deref()),
-                Cell::text(r.code.as_str()),
-                Cell::text(t.rejection(r.code, r.row, r.column.as_deref(), r.value.as_deref())),
-            ]
-        })
-        .collect();
-    Table {
-        id: "rejected",
-        sheet: "Rejected",
-        heading: "heading.rejected",
-        columns: vec![
-            col("col.input", Kind::Text),
-            col("col.row", Kind::Number),
-            col("col.column", Kind::Text),
-            col("col.value", Kind::Text),
-            col("col.code", Kind::Text),
-            col("col.reason", Kind::Text),
-        ],
-        rows,
+impl Kept {
+    pub fn new(table: Table, cap: usize) -> Kept {
+        Kept {
+            table,
+            cap,
+            seen: 0,
+            review: Vec::new(),
+            plain: Vec::new(),
+        }
     }
-}
 
-/// The tables after the summary, in the order every report shows them.
-pub fn all(plan: &Plan, t: &Texts) -> Vec<Table> {
-    vec![
-        moves(plan, t),
-        tasks(plan, t),
-        reassignments(plan, t),
-        rejected(plan, t),
-    ]
+    /// Whether a row of this kind would still be kept.
+    pub fn wants(&self, review: bool) -> bool {
+        if review {
+            self.review.len() < self.cap
+        } else {
+            self.plain.len() < self.cap
+        }
+    }
+
+    /// Counts `n` rows that are not kept (not even built).
+    pub fn skip(&mut self, n: u64) {
+        self.seen += n;
+    }
+
+    /// Counts a row and keeps it (building it only then) if there is room.
+    pub fn push(&mut self, review: bool, row: impl FnOnce() -> Vec<Cell>) {
+        let seq = self.seen;
+        self.seen += 1;
+        if self.wants(review) {
+            let kept = if review {
+                &mut self.review
+            } else {
+                &mut self.plain
+            };
+            kept.push((seq, row()));
+        }
+    }
+
+    /// The table with the rows kept, in plan order, and how many rows it was shown.
+    pub fn into_table(self) -> (Table, u64) {
+        let Kept {
+            mut table,
+            cap,
+            seen,
+            review,
+            mut plain,
+        } = self;
+        plain.truncate(cap.saturating_sub(review.len()));
+        let mut rows: Vec<(u64, Vec<Cell>)> = review.into_iter().chain(plain).collect();
+        rows.sort_unstable_by_key(|(seq, _)| *seq);
+        table.rows = rows.into_iter().map(|(_, row)| row).collect();
+        (table, seen)
+    }
 }
 
 /// Figures for the summary, counted from the plan's lines.
@@ -305,6 +398,8 @@ pub struct Figures {
     pub customers: u64,
     pub lines: u64,
     pub same_offer: u64,
+    /// Lines to another offer granting the same licence (no licence change).
+    pub same_license: u64,
     pub reassign: u64,
     pub seats: u64,
     pub licenses_to_reassign: u64,
@@ -322,28 +417,42 @@ pub struct Figures {
 
 impl Figures {
     pub fn of(plan: &Plan) -> Figures {
-        let mut f = Figures {
-            customers: plan.customers.len() as u64,
-            rejected_rows: plan.rejected.len() as u64,
-            ..Figures::default()
-        };
+        let mut f = Figures::default();
         for customer in &plan.customers {
-            f.tasks += customer.tasks.len() as u64;
-            if customer.relationship == Relationship::Request {
-                f.relationship_requests += 1;
-            }
+            f.add_customer(customer);
         }
-        for (_, line) in plan.lines() {
+        for _ in &plan.rejected {
+            f.add_rejection();
+        }
+        f
+    }
+
+    /// Counts one customer and its lines.
+    pub fn add_customer(&mut self, customer: &Customer) {
+        let f = self;
+        f.customers += 1;
+        f.tasks += customer.tasks.len() as u64;
+        if customer.relationship == Relationship::Request {
+            f.relationship_requests += 1;
+        }
+        for line in &customer.lines {
             f.lines += 1;
             f.seats += line.target_seats;
             f.licenses_to_reassign += line.licenses_to_reassign;
-            let wave = f.waves.entry(line.wave.clone()).or_default();
+            let wave = match f.waves.get_mut(&line.wave) {
+                Some(wave) => wave,
+                None => f.waves.entry(line.wave.clone()).or_default(),
+            };
             wave.0 += 1;
             if line.license_action == LicenseAction::Reassign {
                 f.reassign += 1;
                 wave.2 += 1;
             } else {
-                f.same_offer += 1;
+                if line.same_offer {
+                    f.same_offer += 1;
+                } else {
+                    f.same_license += 1;
+                }
                 wave.1 += 1;
             }
             if !line.warnings.is_empty() {
@@ -353,11 +462,20 @@ impl Figures {
                 *f.warnings.entry(*code).or_default() += 1;
             }
             match line.expires_on {
-                Some(d) => *f.expiries.entry(d.format("%Y-%m").to_string()).or_default() += 1,
+                Some(d) => {
+                    let month = match d.year() {
+                        y @ 0..=9999 => format!("{y:04}-{:02}", d.month()),
+                        _ => d.format("%Y-%m").to_string(),
+                    };
+                    *f.expiries.entry(month).or_default() += 1
+                }
                 None => f.no_expiry += 1,
             }
         }
-        f
+    }
+
+    pub fn add_rejection(&mut self) {
+        self.rejected_rows += 1;
     }
 
     /// The headline figures as (translation key, value) in display order.
@@ -366,6 +484,7 @@ impl Figures {
             ("summary.customers", self.customers),
             ("summary.lines", self.lines),
             ("summary.same_offer", self.same_offer),
+            ("summary.same_license", self.same_license),
             ("summary.reassign", self.reassign),
             ("summary.seats", self.seats),
             ("summary.licenses_to_reassign", self.licenses_to_reassign),

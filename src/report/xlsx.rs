@@ -7,14 +7,22 @@
 //! numbers with thousands separators. Text is always written with `write_string` (never
 //! as a formula) and neutralised with a leading apostrophe when it could be read as one
 //! ([`super::safe`]), so it stays inert even after the sheet is re-saved as CSV.
+//!
+//! At any size: the table sheets stream (rust_xlsxwriter's constant-memory mode) while
+//! the plan is read; a table longer than Excel's 1,048,576 rows goes on in numbered
+//! sheets (`Moves 2`, `Moves 3`, ...) placed after the first, each with its header. A
+//! value longer than a cell holds (32,767 characters) is cut with a visible marker and a
+//! warning naming the sheet, row and column, instead of failing the workbook. Every sheet
+//! prints as reviewers print it: landscape, one page wide, the header row on every page,
+//! and the plan date, sheet name and page number in the footer.
 
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use super::safe::neutralise;
-use super::tables::{self, Cell, Figures, Kind, Table};
-use crate::i18n::Lang;
-use crate::i18n::{Texts, texts};
-use crate::model::Plan;
+use super::tables::{self, Cell, Figures, Kind, Table, Which};
+use super::{Cx, Out, Sink};
+use crate::i18n::Texts;
+use crate::model::{Customer, Rejection};
 
 /// How many rows are looked at to fit column widths: enough to be representative, few
 /// enough that a 100,000-line plan does not pay for measuring every cell.
@@ -48,39 +56,211 @@ impl Formats {
 }
 
 /// Rows in one Excel sheet, header included.
-const EXCEL_MAX_ROWS: usize = 1_048_576;
+pub(crate) const EXCEL_MAX_ROWS: usize = 1_048_576;
+/// Characters (UTF-16 units) in one Excel cell.
+const EXCEL_MAX_CHARS: usize = 32_767;
 
-/// The workbook in memory; the error is a message for the user.
-pub fn render(plan: &Plan, lang: Lang) -> Result<Vec<u8>, String> {
-    let t = texts(lang);
-    let tables = tables::all(plan, t);
-    // Said plainly up front rather than as rust_xlsxwriter's generic limit error.
-    if let Some(table) = tables.iter().find(|tb| tb.rows.len() + 1 > EXCEL_MAX_ROWS) {
-        return Err(format!(
-            "sheet {} would have {} rows and Excel holds at most {EXCEL_MAX_ROWS}: \
-             write a .csv or .html report instead",
-            table.sheet,
-            table.rows.len() + 1
-        ));
+/// One table's sheets: the first is named as the table, the next ones `NAME 2`, ...
+struct TableSheets {
+    which: Which,
+    table: Table,
+    /// Worksheet indexes of the parts, in order.
+    parts: Vec<usize>,
+    /// Next row to write in the last part.
+    row: u32,
+    widths: Vec<f64>,
+    sampled: usize,
+}
+
+pub struct XlsxSink {
+    workbook: Workbook,
+    formats: Formats,
+    sheets: Vec<TableSheets>,
+    /// Rows per sheet, header included (Excel's limit; smaller in tests).
+    max_rows: usize,
+    /// Set when the workbook could not be set up: every later call reports it.
+    broken: Option<String>,
+    started: bool,
+}
+
+impl XlsxSink {
+    pub fn new(cx: &Cx) -> XlsxSink {
+        XlsxSink::with_max_rows(cx, EXCEL_MAX_ROWS)
     }
-    let formats = Formats::new(t);
-    let mut workbook = Workbook::new();
-    let built: Result<Vec<u8>, XlsxError> = (|| {
-        summary_sheet(workbook.add_worksheet(), plan, t, &formats)?;
-        for table in &tables {
-            // Table sheets stream their rows to a temporary file (rust_xlsxwriter's
-            // constant-memory mode, inline strings): a 100,000-line plan needs a third of
-            // the memory and half the time. Rows are written strictly top to bottom.
-            table_sheet(
-                workbook.add_worksheet_with_constant_memory()?,
-                table,
-                t,
-                &formats,
-            )?;
+
+    pub(crate) fn with_max_rows(cx: &Cx, max_rows: usize) -> XlsxSink {
+        XlsxSink {
+            workbook: Workbook::new(),
+            formats: Formats::new(cx.t),
+            sheets: Which::ALL
+                .iter()
+                .map(|w| TableSheets {
+                    which: *w,
+                    table: w.table(),
+                    parts: Vec::new(),
+                    row: 0,
+                    widths: Vec::new(),
+                    sampled: 0,
+                })
+                .collect(),
+            max_rows: max_rows.max(2),
+            broken: None,
+            started: false,
         }
-        workbook.save_to_buffer()
-    })();
-    built.map_err(|e| e.to_string())
+    }
+
+    fn start(&mut self, cx: &Cx) -> Result<(), String> {
+        if let Some(e) = &self.broken {
+            return Err(e.clone());
+        }
+        if self.started {
+            return Ok(());
+        }
+        self.started = true;
+        for i in 0..self.sheets.len() {
+            if let Err(e) = self.new_part(cx, i) {
+                self.broken = Some(e.to_string());
+                return Err(e.to_string());
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the next sheet of table `i` and writes its header.
+    fn new_part(&mut self, cx: &Cx, i: usize) -> Result<(), XlsxError> {
+        let index = self.workbook.worksheets().len();
+        let sheets = &mut self.sheets[i];
+        let name = match sheets.parts.len() {
+            0 => sheets.table.sheet.to_string(),
+            n => format!("{} {}", sheets.table.sheet, n + 1),
+        };
+        // Table sheets stream their rows to a temporary file (rust_xlsxwriter's
+        // constant-memory mode, inline strings): a 100,000-line plan needs a third of
+        // the memory and half the time. Rows are written strictly top to bottom.
+        let sheet = self.workbook.add_worksheet_with_constant_memory()?;
+        sheet.set_name(&name)?;
+        let fresh = sheets.widths.is_empty();
+        for (c, column) in sheets.table.columns.iter().enumerate() {
+            let label = cx.t.get(column.key);
+            text(sheet, 0, c as u16, label, &self.formats.header)?;
+            if fresh {
+                // Room for the autofilter button beside the header text.
+                sheets.widths.push(display_width(label) + 3.0);
+            }
+        }
+        sheets.parts.push(index);
+        sheets.row = 1;
+        Ok(())
+    }
+
+    fn push(&mut self, cx: &Cx, i: usize, row: &[Cell]) -> Result<(), String> {
+        self.push_row(cx, i, row).map_err(|e| e.to_string())
+    }
+
+    fn push_row(&mut self, cx: &Cx, i: usize, row: &[Cell]) -> Result<(), XlsxError> {
+        if self.sheets[i].row as usize >= self.max_rows {
+            self.new_part(cx, i)?;
+        }
+        let sheets = &mut self.sheets[i];
+        let index = *sheets.parts.last().expect("a first part");
+        let xl_row = sheets.row;
+        let sheet = self.workbook.worksheet_from_index(index)?;
+        for (c, value) in row.iter().enumerate() {
+            cell(sheet, xl_row, c as u16, value, &self.formats)?;
+            if sheets.sampled < WIDTH_SAMPLE_ROWS {
+                let shown = match (value, sheets.table.columns[c].kind) {
+                    (Cell::Date(_), _) | (_, Kind::Date) => 12.0,
+                    (v, _) => display_width(&v.display(cx.t, true)) + 1.0,
+                };
+                sheets.widths[c] = sheets.widths[c].max(shown);
+            }
+        }
+        sheets.sampled += 1;
+        sheets.row += 1;
+        Ok(())
+    }
+
+    fn finish_tables(&mut self, cx: &Cx) -> Result<Vec<String>, XlsxError> {
+        let mut order = vec!["Summary".to_string()];
+        for sheets in &self.sheets {
+            let last_col = (sheets.table.columns.len() - 1) as u16;
+            let n_parts = sheets.parts.len();
+            for (p, &index) in sheets.parts.iter().enumerate() {
+                let last_row = if p + 1 == n_parts {
+                    sheets.row - 1
+                } else {
+                    (self.max_rows - 1) as u32
+                };
+                let sheet = self.workbook.worksheet_from_index(index)?;
+                order.push(sheet.name());
+                for (c, width) in sheets.widths.iter().enumerate() {
+                    sheet.set_column_width(c as u16, width.clamp(MIN_WIDTH, MAX_WIDTH))?;
+                }
+                sheet.set_freeze_panes(1, 0)?;
+                sheet.autofilter(0, 0, last_row, last_col)?;
+                print_setup(sheet, cx)?;
+                sheet.set_repeat_rows(0, 0)?;
+            }
+            let _ = sheets.which;
+        }
+        Ok(order)
+    }
+}
+
+/// Landscape, one page wide (as many pages down as needed), and the plan date, the
+/// sheet name and "page / pages" in the footer.
+fn print_setup(sheet: &mut Worksheet, cx: &Cx) -> Result<(), XlsxError> {
+    sheet.set_landscape();
+    sheet.set_print_fit_to_pages(1, 0);
+    let date = cx.t.date(cx.head.as_of).replace('&', "&&");
+    sheet.set_footer(format!("&L{date}&C&A&R&P / &N"));
+    Ok(())
+}
+
+impl Sink for XlsxSink {
+    fn customer(&mut self, cx: &Cx, customer: &Customer, _: &mut dyn Out) -> Result<(), String> {
+        self.start(cx)?;
+        for line in &customer.lines {
+            let row = tables::move_row(&cx.head.inputs, customer, line, cx.t);
+            self.push(cx, 0, &row)?;
+        }
+        for row in tables::task_rows(customer, cx.t) {
+            self.push(cx, 1, &row)?;
+        }
+        for line in &customer.lines {
+            if let Some(row) = tables::reassignment_row(customer, line) {
+                self.push(cx, 2, &row)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn rejection(&mut self, cx: &Cx, rejection: &Rejection, _: &mut dyn Out) -> Result<(), String> {
+        self.start(cx)?;
+        self.push(cx, 3, &tables::rejected_row(rejection, cx.t))
+    }
+
+    fn finish(
+        mut self: Box<Self>,
+        cx: &Cx,
+        figures: &Figures,
+        out: &mut dyn Out,
+    ) -> Result<(), String> {
+        self.start(cx)?;
+        let built: Result<(), XlsxError> = (|| {
+            let order = self.finish_tables(cx)?;
+            let summary = self.workbook.add_worksheet();
+            summary_sheet(summary, cx, &self.formats, figures)?;
+            print_setup(summary, cx)?;
+            // The Summary first, then each table's sheets in order, whenever they were
+            // added.
+            let sheets = self.workbook.worksheets_mut();
+            sheets.sort_by_key(|s| order.iter().position(|n| *n == s.name()));
+            self.workbook.save_to_writer(&mut *out)?;
+            Ok(())
+        })();
+        built.map_err(|e| e.to_string())
+    }
 }
 
 /// Writes a text cell: always a string cell, neutralised.
@@ -91,8 +271,44 @@ fn text(
     value: &str,
     format: &Format,
 ) -> Result<(), XlsxError> {
-    sheet.write_string_with_format(row, col, neutralise(value).as_ref(), format)?;
+    sheet.write_string_with_format(
+        row,
+        col,
+        fit(neutralise(value).as_ref(), sheet, row, col).as_ref(),
+        format,
+    )?;
     Ok(())
+}
+
+/// `value`, or when it is longer than a cell holds, its start with a marker saying how
+/// long it was (and a warning naming the sheet, row and column).
+fn fit<'a>(value: &'a str, sheet: &Worksheet, row: u32, col: u16) -> std::borrow::Cow<'a, str> {
+    // UTF-8 never takes fewer bytes than UTF-16 units: short values need no count.
+    if value.len() <= EXCEL_MAX_CHARS || value.encode_utf16().count() <= EXCEL_MAX_CHARS {
+        return value.into();
+    }
+    let total = value.chars().count();
+    let marker = format!(
+        " … [cut: {total} characters, Excel holds {EXCEL_MAX_CHARS}; the full value is in the plan file and the .csv report]"
+    );
+    let room = EXCEL_MAX_CHARS - marker.encode_utf16().count();
+    let mut units = 0;
+    let mut end = 0;
+    for (i, c) in value.char_indices() {
+        if units + c.len_utf16() > room {
+            break;
+        }
+        units += c.len_utf16();
+        end = i + c.len_utf8();
+    }
+    tracing::warn!(
+        "xlsx report: sheet {}, row {}, column {}: a value of {total} characters was cut to \
+         Excel's {EXCEL_MAX_CHARS} (the .csv report holds it whole)",
+        sheet.name(),
+        row + 1,
+        col + 1
+    );
+    format!("{}{marker}", &value[..end]).into()
 }
 
 fn cell(
@@ -106,7 +322,9 @@ fn cell(
         // No format on plain text: rust_xlsxwriter looks every format up per cell, and
         // text cells are most of the workbook.
         Cell::Text(s) => {
-            sheet.write_string(row, col, neutralise(s).as_ref())?;
+            let safe = neutralise(s);
+            let shown = fit(safe.as_ref(), sheet, row, col);
+            sheet.write_string(row, col, shown.as_ref())?;
         }
         Cell::Int(n) => {
             sheet.write_number_with_format(row, col, *n as f64, &f.number)?;
@@ -133,51 +351,14 @@ fn is_wide(c: char) -> bool {
         | 0xFE30..=0xFE4F | 0xFF00..=0xFF60 | 0xFFE0..=0xFFE6)
 }
 
-fn table_sheet(
-    sheet: &mut Worksheet,
-    table: &Table,
-    t: &Texts,
-    f: &Formats,
-) -> Result<(), XlsxError> {
-    sheet.set_name(table.sheet)?;
-    let mut widths: Vec<f64> = Vec::with_capacity(table.columns.len());
-    for (c, column) in table.columns.iter().enumerate() {
-        let label = t.get(column.key);
-        text(sheet, 0, c as u16, label, &f.header)?;
-        // Room for the autofilter button beside the header text.
-        widths.push(display_width(label) + 3.0);
-    }
-    for (r, row) in table.rows.iter().enumerate() {
-        let xl_row = u32::try_from(r + 1).map_err(|_| XlsxError::RowColumnLimitError)?;
-        for (c, value) in row.iter().enumerate() {
-            cell(sheet, xl_row, c as u16, value, f)?;
-            if r < WIDTH_SAMPLE_ROWS {
-                let shown = match (value, table.columns[c].kind) {
-                    (Cell::Date(_), _) | (_, Kind::Date) => 12.0,
-                    (v, _) => display_width(&v.display(t, true)) + 1.0,
-                };
-                widths[c] = widths[c].max(shown);
-            }
-        }
-    }
-    for (c, width) in widths.iter().enumerate() {
-        sheet.set_column_width(c as u16, width.clamp(MIN_WIDTH, MAX_WIDTH))?;
-    }
-    let last_row = table.rows.len() as u32;
-    let last_col = (table.columns.len() - 1) as u16;
-    sheet.set_freeze_panes(1, 0)?;
-    sheet.autofilter(0, 0, last_row, last_col)?;
-    Ok(())
-}
-
 fn summary_sheet(
     sheet: &mut Worksheet,
-    plan: &Plan,
-    t: &Texts,
+    cx: &Cx,
     f: &Formats,
+    figures: &Figures,
 ) -> Result<(), XlsxError> {
+    let (plan, t) = (cx.head, cx.t);
     sheet.set_name("Summary")?;
-    let figures = Figures::of(plan);
     text(sheet, 0, 0, t.get("report.title"), &f.title)?;
     text(
         sheet,

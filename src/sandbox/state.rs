@@ -27,12 +27,12 @@ pub const STATE_SCHEMA: &str = "cspmove.sandbox-state/v1";
 /// A `--state` file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StateFileError {
-    #[error("{}: cannot read the sandbox state file: {source}", path.display())]
+    #[error("{}: cannot read the sandbox state file", path.display())]
     Io {
         path: std::path::PathBuf,
         source: std::io::Error,
     },
-    #[error("{}: not a sandbox state file: {source}", path.display())]
+    #[error("{}: not a sandbox state file", path.display())]
     Json {
         path: std::path::PathBuf,
         source: serde_json::Error,

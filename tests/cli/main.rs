@@ -2,6 +2,7 @@
 //! own module; `common` holds the per-test work directory and the sandbox launcher.
 
 mod common;
+mod conventions;
 
 mod input;
 

@@ -127,7 +127,10 @@
         var td = document.createElement('td');
         if (cols[c].kind !== 'text') td.className = cols[c].kind === 'number' ? 'num' : 'date';
         else if (cols[c].wrap) td.className = 'wrap';
-        td.textContent = shown(row[c], cols[c].kind);
+        var text = shown(row[c], cols[c].kind);
+        td.textContent = text;
+        // Long values are cut on screen (CSS ellipsis); hovering shows them whole.
+        if (text.length > 40) td.title = text;
         tr.appendChild(td);
       }
       frag.appendChild(tr);
@@ -230,7 +233,18 @@
   // Time from navigation start until the tables are drawn (shown by the benchmark).
   root.setAttribute('data-render-ms', String(Math.round(performance.now())));
 
+  // The widest table cell in pixels, so a test can check that no value (say a
+  // 5,000-character name) pushes the other columns off screen.
+  function widestCell() {
+    var widest = 0;
+    Array.prototype.forEach.call(document.querySelectorAll('table td'), function (td) {
+      widest = Math.max(widest, td.getBoundingClientRect().width);
+    });
+    return Math.round(widest);
+  }
+
   if (location.hash.indexOf('#selftest') === 0) {
+    root.setAttribute('data-widest-cell', String(widestCell()));
     var params = {};
     location.hash.slice(1).split('&').forEach(function (kv) {
       var i = kv.indexOf('=');
