@@ -1,8 +1,8 @@
 //! The shipped samples plan as `samples/README.md` says: each deliberately bad row is
 //! rejected or warned about with the documented code, the odd-but-valid rows (text dates
 //! in Korean and Japanese, full-width digits, thousands separators, an offer given by ID,
-//! a row with only a domain) are planned, and the sample catalog resolves every offer
-//! except the one that is meant to be missing.
+//! a row with only a domain) are planned, and the built-in catalog resolves every
+//! product form the samples use (no `--catalog`), except the name meant to be ambiguous.
 
 use serde_json::Value;
 
@@ -15,12 +15,9 @@ const AS_OF: &str = "2026-11-21";
 fn plan_sample(name: &str, extra: &[&str]) -> Value {
     let wd = Workdir::new();
     let input = sample(name);
-    let catalog = sample("catalog.csv");
     let mut args: Vec<String> = vec![
         "plan".into(),
         input.display().to_string(),
-        "--catalog".into(),
-        catalog.display().to_string(),
         "--as-of".into(),
         AS_OF.into(),
         "-o".into(),
@@ -72,13 +69,7 @@ fn warnings(line: &Value) -> Vec<&str> {
 
 #[test]
 fn english_sample_rejects_exactly_the_bad_rows_and_warns_on_the_odd_ones() {
-    let plan = plan_sample(
-        "customers-en.csv",
-        &[
-            "--offer-map",
-            &sample("offer-map.csv").display().to_string(),
-        ],
-    );
+    let plan = plan_sample("customers-en.csv", &[]);
     assert_eq!(
         rejected(&plan),
         vec![
@@ -119,7 +110,16 @@ fn english_sample_rejects_exactly_the_bad_rows_and_warns_on_the_odd_ones() {
     let (joined, _) = line(&plan, 72);
     assert!(joined["customer_id"].is_string(), "{joined}");
     assert!(joined["lines"].as_array().expect("lines").len() >= 2);
-    // A legacy offer ID as the product resolves and is mapped like its name.
+    // No product the samples name is unknown to the built-in catalog.
+    assert_eq!(
+        plan["summary"]["warnings"].get("OFFER_NOT_IN_CATALOG"),
+        None
+    );
+    assert_eq!(
+        plan["summary"]["warnings"].get("SKU_UNKNOWN"),
+        Some(&Value::from(1))
+    );
+    // A legacy offer ID as the product resolves to the new-commerce twin.
     let (_, by_id) = line(&plan, 152);
     assert_eq!(
         by_id["current_offer_id"],
@@ -175,4 +175,53 @@ fn japanese_shift_jis_sample_decodes_with_kanji_dates_and_full_width_digits() {
     assert_eq!(line(&plan, 22).1["expires_on"], "2027-04-30");
     // `１２０` in full-width digits.
     assert_eq!(line(&plan, 22).1["seats"], 120);
+}
+
+#[test]
+fn the_clean_sample_plans_with_exit_0_and_says_which_lines_keep_their_licence() {
+    let wd = Workdir::new();
+    let out = wd
+        .run([
+            "plan",
+            &sample("customers.csv").display().to_string(),
+            "--as-of",
+            AS_OF,
+            "-o",
+            "plan.json",
+            "--report",
+            "review.csv",
+        ])
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("rejected rows          0"),
+        "{}",
+        out.stdout
+    );
+    let plan: Value = serde_json::from_str(&wd.read("plan.json")).unwrap();
+    let summary = &plan["summary"];
+    assert_eq!(summary["rejected_rows"], 0);
+    assert_eq!(summary["warnings"].get("OFFER_NOT_IN_CATALOG"), None);
+    assert_eq!(summary["warnings"].get("AMBIGUOUS_PRODUCT"), None);
+    assert!(summary["same_license"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(
+        summary["lines"].as_u64().unwrap(),
+        summary["same_offer"].as_u64().unwrap()
+            + summary["same_license"].as_u64().unwrap()
+            + summary["reassign"].as_u64().unwrap()
+    );
+    // Same-licence lines read "no licence change" in the review.
+    let review = wd.read("review.csv");
+    assert!(
+        review.contains("no licence change: same licence, new offer"),
+        "{review}"
+    );
+    // The product forms partners see today are all there.
+    let csv = std::fs::read_to_string(sample("customers.csv")).unwrap();
+    for form in [
+        "Microsoft 365 Business Basic",
+        "Office 365 Enterprise E3",
+        "EXCHANGESTANDARD",
+    ] {
+        assert!(csv.contains(form), "{form}");
+    }
 }
