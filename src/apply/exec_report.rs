@@ -20,10 +20,19 @@ fn neutralise(cell: &str) -> String {
     crate::report::safe::neutralise(cell).into_owned()
 }
 
+/// Why an execution report was not written; every variant names its path.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecReportError {
     #[error("{path}: unknown execution report format (use .md, .json or .csv)")]
     UnknownFormat { path: String },
+    #[error("cannot render the execution report {path}")]
+    Render {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Write(#[from] crate::fsx::WriteError),
 }
 
 #[derive(Serialize)]
@@ -43,7 +52,11 @@ struct JsonReport<'a> {
 }
 
 /// Writes the report for `outcome` at `path`.
-pub fn write(outcome: &RunOutcome, path: &Path) -> anyhow::Result<()> {
+pub fn write(outcome: &RunOutcome, path: &Path) -> Result<(), ExecReportError> {
+    let render = |source: std::io::Error| ExecReportError::Render {
+        path: path.display().to_string(),
+        source,
+    };
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -68,16 +81,15 @@ pub fn write(outcome: &RunOutcome, path: &Path) -> anyhow::Result<()> {
                     .collect(),
                 customers: &outcome.rows,
             };
-            let mut v = serde_json::to_vec_pretty(&report)?;
+            let mut v = serde_json::to_vec_pretty(&report).map_err(|e| render(e.into()))?;
             v.push(b'\n');
             v
         }
-        "csv" => csv_bytes(&outcome.rows)?,
+        "csv" => csv_bytes(&outcome.rows).map_err(render)?,
         _ => {
             return Err(ExecReportError::UnknownFormat {
                 path: path.display().to_string(),
-            }
-            .into());
+            });
         }
     };
     Ok(write_atomic(path, &bytes)?)
@@ -97,7 +109,7 @@ pub fn check_path(path: &Path) -> Result<(), ExecReportError> {
     }
 }
 
-fn csv_bytes(rows: &[CustomerRow]) -> anyhow::Result<Vec<u8>> {
+fn csv_bytes(rows: &[CustomerRow]) -> std::io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record([
         "customer",
@@ -143,7 +155,7 @@ fn csv_bytes(rows: &[CustomerRow]) -> anyhow::Result<Vec<u8>> {
             e.map(|e| e.hint.clone()).unwrap_or_default(),
         ])?;
     }
-    w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
+    w.into_inner().map_err(|e| e.into_error())
 }
 
 fn md_cell(s: &str) -> String {

@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use crate::fsx::WriteError;
 use crate::model::Customer;
 use crate::report::safe::neutralise;
 
@@ -35,8 +36,17 @@ impl Invitation {
 }
 
 /// Writes the file atomically and durably ([`crate::fsx::write_atomic`]: temp file,
-/// fsync, rename) so a crash never leaves half of it.
-pub fn write(path: &Path, invitations: &[Invitation]) -> anyhow::Result<()> {
+/// fsync, rename) so a crash never leaves half of it. The error names the path.
+pub fn write(path: &Path, invitations: &[Invitation]) -> Result<(), WriteError> {
+    let bytes = csv_bytes(invitations).map_err(|source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    crate::fsx::write_atomic(path, &bytes)
+}
+
+/// The CSV in memory (writing into a `Vec` fails only if the csv crate does).
+fn csv_bytes(invitations: &[Invitation]) -> std::io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["customer", "name", "contact_email", "link"])?;
     for i in invitations {
@@ -47,8 +57,7 @@ pub fn write(path: &Path, invitations: &[Invitation]) -> anyhow::Result<()> {
             i.link.as_str(),
         ])?;
     }
-    let bytes = w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(crate::fsx::write_atomic(path, &bytes)?)
+    w.into_inner().map_err(|e| e.into_error())
 }
 
 #[cfg(test)]
