@@ -137,6 +137,7 @@ pub fn plan_with(same: usize, reassign: usize, by_domain: usize) -> Plan {
             same_license: 0,
             reassign: reassign as u64,
             rejected_rows: 0,
+            repeated_rows: 0,
             warnings: BTreeMap::new(),
             waves: BTreeMap::new(),
         },

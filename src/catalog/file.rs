@@ -146,6 +146,7 @@ static CATALOG_SCHEMA: Schema = Schema {
         &[OFFER_ID, SKU_ID, SKU_PART_NUMBER] as &[usize],
         &[OFFER_NAME],
     ],
+    contextual: &[],
     index: OnceLock::new(),
 };
 
@@ -171,6 +172,7 @@ static LICENSING_SCHEMA: Schema = Schema {
         },
     ],
     required: &[&[0], &[1], &[2], &[3]],
+    contextual: &[],
     index: OnceLock::new(),
 };
 
@@ -214,6 +216,7 @@ static OFFER_MAP_SCHEMA: Schema = Schema {
         },
     ],
     required: &[&[0], &[1]],
+    contextual: &[],
     index: OnceLock::new(),
 };
 

@@ -266,6 +266,9 @@ pub fn reject_key(code: RejectCode) -> &'static str {
         RejectCode::InvalidBoolean => "reject.INVALID_BOOLEAN",
         RejectCode::InvalidEncoding => "reject.INVALID_ENCODING",
         RejectCode::DuplicateRow => "reject.DUPLICATE_ROW",
+        RejectCode::ConflictingSubscription => "reject.CONFLICTING_SUBSCRIPTION",
+        RejectCode::InvalidTerm => "reject.INVALID_TERM",
+        RejectCode::InvalidBilling => "reject.INVALID_BILLING",
     }
 }
 

@@ -27,8 +27,18 @@ pub(crate) struct Schema {
     pub fields: &'static [FieldSpec],
     /// Each group needs at least one of its fields (indices into `fields`).
     pub required: &'static [&'static [usize]],
+    /// Headers that name a field only when the row also has another header.
+    pub contextual: &'static [Contextual],
     /// Alias key → (field, priority); filled on first use.
     pub index: OnceLock<HashMap<String, (usize, usize)>>,
+}
+
+/// `alias` names `field` when the header row also has `beside` (compared as keys).
+#[derive(Debug)]
+pub(crate) struct Contextual {
+    pub alias: &'static str,
+    pub field: usize,
+    pub beside: &'static str,
 }
 
 /// The comparison key of a header text: the crate's one normaliser,
@@ -44,6 +54,10 @@ pub(crate) struct HeaderMap {
     pub columns: Vec<Option<usize>>,
     /// The header cells as written in the file (trimmed), for messages.
     pub headers: Vec<String>,
+    /// (field, column): further columns whose header also names a field, after the
+    /// one chosen; their values are compared with the chosen column's (a warning when
+    /// they differ).
+    pub also: Vec<(usize, usize)>,
 }
 
 impl HeaderMap {
@@ -96,21 +110,45 @@ pub(crate) fn match_row(
         }
     }
     let overridden: Vec<usize> = overrides.iter().map(|(f, _)| *f).collect();
+    // A header that names one field only beside another header (`SeatCount` is the
+    // target seats of a file that also has `CurrentSeatCount`).
+    for rule in schema.contextual {
+        let (alias, field, beside) = (header_key(rule.alias), rule.field, header_key(rule.beside));
+        if overridden.contains(&field) || !keys.contains(&beside) {
+            continue;
+        }
+        if let Some(col) = keys.iter().position(|k| *k == alias)
+            && !taken[col]
+        {
+            columns[field] = Some(col);
+            best_priority[field] = 0;
+            taken[col] = true;
+        }
+    }
+    let mut also = Vec::new();
     for (col, key) in keys.iter().enumerate() {
         if taken[col] || key.is_empty() {
             continue;
         }
         if let Some(&(field, priority)) = index.get(key)
             && !overridden.contains(&field)
-            && priority < best_priority[field]
         {
-            best_priority[field] = priority;
-            columns[field] = Some(col);
+            if priority < best_priority[field] {
+                if let Some(previous) = columns[field] {
+                    also.push((field, previous));
+                }
+                best_priority[field] = priority;
+                columns[field] = Some(col);
+            } else {
+                also.push((field, col));
+            }
         }
     }
+    also.sort_unstable();
     HeaderMap {
         columns,
         headers: cells.iter().map(|c| c.trim().to_string()).collect(),
+        also,
     }
 }
 
@@ -376,7 +414,6 @@ pub(crate) static INPUT_SCHEMA: Schema = Schema {
                 "Product title",
                 "Subscription",
                 "Subscription name",
-                "Offer ID",
                 "SKU",
                 "SKU name",
                 "SKU title",
@@ -390,6 +427,8 @@ pub(crate) static INPUT_SCHEMA: Schema = Schema {
                 "Part number",
                 "SKU part number",
                 "Plan",
+                "Legacy product name",
+                "Current product name",
                 "현재 제품",
                 "제품",
                 "제품 이름",
@@ -447,6 +486,7 @@ pub(crate) static INPUT_SCHEMA: Schema = Schema {
             aliases: &[
                 "Seats",
                 "Quantity",
+                "Current seat count",
                 "Qty",
                 "Licenses",
                 "Total licenses",
@@ -627,6 +667,10 @@ pub(crate) static INPUT_SCHEMA: Schema = Schema {
                 "Target offer ID",
                 "New offer ID",
                 "Target plan",
+                "NcePsa",
+                "NCE PSA",
+                "NCE product",
+                "NCE offer",
                 "대상 제품",
                 "새 제품",
                 "대상 오퍼",
@@ -686,8 +730,67 @@ pub(crate) static INPUT_SCHEMA: Schema = Schema {
                 "招待承諾",
             ],
         },
+        FieldSpec {
+            name: "current_offer_id",
+            aliases: &[
+                "Offer ID",
+                "Current offer ID",
+                "Legacy offer ID",
+                "Offer GUID",
+                "Catalog item ID",
+                "오퍼 ID",
+                "제품 ID",
+                "オファー ID",
+                "製品 ID",
+            ],
+        },
+        FieldSpec {
+            name: "term",
+            aliases: &[
+                "Term",
+                "Term duration",
+                "Commitment",
+                "Commitment term",
+                "Term length",
+                "Subscription term",
+                "Term and billing cycle",
+                "약정 기간",
+                "약정",
+                "구독 기간",
+                "契約期間",
+                "コミットメント期間",
+                "サブスクリプション期間",
+            ],
+        },
+        FieldSpec {
+            name: "billing",
+            aliases: &[
+                "Billing",
+                "Billing plan",
+                "Billing frequency",
+                "Billing cycle",
+                "Billing cycle type",
+                "Billing period",
+                "청구 주기",
+                "청구 빈도",
+                "청구 계획",
+                "결제 주기",
+                "請求頻度",
+                "請求サイクル",
+                "請求プラン",
+                "支払いサイクル",
+                "課金サイクル",
+            ],
+        },
     ],
-    required: &[&[0, 1], &[6], &[8]],
+    required: &[&[0, 1], &[6, 15], &[8]],
+    // The NCE Batch Migration Tool's subscriptions.csv: `CurrentSeatCount` is what the
+    // customer has, `SeatCount` what is to be bought.
+    contextual: &[Contextual {
+        alias: "SeatCount",
+        field: 13,
+        beside: "CurrentSeatCount",
+    }],
     index: OnceLock::new(),
 };
 

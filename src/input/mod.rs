@@ -59,10 +59,17 @@ pub enum Field {
     TargetOffer,
     TargetSeats,
     Relationship,
+    /// The current offer's ID when the file has it beside the offer's name (Partner
+    /// Center's reconciliation files have `OfferId` and `OfferName`).
+    CurrentOfferId,
+    /// New-commerce term (`P1M`, `P1Y`, `P3Y`).
+    Term,
+    /// Billing frequency (`monthly`, `annual`, `triennial`).
+    Billing,
 }
 
 impl Field {
-    pub const ALL: [Field; 15] = [
+    pub const ALL: [Field; 18] = [
         Field::CustomerId,
         Field::Domain,
         Field::CustomerName,
@@ -78,6 +85,9 @@ impl Field {
         Field::TargetOffer,
         Field::TargetSeats,
         Field::Relationship,
+        Field::CurrentOfferId,
+        Field::Term,
+        Field::Billing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +107,9 @@ impl Field {
             Field::TargetOffer => "target_offer",
             Field::TargetSeats => "target_seats",
             Field::Relationship => "relationship",
+            Field::CurrentOfferId => "current_offer_id",
+            Field::Term => "term",
+            Field::Billing => "billing",
         }
     }
 
@@ -157,7 +170,11 @@ pub struct SourceRow {
     /// ISO 3166 alpha-2, upper case.
     pub country: Option<String>,
     pub program: Option<String>,
+    /// The offer name when the file has one, else its offer ID.
     pub current_offer: String,
+    /// The offer ID the file gives beside the offer name (`OfferId` beside `OfferName`),
+    /// kept for the catalog: an ID resolves without the doubts a name can have.
+    pub current_offer_id: Option<String>,
     pub subscription_id: Option<String>,
     pub seats: u64,
     pub assigned: Option<u64>,
@@ -510,6 +527,7 @@ fn read_streaming(
         input: index,
         map: &located.map,
         date_order: opts.date_order,
+        notes: Default::default(),
     };
     let source = csv::RowSource {
         bytes: &*store,
@@ -605,6 +623,7 @@ fn read_text_input(
         input: index,
         map: &located.map,
         date_order: opts.date_order,
+        notes: Default::default(),
     };
     let hashed = decoded.raw.as_deref().unwrap_or(decoded.text.as_bytes());
     let (sha256, parsed) = rayon::join(
@@ -644,15 +663,16 @@ type NearRow = (u64, Vec<String>, HeaderMap);
 
 /// The header of a sheet: its index among the sheet's rows and its map.
 fn locate_in_sheet(
-    rows: &[(u64, Vec<String>)],
+    rows: &[(u64, excel::SparseRow)],
     schema: &'static Schema,
     overrides: &[(usize, String)],
 ) -> Result<(usize, HeaderMap), Option<NearRow>> {
     let mut near: Option<NearRow> = None;
-    for (i, (row, cells)) in rows.iter().enumerate().take(csv::HEADER_SEARCH_ROWS) {
-        if cells.iter().all(|c| c.trim().is_empty()) {
+    for (i, (row, sparse)) in rows.iter().enumerate().take(csv::HEADER_SEARCH_ROWS) {
+        if sparse.0.iter().all(|(_, c)| c.trim().is_empty()) {
             continue;
         }
+        let cells = sparse.dense(None);
         let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
         let map = header::match_row(schema, &refs, overrides);
         if header::satisfies(schema, &map) {
@@ -670,6 +690,8 @@ fn locate_in_sheet(
 }
 
 /// Opens a workbook and finds the sheet and header row; shared with catalog reading.
+/// Without `--sheet`, hidden sheets are skipped (a stale hidden copy of the table must
+/// not be planned), and the skip is logged.
 fn locate_workbook(
     bytes: Vec<u8>,
     kind: source::Kind,
@@ -685,13 +707,24 @@ fn locate_workbook(
         .unwrap_or_default();
     let mut book = excel::open(bytes, kind, &extension, display)?;
     let names = excel::sheet_names(&book);
-    let candidates = excel::candidate_sheets(&names, sheet, display)?;
+    let all = excel::candidate_sheets(&names, sheet, display)?;
+    let (candidates, hidden): (Vec<_>, Vec<_>) = all.into_iter().partition(|(_, v)| *v);
+    let candidates: Vec<String> = candidates.into_iter().map(|(n, _)| n).collect();
+    let hidden: Vec<String> = hidden.into_iter().map(|(n, _)| n).collect();
+    let position = |name: &str| names.iter().position(|(n, _)| n == name);
     let mut near_all: Option<(String, u64, Vec<String>, HeaderMap)> = None;
     for name in &candidates {
         let text = excel::sheet_text(&mut book, name, display)?;
         match locate_in_sheet(&text.rows, schema, overrides) {
             Ok((at, map)) => {
                 check_overrides(display, text.rows[at].0, &map, overrides, schema)?;
+                for skipped in hidden.iter().filter(|h| position(h) < position(name)) {
+                    let input = display;
+                    tracing::warn!(
+                        input,
+                        "sheet {skipped:?} is hidden and was skipped; sheet {name:?} is read (pass --sheet {skipped:?} to read the hidden one)"
+                    );
+                }
                 return Ok((text, at, map));
             }
             Err(Some((row, cells, map))) => {
@@ -705,7 +738,7 @@ fn locate_workbook(
             Err(None) => {}
         }
     }
-    let searched = if candidates.len() == 1 {
+    let mut searched = if candidates.len() == 1 {
         format!("the first {} rows", csv::HEADER_SEARCH_ROWS)
     } else {
         format!(
@@ -714,6 +747,12 @@ fn locate_workbook(
             quote_list(&candidates)
         )
     };
+    if !hidden.is_empty() {
+        searched.push_str(&format!(
+            " (hidden sheets are not read unless --sheet names them: {})",
+            quote_list(&hidden)
+        ));
+    }
     let near = near_all
         .as_ref()
         .map(|(_, row, cells, map)| (*row, cells.as_slice(), map));
@@ -752,10 +791,11 @@ fn read_workbook_input(
         input: index,
         map: &map,
         date_order: opts.date_order,
+        notes: Default::default(),
     };
     let results: Vec<(u64, (RowOutcome, Option<DateOrder>))> = sheet.rows[at + 1..]
         .par_iter()
-        .map(|(row, cells)| (*row, ctx.parse(cells.as_slice(), *row)))
+        .map(|(row, cells)| (*row, ctx.parse(cells, *row)))
         .collect();
     let mut collector = row::Collector::default();
     for (row, (outcome, order)) in results {
@@ -783,11 +823,13 @@ pub(crate) fn read_small_table(
     if kind != source::Kind::Text {
         let (sheet, at, map) =
             locate_workbook(bytes, kind, Some(path), &display, None, schema, &[])?;
+        let width = Some(map.headers.len());
         let rows = sheet
             .rows
             .into_iter()
             .skip(at + 1)
-            .filter(|(_, cells)| cells.iter().any(|c| !c.trim().is_empty()))
+            .filter(|(_, cells)| !row::Cells::is_blank(cells))
+            .map(|(n, cells)| (n, cells.dense(width)))
             .collect();
         return Ok(SmallTable { display, map, rows });
     }

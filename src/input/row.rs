@@ -11,12 +11,13 @@
 use chrono::NaiveDate;
 
 use super::date::{DateRead, parse_date};
-use super::header::HeaderMap;
+use super::header::{HeaderMap, header_key};
 use super::value::{
-    clean, normalize_country, parse_bool, parse_guid, parse_relationship, parse_whole,
+    clean, is_iso_country, normalize_country, parse_billing, parse_bool, parse_guid,
+    parse_relationship, parse_term, parse_whole,
 };
 use super::{DateOrder, Field, InputTable, SourceRow};
-use crate::model::{InputInfo, RejectCode, Rejection};
+use crate::model::{Billing, InputInfo, RejectCode, Rejection, Term, sells, unsold_message};
 
 /// Access to one row's cells by column index.
 pub(crate) trait Cells {
@@ -68,6 +69,82 @@ pub(crate) struct RowContext<'a> {
     pub input: usize,
     pub map: &'a HeaderMap,
     pub date_order: Option<DateOrder>,
+    /// What the rows showed that is worth a warning but keeps the row.
+    pub notes: RowNotes,
+}
+
+/// Findings that keep the row, gathered from the parallel row parsers and logged once
+/// per table (deterministically: counts, and the first row by number).
+#[derive(Debug, Default)]
+pub(crate) struct RowNotes(std::sync::Mutex<Notes>);
+
+/// Rows, first row, and that row's two values.
+type Disagreement = (u64, u64, String, String);
+
+#[derive(Debug, Default)]
+struct Notes {
+    /// (field, chosen column, other column) → the disagreement.
+    disagree: std::collections::BTreeMap<(usize, usize, usize), Disagreement>,
+    /// Rows whose country is not an ISO 3166 alpha-2 code: (rows, first row, value).
+    country: Option<(u64, u64, String)>,
+}
+
+impl RowNotes {
+    fn with(&self, f: impl FnOnce(&mut Notes)) {
+        let mut notes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut notes);
+    }
+
+    fn disagree(&self, key: (usize, usize, usize), row: u64, a: &str, b: &str) {
+        self.with(|n| {
+            let e = n
+                .disagree
+                .entry(key)
+                .or_insert_with(|| (0, row, a.to_string(), b.to_string()));
+            e.0 += 1;
+            if row < e.1 {
+                *e = (e.0, row, a.to_string(), b.to_string());
+            }
+        });
+    }
+
+    fn country(&self, row: u64, value: &str) {
+        self.with(|n| {
+            let e = n.country.get_or_insert_with(|| (0, row, value.to_string()));
+            e.0 += 1;
+            if row < e.1 {
+                *e = (e.0, row, value.to_string());
+            }
+        });
+    }
+
+    /// Logs the findings of the table read from `path` as warnings.
+    pub(crate) fn log(&self, path: &str, map: &HeaderMap) {
+        let notes = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let input = path;
+        for (&(field, a, b), (rows, first, va, vb)) in &notes.disagree {
+            let name = Field::ALL[field].as_str();
+            tracing::warn!(
+                input,
+                "columns {:?} and {:?} both give {name} and differ in {rows} row(s) (first at row {first}: {va:?} and {vb:?}); {:?} is used: name the right column with --map {name}=HEADER",
+                map.header(a),
+                map.header(b),
+                map.header(a),
+            );
+        }
+        if let Some((rows, first, value)) = &notes.country {
+            tracing::warn!(
+                input,
+                "{rows} row(s) have a country that is not an ISO 3166 alpha-2 code such as KR, JP or US (first at row {first}: {value:?}); it is kept as written"
+            );
+        }
+    }
 }
 
 /// The outcome of one row.
@@ -181,11 +258,19 @@ impl RowContext<'_> {
             }
         }
 
-        let current_offer = self.text(cells, Field::CurrentOffer);
+        let offer_name = self.text(cells, Field::CurrentOffer);
+        let offer_id = self.text(cells, Field::CurrentOfferId);
+        let (current_offer, current_offer_id) = match (offer_name, offer_id) {
+            (Some(name), id) => (Some(name), id),
+            (None, id) => (id, None),
+        };
         if current_offer.is_none() {
             problems.push(Problem {
                 code: RejectCode::MissingOffer,
-                column: self.map.column(Field::CurrentOffer as usize),
+                column: self
+                    .map
+                    .column(Field::CurrentOffer as usize)
+                    .or(self.map.column(Field::CurrentOfferId as usize)),
                 value: None,
                 message: "the row has no current offer: fill in the product the customer has today (name or offer ID)".into(),
             });
@@ -252,6 +337,8 @@ impl RowContext<'_> {
             &mut problems,
         );
 
+        let (term, billing) = self.term_billing(cells, &mut problems);
+
         if !problems.is_empty() {
             let first = problems.remove(0);
             let mut message = first.message;
@@ -277,6 +364,17 @@ impl RowContext<'_> {
             );
         }
 
+        for &(field, other) in &self.map.also {
+            self.compare(cells, field, other, row);
+        }
+        let country = self
+            .text(cells, Field::Country)
+            .map(|c| normalize_country(&c));
+        if let Some(c) = &country
+            && !is_iso_country(c)
+        {
+            self.notes.country(row, c);
+        }
         let source = SourceRow {
             input: self.input,
             row,
@@ -285,11 +383,10 @@ impl RowContext<'_> {
             domain,
             customer_name: self.text(cells, Field::CustomerName),
             contact_email: self.text(cells, Field::ContactEmail),
-            country: self
-                .text(cells, Field::Country)
-                .map(|c| normalize_country(&c)),
+            country,
             program: self.text(cells, Field::Program),
             current_offer: current_offer.unwrap_or_default(),
+            current_offer_id,
             subscription_id: self.text(cells, Field::SubscriptionId),
             seats: seats.unwrap_or_default(),
             assigned,
@@ -298,9 +395,8 @@ impl RowContext<'_> {
             target_offer: self.text(cells, Field::TargetOffer),
             target_seats,
             relationship_accepted,
-            // Not read from the input yet: every line takes `--term`/`--billing`.
-            term: None,
-            billing: None,
+            term,
+            billing,
         };
         let outcome = match pending {
             Some((mdy, dmy, value)) => RowOutcome::Pending {
@@ -312,6 +408,85 @@ impl RowContext<'_> {
             None => RowOutcome::Row(source),
         };
         (outcome, evidence)
+    }
+
+    /// The row's term and billing. A value that is not a term or a billing frequency,
+    /// or a pair new commerce does not sell, is a problem. When the row gives one of
+    /// them and only one value of the other is sold with it (`P1M` is billed monthly,
+    /// triennial billing is for `P3Y`), that value is the row's; otherwise a missing
+    /// one is left to `--term`/`--billing` (the planner checks that pair).
+    fn term_billing<C: Cells + ?Sized>(
+        &self,
+        cells: &C,
+        problems: &mut Vec<Problem>,
+    ) -> (Option<Term>, Option<Billing>) {
+        let read = |field: Field| {
+            self.raw(cells, field)
+                .and_then(|(column, raw)| clean(raw).map(|text| (column, raw, text)))
+        };
+        let mut term = None;
+        if let Some((column, raw, text)) = read(Field::Term) {
+            term = parse_term(&text);
+            if term.is_none() {
+                problems.push(Problem {
+                    code: RejectCode::InvalidTerm,
+                    column: Some(column),
+                    value: Some(raw.trim().to_string()),
+                    message: format!(
+                        "{:?} is not a new-commerce term: write P1M, P1Y or P3Y (1 month, 1 year, 3 years; 1개월, 1년, 3년; 1か月, 1年, 3年)",
+                        raw.trim()
+                    ),
+                });
+            }
+        }
+        let mut billing = None;
+        if let Some((column, raw, text)) = read(Field::Billing) {
+            billing = parse_billing(&text);
+            match (term, billing) {
+                (_, None) => problems.push(Problem {
+                    code: RejectCode::InvalidBilling,
+                    column: Some(column),
+                    value: Some(raw.trim().to_string()),
+                    message: format!(
+                        "{:?} is not a billing frequency: write monthly, annual or triennial (월별, 연간; 月払い, 年払い)",
+                        raw.trim()
+                    ),
+                }),
+                (Some(t), Some(b)) if !sells(t, b) => problems.push(Problem {
+                    code: RejectCode::InvalidBilling,
+                    column: Some(column),
+                    value: Some(raw.trim().to_string()),
+                    message: format!(
+                        "{}: correct the term or the billing of the row",
+                        unsold_message(t, b)
+                    ),
+                }),
+                _ => {}
+            }
+        }
+        match (term, billing) {
+            (Some(Term::P1M), None) => billing = Some(Billing::Monthly),
+            (None, Some(Billing::Triennial)) => term = Some(Term::P3Y),
+            _ => {}
+        }
+        (term, billing)
+    }
+
+    /// Notes when column `other`, which also names `field`, holds another value than
+    /// the column chosen for it (compared like headers: case, spaces, punctuation).
+    fn compare<C: Cells + ?Sized>(&self, cells: &C, field: usize, other: usize, row: u64) {
+        let Some(chosen) = self.map.column(field) else {
+            return;
+        };
+        let (Some(a), Some(b)) = (
+            cells.cell(chosen).and_then(clean),
+            cells.cell(other).and_then(clean),
+        ) else {
+            return;
+        };
+        if a != b && header_key(&a) != header_key(&b) {
+            self.notes.disagree((field, chosen, other), row, &a, &b);
+        }
     }
 
     /// A whole-number cell ≥ `min`; seats (min 1) must be present, the others may be empty.
@@ -461,6 +636,7 @@ impl Collector {
         sheet: Option<String>,
     ) -> InputTable {
         let rows_read = self.data_rows;
+        ctx.notes.log(path, ctx.map);
         let (rows, rejected) = self.finish(ctx);
         InputTable {
             info: InputInfo {

@@ -1101,3 +1101,127 @@ fn bomless_utf16_reads_with_the_encoding_flag() {
     assert_eq!(table.rows[0].domain.as_deref(), Some("contoso.jp"));
     assert_eq!(table.rows[0].seats, 5);
 }
+
+// ----- hostile workbooks (issue 9) ---------------------------------------------------
+
+fn customer_rows(offer: &'static str) -> Vec<Vec<X>> {
+    vec![
+        vec![X::S("Domain"), X::S("Offer"), X::S("Seats")],
+        vec![X::S("a.com"), X::S(offer), X::N(5.0)],
+    ]
+}
+
+#[test]
+fn hidden_first_sheet_is_skipped_unless_named() {
+    for very in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hidden.xlsx");
+        let mut book = Workbook::new();
+        for (name, offer, hidden) in [("Old", "Stale E1", true), ("Now", "Office 365 E3", false)] {
+            let sheet = book.add_worksheet();
+            sheet.set_name(name).unwrap();
+            for (r, row) in customer_rows(offer).iter().enumerate() {
+                for (c, cell) in row.iter().enumerate() {
+                    match cell {
+                        X::S(s) => sheet.write_string(r as u32, c as u16, *s).unwrap(),
+                        X::N(n) => sheet.write_number(r as u32, c as u16, *n).unwrap(),
+                        _ => unreachable!(),
+                    };
+                }
+            }
+            if hidden {
+                if very {
+                    sheet.set_very_hidden(true);
+                } else {
+                    sheet.set_hidden(true);
+                }
+            } else {
+                sheet.set_active(true);
+            }
+        }
+        book.save(&path).unwrap();
+        let source = InputSource::Path(path);
+        let table = read(&source);
+        assert_eq!(
+            table.info.sheet.as_deref(),
+            Some("Now"),
+            "very hidden: {very}"
+        );
+        assert_eq!(table.rows[0].current_offer, "Office 365 E3");
+        // Named, the hidden sheet is read.
+        let opts = ReadOptions {
+            sheet: Some(SheetSelector::Name("Old".into())),
+            ..Default::default()
+        };
+        let table = read_input(&source, 0, &opts).unwrap();
+        assert_eq!(table.info.sheet.as_deref(), Some("Old"));
+        assert_eq!(table.rows[0].current_offer, "Stale E1");
+    }
+}
+
+#[test]
+fn stray_cell_at_xfd1048576_is_read_sparse() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stray.xlsx");
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    for (r, row) in customer_rows("E3").iter().enumerate() {
+        for (c, cell) in row.iter().enumerate() {
+            match cell {
+                X::S(s) => sheet.write_string(r as u32, c as u16, *s).unwrap(),
+                X::N(n) => sheet.write_number(r as u32, c as u16, *n).unwrap(),
+                _ => unreachable!(),
+            };
+        }
+    }
+    sheet.write_string(1_048_575, 16_383, "stray").unwrap();
+    book.save(&path).unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 10_000);
+    let table = read(&InputSource::Path(path));
+    assert_eq!(table.rows.len(), 1);
+    assert_eq!(table.rows[0].seats, 5);
+    // The stray cell's row is not dropped silently: it is a row without a customer.
+    assert_eq!(
+        codes(&table),
+        vec![(1_048_576, RejectCode::MissingCustomer)]
+    );
+}
+
+/// An .xlsx whose sheet part declares `size` unpacked bytes (the part itself is small:
+/// the reader checks the declared sizes before unpacking anything, and the zip reader
+/// never unpacks more than a part declares).
+fn xlsx_declaring(size: u32) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.xlsx");
+    write_xlsx(&path, &[("Sheet1", (0, 0), customer_rows("E3"))]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let name = b"xl/worksheets/sheet1.xml";
+    // Local header: size at 22, name at 30; central directory: size at 24, name at 46.
+    for (sig, size_at, name_at) in [(b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)] {
+        let mut at = 0;
+        while let Some(i) = bytes[at..].windows(4).position(|w| w == sig) {
+            let start = at + i;
+            if bytes[start + name_at..].starts_with(name) {
+                bytes[start + size_at..start + size_at + 4].copy_from_slice(&size.to_le_bytes());
+            }
+            at = start + 4;
+        }
+    }
+    bytes
+}
+
+#[test]
+fn zip_bomb_is_refused_by_its_unpacked_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bomb.xlsx");
+    std::fs::write(&path, xlsx_declaring(1_610_612_736)).unwrap();
+    let err = read_err(&InputSource::Path(path.clone()), &ReadOptions::default());
+    assert!(matches!(err, InputError::File { .. }), "{err}");
+    let err = err.to_string();
+    assert!(
+        err.starts_with(&path.display().to_string())
+            && err.contains("unpacks to 1536 MiB")
+            && err.contains("zip bomb"),
+        "{err}"
+    );
+}

@@ -11,6 +11,8 @@ use std::borrow::Cow;
 
 use unicode_normalization::UnicodeNormalization;
 
+use crate::model::{Billing, Term};
+
 /// Trims and applies NFKC (full-width digits and letters → ASCII). `None` when empty.
 pub(crate) fn clean(raw: &str) -> Option<Cow<'_, str>> {
     let trimmed = raw.trim();
@@ -102,13 +104,13 @@ fn bool_of_key(key: &str) -> Option<bool> {
     match key {
         "yes" | "y" | "true" | "t" | "1" | "on" | "enabled" | "enable" | "active" | "auto"
         | "automatic" | "예" | "네" | "사용" | "사용함" | "켜짐" | "켬" | "설정" | "활성"
-        | "활성화" | "はい" | "有効" | "オン" | "する" | "あり" | "有" | "自動更新" => {
+        | "활성화" | "はい" | "ハイ" | "有効" | "オン" | "する" | "あり" | "有" | "自動更新" => {
             Some(true)
         }
         "no" | "n" | "false" | "f" | "0" | "off" | "disabled" | "disable" | "inactive" | "none"
         | "manual" | "아니요" | "아니오" | "아니" | "사용안함" | "사용안됨" | "꺼짐" | "끔"
-        | "해제" | "비활성" | "비활성화" | "いいえ" | "無効" | "オフ" | "しない" | "なし"
-        | "無" => Some(false),
+        | "해제" | "비활성" | "비활성화" | "いいえ" | "イイエ" | "無効" | "オフ" | "しない"
+        | "なし" | "無" => Some(false),
         _ => None,
     }
 }
@@ -132,6 +134,55 @@ fn relationship_of_key(key: &str) -> Option<bool> {
         }
         _ => bool_of_key(key),
     }
+}
+
+/// A new-commerce term as partners write it: `P1M`/`P1Y`/`P3Y`, `1 month`, `1 year`,
+/// `3 years`, `monthly`/`annual`/`triennial`, 월/1개월, 1년, 3년, 1か月, 1年, 3年, and the
+/// start of Partner Center's `TermAndBillingCycle` ("One-Year commitment for …").
+pub(crate) fn parse_term(text: &str) -> Option<Term> {
+    with_key(text, term_of_key)
+}
+
+fn term_of_key(key: &str) -> Option<Term> {
+    let term = match key {
+        "p1m" | "1m" | "1month" | "onemonth" | "month" | "monthly" | "1mo" | "30days" | "월"
+        | "1개월" | "한달" | "월간" | "월약정" | "1か月" | "1ヶ月" | "1カ月" | "1ヵ月" | "月"
+        | "月間" => Term::P1M,
+        "p1y" | "1y" | "1year" | "oneyear" | "year" | "annual" | "annually" | "yearly"
+        | "12months" | "1yr" | "1년" | "연간" | "년" | "1년약정" | "1年" | "年" | "年間"
+        | "12か月" | "12ヶ月" => Term::P1Y,
+        "p3y" | "3y" | "3year" | "3years" | "threeyear" | "threeyears" | "triennial"
+        | "36months" | "3yr" | "3년" | "3년약정" | "3年" | "3年間" | "36か月" | "36ヶ月" => {
+            Term::P3Y
+        }
+        // "One-Year commitment for monthly/yearly billing" and the like.
+        k if k.starts_with("onemonth") => Term::P1M,
+        k if k.starts_with("oneyear") => Term::P1Y,
+        k if k.starts_with("threeyear") => Term::P3Y,
+        _ => return None,
+    };
+    Some(term)
+}
+
+/// A billing frequency: `monthly`/`annual`/`triennial` (also `month`, `yearly`,
+/// `every 3 years`), 월별/연간/3년, 月払い/年払い/3年払い.
+pub(crate) fn parse_billing(text: &str) -> Option<Billing> {
+    with_key(text, billing_of_key)
+}
+
+fn billing_of_key(key: &str) -> Option<Billing> {
+    let billing = match key {
+        "monthly" | "month" | "1month" | "p1m" | "monthlybilling" | "billedmonthly" | "월별"
+        | "매월" | "월" | "월납" | "월간" | "月払い" | "月払" | "月額" | "毎月" | "月次" | "月"
+        | "月単位" => Billing::Monthly,
+        "annual" | "annually" | "yearly" | "year" | "1year" | "p1y" | "annualbilling"
+        | "billedannually" | "연간" | "매년" | "연납" | "년" | "年払い" | "年払" | "年額"
+        | "毎年" | "年次" | "年" | "年単位" => Billing::Annual,
+        "triennial" | "triennially" | "3years" | "every3years" | "p3y" | "3년" | "3년납"
+        | "3年払い" | "3年払" | "3年" => Billing::Triennial,
+        _ => return None,
+    };
+    Some(billing)
 }
 
 /// A tenant ID: a GUID, with or without braces or hyphens, as lower-case hyphenated text.
@@ -169,6 +220,31 @@ pub(crate) fn normalize_country(text: &str) -> String {
         _ => return text.to_ascii_uppercase(),
     };
     code.to_string()
+}
+
+/// The ISO 3166-1 alpha-2 codes, sorted.
+const ISO_COUNTRIES: [&str; 249] = [
+    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
+    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
+    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
+    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
+    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
+    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
+    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
+    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
+    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
+    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
+    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
+    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
+    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
+    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
+    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
+    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
+];
+
+/// Whether `code` (upper case) is an ISO 3166-1 alpha-2 country code.
+pub(crate) fn is_iso_country(code: &str) -> bool {
+    ISO_COUNTRIES.binary_search(&code).is_ok()
 }
 
 #[cfg(test)]
@@ -266,6 +342,62 @@ mod tests {
     }
 
     #[test]
+    fn terms_in_every_form() {
+        for (text, want) in [
+            ("P1M", Term::P1M),
+            ("p1m", Term::P1M),
+            ("1 month", Term::P1M),
+            ("Monthly", Term::P1M),
+            ("월", Term::P1M),
+            ("1개월", Term::P1M),
+            ("1か月", Term::P1M),
+            ("1ヶ月", Term::P1M),
+            ("One-Month commitment for monthly billing", Term::P1M),
+            ("P1Y", Term::P1Y),
+            ("1 year", Term::P1Y),
+            ("1 Year", Term::P1Y),
+            ("Annual", Term::P1Y),
+            ("1년", Term::P1Y),
+            ("1年", Term::P1Y),
+            ("１年", Term::P1Y),
+            ("One-Year commitment for monthly/yearly billing", Term::P1Y),
+            ("P3Y", Term::P3Y),
+            ("3 years", Term::P3Y),
+            ("3년", Term::P3Y),
+            ("3年", Term::P3Y),
+            ("Three-Years commitment", Term::P3Y),
+        ] {
+            assert_eq!(parse_term(text), Some(want), "{text}");
+        }
+        for text in ["2 years", "P2Y", "forever", "6 months", "", "P1D"] {
+            assert_eq!(parse_term(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn billing_in_every_form() {
+        for (text, want) in [
+            ("monthly", Billing::Monthly),
+            ("Monthly", Billing::Monthly),
+            ("월별", Billing::Monthly),
+            ("月払い", Billing::Monthly),
+            ("annual", Billing::Annual),
+            ("Annual", Billing::Annual),
+            ("Yearly", Billing::Annual),
+            ("연간", Billing::Annual),
+            ("年払い", Billing::Annual),
+            ("triennial", Billing::Triennial),
+            ("3년", Billing::Triennial),
+            ("3年払い", Billing::Triennial),
+        ] {
+            assert_eq!(parse_billing(text), Some(want), "{text}");
+        }
+        for text in ["OneTime", "none", "quarterly", "隔月"] {
+            assert_eq!(parse_billing(text), None, "{text}");
+        }
+    }
+
+    #[test]
     fn guids() {
         let want = Some("0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b".to_string());
         assert_eq!(parse_guid("0F5A3C1E-2B4D-4E6F-8A9B-1C2D3E4F5A6B"), want);
@@ -281,6 +413,17 @@ mod tests {
         assert_eq!(normalize_country("대한민국"), "KR");
         assert_eq!(normalize_country("日本"), "JP");
         assert_eq!(normalize_country("de"), "DE");
+    }
+
+    #[test]
+    fn country_not_iso_3166_is_noticed() {
+        assert!(ISO_COUNTRIES.is_sorted());
+        for code in ["KR", "JP", "US", "GB", "DE", "TW", "ZW", "AD"] {
+            assert!(is_iso_country(code), "{code}");
+        }
+        for code in ["UK", "EU", "XX", "KOREA", "", "kr"] {
+            assert!(!is_iso_country(code), "{code}");
+        }
     }
 
     proptest::proptest! {

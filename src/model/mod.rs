@@ -55,11 +55,19 @@ pub struct Summary {
     pub same_license: u64,
     pub reassign: u64,
     pub rejected_rows: u64,
+    /// Rows that list a subscription again with the same values (a reconciliation
+    /// file lists it once per charge): counted, not planned again (DESIGN §3).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub repeated_rows: u64,
     /// Lines carrying each warning code.
     pub warnings: BTreeMap<WarningCode, u64>,
     /// Lines per wave (`YYYY-MM`).
     #[serde(default)]
     pub waves: BTreeMap<String, WaveSummary>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -458,10 +466,17 @@ pub enum RejectCode {
     InvalidEncoding,
     /// A row identical to an earlier one in every mapped field.
     DuplicateRow,
+    /// A row of a subscription listed before with other values.
+    ConflictingSubscription,
+    /// A term that is not P1M, P1Y or P3Y (in any of the forms of DESIGN §3).
+    InvalidTerm,
+    /// A billing frequency that is not monthly, annual or triennial, or one that new
+    /// commerce does not sell with the line's term.
+    InvalidBilling,
 }
 
 impl RejectCode {
-    pub const ALL: [RejectCode; 10] = [
+    pub const ALL: [RejectCode; 13] = [
         RejectCode::MissingCustomer,
         RejectCode::MissingOffer,
         RejectCode::InvalidSeats,
@@ -472,6 +487,9 @@ impl RejectCode {
         RejectCode::InvalidBoolean,
         RejectCode::InvalidEncoding,
         RejectCode::DuplicateRow,
+        RejectCode::ConflictingSubscription,
+        RejectCode::InvalidTerm,
+        RejectCode::InvalidBilling,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -486,6 +504,9 @@ impl RejectCode {
             RejectCode::InvalidBoolean => "INVALID_BOOLEAN",
             RejectCode::InvalidEncoding => "INVALID_ENCODING",
             RejectCode::DuplicateRow => "DUPLICATE_ROW",
+            RejectCode::ConflictingSubscription => "CONFLICTING_SUBSCRIPTION",
+            RejectCode::InvalidTerm => "INVALID_TERM",
+            RejectCode::InvalidBilling => "INVALID_BILLING",
         }
     }
 }

@@ -1,11 +1,19 @@
-//! Rows that repeat an earlier row in every mapped field (`DUPLICATE_ROW`).
+//! Rows that repeat an earlier row: `DUPLICATE_ROW`, repeated subscriptions and
+//! `CONFLICTING_SUBSCRIPTION` (DESIGN §3, §5).
 //!
-//! Ordering a repeated row would buy its seats twice, so a repeat is rejected, naming
-//! the row it repeats. Two rows are the same when their parsed [`SourceRow`]s are equal
-//! apart from where they came from (`input`, `row`); a row "repeats" the first such
-//! row in input order. Main decision: hash every row in parallel, sort (hash, position)
-//! pairs in parallel and compare full rows only within runs of equal hashes, so the
-//! cost stays near linear and the result does not depend on the thread count.
+//! A row **with** a `subscription_id` is one subscription: rows that share it (compared
+//! without case and punctuation, so `ABC-1` is `abc1`) and agree on every other field
+//! are that one subscription listed again (a reconciliation file lists it once per
+//! charge): one line, the repeats counted, not rejected. Rows that share it and disagree
+//! are rejected `CONFLICTING_SUBSCRIPTION`, naming the first row and the fields that
+//! differ: which of them is right is the user's call, and planning both would buy the
+//! seats twice. A row **without** one repeats an earlier row when their parsed
+//! [`SourceRow`]s are equal apart from where they came from (`input`, `row`): ordering it
+//! would buy its seats twice, so it is rejected `DUPLICATE_ROW`. In both cases the
+//! "first" row is the first in input order. Main decision: hash every row in parallel,
+//! sort (hash, position) pairs in parallel and compare rows only within runs of equal
+//! hashes, so the cost stays near linear and the result does not depend on the thread
+//! count.
 
 use std::hash::BuildHasher;
 
@@ -29,6 +37,7 @@ fn content(
         &Option<String>,
         &Option<String>,
         &String,
+        &Option<String>,
     ),
     (
         &Option<String>,
@@ -53,6 +62,7 @@ fn content(
         country,
         program,
         current_offer,
+        current_offer_id,
         subscription_id,
         seats,
         assigned,
@@ -74,6 +84,7 @@ fn content(
             country,
             program,
             current_offer,
+            current_offer_id,
         ),
         (
             subscription_id,
@@ -94,36 +105,164 @@ fn content_hash(r: &SourceRow) -> u64 {
     foldhash::fast::FixedState::default().hash_one(content(r))
 }
 
-/// For each row that repeats an earlier one: `(repeat, original)` positions in `rows`,
-/// sorted by the repeat's position. Runs on the current rayon pool.
-pub fn find_duplicates(rows: &[SourceRow]) -> Vec<(usize, usize)> {
-    let mut hashed: Vec<(u64, usize)> = rows
+/// The letters and digits of a subscription ID, lower case: the comparison key.
+fn subscription_key(id: &str) -> impl Iterator<Item = char> + '_ {
+    id.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+}
+
+fn subscription_hash(id: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    for c in subscription_key(id) {
+        h.write_u32(c as u32);
+    }
+    h.finish()
+}
+
+/// The row's subscription ID when it has one with a letter or digit in it.
+fn subscription(r: &SourceRow) -> Option<&str> {
+    r.subscription_id
+        .as_deref()
+        .filter(|s| s.chars().any(char::is_alphanumeric))
+}
+
+/// The fields in which two rows differ, by their input names (`subscription_id`, and
+/// where the rows came from, are not compared). Destructured without `..`, so a new
+/// field of [`SourceRow`] is a compile error here until it is considered.
+pub fn differing_fields(a: &SourceRow, b: &SourceRow) -> Vec<&'static str> {
+    let SourceRow {
+        input: _,
+        row: _,
+        subscription_id: _,
+        customer_id,
+        invalid_customer_id,
+        domain,
+        customer_name,
+        contact_email,
+        country,
+        program,
+        current_offer,
+        current_offer_id,
+        seats,
+        assigned,
+        expires_on,
+        auto_renew,
+        target_offer,
+        target_seats,
+        relationship_accepted,
+        term,
+        billing,
+    } = a;
+    let mut out = Vec::new();
+    let mut differ = |same: bool, name: &'static str| {
+        if !same {
+            out.push(name);
+        }
+    };
+    differ(*customer_id == b.customer_id, "customer_id");
+    differ(*invalid_customer_id == b.invalid_customer_id, "customer_id");
+    differ(*domain == b.domain, "domain");
+    differ(*customer_name == b.customer_name, "customer_name");
+    differ(*contact_email == b.contact_email, "contact_email");
+    differ(*country == b.country, "country");
+    differ(*program == b.program, "program");
+    differ(*current_offer == b.current_offer, "current_offer");
+    differ(*current_offer_id == b.current_offer_id, "current_offer_id");
+    differ(*seats == b.seats, "seats");
+    differ(*assigned == b.assigned, "assigned");
+    differ(*expires_on == b.expires_on, "expires_on");
+    differ(*auto_renew == b.auto_renew, "auto_renew");
+    differ(*target_offer == b.target_offer, "target_offer");
+    differ(*target_seats == b.target_seats, "target_seats");
+    differ(
+        *relationship_accepted == b.relationship_accepted,
+        "relationship",
+    );
+    differ(*term == b.term, "term");
+    differ(*billing == b.billing, "billing");
+    out.dedup();
+    out
+}
+
+/// How a row repeats an earlier one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepeatKind {
+    /// No subscription ID, equal in every field: `DUPLICATE_ROW`.
+    Duplicate,
+    /// The same subscription, equal in every field: counted, not planned again.
+    Subscription,
+    /// The same subscription with other values (these fields): `CONFLICTING_SUBSCRIPTION`.
+    Conflict(Vec<&'static str>),
+}
+
+/// A row that repeats an earlier one: positions in `rows`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repeat {
+    pub repeat: usize,
+    pub original: usize,
+    pub kind: RepeatKind,
+}
+
+/// Every row that repeats an earlier one, sorted by the repeat's position. Runs on the
+/// current rayon pool.
+pub fn find_repeats(rows: &[SourceRow]) -> Vec<Repeat> {
+    let mut hashed: Vec<(bool, u64, usize)> = rows
         .par_iter()
         .enumerate()
-        .map(|(i, r)| (content_hash(r), i))
+        .map(|(i, r)| match subscription(r) {
+            Some(id) => (true, subscription_hash(id), i),
+            None => (false, content_hash(r), i),
+        })
         .collect();
     hashed.par_sort_unstable();
-    let mut found: Vec<(usize, usize)> = hashed
-        .par_chunk_by(|a, b| a.0 == b.0)
+    let mut found: Vec<Repeat> = hashed
+        .par_chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
         .filter(|run| run.len() > 1)
         .flat_map_iter(|run| {
             // Within a run positions ascend; each row is compared with the distinct
             // originals seen so far (nearly always exactly one).
             let mut originals: Vec<usize> = Vec::new();
             let mut out = Vec::new();
-            for &(_, i) in run {
-                match originals
-                    .iter()
-                    .find(|&&o| content(&rows[o]) == content(&rows[i]))
-                {
-                    Some(&o) => out.push((i, o)),
-                    None => originals.push(i),
+            for &(by_subscription, _, i) in run {
+                if by_subscription {
+                    let id = |r: usize| subscription(&rows[r]).unwrap_or_default();
+                    let same_id = |o: &usize| subscription_key(id(*o)).eq(subscription_key(id(i)));
+                    match originals.iter().find(|o| same_id(o)) {
+                        Some(&o) => {
+                            let differ = differing_fields(&rows[o], &rows[i]);
+                            let kind = if differ.is_empty() {
+                                RepeatKind::Subscription
+                            } else {
+                                RepeatKind::Conflict(differ)
+                            };
+                            out.push(Repeat {
+                                repeat: i,
+                                original: o,
+                                kind,
+                            });
+                        }
+                        None => originals.push(i),
+                    }
+                } else {
+                    match originals
+                        .iter()
+                        .find(|&&o| content(&rows[o]) == content(&rows[i]))
+                    {
+                        Some(&o) => out.push(Repeat {
+                            repeat: i,
+                            original: o,
+                            kind: RepeatKind::Duplicate,
+                        }),
+                        None => originals.push(i),
+                    }
                 }
             }
             out
         })
         .collect();
-    found.par_sort_unstable();
+    found.par_sort_unstable_by_key(|r| r.repeat);
     found
 }
 
@@ -131,6 +270,67 @@ pub fn find_duplicates(rows: &[SourceRow]) -> Vec<(usize, usize)> {
 mod tests {
     use super::*;
     use crate::plan::rules::tests::row;
+
+    fn find_duplicates(rows: &[SourceRow]) -> Vec<(usize, usize)> {
+        find_repeats(rows)
+            .into_iter()
+            .map(|r| {
+                assert_eq!(r.kind, RepeatKind::Duplicate);
+                (r.repeat, r.original)
+            })
+            .collect()
+    }
+
+    fn with_subscription(mut r: SourceRow, id: &str) -> SourceRow {
+        r.subscription_id = Some(id.to_string());
+        r
+    }
+
+    #[test]
+    fn a_subscription_listed_per_charge_is_one_and_a_disagreeing_one_conflicts() {
+        let rows = vec![
+            with_subscription(row(2, "a", "E3", 10), "5A6B-11"),
+            with_subscription(row(3, "a", "E3", 10), "5a6b11"),
+            with_subscription(row(4, "a", "E3", 12), "{5A6B-11}"),
+            with_subscription(row(5, "b", "E3", 10), "7"),
+            row(6, "a", "E3", 10),
+            with_subscription(row(7, "a", "E3", 10), "5a6b-11"),
+        ];
+        assert_eq!(
+            find_repeats(&rows),
+            vec![
+                Repeat {
+                    repeat: 1,
+                    original: 0,
+                    kind: RepeatKind::Subscription
+                },
+                Repeat {
+                    repeat: 2,
+                    original: 0,
+                    kind: RepeatKind::Conflict(vec!["seats"])
+                },
+                Repeat {
+                    repeat: 5,
+                    original: 0,
+                    kind: RepeatKind::Subscription
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn subscription_id_differing_in_case_or_punctuation_is_one_subscription() {
+        let rows = vec![
+            with_subscription(
+                row(2, "a", "E3", 10),
+                "B36B1E39-1BA8-430B-B260-DF74FA0A610E",
+            ),
+            with_subscription(row(3, "a", "E3", 10), "b36b1e391ba8430bb260df74fa0a610e"),
+        ];
+        let found = find_repeats(&rows);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].kind, RepeatKind::Subscription);
+    }
 
     #[test]
     fn finds_repeats_of_the_first_occurrence() {

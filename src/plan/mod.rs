@@ -170,9 +170,12 @@ fn key_of<'a>(row: &'a SourceRow, domain_ids: &'a HashMap<String, String>) -> Op
     }
 }
 
-/// Lower-case domain → lower-case customer ID of the first row (in input order) that
-/// carries both, for the domains of rows that have no ID.
-fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> {
+/// Lower-case domain → lower-case customer ID of the rows (in input order) that carry
+/// both, for the domains of rows that have no ID; and the domains that rows with two or
+/// more different IDs carry: a row with only such a domain joins neither customer
+/// (it is keyed by its domain and warned `CONFLICTING_CUSTOMER`), since joining the
+/// first would let `--only` act on both.
+fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> (HashMap<String, String>, HashSet<String>) {
     let has_id = |r: &SourceRow| r.customer_id.as_deref().is_some_and(|s| !s.is_empty());
     let wanted: HashSet<String> = rows
         .par_iter()
@@ -180,9 +183,10 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
         .filter(|(r, ex)| !**ex && !has_id(r))
         .filter_map(|(r, _)| r.domain.as_deref().map(|d| lower(d).into_owned()))
         .collect();
-    let mut map = HashMap::default();
+    let mut map: HashMap<String, String> = HashMap::default();
+    let mut ambiguous: HashMap<String, Vec<String>> = HashMap::default();
     if wanted.is_empty() {
-        return map;
+        return (map, HashSet::default());
     }
     let carriers: Vec<(String, String)> = rows
         .par_iter()
@@ -199,9 +203,27 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> HashMap<String, String> 
         })
         .collect();
     for (domain, id) in carriers {
-        map.entry(domain).or_insert(id);
+        match map.get(&domain) {
+            None if !ambiguous.contains_key(&domain) => {
+                map.insert(domain, id);
+            }
+            Some(first) if *first != id => {
+                let first = map.remove(&domain).unwrap_or_default();
+                ambiguous.insert(domain, vec![first, id]);
+            }
+            _ => {}
+        }
     }
-    map
+    let mut shown: Vec<(&String, &Vec<String>)> = ambiguous.iter().collect();
+    shown.sort();
+    for (domain, ids) in shown {
+        tracing::warn!(
+            "domain {domain:?} is carried by rows of two customer IDs ({} and {}): rows that give only this domain join neither and are planned as a customer of their own (CONFLICTING_CUSTOMER); fill in their customer ID",
+            ids[0],
+            ids[1]
+        );
+    }
+    (map, ambiguous.into_keys().collect())
 }
 
 /// At most this many examples of a catalog warning are logged; the plan has them all.
@@ -347,20 +369,66 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
 
     // 1. Repeats.
     let mut excluded = vec![false; rows.len()];
-    for (repeat, original) in duplicates::find_duplicates(&rows) {
-        excluded[repeat] = true;
-        let (r, o) = (&rows[repeat], &rows[original]);
-        let message = format!(
-            "repeats row {} of {} in every field; planning it too would order its seats twice",
-            o.row, inputs[o.input].path
+    let mut repeated_rows = 0;
+    for repeat in duplicates::find_repeats(&rows) {
+        excluded[repeat.repeat] = true;
+        let (r, o) = (&rows[repeat.repeat], &rows[repeat.original]);
+        let (code, message) = match repeat.kind {
+            duplicates::RepeatKind::Subscription => {
+                repeated_rows += 1;
+                continue;
+            }
+            duplicates::RepeatKind::Duplicate => (
+                RejectCode::DuplicateRow,
+                format!(
+                    "repeats row {} of {} in every field; planning it too would order its seats twice",
+                    o.row, inputs[o.input].path
+                ),
+            ),
+            duplicates::RepeatKind::Conflict(fields) => (
+                RejectCode::ConflictingSubscription,
+                format!(
+                    "subscription {} is also on row {} of {} with another {}: the rows disagree about one subscription and planning both would order its seats twice; keep one row per subscription, or make the rows agree",
+                    r.subscription_id.as_deref().unwrap_or_default(),
+                    o.row,
+                    inputs[o.input].path,
+                    fields.join(", ")
+                ),
+            ),
+        };
+        rejected.push(whole_row(&inputs, r, code, message));
+    }
+    // A row that gives its term or its billing but not both takes the other from the
+    // flags; the reader checked pairs given in the row, this the pairs with a flag.
+    for (i, r) in rows.iter().enumerate() {
+        if excluded[i] || (r.term.is_none() && r.billing.is_none()) {
+            continue;
+        }
+        let (term, billing) = (
+            r.term.unwrap_or(options.term),
+            r.billing.unwrap_or(options.billing),
         );
-        rejected.push(whole_row(&inputs, r, RejectCode::DuplicateRow, message));
+        if !crate::model::sells(term, billing) {
+            excluded[i] = true;
+            let from = if r.term.is_none() {
+                "--term"
+            } else {
+                "--billing"
+            };
+            let message = format!(
+                "{} (the row's {} with {from}): give the row's {} too, or pass another {from}",
+                crate::model::unsold_message(term, billing),
+                if r.term.is_none() { "billing" } else { "term" },
+                if r.term.is_none() { "term" } else { "billing" },
+            );
+            rejected.push(whole_row(&inputs, r, RejectCode::InvalidBilling, message));
+        }
     }
     lap("duplicates");
 
     // 2. Customer keys, then one sort that gives customers in key order and each
     // customer's rows in input order.
-    let domain_ids = domain_ids(&rows, &excluded);
+    let (domain_ids, ambiguous_domains) = domain_ids(&rows, &excluded);
     let keys: Vec<Option<Cow<'_, str>>> = rows
         .par_iter()
         .zip(excluded.par_iter())
@@ -406,7 +474,10 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
         .into_par_iter()
         .map_init(
             || Resolver::new(lookups.catalog, lookups.offer_map),
-            |resolver, c| decide_customer(&rows, &order[range_of(&ends, c)], resolver, options),
+            |resolver, c| {
+                let members = &order[range_of(&ends, c)];
+                decide_customer(&rows, members, &ambiguous_domains, resolver, options)
+            },
         )
         .flat_map_iter(|d| d)
         .collect();
@@ -419,6 +490,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     let rejected: Vec<Rejection> = rejected.into_iter().map(|(_, r)| r).collect();
     summary.customers = ends.len() as u64;
     summary.rejected_rows = rejected.len() as u64;
+    summary.repeated_rows = repeated_rows;
     let head = Plan {
         schema: SCHEMA.to_string(),
         generated_by: crate::GENERATED_BY.to_string(),
@@ -573,6 +645,7 @@ fn first_of<'r>(
 fn decide_customer<'a>(
     rows: &[SourceRow],
     members: &[usize],
+    ambiguous_domains: &HashSet<String>,
     resolver: &mut Resolver<'a>,
     options: &PlanOptions,
 ) -> Vec<Decision<'a>> {
@@ -596,7 +669,13 @@ fn decide_customer<'a>(
             // Catalog lookups compare countries case-insensitively; no copy needed.
             let line_country = r.country.as_deref().or(country.as_deref());
             let mut decision = decide_line(r, line_country, resolver, &options.line_defaults());
-            if name_differs || domain_differs {
+            // A row with only a domain that two customer IDs carry.
+            let ambiguous = !ambiguous_domains.is_empty()
+                && r.customer_id.as_deref().is_none_or(str::is_empty)
+                && r.domain
+                    .as_deref()
+                    .is_some_and(|d| ambiguous_domains.contains(lower(d).as_ref()));
+            if name_differs || domain_differs || ambiguous {
                 decision.warnings.insert(WarningCode::ConflictingCustomer);
             }
             decision

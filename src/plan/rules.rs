@@ -313,7 +313,15 @@ pub fn decide_line<'a>(
         term,
         billing,
     } = *defaults;
-    let current = resolver.resolve(&row.current_offer, country);
+    // An offer ID given beside the name (reconciliation files, PowerShell exports)
+    // resolves without the doubts a name can have; the name is the fallback.
+    let current = match row.current_offer_id.as_deref() {
+        Some(id) => match resolver.resolve(id, country) {
+            by_id if by_id.resolution.hit().is_some() => by_id,
+            _ => resolver.resolve(&row.current_offer, country),
+        },
+        None => resolver.resolve(&row.current_offer, country),
+    };
     let (source, target) = match row_target(row) {
         Some(text) => (TargetSource::Row, resolver.resolve(text, country)),
         None => match resolver.mapped_target(&row.current_offer, country) {
@@ -527,6 +535,7 @@ pub(crate) mod tests {
             country: None,
             program: None,
             current_offer: offer.to_string(),
+            current_offer_id: None,
             subscription_id: None,
             seats,
             assigned: None,

@@ -146,6 +146,7 @@ fn count_into(mut s: Summary, c: &Customer) -> Summary {
 pub fn merge(mut a: Summary, b: Summary) -> Summary {
     a.customers += b.customers;
     a.rejected_rows += b.rejected_rows;
+    a.repeated_rows += b.repeated_rows;
     a.lines += b.lines;
     a.same_offer += b.same_offer;
     a.same_license += b.same_license;
@@ -186,6 +187,8 @@ pub fn write_text(
         ("plan_summary.same_license", summary.same_license),
         ("plan_summary.reassign", summary.reassign),
         ("plan_summary.rejected_rows", summary.rejected_rows),
+        // A subscription listed again with the same values: one line, not rejected.
+        ("plan_summary.repeated_rows", summary.repeated_rows),
     ];
     let width = counted
         .iter()
@@ -193,6 +196,9 @@ pub fn write_text(
         .max()
         .unwrap_or(0);
     for (key, n) in counted {
+        if key == "plan_summary.repeated_rows" && n == 0 {
+            continue;
+        }
         let label = t.get(key);
         let pad = width - label.width();
         writeln!(out, "{label}{:pad$}  {n:>9}", "")?;
@@ -243,8 +249,14 @@ struct JsonSummary<'a> {
     same_license: u64,
     reassign: u64,
     rejected_rows: u64,
+    #[serde(skip_serializing_if = "is_zero")]
+    repeated_rows: u64,
     warnings: &'a BTreeMap<crate::model::WarningCode, u64>,
     waves: &'a BTreeMap<String, WaveSummary>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Writes the summary as one JSON object (the plan's `summary` plus `plan_file`).
@@ -264,6 +276,7 @@ pub fn write_json(
         same_license: summary.same_license,
         reassign: summary.reassign,
         rejected_rows: summary.rejected_rows,
+        repeated_rows: summary.repeated_rows,
         warnings: &summary.warnings,
         waves: &summary.waves,
     };

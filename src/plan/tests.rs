@@ -126,6 +126,61 @@ fn domain_only_rows_join_the_customer_with_that_domain() {
 }
 
 #[test]
+fn domain_only_rows_do_not_join_an_ambiguous_domain() {
+    let mut a = row(2, A, "E3", 5);
+    a.domain = Some("shared.com".into());
+    let mut b = row(3, B, "E3", 7);
+    b.domain = Some("SHARED.com".into());
+    let mut domain_only = row(4, "", "E5", 5);
+    domain_only.customer_id = None;
+    domain_only.domain = Some("Shared.com".into());
+    let plan = run(vec![table("in.csv", vec![a, b, domain_only], vec![])]);
+    let keys: Vec<&str> = plan.customers.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, vec![A, B, "shared.com"]);
+    let lone = &plan.customers[2];
+    assert_eq!(lone.lines.len(), 1);
+    assert_eq!(lone.lines[0].row, 4);
+    assert!(
+        lone.lines[0]
+            .warnings
+            .contains(&WarningCode::ConflictingCustomer)
+    );
+    assert_eq!(plan.customers[0].lines.len(), 1);
+    assert_eq!(plan.customers[1].lines.len(), 1);
+    assert!(
+        !plan.customers[0].lines[0]
+            .warnings
+            .contains(&WarningCode::ConflictingCustomer)
+    );
+}
+
+#[test]
+fn subscription_listed_per_month_is_one_line_and_a_disagreeing_repeat_is_rejected() {
+    let sub = |mut r: SourceRow, id: &str| {
+        r.subscription_id = Some(id.into());
+        r
+    };
+    let rows = vec![
+        sub(row(2, A, "E3", 10), "SUB-1"),
+        sub(row(3, A, "E3", 10), "sub1"),
+        sub(row(4, A, "E3", 10), "Sub-1"),
+        sub(row(5, A, "E3", 20), "SUB-1"),
+        sub(row(6, A, "E1", 3), "SUB-2"),
+    ];
+    let plan = run(vec![table("recon.csv", rows, vec![])]);
+    assert_eq!(plan.summary.lines, 2);
+    assert_eq!(plan.summary.repeated_rows, 2);
+    assert_eq!(plan.summary.rejected_rows, 1);
+    let r = &plan.rejected[0];
+    assert_eq!((r.row, r.code), (5, RejectCode::ConflictingSubscription));
+    assert!(
+        r.message.contains("row 2 of recon.csv") && r.message.contains("seats"),
+        "{}",
+        r.message
+    );
+}
+
+#[test]
 fn conflicting_names_and_domains_warn_on_the_rows_that_disagree() {
     let mut r1 = row(2, A, "E3", 5);
     r1.customer_name = Some("Contoso Ltd.".into());

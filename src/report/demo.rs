@@ -337,6 +337,9 @@ fn rejection(k: usize, row: u64) -> Rejection {
         RejectCode::InvalidBoolean => (Some("自動更新"), Some("+maybe".into())),
         RejectCode::InvalidEncoding => (None, None),
         RejectCode::DuplicateRow => (None, None),
+        RejectCode::ConflictingSubscription => (None, None),
+        RejectCode::InvalidTerm => (Some("약정 기간"), Some("2 years".into())),
+        RejectCode::InvalidBilling => (Some("請求頻度"), Some("隔月".into())),
     };
     Rejection {
         input: "customers.xlsx".to_string(),

@@ -263,3 +263,439 @@ fn a_file_over_one_mib_is_read_with_exact_row_numbers() {
     assert_eq!(blank_rows_above, 15);
     assert_eq!(plan.rejected[0].row, 3 + 15_500 + 1 + blank_rows_above);
 }
+
+// ----- Microsoft's own export formats (DESIGN §3), read without --map ---------------
+
+/// Plans a fixture of tests/fixtures/microsoft and returns the plan; the run must exit 0.
+fn plan_microsoft(name: &str) -> Plan {
+    let wd = Workdir::new();
+    plan(&wd, &[&fx(&format!("microsoft/{name}"))]).expect_code(0);
+    read_plan(&wd)
+}
+
+/// (row, current offer, target offer, seats, target seats, end date, subscription ID).
+type LineView = (u64, String, String, u64, u64, String, String);
+
+fn lines(plan: &Plan) -> Vec<LineView> {
+    let mut out: Vec<LineView> = plan
+        .customers
+        .iter()
+        .flat_map(|c| &c.lines)
+        .map(|l| {
+            (
+                l.row,
+                l.current_offer.clone(),
+                l.target_offer.clone(),
+                l.seats,
+                l.target_seats,
+                l.expires_on.map(|d| d.to_string()).unwrap_or_default(),
+                l.subscription_id.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn view(
+    row: u64,
+    offer: &str,
+    target: &str,
+    seats: u64,
+    target_seats: u64,
+    end: &str,
+    sub: &str,
+) -> LineView {
+    (
+        row,
+        offer.into(),
+        target.into(),
+        seats,
+        target_seats,
+        end.into(),
+        sub.into(),
+    )
+}
+
+#[test]
+fn nce_batch_migration_tool_subscriptions_csv() {
+    let plan = plan_microsoft("nce-batch-migration-subscriptions.csv");
+    // CurrentSeatCount is what the customer has, SeatCount what is to be bought, NcePsa
+    // the new-commerce product to buy.
+    assert_eq!(
+        lines(&plan),
+        vec![
+            view(
+                2,
+                "Office 365 E3",
+                "CFQ7TTC0LF8R:0001",
+                25,
+                25,
+                "2027-01-31",
+                "5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D"
+            ),
+            view(
+                3,
+                "Office 365 Business Essentials",
+                "CFQ7TTC0LH18:0001",
+                10,
+                12,
+                "2027-03-31",
+                "7E8F9A0B-1C2D-4E3F-8A5B-6C7D8E9F0A1B"
+            ),
+            view(
+                4,
+                "Office 365 E1",
+                "CFQ7TTC0LF8Q:0001",
+                40,
+                40,
+                "2026-12-15",
+                "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+            ),
+        ]
+    );
+    let contoso = &plan.customers[0];
+    assert_eq!(contoso.name.as_deref(), Some("Contoso Ltd."));
+    assert_eq!(contoso.lines[0].auto_renew, Some(true));
+    assert_eq!(
+        contoso.lines[0].target_offer_id.as_deref(),
+        Some("CFQ7TTC0LF8R:0001")
+    );
+}
+
+#[test]
+fn partner_center_license_based_reconciliation_with_a_subscription_repeated_per_month() {
+    let plan = plan_microsoft("reconciliation-license-based.csv");
+    // Contoso's E3 is charged in September, October and November (the last row writes
+    // its ID in lower case): one subscription, one line, two repeats counted; Fabrikam's
+    // E1 twice: one line, one repeat. OfferName is the current offer; OfferId is kept.
+    // The built-in catalog knows the former names: the targets are the new-commerce
+    // products of the same licences.
+    assert_eq!(
+        lines(&plan),
+        vec![
+            view(
+                2,
+                "Office 365 Enterprise E3",
+                "Office 365 E3",
+                25,
+                25,
+                "2027-01-31",
+                "5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D"
+            ),
+            view(
+                5,
+                "Office 365 Enterprise E1",
+                "Office 365 E1",
+                40,
+                40,
+                "2026-12-15",
+                "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+            ),
+        ]
+    );
+    assert_eq!(plan.summary.repeated_rows, 3);
+    assert_eq!(plan.summary.rejected_rows, 0);
+    assert_eq!(plan.inputs[0].rows, 5);
+    assert_eq!(
+        plan.customers[0].domain.as_deref(),
+        Some("contoso.onmicrosoft.com")
+    );
+}
+
+#[test]
+fn a_reconciliation_repeat_that_disagrees_is_conflicting_subscription() {
+    let wd = Workdir::new();
+    let text =
+        std::fs::read_to_string(fixture("microsoft/reconciliation-license-based.csv")).unwrap();
+    // November's charge says 30 seats.
+    let changed = text.replacen(
+        "2026-11-30T00:00:00,Cycle fee,20.00,25,",
+        "2026-11-30T00:00:00,Cycle fee,20.00,30,",
+        1,
+    );
+    assert_ne!(changed, text);
+    wd.write("recon.csv", changed);
+    let out = plan(&wd, &["recon.csv"]).expect_code(3);
+    let plan = read_plan(&wd);
+    let r = &plan.rejected[0];
+    assert_eq!(
+        (r.row, r.code),
+        (4, RejectCode::ConflictingSubscription),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        r.message.contains("row 2 of recon.csv") && r.message.contains("seats"),
+        "{}",
+        r.message
+    );
+    assert_eq!(plan.summary.repeated_rows, 2);
+    assert_eq!(plan.summary.lines, 2);
+}
+
+#[test]
+fn partner_center_new_commerce_reconciliation() {
+    let plan = plan_microsoft("reconciliation-new-commerce.csv");
+    assert_eq!(
+        lines(&plan),
+        vec![
+            view(
+                2,
+                "Microsoft 365 E3",
+                "Microsoft 365 E3",
+                25,
+                25,
+                "2027-01-31",
+                "0c353b8e-da9d-4007-d0d4-bca8bd5b5ce1"
+            ),
+            view(
+                4,
+                "Microsoft 365 Business Basic",
+                "Microsoft 365 Business Basic",
+                12,
+                12,
+                "2026-12-14",
+                "1d464c9f-eb0e-4118-e1e5-cdb9ce6d6cf2"
+            ),
+        ]
+    );
+    assert_eq!(plan.summary.repeated_rows, 1);
+    let sakura = &plan.customers[0];
+    assert_eq!(sakura.domain.as_deref(), Some("sakura-shoji.co.jp"));
+    assert_eq!(sakura.country.as_deref(), Some("JP"));
+}
+
+#[test]
+fn partner_center_customer_and_subscription_export() {
+    let plan = plan_microsoft("partner-center-subscriptions.csv");
+    assert_eq!(
+        lines(&plan),
+        vec![
+            view(
+                2,
+                "Office 365 E3",
+                "Office 365 E3",
+                25,
+                25,
+                "2027-01-31",
+                "5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D"
+            ),
+            view(
+                3,
+                "Office 365 Business Essentials",
+                "Microsoft 365 Business Basic",
+                10,
+                10,
+                "2027-03-31",
+                "7E8F9A0B-1C2D-4E3F-8A5B-6C7D8E9F0A1B"
+            ),
+            view(
+                4,
+                "Office 365 E1",
+                "Office 365 E1",
+                40,
+                40,
+                "2026-12-15",
+                "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+            ),
+        ]
+    );
+    assert_eq!(plan.customers[1].domain.as_deref(), Some("fabrikam.kr"));
+    assert_eq!(plan.customers[0].lines[0].auto_renew, Some(true));
+}
+
+#[test]
+fn powershell_export_csv_in_english_korean_and_japanese_windows() {
+    // `#TYPE …` first line, quoted cells, CRLF; date-times as each Windows culture
+    // writes them: `1/31/2027 12:00:00 AM`, `2027-01-31 오전 12:00:00`, `2027/01/31 0:00:00`.
+    let en = plan_microsoft("powershell-subscriptions-en.csv");
+    assert_eq!(
+        lines(&en),
+        vec![
+            view(
+                3,
+                "Office 365 Enterprise E3",
+                "Office 365 E3",
+                25,
+                25,
+                "2027-01-31",
+                "5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D"
+            ),
+            view(
+                4,
+                "Office 365 Enterprise E1",
+                "Office 365 E1",
+                40,
+                40,
+                "2026-12-15",
+                "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"
+            ),
+        ]
+    );
+    let ko = plan_microsoft("powershell-subscriptions-ko.csv");
+    assert_eq!(
+        lines(&ko),
+        vec![
+            view(
+                3,
+                "Office 365 Enterprise E3",
+                "Office 365 E3",
+                30,
+                30,
+                "2027-01-31",
+                "2E8B6F1C-3A4D-4B5E-9C6F-7A8B9C0D1E2F"
+            ),
+            view(
+                4,
+                "Office 365 Enterprise E1",
+                "Office 365 E1",
+                8,
+                8,
+                "2026-06-30",
+                "3F9C7A2D-4B5E-4C6F-8D7A-8B9C0D1E2F3A"
+            ),
+        ]
+    );
+    let ja = plan_microsoft("powershell-subscriptions-ja.csv");
+    assert_eq!(
+        lines(&ja),
+        vec![view(
+            3,
+            "Office 365 Enterprise E3",
+            "Office 365 E3",
+            50,
+            50,
+            "2027-01-31",
+            "4A0D8B3E-5C6F-4D7A-9E8B-9C0D1E2F3A4B"
+        )]
+    );
+    assert_eq!(ja.customers[0].lines[0].auto_renew, Some(true));
+}
+
+#[test]
+fn term_and_billing_come_from_microsoft_exports() {
+    use cspmove::model::{Billing, Term};
+    let tb = |plan: &Plan| -> Vec<(u64, Term, Billing)> {
+        let mut v: Vec<_> = plan
+            .customers
+            .iter()
+            .flat_map(|c| &c.lines)
+            .map(|l| (l.row, l.term, l.billing))
+            .collect();
+        v.sort();
+        v
+    };
+    // Term and BillingPlan of the NCE Batch Migration Tool.
+    assert_eq!(
+        tb(&plan_microsoft("nce-batch-migration-subscriptions.csv")),
+        vec![
+            (2, Term::P1Y, Billing::Monthly),
+            (3, Term::P1Y, Billing::Annual),
+            (4, Term::P1M, Billing::Monthly),
+        ]
+    );
+    // TermAndBillingCycle ("One-Month commitment for monthly billing") and
+    // BillingFrequency of the new-commerce reconciliation file.
+    assert_eq!(
+        tb(&plan_microsoft("reconciliation-new-commerce.csv")),
+        vec![
+            (2, Term::P1Y, Billing::Monthly),
+            (4, Term::P1M, Billing::Monthly)
+        ]
+    );
+    // TermDuration and BillingCycle of PowerShell.
+    assert_eq!(
+        tb(&plan_microsoft("powershell-subscriptions-en.csv")),
+        vec![
+            (3, Term::P1Y, Billing::Monthly),
+            (4, Term::P1Y, Billing::Annual)
+        ]
+    );
+}
+
+#[test]
+fn term_and_billing_values_and_unsold_pairs_are_rejected_with_their_column() {
+    let wd = Workdir::new();
+    wd.write(
+        "tb.csv",
+        "Domain,Offer,Seats,약정 기간,請求頻度\n\
+         a.com,Office 365 E3,5,1년,月払い\n\
+         b.com,Office 365 E3,5,3年,연간\n\
+         c.com,Office 365 E3,5,2 years,monthly\n\
+         d.com,Office 365 E3,5,P1M,annual\n\
+         e.com,Office 365 E3,5,P1Y,隔月\n\
+         f.com,Office 365 E3,5,1か月,\n\
+         g.com,Office 365 E3,5,,triennial\n\
+         h.com,Office 365 E3,5,,annual\n",
+    );
+    let out = plan(&wd, &["tb.csv", "--term", "P1M"]).expect_code(3);
+    let plan = read_plan(&wd);
+    let rejected: Vec<(u64, RejectCode, Option<String>)> = plan
+        .rejected
+        .iter()
+        .map(|r| (r.row, r.code, r.column.clone()))
+        .collect();
+    assert_eq!(
+        rejected,
+        vec![
+            (4, RejectCode::InvalidTerm, Some("약정 기간".into())),
+            (5, RejectCode::InvalidBilling, Some("請求頻度".into())),
+            (6, RejectCode::InvalidBilling, Some("請求頻度".into())),
+            // Annual billing with --term P1M: not sold.
+            (9, RejectCode::InvalidBilling, None),
+        ],
+        "{}",
+        out.stderr
+    );
+    assert!(
+        plan.rejected[1].message.contains("P1M is billed monthly"),
+        "{}",
+        plan.rejected[1].message
+    );
+    assert!(
+        plan.rejected[3].message.contains("--term"),
+        "{}",
+        plan.rejected[3].message
+    );
+    let tb: Vec<(String, cspmove::model::Term, cspmove::model::Billing)> = plan
+        .customers
+        .iter()
+        .map(|c| (c.key.clone(), c.lines[0].term, c.lines[0].billing))
+        .collect();
+    use cspmove::model::{Billing, Term};
+    assert_eq!(
+        tb,
+        vec![
+            ("a.com".into(), Term::P1Y, Billing::Monthly),
+            ("b.com".into(), Term::P3Y, Billing::Annual),
+            ("f.com".into(), Term::P1M, Billing::Monthly),
+            // Triennial billing is sold for P3Y only: the row's term is P3Y.
+            ("g.com".into(), Term::P3Y, Billing::Triennial),
+        ]
+    );
+}
+
+#[test]
+fn an_offer_id_beside_an_unknown_name_resolves_the_licence() {
+    let wd = Workdir::new();
+    // A reconciliation-style file whose OfferName is a nickname the catalog cannot
+    // know; OfferId is Office 365 E3's legacy offer.
+    wd.write(
+        "recon.csv",
+        "CustomerId,OfferId,OfferName,SubscriptionId,Quantity\n\
+         4d3cf487-6a2d-4f8e-9c1b-2e7a5b0c9d11,796B6B5F-613C-4E24-A17C-EBA730D49C02,Contoso E3 (HQ),5C0B3D1A-8F2E-4B6C-9A7D-1E2F3A4B5C6D,25\n",
+    );
+    plan(&wd, &["recon.csv"]).expect_code(0);
+    let plan = read_plan(&wd);
+    let line = &plan.customers[0].lines[0];
+    assert_eq!(line.current_offer, "Contoso E3 (HQ)");
+    assert!(line.same_license, "{line:?}");
+    assert!(
+        !line
+            .warnings
+            .iter()
+            .any(|w| w.as_str() == "OFFER_NOT_IN_CATALOG"),
+        "{line:?}"
+    );
+}

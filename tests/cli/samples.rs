@@ -77,10 +77,12 @@ fn english_sample_rejects_exactly_the_bad_rows_and_warns_on_the_odd_ones() {
             (29, "INVALID_SEATS".into(), "Quantity".into()),
             (43, "INVALID_DATE".into(), "End Date".into()),
             (86, "MISSING_CUSTOMER".into(), "Tenant ID".into()),
-            (163, "DUPLICATE_ROW".into(), "".into()),
         ]
     );
-    // 313 data rows, 5 rejected; 101 companies (the domain-only row joins its customer).
+    // 313 data rows, 4 rejected, and row 163 lists the subscription of an earlier row
+    // again with the same values: one line (DESIGN §3), the repeat counted. 101
+    // companies (the domain-only row joins its customer).
+    assert_eq!(plan["summary"]["repeated_rows"], 1);
     assert_eq!(plan["summary"]["lines"], 308);
     assert_eq!(plan["summary"]["customers"], 101);
     // "Visio Plan 2" names two licences (VISIOCLIENT, VISIO_PLAN2_DEPT): not guessed.
