@@ -1234,6 +1234,49 @@ mod tests {
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3600)));
     }
 
+    #[test]
+    fn retry_after_as_an_http_date() {
+        let in_3s = std::time::SystemTime::now() + Duration::from_secs(3);
+        for date in [
+            httpdate::fmt_http_date(in_3s),
+            // The obsolete RFC 850 form a server may still send.
+            chrono::DateTime::<chrono::Utc>::from(in_3s)
+                .format("%A, %d-%b-%y %H:%M:%S GMT")
+                .to_string(),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("Retry-After", HeaderValue::from_str(&date).unwrap());
+            let got = retry_after(&h).unwrap_or_else(|| panic!("{date} not read"));
+            assert!(
+                got <= Duration::from_secs(3) && got >= Duration::from_millis(1500),
+                "{date}: {got:?}"
+            );
+        }
+        // A date in the past means "now", not a wait; nonsense means no hint.
+        let mut h = HeaderMap::new();
+        h.insert(
+            "Retry-After",
+            HeaderValue::from_static("Sun, 06 Nov 1994 08:49:37 GMT"),
+        );
+        assert_eq!(retry_after(&h), None);
+        h.insert("Retry-After", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn path_segments_from_the_plan_stay_one_segment() {
+        assert_eq!(
+            seg("x/../../sandbox/clock?x="),
+            "x%2F..%2F..%2Fsandbox%2Fclock%3Fx%3D"
+        );
+        assert_eq!(seg(".."), "%2E%2E");
+        assert_eq!(seg("CFQ7TTC0LFLX:0001"), "CFQ7TTC0LFLX:0001");
+        assert_eq!(
+            seg("796b6b5f-613c-4e24-a17c-eba730d49c02"),
+            "796b6b5f-613c-4e24-a17c-eba730d49c02"
+        );
+    }
+
     /// A tiny stand-in server for what the sandbox does not exercise: a 401 answered by
     /// one refresh, `Retry-After` on 429, a BOM before JSON, and paging by
     /// `MS-ContinuationToken` header.
@@ -1473,6 +1516,128 @@ mod tests {
                 .unwrap_err();
             assert!(err.ambiguous, "{err:?}");
             assert_eq!(err.status, Some(201));
+        }
+
+        /// A server that redirects every call to `target`, and one that echoes the
+        /// bearer token in its error description.
+        async fn serve_hostile(target: String) -> String {
+            let app = axum::Router::new()
+                .route(
+                    "/v1/customers",
+                    get(move || {
+                        let t = target.clone();
+                        async move {
+                            (
+                                StatusCode::TEMPORARY_REDIRECT,
+                                [("Location", format!("{t}/v1/customers"))],
+                                "",
+                            )
+                                .into_response()
+                        }
+                    }),
+                )
+                .route(
+                    "/v1/customers/{id}/subscriptions",
+                    get(|headers: HeaderMap| async move {
+                        let auth = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string();
+                        (
+                            StatusCode::BAD_REQUEST,
+                            format!(r#"{{"code":"800002","description":"bad request with header {auth}"}}"#),
+                        )
+                            .into_response()
+                    }),
+                );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            url
+        }
+
+        fn token_client(url: &str, token: &str) -> Client {
+            let auth = Arc::new(TokenSource::new(
+                crate::apply::auth::Credentials::Token(crate::apply::auth::Secret::new(token)),
+                reqwest::Client::new(),
+            ));
+            Client::new(
+                Url::parse(url).unwrap(),
+                auth,
+                1000.0,
+                RetryPolicy {
+                    base_delay: Duration::from_millis(1),
+                    ..RetryPolicy::default()
+                },
+            )
+            .unwrap()
+        }
+
+        #[tokio::test]
+        async fn redirects_are_refused_so_the_token_never_follows_one() {
+            let (elsewhere, seen) = serve().await;
+            let hostile = serve_hostile(elsewhere).await;
+            let client = token_client(&hostile, "bearer-secret-123");
+            let err = client.customers(|_| {}).await.unwrap_err();
+            assert_eq!(err.status, Some(307), "{err}");
+            // The other server never saw a request, so never the token.
+            assert!(seen.request_ids.lock().unwrap().is_empty());
+        }
+
+        #[tokio::test]
+        async fn secrets_are_scrubbed_from_error_text() {
+            let hostile = serve_hostile("http://127.0.0.1:9".into()).await;
+            let client = token_client(&hostile, "bearer-secret-123");
+            let err = client.subscriptions("c1").await.unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("bad request with header Bearer ***"),
+                "{text}"
+            );
+            assert!(!text.contains("bearer-secret-123"), "{text}");
+
+            // The token endpoint's refusal echoing the refresh token and client secret.
+            let app = axum::Router::new().route(
+                "/t/oauth2/token",
+                post(|body: String| async move {
+                    (
+                        StatusCode::BAD_REQUEST,
+                        format!(r#"{{"error":"invalid_grant","error_description":"AADSTS70000: bad grant {body}"}}"#),
+                    )
+                }),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+            let source = TokenSource::new(
+                crate::apply::auth::Credentials::Refresh {
+                    authority: url,
+                    tenant_id: "t".into(),
+                    client_id: "app".into(),
+                    client_secret: crate::apply::auth::Secret::new("client-secret-456"),
+                    refresh_token: crate::apply::auth::Secret::new("refresh-secret-789"),
+                },
+                reqwest::Client::new(),
+            );
+            let err = source.token().await.unwrap_err().to_string();
+            assert!(err.contains("refused the refresh token"), "{err}");
+            assert!(
+                !err.contains("client-secret-456") && !err.contains("refresh-secret-789"),
+                "{err}"
+            );
+        }
+
+        #[tokio::test]
+        async fn repeated_connection_failures_stop_as_unreachable() {
+            // Nothing listens on port 9 of loopback.
+            let client = token_client("http://127.0.0.1:9", "t");
+            let first = client.subscriptions("c1").await.unwrap_err();
+            assert_eq!(first.kind, ErrorKind::Transient, "{first}");
+            let second = client.subscriptions("c1").await.unwrap_err();
+            assert_eq!(second.kind, ErrorKind::Unreachable, "{second}");
+            assert!(second.is_fatal());
+            assert!(second.to_string().contains("cannot be reached"), "{second}");
         }
 
         #[tokio::test]

@@ -65,17 +65,8 @@ pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
                 l.target_seats
             )
         };
-        if !groups.missing.is_empty() {
-            calls.push(format!(
-                "{}: nothing bought for [{}]: no target offer ID (re-plan with --catalog)",
-                c.key,
-                groups
-                    .missing
-                    .iter()
-                    .map(item)
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
+        for (_, why) in &groups.invalid {
+            calls.push(format!("{}: nothing bought: {why}", c.key));
         }
         if !groups.order.is_empty() {
             any_legacy = true;

@@ -53,7 +53,7 @@ pub fn select<'a>(
 }
 
 /// How a line is bought.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Path {
     /// A new-commerce `PRODUCT:SKU` item: cart and checkout.
     Cart,
@@ -61,8 +61,53 @@ pub enum Path {
     Order,
     /// A legacy add-on: a PATCH of its base subscription's order.
     AddOn,
-    /// No target offer ID: nothing can be bought.
-    Missing,
+    /// No usable target (no offer ID, one that is neither a GUID nor `PRODUCT:SKU`, or
+    /// no seats): nothing can be bought; the text says why.
+    Invalid(String),
+}
+
+/// Whether `text` is a GUID (`8-4-4-4-12` hex digits).
+pub fn is_guid(text: &str) -> bool {
+    text.len() == 36 && uuid::Uuid::try_parse(text).is_ok()
+}
+
+/// Whether `text` is a new-commerce catalog ID: `PRODUCT:SKU` or
+/// `PRODUCT:SKU:AVAILABILITY`, each part letters and digits.
+pub fn is_catalog_item(text: &str) -> bool {
+    let parts: Vec<&str> = text.split(':').collect();
+    (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 32 && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// Why a line cannot be bought as planned, if it cannot. Plan fields reach request
+/// paths and bodies, so only the shapes Partner Center uses pass.
+pub fn line_problem(line: &Line) -> Option<String> {
+    let Some(id) = line.target_offer_id.as_deref() else {
+        return Some(format!(
+            "line {} has no target offer ID (re-plan with --catalog so every target resolves)",
+            line.id
+        ));
+    };
+    if !is_guid(id) && !is_catalog_item(id) {
+        return Some(format!(
+            "line {}: target offer ID {id:?} is neither a legacy offer GUID nor a new-commerce PRODUCT:SKU",
+            line.id
+        ));
+    }
+    if line.target_seats == 0 {
+        return Some(format!("line {}: 0 seats to buy", line.id));
+    }
+    for sku in [&line.from_sku, &line.to_sku].into_iter().flatten() {
+        if !is_guid(sku) {
+            return Some(format!(
+                "line {}: licence SKU {sku:?} is not a GUID",
+                line.id
+            ));
+        }
+    }
+    None
 }
 
 /// Whether a catalog ID is a new-commerce item (`PRODUCT:SKU[:AVAILABILITY]`).
@@ -72,8 +117,11 @@ pub fn is_new_commerce(offer_id: &str) -> bool {
 
 /// The purchase path of `line`; `is_addon` says whether a legacy offer is an add-on.
 pub fn path(line: &Line, is_addon: impl Fn(&str) -> bool) -> Path {
+    if let Some(problem) = line_problem(line) {
+        return Path::Invalid(problem);
+    }
     match line.target_offer_id.as_deref() {
-        None => Path::Missing,
+        None => Path::Invalid(String::new()),
         Some(id) if is_new_commerce(id) => Path::Cart,
         Some(id) if is_addon(id) => Path::AddOn,
         Some(_) => Path::Order,
@@ -83,7 +131,8 @@ pub fn path(line: &Line, is_addon: impl Fn(&str) -> bool) -> Path {
 /// Due lines split by purchase path, each group in plan order.
 #[derive(Debug, Default)]
 pub struct Groups<'a> {
-    pub missing: Vec<&'a Line>,
+    /// Lines that cannot be bought, with why.
+    pub invalid: Vec<(&'a Line, String)>,
     pub order: Vec<&'a Line>,
     pub addons: Vec<&'a Line>,
     pub cart: Vec<&'a Line>,
@@ -93,11 +142,39 @@ pub fn group<'a>(lines: &[&'a Line], is_addon: impl Fn(&str) -> bool) -> Groups<
     let mut g = Groups::default();
     for l in lines {
         match path(l, &is_addon) {
-            Path::Missing => g.missing.push(l),
+            Path::Invalid(why) => g.invalid.push((l, why)),
             Path::Order => g.order.push(l),
             Path::AddOn => g.addons.push(l),
             Path::Cart => g.cart.push(l),
         }
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_id_shapes_partner_center_uses_pass() {
+        assert!(is_guid("796B6B5F-613C-4E24-A17C-EBA730D49C02"));
+        assert!(!is_guid("796B6B5F613C4E24A17CEBA730D49C02"));
+        assert!(!is_guid("x/../../sandbox/clock?x="));
+        assert!(is_catalog_item("CFQ7TTC0LFLX:0001"));
+        assert!(is_catalog_item("CFQ7TTC0LFLX:0001:CFQ7TTC0LB30"));
+        assert!(!is_catalog_item("CFQ7TTC0LFLX"));
+        assert!(!is_catalog_item("CFQ7TTC0LFLX:../x"));
+        assert!(!is_catalog_item("a:b:c:d"));
+        let plan = crate::apply::testplan::plan_with(1, 1, 0);
+        let mut l = plan.customers[0].lines[0].clone();
+        assert_eq!(line_problem(&l), None);
+        l.target_seats = 0;
+        assert!(line_problem(&l).unwrap().contains("0 seats"));
+        l.target_seats = 5;
+        l.target_offer_id = Some("x/../../sandbox/clock?x=".into());
+        assert!(line_problem(&l).unwrap().contains("neither"));
+        let mut r = plan.customers[1].lines[0].clone();
+        r.to_sku = Some("../users".into());
+        assert!(line_problem(&r).unwrap().contains("not a GUID"));
+    }
 }

@@ -110,7 +110,8 @@ pub fn check_path(path: &Path) -> Result<(), ExecReportError> {
 }
 
 fn csv_bytes(rows: &[CustomerRow]) -> std::io::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    // UTF-8 with a BOM, so Excel shows Korean and Japanese names as they are.
+    let mut w = csv::Writer::from_writer(super::invitations::UTF8_BOM.to_vec());
     w.write_record([
         "customer",
         "customer_id",
@@ -123,6 +124,7 @@ fn csv_bytes(rows: &[CustomerRow]) -> std::io::Result<Vec<u8>> {
         "lines",
         "lines_provisioned",
         "users_moved",
+        "moved_users",
         "error_status",
         "error_code",
         "error_description",
@@ -146,6 +148,7 @@ fn csv_bytes(rows: &[CustomerRow]) -> std::io::Result<Vec<u8>> {
             r.lines.to_string(),
             r.lines_provisioned.to_string(),
             r.users_moved.to_string(),
+            neutralise(&r.moved_users.join("; ")),
             e.and_then(|e| e.status)
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
@@ -205,6 +208,21 @@ fn markdown(o: &RunOutcome) -> String {
                 md_cell(&e.description),
                 e.request_id.clone().unwrap_or_default(),
                 md_cell(&e.hint)
+            ));
+        }
+    }
+    let moved: Vec<&CustomerRow> = o
+        .rows
+        .iter()
+        .filter(|r| !r.moved_users.is_empty())
+        .collect();
+    if !moved.is_empty() {
+        s.push_str("\n## Licences moved\n\n| customer | users moved to the new SKU |\n|---|---|\n");
+        for r in moved {
+            s.push_str(&format!(
+                "| {} | {} |\n",
+                md_cell(&r.key),
+                md_cell(&r.moved_users.join(", "))
             ));
         }
     }

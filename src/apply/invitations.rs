@@ -35,8 +35,20 @@ impl Invitation {
     }
 }
 
+/// What every row says about the link: accepting it gives the partner no admin access,
+/// and the licence moves need a GDAP relationship, requested separately
+/// (partner-center-api.md §11).
+pub const LINK_NOTE: &str = "Accepting this reseller link gives the partner no admin access to the tenant (no DAP). \
+Moving licences needs a separate GDAP relationship request (License Administrator or User Administrator, \
+plus Directory Readers), sent from Partner Center; see docs/apply.md";
+
+/// The UTF-8 byte order mark: Excel reads a CSV without it in the machine's legacy code
+/// page, which garbles Korean and Japanese names.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// Writes the file atomically and durably ([`crate::fsx::write_atomic`]: temp file,
-/// fsync, rename) so a crash never leaves half of it. The error names the path.
+/// fsync, rename) so a crash never leaves half of it. UTF-8 with a BOM, for Excel. The
+/// error names the path.
 pub fn write(path: &Path, invitations: &[Invitation]) -> Result<(), WriteError> {
     let bytes = csv_bytes(invitations).map_err(|source| WriteError::Io {
         path: path.to_path_buf(),
@@ -47,14 +59,15 @@ pub fn write(path: &Path, invitations: &[Invitation]) -> Result<(), WriteError> 
 
 /// The CSV in memory (writing into a `Vec` fails only if the csv crate does).
 fn csv_bytes(invitations: &[Invitation]) -> std::io::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["customer", "name", "contact_email", "link"])?;
+    let mut w = csv::Writer::from_writer(UTF8_BOM.to_vec());
+    w.write_record(["customer", "name", "contact_email", "link", "note"])?;
     for i in invitations {
         w.write_record([
             neutralise(&i.customer).as_ref(),
             neutralise(&i.name).as_ref(),
             neutralise(&i.contact_email).as_ref(),
             i.link.as_str(),
+            LINK_NOTE,
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error())
@@ -74,10 +87,17 @@ mod tests {
         write(&path, &[inv]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("customer,name,contact_email,link"));
+        assert_eq!(
+            lines.next(),
+            Some("\u{feff}customer,name,contact_email,link,note")
+        );
         let row = lines.next().unwrap();
         assert!(row.contains("'=HYPERLINK"), "{row}");
-        assert!(row.ends_with("https://admin.example/inv"));
+        assert!(row.contains(",https://admin.example/inv,"), "{row}");
+        assert!(
+            row.contains("no admin access") && row.contains("GDAP"),
+            "{row}"
+        );
         assert!(row.starts_with(&plan.customers[0].customer_id.clone().unwrap()));
     }
 }

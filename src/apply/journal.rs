@@ -34,6 +34,27 @@ pub struct Header {
 }
 
 impl Header {
+    /// The one check of a journal against the plan (and, when `sandbox` is given, the
+    /// mode) that `apply`, `apply --dry-run` and `status` all make.
+    pub fn check(
+        &self,
+        path: &Path,
+        plan_sha256: &str,
+        sandbox: Option<bool>,
+    ) -> Result<(), JournalError> {
+        if self.plan_sha256 != plan_sha256 {
+            return Err(JournalError::OtherPlan {
+                path: path.display().to_string(),
+                found: self.plan_sha256.clone(),
+                expected: plan_sha256.to_string(),
+            });
+        }
+        match sandbox {
+            Some(mode) => self.check_mode(path, mode),
+            None => Ok(()),
+        }
+    }
+
     /// Refuses a journal written in the other mode (`--sandbox` or a real run).
     pub fn check_mode(&self, path: &Path, sandbox: bool) -> Result<(), JournalError> {
         match self.sandbox {
@@ -314,6 +335,22 @@ pub fn read(path: &Path) -> Result<Option<(Header, Vec<Event>)>, JournalError> {
     Ok(Some((header, events)))
 }
 
+/// Reads a journal for `plan_sha256` without locking it (`status`, `--dry-run`): its
+/// events, none for a journal not written yet, an error for another plan's journal.
+pub fn read_for(
+    path: &Path,
+    plan_sha256: &str,
+    sandbox: Option<bool>,
+) -> Result<Vec<Event>, JournalError> {
+    match read(path)? {
+        Some((header, events)) => {
+            header.check(path, plan_sha256, sandbox)?;
+            Ok(events)
+        }
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The journal opened for appending, holding the lock.
 #[derive(Debug)]
 pub struct Journal {
@@ -335,14 +372,7 @@ impl Journal {
         let existing = read(path)?;
         let events = match &existing {
             Some((header, events)) => {
-                if header.plan_sha256 != plan_sha256 {
-                    return Err(JournalError::OtherPlan {
-                        path: path.display().to_string(),
-                        found: header.plan_sha256.clone(),
-                        expected: plan_sha256.to_string(),
-                    });
-                }
-                header.check_mode(path, sandbox)?;
+                header.check(path, plan_sha256, Some(sandbox))?;
                 events.clone()
             }
             None => Vec::new(),
@@ -503,8 +533,25 @@ pub fn lock_path(journal: &Path) -> PathBuf {
     journal.with_file_name(name)
 }
 
+/// The journal's own path, through any symlinks: two runs that name one journal by
+/// different paths (a link, `./x`, `../d/x`) must meet at one lock. A journal that does
+/// not exist yet resolves through its directory.
+pub fn canonical(journal: &Path) -> PathBuf {
+    if let Ok(p) = std::fs::canonicalize(journal) {
+        return p;
+    }
+    let dir = journal
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    match (std::fs::canonicalize(dir), journal.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => journal.to_path_buf(),
+    }
+}
+
 fn acquire_lock(journal: &Path) -> Result<File, JournalError> {
-    let lock = lock_path(journal);
+    let lock = lock_path(&canonical(journal));
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -675,6 +722,20 @@ mod tests {
         let old: ErrorRecord =
             serde_json::from_str(r#"{"call":"x","description":"d","hint":""}"#).unwrap();
         assert_eq!(old.kind, ErrorKind::Refused);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_to_a_locked_journal_meets_the_same_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let _first = Journal::open(&path, "aaa", false).unwrap();
+        let link = dir.path().join("sub");
+        std::fs::create_dir(&link).unwrap();
+        let link = link.join("link.jsonl");
+        std::os::unix::fs::symlink(&path, &link).unwrap();
+        let err = Journal::open(&link, "aaa", false).unwrap_err();
+        assert!(matches!(err, JournalError::Locked { .. }), "{err}");
     }
 
     #[test]

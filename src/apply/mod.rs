@@ -21,6 +21,7 @@ pub mod invitations;
 pub mod journal;
 pub(crate) mod licenses;
 pub mod pc;
+pub mod preflight;
 pub mod progress;
 pub(crate) mod purchase;
 pub(crate) mod reconcile;

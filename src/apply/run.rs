@@ -282,7 +282,8 @@ pub async fn execute(
         .map_err(|e| anyhow::anyhow!("listing customers failed: {e}"))?;
     let mut by_id: HashMap<&str, &PcCustomer> = HashMap::new();
     let mut by_domain: HashMap<&str, &PcCustomer> = HashMap::new();
-    for c in &listed {
+    // Tenant IDs from the listing reach request paths: only GUIDs are used.
+    for c in listed.iter().filter(|c| due::is_guid(&c.id)) {
         by_id.insert(c.id.as_str(), c);
         if let Some(d) = &c.domain {
             by_domain.insert(d.as_str(), c);
@@ -293,6 +294,14 @@ pub async fn execute(
     // What the sweep learnt is committed as one batch: one fsync, not one per customer.
     let mut learnt: Vec<Event> = Vec::new();
     for c in &scope {
+        if let Some(id) = c.customer_id.as_deref().filter(|id| !due::is_guid(id)) {
+            let e = plan_error(
+                &format!("customer_id {id:?} is not a GUID (a tenant ID)"),
+                "fix the customer ID in the input (or leave it empty to plan by domain) and re-plan",
+            );
+            learnt.push(fail_event(c, Action::Relationship, &[], &e));
+            continue;
+        }
         let found = c
             .customer_id
             .as_deref()

@@ -206,6 +206,7 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             (Action::Reassign, State::Blocked) => {
                 p.blocked = Some((e.note.clone().unwrap_or_default(), e.error.clone()));
                 p.errors.remove("reassign");
+                p.errors.retain(|k, _| !k.starts_with("user:"));
             }
             (Action::LicenseUpdate, State::Failed) => {
                 if let Some(u) = &e.user {
@@ -230,7 +231,13 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             Action::Provision | Action::Reconcile if !e.lines.is_empty() => {
                 e.lines.iter().map(|l| format!("line:{l}")).collect()
             }
-            Action::LicenseUpdate | Action::Reassign => vec!["reassign".to_string()],
+            // One user's swap failing is that user's: another user's success must not
+            // hide it (the customer would look `reassigning` and the run exit 0).
+            Action::LicenseUpdate => match &e.user {
+                Some(u) => vec![format!("user:{u}")],
+                None => vec!["reassign".to_string()],
+            },
+            Action::Reassign => vec!["reassign".to_string()],
             other => vec![format!("{other:?}")],
         };
         match e.state {
@@ -243,6 +250,10 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             State::Succeeded => {
                 for scope in scopes {
                     p.errors.remove(&scope);
+                }
+                // The whole reassignment finished: no user's failure stands any more.
+                if e.action == Action::Reassign {
+                    p.errors.retain(|k, _| !k.starts_with("user:"));
                 }
             }
             _ => {}
@@ -645,5 +656,43 @@ mod tests {
         assert!(matches_only(c, &[c.domain.clone().unwrap().to_uppercase()]));
         assert!(matches_only(c, std::slice::from_ref(&c.key)));
         assert!(!matches_only(c, &["nobody.example".into()]));
+    }
+
+    #[test]
+    fn one_users_failed_swap_is_not_hidden_by_another_users_success() {
+        let plan = plan_with(0, 1, 0);
+        let c = &plan.customers[0];
+        let line = c.lines[0].id.clone();
+        let mut prov = ev(&c.key, Action::Provision, State::Succeeded);
+        prov.lines = vec![line.clone()];
+        prov.order_id = Some("o1".into());
+        let mut accepted = ev(&c.key, Action::Relationship, State::Succeeded);
+        accepted.tenant_id = Some("t".into());
+        let mut a = ev(&c.key, Action::LicenseUpdate, State::Ambiguous);
+        a.user = Some("u-a".into());
+        a.lines = vec![line.clone()];
+        a.error = Some(ErrorRecord {
+            kind: crate::apply::client::ErrorKind::Transient,
+            ambiguous: true,
+            call: "POST licenseupdates".into(),
+            status: Some(503),
+            code: None,
+            description: "busy".into(),
+            request_id: None,
+            hint: String::new(),
+        });
+        let mut b = ev(&c.key, Action::LicenseUpdate, State::Succeeded);
+        b.user = Some("u-b".into());
+        b.lines = vec![line.clone()];
+        let mut events = vec![accepted, prov, a, b];
+        let r = rows(&plan, &events, plan.as_of, &[]);
+        assert_eq!(r[0].status, CustomerStatus::Failed);
+        let mut done = ev(&c.key, Action::Reassign, State::Succeeded);
+        done.lines = vec![line];
+        events.push(done);
+        assert_eq!(
+            rows(&plan, &events, plan.as_of, &[])[0].status,
+            CustomerStatus::Done
+        );
     }
 }

@@ -9,7 +9,7 @@ use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::journal::{self, Journal};
 use cspmove::apply::run::{self, ApplyOptions, PurchasePreview};
-use cspmove::apply::{dry_run, http};
+use cspmove::apply::{dry_run, http, preflight};
 use cspmove::apply::{exec_report, status};
 use cspmove::model::{Plan, PlanReader};
 
@@ -72,6 +72,10 @@ enum Target {
 const PARTNER_CENTER_RATE: f64 = 8.0;
 /// A rehearsal against the in-process sandbox: thousands of licence moves in seconds.
 const SANDBOX_RATE: f64 = 500.0;
+/// `--rate` bounds: below one call per 10 s a run looks hung; above 100,000 per second
+/// the limiter is meaningless.
+const MIN_RATE: f64 = 0.1;
+const MAX_RATE: f64 = 100_000.0;
 
 pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     // Flags become checked options before anything is read or sent.
@@ -83,10 +87,12 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     } else {
         PARTNER_CENTER_RATE
     });
-    if !(rate.is_finite() && rate > 0.0) {
-        return Err(
-            UsageError("--rate must be a number of requests per second above 0".into()).into(),
-        );
+    if !(MIN_RATE..=MAX_RATE).contains(&rate) {
+        return Err(UsageError(format!(
+            "--rate {rate}: give requests per second between {MIN_RATE} and {MAX_RATE} \
+             (Partner Center allows about 8; a rate below {MIN_RATE} would wait hours between calls)"
+        ))
+        .into());
     }
     if args.max_failures == 0 {
         return Err(UsageError("--max-failures must be at least 1".into()).into());
@@ -114,6 +120,25 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         .parent()
         .map(|p| p.join(invitations_name))
         .unwrap_or_else(|| PathBuf::from(invitations_name));
+    // A report written over the plan, the journal or invitations.csv would destroy it.
+    let journal_lock = journal::lock_path(&journal::canonical(&journal_path));
+    for r in &args.report {
+        for (what, other) in [
+            ("the plan file", args.plan.as_path()),
+            ("the journal", journal_path.as_path()),
+            ("the journal's lock", journal_lock.as_path()),
+            ("invitations.csv", invitations_path.as_path()),
+        ] {
+            if journal::canonical(r) == journal::canonical(other) {
+                return Err(UsageError(format!(
+                    "--report {}: that is {what} ({}); writing the report there would destroy it. Choose another file",
+                    r.display(),
+                    other.display()
+                ))
+                .into());
+            }
+        }
+    }
     let opts = ApplyOptions {
         today: chrono::Local::now().date_naive(),
         now: args.now,
@@ -124,21 +149,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     };
 
     if args.dry_run {
-        let prior = match journal::read(&journal_path)? {
-            Some((header, events)) => {
-                if header.plan_sha256 != plan_sha {
-                    return Err(journal::JournalError::OtherPlan {
-                        path: journal_path.display().to_string(),
-                        found: header.plan_sha256,
-                        expected: plan_sha,
-                    }
-                    .into());
-                }
-                header.check_mode(&journal_path, args.sandbox)?;
-                events
-            }
-            None => Vec::new(),
-        };
+        let prior = journal::read_for(&journal_path, &plan_sha, Some(args.sandbox))?;
         let text = dry_run::dry_run(&plan, &prior, &opts);
         super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
         return Ok(Outcome::Done);
@@ -181,7 +192,22 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         };
         let http = http::http_client(std::time::Duration::from_secs(60))?;
         let auth = Arc::new(TokenSource::new(creds, http));
-        let client = Client::new(base, auth, rate, RetryPolicy::default())?;
+        let client = Client::new(base.clone(), auth, rate, RetryPolicy::default())?;
+        // Preflight: what would stop the run is found before anything is bought.
+        let pre = preflight::token_checks(&client, base.as_str().trim_end_matches('/')).await;
+        for c in pre
+            .checks
+            .iter()
+            .filter(|c| c.verdict == preflight::Verdict::Warn)
+        {
+            eprintln!("cspmove: warning: {}: {} ({})", c.check, c.detail, c.hint);
+        }
+        if let Some(stop) = pre.stopper() {
+            if let Some(running) = sandbox {
+                running.shutdown().await;
+            }
+            anyhow::bail!("preflight {}: {}", stop.check, stop.error_text());
+        }
         let bars = super::bars::Bars::new(super::use_colour());
         let result = run::execute(&plan, &plan_sha, client, journal, prior, opts, &bars, |p| {
             yes || confirm(p)
@@ -202,7 +228,17 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     if let Some(reason) = &outcome.stopped {
         anyhow::bail!("{reason}");
     }
-    if outcome.customers_failed > 0 {
+    let blocked = outcome
+        .rows
+        .iter()
+        .filter(|r| r.status == status::CustomerStatus::Blocked)
+        .count();
+    if outcome.customers_failed > 0 || blocked > 0 {
+        if outcome.customers_failed == 0 {
+            anyhow::bail!(
+                "{blocked} customers are blocked until you act (the summary above says what to do); then re-run apply"
+            );
+        }
         anyhow::bail!(
             "{} customers failed (see the summary above{}); fix and re-run apply",
             outcome.customers_failed,
@@ -263,9 +299,12 @@ fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
             path.display()
         ));
     }
-    for r in o.rows.iter().filter(|r| r.error.is_some()) {
-        let e = r.error.as_ref().expect("filtered");
-        s.push_str(&format!("failed {}: {e}\n", r.key));
+    for r in &o.rows {
+        if r.status == status::CustomerStatus::Blocked {
+            s.push_str(&format!("blocked {}: {}\n", r.key, r.next_step));
+        } else if let Some(e) = &r.error {
+            s.push_str(&format!("failed {}: {e}\n", r.key));
+        }
     }
     s.push_str(&format!("journal: {}\n", journal.display()));
     s
@@ -273,7 +312,7 @@ fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
 
 /// The in-process sandbox of `apply --sandbox`, seeded from the plan (every customer
 /// accepted, loopback only, a token of its own).
-async fn start_sandbox(plan: &Plan) -> anyhow::Result<cspmove::sandbox::RunningSandbox> {
+pub(super) async fn start_sandbox(plan: &Plan) -> anyhow::Result<cspmove::sandbox::RunningSandbox> {
     let token = format!("sandbox-{}", uuid::Uuid::new_v4());
     let mut config = cspmove::sandbox::SandboxConfig::new(token);
     config.seed = Some(plan.clone());

@@ -9,6 +9,7 @@ mod bars;
 mod catalog;
 mod catalog_fetch;
 mod docs;
+mod doctor;
 mod plan;
 mod report;
 mod sandbox;
@@ -43,6 +44,8 @@ pub enum Command {
     Catalog(catalog::CatalogArgs),
     /// Run a local Partner Center emulator for rehearsals and tests.
     Sandbox(sandbox::SandboxArgs),
+    /// Preflight: check the token, its MFA claim and the GDAP roles before a run.
+    Doctor(doctor::DoctorArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(docs::CompletionsArgs),
     /// Print the man page (roff), or write every page into a directory with --dir.
@@ -68,6 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Status(args) => status::run(args),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Catalog(args) => catalog::run(args),
+        Command::Doctor(args) => doctor::run(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
     }

@@ -30,6 +30,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         .journal
         .clone()
         .unwrap_or_else(|| journal::default_path(&args.plan));
+    // The plan's sha256 is known once it has streamed by, so the journal is checked
+    // after (by the one check `apply` makes too).
     let (header, events) = match journal::read(&journal_path)? {
         Some((header, events)) => (Some(header), events),
         None => (None, Vec::new()),
@@ -45,15 +47,8 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         ));
     }
     let sha = reader.finish()?;
-    if let Some(header) = header
-        && header.plan_sha256 != sha
-    {
-        return Err(journal::JournalError::OtherPlan {
-            path: journal_path.display().to_string(),
-            found: header.plan_sha256,
-            expected: sha,
-        }
-        .into());
+    if let Some(header) = header {
+        header.check(&journal_path, &sha, None)?;
     }
     super::to_stdout(|out| {
         match args.format {

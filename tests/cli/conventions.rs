@@ -223,6 +223,7 @@ fn the_man_pages_document_every_command_and_flag() {
             "cspmove-catalog-show.1",
             "cspmove-catalog.1",
             "cspmove-completions.1",
+            "cspmove-doctor.1",
             "cspmove-man.1",
             "cspmove-plan.1",
             "cspmove-report.1",

@@ -22,7 +22,7 @@ use crate::apply::journal::{Action, Event, State};
 use crate::apply::pc;
 use crate::apply::run::{Ctx, Halt, fail_event, plan_error, request_id, task_id};
 use crate::apply::status::{PendingPurchase, lines_key};
-use crate::model::{Line, TaskKind};
+use crate::model::{Customer, Line, TaskKind};
 
 /// Availabilities read in this run, by (product, SKU, country), lower case.
 #[derive(Debug, Default)]
@@ -94,6 +94,72 @@ fn terms_on_offer(avail: &[pc::Availability]) -> String {
     }
 }
 
+/// The market of a customer's purchases: its country, else the US catalog.
+fn market(c: &Customer) -> String {
+    c.country
+        .clone()
+        .filter(|cc| cc.len() == 2 && cc.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap_or_else(|| "US".to_string())
+}
+
+/// The catalog item that sells `l`'s term and billing in `country`, or `None` after
+/// recording that line's failure (nothing is bought for it).
+async fn catalog_item(
+    ctx: &Ctx<'_>,
+    c: &Customer,
+    l: &Line,
+    ids: &[String],
+    country: &str,
+) -> Result<Option<String>, Halt> {
+    let offer = l.target_offer_id.as_deref().unwrap_or_default();
+    let (term, billing) = term_of(l);
+    let mut parts = offer.split(':');
+    let (product, sku) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let avail = ctx
+        .read(
+            c,
+            Action::Provision,
+            ids,
+            ctx.availabilities.get(ctx, product, sku, country).await,
+        )
+        .await?;
+    if let Some(item) = pick_availability(&avail, &term, &billing) {
+        return Ok(Some(item));
+    }
+    let e = plan_error(
+        &format!(
+            "{} ({product}:{sku}) is not sold with term {term} billed {billing} in {country}; it sells {}",
+            l.target_offer,
+            terms_on_offer(&avail)
+        ),
+        "re-plan this line with a term and billing the product sells (--term/--billing, or the input's term and billing columns); nothing was bought for it",
+    );
+    let mut ev = fail_event(c, Action::Provision, std::slice::from_ref(&l.id), &e);
+    ev.note = Some("no availability for the line's term and billing".into());
+    ctx.record(ev).await?;
+    Ok(None)
+}
+
+/// The lines of a new cart that can be bought as planned: a line whose product does not
+/// sell its term and billing fails on its own (recorded), and the others go on.
+pub(crate) async fn sellable<'l>(
+    ctx: &Ctx<'_>,
+    c: &Customer,
+    lines: &[&'l Line],
+) -> Result<(Vec<&'l Line>, bool), Halt> {
+    let ids: Vec<String> = lines.iter().map(|l| l.id.clone()).collect();
+    let country = market(c);
+    let mut ok = Vec::new();
+    let mut any_failed = false;
+    for l in lines {
+        match catalog_item(ctx, c, l, &ids, &country).await? {
+            Some(_) => ok.push(*l),
+            None => any_failed = true,
+        }
+    }
+    Ok((ok, any_failed))
+}
+
 /// Buys `buy.lines` through one cart and its checkout.
 pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Halt> {
     let c = buy.c;
@@ -113,35 +179,12 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
             p.started,
         ),
         None => {
-            let country = c.country.clone().unwrap_or_else(|| "US".to_string());
+            let country = market(c);
             let mut items = Vec::new();
             for (i, l) in lines.iter().enumerate() {
-                let offer = l.target_offer_id.as_deref().unwrap_or_default();
                 let (term, billing) = term_of(l);
-                let mut parts = offer.split(':');
-                let (product, sku) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-                let avail = ctx
-                    .read(
-                        c,
-                        Action::Provision,
-                        &ids,
-                        ctx.availabilities.get(ctx, product, sku, &country).await,
-                    )
-                    .await?;
-                let Some(catalog_item) = pick_availability(&avail, &term, &billing) else {
-                    // Only this line fails; the customer's other lines are not bought
-                    // either in this cart, so the partner fixes one thing and re-runs.
-                    let e = plan_error(
-                        &format!(
-                            "{} ({product}:{sku}) is not sold with term {term} billed {billing} in {country}; it sells {}",
-                            l.target_offer,
-                            terms_on_offer(&avail)
-                        ),
-                        "re-plan this line with a term and billing the product sells (--term/--billing, or the input's term and billing columns); nothing was bought",
-                    );
-                    let mut ev = fail_event(c, Action::Provision, std::slice::from_ref(&l.id), &e);
-                    ev.note = Some("no availability for the line's term and billing".into());
-                    ctx.record(ev).await?;
+                let Some(catalog_item) = catalog_item(ctx, c, l, &ids, &country).await? else {
+                    // `sellable` let it through, so the availabilities changed under us.
                     return Err(Halt::Customer);
                 };
                 items.push(json!({

@@ -27,6 +27,10 @@ use crate::model::{Customer, Line};
 /// Rounds of one purchase under the same request ID (or cart) before it is left pending.
 const ROUNDS: usize = 3;
 
+/// How much older than this run's first attempt a returned order must be to count as an
+/// earlier run's order replayed (clock skew between this machine and Partner Center).
+const REPLAY_SKEW_SECONDS: i64 = 2;
+
 pub(crate) const REFUSED_AFTER_AMBIGUOUS: &str =
     "refused after an ambiguous attempt: left pending, the next run reconciles it";
 
@@ -139,14 +143,18 @@ pub(crate) async fn provision(
     }
     let groups = due::group(&due, |id| ctx.is_addon(id));
     let mut failed = false;
-    if !groups.missing.is_empty() {
-        let ids: Vec<String> = groups.missing.iter().map(|l| l.id.clone()).collect();
+    for (l, why) in &groups.invalid {
         let e = plan_error(
-            &format!("line {} has no target offer ID", ids.join(", ")),
-            "re-plan with --catalog so every target offer resolves to a catalog ID",
+            why,
+            "fix the line in the input (or its catalog entry) and re-plan; nothing was bought for it",
         );
-        ctx.record(fail_event(c, Action::Provision, &ids, &e))
-            .await?;
+        ctx.record(fail_event(
+            c,
+            Action::Provision,
+            std::slice::from_ref(&l.id),
+            &e,
+        ))
+        .await?;
         failed = true;
     }
     // Add-ons need an active base subscription, so they follow the base order.
@@ -158,9 +166,24 @@ pub(crate) async fn provision(
         if group.is_empty() || (kind == due::Path::AddOn && failed) {
             continue;
         }
-        let ids: Vec<String> = group.iter().map(|l| l.id.clone()).collect();
-        let key = lines_key(&ids);
-        let pending = reuse.get(&key);
+        let mut group = group;
+        let mut ids: Vec<String> = group.iter().map(|l| l.id.clone()).collect();
+        let mut key = lines_key(&ids);
+        let mut pending = reuse.get(&key);
+        if kind == due::Path::Cart && pending.is_none() {
+            // A new cart holds only the lines whose term and billing are sold.
+            let (ok, some_failed) = cart::sellable(ctx, c, &group).await?;
+            failed |= some_failed;
+            if ok.is_empty() {
+                continue;
+            }
+            if ok.len() < group.len() {
+                group = ok;
+                ids = group.iter().map(|l| l.id.clone()).collect();
+                key = lines_key(&ids);
+                pending = reuse.get(&key);
+            }
+        }
         // Each pending purchase is keyed by its own group (base order, add-ons, cart).
         // A pending one that holds some of these lines but not exactly this group may
         // still have gone through: buying them under a new request could order twice.
@@ -195,7 +218,7 @@ pub(crate) async fn provision(
                 Ok(parents) => order::purchase(ctx, &buy, &parents).await,
                 Err(halt) => Err(halt),
             },
-            due::Path::Missing => unreachable!("handled above"),
+            due::Path::Invalid(_) => unreachable!("handled above"),
         };
         match result {
             Ok(order_id) => {
@@ -270,6 +293,10 @@ pub(crate) struct Attempts<'a, 'o> {
     what: &'static str,
     /// An attempt (in this run or an earlier one) may have gone through.
     pub was_ambiguous: bool,
+    /// This purchase was sent by an earlier run (resent now under the same request ID).
+    resent: bool,
+    /// When this run's attempts began.
+    sent_at: chrono::DateTime<chrono::Utc>,
     last: Option<ApiError>,
 }
 
@@ -288,6 +315,8 @@ impl<'a, 'o> Attempts<'a, 'o> {
             claimed: buy.claimed,
             what,
             was_ambiguous: buy.pending.is_some(),
+            resent: buy.pending.is_some(),
+            sent_at: chrono::Utc::now(),
             last: None,
         }
     }
@@ -303,8 +332,33 @@ impl<'a, 'o> Attempts<'a, 'o> {
         )
     }
 
-    /// Records `order` as bought and returns its id.
+    /// Records `order` as bought and returns its id. An order created before this run
+    /// sent anything is the answer to an earlier run's request, replayed by a server that
+    /// recognised the request ID: it is recorded as found, not as a new order.
     pub async fn bought(&self, order: &pc::Order) -> Result<String, Halt> {
+        let replayed = self.resent
+            && order
+                .creation_date
+                .is_some_and(|t| t < self.sent_at - chrono::Duration::seconds(REPLAY_SKEW_SECONDS));
+        if replayed {
+            let mut e = self.event(Action::Reconcile, State::Succeeded);
+            e.order_id = Some(order.id.clone());
+            e.subscription_ids = order.subscription_ids();
+            e.note = Some(
+                "the earlier run's order, answered again for its request ID: not a new order"
+                    .into(),
+            );
+            self.ctx.record(e).await?;
+            self.ctx.did(
+                &self.c.key,
+                format!(
+                    "found order {} of an earlier run for {} (not a new order)",
+                    order.id,
+                    self.now.lines.join(", ")
+                ),
+            );
+            return Ok(order.id.clone());
+        }
         let mut e = self.event(Action::Provision, State::Succeeded);
         e.order_id = Some(order.id.clone());
         e.subscription_ids = order.subscription_ids();
