@@ -11,8 +11,8 @@
 //! customers, and runs `--concurrency` workers (each keeps one request in flight, so the
 //! client holds that many connections) for `--seconds`, with a mix of 40 % GET customer,
 //! 30 % GET subscribedskus, 20 % GET users (size 100) and 10 % POST orders. Only loopback
-//! URLs are accepted. `--state FILE` (in-process only) persists after every change, as
-//! `cspmove sandbox --state` does; an existing FILE is replaced.
+//! URLs are accepted. `--state FILE` (in-process only) keeps the state durable, as
+//! `cspmove sandbox --state` does (the change log); an existing FILE is replaced.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

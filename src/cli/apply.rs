@@ -122,12 +122,18 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         .unwrap_or_else(|| PathBuf::from(invitations_name));
     // A report written over the plan, the journal or invitations.csv would destroy it.
     let journal_lock = journal::lock_path(&journal::canonical(&journal_path));
+    let sandbox_state = {
+        let mut name = journal_path.file_name().unwrap_or_default().to_os_string();
+        name.push(".sandbox-state");
+        journal_path.with_file_name(name)
+    };
     for r in &args.report {
         for (what, other) in [
             ("the plan file", args.plan.as_path()),
             ("the journal", journal_path.as_path()),
             ("the journal's lock", journal_lock.as_path()),
             ("invitations.csv", invitations_path.as_path()),
+            ("the rehearsal's sandbox state", sandbox_state.as_path()),
         ] {
             if journal::canonical(r) == journal::canonical(other) {
                 return Err(UsageError(format!(
@@ -181,7 +187,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         let (base, creds, sandbox) = match target {
             Target::Endpoint(target) => (target.0, target.1, None),
             Target::Sandbox => {
-                let running = start_sandbox(&plan).await?;
+                let running = start_sandbox(&plan, Some(sandbox_state)).await?;
                 let url = url::Url::parse(&running.url())?;
                 let creds = Credentials::Token(Secret::new(running.token().to_string()));
                 eprintln!(
@@ -312,10 +318,17 @@ fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
 
 /// The in-process sandbox of `apply --sandbox`, seeded from the plan (every customer
 /// accepted, loopback only, a token of its own).
-pub(super) async fn start_sandbox(plan: &Plan) -> anyhow::Result<cspmove::sandbox::RunningSandbox> {
+pub(super) async fn start_sandbox(
+    plan: &Plan,
+    state_file: Option<PathBuf>,
+) -> anyhow::Result<cspmove::sandbox::RunningSandbox> {
     let token = format!("sandbox-{}", uuid::Uuid::new_v4());
     let mut config = cspmove::sandbox::SandboxConfig::new(token);
     config.seed = Some(plan.clone());
+    // A rehearsal keeps its sandbox's state beside its journal, so a killed
+    // `apply --sandbox` resumes against the seats and users its journal recorded (an
+    // existing state file wins over the seed).
+    config.state_file = state_file;
     // Until apply buys legacy targets as Partner Center allows today (issue 10), the
     // rehearsal sells them as before 2022; the sandbox's default refuses them (403 2091).
     config.sell_legacy_offers = true;

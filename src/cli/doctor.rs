@@ -62,7 +62,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
             Some((url, creds)) => (url, creds, None),
             None => {
                 let seed = plan.clone().unwrap_or_else(empty_plan);
-                let running = super::apply::start_sandbox(&seed).await?;
+                let running = super::apply::start_sandbox(&seed, None).await?;
                 let url = url::Url::parse(&running.url())?;
                 let creds = Credentials::Token(Secret::new(running.token().to_string()));
                 (url, creds, Some(running))

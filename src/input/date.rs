@@ -461,8 +461,16 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn any_text_is_a_date_or_not_never_a_panic(text in "\\PC{0,24}") {
-            let _ = parse_date(&text, None);
-            let _ = parse_date(&text, Some(DateOrder::Dmy));
+            for order in [None, Some(DateOrder::Dmy), Some(DateOrder::Mdy)] {
+                match parse_date(&text, order) {
+                    DateRead::Date { date, .. } => proptest::prop_assert!(YEARS.contains(&date.year())),
+                    DateRead::Ambiguous { mdy, dmy } => {
+                        proptest::prop_assert!(order.is_none() && mdy != dmy);
+                        proptest::prop_assert!(YEARS.contains(&mdy.year()) && YEARS.contains(&dmy.year()));
+                    }
+                    DateRead::Invalid(why) => proptest::prop_assert!(why.starts_with("is ") || why.starts_with("has ")),
+                }
+            }
         }
 
         #[test]

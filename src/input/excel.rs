@@ -79,7 +79,7 @@ pub(crate) fn open(
     };
     let mut first_error: Option<String> = None;
     for format in order {
-        let result: Result<Book, String> = match *format {
+        let result: Result<Book, String> = guarded(|| match *format {
             "xls" => open_workbook_from_rs::<Xls<_>, _>(cursor.clone())
                 .map(Sheets::Xls)
                 .map_err(|e| e.to_string()),
@@ -92,7 +92,8 @@ pub(crate) fn open(
             _ => open_workbook_from_rs::<Ods<_>, _>(cursor.clone())
                 .map(Sheets::Ods)
                 .map_err(|e| e.to_string()),
-        };
+        })
+        .and_then(|r| r);
         match result {
             Ok(book) => return Ok(book),
             Err(e) if e.to_lowercase().contains("password") => {
@@ -109,6 +110,14 @@ pub(crate) fn open(
         path: display.to_string(),
         detail: first_error.unwrap_or_default(),
     })
+}
+
+/// Runs a calamine call, turning a panic inside it into an error: calamine indexes
+/// out of bounds on some damaged files (a mutated .xls's sector chain, found by
+/// bench/fuzz.sh), and a damaged workbook must be "damaged" (exit 2), not a crash.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|_| "the reader stopped on an inconsistency in the file".to_string())
 }
 
 /// One sheet row: the cells that hold something, as (sheet column, text), columns
@@ -161,6 +170,15 @@ pub(crate) fn sheet_text(
     name: &str,
     display: &str,
 ) -> Result<SheetText, InputError> {
+    guarded(|| read_sheet(book, name, display)).unwrap_or_else(|detail| {
+        Err(InputError::Damaged {
+            path: display.to_string(),
+            detail: format!("sheet {name:?}: {detail}"),
+        })
+    })
+}
+
+fn read_sheet(book: &mut Book, name: &str, display: &str) -> Result<SheetText, InputError> {
     let damaged = |detail: String| {
         if detail.to_lowercase().contains("password") {
             InputError::PasswordProtected {

@@ -871,14 +871,41 @@ mod properties {
 
     use super::*;
 
-    fn read_any(bytes: &[u8]) {
+    /// Reads `bytes` as an input and as a catalog under two names and checks that each
+    /// result is rows or a typed error: a table whose counts add up (every row valid or
+    /// rejected, rejections naming the file and a row below the header), or an error
+    /// whose message starts with the path.
+    pub(super) fn read_any(bytes: &[u8]) -> Result<(), TestCaseError> {
         let dir = tempfile::tempdir().unwrap();
         for name in ["x.csv", "x.xlsx"] {
             let path = dir.path().join(name);
             std::fs::write(&path, bytes).unwrap();
-            let _ = read_input(&InputSource::Path(path.clone()), 0, &ReadOptions::default());
-            let _ = crate::catalog::read_catalog(&path);
+            let shown = path.display().to_string();
+            match read_input(&InputSource::Path(path.clone()), 0, &ReadOptions::default()) {
+                Ok(table) => {
+                    prop_assert_eq!(
+                        table.info.rows,
+                        (table.rows.len() + table.rejected.len()) as u64
+                    );
+                    prop_assert_eq!(table.info.sha256.len(), 64);
+                    for r in &table.rejected {
+                        prop_assert_eq!(&r.input, &shown);
+                        prop_assert!(r.row >= 2, "row {}", r.row);
+                        prop_assert!(!r.message.is_empty());
+                    }
+                    for r in &table.rows {
+                        prop_assert!(!r.current_offer.is_empty());
+                        prop_assert!(r.seats > 0);
+                        prop_assert!(r.customer_id.is_some() || r.domain.is_some());
+                    }
+                }
+                Err(e) => prop_assert!(e.to_string().starts_with(&shown), "{}", e),
+            }
+            if let Err(e) = crate::catalog::read_catalog(&path) {
+                prop_assert!(e.to_string().contains(&shown), "{}", e);
+            }
         }
+        Ok(())
     }
 
     proptest! {
@@ -886,7 +913,7 @@ mod properties {
 
         #[test]
         fn any_bytes_give_rows_or_an_error(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
-            read_any(&bytes);
+            read_any(&bytes)?;
         }
 
         #[test]
@@ -894,7 +921,7 @@ mod properties {
             body in "(([a-z0-9 ./,;|\t\"\n\r-]|Seats|Domain|Offer|2026-11-21|03/04/2026|예|はい|１,２){0,12}[\n,]){0,20}",
         ) {
             let text = format!("Domain,Offer,Seats,End date,Auto renew,Assigned\n{body}");
-            read_any(text.as_bytes());
+            read_any(text.as_bytes())?;
         }
 
         #[test]
@@ -925,7 +952,7 @@ mod properties {
         fn zip_and_ole_prefixes_never_panic(tail in proptest::collection::vec(any::<u8>(), 0..400), ole in any::<bool>()) {
             let mut bytes = if ole { b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1".to_vec() } else { b"PK\x03\x04".to_vec() };
             bytes.extend(tail);
-            read_any(&bytes);
+            read_any(&bytes)?;
         }
     }
 }
@@ -1224,4 +1251,239 @@ fn zip_bomb_is_refused_by_its_unpacked_size() {
             && err.contains("zip bomb"),
         "{err}"
     );
+}
+
+// ----- long random-input runs (bench/fuzz.sh, docs/fuzzing.md) ----------------------
+
+/// A small deterministic generator (xorshift64*), so a run is repeatable by its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+    /// `bytes` with a few random bytes overwritten, inserted or removed.
+    fn mutate(&mut self, mut bytes: Vec<u8>) -> Vec<u8> {
+        for _ in 0..1 + self.below(8) {
+            let at = self.below(bytes.len() + 1);
+            match self.below(3) {
+                0 if at < bytes.len() => bytes[at] = self.next() as u8,
+                1 => bytes.insert(at, self.next() as u8),
+                _ if at < bytes.len() => {
+                    bytes.remove(at);
+                }
+                _ => {}
+            }
+        }
+        bytes
+    }
+}
+
+const PIECES: &[&str] = &[
+    "Domain",
+    "Offer",
+    "Seats",
+    "Customer ID",
+    "End date",
+    "Term",
+    "Billing",
+    "Subscription ID",
+    ",",
+    ";",
+    "\t",
+    "|",
+    "\"",
+    "\n",
+    "\r\n",
+    " ",
+    "a.com",
+    "E3",
+    "1,200",
+    "-3",
+    "0",
+    "P1M",
+    "annual",
+    "2026-11-21",
+    "03/04/2026",
+    "9999-12-31",
+    "46347",
+    "예",
+    "はい",
+    "ハイ",
+    "令和8年1月1日",
+    "오전 12:00:00",
+    "\u{FEFF}",
+    "#TYPE x",
+    "sep=;",
+    "\u{FFFD}",
+    "\u{3000}",
+    "0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b",
+];
+
+fn random_text(rng: &mut Rng, pieces: usize) -> String {
+    (0..pieces)
+        .map(|_| PIECES[rng.below(PIECES.len())])
+        .collect()
+}
+
+/// Runs every reader on random and mutated inputs for `FUZZ_CASES` cases each (default
+/// 200) from `FUZZ_SEED` (default 1), checking each result as the properties do and
+/// counting what happened. Run by bench/fuzz.sh; results in docs/fuzzing.md.
+#[test]
+#[ignore = "long random-input run: bench/fuzz.sh"]
+fn fuzz_every_reader() {
+    let cases: usize = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
+    let seed: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let mut rng = Rng(seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let dir = tempfile::tempdir().unwrap();
+    let seeds: Vec<(&str, Vec<u8>)> = [
+        ("xlsx", "basic.xlsx"),
+        ("xlsx", "title_block.xlsx"),
+        ("xls", "basic.xls"),
+        ("ods", "basic.ods"),
+        // No .xlsb fixture exists: ZIP bytes under an .xlsb name try the XLSB reader first.
+        ("xlsb", "table_at_c5.xlsx"),
+    ]
+    .iter()
+    .map(|(ext, f)| (*ext, std::fs::read(fixtures().join(f)).unwrap()))
+    .collect();
+    let plan_json = serde_json::to_vec(&crate::apply::testplan::plan_with(3, 2, 1)).unwrap();
+    let mut report: Vec<String> = Vec::new();
+    let count = |report: &mut Vec<String>, name: &str, ok: usize, err: usize| {
+        report.push(format!(
+            "{name}: {cases} cases, {ok} rows/values, {err} typed errors, 0 panics"
+        ));
+    };
+
+    let (mut ok, mut err) = (0, 0);
+    for _ in 0..cases {
+        let n = rng.below(60);
+        let text = random_text(&mut rng, n);
+        let bytes = if rng.below(4) == 0 {
+            rng.mutate(text.into_bytes())
+        } else {
+            text.into_bytes()
+        };
+        properties::read_any(&bytes).unwrap();
+        let path = dir.path().join("f.csv");
+        std::fs::write(&path, &bytes).unwrap();
+        match read_input(&InputSource::Path(path), 0, &ReadOptions::default()) {
+            Ok(_) => ok += 1,
+            Err(_) => err += 1,
+        }
+    }
+    count(&mut report, "csv", ok, err);
+
+    for (ext, seed_bytes) in &seeds {
+        let (mut ok, mut err) = (0, 0);
+        for _ in 0..cases {
+            let bytes = rng.mutate(seed_bytes.clone());
+            let path = dir.path().join(format!("f.{ext}"));
+            std::fs::write(&path, &bytes).unwrap();
+            match read_input(&InputSource::Path(path.clone()), 0, &ReadOptions::default()) {
+                Ok(t) => {
+                    assert_eq!(t.info.rows, (t.rows.len() + t.rejected.len()) as u64);
+                    ok += 1
+                }
+                Err(e) => {
+                    assert!(
+                        e.to_string().starts_with(&path.display().to_string()),
+                        "{e}"
+                    );
+                    err += 1
+                }
+            }
+        }
+        count(&mut report, ext, ok, err);
+    }
+
+    let (mut ok, mut err) = (0, 0);
+    for _ in 0..cases * 20 {
+        let n = rng.below(6);
+        let text = random_text(&mut rng, n);
+        for order in [None, Some(DateOrder::Dmy)] {
+            match date::parse_date(&text, order) {
+                date::DateRead::Invalid(_) => err += 1,
+                date::DateRead::Date { date, .. } => {
+                    assert!(
+                        date::YEARS.contains(&chrono::Datelike::year(&date)),
+                        "{text:?}"
+                    );
+                    ok += 1
+                }
+                date::DateRead::Ambiguous { .. } => ok += 1,
+            }
+        }
+    }
+    report.push(format!(
+        "dates: {} cases, {ok} dates, {err} not dates, 0 panics",
+        cases * 40
+    ));
+
+    let mut matched = 0;
+    for _ in 0..cases * 20 {
+        let cells: Vec<String> = (0..rng.below(12))
+            .map(|_| {
+                let n = rng.below(3);
+                random_text(&mut rng, n)
+            })
+            .collect();
+        let refs: Vec<&str> = cells.iter().map(String::as_str).collect();
+        let map = header::match_row(&header::INPUT_SCHEMA, &refs, &[]);
+        for c in map.columns.iter().flatten() {
+            assert!(*c < cells.len());
+        }
+        matched += usize::from(header::satisfies(&header::INPUT_SCHEMA, &map));
+    }
+    report.push(format!(
+        "headers: {} rows, {matched} header rows, 0 panics",
+        cases * 20
+    ));
+
+    let (mut ok, mut err) = (0, 0);
+    for _ in 0..cases {
+        let bytes = rng.mutate(plan_json.clone());
+        match crate::model::Plan::from_json_slice(&bytes) {
+            Ok(_) => ok += 1,
+            Err(_) => err += 1,
+        }
+        let path = dir.path().join("p.json");
+        std::fs::write(&path, &bytes).unwrap();
+        let _typed: Result<_, crate::model::PlanFileError> = crate::model::Plan::read(&path);
+    }
+    count(&mut report, "plan file", ok, err);
+
+    let journal_seed = format!(
+        "{}\n{}\n",
+        r#"{"schema":"cspmove.journal/v1","plan_sha256":"00","started":"2026-11-21T00:00:00Z"}"#,
+        r#"{"at":"2026-11-21T00:00:01Z","task":"c1-t1","state":"done"}"#
+    )
+    .into_bytes();
+    let (mut ok, mut err) = (0, 0);
+    for _ in 0..cases {
+        let bytes = rng.mutate(journal_seed.clone());
+        let path = dir.path().join("j.jsonl");
+        std::fs::write(&path, &bytes).unwrap();
+        match crate::apply::journal::read(&path) {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                assert!(e.to_string().contains("j.jsonl"), "{e}");
+                err += 1
+            }
+        }
+    }
+    count(&mut report, "journal", ok, err);
+    eprintln!("fuzz (seed {seed}):\n  {}", report.join("\n  "));
 }

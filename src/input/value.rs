@@ -444,12 +444,22 @@ mod tests {
 
         #[test]
         fn any_text_never_panics(text in "\\PC{0,20}") {
-            let _ = parse_whole(&text);
-            let _ = parse_bool(&text);
-            let _ = parse_relationship(&text);
-            let _ = parse_guid(&text);
-            let _ = clean(&text);
-            let _ = normalize_country(&text);
+            // Each parser gives a value consistent with its text, or its typed "no".
+            match parse_whole(&text) {
+                Ok(n) => proptest::prop_assert!(text.bytes().any(|b| b.is_ascii_digit()) || n == 0),
+                Err(why) => proptest::prop_assert!(why.starts_with("is ")),
+            }
+            if parse_bool(&text).is_some() {
+                proptest::prop_assert_eq!(parse_relationship(&text), parse_bool(&text));
+            }
+            if let Some(id) = parse_guid(&text) {
+                proptest::prop_assert!(uuid::Uuid::parse_str(&id).is_ok() && id == id.to_lowercase());
+            }
+            match clean(&text) {
+                Some(c) => proptest::prop_assert!(!c.is_empty() && c.trim() == c.as_ref()),
+                None => proptest::prop_assert!(text.trim().is_empty() || text.nfkc().collect::<String>().trim().is_empty()),
+            }
+            proptest::prop_assert!(!normalize_country(&text).chars().any(char::is_lowercase) || !text.is_ascii());
         }
     }
 }

@@ -169,15 +169,27 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
 
     // An existing state file wins over the seed: a restart must not undo a rehearsal.
     let existing = config.state_file.as_ref().filter(|p| p.exists());
-    let (state, restored, replayed_batches, torn_tail) = match existing {
+    let (state, restored, replayed_batches, torn_tail, compacted) = match existing {
         Some(path) => {
             let path = path.clone();
             let loaded = tokio::task::spawn_blocking(move || persist::load(&path)).await??;
-            (loaded.state, true, loaded.batches, loaded.torn_tail)
+            (
+                loaded.state,
+                true,
+                loaded.batches,
+                loaded.torn_tail,
+                loaded.compacted,
+            )
         }
         None => match &config.seed {
-            Some(plan) => (SandboxState::seed(plan, config.accept), false, 0, false),
-            None => (SandboxState::empty(), false, 0, false),
+            Some(plan) => (
+                SandboxState::seed(plan, config.accept),
+                false,
+                0,
+                false,
+                false,
+            ),
+            None => (SandboxState::empty(), false, 0, false, false),
         },
     };
     if torn_tail {
@@ -195,7 +207,13 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         Some(path) => {
             let path = path.clone();
             tokio::task::spawn_blocking(move || {
-                let log = persist::ChangeLog::create(&path, &state).with_context(|| {
+                // A file a clean stop left as one snapshot is compacted already.
+                let log = if compacted {
+                    persist::ChangeLog::reopen(&path, &state)
+                } else {
+                    persist::ChangeLog::create(&path, &state)
+                }
+                .with_context(|| {
                     format!("cannot write the sandbox state file {}", path.display())
                 })?;
                 anyhow::Ok((state, Some(log)))

@@ -138,6 +138,9 @@ pub struct Loaded {
     pub batches: usize,
     /// Whether a torn last record was ignored.
     pub torn_tail: bool,
+    /// The file is already one v2 snapshot (a clean stop left it so): compaction on
+    /// start has nothing to do.
+    pub compacted: bool,
 }
 
 /// A state file that cannot be used, beyond [`StateFileError`].
@@ -162,6 +165,7 @@ pub fn load(path: &Path) -> Result<Loaded, StateFileError> {
             state,
             batches: 0,
             torn_tail: false,
+            compacted: false,
         });
     }
     let mut pos = 0usize;
@@ -229,6 +233,7 @@ pub fn load(path: &Path) -> Result<Loaded, StateFileError> {
         state,
         batches,
         torn_tail,
+        compacted: batches == 0 && !torn_tail,
     })
 }
 
@@ -387,6 +392,18 @@ impl ChangeLog {
     /// Compacts `st` into `path` and opens the log for appending.
     pub fn create(path: &Path, st: &SandboxState) -> std::io::Result<ChangeLog> {
         let file = write_snapshot(path, st)?;
+        let version = st.version;
+        Ok(ChangeLog {
+            path: path.to_path_buf(),
+            file: Mutex::new(file),
+            wanted: watch::channel(version).0,
+            done: watch::channel(version).0,
+        })
+    }
+
+    /// Opens a file that already holds exactly `st` as its one snapshot, for appending.
+    pub fn reopen(path: &Path, st: &SandboxState) -> std::io::Result<ChangeLog> {
+        let file = OpenOptions::new().append(true).open(path)?;
         let version = st.version;
         Ok(ChangeLog {
             path: path.to_path_buf(),
