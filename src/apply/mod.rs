@@ -31,8 +31,3 @@ pub mod status;
 // can reach only the library's public items; not part of the API, so hidden from docs.
 #[doc(hidden)]
 pub mod testplan;
-
-/// The sha256 of a plan file's bytes, which the journal records ([`crate::fsx::sha256_hex`]).
-pub fn plan_sha256(bytes: &[u8]) -> String {
-    crate::fsx::sha256_hex(bytes)
-}

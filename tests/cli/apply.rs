@@ -947,7 +947,7 @@ fn legacy_plus_nce_plan() -> Plan {
 /// Writes a journal for `plan.json` holding one `started` order of `lines` under `rid`
 /// and no outcome: what a crash right after the POST leaves behind.
 fn journal_with_started_order(wd: &Workdir, customer: &str, lines: &[&str], rid: &str) {
-    let sha = cspmove::apply::plan_sha256(&std::fs::read(wd.path().join("plan.json")).unwrap());
+    let sha = cspmove::fsx::sha256_hex(&std::fs::read(wd.path().join("plan.json")).unwrap());
     let header = serde_json::json!({
         "journal": "cspmove.journal/v1", "plan_sha256": sha,
         "created": "2026-11-21T00:00:00Z", "generated_by": "test",
@@ -1015,7 +1015,7 @@ fn reconcile_never_claims_an_order_bought_by_hand_before_the_purchase() {
     });
     // An hour later cspmove started its own order of that line and crashed before the
     // answer; the order did not go through.
-    let sha = cspmove::apply::plan_sha256(&std::fs::read(&plan_path).unwrap());
+    let sha = cspmove::fsx::sha256_hex(&std::fs::read(&plan_path).unwrap());
     let header = serde_json::json!({
         "journal": "cspmove.journal/v1", "plan_sha256": sha,
         "created": "2026-11-21T00:00:00Z", "generated_by": "test",
@@ -1069,7 +1069,7 @@ fn a_rehearsal_journal_named_like_the_real_one_is_refused_by_a_real_run() {
         format!(
             "{}\n",
             serde_json::json!({"journal": "cspmove.journal/v1",
-                "plan_sha256": cspmove::apply::plan_sha256(&std::fs::read(&plan_path).unwrap()),
+                "plan_sha256": cspmove::fsx::sha256_hex(&std::fs::read(&plan_path).unwrap()),
                 "created": "2026-11-21T00:00:00Z", "generated_by": "test", "sandbox": false})
         ),
     );
