@@ -8,12 +8,13 @@
 //! customer is `done`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::journal::{Action, ErrorRecord, Event, State};
-use crate::model::{Customer, LicenseAction, Line};
+use crate::model::{Customer, LicenseAction, Line, Relationship};
 
 /// The statuses of DESIGN §8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -310,38 +311,140 @@ pub struct CustomerRow {
     pub error: Option<ErrorRecord>,
 }
 
-/// Derives the status of one customer. `accepted_now` overrides the journal with what
-/// this run's sweep saw; `status` passes `None`.
-pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate) -> CustomerRow {
+/// What `status` reads of each customer of the plan (the plan's field names; the plan
+/// reader skips every other field without building it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusCustomer {
+    pub key: String,
+    pub customer_id: Option<String>,
+    pub domain: Option<String>,
+    pub name: Option<String>,
+    pub relationship: Relationship,
+    pub lines: Vec<StatusLine>,
+}
+
+/// What `status` reads of each planned line.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusLine {
+    pub id: String,
+    pub license_action: LicenseAction,
+    pub provision_on: NaiveDate,
+    pub expires_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub auto_renew: Option<bool>,
+}
+
+/// The facts of one line [`derive`] works from.
+#[derive(Debug, Clone, Copy)]
+pub struct LineFacts<'a> {
+    pub id: &'a str,
+    pub reassign: bool,
+    pub provision_on: NaiveDate,
+    pub expires_on: Option<NaiveDate>,
+    pub auto_renew: Option<bool>,
+}
+
+/// A customer as [`derive`] sees it: a plan [`Customer`] (`apply`) or a
+/// [`StatusCustomer`] (`status`).
+pub trait CustomerFacts {
+    fn key(&self) -> &str;
+    fn customer_id(&self) -> Option<&str>;
+    fn domain(&self) -> Option<&str>;
+    fn name(&self) -> Option<&str>;
+    fn relationship(&self) -> Relationship;
+    fn line_facts(&self) -> Vec<LineFacts<'_>>;
+}
+
+impl CustomerFacts for Customer {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn customer_id(&self) -> Option<&str> {
+        self.customer_id.as_deref()
+    }
+    fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn relationship(&self) -> Relationship {
+        self.relationship
+    }
+    fn line_facts(&self) -> Vec<LineFacts<'_>> {
+        self.lines
+            .iter()
+            .map(|l: &Line| LineFacts {
+                id: &l.id,
+                reassign: l.license_action == LicenseAction::Reassign,
+                provision_on: l.provision_on,
+                expires_on: l.expires_on,
+                auto_renew: l.auto_renew,
+            })
+            .collect()
+    }
+}
+
+impl CustomerFacts for StatusCustomer {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn customer_id(&self) -> Option<&str> {
+        self.customer_id.as_deref()
+    }
+    fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn relationship(&self) -> Relationship {
+        self.relationship
+    }
+    fn line_facts(&self) -> Vec<LineFacts<'_>> {
+        self.lines
+            .iter()
+            .map(|l| LineFacts {
+                id: &l.id,
+                reassign: l.license_action == LicenseAction::Reassign,
+                provision_on: l.provision_on,
+                expires_on: l.expires_on,
+                auto_renew: l.auto_renew,
+            })
+            .collect()
+    }
+}
+
+/// Derives the status of one customer from its journal progress (`None`: nothing yet).
+pub fn derive<C: CustomerFacts + ?Sized>(
+    customer: &C,
+    progress: Option<&Progress>,
+    today: NaiveDate,
+) -> CustomerRow {
     let empty = Progress::default();
     let p = progress.unwrap_or(&empty);
-    let lines = customer.lines.len();
-    let lines_provisioned = customer
-        .lines
+    let all = customer.line_facts();
+    let lines = all.len();
+    let lines_provisioned = all
         .iter()
-        .filter(|l| p.provisioned.contains_key(&l.id))
+        .filter(|l| p.provisioned.contains_key(l.id))
         .count();
-    let reassign: Vec<&Line> = customer
-        .lines
-        .iter()
-        .filter(|l| l.license_action == LicenseAction::Reassign)
-        .collect();
+    let reassign: Vec<&LineFacts> = all.iter().filter(|l| l.reassign).collect();
     let reassign_done = reassign
         .iter()
-        .filter(|l| p.reassigned.contains(&l.id))
+        .filter(|l| p.reassigned.contains(l.id))
         .count();
     let accepted = p
         .accepted
-        .unwrap_or(customer.relationship == crate::model::Relationship::Accepted);
-    let unprovisioned: Vec<&Line> = customer
-        .lines
+        .unwrap_or(customer.relationship() == Relationship::Accepted);
+    let unprovisioned: Vec<&LineFacts> = all
         .iter()
-        .filter(|l| !p.provisioned.contains_key(&l.id))
+        .filter(|l| !p.provisioned.contains_key(l.id))
         .collect();
     let next_provision = unprovisioned.iter().map(|l| l.provision_on).min();
-    let pending_reassign: Vec<&&Line> = reassign
+    let pending_reassign: Vec<&&LineFacts> = reassign
         .iter()
-        .filter(|l| p.provisioned.contains_key(&l.id) && !p.reassigned.contains(&l.id))
+        .filter(|l| p.provisioned.contains_key(l.id) && !p.reassigned.contains(l.id))
         .collect();
 
     let (status, next_step, next_date, waiting_on) = if let Some((note, _)) = &p.blocked {
@@ -373,8 +476,8 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
             WaitingOn::CustomerAcceptance,
         )
     } else if unprovisioned.is_empty() && pending_reassign.is_empty() {
-        let expiry = customer.lines.iter().filter_map(|l| l.expires_on).max();
-        let auto_renew = customer.lines.iter().any(|l| l.auto_renew == Some(true));
+        let expiry = all.iter().filter_map(|l| l.expires_on).max();
+        let auto_renew = all.iter().any(|l| l.auto_renew == Some(true));
         let step = match (expiry, auto_renew) {
             (Some(d), true) => format!(
                 "customer turns off auto-renew of the original subscription and lets it expire on {d}"
@@ -436,10 +539,13 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
         )
     };
     CustomerRow {
-        key: customer.key.clone(),
-        customer_id: p.tenant_id.clone().or_else(|| customer.customer_id.clone()),
-        domain: customer.domain.clone(),
-        name: customer.name.clone(),
+        key: customer.key().to_string(),
+        customer_id: p
+            .tenant_id
+            .clone()
+            .or_else(|| customer.customer_id().map(str::to_string)),
+        domain: customer.domain().map(str::to_string),
+        name: customer.name().map(str::to_string),
         status,
         lines,
         lines_provisioned,
@@ -501,38 +607,88 @@ pub fn counts(rows: &[CustomerRow]) -> Vec<(CustomerStatus, usize)> {
 
 /// The text table `cspmove status` prints.
 pub fn render_text(rows: &[CustomerRow]) -> String {
-    let mut out = String::new();
-    let width = rows.iter().map(|r| r.key.len()).max().unwrap_or(8).max(8);
-    out.push_str(&format!(
-        "{:<width$}  {:<19}  {:<10}  next step\n",
-        "customer", "status", "date"
-    ));
+    let mut table = TextTable::default();
     for r in rows {
-        out.push_str(&format!(
-            "{:<width$}  {:<19}  {:<10}  {}\n",
-            r.key,
-            r.status.as_str(),
-            r.next_date
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "-".into()),
-            r.next_step
-        ));
+        table.push(r);
     }
-    let summary: Vec<String> = counts(rows)
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{} {n}", s.as_str()))
-        .collect();
-    out.push_str(&format!(
-        "{} customers: {}\n",
-        rows.len(),
-        if summary.is_empty() {
-            "none".to_string()
-        } else {
-            summary.join(", ")
+    let mut out = Vec::new();
+    table.write(&mut out).expect("write to memory");
+    String::from_utf8(out).expect("UTF-8 in, UTF-8 out")
+}
+
+/// The text table of [`render_text`], gathered row by row: only what it prints is kept
+/// (a 285,000-customer plan's table is some 40 MB, its [`CustomerRow`]s several times
+/// that).
+#[derive(Debug, Default)]
+pub struct TextTable {
+    rows: Vec<TextRow>,
+    width: usize,
+    counts: [usize; CustomerStatus::ALL.len()],
+}
+
+#[derive(Debug)]
+struct TextRow {
+    key: Box<str>,
+    status: CustomerStatus,
+    date: Option<NaiveDate>,
+    next_step: Box<str>,
+}
+
+impl TextTable {
+    pub fn push(&mut self, r: &CustomerRow) {
+        self.width = self.width.max(r.key.len());
+        if let Some(i) = CustomerStatus::ALL.iter().position(|s| *s == r.status) {
+            self.counts[i] += 1;
         }
-    ));
-    out
+        self.rows.push(TextRow {
+            key: r.key.as_str().into(),
+            status: r.status,
+            date: r.next_date,
+            next_step: r.next_step.as_str().into(),
+        });
+    }
+
+    pub fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let width = self.width.max(8);
+        let mut buf = Vec::with_capacity(1 << 16);
+        writeln!(
+            buf,
+            "{:<width$}  {:<19}  {:<10}  next step",
+            "customer", "status", "date"
+        )?;
+        for r in &self.rows {
+            let date = r.date.map_or_else(|| "-".to_string(), |d| d.to_string());
+            writeln!(
+                buf,
+                "{:<width$}  {:<19}  {:<10}  {}",
+                r.key,
+                r.status.as_str(),
+                date,
+                r.next_step
+            )?;
+            if buf.len() >= 1 << 16 {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        let summary: Vec<String> = CustomerStatus::ALL
+            .iter()
+            .zip(self.counts)
+            .filter(|(_, n)| *n > 0)
+            .map(|(s, n)| format!("{} {n}", s.as_str()))
+            .collect();
+        writeln!(
+            buf,
+            "{} customers: {}",
+            self.rows.len(),
+            if summary.is_empty() {
+                "none".to_string()
+            } else {
+                summary.join(", ")
+            }
+        )?;
+        out.write_all(&buf)
+    }
 }
 
 #[cfg(test)]
@@ -647,6 +803,47 @@ mod tests {
         assert_eq!(p.pending.keys().collect::<Vec<_>>(), ["d"]);
         assert_eq!(p.pending["d"].cart_id.as_deref(), Some("cart"));
         assert_eq!(p.purchase_failures, 1);
+    }
+
+    #[test]
+    fn the_status_view_of_a_customer_gives_the_same_row_as_the_customer() {
+        let plan = plan_with(3, 2, 1);
+        let mut events = vec![];
+        for (i, c) in plan.customers.iter().enumerate() {
+            if i % 2 == 0 {
+                events.push(ev(&c.key, Action::Relationship, State::Succeeded));
+            }
+            if i % 3 == 0 {
+                let mut e = ev(&c.key, Action::Provision, State::Succeeded);
+                e.lines = vec![c.lines[0].id.clone()];
+                e.order_id = Some(format!("o-{i}"));
+                events.push(e);
+            }
+        }
+        let progress = replay(&events);
+        let mut texts = (TextTable::default(), Vec::new());
+        for c in &plan.customers {
+            let json = serde_json::to_string(c).unwrap();
+            let view: StatusCustomer = serde_json::from_str(&json).unwrap();
+            let p = progress.get(&c.key);
+            let (a, b) = (derive(c, p, plan.as_of), derive(&view, p, plan.as_of));
+            assert_eq!(
+                serde_json::to_value(&a).unwrap(),
+                serde_json::to_value(&b).unwrap()
+            );
+            texts.0.push(&b);
+            texts.1.push(a);
+        }
+        let mut gathered = Vec::new();
+        texts.0.write(&mut gathered).unwrap();
+        let text = render_text(&texts.1);
+        assert_eq!(String::from_utf8(gathered).unwrap(), text);
+        assert!(
+            text.lines()
+                .last()
+                .unwrap()
+                .starts_with(&format!("{} customers: ", plan.customers.len()))
+        );
     }
 
     #[test]
