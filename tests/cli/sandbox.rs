@@ -2064,7 +2064,7 @@ async fn get_as(
 
 #[tokio::test]
 async fn clock_answers_400_to_an_absurd_advance_instead_of_dropping_the_connection() {
-    let sb = Sandbox::start_today(&[]);
+    let sb = Sandbox::start(&[]);
     let c = Client::new(&sb);
     for bad in [
         json!(1e308),
@@ -2096,7 +2096,7 @@ async fn a_new_purchase_of_a_deprecated_legacy_offer_is_refused_with_2091() {
     let wd = Workdir::new();
     let id = guid(31);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
-    let sb = Sandbox::start_today(&["--seed", &path]);
+    let sb = Sandbox::start(&["--seed", &path]);
     let c = Client::new(&sb);
     let (s, b) = c
         .post(
@@ -2140,7 +2140,7 @@ async fn require_mfa_answers_401_900421_to_app_user_tokens_without_the_claim() {
     let wd = Workdir::new();
     let id = guid(32);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
-    let sb = Sandbox::start_today(&["--seed", &path, "--require-mfa"]);
+    let sb = Sandbox::start(&["--seed", &path, "--require-mfa"]);
     let with_mfa = user_token(&sb, "refresh-ok").await;
     let without = user_token(&sb, "nomfa-refresh").await;
     let app_only = app_token(&sb).await;
@@ -2190,7 +2190,7 @@ async fn require_mfa_answers_401_900421_to_app_user_tokens_without_the_claim() {
 
 #[tokio::test]
 async fn without_require_mfa_tokens_lacking_the_claim_still_work() {
-    let sb = Sandbox::start_today(&[]);
+    let sb = Sandbox::start(&[]);
     let without = user_token(&sb, "nomfa-refresh").await;
     let (s, _, b) = get_as(&sb, &without, "/v1/customers", &[]).await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -2245,7 +2245,7 @@ async fn missing_role_refuses_user_and_licence_calls_for_that_share_of_customers
         }
         (sb, refused)
     };
-    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "0.5"]);
+    let sb = Sandbox::start(&["--seed", &path, "--missing-role", "0.5"]);
     let (sb, first) = refused(sb, ids.clone()).await;
     assert!((8..=32).contains(&first.len()), "{} of 40", first.len());
 
@@ -2289,13 +2289,13 @@ async fn missing_role_refuses_user_and_licence_calls_for_that_share_of_customers
     drop(sb);
 
     // Deterministic per customer: another process picks the same customers.
-    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "0.5"]);
+    let sb = Sandbox::start(&["--seed", &path, "--missing-role", "0.5"]);
     let (_sb, second) = refused(sb, ids.clone()).await;
     assert_eq!(first, second);
-    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "1"]);
+    let sb = Sandbox::start(&["--seed", &path, "--missing-role", "1"]);
     let (_sb, all) = refused(sb, ids.clone()).await;
     assert_eq!(all.len(), 40);
-    let sb = Sandbox::start_today(&["--seed", &path]);
+    let sb = Sandbox::start(&["--seed", &path]);
     let (_sb, none) = refused(sb, ids).await;
     assert!(none.is_empty());
     wd.run(["sandbox", "--missing-role", "1.5"])
@@ -2318,7 +2318,7 @@ async fn python_probe_sees_todays_rules() {
     let wd = Workdir::new();
     let id = guid(33);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
-    let sb = Sandbox::start_today(&["--seed", &path, "--require-mfa", "--missing-role", "1"]);
+    let sb = Sandbox::start(&["--seed", &path, "--require-mfa", "--missing-role", "1"]);
     let probe = r#"
 import json, sys, urllib.request, urllib.parse, urllib.error
 base, token, cid, offer = sys.argv[1:5]
@@ -2731,7 +2731,7 @@ async fn products_serve_every_new_commerce_item_of_the_builtin_catalog() {
     let wd = Workdir::new();
     let id = guid(51);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
-    let sb = Sandbox::start_today(&["--seed", &path]);
+    let sb = Sandbox::start(&["--seed", &path]);
     let c = Client::new(&sb);
     let builtin = cspmove::catalog::Catalog::builtin();
     let mut wanted = Vec::new();
