@@ -175,7 +175,7 @@ mod tests {
             "listing customers at http://127.0.0.1:9 failed"
         );
         let source = std::error::Error::source(&err).expect("source");
-        assert!(source.is::<ApiError>());
+        assert_eq!(source.to_string(), mfa().to_string());
         assert!(chain_text(&err).contains("(request ID r-1)"));
     }
 
