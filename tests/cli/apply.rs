@@ -638,7 +638,12 @@ fn yes_is_required_without_a_terminal_and_dry_run_changes_nothing() {
 
     let out = apply(&wd, &sb, &["--dry-run"]).expect_code(0);
     // Today's purchases are new commerce: one cart per customer, no legacy order.
-    assert_eq!(out.stdout.matches("/carts, POST").count(), 4, "{}", out.stdout);
+    assert_eq!(
+        out.stdout.matches("/carts, POST").count(),
+        4,
+        "{}",
+        out.stdout
+    );
     assert_eq!(out.stdout.matches("/orders [").count(), 0, "{}", out.stdout);
     assert!(out.stdout.contains("licenseupdates"), "{}", out.stdout);
     assert!(out.stdout.contains("nothing was changed"));
@@ -912,7 +917,10 @@ fn a_legacy_add_on_is_a_patch_of_its_parents_order() {
         c1.orders[0],
         vec![
             (ARCHIVING_ADDON.to_ascii_lowercase(), 7),
-            (cspmove::apply::testplan::O365_E3_OFFER.to_ascii_lowercase(), 25),
+            (
+                cspmove::apply::testplan::O365_E3_OFFER.to_ascii_lowercase(),
+                25
+            ),
         ],
         "{c1:?}"
     );
@@ -930,7 +938,10 @@ fn a_legacy_add_on_is_a_patch_of_its_parents_order() {
     assert_eq!(addon["parentSubscriptionId"], base["id"], "{subs:?}");
     assert_eq!(addon["orderId"], base["orderId"], "{subs:?}");
     assert!(
-        addon["friendlyName"].as_str().unwrap().contains("[cspmove:"),
+        addon["friendlyName"]
+            .as_str()
+            .unwrap()
+            .contains("[cspmove:"),
         "{addon}"
     );
     let journal = wd.read("plan.journal.jsonl");
@@ -995,12 +1006,16 @@ fn a_legacy_add_on_is_refused_by_todays_partner_center_with_the_reason() {
     let out = apply(&wd, &sb, &[]).expect_code(1);
     // No legacy base subscription to patch: the add-on fails on its own, the base is bought.
     assert!(
-        out.stdout.contains("no active subscription to an offer it requires"),
+        out.stdout
+            .contains("no active subscription to an offer it requires"),
         "{}",
         out.stdout
     );
     let c1 = &end_state(&sandbox_state(&sb))[plan.customers[0].domain.as_ref().unwrap()];
-    assert_eq!(c1.subscriptions, vec![("cfq7ttc0lf8r:0001".to_string(), 25)]);
+    assert_eq!(
+        c1.subscriptions,
+        vec![("cfq7ttc0lf8r:0001".to_string(), 25)]
+    );
 }
 
 #[test]
@@ -1021,8 +1036,17 @@ fn a_legacy_target_is_refused_with_the_reason_and_buys_nothing() {
         assert!(out.stdout.contains(want), "{want}: {}", out.stdout);
     }
     let ends = end_state(&sandbox_state(&sb));
-    assert!(ends[plan.customers[0].domain.as_ref().unwrap()].orders.is_empty());
-    assert_eq!(ends[plan.customers[1].domain.as_ref().unwrap()].orders.len(), 1);
+    assert!(
+        ends[plan.customers[0].domain.as_ref().unwrap()]
+            .orders
+            .is_empty()
+    );
+    assert_eq!(
+        ends[plan.customers[1].domain.as_ref().unwrap()]
+            .orders
+            .len(),
+        1
+    );
     let st = statuses(&wd);
     assert_eq!(st[plan.customers[0].domain.as_ref().unwrap()], "failed");
     assert_eq!(st[plan.customers[1].domain.as_ref().unwrap()], "done");

@@ -2881,7 +2881,10 @@ async fn a_legacy_add_on_is_bought_by_patching_its_parents_order() {
     };
     // An add-on is not bought in a new order: the error names the documented path.
     let mut in_new_order = addon(&parent, 2);
-    in_new_order.as_object_mut().unwrap().remove("referenceCustomerId");
+    in_new_order
+        .as_object_mut()
+        .unwrap()
+        .remove("referenceCustomerId");
     let (s, b) = c.post(&orders, in_new_order, None).await;
     assert_error(s, &b, 400, 800002);
     assert!(b["description"].as_str().unwrap().contains("PATCH"), "{b}");
@@ -2898,7 +2901,11 @@ async fn a_legacy_add_on_is_bought_by_patching_its_parents_order() {
         .await;
     assert_error(s, &b, 400, 800002);
     let (s, b) = c
-        .patch(&patch, addon(&guid(99), 2), "11111111-0000-4000-8000-000000000002")
+        .patch(
+            &patch,
+            addon(&guid(99), 2),
+            "11111111-0000-4000-8000-000000000002",
+        )
         .await;
     assert_error(s, &b, 400, 800002);
     let (s, b) = c
@@ -2910,7 +2917,11 @@ async fn a_legacy_add_on_is_bought_by_patching_its_parents_order() {
         .await;
     assert_error(s, &b, 404, 1000);
     let (s, b) = c
-        .patch(&patch, addon(&parent, 0), "11111111-0000-4000-8000-000000000004")
+        .patch(
+            &patch,
+            addon(&parent, 0),
+            "11111111-0000-4000-8000-000000000004",
+        )
         .await;
     assert_error(s, &b, 400, 900275);
 

@@ -205,7 +205,11 @@ pub(crate) async fn patch(
                         order
                             .line_items
                             .iter()
-                            .find(|li| li.friendly_name.as_deref().is_some_and(|n| n.contains(&tag)))
+                            .find(|li| {
+                                li.friendly_name
+                                    .as_deref()
+                                    .is_some_and(|n| n.contains(&tag))
+                            })
                             .and_then(|li| li.subscription_id.clone())
                     })
                     .collect();
