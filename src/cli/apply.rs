@@ -100,6 +100,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     for r in &args.report {
         exec_report::check_path(r)?;
     }
+    if let Some(path) = &args.journal {
+        journal::check_path(path)?;
+    }
     // The plan and the sha256 of its bytes, which the journal records.
     let (plan, plan_sha) = PlanReader::open(&args.plan)?.read_all()?;
     run::check_only(&plan, &args.only)?;
