@@ -71,7 +71,7 @@ pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
         if !groups.order.is_empty() {
             any_legacy = true;
             calls.push(format!(
-                "{}: POST /v1/customers/{id}/orders [{}] (legacy offers: Partner Center refuses most new legacy purchases){cond}",
+                "{}: POST /v1/customers/{id}/orders [{}] (legacy offers: Partner Center refuses most new legacy purchases; a legacy add-on among them is a PATCH of its parent subscription's order instead){cond}",
                 c.key,
                 groups.order.iter().map(item).collect::<Vec<_>>().join("; ")
             ));

@@ -8,6 +8,7 @@ mod input;
 
 mod apply;
 mod catalog;
+mod exit_codes;
 mod files;
 mod plan;
 mod report;
