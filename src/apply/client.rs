@@ -432,7 +432,7 @@ impl Client {
         auth: Arc<TokenSource>,
         rate: f64,
         policy: RetryPolicy,
-    ) -> anyhow::Result<Client> {
+    ) -> Result<Client, super::ApplyError> {
         let http = super::http::http_client(policy.timeout)?;
         Ok(Client {
             http,
@@ -448,6 +448,11 @@ impl Client {
 
     pub fn correlation_id(&self) -> Uuid {
         self.correlation_id
+    }
+
+    /// The base URL every call goes to.
+    pub fn base(&self) -> &Url {
+        &self.base
     }
 
     /// Resolves a path or a `links.*.uri` (relative, maybe without `/v1`) against the

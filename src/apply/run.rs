@@ -23,8 +23,9 @@ use uuid::Uuid;
 
 use super::client::{ApiError, Client, PcCustomer};
 use super::due::{self, CustomerWork};
+use super::error::{ApplyError, StopReason};
 use super::invitations::{self, Invitation};
-use super::journal::{Action, Event, GroupCommit, Journal, State};
+use super::journal::{Action, Event, GroupCommit, Journal, JournalError, State};
 use super::progress::Observer;
 use super::status::{self, CustomerRow, Progress};
 use crate::model::{Customer, Line, PlanReader, TaskKind};
@@ -73,7 +74,7 @@ pub struct RunOutcome {
     pub users_moved: u64,
     pub customers_failed: usize,
     /// Why the run stopped early (auth failure, `--max-failures`).
-    pub stopped: Option<String>,
+    pub stopped: Option<StopReason>,
     pub invitations: Option<(PathBuf, usize)>,
     pub correlation_id: Uuid,
 }
@@ -85,7 +86,7 @@ pub(crate) enum Halt {
     /// The whole run stops (an auth failure).
     Run(Box<ApiError>),
     /// The journal could not be written: nothing may be sent without it.
-    Journal(anyhow::Error),
+    Journal(JournalError),
 }
 
 /// What every worker of a run shares.
@@ -98,7 +99,7 @@ pub(crate) struct Ctx<'o> {
     pub opts: ApplyOptions,
     failures: AtomicUsize,
     pub stop: AtomicBool,
-    stop_reason: Mutex<Option<String>>,
+    stop_reason: Mutex<Option<StopReason>>,
     pub orders_placed: AtomicU64,
     pub users_moved: AtomicU64,
     done: Mutex<HashMap<String, Vec<String>>>,
@@ -119,7 +120,7 @@ impl Ctx<'_> {
         self.journal
             .append_all(&events)
             .await
-            .map_err(|e| Halt::Journal(anyhow::Error::new(e)))?;
+            .map_err(Halt::Journal)?;
         self.events.lock().expect("events lock").extend(events);
         Ok(())
     }
@@ -184,7 +185,7 @@ impl Ctx<'_> {
         self.stop.load(Ordering::SeqCst)
     }
 
-    pub fn stop_run(&self, reason: String) {
+    pub fn stop_run(&self, reason: StopReason) {
         let mut r = self.stop_reason.lock().expect("stop lock");
         if r.is_none() {
             *r = Some(reason);
@@ -231,6 +232,24 @@ pub(crate) struct Work<'a> {
     pub todo: CustomerWork<'a>,
 }
 
+/// Refuses an `--only` that matches no customer of the plan (before the journal opens or
+/// anything is sent: a typo must not cost a run, nor start a journal). The plan streams
+/// up to the first customer that matches.
+pub fn check_only(plan: &Path, only: &[String]) -> Result<(), ApplyError> {
+    if only.is_empty() {
+        return Ok(());
+    }
+    let mut reader = PlanReader::open(plan)?;
+    while let Some(c) = reader.next_customer()? {
+        if status::matches_only(&c, only) {
+            return Ok(());
+        }
+    }
+    Err(ApplyError::OnlyMatchesNothing {
+        only: only.to_vec(),
+    })
+}
+
 /// An accepted customer with work in this run, as kept while the plan streams by: only
 /// its lines that are due or whose licences still move ([`due::select`] on the kept
 /// lines chooses the same work as on all of them, since it judges each line on its own).
@@ -261,7 +280,7 @@ pub async fn execute(
     opts: ApplyOptions,
     observer: &dyn Observer,
     confirm: impl FnOnce(&PurchasePreview) -> bool,
-) -> anyhow::Result<RunOutcome> {
+) -> Result<RunOutcome, ApplyError> {
     let started = Instant::now();
     // The head first: a plan that cannot be read stops the run before any call.
     let mut reader = PlanReader::open(plan)?;
@@ -288,7 +307,10 @@ pub async fn execute(
         .client
         .customers(|n| observer.customers_listed(n))
         .await
-        .map_err(|e| anyhow::anyhow!("listing customers failed: {e}"))?;
+        .map_err(|source| ApplyError::ListCustomers {
+            endpoint: ctx.client.base().as_str().trim_end_matches('/').to_string(),
+            source: Box::new(source),
+        })?;
     let mut by_id: HashMap<&str, &PcCustomer> = HashMap::new();
     let mut by_domain: HashMap<&str, &PcCustomer> = HashMap::new();
     // Tenant IDs from the listing reach request paths: only GUIDs are used.
@@ -399,10 +421,9 @@ pub async fn execute(
     let streamed_sha = reader.finish()?;
     check_unchanged(plan, plan_sha256, &streamed_sha)?;
     if in_scope == 0 && !opts.only.is_empty() {
-        anyhow::bail!(
-            "--only {} matches no customer of the plan (give a plan key, customer ID or domain)",
-            opts.only.join(", ")
-        );
+        return Err(ApplyError::OnlyMatchesNothing {
+            only: opts.only.clone(),
+        });
     }
     record_or_fail(&ctx, learnt).await?;
     drop(by_id);
@@ -434,7 +455,7 @@ pub async fn execute(
                 invitations_written = Some((opts.invitations_path.clone(), list.len()));
             }
             Err(e) if e.is_fatal() => {
-                ctx.stop_run(format!("stopped: {e}"));
+                ctx.stop_run(StopReason::Fatal(Box::new(e)));
             }
             Err(e) => {
                 tracing::warn!("could not fetch the relationship request link: {e}");
@@ -458,7 +479,7 @@ pub async fn execute(
                     addons.insert(offer.clone(), prereqs);
                 }
                 Ok(_) => {}
-                Err(e) if e.is_fatal() => ctx.stop_run(format!("stopped: {e}")),
+                Err(e) if e.is_fatal() => ctx.stop_run(StopReason::Fatal(Box::new(e))),
                 // An unknown offer fails its order with a clear 800004 later on.
                 Err(e) => tracing::warn!("reading offer {offer}: {e}"),
             }
@@ -471,7 +492,7 @@ pub async fn execute(
         && !ctx.stopped()
         && !observer.around_prompt(&mut || confirm.take().is_some_and(|f| f(&preview)))
     {
-        anyhow::bail!("not confirmed: nothing was bought");
+        return Err(ApplyError::NotConfirmed);
     }
 
     observer.work_started(work.len() as u64, reassign_total);
@@ -479,7 +500,7 @@ pub async fn execute(
     // Workers take customers one at a time; each is dropped once its work is done.
     let workers = opts.concurrency.max(1).min(work.len().max(1));
     let queue = Mutex::new(work.into_iter());
-    let journal_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
     {
         let ctx = &ctx;
         let queue = &queue;
@@ -510,15 +531,15 @@ pub async fn execute(
                     Err(Halt::Customer) => {
                         let n = ctx.failures.fetch_add(1, Ordering::SeqCst) + 1;
                         if n >= ctx.opts.max_failures {
-                            ctx.stop_run(format!(
-                                "stopped after {n} failed customers (--max-failures {})",
-                                ctx.opts.max_failures
-                            ));
+                            ctx.stop_run(StopReason::MaxFailures {
+                                failed: n,
+                                max: ctx.opts.max_failures,
+                            });
                         }
                     }
-                    Err(Halt::Run(e)) => ctx.stop_run(format!("stopped: {e}")),
+                    Err(Halt::Run(e)) => ctx.stop_run(StopReason::Fatal(e)),
                     Err(Halt::Journal(e)) => {
-                        ctx.stop_run(format!("stopped: the journal cannot be written: {e:#}"));
+                        ctx.stop_run(StopReason::Journal);
                         *journal_error.lock().expect("lock") = Some(e);
                     }
                 }
@@ -530,7 +551,7 @@ pub async fn execute(
     }
     observer.finished();
     if let Some(e) = journal_error.into_inner().expect("lock") {
-        return Err(e);
+        return Err(e.into());
     }
 
     let mut all_events = prior;
@@ -563,13 +584,11 @@ pub async fn execute(
 }
 
 /// Refuses a plan whose bytes changed since its sha256 was taken for the journal.
-fn check_unchanged(plan: &Path, expected: &str, streamed: &str) -> anyhow::Result<()> {
+fn check_unchanged(plan: &Path, expected: &str, streamed: &str) -> Result<(), ApplyError> {
     if expected != streamed {
-        anyhow::bail!(
-            "{} changed while apply read it (its sha256 is no longer the one the journal was opened for); \
-             nothing more was done: re-run apply once the plan is written",
-            plan.display()
-        );
+        return Err(ApplyError::PlanChanged {
+            path: plan.to_path_buf(),
+        });
     }
     Ok(())
 }
@@ -581,7 +600,7 @@ fn final_rows(
     plan_sha256: &str,
     events: &[Event],
     opts: &ApplyOptions,
-) -> anyhow::Result<Vec<CustomerRow>> {
+) -> Result<Vec<CustomerRow>, ApplyError> {
     let progress = status::replay(events);
     let mut reader = PlanReader::open(plan)?;
     let mut rows = Vec::new();
@@ -608,7 +627,7 @@ async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Ite
     .await
 }
 
-async fn record_or_fail(ctx: &Ctx<'_>, events: Vec<Event>) -> anyhow::Result<()> {
+async fn record_or_fail(ctx: &Ctx<'_>, events: Vec<Event>) -> Result<(), JournalError> {
     match ctx.record_all(events).await {
         Ok(()) => Ok(()),
         Err(Halt::Journal(e)) => Err(e),

@@ -9,8 +9,8 @@ use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::journal::{self, Journal};
 use cspmove::apply::run::{self, ApplyOptions, PurchasePreview};
+use cspmove::apply::{ApplyError, exec_report, status};
 use cspmove::apply::{dry_run, http, preflight};
-use cspmove::apply::{exec_report, status};
 use cspmove::fsx;
 use cspmove::model::{Plan, PlanReader};
 
@@ -99,12 +99,13 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         return Err(UsageError("--max-failures must be at least 1".into()).into());
     }
     for r in &args.report {
-        exec_report::check_path(r).map_err(|e| UsageError(e.to_string()))?;
+        exec_report::check_path(r)?;
     }
     // The plan streams (issue 12): its head is read now, so a file that is no plan stops
     // here; its customers are read one at a time by the dry run or the run itself.
     let head = PlanReader::open(&args.plan)?;
     drop(head);
+    run::check_only(&args.plan, &args.only)?;
     // A rehearsal keeps its own journal and invitations by default: a real run must never
     // read "done" from a rehearsal's journal, nor send a sandbox link to a customer.
     let journal_path = args.journal.clone().unwrap_or_else(|| {
@@ -190,8 +191,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         Target::Sandbox
     } else {
         let endpoint = args.endpoint.as_deref().unwrap_or_default();
-        let url = http::check_endpoint_url(endpoint).map_err(UsageError)?;
-        let creds = Credentials::from_env().map_err(|e| UsageError(e.to_string()))?;
+        let url = http::check_endpoint_url(endpoint)?;
+        let creds = Credentials::from_env()?;
         Target::Endpoint(Box::new((url, creds)))
     };
 
@@ -237,7 +238,12 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             if let Some(running) = sandbox {
                 running.shutdown().await;
             }
-            anyhow::bail!("preflight {}: {}", stop.check, stop.error_text());
+            return Err(ApplyError::Preflight {
+                check: stop.check,
+                subject: stop.subject.clone(),
+                text: stop.error_text(),
+            }
+            .into());
         }
         let bars = super::bars::Bars::new(super::use_colour());
         let result = run::execute(
@@ -254,7 +260,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         if let Some(running) = sandbox {
             running.shutdown().await;
         }
-        result
+        anyhow::Ok(result?)
     })?;
     drop(runtime);
 
@@ -264,7 +270,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     let text = summary(&outcome, &journal_path);
     super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
     if let Some(reason) = &outcome.stopped {
-        anyhow::bail!("{reason}");
+        return Err(ApplyError::Stopped(reason.clone()).into());
     }
     let blocked = outcome
         .rows
@@ -272,20 +278,12 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         .filter(|r| r.status == status::CustomerStatus::Blocked)
         .count();
     if outcome.customers_failed > 0 || blocked > 0 {
-        if outcome.customers_failed == 0 {
-            anyhow::bail!(
-                "{blocked} customers are blocked until you act (the summary above says what to do); then re-run apply"
-            );
+        return Err(ApplyError::Unfinished {
+            failed: outcome.customers_failed,
+            blocked,
+            with_report: !args.report.is_empty(),
         }
-        anyhow::bail!(
-            "{} customers failed (see the summary above{}); fix and re-run apply",
-            outcome.customers_failed,
-            if args.report.is_empty() {
-                ""
-            } else {
-                " and the report"
-            }
-        );
+        .into());
     }
     Ok(Outcome::Done)
 }
@@ -353,7 +351,7 @@ fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
 pub(super) async fn start_sandbox(
     plan: &Plan,
     state_file: Option<PathBuf>,
-) -> anyhow::Result<cspmove::sandbox::RunningSandbox> {
+) -> Result<cspmove::sandbox::RunningSandbox, cspmove::sandbox::SandboxError> {
     let token = format!("sandbox-{}", uuid::Uuid::new_v4());
     let mut config = cspmove::sandbox::SandboxConfig::new(token);
     config.seed = Some(plan.clone());

@@ -9,6 +9,7 @@ mod input;
 mod apply;
 mod apply_calls;
 mod catalog;
+mod exit_codes;
 mod files;
 mod plan;
 mod report;
