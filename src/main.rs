@@ -129,12 +129,14 @@ fn exec_report_code(e: &cspmove::apply::exec_report::ExecReportError) -> u8 {
     }
 }
 
-/// Every journal error is a failure while running: the journal is the state of earlier
-/// runs, and a journal of another plan or mode, or one locked by a running `apply`, is
-/// found only once the plan has been read (tests/cli/apply.rs pins 1).
+/// A journal path that is not a file is a usage error, like `-o` at a FIFO. Every other
+/// journal error is a failure while running: the journal is the state of earlier runs,
+/// and a journal of another plan or mode, or one locked by a running `apply`, is found
+/// only once the plan has been read (tests/cli/apply.rs pins 1).
 fn journal_code(e: &cspmove::apply::journal::JournalError) -> u8 {
     use cspmove::apply::journal::JournalError;
     match e {
+        JournalError::NotRegular { .. } => USAGE,
         JournalError::Io { .. }
         | JournalError::OtherPlan { .. }
         | JournalError::OtherMode { .. }

@@ -101,6 +101,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     for r in &args.report {
         exec_report::check_path(r)?;
     }
+    if let Some(path) = &args.journal {
+        journal::check_path(path)?;
+    }
     // The plan streams (issue 12): its head is read now, so a file that is no plan stops
     // here; its customers are read one at a time by the dry run or the run itself.
     let head = PlanReader::open(&args.plan)?;
