@@ -8,11 +8,8 @@
 //! users); `REASSIGN` customers move Office 365 E3 to the new-commerce Microsoft 365 E3
 //! and reassign `USERS` users each (default 40), with seats for all of them.
 
+use cspmove::apply::testplan::{M365_E3_NCE, O365_E3_NCE};
 use cspmove::model::{LicenseAction, Term};
-
-/// New-commerce catalog items of the built-in catalog (src/catalog/builtin.csv).
-const O365_E3_NCE: &str = "CFQ7TTC0LF8R:0001";
-const M365_E3_NCE: &str = "CFQ7TTC0LFLX:0001";
 
 fn main() {
     let counts: Vec<usize> = std::env::args()

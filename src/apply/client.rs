@@ -186,8 +186,14 @@ pub fn hint_for(status: Option<u16>, code: Option<&str>, kind: ErrorKind) -> Str
         "800004" => {
             "the offer ID is not in Partner Center's catalog for this market: check target_offer_id in the plan and re-plan with a current --catalog"
         }
-        "900275" | "2002" => {
+        "900275" | "2002" | "10010" | "10015" => {
             "the quantity is outside the offer's minimum/maximum: fix the seats in the input and re-plan"
+        }
+        "10001" => {
+            "the catalog item is not sold (or not known) in this market: check target_offer_id in the plan and re-plan with a current --catalog"
+        }
+        "10013" => {
+            "the product is not sold with this term and billing: re-plan the line with a term and billing it sells (--term/--billing)"
         }
         "800071" => "line item numbers must run 0…n-1: this is a cspmove bug, please report it",
         "60012" => {

@@ -155,7 +155,7 @@ fn customer_calls(
     if !groups.order.is_empty() {
         totals.any_legacy = true;
         calls.push(format!(
-            "{}: POST /v1/customers/{id}/orders [{}] (legacy offers: Partner Center refuses most new legacy purchases){cond}",
+            "{}: POST /v1/customers/{id}/orders [{}] (legacy offers: Partner Center refuses most new legacy purchases; a legacy add-on among them is a PATCH of its parent subscription's order instead){cond}",
             c.key,
             groups.order.iter().map(item).collect::<Vec<_>>().join("; ")
         ));

@@ -362,8 +362,8 @@ pub(super) async fn start_sandbox(
     // `apply --sandbox` resumes against the seats and users its journal recorded (an
     // existing state file wins over the seed).
     config.state_file = state_file;
-    // Until apply buys legacy targets as Partner Center allows today (issue 10), the
-    // rehearsal sells them as before 2022; the sandbox's default refuses them (403 2091).
-    config.sell_legacy_offers = true;
+    // A rehearsal follows today's Partner Center: a line whose target is a legacy offer
+    // is refused there (403 2091) as it would be for real, with the hint to re-plan it
+    // with a new-commerce target, so the rehearsal finds it before a real run does.
     cspmove::sandbox::start(config).await
 }

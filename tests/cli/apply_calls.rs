@@ -6,15 +6,11 @@
 
 use std::path::PathBuf;
 
-use cspmove::apply::testplan::plan_with;
+use cspmove::apply::testplan::{O365_E3_NCE, plan_with};
 use cspmove::model::Plan;
 use serde_json::Value;
 
 use crate::common::{Sandbox, Workdir, run_command};
-
-/// The new-commerce Office 365 E3 item of the built-in catalog (same licence SKU as the
-/// legacy offer the synthetic plans start from).
-const O365_E3_NCE: &str = "CFQ7TTC0LF8R:0001";
 
 /// `n` customers moving to new-commerce Office 365 E3 (same licence, so no licence
 /// moves), the first `in_de` of them in Germany, the rest in the US.
@@ -22,9 +18,8 @@ fn new_commerce_plan(n: usize, in_de: usize) -> Plan {
     let mut plan = plan_with(n, 0, 0);
     for (i, c) in plan.customers.iter_mut().enumerate() {
         c.country = Some(if i < in_de { "DE" } else { "US" }.to_string());
-        for l in &mut c.lines {
-            l.target_offer_id = Some(O365_E3_NCE.to_string());
-            l.same_license = true;
+        for l in &c.lines {
+            assert_eq!(l.target_offer_id.as_deref(), Some(O365_E3_NCE));
         }
     }
     plan
@@ -35,7 +30,7 @@ fn new_commerce_plan(n: usize, in_de: usize) -> Plan {
 fn requests_of_a_fresh_run(plan: &Plan) -> u64 {
     let wd = Workdir::new();
     let path: PathBuf = wd.write("plan.json", serde_json::to_vec(plan).unwrap());
-    let sb = Sandbox::start_today(&["--seed", path.to_str().unwrap()]);
+    let sb = Sandbox::start(&["--seed", path.to_str().unwrap()]);
     let mut cmd = wd.command([
         "apply",
         "plan.json",
