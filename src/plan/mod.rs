@@ -24,6 +24,7 @@
 //! Rows are moved, not copied, into the plan's lines: at a million rows the strings of
 //! the input are most of the memory the command uses.
 
+pub mod direct;
 pub mod duplicates;
 pub mod json;
 
