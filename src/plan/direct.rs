@@ -150,7 +150,9 @@ impl Write for DirectWriter<'_> {
             if bytes.is_empty() {
                 return Ok(total);
             }
-            if self.written % ALIGN as u64 != 0 || !set_direct(self.file, true).is_ok_and(|on| on) {
+            if !self.written.is_multiple_of(ALIGN as u64)
+                || !set_direct(self.file, true).is_ok_and(|on| on)
+            {
                 // Not at a block boundary (the file was not empty) or no O_DIRECT here.
                 self.direct_after = u64::MAX;
                 self.write_plain(bytes)?;
