@@ -93,23 +93,51 @@ pub fn check_target(path: &Path) -> Result<(), WriteError> {
     target_of(path).map(|_| ())
 }
 
-/// The path that is written for `path` (symlinks followed), and the metadata of the
-/// regular file there, if one exists.
-fn target_of(path: &Path) -> Result<(PathBuf, Option<fs::Metadata>), WriteError> {
-    let io_err = |source: io::Error| WriteError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let target = resolve(path).map_err(io_err)?;
+/// What a path leads to once its symlinks are followed ([`follow`]).
+#[derive(Debug)]
+pub enum Followed {
+    /// Nothing is there yet: a new file would be created at this path.
+    Missing(PathBuf),
+    /// A regular file, with its metadata.
+    Regular(PathBuf, fs::Metadata),
+    /// Something cspmove neither reads as a file nor replaces: a directory, a FIFO, a
+    /// device, a socket (`kind` says which, as "a FIFO (named pipe)").
+    Other { target: PathBuf, kind: &'static str },
+}
+
+/// Follows the symlinks of `path` (dangling ones too: their target is what would be
+/// created) and says what is there. The one rule for every file cspmove writes, and for
+/// the journal, which it also reads and appends to: only a regular file, or a path that
+/// does not exist yet, is used; anything else is refused by the caller, never opened
+/// (opening a FIFO blocks, writing a device destroys data).
+pub fn follow(path: &Path) -> io::Result<Followed> {
+    let target = resolve(path)?;
     match fs::metadata(&target) {
-        Ok(meta) if meta.is_file() => Ok((target, Some(meta))),
-        Ok(meta) => Err(WriteError::NotRegular {
-            path: path.to_path_buf(),
+        Ok(meta) if meta.is_file() => Ok(Followed::Regular(target, meta)),
+        Ok(meta) => Ok(Followed::Other {
             target,
             kind: kind_of(&meta.file_type()),
         }),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((target, None)),
-        Err(e) => Err(io_err(e)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Followed::Missing(target)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The path that is written for `path` (symlinks followed), and the metadata of the
+/// regular file there, if one exists.
+fn target_of(path: &Path) -> Result<(PathBuf, Option<fs::Metadata>), WriteError> {
+    let followed = follow(path).map_err(|source| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    match followed {
+        Followed::Regular(target, meta) => Ok((target, Some(meta))),
+        Followed::Missing(target) => Ok((target, None)),
+        Followed::Other { target, kind } => Err(WriteError::NotRegular {
+            path: path.to_path_buf(),
+            target,
+            kind,
+        }),
     }
 }
 

@@ -5,8 +5,8 @@
 //! | exit | when |
 //! | --- | --- |
 //! | 0 | [`cli::Outcome::Done`], or standard output was closed ([`cli::StdoutClosed`]) |
-//! | 1 | any other error: writing a file ([`cspmove::fsx::WriteError`]), rendering a report, the API, the journal |
-//! | 2 | a usage error ([`cli::UsageError`], clap's own), an input that cannot be read ([`cspmove::input::InputError`]), a plan file that cannot be read ([`cspmove::model::PlanFileError`]), an unknown report format |
+//! | 1 | any other error: writing a file ([`cspmove::fsx::WriteError`]), rendering a report, the API and every stop of `apply` ([`cspmove::apply::ApplyError`]: auth, MFA, `--max-failures`), the journal ([`cspmove::apply::journal::JournalError`]: another plan's, locked), the sandbox's state file |
+//! | 2 | a usage error ([`cli::UsageError`], clap's own), an input that cannot be read ([`cspmove::input::InputError`]), a plan file that cannot be read ([`cspmove::model::PlanFileError`]), an unknown report format, an endpoint URL or credentials that cannot be used, an `--only` that matches no customer |
 //! | 3 | [`cli::Outcome::RowsRejected`]: `plan` rejected rows |
 
 mod cli;
@@ -42,20 +42,106 @@ fn main() -> ExitCode {
 }
 
 /// 2 for usage errors and for input or plan files that cannot be read at all (nothing
-/// was done); 1 for everything that fails while running.
+/// was done); 1 for everything that fails while running. The first error of the chain
+/// whose type decides wins; wrappers that do not decide (context, transparent layers)
+/// leave it to their cause.
 fn exit_code_for(err: &anyhow::Error) -> u8 {
+    err.chain().find_map(decided_code).unwrap_or(RUNNING)
+}
+
+/// Usage error or unreadable input: nothing was done.
+const USAGE: u8 = 2;
+/// A failure while running (I/O, the API, the journal).
+const RUNNING: u8 = 1;
+
+/// The exit code an error's type decides, if it decides one. Each library layer's error
+/// is matched here variant by variant, without a catch-all, so a new variant must be
+/// given its exit code in this one place.
+fn decided_code(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
+    use cspmove::apply::{ApplyError, StopReason, auth, exec_report, http, journal};
     use cspmove::report::ReportError;
-    for cause in err.chain() {
-        if cause.is::<cli::UsageError>()
-            || cause.is::<cspmove::input::InputError>()
-            || cause.is::<cspmove::model::PlanFileError>()
-            || matches!(
-                cause.downcast_ref::<ReportError>(),
-                Some(ReportError::UnknownFormat { .. })
-            )
-        {
-            return 2;
-        }
+    use cspmove::sandbox::SandboxError;
+    if cause.is::<cli::UsageError>()
+        || cause.is::<cspmove::input::InputError>()
+        || cause.is::<cspmove::model::PlanFileError>()
+        || cause.is::<http::EndpointError>()
+        || cause.is::<auth::CredentialsError>()
+    {
+        return Some(USAGE);
     }
-    1
+    if let Some(e) = cause.downcast_ref::<ReportError>() {
+        return match e {
+            ReportError::UnknownFormat { .. } => Some(USAGE),
+            ReportError::Render { .. } | ReportError::Write(_) => Some(RUNNING),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<exec_report::ExecReportError>() {
+        return Some(exec_report_code(e));
+    }
+    if let Some(e) = cause.downcast_ref::<journal::JournalError>() {
+        return Some(journal_code(e));
+    }
+    if let Some(e) = cause.downcast_ref::<ApplyError>() {
+        return match e {
+            // Transparent variants: their `source` is the inner error's cause, so the
+            // inner error is looked at here.
+            ApplyError::Endpoint(_) | ApplyError::Credentials(_) => Some(USAGE),
+            ApplyError::Journal(e) => Some(journal_code(e)),
+            ApplyError::ExecReport(e) => Some(exec_report_code(e)),
+            ApplyError::OnlyMatchesNothing { .. } | ApplyError::Plan(_) => Some(USAGE),
+            ApplyError::PlanChanged { .. } => Some(RUNNING),
+            ApplyError::HttpClient(_)
+            | ApplyError::Auth(_)
+            | ApplyError::Write(_)
+            | ApplyError::ListCustomers { .. }
+            // A refused token, no MFA claim, an app-only token, an endpoint that is down.
+            | ApplyError::Preflight { .. }
+            | ApplyError::ChecksFailed { .. }
+            | ApplyError::NotConfirmed
+            | ApplyError::Unfinished { .. } => Some(RUNNING),
+            ApplyError::Stopped(stop) => Some(match stop {
+                // Authentication, MFA (401 900421), a token that cannot do user
+                // operations, an endpoint that is down: DESIGN §8 stops the run.
+                StopReason::Fatal(_) | StopReason::MaxFailures { .. } | StopReason::Journal => {
+                    RUNNING
+                }
+            }),
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<SandboxError>() {
+        return Some(match e {
+            SandboxError::OutOfRange { .. } | SandboxError::EmptyToken => USAGE,
+            // A `--state` file that cannot be used is state of a run, not input.
+            SandboxError::StateFile(_)
+            | SandboxError::WriteState { .. }
+            | SandboxError::Listen { .. }
+            | SandboxError::Task(_) => RUNNING,
+        });
+    }
+    None
+}
+
+fn exec_report_code(e: &cspmove::apply::exec_report::ExecReportError) -> u8 {
+    use cspmove::apply::exec_report::ExecReportError;
+    match e {
+        ExecReportError::UnknownFormat { .. } => USAGE,
+        ExecReportError::Render { .. } | ExecReportError::Write(_) => RUNNING,
+    }
+}
+
+/// A journal path that is not a file is a usage error, like `-o` at a FIFO. Every other
+/// journal error is a failure while running: the journal is the state of earlier runs,
+/// and a journal of another plan or mode, or one locked by a running `apply`, is found
+/// only once the plan has been read (tests/cli/apply.rs pins 1).
+fn journal_code(e: &cspmove::apply::journal::JournalError) -> u8 {
+    use cspmove::apply::journal::JournalError;
+    match e {
+        JournalError::NotRegular { .. } => USAGE,
+        JournalError::Io { .. }
+        | JournalError::OtherPlan { .. }
+        | JournalError::OtherMode { .. }
+        | JournalError::Corrupt { .. }
+        | JournalError::NotAJournal { .. }
+        | JournalError::Locked { .. } => RUNNING,
+    }
 }

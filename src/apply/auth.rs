@@ -66,8 +66,8 @@ pub enum CredentialsError {
     Missing,
     #[error("CSPMOVE_REFRESH_TOKEN is set but not {0} (see docs/apply.md)")]
     Incomplete(String),
-    #[error("CSPMOVE_AUTHORITY: {0}")]
-    Authority(String),
+    #[error("CSPMOVE_AUTHORITY")]
+    Authority(#[source] super::http::EndpointError),
 }
 
 impl Credentials {

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::StopReason;
 use super::run::RunOutcome;
 use super::status::{self, CustomerRow};
 use crate::fsx::write_atomic;
@@ -46,7 +47,7 @@ struct JsonReport<'a> {
     elapsed_seconds: f64,
     orders_placed: u64,
     users_moved: u64,
-    stopped: Option<&'a str>,
+    stopped: Option<String>,
     counts: std::collections::BTreeMap<&'static str, usize>,
     customers: &'a [CustomerRow],
 }
@@ -74,7 +75,7 @@ pub fn write(outcome: &RunOutcome, path: &Path) -> Result<(), ExecReportError> {
                 elapsed_seconds: outcome.elapsed.as_secs_f64(),
                 orders_placed: outcome.orders_placed,
                 users_moved: outcome.users_moved,
-                stopped: outcome.stopped.as_deref(),
+                stopped: outcome.stopped.as_ref().map(StopReason::text),
                 counts: status::counts(&outcome.rows)
                     .into_iter()
                     .map(|(s, n)| (s.as_str(), n))
@@ -186,7 +187,10 @@ fn markdown(o: &RunOutcome) -> String {
         o.correlation_id
     ));
     if let Some(stop) = &o.stopped {
-        s.push_str(&format!("- **run stopped early:** {}\n", md_cell(stop)));
+        s.push_str(&format!(
+            "- **run stopped early:** {}\n",
+            md_cell(&stop.text())
+        ));
     }
     if let Some((path, n)) = &o.invitations {
         s.push_str(&format!(

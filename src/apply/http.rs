@@ -11,9 +11,31 @@ use std::time::Duration;
 
 use url::Url;
 
+use super::ApplyError;
+
+/// A base URL that cspmove will not send a token to. Each variant names the URL as given.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EndpointError {
+    #[error("{text:?} is not a URL")]
+    NotAUrl {
+        text: String,
+        #[source]
+        source: url::ParseError,
+    },
+    #[error(
+        "{text}: plain http:// is refused except to loopback (a token would travel unencrypted); use https://"
+    )]
+    PlainHttp { text: String },
+    #[error("{text}: unsupported scheme {scheme:?}; use https://")]
+    Scheme { text: String, scheme: String },
+}
+
 /// Refuses a base URL that is not https, except plain http to a loopback host.
-pub fn check_endpoint_url(text: &str) -> Result<Url, String> {
-    let url = Url::parse(text.trim()).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+pub fn check_endpoint_url(text: &str) -> Result<Url, EndpointError> {
+    let url = Url::parse(text.trim()).map_err(|source| EndpointError::NotAUrl {
+        text: text.to_string(),
+        source,
+    })?;
     match url.scheme() {
         "https" => Ok(url),
         "http" => {
@@ -26,14 +48,15 @@ pub fn check_endpoint_url(text: &str) -> Result<Url, String> {
             if loopback {
                 Ok(url)
             } else {
-                Err(format!(
-                    "{text}: plain http:// is refused except to loopback (a token would travel unencrypted); use https://"
-                ))
+                Err(EndpointError::PlainHttp {
+                    text: text.to_string(),
+                })
             }
         }
-        other => Err(format!(
-            "{text}: unsupported scheme {other:?}; use https://"
-        )),
+        other => Err(EndpointError::Scheme {
+            text: text.to_string(),
+            scheme: other.to_string(),
+        }),
     }
 }
 
@@ -44,14 +67,15 @@ pub fn strip_bom(bytes: &[u8]) -> &[u8] {
 
 /// The reqwest client: rustls, a per-request timeout, no redirects (a redirect could
 /// carry the bearer token to another host).
-pub fn http_client(timeout: Duration) -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, ApplyError> {
+    reqwest::Client::builder()
         .use_rustls_tls()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(15))
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(crate::GENERATED_BY)
-        .build()?)
+        .build()
+        .map_err(ApplyError::HttpClient)
 }
 
 /// A reqwest error's text without the URL (a URL could carry a query with a secret).
@@ -110,7 +134,7 @@ mod tests {
         assert!(check_endpoint_url("http://localhost:8080").is_ok());
         assert!(check_endpoint_url("http://[::1]:8080").is_ok());
         let err = check_endpoint_url("http://api.example.com").unwrap_err();
-        assert!(err.contains("loopback"), "{err}");
+        assert!(err.to_string().contains("loopback"), "{err}");
         assert!(check_endpoint_url("ftp://x").is_err());
     }
 

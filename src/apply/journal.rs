@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::client::{ApiError, ErrorKind, render_error};
+use crate::fsx::Followed;
 
 pub const JOURNAL_SCHEMA: &str = "cspmove.journal/v1";
 
@@ -271,6 +272,33 @@ pub enum JournalError {
         "another `cspmove apply` is running on {path} (its lock {lock} is held); wait for it to finish"
     )]
     Locked { path: String, lock: String },
+    /// The journal (or its lock) leads to a directory, a FIFO, a device or a socket:
+    /// refused before it is opened (a FIFO would block, a device would take the events).
+    #[error(
+        "{path}: it is {kind}, not a regular file; cspmove keeps a journal only in a regular file (give --journal a file path)"
+    )]
+    NotRegular {
+        /// As given, with the file it links to when it is a symlink.
+        path: String,
+        kind: &'static str,
+    },
+}
+
+/// The file a journal path leads to (symlinks followed, by the one rule of
+/// [`crate::fsx::follow`]), and whether it exists; anything but a regular file is refused.
+fn journal_file(path: &Path) -> Result<(PathBuf, bool), JournalError> {
+    match crate::fsx::follow(path).map_err(io_err(path))? {
+        Followed::Regular(target, _) => Ok((target, true)),
+        Followed::Missing(target) => Ok((target, false)),
+        Followed::Other { target, kind } => Err(JournalError::NotRegular {
+            path: if target == path {
+                path.display().to_string()
+            } else {
+                format!("{} (a link to {})", path.display(), target.display())
+            },
+            kind,
+        }),
+    }
 }
 
 fn io_err(path: &Path) -> impl Fn(std::io::Error) -> JournalError + '_ {
@@ -280,10 +308,20 @@ fn io_err(path: &Path) -> impl Fn(std::io::Error) -> JournalError + '_ {
     }
 }
 
+/// Refuses a journal path that leads to anything but a regular file (or nothing yet),
+/// so commands can check `--journal` before they read the plan.
+pub fn check_path(path: &Path) -> Result<(), JournalError> {
+    journal_file(path).map(|_| ())
+}
+
 /// Reads a journal: header and events. A last line without its newline (a torn write)
 /// is ignored; a bad line in the middle is an error (someone edited the file).
 pub fn read(path: &Path) -> Result<Option<(Header, Vec<Event>)>, JournalError> {
-    let file = match File::open(path) {
+    let (target, exists) = journal_file(path)?;
+    if !exists {
+        return Ok(None);
+    }
+    let file = match File::open(target) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err(path)(e)),
@@ -368,7 +406,11 @@ impl Journal {
         plan_sha256: &str,
         sandbox: bool,
     ) -> Result<(Journal, Vec<Event>), JournalError> {
-        let lock = acquire_lock(path)?;
+        // Refused before anything is opened or locked; then every operation below works on
+        // the file itself, the one the lock is named after, so a symlink stays a symlink.
+        journal_file(path)?;
+        let file_path = canonical(path);
+        let lock = acquire_lock(path, &file_path)?;
         let existing = read(path)?;
         let events = match &existing {
             Some((header, events)) => {
@@ -386,28 +428,28 @@ impl Journal {
                 generated_by: crate::GENERATED_BY.to_string(),
                 sandbox: Some(sandbox),
             };
-            let mut file = File::create(path).map_err(io_err(path))?;
+            let mut file = File::create(&file_path).map_err(io_err(path))?;
             let mut line = serde_json::to_vec(&header).expect("header serialises");
             line.push(b'\n');
             file.write_all(&line).map_err(io_err(path))?;
             file.sync_all().map_err(io_err(path))?;
-            sync_dir(path);
+            sync_dir(&file_path);
         }
         // A torn last line from a crash never happened (its fsync did not finish): cut it
         // off so the next event starts on a line of its own.
-        let bytes = std::fs::read(path).map_err(io_err(path))?;
+        let bytes = std::fs::read(&file_path).map_err(io_err(path))?;
         if bytes.last().is_some_and(|b| *b != b'\n') {
             let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
             let f = OpenOptions::new()
                 .write(true)
-                .open(path)
+                .open(&file_path)
                 .map_err(io_err(path))?;
             f.set_len(keep as u64).map_err(io_err(path))?;
             f.sync_all().map_err(io_err(path))?;
         }
         let file = OpenOptions::new()
             .append(true)
-            .open(path)
+            .open(&file_path)
             .map_err(io_err(path))?;
         Ok((
             Journal {
@@ -535,8 +577,15 @@ pub fn lock_path(journal: &Path) -> PathBuf {
 
 /// The journal's own path, through any symlinks: two runs that name one journal by
 /// different paths (a link, `./x`, `../d/x`) must meet at one lock. A journal that does
-/// not exist yet resolves through its directory.
+/// not exist yet resolves through its directory (and a dangling link to its target, the
+/// file that will be created).
 pub fn canonical(journal: &Path) -> PathBuf {
+    let journal = match crate::fsx::follow(journal) {
+        Ok(Followed::Regular(target, _) | Followed::Missing(target)) => target,
+        Ok(Followed::Other { target, .. }) => target,
+        Err(_) => journal.to_path_buf(),
+    };
+    let journal = journal.as_path();
     if let Ok(p) = std::fs::canonicalize(journal) {
         return p;
     }
@@ -550,8 +599,15 @@ pub fn canonical(journal: &Path) -> PathBuf {
     }
 }
 
-fn acquire_lock(journal: &Path) -> Result<File, JournalError> {
-    let lock = lock_path(&canonical(journal));
+/// Takes the lock of the journal `journal` (as given) whose file is `file` (canonical).
+fn acquire_lock(journal: &Path, file: &Path) -> Result<File, JournalError> {
+    let lock = lock_path(file);
+    if let Followed::Other { kind, .. } = crate::fsx::follow(&lock).map_err(io_err(&lock))? {
+        return Err(JournalError::NotRegular {
+            path: lock.display().to_string(),
+            kind,
+        });
+    }
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -736,6 +792,80 @@ mod tests {
         std::os::unix::fs::symlink(&path, &link).unwrap();
         let err = Journal::open(&link, "aaa", false).unwrap_err();
         assert!(matches!(err, JournalError::Locked { .. }), "{err}");
+    }
+
+    /// Regression (hostile test): `--journal` at a FIFO blocked `status` forever on the
+    /// open, and `apply --journal /dev/null` "kept" its events in the device.
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_a_device_as_journal_is_refused_without_opening_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("j.fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let link = dir.path().join("link.jsonl");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        for path in [
+            fifo.as_path(),
+            link.as_path(),
+            Path::new("/dev/null"),
+            dir.path(),
+        ] {
+            let err = read(path).unwrap_err();
+            assert!(matches!(err, JournalError::NotRegular { .. }), "{err}");
+            let err = Journal::open(path, "aaa", false).unwrap_err();
+            assert!(matches!(err, JournalError::NotRegular { .. }), "{err}");
+            assert!(check_path(path).is_err());
+        }
+        let err = read(&fifo).unwrap_err().to_string();
+        assert!(
+            err.contains("it is a FIFO (named pipe), not a regular file"),
+            "{err}"
+        );
+        let err = read(&link).unwrap_err().to_string();
+        assert!(err.contains("link.jsonl (a link to "), "{err}");
+        // Nothing was created beside them.
+        assert!(!dir.path().join("j.fifo.lock").exists());
+    }
+
+    /// A symlinked journal is the file it links to: events land there, the link stays a
+    /// link, and the lock is the target's (a dangling link creates its target).
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_journal_is_written_through_and_locked_at_its_target() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        std::fs::create_dir(&store).unwrap();
+        let target = store.join("real.jsonl");
+        let link = dir.path().join("j.jsonl");
+        std::os::unix::fs::symlink("store/real.jsonl", &link).unwrap();
+        {
+            let (mut j, events) = Journal::open(&link, "aaa", false).unwrap();
+            assert!(events.is_empty());
+            j.append(&Event::new("c1", Action::Provision, State::Started))
+                .unwrap();
+            // The lock is the target's: opening the target itself meets it.
+            assert!(matches!(
+                Journal::open(&target, "aaa", false),
+                Err(JournalError::Locked { .. })
+            ));
+            assert!(store.join("real.jsonl.lock").exists());
+            assert!(!dir.path().join("j.jsonl.lock").exists());
+        }
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let (_, events) = read(&target).unwrap().unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(canonical(&link), std::fs::canonicalize(&target).unwrap());
     }
 
     #[test]

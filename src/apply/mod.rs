@@ -9,12 +9,15 @@
 //! [`licenses`] (licence moves), [`preflight`] (`cspmove doctor` and the start of every
 //! run), [`status`] (where each customer stands, from the journal alone), and
 //! [`invitations`] and [`exec_report`] (the files a partner acts on). Progress is
-//! reported through [`progress::Observer`]; the binary draws it.
+//! reported through [`progress::Observer`]; the binary draws it. Every public function
+//! returns its own typed error or the layer's one [`ApplyError`] ([`error`]), never a
+//! string.
 
 pub mod auth;
 pub mod client;
 pub mod dry_run;
 pub mod due;
+pub mod error;
 pub mod exec_report;
 pub mod http;
 pub mod invitations;
@@ -31,3 +34,5 @@ pub mod status;
 // can reach only the library's public items; not part of the API, so hidden from docs.
 #[doc(hidden)]
 pub mod testplan;
+
+pub use error::{ApplyError, StopReason};

@@ -7,6 +7,7 @@
 //! file can be given to `plan --catalog`. Exit codes: 0 done, 1 a failure while running
 //! (API, writing), 2 usage or a `--catalog` that cannot be read.
 
+use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -172,8 +173,8 @@ pub fn run(args: CatalogArgs) -> anyhow::Result<super::Outcome> {
                 None
             } else {
                 let endpoint = endpoint.as_deref().unwrap_or_default();
-                let url = http::check_endpoint_url(endpoint).map_err(UsageError)?;
-                let creds = Credentials::from_env().map_err(|e| UsageError(e.to_string()))?;
+                let url = http::check_endpoint_url(endpoint)?;
+                let creds = Credentials::from_env()?;
                 Some((url, creds))
             };
             let rows = fetch(&country, target)?;
@@ -215,7 +216,7 @@ fn fetch(
         if let Some(running) = sandbox {
             running.shutdown().await;
         }
-        let fetched = result.map_err(|e| anyhow::anyhow!("catalog fetch: {e}"))?;
+        let fetched = result.context("catalog fetch")?;
         eprintln!(
             "cspmove: {} new-commerce SKUs read from {} products of market {country}{}",
             fetched.rows.len(),

@@ -8,11 +8,11 @@ use anyhow::Context;
 use clap::Args;
 use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
-use cspmove::apply::{http, preflight};
+use cspmove::apply::{ApplyError, http, preflight};
 use cspmove::model::{Plan, PlanFileError};
 
+use super::Outcome;
 use super::plan::FormatArg;
-use super::{Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -49,8 +49,8 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
         None
     } else {
         let endpoint = args.endpoint.as_deref().unwrap_or_default();
-        let url = http::check_endpoint_url(endpoint).map_err(UsageError)?;
-        let creds = Credentials::from_env().map_err(|e| UsageError(e.to_string()))?;
+        let url = http::check_endpoint_url(endpoint)?;
+        let creds = Credentials::from_env()?;
         Some((url, creds))
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -116,14 +116,11 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
         .filter(|c| c.verdict == preflight::Verdict::Fail)
         .count();
     if failed > 0 {
-        anyhow::bail!(
-            "{failed} preflight checks failed{}",
-            if report.stopper().is_some() {
-                ": a run would stop"
-            } else {
-                ": the customers named are blocked"
-            }
-        );
+        return Err(ApplyError::ChecksFailed {
+            failed,
+            stops_run: report.stopper().is_some(),
+        }
+        .into());
     }
     Ok(Outcome::Done)
 }

@@ -25,11 +25,12 @@ pub struct StatusArgs {
 pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     // The plan streams: one customer at a time becomes its status row and is dropped.
     // The reader's errors name the plan file.
-    let mut reader = PlanReader::open(&args.plan)?;
     let journal_path = args
         .journal
         .clone()
         .unwrap_or_else(|| journal::default_path(&args.plan));
+    journal::check_path(&journal_path)?;
+    let mut reader = PlanReader::open(&args.plan)?;
     // The plan's sha256 is known once it has streamed by, so the journal is checked
     // after (by the one check `apply` makes too).
     let (header, events) = match journal::read(&journal_path)? {

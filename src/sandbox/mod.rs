@@ -32,11 +32,39 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use tokio::sync::watch;
 
-pub use state::Accept;
 use state::SandboxState;
+pub use state::{Accept, StateFileError};
+
+/// Why a sandbox could not start. Each variant names its address or file.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// A fraction of the configuration lies outside 0–1.
+    #[error("the {name} must lie between 0 and 1, not {value}")]
+    OutOfRange { name: &'static str, value: f64 },
+    #[error("the token must not be empty")]
+    EmptyToken,
+    /// The `--state` file cannot be read or is not a sandbox state.
+    #[error(transparent)]
+    StateFile(#[from] StateFileError),
+    /// The state file cannot be written (its compaction on start).
+    #[error("cannot write the sandbox state file {}", .path.display())]
+    WriteState {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The blocking task that reads or writes the state file panicked or was cancelled.
+    #[error("the sandbox's state file task failed")]
+    Task(#[from] tokio::task::JoinError),
+}
 
 /// How to run a sandbox. Build it with [`SandboxConfig::new`] and change fields.
 #[derive(Debug, Clone)]
@@ -140,32 +168,24 @@ impl RunningSandbox {
 }
 
 /// Binds, spawns the server task and returns at once.
-pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
-    for (name, rate) in [
+pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
+    let accept = match config.accept {
+        Accept::Fraction(f) => f,
+        Accept::All | Accept::None => 0.0,
+    };
+    for (name, value) in [
         ("fail rate", config.fail_rate),
         ("throttle rate", config.throttle_rate),
+        ("accept fraction", accept),
+        ("missing-role fraction", config.missing_role),
     ] {
-        anyhow::ensure!(
-            (0.0..=1.0).contains(&rate),
-            "the {name} must lie between 0 and 1, not {rate}"
-        );
+        if !(0.0..=1.0).contains(&value) {
+            return Err(SandboxError::OutOfRange { name, value });
+        }
     }
-    if let Accept::Fraction(f) = config.accept {
-        anyhow::ensure!(
-            (0.0..=1.0).contains(&f),
-            "the accept fraction must lie between 0 and 1, not {f}"
-        );
+    if config.token.trim().is_empty() {
+        return Err(SandboxError::EmptyToken);
     }
-    anyhow::ensure!(
-        !config.token.trim().is_empty(),
-        "the token must not be empty"
-    );
-
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&config.missing_role),
-        "the missing-role fraction must lie between 0 and 1, not {}",
-        config.missing_role
-    );
 
     // An existing state file wins over the seed: a restart must not undo a rehearsal.
     let existing = config.state_file.as_ref().filter(|p| p.exists());
@@ -196,10 +216,14 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
         tracing::warn!("the last record of the state file was cut short by a crash and is ignored");
     }
 
+    let listen_err = |source| SandboxError::Listen {
+        addr: config.listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
-    let addr = listener.local_addr()?;
+        .map_err(listen_err)?;
+    let addr = listener.local_addr().map_err(listen_err)?;
 
     // Compaction on start: the loaded (or seeded) state becomes the file's one snapshot,
     // on disk before the first request is served.
@@ -213,10 +237,8 @@ pub async fn start(config: SandboxConfig) -> anyhow::Result<RunningSandbox> {
                 } else {
                     persist::ChangeLog::create(&path, &state)
                 }
-                .with_context(|| {
-                    format!("cannot write the sandbox state file {}", path.display())
-                })?;
-                anyhow::Ok((state, Some(log)))
+                .map_err(|source| SandboxError::WriteState { path, source })?;
+                Ok::<_, SandboxError>((state, Some(log)))
             })
             .await??
         }

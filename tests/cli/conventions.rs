@@ -106,11 +106,28 @@ fn errors_name_their_file_and_say_their_cause_once() {
     );
     planned(&wd, 4);
     std::fs::create_dir(wd.join("journal-dir")).unwrap();
+    // A journal path that is a directory is refused like `-o` at one (exit 2, before
+    // the plan is read; it used to fail on the read with exit 1).
     let out = wd
         .run(["status", "plan.json", "--journal", "journal-dir"])
+        .expect_code(2);
+    assert_eq!(
+        out.stderr,
+        "cspmove: error: journal-dir: it is a directory, not a regular file; cspmove keeps a \
+         journal only in a regular file (give --journal a file path)\n"
+    );
+    // An I/O error names the file and its cause once (a path through a file: ENOTDIR,
+    // even for root).
+    let out = wd
+        .run(["status", "plan.json", "--journal", "plan.json/j.jsonl"])
         .expect_code(1);
     assert_eq!(out.stderr.matches("os error").count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("journal-dir"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .starts_with("cspmove: error: plan.json/j.jsonl: cannot read or write the journal: "),
+        "{}",
+        out.stderr
+    );
 }
 
 /// `--map seats=Lizenzen` for a header the file does not have: the message says that the

@@ -122,3 +122,50 @@ fn a_fifo_as_plan_or_report_path_is_refused_and_left_alone() {
     let meta = std::fs::metadata(&fifo).unwrap();
     assert!(meta.file_type().is_fifo(), "the FIFO is still a FIFO");
 }
+
+/// Regression (hostile test): `--journal` at a FIFO hung `status` on the open, and a
+/// journal at a device took the events. The journal follows the one rule of every file
+/// cspmove writes: refused with exit 2 before the plan is read, the FIFO left alone.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_as_journal_is_refused_and_left_alone() {
+    use std::os::unix::fs::FileTypeExt;
+    let wd = Workdir::new();
+    let plan = cspmove::apply::testplan::plan_with(1, 0, 0);
+    wd.write("plan.json", serde_json::to_vec(&plan).unwrap());
+    let fifo = wd.join("pipe.jsonl");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let refused = "pipe.jsonl: it is a FIFO (named pipe), not a regular file";
+    wd.run(["status", "plan.json", "--journal", "pipe.jsonl"])
+        .expect_code(2)
+        .expect_stderr_contains(refused);
+    wd.run([
+        "apply",
+        "plan.json",
+        "--sandbox",
+        "--journal",
+        "pipe.jsonl",
+        "--yes",
+    ])
+    .expect_code(2)
+    .expect_stderr_contains(refused);
+    wd.run([
+        "apply",
+        "plan.json",
+        "--sandbox",
+        "--dry-run",
+        "--journal",
+        "/dev/null",
+    ])
+    .expect_code(2)
+    .expect_stderr_contains("/dev/null: it is a character device");
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(!wd.join("pipe.jsonl.lock").exists());
+    assert!(!wd.join("sandbox-invitations.csv").exists());
+}

@@ -7,7 +7,9 @@ mod conventions;
 mod input;
 
 mod apply;
+mod apply_calls;
 mod catalog;
+mod exit_codes;
 mod files;
 mod plan;
 mod report;
