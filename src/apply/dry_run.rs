@@ -146,6 +146,7 @@ mod tests {
             only: vec![],
             max_failures: 1,
             invitations_path: PathBuf::from("invitations.csv"),
+            lang: crate::i18n::Lang::En,
         };
         let text = dry_run(&plan, &[], &opts);
         assert_eq!(
