@@ -38,11 +38,11 @@ impl Invitation {
     }
 }
 
-/// What every row says about the link (`invitations.note`): accepting it gives the
+/// What every row says about the link (`invitation_csv.note`): accepting it gives the
 /// partner no admin access, and the licence moves need a GDAP relationship, requested
 /// separately (partner-center-api.md §11).
 pub fn link_note(lang: Lang) -> &'static str {
-    texts(lang).get("invitations.note")
+    texts(lang).get("invitation_csv.note")
 }
 
 /// The UTF-8 byte order mark: Excel reads a CSV without it in the machine's legacy code

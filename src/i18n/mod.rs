@@ -2,7 +2,7 @@
 //! headings and labels, task descriptions, warnings, rejection messages and the summary
 //! `cspmove plan` prints, and `apply`'s texts: the execution report, the `note` of
 //! invitations.csv, the `status` table and next steps, the `doctor` table and the summary
-//! `apply` prints (keys `exec_report.*`, `invitations.*`, `apply_status.*`, `next_step.*`,
+//! `apply` prints (keys `exec_report.*`, `invitation_csv.*`, `apply_status.*`, `next_step.*`,
 //! `doctor.*`, `apply_summary.*`).
 //!
 //! The texts live in data files, one per language (`src/i18n/en.json`, `ko.json`,
