@@ -91,6 +91,9 @@ pub(crate) async fn reconcile(
         Ok(s) => s,
         Err(e) => return Err(unreadable("subscriptions", e).await),
     };
+    if let Some(found) = tagged_subscriptions(c, &lines, &subs) {
+        return Ok(Some(found));
+    }
     Ok(matching_subscriptions(&subs, &want, pending, claimed))
 }
 
@@ -130,6 +133,30 @@ fn matching_order<'o>(
                 .all(|(h, w)| h.1 == w.1 && offer_matches(&h.0, &w.0));
         by_request || (by_items && created_after_start(o.creation_date, pending.started))
     })
+}
+
+/// The subscriptions carrying each line's purchase tag (`[cspmove:…]` in the friendly
+/// name): what cspmove bought for exactly these lines, whatever the order's dates or
+/// claims. This is how a legacy add-on is found, whose PATCH changed an order that is
+/// older than the purchase and already claimed by its base line.
+fn tagged_subscriptions(
+    c: &Customer,
+    lines: &[&Line],
+    subs: &[pc::Subscription],
+) -> Option<(String, Vec<String>)> {
+    if lines.is_empty() {
+        return None;
+    }
+    let found: Vec<&pc::Subscription> = lines
+        .iter()
+        .map(|l| super::purchase::tagged_subscription(c, l, subs))
+        .collect::<Option<_>>()?;
+    let order_id = found[0]
+        .order_id
+        .clone()
+        .filter(|o| !o.is_empty())
+        .unwrap_or_else(|| found[0].id.clone());
+    Some((order_id, found.iter().map(|s| s.id.clone()).collect()))
 }
 
 /// Subscriptions of our offers and quantities from one order no recorded order claims.

@@ -11,6 +11,7 @@ use cspmove::apply::journal::{self, Journal};
 use cspmove::apply::run::{self, ApplyOptions, PurchasePreview};
 use cspmove::apply::{ApplyError, exec_report, status};
 use cspmove::apply::{dry_run, http, preflight};
+use cspmove::fsx;
 use cspmove::i18n::{Lang, texts};
 use cspmove::model::{Plan, PlanReader};
 
@@ -109,9 +110,11 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.journal {
         journal::check_path(path)?;
     }
-    // The plan and the sha256 of its bytes, which the journal records.
-    let (plan, plan_sha) = PlanReader::open(&args.plan)?.read_all()?;
-    run::check_only(&plan, &args.only)?;
+    // The plan streams (issue 12): its head is read now, so a file that is no plan stops
+    // here; its customers are read one at a time by the dry run or the run itself.
+    let head = PlanReader::open(&args.plan)?;
+    drop(head);
+    run::check_only(&args.plan, &args.only)?;
     // A rehearsal keeps its own journal and invitations by default: a real run must never
     // read "done" from a rehearsal's journal, nor send a sandbox link to a customer.
     let journal_path = args.journal.clone().unwrap_or_else(|| {
@@ -166,9 +169,24 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     };
 
     if args.dry_run {
-        let prior = journal::read_for(&journal_path, &plan_sha, Some(args.sandbox))?;
-        let text = dry_run::dry_run(&plan, &prior, &opts);
-        super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
+        // A journal of earlier runs must be this plan's before anything is printed from
+        // it: only then is the plan hashed ahead of the streaming pass.
+        let prior = match journal::read(&journal_path)? {
+            Some((header, events)) => {
+                let sha = fsx::sha256_file(&args.plan)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.plan.display()))?;
+                header.check(&journal_path, &sha, Some(args.sandbox))?;
+                events
+            }
+            None => Vec::new(),
+        };
+        let reader = PlanReader::open(&args.plan)?;
+        super::to_stdout(|out| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+            dry_run::dry_run_streaming(reader, &prior, &opts, &mut out)?;
+            out.flush()?;
+            Ok(())
+        })?;
         return Ok(Outcome::Done);
     }
 
@@ -188,6 +206,10 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         Target::Endpoint(Box::new((url, creds)))
     };
 
+    // The journal records the sha256 of the plan's bytes; the run checks it again as the
+    // plan streams by, so a plan changed in between is refused before anything is bought.
+    let plan_sha = fsx::sha256_file(&args.plan)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.plan.display()))?;
     let (journal, prior) = Journal::open(&journal_path, &plan_sha, args.sandbox)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -198,7 +220,10 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         let (base, creds, sandbox) = match target {
             Target::Endpoint(target) => (target.0, target.1, None),
             Target::Sandbox => {
+                // The in-process sandbox is seeded with every customer of the plan.
+                let plan = Plan::read(&args.plan)?;
                 let running = start_sandbox(&plan, Some(sandbox_state)).await?;
+                drop(plan);
                 let url = url::Url::parse(&running.url())?;
                 let creds = Credentials::Token(Secret::new(running.token().to_string()));
                 eprintln!(
@@ -231,9 +256,16 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             .into());
         }
         let bars = super::bars::Bars::new(super::use_colour());
-        let result = run::execute(&plan, &plan_sha, client, journal, prior, opts, &bars, |p| {
-            yes || confirm(p)
-        })
+        let result = run::execute(
+            &args.plan,
+            &plan_sha,
+            client,
+            journal,
+            prior,
+            opts,
+            &bars,
+            |p| yes || confirm(p),
+        )
         .await;
         if let Some(running) = sandbox {
             running.shutdown().await;
@@ -358,8 +390,8 @@ pub(super) async fn start_sandbox(
     // `apply --sandbox` resumes against the seats and users its journal recorded (an
     // existing state file wins over the seed).
     config.state_file = state_file;
-    // Until apply buys legacy targets as Partner Center allows today (issue 10), the
-    // rehearsal sells them as before 2022; the sandbox's default refuses them (403 2091).
-    config.sell_legacy_offers = true;
+    // A rehearsal follows today's Partner Center: a line whose target is a legacy offer
+    // is refused there (403 2091) as it would be for real, with the hint to re-plan it
+    // with a new-commerce target, so the rehearsal finds it before a real run does.
     cspmove::sandbox::start(config).await
 }

@@ -198,7 +198,10 @@ pub fn router(app: Arc<App>) -> Router {
             "/customers/{cid}/orders",
             get(orders::list_orders).post(orders::create_order),
         )
-        .route("/customers/{cid}/orders/{oid}", get(orders::get_order))
+        .route(
+            "/customers/{cid}/orders/{oid}",
+            get(orders::get_order).patch(orders::patch_order),
+        )
         .route(
             "/customers/{cid}/orders/{oid}/provisioningstatus",
             get(orders::provisioning_status),

@@ -210,29 +210,18 @@ impl SandboxState {
             ));
         }
         let now = self.now();
-        for (line, offer) in req.lines.iter().zip(&offers) {
+        for offer in &offers {
             // Today's rule: a deprecated legacy offer is never bought anew (§11).
             if offer.deprecated && !sell_deprecated {
                 return Err(offer_no_longer_available(offer, cat));
             }
             if offer.is_add_on {
-                let parent_ok = line
-                    .parent_subscription_id
-                    .as_deref()
-                    .and_then(|p| tenant.subscription(p))
-                    .is_some_and(|p| {
-                        p.effective_status(now) == "active"
-                            && offer
-                                .prerequisite_offers
-                                .iter()
-                                .any(|o| o.eq_ignore_ascii_case(&p.offer_id))
-                    });
-                if !parent_ok {
-                    return Err(ApiError::bad_input(format!(
-                        "Add-on offer {} needs parentSubscriptionId of an active subscription to one of its prerequisite offers.",
-                        offer.id
-                    )));
-                }
+                // The documented path of a legacy add-on is a PATCH of the order that
+                // bought its parent subscription (partner-center-api.md §5).
+                return Err(ApiError::bad_input(format!(
+                    "Offer {} is an add-on: buy it by patching the order of its parent subscription (PATCH /v1/customers/{{id}}/orders/{{orderId}} with parentSubscriptionId), not in a new order.",
+                    offer.id
+                )));
             }
             if offer.limit > 0 {
                 let owned = tenant
@@ -314,6 +303,161 @@ impl SandboxState {
         let sub_ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
         tenant.subscriptions.extend(subs);
         tenant.orders.push(order.clone());
+        for sid in sub_ids {
+            self.changed(Change::Subscription(tid.clone(), sid));
+        }
+        self.changed(Change::Order(tid, order.id.clone()));
+        Ok(order)
+    }
+
+    /// `PATCH /v1/customers/{id}/orders/{orderId}` (§5, "purchase an add-on to a
+    /// subscription"): adds legacy add-on lines to the order that bought their parent
+    /// subscription. Every line must be an add-on whose `parentSubscriptionId` is an
+    /// active subscription of this order to one of its prerequisite offers; each becomes
+    /// a subscription of this order (seats in its SKU's pool) and a line item numbered
+    /// after the order's others. Returns the updated order (200). A new-commerce order
+    /// is never patched: a new-commerce add-on is a cart line.
+    pub fn patch_order(
+        &mut self,
+        cat: &Catalog,
+        sell_deprecated: bool,
+        cid: &str,
+        oid: &str,
+        req: &OrderRequest,
+    ) -> Result<Order, ApiError> {
+        let now = self.now();
+        let tenant = self.related(cid)?;
+        let order = tenant
+            .orders
+            .iter()
+            .find(|o| o.id.eq_ignore_ascii_case(oid))
+            .ok_or_else(|| ApiError::not_found("Order"))?;
+        if order.nce {
+            return Err(ApiError::bad_input(format!(
+                "Order {} is a new-commerce order: add-ons of new commerce are bought as cart lines, not by patching the order.",
+                order.id
+            )));
+        }
+        let numbers: BTreeSet<i64> = req.lines.iter().map(|l| l.number).collect();
+        if numbers.len() != req.lines.len() || numbers.iter().copied().ne(0..req.lines.len() as i64)
+        {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                800071,
+                "Line item numbers must run 0…n-1 without repeats.",
+            ));
+        }
+        let mut offers: Vec<&LegacyOffer> = Vec::with_capacity(req.lines.len());
+        for line in &req.lines {
+            let offer = cat.offer(&line.offer_id).ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    800004,
+                    format!("The offer ID {} is not valid.", line.offer_id),
+                )
+            })?;
+            if !offer.is_add_on {
+                return Err(ApiError::bad_input(format!(
+                    "Offer {} is not an add-on: only add-ons can be added to an existing order.",
+                    offer.id
+                )));
+            }
+            if line.quantity < offer.min_quantity as i64
+                || line.quantity > offer.max_quantity as i64
+            {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    900275,
+                    format!(
+                        "Quantity {} is not allowed for offer {}: it must be between {} and {}.",
+                        line.quantity, offer.id, offer.min_quantity, offer.max_quantity
+                    ),
+                ));
+            }
+            let parent = line
+                .parent_subscription_id
+                .as_deref()
+                .and_then(|p| tenant.subscription(p))
+                .filter(|p| p.order_id.eq_ignore_ascii_case(&order.id));
+            let parent_ok = parent.is_some_and(|p| {
+                p.effective_status(now) == "active"
+                    && offer
+                        .prerequisite_offers
+                        .iter()
+                        .any(|o| o.eq_ignore_ascii_case(&p.offer_id))
+            });
+            if !parent_ok {
+                return Err(ApiError::bad_input(format!(
+                    "Add-on offer {} needs parentSubscriptionId of an active subscription of order {} to one of its prerequisite offers.",
+                    offer.id, order.id
+                )));
+            }
+            // Today's rule: a deprecated legacy offer is never bought anew (§11).
+            if offer.deprecated && !sell_deprecated {
+                return Err(offer_no_longer_available(offer, cat));
+            }
+            offers.push(offer);
+        }
+        let end = (now.date_naive() + Months::new(12))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc();
+        let first_number = order
+            .line_items
+            .iter()
+            .map(|l| l.line_item_number + 1)
+            .max()
+            .unwrap_or(0);
+        let billing_cycle = order.billing_cycle.clone();
+        let order_id = order.id.clone();
+        let mut subs = Vec::new();
+        let mut order_lines = Vec::new();
+        for (i, (line, offer)) in req.lines.iter().zip(&offers).enumerate() {
+            let sid = new_guid();
+            subs.push(Subscription {
+                id: sid.clone(),
+                offer_id: offer.id.clone(),
+                offer_name: offer.name.clone(),
+                friendly_name: line
+                    .friendly_name
+                    .clone()
+                    .unwrap_or_else(|| offer.name.clone()),
+                quantity: line.quantity as u64,
+                min_quantity: offer.min_quantity,
+                max_quantity: offer.max_quantity,
+                sku_id: offer.sku_id.to_ascii_lowercase(),
+                status: "active".into(),
+                auto_renew_enabled: true,
+                billing_cycle: billing_cycle.clone(),
+                term_duration: "P1Y".into(),
+                order_id: order_id.clone(),
+                parent_subscription_id: line.parent_subscription_id.clone(),
+                creation_date: now,
+                commitment_end_date: end,
+                nce: false,
+                revision: 0,
+            });
+            order_lines.push(OrderLine {
+                line_item_number: first_number + i as i64,
+                offer_id: offer.id.clone(),
+                subscription_id: Some(sid),
+                friendly_name: line.friendly_name.clone(),
+                quantity: line.quantity as u64,
+                term_duration: None,
+                parent_subscription_id: line.parent_subscription_id.clone(),
+            });
+        }
+        let tenant = self.related_mut(cid)?;
+        let tid = tenant.id.clone();
+        let sub_ids: Vec<String> = subs.iter().map(|s| s.id.clone()).collect();
+        tenant.subscriptions.extend(subs);
+        let order = tenant
+            .orders
+            .iter_mut()
+            .find(|o| o.id == order_id)
+            .expect("checked above");
+        order.line_items.extend(order_lines);
+        let order = order.clone();
         for sid in sub_ids {
             self.changed(Change::Subscription(tid.clone(), sid));
         }

@@ -182,18 +182,19 @@ pub struct Sandbox {
 
 impl Sandbox {
     /// Starts `cspmove sandbox --listen 127.0.0.1:0 --token TOKEN --sell-legacy-offers`
-    /// plus `extra` flags and waits for its first stdout line. The tests that order
-    /// legacy offers predate today's rule (a new purchase of a deprecated legacy offer is
-    /// refused); [`Sandbox::start_today`] starts one that follows it.
-    pub fn start(extra: &[&str]) -> Sandbox {
+    /// plus `extra` flags: Partner Center as it was before 2022, selling new legacy
+    /// subscriptions. Only the tests of the legacy order path use it, on purpose;
+    /// [`Sandbox::start`] follows today's rules.
+    pub fn start_legacy(extra: &[&str]) -> Sandbox {
         let mut flags = vec!["--sell-legacy-offers"];
         flags.extend_from_slice(extra);
-        Sandbox::start_today(&flags)
+        Sandbox::start(&flags)
     }
 
     /// Starts `cspmove sandbox --listen 127.0.0.1:0 --token TOKEN` plus `extra` flags
-    /// (today's Partner Center rules) and waits for its first stdout line.
-    pub fn start_today(extra: &[&str]) -> Sandbox {
+    /// (today's Partner Center rules: a new purchase of a deprecated legacy offer is
+    /// refused with 403 `2091`) and waits for its first stdout line.
+    pub fn start(extra: &[&str]) -> Sandbox {
         let token = format!("test-token-{}", std::process::id());
         let mut cmd = Command::new(BIN);
         cmd.args(["sandbox", "--listen", "127.0.0.1:0", "--token", &token])

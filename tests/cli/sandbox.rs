@@ -1,5 +1,9 @@
 //! Integration tests of `cspmove sandbox`: the real binary on 127.0.0.1, driven with
 //! reqwest (async, on a tokio test runtime; no extra reqwest features needed).
+//!
+//! The sandbox follows today's Partner Center ([`Sandbox::start`]); the tests of the
+//! emulated legacy order rules, and of durability through legacy orders, start it with
+//! `--sell-legacy-offers` on purpose ([`Sandbox::start_legacy`]).
 
 use std::collections::BTreeMap;
 
@@ -351,7 +355,7 @@ async fn order_creates_subscriptions_and_adds_seats_to_the_pool() {
             vec![line(E3_OFFER, E3_OFFER, 10, Some(8))],
         )]),
     );
-    let sb = Sandbox::start(&["--seed", &path, "--accept", "none"]);
+    let sb = Sandbox::start_legacy(&["--seed", &path, "--accept", "none"]);
     let c = Client::new(&sb);
 
     let (_, skus) = c.get(&format!("/v1/customers/{id}/subscribedskus")).await;
@@ -450,7 +454,7 @@ async fn order_replayed_with_the_same_request_id_creates_nothing_new() {
             vec![line(E3_OFFER, E3_OFFER, 5, None)],
         )]),
     );
-    let sb = Sandbox::start(&["--seed", &path]);
+    let sb = Sandbox::start_legacy(&["--seed", &path]);
     let c = Client::new(&sb);
     let order = json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 5}]});
     let path = format!("/v1/customers/{id}/orders");
@@ -492,7 +496,7 @@ async fn order_errors_follow_the_documented_codes() {
             ),
         ]),
     );
-    let sb = Sandbox::start(&["--seed", &path, "--accept", "none"]);
+    let sb = Sandbox::start_legacy(&["--seed", &path, "--accept", "none"]);
     let c = Client::new(&sb);
     let orders = format!("/v1/customers/{accepted}/orders");
 
@@ -574,7 +578,7 @@ async fn license_updates_swap_skus_and_refuse_when_units_run_out() {
             vec![line(E3_OFFER, M365_E3_OFFER, 3, None)],
         )]),
     );
-    let sb = Sandbox::start(&["--seed", &path]);
+    let sb = Sandbox::start_legacy(&["--seed", &path]);
     let c = Client::new(&sb);
     let (_, users) = c.get(&format!("/v1/customers/{id}/users")).await;
     let users: Vec<String> = users["items"]
@@ -680,7 +684,7 @@ async fn state_survives_a_restart() {
     let state_file = wd.join("sandbox-state.json").to_string_lossy().into_owned();
     let order_id;
     {
-        let sb = Sandbox::start(&[
+        let sb = Sandbox::start_legacy(&[
             "--seed",
             &plan_path,
             "--accept",
@@ -708,7 +712,7 @@ async fn state_survives_a_restart() {
         order_id = b["id"].as_str().unwrap().to_string();
         // Killed hard (SIGKILL) when `sb` drops: the answer came after the write.
     }
-    let sb = Sandbox::start(&[
+    let sb = Sandbox::start_legacy(&[
         "--seed",
         &plan_path,
         "--accept",
@@ -881,7 +885,7 @@ async fn subscription_patch_checks_etag_range_and_keeps_pools_in_step() {
     let wd = Workdir::new();
     let id = guid(8);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, Some(0))]);
-    let sb = Sandbox::start(&["--seed", &path]);
+    let sb = Sandbox::start_legacy(&["--seed", &path]);
     let c = Client::new(&sb);
     let (_, order) = c
         .post(
@@ -1353,7 +1357,7 @@ async fn ambiguous_order_failures_never_order_twice_when_retried() {
     let orders = format!("/v1/customers/{id}/orders");
     let ids: Vec<String> = (0..12).map(|n| format!("ambiguous-{n}")).collect();
     {
-        let sb = Sandbox::start(&[
+        let sb = Sandbox::start_legacy(&[
             "--seed",
             &plan_path,
             "--state",
@@ -1380,7 +1384,7 @@ async fn ambiguous_order_failures_never_order_twice_when_retried() {
         }
     }
     // Faults off; the same state. Some orders were applied before their answer failed.
-    let sb = Sandbox::start(&["--state", &state_file]);
+    let sb = Sandbox::start_legacy(&["--state", &state_file]);
     let c = Client::new(&sb);
     let state = c.state().await;
     let applied = state_customer(&state, &id)["orders"]
@@ -1439,7 +1443,7 @@ async fn ctrl_c_shuts_down_cleanly_and_keeps_the_state() {
     let id = guid(12);
     let plan_path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
     let state_file = wd.join("state.json");
-    let mut sb = Sandbox::start(&[
+    let mut sb = Sandbox::start_legacy(&[
         "--seed",
         &plan_path,
         "--state",
@@ -1640,7 +1644,7 @@ async fn remaining_documented_errors_including_the_new_commerce_windows() {
     let cart_line = |q: u64| json!({"lineItems": [{"id": 0, "catalogItemId": e3_item, "quantity": q, "billingCycle": "monthly", "termDuration": "P1Y"}]});
     let (old_sid, fresh_sid, renew_sid);
     {
-        let sb = Sandbox::start(&["--seed", &plan_path, "--state", &state_arg]);
+        let sb = Sandbox::start_legacy(&["--seed", &plan_path, "--state", &state_arg]);
         let c = Client::new(&sb);
         // Three concurrent Business Essentials subscriptions: over the limit of 2.
         let (s, b) = c
@@ -1769,7 +1773,7 @@ async fn remaining_documented_errors_including_the_new_commerce_windows() {
         }
     }
     std::fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
-    let sb = Sandbox::start(&["--state", &state_arg]);
+    let sb = Sandbox::start_legacy(&["--state", &state_arg]);
     let c = Client::new(&sb);
     let patch = |sid: &str, body: Value| {
         c.send(
@@ -1835,7 +1839,7 @@ async fn an_order_recorded_without_its_answer_is_still_not_placed_twice() {
     let order = json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 2}]});
     let orders = format!("/v1/customers/{id}/orders");
     let first = {
-        let sb = Sandbox::start(&["--seed", &plan_path, "--state", &state_arg]);
+        let sb = Sandbox::start_legacy(&["--seed", &plan_path, "--state", &state_arg]);
         let (s, b) = Client::new(&sb)
             .post(&orders, order.clone(), Some("crash-1"))
             .await;
@@ -1846,7 +1850,7 @@ async fn an_order_recorded_without_its_answer_is_still_not_placed_twice() {
     let mut saved: Value = read_state_file(&state_file);
     saved["replays"] = json!({});
     std::fs::write(&state_file, serde_json::to_vec(&saved).unwrap()).unwrap();
-    let sb = Sandbox::start(&["--state", &state_arg]);
+    let sb = Sandbox::start_legacy(&["--state", &state_arg]);
     let c = Client::new(&sb);
     let (s, again) = c.post(&orders, order, Some("crash-1")).await;
     assert_eq!(s, StatusCode::CREATED);
@@ -2064,7 +2068,7 @@ async fn get_as(
 
 #[tokio::test]
 async fn clock_answers_400_to_an_absurd_advance_instead_of_dropping_the_connection() {
-    let sb = Sandbox::start_today(&[]);
+    let sb = Sandbox::start(&[]);
     let c = Client::new(&sb);
     for bad in [
         json!(1e308),
@@ -2096,7 +2100,7 @@ async fn a_new_purchase_of_a_deprecated_legacy_offer_is_refused_with_2091() {
     let wd = Workdir::new();
     let id = guid(31);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
-    let sb = Sandbox::start_today(&["--seed", &path]);
+    let sb = Sandbox::start(&["--seed", &path]);
     let c = Client::new(&sb);
     let (s, b) = c
         .post(
@@ -2140,7 +2144,7 @@ async fn require_mfa_answers_401_900421_to_app_user_tokens_without_the_claim() {
     let wd = Workdir::new();
     let id = guid(32);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
-    let sb = Sandbox::start_today(&["--seed", &path, "--require-mfa"]);
+    let sb = Sandbox::start(&["--seed", &path, "--require-mfa"]);
     let with_mfa = user_token(&sb, "refresh-ok").await;
     let without = user_token(&sb, "nomfa-refresh").await;
     let app_only = app_token(&sb).await;
@@ -2190,7 +2194,7 @@ async fn require_mfa_answers_401_900421_to_app_user_tokens_without_the_claim() {
 
 #[tokio::test]
 async fn without_require_mfa_tokens_lacking_the_claim_still_work() {
-    let sb = Sandbox::start_today(&[]);
+    let sb = Sandbox::start(&[]);
     let without = user_token(&sb, "nomfa-refresh").await;
     let (s, _, b) = get_as(&sb, &without, "/v1/customers", &[]).await;
     assert_eq!(s, StatusCode::OK, "{b}");
@@ -2245,7 +2249,7 @@ async fn missing_role_refuses_user_and_licence_calls_for_that_share_of_customers
         }
         (sb, refused)
     };
-    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "0.5"]);
+    let sb = Sandbox::start(&["--seed", &path, "--missing-role", "0.5"]);
     let (sb, first) = refused(sb, ids.clone()).await;
     assert!((8..=32).contains(&first.len()), "{} of 40", first.len());
 
@@ -2289,13 +2293,13 @@ async fn missing_role_refuses_user_and_licence_calls_for_that_share_of_customers
     drop(sb);
 
     // Deterministic per customer: another process picks the same customers.
-    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "0.5"]);
+    let sb = Sandbox::start(&["--seed", &path, "--missing-role", "0.5"]);
     let (_sb, second) = refused(sb, ids.clone()).await;
     assert_eq!(first, second);
-    let sb = Sandbox::start_today(&["--seed", &path, "--missing-role", "1"]);
+    let sb = Sandbox::start(&["--seed", &path, "--missing-role", "1"]);
     let (_sb, all) = refused(sb, ids.clone()).await;
     assert_eq!(all.len(), 40);
-    let sb = Sandbox::start_today(&["--seed", &path]);
+    let sb = Sandbox::start(&["--seed", &path]);
     let (_sb, none) = refused(sb, ids).await;
     assert!(none.is_empty());
     wd.run(["sandbox", "--missing-role", "1.5"])
@@ -2318,7 +2322,7 @@ async fn python_probe_sees_todays_rules() {
     let wd = Workdir::new();
     let id = guid(33);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
-    let sb = Sandbox::start_today(&["--seed", &path, "--require-mfa", "--missing-role", "1"]);
+    let sb = Sandbox::start(&["--seed", &path, "--require-mfa", "--missing-role", "1"]);
     let probe = r#"
 import json, sys, urllib.request, urllib.parse, urllib.error
 base, token, cid, offer = sys.argv[1:5]
@@ -2402,7 +2406,7 @@ async fn sigkill_during_a_burst_keeps_every_answered_change_and_nothing_else() {
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, M365_E3_OFFER, 40, Some(40))]);
     let state_file = wd.join("burst-state");
     let state_arg = state_file.to_str().unwrap().to_string();
-    let mut sb = Sandbox::start(&["--seed", &path, "--state", &state_arg]);
+    let mut sb = Sandbox::start_legacy(&["--seed", &path, "--state", &state_arg]);
     let c = Client::new(&sb);
     let st = c.state().await;
     let users: Vec<String> = state_customer(&st, &id)["users"]
@@ -2490,7 +2494,7 @@ async fn sigkill_during_a_burst_keeps_every_answered_change_and_nothing_else() {
         "the kill came after the burst"
     );
 
-    let sb = Sandbox::start(&["--state", &state_arg]);
+    let sb = Sandbox::start_legacy(&["--state", &state_arg]);
     let st = Client::new(&sb).state().await;
     let orders = orders_by_request(&st, &id);
     // Every answered order is there…
@@ -2546,7 +2550,7 @@ async fn a_torn_last_record_is_ignored_and_a_damaged_middle_refuses_to_start() {
     let state_file = wd.join("torn-state");
     let state_arg = state_file.to_str().unwrap().to_string();
     let before = {
-        let sb = Sandbox::start(&["--seed", &path, "--state", &state_arg]);
+        let sb = Sandbox::start_legacy(&["--seed", &path, "--state", &state_arg]);
         let c = Client::new(&sb);
         for n in 0..3 {
             let (s, b) = c
@@ -2633,7 +2637,7 @@ async fn compaction_keeps_the_state_identical() {
     let state_file = wd.join("compact-state");
     let state_arg = state_file.to_str().unwrap().to_string();
     let before = {
-        let sb = Sandbox::start(&["--seed", &path, "--state", &state_arg]);
+        let sb = Sandbox::start_legacy(&["--seed", &path, "--state", &state_arg]);
         let c = Client::new(&sb);
         let uid = state_customer(&c.state().await, &id)["users"][0]["id"]
             .as_str()
@@ -2696,7 +2700,7 @@ async fn compaction_keeps_the_state_identical() {
             > 1
     );
     // Restart: the log is compacted on start into one snapshot holding the same state.
-    let sb = Sandbox::start(&["--state", &state_arg]);
+    let sb = Sandbox::start_legacy(&["--state", &state_arg]);
     let c = Client::new(&sb);
     assert_eq!(
         std::fs::read_to_string(&state_file)
@@ -2731,7 +2735,7 @@ async fn products_serve_every_new_commerce_item_of_the_builtin_catalog() {
     let wd = Workdir::new();
     let id = guid(51);
     let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 2, None)]);
-    let sb = Sandbox::start_today(&["--seed", &path]);
+    let sb = Sandbox::start(&["--seed", &path]);
     let c = Client::new(&sb);
     let builtin = cspmove::catalog::Catalog::builtin();
     let mut wanted = Vec::new();
@@ -2832,4 +2836,195 @@ async fn products_serve_every_new_commerce_item_of_the_builtin_catalog() {
         .await;
     assert_eq!(full["termDuration"], "P3Y");
     assert_eq!(full["billingCycle"], "monthly");
+}
+
+const ARCHIVING_ADDON: &str = "2828BE95-46BA-4F91-B2FD-0BEF192ECF60";
+
+impl Client {
+    async fn patch(&self, path: &str, body: Value, request_id: &str) -> (StatusCode, Value) {
+        let req = self
+            .http
+            .patch(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("MS-RequestId", request_id)
+            .json(&body);
+        let (s, _, b) = self.send(req).await;
+        (s, b)
+    }
+}
+
+#[tokio::test]
+async fn a_legacy_add_on_is_bought_by_patching_its_parents_order() {
+    let wd = Workdir::new();
+    let id = guid(71);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 5, None)]);
+    let sb = Sandbox::start_legacy(&["--seed", &path]);
+    let c = Client::new(&sb);
+    let orders = format!("/v1/customers/{id}/orders");
+    let (s, base) = c
+        .post(
+            &orders,
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 5}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{base}");
+    let order_id = base["id"].as_str().unwrap().to_string();
+    let parent = base["lineItems"][0]["subscriptionId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let addon = |parent: &str, qty: i64| {
+        json!({"referenceCustomerId": id, "lineItems": [{"lineItemNumber": 0,
+            "offerId": ARCHIVING_ADDON, "friendlyName": "archive", "quantity": qty,
+            "parentSubscriptionId": parent}], "attributes": {"objectType": "Order"}})
+    };
+    // An add-on is not bought in a new order: the error names the documented path.
+    let mut in_new_order = addon(&parent, 2);
+    in_new_order
+        .as_object_mut()
+        .unwrap()
+        .remove("referenceCustomerId");
+    let (s, b) = c.post(&orders, in_new_order, None).await;
+    assert_error(s, &b, 400, 800002);
+    assert!(b["description"].as_str().unwrap().contains("PATCH"), "{b}");
+
+    let patch = format!("{orders}/{order_id}");
+    // Only add-ons, only with a parent of this order, only known orders.
+    let (s, b) = c
+        .patch(
+            &patch,
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 1,
+                "parentSubscriptionId": parent}]}),
+            "11111111-0000-4000-8000-000000000001",
+        )
+        .await;
+    assert_error(s, &b, 400, 800002);
+    let (s, b) = c
+        .patch(
+            &patch,
+            addon(&guid(99), 2),
+            "11111111-0000-4000-8000-000000000002",
+        )
+        .await;
+    assert_error(s, &b, 400, 800002);
+    let (s, b) = c
+        .patch(
+            &format!("{orders}/{}", guid(98)),
+            addon(&parent, 2),
+            "11111111-0000-4000-8000-000000000003",
+        )
+        .await;
+    assert_error(s, &b, 404, 1000);
+    let (s, b) = c
+        .patch(
+            &patch,
+            addon(&parent, 0),
+            "11111111-0000-4000-8000-000000000004",
+        )
+        .await;
+    assert_error(s, &b, 400, 900275);
+
+    // The documented PATCH: 200 with the whole order, the add-on numbered after the base.
+    let rid = "11111111-0000-4000-8000-000000000005";
+    let (s, updated) = c.patch(&patch, addon(&parent, 2), rid).await;
+    assert_eq!(s, StatusCode::OK, "{updated}");
+    assert_eq!(updated["id"], order_id.as_str());
+    let items = updated["lineItems"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{updated}");
+    assert_eq!(items[1]["lineItemNumber"], 1);
+    assert_eq!(items[1]["offerId"], ARCHIVING_ADDON);
+    assert_eq!(items[1]["parentSubscriptionId"], parent.as_str());
+    let sid = items[1]["subscriptionId"].as_str().unwrap().to_string();
+    let (_, sub) = c
+        .get(&format!("/v1/customers/{id}/subscriptions/{sid}"))
+        .await;
+    assert_eq!(sub["orderId"], order_id.as_str(), "{sub}");
+    assert_eq!(sub["parentSubscriptionId"], parent.as_str(), "{sub}");
+    assert_eq!(sub["quantity"], 2);
+    // The same request again is answered with the first answer: no second add-on.
+    let (s, again) = c.patch(&patch, addon(&parent, 2), rid).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    let state = c.state().await;
+    let t = state_customer(&state, &id);
+    assert_eq!(t["subscriptions"].as_array().unwrap().len(), 2, "{t}");
+    assert_eq!(t["orders"].as_array().unwrap().len(), 1, "{t}");
+}
+
+#[tokio::test]
+async fn todays_rules_refuse_a_legacy_add_on_and_never_patch_a_new_commerce_order() {
+    let wd = Workdir::new();
+    let id = guid(72);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 5, None)]);
+    // A legacy base bought while legacy offers still sold (the state carries it over).
+    let state_file = wd.join("sb.state");
+    let state_arg = state_file.to_string_lossy().into_owned();
+    let (order_id, parent) = {
+        let sb = Sandbox::start_legacy(&["--seed", &path, "--state", &state_arg]);
+        let c = Client::new(&sb);
+        let (s, base) = c
+            .post(
+                &format!("/v1/customers/{id}/orders"),
+                json!({"lineItems": [{"lineItemNumber": 0, "offerId": E3_OFFER, "quantity": 5}]}),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{base}");
+        (
+            base["id"].as_str().unwrap().to_string(),
+            base["lineItems"][0]["subscriptionId"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    };
+    let sb = Sandbox::start(&["--state", &state_arg]);
+    let c = Client::new(&sb);
+    let body = json!({"lineItems": [{"lineItemNumber": 0, "offerId": ARCHIVING_ADDON,
+        "quantity": 2, "parentSubscriptionId": parent}]});
+    let (s, b) = c
+        .patch(
+            &format!("/v1/customers/{id}/orders/{order_id}"),
+            body,
+            "22222222-0000-4000-8000-000000000001",
+        )
+        .await;
+    assert_error(s, &b, 403, 2091);
+
+    // A new-commerce order: its add-ons are cart lines, the order is never patched.
+    let (s, cart) = c
+        .post(
+            &format!("/v1/customers/{id}/carts"),
+            json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV",
+                "quantity": 3, "billingCycle": "monthly", "termDuration": "P1Y"}]}),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{cart}");
+    let cart_id = cart["id"].as_str().unwrap();
+    let (s, result) = c
+        .post(
+            &format!("/v1/customers/{id}/carts/{cart_id}/checkout"),
+            Value::Null,
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{result}");
+    let nce_order = result["orders"][0]["id"].as_str().unwrap();
+    let nce_sub = result["orders"][0]["lineItems"][0]["subscriptionId"]
+        .as_str()
+        .unwrap();
+    let (s, b) = c
+        .patch(
+            &format!("/v1/customers/{id}/orders/{nce_order}"),
+            json!({"lineItems": [{"lineItemNumber": 0, "offerId": ARCHIVING_ADDON,
+                "quantity": 2, "parentSubscriptionId": nce_sub}]}),
+            "22222222-0000-4000-8000-000000000002",
+        )
+        .await;
+    assert_error(s, &b, 400, 800002);
+    assert!(
+        b["description"].as_str().unwrap().contains("cart lines"),
+        "{b}"
+    );
 }

@@ -166,6 +166,23 @@ pub(crate) async fn provision(
         if group.is_empty() || (kind == due::Path::AddOn && failed) {
             continue;
         }
+        if kind == due::Path::AddOn {
+            // One PATCH per order that bought the add-ons' parents, each its own purchase.
+            match addons(ctx, w, &group, generation, &reuse, &claimed).await {
+                Ok((bought, some_failed)) => {
+                    failed |= some_failed;
+                    for (ids, order_id) in bought {
+                        for l in &ids {
+                            provisioned.insert(l.clone(), order_id.clone());
+                        }
+                        claimed.push(order_id);
+                    }
+                }
+                Err(Halt::Customer) => failed = true,
+                Err(other) => return Err(other),
+            }
+            continue;
+        }
         let mut group = group;
         let mut ids: Vec<String> = group.iter().map(|l| l.id.clone()).collect();
         let mut key = lines_key(&ids);
@@ -184,22 +201,7 @@ pub(crate) async fn provision(
                 pending = reuse.get(&key);
             }
         }
-        // Each pending purchase is keyed by its own group (base order, add-ons, cart).
-        // A pending one that holds some of these lines but not exactly this group may
-        // still have gone through: buying them under a new request could order twice.
-        if pending.is_none()
-            && let Some(other) = reuse
-                .values()
-                .find(|p| p.lines.iter().any(|l| ids.contains(l)))
-        {
-            let mut e = Event::new(&c.key, Action::Provision, State::Ambiguous);
-            e.lines = other.lines.clone();
-            e.request_id = Some(other.request_id.clone());
-            e.cart_id = other.cart_id.clone();
-            e.note = Some(
-                "a pending purchase no longer matches the plan's order groups: left pending, not bought again".into(),
-            );
-            ctx.record(e).await?;
+        if pending.is_none() && overlapping_pending(ctx, c, &ids, &reuse).await? {
             failed = true;
             continue;
         }
@@ -213,12 +215,8 @@ pub(crate) async fn provision(
         };
         let result = match kind {
             due::Path::Cart => cart::purchase(ctx, &buy).await,
-            due::Path::Order => order::purchase(ctx, &buy, &HashMap::new()).await,
-            due::Path::AddOn => match order::addon_parents(ctx, &buy).await {
-                Ok(parents) => order::purchase(ctx, &buy, &parents).await,
-                Err(halt) => Err(halt),
-            },
-            due::Path::Invalid(_) => unreachable!("handled above"),
+            due::Path::Order => order::purchase(ctx, &buy).await,
+            due::Path::AddOn | due::Path::Invalid(_) => unreachable!("handled above"),
         };
         match result {
             Ok(order_id) => {
@@ -235,6 +233,89 @@ pub(crate) async fn provision(
         return Err(Halt::Customer);
     }
     Ok(provisioned)
+}
+
+/// Each pending purchase is keyed by its own group (base order, add-ons of one parent
+/// order, cart). A pending one that holds some of `ids` but not exactly them may still
+/// have gone through: buying them under a new request could order twice, so it is left
+/// pending (recorded) and `true` is returned.
+async fn overlapping_pending(
+    ctx: &Ctx<'_>,
+    c: &Customer,
+    ids: &[String],
+    reuse: &HashMap<String, PendingPurchase>,
+) -> Result<bool, Halt> {
+    let Some(other) = reuse
+        .values()
+        .find(|p| p.lines.iter().any(|l| ids.contains(l)))
+    else {
+        return Ok(false);
+    };
+    let mut e = Event::new(&c.key, Action::Provision, State::Ambiguous);
+    e.lines = other.lines.clone();
+    e.request_id = Some(other.request_id.clone());
+    e.cart_id = other.cart_id.clone();
+    e.note = Some(
+        "a pending purchase no longer matches the plan's order groups: left pending, not bought again".into(),
+    );
+    ctx.record(e).await?;
+    Ok(true)
+}
+
+/// Buys legacy add-on lines on Partner Center's documented path: each add-on's parent is
+/// an active subscription of one of its prerequisite offers, and the add-ons whose
+/// parents one order bought are added to that order by one `PATCH` (one purchase, with
+/// its own request ID). Returns (lines, order id) of each PATCH that went through, and
+/// whether any failed.
+#[allow(clippy::type_complexity)]
+async fn addons(
+    ctx: &Ctx<'_>,
+    w: &Work<'_>,
+    group: &[&Line],
+    generation: u32,
+    reuse: &HashMap<String, PendingPurchase>,
+    claimed: &[String],
+) -> Result<(Vec<(Vec<String>, String)>, bool), Halt> {
+    let c = w.customer;
+    let all = Buy {
+        c,
+        tenant_id: &w.tenant_id,
+        lines: group,
+        generation,
+        pending: None,
+        claimed,
+    };
+    let parents = order::addon_parents(ctx, &all).await?;
+    let mut by_order: BTreeMap<String, Vec<&Line>> = BTreeMap::new();
+    for l in group {
+        if let Some(p) = parents.get(&l.id) {
+            by_order.entry(p.order_id.clone()).or_default().push(l);
+        }
+    }
+    let mut bought = Vec::new();
+    let mut failed = false;
+    for (order_id, lines) in by_order {
+        let ids: Vec<String> = lines.iter().map(|l| l.id.clone()).collect();
+        let pending = reuse.get(&lines_key(&ids));
+        if pending.is_none() && overlapping_pending(ctx, c, &ids, reuse).await? {
+            failed = true;
+            continue;
+        }
+        let buy = Buy {
+            c,
+            tenant_id: &w.tenant_id,
+            lines: &lines,
+            generation,
+            pending,
+            claimed,
+        };
+        match order::patch(ctx, &buy, &order_id, &parents).await {
+            Ok(id) => bought.push((ids, id)),
+            Err(Halt::Customer) => failed = true,
+            Err(other) => return Err(other),
+        }
+    }
+    Ok((bought, failed))
 }
 
 /// One purchase to make: whose, which lines, and what the journal knows about it.
@@ -340,10 +421,22 @@ impl<'a, 'o> Attempts<'a, 'o> {
             && order
                 .creation_date
                 .is_some_and(|t| t < self.sent_at - chrono::Duration::seconds(REPLAY_SKEW_SECONDS));
+        self.record_bought(&order.id, order.subscription_ids(), replayed)
+            .await
+    }
+
+    /// Records order `order_id` (with `subs`) as bought; `replayed` when it is an earlier
+    /// run's purchase answered again for its request ID.
+    pub async fn record_bought(
+        &self,
+        order_id: &str,
+        subs: Vec<String>,
+        replayed: bool,
+    ) -> Result<String, Halt> {
         if replayed {
             let mut e = self.event(Action::Reconcile, State::Succeeded);
-            e.order_id = Some(order.id.clone());
-            e.subscription_ids = order.subscription_ids();
+            e.order_id = Some(order_id.to_string());
+            e.subscription_ids = subs;
             e.note = Some(
                 "the earlier run's order, answered again for its request ID: not a new order"
                     .into(),
@@ -352,28 +445,26 @@ impl<'a, 'o> Attempts<'a, 'o> {
             self.ctx.did(
                 &self.c.key,
                 format!(
-                    "found order {} of an earlier run for {} (not a new order)",
-                    order.id,
+                    "found order {order_id} of an earlier run for {} (not a new order)",
                     self.now.lines.join(", ")
                 ),
             );
-            return Ok(order.id.clone());
+            return Ok(order_id.to_string());
         }
         let mut e = self.event(Action::Provision, State::Succeeded);
-        e.order_id = Some(order.id.clone());
-        e.subscription_ids = order.subscription_ids();
+        e.order_id = Some(order_id.to_string());
+        e.subscription_ids = subs;
         self.ctx.record(e).await?;
         self.ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
         self.ctx.did(
             &self.c.key,
             format!(
-                "{} {} (order {})",
+                "{} {} (order {order_id})",
                 self.what,
                 self.now.lines.join(", "),
-                order.id
             ),
         );
-        Ok(order.id.clone())
+        Ok(order_id.to_string())
     }
 
     /// Handles a failed attempt. `Ok(Some(order id))`: reconciliation found the order

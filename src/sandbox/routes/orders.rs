@@ -1,5 +1,5 @@
-//! Orders of legacy offers (§5): placing one, listing, reading and its provisioning
-//! status.
+//! Orders of legacy offers (§5): placing one, adding a legacy add-on to the order of its
+//! parent subscription (PATCH), listing, reading and its provisioning status.
 
 use std::sync::Arc;
 
@@ -49,6 +49,26 @@ pub async fn create_order(
     };
     let out = order_json(st.related(&cid)?, &order);
     created(&out)
+}
+
+/// `PATCH /v1/customers/{id}/orders/{oid}` (§5: a legacy add-on): see
+/// [`crate::sandbox::rules`]. Answers 200 with the updated order.
+pub async fn patch_order(
+    State(app): State<Arc<App>>,
+    Path((cid, oid)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult {
+    let req = OrderRequest::parse(&parse_body(&body)?)?;
+    let mut st = app.lock();
+    let order = st.patch_order(
+        &app.catalog,
+        app.strict.sell_legacy_offers,
+        &cid,
+        &oid,
+        &req,
+    )?;
+    let out = order_json(st.related(&cid)?, &order);
+    ok(&out)
 }
 
 /// `GET /v1/customers/{id}/orders`.
