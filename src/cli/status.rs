@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use cspmove::apply::{journal, status};
+// DESIGN §2 gives `status` no `--lang`: its table is in English (the texts are in
+// src/i18n for every language).
+use cspmove::i18n::Lang;
 use cspmove::model::PlanReader;
 
 use super::Outcome;
@@ -41,7 +44,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     let today = chrono::Local::now().date_naive();
     let progress = status::replay(&events);
     let mut rows = Vec::new();
-    let mut table = status::TextTable::default();
+    let mut table = status::TextTable::new(Lang::En);
     while let Some(customer) = reader.next_customer()? {
         let row = status::derive(&customer, progress.get(&customer.key), today);
         match args.format {
