@@ -1726,3 +1726,149 @@ fn an_unreachable_token_endpoint_or_api_is_reported_as_such() {
         .expect_code(1)
         .expect_stderr_contains("connection failed");
 }
+
+/// `cmd` authenticated through the sandbox's own token endpoint with `refresh`, a refresh
+/// token; the sandbox issues tokens without the MFA claim for one starting with `nomfa`.
+fn with_refresh_token(cmd: &mut Command, sb: &Sandbox, refresh: &str) {
+    cmd.env_remove("CSPMOVE_TOKEN")
+        .env("CSPMOVE_REFRESH_TOKEN", refresh)
+        .env("CSPMOVE_CLIENT_ID", "app")
+        .env("CSPMOVE_CLIENT_SECRET", "client-secret-456")
+        .env("CSPMOVE_TENANT_ID", "partner-tenant")
+        .env("CSPMOVE_AUTHORITY", &sb.url);
+}
+
+fn doctor(wd: &Workdir, sb: &Sandbox, refresh: Option<&str>, extra: &[&str]) -> Output {
+    let mut cmd = wd.command(["doctor", "--endpoint", &sb.url, "plan.json"]);
+    cmd.args(extra);
+    match refresh {
+        Some(r) => with_refresh_token(&mut cmd, sb, r),
+        None => {
+            cmd.env("CSPMOVE_TOKEN", &sb.token);
+        }
+    }
+    run_command(cmd, None)
+}
+
+#[test]
+fn a_token_without_mfa_stops_doctor_and_apply_with_the_plain_words() {
+    let wd = Workdir::new();
+    let plan = plan_with(1, 1, 0);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--require-mfa"]);
+    // A partner user who signed in with MFA: every check passes.
+    doctor(&wd, &sb, Some("mfa-refresh-token-1"), &[])
+        .expect_code(0)
+        .expect_stdout_contains("all checks passed");
+
+    // Without MFA: the table says so in plain words and that a run would stop; exit 1.
+    let out = doctor(&wd, &sb, Some("nomfa-refresh-token-1"), &[]).expect_code(1);
+    for want in [
+        "did not sign in with multi-factor authentication",
+        "sign in with multi-factor authentication",
+        "FAIL",
+        "a run would stop",
+    ] {
+        assert!(out.stdout.contains(want), "{want}: {}", out.stdout);
+    }
+    let out = doctor(
+        &wd,
+        &sb,
+        Some("nomfa-refresh-token-1"),
+        &["--format", "json"],
+    )
+    .expect_code(1);
+    let v: Value = serde_json::from_str(&out.stdout).expect("doctor JSON");
+    assert_eq!((v["ok"].as_bool(), v["stops_run"].as_bool()), (Some(false), Some(true)));
+    let failed: Vec<&Value> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["verdict"] == "fail")
+        .collect();
+    assert!(
+        failed.iter().any(|c| c["stops_run"] == true
+            && c["hint"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("sign in with multi-factor authentication")),
+        "{}",
+        out.stdout
+    );
+
+    // apply stops before anything is bought, with the same words and exit code 1.
+    let mut cmd = apply_command(&wd, &sb, &[]);
+    with_refresh_token(&mut cmd, &sb, "nomfa-refresh-token-1");
+    let out = run_command(cmd, None)
+        .expect_code(1)
+        .expect_stderr_contains("sign in with multi-factor authentication");
+    assert!(!out.stderr.contains("client-secret-456"), "{}", out.stderr);
+    assert!(end_state(&sandbox_state(&sb)).values().all(|e| e.orders.is_empty()));
+    // With MFA the same run goes through.
+    let mut cmd = apply_command(&wd, &sb, &[]);
+    with_refresh_token(&mut cmd, &sb, "mfa-refresh-token-1");
+    run_command(cmd, None).expect_code(0);
+    assert_plan_carried_out(&plan, &end_state(&sandbox_state(&sb)));
+}
+
+#[test]
+fn missing_gdap_roles_block_those_customers_and_name_the_roles() {
+    let wd = Workdir::new();
+    let plan = plan_with(1, 8, 0);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--missing-role", "0.5"]);
+    // doctor names the customers without a role; a run would still start.
+    let out = doctor(&wd, &sb, None, &["--format", "json"]).expect_code(1);
+    let v: Value = serde_json::from_str(&out.stdout).expect("doctor JSON");
+    assert_eq!((v["ok"].as_bool(), v["stops_run"].as_bool()), (Some(false), Some(false)));
+    let no_role: BTreeSet<String> = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["check"] == "roles" && c["verdict"] == "fail")
+        .map(|c| c["subject"].as_str().unwrap().to_string())
+        .collect();
+    let movers = plan
+        .customers
+        .iter()
+        .filter(|c| c.lines[0].license_action == LicenseAction::Reassign)
+        .count();
+    assert!(
+        !no_role.is_empty() && no_role.len() < movers,
+        "want a mix of customers with and without a role: {no_role:?}"
+    );
+    let table = doctor(&wd, &sb, None, &[]).expect_code(1);
+    assert!(
+        table.stdout.contains("customers named above are blocked"),
+        "{}",
+        table.stdout
+    );
+
+    // apply: those customers' licence calls end blocked, naming the GDAP roles; the
+    // others complete; exit 1 while any is blocked.
+    let out = apply(&wd, &sb, &[]).expect_code(1);
+    assert!(out.stderr.contains("blocked"), "{}", out.stderr);
+    let st = status_json(&wd);
+    let ends = end_state(&sandbox_state(&sb));
+    for c in st["customers"].as_array().unwrap() {
+        let key = c["key"].as_str().unwrap();
+        let domain = c["domain"].as_str().unwrap();
+        let users = &ends[domain].users;
+        if no_role.contains(key) {
+            assert_eq!(c["status"], "blocked", "{c}");
+            let next = c["next_step"].as_str().unwrap();
+            for role in ["GDAP", "License Administrator", "User Administrator"] {
+                assert!(next.contains(role), "{role}: {next}");
+            }
+            // The seats are bought (commerce calls need no directory role); nobody moved.
+            assert_eq!(ends[domain].orders.len(), 1, "{domain}");
+            assert!(users.values().all(|s| s.contains(O365_E3_SKU)), "{users:?}");
+        } else {
+            assert_eq!(c["status"], "done", "{c}");
+        }
+    }
+    // The next run says the same and buys nothing again.
+    let out = apply(&wd, &sb, &[]).expect_code(1);
+    assert!(out.stdout.contains("orders placed 0"), "{}", out.stdout);
+    assert_eq!(end_state(&sandbox_state(&sb)), ends);
+}
