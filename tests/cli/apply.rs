@@ -1872,3 +1872,104 @@ fn missing_gdap_roles_block_those_customers_and_name_the_roles() {
     assert!(out.stdout.contains("orders placed 0"), "{}", out.stdout);
     assert_eq!(end_state(&sandbox_state(&sb)), ends);
 }
+
+#[test]
+fn a_killed_rehearsal_resumes_against_the_sandbox_state_beside_its_journal() {
+    let wd = Workdir::new();
+    let plan = plan_with(150, 150, 0);
+    write_plan(&wd, &plan);
+    let rehearse = || {
+        let mut cmd = wd.command([
+            "apply",
+            "plan.json",
+            "--sandbox",
+            "--now",
+            "--yes",
+            "--concurrency",
+            "2",
+            "--rate",
+            "300",
+        ]);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    };
+    let journal = wd.join("plan.sandbox.journal.jsonl");
+    let state_file = wd.join("plan.sandbox.journal.jsonl.sandbox-state");
+    // Kill the rehearsal (SIGKILL: no cleanup) twice: once after some purchases, once
+    // after some licence moves.
+    for (what, at_least) in [("\"action\":\"provision\"", 20), ("\"license_update\"", 20)] {
+        let mut child = rehearse().spawn().expect("spawn apply --sandbox");
+        let start = Instant::now();
+        loop {
+            let seen = std::fs::read_to_string(&journal)
+                .map(|j| j.lines().filter(|l| l.contains(what)).count())
+                .unwrap_or(0);
+            if seen >= at_least || child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(60), "{what} never reached");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let killed = child.try_wait().unwrap().is_none();
+        let _ = child.kill();
+        child.wait().unwrap();
+        assert!(killed, "the rehearsal finished before it could be killed ({what})");
+    }
+    assert!(state_file.exists(), "no sandbox state beside the journal");
+    let before = statuses_of(&wd, "plan.sandbox.journal.jsonl");
+    assert!(
+        before.values().any(|s| s != "done"),
+        "the kills came too late: {before:?}"
+    );
+    // The same command again finishes: no customer left `reassigning`, nothing bought
+    // twice, every user of a changing line on the new SKU.
+    let out = run_command(
+        {
+            let mut cmd = rehearse();
+            cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            cmd
+        },
+        None,
+    )
+    .expect_code(0);
+    let after = statuses_of(&wd, "plan.sandbox.journal.jsonl");
+    assert!(after.values().all(|s| s == "done"), "{after:?}\n{}", out.stdout);
+    let loaded = cspmove::sandbox::persist::load(&state_file).expect("sandbox state");
+    let state = serde_json::to_value(&loaded.state).unwrap();
+    for c in &plan.customers {
+        let t = &state["customers"][c.customer_id.as_deref().unwrap()];
+        assert_eq!(t["orders"].as_array().unwrap().len(), 1, "{}: {t}", c.key);
+        let moves = c.lines[0].license_action == LicenseAction::Reassign;
+        for u in t["users"].as_object().unwrap().values() {
+            let skus: Vec<&str> = u["licenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s.as_str().unwrap())
+                .collect();
+            let want = if moves { M365_E3_SKU } else { O365_E3_SKU };
+            assert_eq!(skus, vec![want], "{}: {u}", c.key);
+        }
+    }
+}
+
+/// Customer domain → status, from `status` on `journal`.
+fn statuses_of(wd: &Workdir, journal: &str) -> BTreeMap<String, String> {
+    let out = wd
+        .run(["status", "plan.json", "--journal", journal, "--format", "json"])
+        .expect_code(0);
+    let v: Value = serde_json::from_str(&out.stdout).expect("status JSON");
+    v["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["domain"].as_str().unwrap().to_string(),
+                c["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
