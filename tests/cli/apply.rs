@@ -1973,3 +1973,120 @@ fn statuses_of(wd: &Workdir, journal: &str) -> BTreeMap<String, String> {
         })
         .collect()
 }
+
+#[test]
+fn tmp_legacy_faults() {
+    let nce = std::env::var("TMP_NCE").is_ok();
+    let plan = if nce { plan_with(14, 6, 2) } else { with_legacy_targets(plan_with(14, 6, 2)) };
+    let clean_wd = Workdir::new();
+    let clean_plan = write_plan(&clean_wd, &plan);
+    let clean = (if nce { Sandbox::start } else { Sandbox::start_legacy })(&["--seed", clean_plan.to_str().unwrap()]);
+    apply(&clean_wd, &clean, &[]).expect_code(0);
+    let want = end_state(&sandbox_state(&clean));
+    let wd = Workdir::new();
+    let plan_path = write_plan(&wd, &plan);
+    let seed = std::env::var("TMP_SEED").unwrap_or("20261121".into());
+    let sb = (if nce { Sandbox::start } else { Sandbox::start_legacy })(&[
+        "--seed", plan_path.to_str().unwrap(), "--fail-rate", &std::env::var("TMP_FAIL").unwrap_or("0.25".into()), "--throttle-rate", "0.1",
+        "--fault-seed", &seed,
+    ]);
+    apply_until_done(&wd, &sb, &["--max-failures", "1000"], 30);
+    let got = end_state(&sandbox_state(&sb));
+    if got != want {
+        let j = wd.read("plan.journal.jsonl");
+        std::fs::write(format!("/tmp/badjournal-{seed}.jsonl"), &j).unwrap();
+        for (k, v) in &got { if want.get(k) != Some(v) { eprintln!("DIFF {k}: got {v:?}\nwant {:?}", want.get(k)); } }
+        panic!("differs");
+    }
+}
+
+#[test]
+fn a_swap_left_ambiguous_that_went_through_counts_against_the_lines_moves() {
+    // Regression: a licence swap whose answer was lost (but that went through) was not
+    // counted for its line, so the next run moved one user too many out of a shared pool.
+    let wd = Workdir::new();
+    let plan = shared_pool_plan(); // 3 users on the old SKU, 2 planned to move
+    let plan_path = write_plan(&wd, &plan);
+    let state_file = wd.join("sandbox.state");
+    let state_arg = state_file.to_str().unwrap();
+    {
+        // The seats are bought; the licence calls are refused (no GDAP role yet).
+        let sb = Sandbox::start(&[
+            "--seed",
+            plan_path.to_str().unwrap(),
+            "--state",
+            state_arg,
+            "--missing-role",
+            "1",
+        ]);
+        apply(&wd, &sb, &[]).expect_code(1);
+    }
+    let sb = Sandbox::start(&["--state", state_arg]);
+    let state = sandbox_state(&sb);
+    let tenant = &state["customers"][0];
+    let mut users: Vec<(String, String)> = tenant["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["userPrincipalName"].as_str().unwrap().to_ascii_lowercase(),
+                u["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    users.sort();
+    // The first user's swap was sent, went through, and its answer was lost.
+    let (_, first) = &users[0];
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/v1/customers/{}/users/{first}/licenseupdates",
+                sb.url,
+                tenant["id"].as_str().unwrap()
+            ))
+            .bearer_auth(&sb.token)
+            .json(&serde_json::json!({"licensesToAssign": [{"skuId": M365_E3_SKU}],
+                "licensesToRemove": [O365_E3_SKU]}))
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+    });
+    let ambiguous = serde_json::json!({
+        "at": chrono::Utc::now().to_rfc3339(), "customer": plan.customers[0].key,
+        "action": "license_update", "state": "ambiguous", "lines": ["c1-l1"],
+        "user": first, "request_id": "3c9b1d2e-5f60-4a71-8b82-93a4b5c6d7e8",
+        "error": {"kind": "transient", "ambiguous": true, "call": "POST …/licenseupdates",
+                  "status": null, "code": null, "description": "connection closed", "hint": ""},
+    });
+    let journal = wd.read("plan.journal.jsonl");
+    wd.write("plan.journal.jsonl", format!("{journal}{ambiguous}\n"));
+
+    let out = apply(&wd, &sb, &[]).expect_code(0);
+    let ends = end_state(&sandbox_state(&sb));
+    let held = &ends[plan.customers[0].domain.as_ref().unwrap()].users;
+    let moved: Vec<&String> = held
+        .iter()
+        .filter(|(_, s)| s.contains(M365_E3_SKU) && !s.contains(O365_E3_SKU))
+        .map(|(u, _)| u)
+        .collect();
+    assert_eq!(
+        moved,
+        vec![&users[0].0, &users[1].0],
+        "exactly the 2 planned users move: {held:?}\n{}",
+        out.stdout
+    );
+    assert!(
+        wd.read("plan.journal.jsonl")
+            .contains("the swap left ambiguous by an earlier run went through")
+    );
+    assert_eq!(
+        statuses(&wd)[plan.customers[0].domain.as_ref().unwrap()],
+        "done"
+    );
+}
