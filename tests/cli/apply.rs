@@ -792,27 +792,20 @@ fn new_commerce_lines_go_through_a_cart_and_checkout() {
 
 #[test]
 fn faults_in_cart_checkouts_end_as_the_fault_free_run() {
-    // Every move to Microsoft 365 E3 is bought as a new-commerce item: a cart and a
-    // checkout, whose failed answers must be reconciled like those of orders.
-    let mut plan = plan_with(14, 6, 2);
-    let mut carts = 0;
-    for line in plan.customers.iter_mut().flat_map(|c| c.lines.iter_mut()) {
-        if line.to_sku.as_deref() == Some(M365_E3_SKU) {
-            line.target_offer_id = Some("CFQ7TTC0LFLX:0001".into());
-            carts += 1;
-        }
-    }
-    assert!(carts >= 3, "only {carts} new-commerce lines");
+    // Every line is bought as a new-commerce item: a cart and a checkout, whose failed
+    // answers must be reconciled, never bought twice.
+    let plan = plan_with(14, 6, 2);
     let clean_wd = Workdir::new();
     let clean_plan = write_plan(&clean_wd, &plan);
     let clean = Sandbox::start(&["--seed", clean_plan.to_str().unwrap()]);
     apply(&clean_wd, &clean, &[]).expect_code(0);
     let want = end_state(&sandbox_state(&clean));
 
-    // Which request a seeded fault hits depends on the calls a run makes; a few seeds
-    // make sure some checkout's answer is lost. Every seed must end as the clean run.
-    let mut exercised = false;
-    for seed in ["7", "8", "9", "10", "11", "12"] {
+    // A checkout's fate depends only on the fault seed and its request ID (stable for a
+    // plan), not on the order in which concurrent requests reach the sandbox: with
+    // these seeds some checkout's answer is lost, in every run on every machine.
+    let mut exercised = Vec::new();
+    for seed in ["7", "8"] {
         let wd = Workdir::new();
         let plan_path = write_plan(&wd, &plan);
         let sb = Sandbox::start(&[
@@ -830,15 +823,16 @@ fn faults_in_cart_checkouts_end_as_the_fault_free_run() {
             "faulty run (fault seed {seed}) ended differently from the fault-free run"
         );
         let journal = wd.read("plan.journal.jsonl");
-        if journal
+        let ambiguous_checkouts = journal
             .lines()
-            .any(|l| l.contains("\"state\":\"ambiguous\"") && l.contains("\"cart_id\""))
-        {
-            exercised = true;
-            break;
-        }
+            .filter(|l| l.contains("\"state\":\"ambiguous\"") && l.contains("\"cart_id\""))
+            .count();
+        exercised.push((seed, ambiguous_checkouts));
     }
-    assert!(exercised, "no ambiguous checkout was exercised");
+    assert!(
+        exercised.iter().all(|(_, n)| *n > 0),
+        "a seed exercised no ambiguous checkout: {exercised:?}"
+    );
 }
 
 #[test]
@@ -1972,32 +1966,6 @@ fn statuses_of(wd: &Workdir, journal: &str) -> BTreeMap<String, String> {
             )
         })
         .collect()
-}
-
-#[test]
-fn tmp_legacy_faults() {
-    let nce = std::env::var("TMP_NCE").is_ok();
-    let plan = if nce { plan_with(14, 6, 2) } else { with_legacy_targets(plan_with(14, 6, 2)) };
-    let clean_wd = Workdir::new();
-    let clean_plan = write_plan(&clean_wd, &plan);
-    let clean = (if nce { Sandbox::start } else { Sandbox::start_legacy })(&["--seed", clean_plan.to_str().unwrap()]);
-    apply(&clean_wd, &clean, &[]).expect_code(0);
-    let want = end_state(&sandbox_state(&clean));
-    let wd = Workdir::new();
-    let plan_path = write_plan(&wd, &plan);
-    let seed = std::env::var("TMP_SEED").unwrap_or("20261121".into());
-    let sb = (if nce { Sandbox::start } else { Sandbox::start_legacy })(&[
-        "--seed", plan_path.to_str().unwrap(), "--fail-rate", &std::env::var("TMP_FAIL").unwrap_or("0.25".into()), "--throttle-rate", "0.1",
-        "--fault-seed", &seed,
-    ]);
-    apply_until_done(&wd, &sb, &["--max-failures", "1000"], 30);
-    let got = end_state(&sandbox_state(&sb));
-    if got != want {
-        let j = wd.read("plan.journal.jsonl");
-        std::fs::write(format!("/tmp/badjournal-{seed}.jsonl"), &j).unwrap();
-        for (k, v) in &got { if want.get(k) != Some(v) { eprintln!("DIFF {k}: got {v:?}\nwant {:?}", want.get(k)); } }
-        panic!("differs");
-    }
 }
 
 #[test]
