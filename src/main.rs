@@ -88,10 +88,12 @@ fn decided_code(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
             ApplyError::Endpoint(_) | ApplyError::Credentials(_) => Some(USAGE),
             ApplyError::Journal(e) => Some(journal_code(e)),
             ApplyError::ExecReport(e) => Some(exec_report_code(e)),
-            ApplyError::OnlyMatchesNothing { .. } => Some(USAGE),
+            ApplyError::OnlyMatchesNothing { .. } | ApplyError::Plan(_) => Some(USAGE),
+            ApplyError::PlanChanged { .. } => Some(RUNNING),
             ApplyError::HttpClient(_)
             | ApplyError::Auth(_)
             | ApplyError::Write(_)
+            | ApplyError::DryRunOutput(_)
             | ApplyError::ListCustomers { .. }
             // A refused token, no MFA claim, an app-only token, an endpoint that is down.
             | ApplyError::Preflight { .. }

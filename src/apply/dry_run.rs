@@ -5,129 +5,197 @@
 //! call at all, so acceptance is unknown without the sweep: purchases are listed for
 //! every customer, marked "(if accepted)" where the journal has not seen an acceptance,
 //! and licence moves name the rule that chooses the users (the run lists the users it
-//! moved in its execution report).
+//! moved in its execution report). The plan streams through [`PlanReader`]: each
+//! customer's calls are written as it is read and nothing of it is kept, so the dry run
+//! of a million-customer plan needs the memory of one batch of the reader; the calls
+//! made once per run depend on every customer and are listed last.
 
+use std::io::{Read, Write};
+
+use super::ApplyError;
 use super::due;
 use super::journal::Event;
 use super::run::ApplyOptions;
 use super::status::{self, Progress};
-use crate::model::{Customer, Line, Plan, Relationship};
+use crate::model::{Customer, Line, Plan, PlanReader, Relationship};
 
-/// The text `--dry-run` prints.
+/// What the calls of the whole run depend on, gathered while the customers stream by.
+#[derive(Debug, Default)]
+struct Totals {
+    customers: usize,
+    calls: usize,
+    /// Some customer has not been seen accepted: the run may fetch the invitation link.
+    maybe_invite: bool,
+    /// Some line targets a legacy offer: the run reads offers to find add-ons.
+    any_legacy: bool,
+}
+
+/// The text `--dry-run` prints, for a plan held in memory.
 pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
+    let mut out = Vec::new();
     let progress = status::replay(prior);
-    let mut out = String::new();
-    out.push_str(&format!(
-        "GET /v1/customers?size={} (paged: one sweep finds every accepted customer)\n",
-        super::client::PAGE_SIZE
-    ));
-    let scope: Vec<&Customer> = plan
+    out.extend_from_slice(sweep_line().as_bytes());
+    let mut totals = Totals::default();
+    for c in plan
         .customers
         .iter()
         .filter(|c| status::matches_only(c, &opts.only))
-        .collect();
-    let empty = Progress::default();
-    let mut maybe_invite = false;
-    let mut any_legacy = false;
-    let mut calls = Vec::new();
-    for c in &scope {
-        let p = progress.get(&c.key).unwrap_or(&empty);
-        let known = p.accepted == Some(true)
-            || (p.accepted.is_none() && c.relationship == Relationship::Accepted);
-        if !known {
-            maybe_invite = true;
-        }
-        let cond = if known { "" } else { " (if accepted)" };
-        let id = p
-            .tenant_id
-            .clone()
-            .or_else(|| c.customer_id.clone())
-            .unwrap_or_else(|| format!("{{tenant of {}}}", c.domain.as_deref().unwrap_or(&c.key)));
-        for pend in p.pending.values() {
-            calls.push(format!(
-                "{}: GET /v1/customers/{id}/orders (reconcile request {}){cond}",
-                c.key, pend.request_id
-            ));
-        }
-        let todo = due::select(c, p, opts.today, opts.now);
-        let groups = due::group(&todo.due, |_| false);
-        if !todo.due.is_empty() {
-            calls.push(format!(
-                "{}: GET /v1/customers/{id}/subscriptions (what earlier runs bought, by the tag in the friendly name){cond}",
-                c.key
-            ));
-        }
-        let item = |l: &&Line| {
-            format!(
-                "{} {} x{}",
-                l.id,
-                l.target_offer_id.as_deref().unwrap_or("(no offer ID)"),
-                l.target_seats
-            )
-        };
-        for (_, why) in &groups.invalid {
-            calls.push(format!("{}: nothing bought: {why}", c.key));
-        }
-        if !groups.order.is_empty() {
-            any_legacy = true;
-            calls.push(format!(
-                "{}: POST /v1/customers/{id}/orders [{}] (legacy offers: Partner Center refuses most new legacy purchases; a legacy add-on among them is a PATCH of its parent subscription's order instead){cond}",
-                c.key,
-                groups.order.iter().map(item).collect::<Vec<_>>().join("; ")
-            ));
-        }
-        if !groups.cart.is_empty() {
-            let items: Vec<String> = groups
-                .cart
-                .iter()
-                .map(|l| {
-                    let (term, billing) = super::purchase::cart::term_of(l);
-                    format!("{} {term}/{billing}", item(l))
-                })
-                .collect();
-            calls.push(format!(
-                "{}: GET availabilities (once per product and market), POST /v1/customers/{id}/carts, POST …/carts/{{cart}}/checkout [{}]{cond}",
-                c.key,
-                items.join("; ")
-            ));
-        }
-        for l in &todo.reassign {
-            let left = l
-                .licenses_to_reassign
-                .saturating_sub(p.moved_for_line(&l.id));
-            calls.push(format!(
-                "{}: GET /v1/customers/{id}/subscribedskus, GET …/users (paged), GET …/users/{{uid}}/licenses per user, \
-                 then POST …/users/{{uid}}/licenseupdates for {left} users of line {} (assign {}, remove {}): \
-                 the first {left} by userPrincipalName holding {} and not {}{cond}",
-                c.key,
-                l.id,
-                l.to_sku.as_deref().unwrap_or("?"),
-                l.from_sku.as_deref().unwrap_or("?"),
-                l.from_sku.as_deref().unwrap_or("?"),
-                l.to_sku.as_deref().unwrap_or("?"),
-            ));
+    {
+        for call in customer_calls(c, progress.get(&c.key), opts, &mut totals) {
+            out.extend_from_slice(call.as_bytes());
+            out.push(b'\n');
         }
     }
-    if maybe_invite {
+    out.extend_from_slice(closing_lines(&totals).as_bytes());
+    String::from_utf8(out).expect("the dry run writes text")
+}
+
+/// Streams the plan `reader` holds and writes the dry run to `out` as the customers come
+/// by: nothing of a customer is kept once its calls are written, so a plan of any size
+/// runs in the memory of one batch of the reader. The calls made once per run (the
+/// invitation link, the offer reads) depend on every customer and come last. Returns
+/// the plan's sha256.
+pub fn dry_run_streaming<R: Read>(
+    mut reader: PlanReader<R>,
+    prior: &[Event],
+    opts: &ApplyOptions,
+    out: &mut dyn Write,
+) -> Result<String, ApplyError> {
+    let progress = status::replay(prior);
+    let written = ApplyError::DryRunOutput;
+    out.write_all(sweep_line().as_bytes()).map_err(written)?;
+    let mut totals = Totals::default();
+    while let Some(c) = reader.next_customer()? {
+        if !status::matches_only(&c, &opts.only) {
+            continue;
+        }
+        for call in customer_calls(&c, progress.get(&c.key), opts, &mut totals) {
+            out.write_all(call.as_bytes()).map_err(written)?;
+            out.write_all(b"\n").map_err(written)?;
+        }
+    }
+    let sha = reader.finish()?;
+    out.write_all(closing_lines(&totals).as_bytes())
+        .map_err(written)?;
+    Ok(sha)
+}
+
+fn sweep_line() -> String {
+    format!(
+        "GET /v1/customers?size={} (paged: one sweep finds every accepted customer)\n",
+        super::client::PAGE_SIZE
+    )
+}
+
+/// The calls made once per run, and the count of everything listed.
+fn closing_lines(t: &Totals) -> String {
+    let mut out = String::new();
+    if t.maybe_invite {
         out.push_str(
             "GET /v1/customers/relationshiprequests (once, if any customer has not accepted; writes invitations.csv)\n",
         );
     }
-    if any_legacy {
+    if t.any_legacy {
         out.push_str(
             "GET /v1/offers/{id} (once per distinct legacy offer ordered, to find add-ons)\n",
         );
     }
-    for call in &calls {
-        out.push_str(call);
-        out.push('\n');
-    }
     out.push_str(&format!(
         "dry run: {} customers in scope, {} calls listed above; nothing was changed\n",
-        scope.len(),
-        calls.len() + 1 + usize::from(maybe_invite)
+        t.customers,
+        t.calls + 1 + usize::from(t.maybe_invite)
     ));
     out
+}
+
+/// The calls a run would make for one customer, given what the journal knows of it.
+fn customer_calls(
+    c: &Customer,
+    p: Option<&Progress>,
+    opts: &ApplyOptions,
+    totals: &mut Totals,
+) -> Vec<String> {
+    let empty = Progress::default();
+    let p = p.unwrap_or(&empty);
+    let mut calls = Vec::new();
+    totals.customers += 1;
+    let known = p.accepted == Some(true)
+        || (p.accepted.is_none() && c.relationship == Relationship::Accepted);
+    if !known {
+        totals.maybe_invite = true;
+    }
+    let cond = if known { "" } else { " (if accepted)" };
+    let id = p
+        .tenant_id
+        .clone()
+        .or_else(|| c.customer_id.clone())
+        .unwrap_or_else(|| format!("{{tenant of {}}}", c.domain.as_deref().unwrap_or(&c.key)));
+    for pend in p.pending.values() {
+        calls.push(format!(
+            "{}: GET /v1/customers/{id}/orders (reconcile request {}){cond}",
+            c.key, pend.request_id
+        ));
+    }
+    let todo = due::select(c, p, opts.today, opts.now);
+    let groups = due::group(&todo.due, |_| false);
+    if !todo.due.is_empty() {
+        calls.push(format!(
+            "{}: GET /v1/customers/{id}/subscriptions (what earlier runs bought, by the tag in the friendly name){cond}",
+            c.key
+        ));
+    }
+    let item = |l: &&Line| {
+        format!(
+            "{} {} x{}",
+            l.id,
+            l.target_offer_id.as_deref().unwrap_or("(no offer ID)"),
+            l.target_seats
+        )
+    };
+    for (_, why) in &groups.invalid {
+        calls.push(format!("{}: nothing bought: {why}", c.key));
+    }
+    if !groups.order.is_empty() {
+        totals.any_legacy = true;
+        calls.push(format!(
+            "{}: POST /v1/customers/{id}/orders [{}] (legacy offers: Partner Center refuses most new legacy purchases; a legacy add-on among them is a PATCH of its parent subscription's order instead){cond}",
+            c.key,
+            groups.order.iter().map(item).collect::<Vec<_>>().join("; ")
+        ));
+    }
+    if !groups.cart.is_empty() {
+        let items: Vec<String> = groups
+            .cart
+            .iter()
+            .map(|l| {
+                let (term, billing) = super::purchase::cart::term_of(l);
+                format!("{} {term}/{billing}", item(l))
+            })
+            .collect();
+        calls.push(format!(
+            "{}: GET availabilities (once per product and market), POST /v1/customers/{id}/carts, POST …/carts/{{cart}}/checkout [{}]{cond}",
+            c.key,
+            items.join("; ")
+        ));
+    }
+    for l in &todo.reassign {
+        let left = l
+            .licenses_to_reassign
+            .saturating_sub(p.moved_for_line(&l.id));
+        calls.push(format!(
+            "{}: GET /v1/customers/{id}/subscribedskus, GET …/users (paged), GET …/users/{{uid}}/licenses per user, \
+             then POST …/users/{{uid}}/licenseupdates for {left} users of line {} (assign {}, remove {}): \
+             the first {left} by userPrincipalName holding {} and not {}{cond}",
+            c.key,
+            l.id,
+            l.to_sku.as_deref().unwrap_or("?"),
+            l.from_sku.as_deref().unwrap_or("?"),
+            l.from_sku.as_deref().unwrap_or("?"),
+            l.to_sku.as_deref().unwrap_or("?"),
+        ));
+    }
+    totals.calls += calls.len();
+    calls
 }
 
 #[cfg(test)]
@@ -146,6 +214,7 @@ mod tests {
             only: vec![],
             max_failures: 1,
             invitations_path: PathBuf::from("invitations.csv"),
+            lang: crate::i18n::Lang::En,
         };
         let text = dry_run(&plan, &[], &opts);
         assert_eq!(
@@ -160,5 +229,25 @@ mod tests {
         );
         assert!(text.contains("relationshiprequests"));
         assert!(text.contains("nothing was changed"));
+    }
+
+    #[test]
+    fn the_streamed_dry_run_is_the_dry_run_of_the_plan_in_memory() {
+        let plan = plan_with(3, 2, 1);
+        let bytes = serde_json::to_vec(&plan).unwrap();
+        let opts = ApplyOptions {
+            today: plan.as_of,
+            now: true,
+            concurrency: 1,
+            only: vec![],
+            max_failures: 1,
+            invitations_path: PathBuf::from("invitations.csv"),
+            lang: crate::i18n::Lang::En,
+        };
+        let mut out = Vec::new();
+        let reader = PlanReader::new(&bytes[..]).unwrap();
+        let sha = dry_run_streaming(reader, &[], &opts, &mut out).unwrap();
+        assert_eq!(sha, crate::fsx::sha256_hex(&bytes));
+        assert_eq!(String::from_utf8(out).unwrap(), dry_run(&plan, &[], &opts));
     }
 }

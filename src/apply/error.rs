@@ -42,6 +42,20 @@ pub enum ApplyError {
     /// `invitations.csv` cannot be written.
     #[error(transparent)]
     Write(#[from] WriteError),
+    /// The plan file cannot be read (as it streams by during the run).
+    #[error(transparent)]
+    Plan(#[from] crate::model::PlanFileError),
+    /// The plan's bytes changed between the sha256 the journal was opened for and the
+    /// pass that read its customers: nothing was bought from it.
+    #[error(
+        "{} changed while apply read it (its sha256 is no longer the one the journal was opened for); nothing more was done: re-run apply once the plan is written",
+        .path.display()
+    )]
+    PlanChanged { path: std::path::PathBuf },
+    /// The dry run's listing could not be written (a closed standard output is told
+    /// apart by the binary from the I/O error kept as the source).
+    #[error("cannot write the dry run")]
+    DryRunOutput(#[source] std::io::Error),
     /// `--only` names no customer of the plan: nothing was done.
     #[error(
         "--only {} matches no customer of the plan (give a plan key, customer ID or domain)",

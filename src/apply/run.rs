@@ -12,8 +12,8 @@
 //! buying again. Every failed call ends the same way ([`Ctx::give_up`]): a fatal one
 //! stops the run, any other is recorded for its customer.
 
-use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -28,7 +28,8 @@ use super::invitations::{self, Invitation};
 use super::journal::{Action, Event, GroupCommit, Journal, JournalError, State};
 use super::progress::Observer;
 use super::status::{self, CustomerRow, Progress};
-use crate::model::{Customer, Line, Plan, TaskKind};
+use crate::i18n::Lang;
+use crate::model::{Customer, Line, PlanReader, TaskKind};
 
 /// The namespace of cspmove's request IDs (uuid v5 of plan, customer and action).
 const REQUEST_ID_NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_94c2_3f0e_4d0b_9b3e_5e3c_7a28_c5d1);
@@ -52,6 +53,8 @@ pub struct ApplyOptions {
     pub only: Vec<String>,
     pub max_failures: usize,
     pub invitations_path: PathBuf,
+    /// The language of the texts a run writes (the note of invitations.csv).
+    pub lang: Lang,
 }
 
 /// What is about to be bought, for the confirmation before the first purchase.
@@ -232,23 +235,47 @@ pub(crate) struct Work<'a> {
     pub todo: CustomerWork<'a>,
 }
 
-/// Refuses an `--only` that matches no customer of the plan (before anything is read
-/// or sent: a typo must not cost a run, nor start a journal).
-pub fn check_only(plan: &Plan, only: &[String]) -> Result<(), ApplyError> {
-    if only.is_empty() || plan.customers.iter().any(|c| status::matches_only(c, only)) {
-        Ok(())
-    } else {
-        Err(ApplyError::OnlyMatchesNothing {
-            only: only.to_vec(),
-        })
+/// Refuses an `--only` that matches no customer of the plan (before the journal opens or
+/// anything is sent: a typo must not cost a run, nor start a journal). The plan streams
+/// up to the first customer that matches.
+pub fn check_only(plan: &Path, only: &[String]) -> Result<(), ApplyError> {
+    if only.is_empty() {
+        return Ok(());
     }
+    let mut reader = PlanReader::open(plan)?;
+    while let Some(c) = reader.next_customer()? {
+        if status::matches_only(&c, only) {
+            return Ok(());
+        }
+    }
+    Err(ApplyError::OnlyMatchesNothing {
+        only: only.to_vec(),
+    })
 }
 
-/// Runs `apply` once. `prior` are the journal's events from earlier runs; `confirm` is
+/// An accepted customer with work in this run, as kept while the plan streams by: only
+/// its lines that are due or whose licences still move ([`due::select`] on the kept
+/// lines chooses the same work as on all of them, since it judges each line on its own).
+struct Kept {
+    customer: Customer,
+    tenant_id: String,
+    progress: Progress,
+}
+
+/// Customers whose relationship events are committed together while the plan streams.
+const SWEEP_BATCH: usize = 4_096;
+
+/// Runs `apply` once over the plan file `plan`, whose sha256 (checked again as it streams
+/// by) is `plan_sha256`. `prior` are the journal's events from earlier runs; `confirm` is
 /// asked before the first purchase and may refuse; `observer` hears about progress.
+///
+/// The plan is streamed ([`PlanReader`]) after the customer sweep, and of each customer
+/// only the work due in this run is kept, so memory follows the work, not the plan. A
+/// plan that turns out broken or changed while read stops the run before anything is
+/// bought. The status rows of the outcome come from a second pass over the plan.
 #[allow(clippy::too_many_arguments)]
 pub async fn execute(
-    plan: &Plan,
+    plan: &Path,
     plan_sha256: &str,
     client: Client,
     journal: Journal,
@@ -258,12 +285,8 @@ pub async fn execute(
     confirm: impl FnOnce(&PurchasePreview) -> bool,
 ) -> Result<RunOutcome, ApplyError> {
     let started = Instant::now();
-    check_only(plan, &opts.only)?;
-    let scope: Vec<&Customer> = plan
-        .customers
-        .iter()
-        .filter(|c| status::matches_only(c, &opts.only))
-        .collect();
+    // The head first: a plan that cannot be read stops the run before any call.
+    let mut reader = PlanReader::open(plan)?;
     let mut progress = status::replay(&prior);
     let ctx = Ctx {
         client,
@@ -300,17 +323,35 @@ pub async fn execute(
             by_domain.insert(d.as_str(), c);
         }
     }
-    let mut awaiting: Vec<&Customer> = Vec::new();
-    let mut accepted: Vec<(&Customer, String)> = Vec::new();
-    // What the sweep learnt is committed as one batch: one fsync, not one per customer.
+
+    // 2. The plan, one customer at a time: who has accepted, and what is due for them.
+    let mut in_scope = 0usize;
+    let mut awaiting: Vec<Customer> = Vec::new();
+    let mut work: Vec<Kept> = Vec::new();
+    let mut preview = PurchasePreview {
+        customers: 0,
+        lines: 0,
+        seats: 0,
+    };
+    let mut reassign_total = 0u64;
+    // Legacy offers about to be ordered (lower case) → a market to read them in.
+    let mut offers: BTreeMap<String, String> = BTreeMap::new();
+    // What the sweep learnt is committed in batches: one fsync per batch, not per customer.
     let mut learnt: Vec<Event> = Vec::new();
-    for c in &scope {
+    while let Some(mut c) = reader.next_customer()? {
+        if !status::matches_only(&c, &opts.only) {
+            continue;
+        }
+        in_scope += 1;
+        if learnt.len() >= SWEEP_BATCH {
+            record_or_fail(&ctx, std::mem::take(&mut learnt)).await?;
+        }
         if let Some(id) = c.customer_id.as_deref().filter(|id| !due::is_guid(id)) {
             let e = plan_error(
                 &format!("customer_id {id:?} is not a GUID (a tenant ID)"),
                 "fix the customer ID in the input (or leave it empty to plan by domain) and re-plan",
             );
-            learnt.push(fail_event(c, Action::Relationship, &[], &e));
+            learnt.push(fail_event(&c, Action::Relationship, &[], &e));
             continue;
         }
         let found = c
@@ -324,33 +365,75 @@ pub async fn execute(
             })
             .filter(|pc| pc.is_reseller());
         let p = progress.entry(c.key.clone()).or_default();
-        match found {
-            Some(pc) => {
-                if p.accepted != Some(true) || p.tenant_id.as_deref() != Some(pc.id.as_str()) {
-                    let mut e = Event::new(&c.key, Action::Relationship, State::Succeeded);
-                    e.tenant_id = Some(pc.id.clone());
-                    e.task = task_id(c, TaskKind::RequestRelationship);
-                    learnt.push(e);
-                    p.accepted = Some(true);
-                    p.tenant_id = Some(pc.id.clone());
-                    ctx.did(&c.key, "relationship accepted".into());
-                }
-                accepted.push((c, pc.id.clone()));
+        let Some(pc) = found else {
+            if p.accepted != Some(false) {
+                let mut e = Event::new(&c.key, Action::Relationship, State::Waiting);
+                e.note = Some("not in the partner's customer list yet".into());
+                learnt.push(e);
+                p.accepted = Some(false);
             }
-            None => {
-                if p.accepted != Some(false) {
-                    let mut e = Event::new(&c.key, Action::Relationship, State::Waiting);
-                    e.note = Some("not in the partner's customer list yet".into());
-                    learnt.push(e);
-                    p.accepted = Some(false);
-                }
-                awaiting.push(c);
+            // invitations.csv needs the customer's names, not its lines.
+            c.lines = Vec::new();
+            c.tasks = Vec::new();
+            awaiting.push(c);
+            continue;
+        };
+        if p.accepted != Some(true) || p.tenant_id.as_deref() != Some(pc.id.as_str()) {
+            let mut e = Event::new(&c.key, Action::Relationship, State::Succeeded);
+            e.tenant_id = Some(pc.id.clone());
+            e.task = task_id(&c, TaskKind::RequestRelationship);
+            learnt.push(e);
+            p.accepted = Some(true);
+            p.tenant_id = Some(pc.id.clone());
+            ctx.did(&c.key, "relationship accepted".into());
+        }
+        let p = progress.remove(&c.key).unwrap_or_default();
+        let todo = due::select(&c, &p, opts.today, opts.now);
+        if todo.is_empty(&p) {
+            continue;
+        }
+        if !todo.due.is_empty() {
+            preview.customers += 1;
+            preview.lines += todo.due.len();
+            preview.seats += todo.due.iter().map(|l| l.target_seats).sum::<u64>();
+        }
+        if !todo.reassign.is_empty() {
+            reassign_total += 1;
+        }
+        for l in &todo.due {
+            if due::path(l, |_| false) == due::Path::Order {
+                let id = l.target_offer_id.as_deref().unwrap_or_default();
+                offers
+                    .entry(id.to_ascii_lowercase())
+                    .or_insert_with(|| c.country.clone().unwrap_or_else(|| "US".into()));
             }
         }
+        let keep: HashSet<String> = todo
+            .due
+            .iter()
+            .chain(&todo.reassign)
+            .map(|l| l.id.clone())
+            .collect();
+        c.lines.retain(|l| keep.contains(&l.id));
+        work.push(Kept {
+            customer: c,
+            tenant_id: pc.id.clone(),
+            progress: p,
+        });
+    }
+    let streamed_sha = reader.finish()?;
+    check_unchanged(plan, plan_sha256, &streamed_sha)?;
+    if in_scope == 0 && !opts.only.is_empty() {
+        return Err(ApplyError::OnlyMatchesNothing {
+            only: opts.only.clone(),
+        });
     }
     record_or_fail(&ctx, learnt).await?;
+    drop(by_id);
+    drop(by_domain);
+    drop(listed);
 
-    // 2. The invitation link, fetched once for all who have not accepted.
+    // 3. The invitation link, fetched once for all who have not accepted.
     let mut invitations_written = None;
     if !awaiting.is_empty() {
         match ctx.client.relationship_link().await {
@@ -359,7 +442,7 @@ pub async fn execute(
                     .iter()
                     .map(|c| Invitation::for_customer(c, &link))
                     .collect();
-                invitations::write(&opts.invitations_path, &list)?;
+                invitations::write(&opts.invitations_path, &list, opts.lang)?;
                 let mut invited = Vec::new();
                 for c in &awaiting {
                     let p = progress.entry(c.key.clone()).or_default();
@@ -382,35 +465,10 @@ pub async fn execute(
             }
         }
     }
-
-    // 3. Work for accepted customers.
-    let mut work: Vec<Work> = Vec::new();
-    for (c, tenant_id) in accepted {
-        let p = progress.remove(&c.key).unwrap_or_default();
-        let todo = due::select(c, &p, opts.today, opts.now);
-        if todo.is_empty(&p) {
-            continue;
-        }
-        work.push(Work {
-            customer: c,
-            tenant_id,
-            progress: p,
-            todo,
-        });
-    }
+    drop(awaiting);
+    drop(progress);
 
     // Which legacy offers about to be ordered are add-ons: one read per distinct offer.
-    let mut offers: BTreeMap<String, String> = BTreeMap::new();
-    for w in &work {
-        for l in &w.todo.due {
-            if due::path(l, |_| false) == due::Path::Order {
-                let id = l.target_offer_id.as_deref().unwrap_or_default();
-                offers
-                    .entry(id.to_ascii_lowercase())
-                    .or_insert_with(|| w.customer.country.clone().unwrap_or_else(|| "US".into()));
-            }
-        }
-    }
     let mut addons = HashMap::new();
     if !ctx.stopped() {
         for (offer, country) in &offers {
@@ -432,14 +490,6 @@ pub async fn execute(
     }
     let _ = ctx.addons.set(addons);
 
-    let preview = PurchasePreview {
-        customers: work.iter().filter(|w| !w.todo.due.is_empty()).count(),
-        lines: work.iter().map(|w| w.todo.due.len()).sum(),
-        seats: work
-            .iter()
-            .flat_map(|w| w.todo.due.iter().map(|l| l.target_seats))
-            .sum(),
-    };
     let mut confirm = Some(confirm);
     if preview.lines > 0
         && !ctx.stopped()
@@ -448,25 +498,38 @@ pub async fn execute(
         return Err(ApplyError::NotConfirmed);
     }
 
-    let reassign_total = work.iter().filter(|w| !w.todo.reassign.is_empty()).count() as u64;
     observer.work_started(work.len() as u64, reassign_total);
 
-    let next = AtomicUsize::new(0);
-    let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
+    // Workers take customers one at a time; each is dropped once its work is done.
     let workers = opts.concurrency.max(1).min(work.len().max(1));
+    let queue = Mutex::new(work.into_iter());
+    let journal_error: Mutex<Option<JournalError>> = Mutex::new(None);
     {
-        let work = &work;
         let ctx = &ctx;
-        let next = &next;
+        let queue = &queue;
         let journal_error = &journal_error;
         let tasks = (0..workers).map(|_| async move {
             loop {
                 if ctx.stopped() {
                     break;
                 }
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some(w) = work.get(i) else { break };
-                match process_customer(ctx, w).await {
+                let next = queue.lock().expect("queue lock").next();
+                let Some(Kept {
+                    customer,
+                    tenant_id,
+                    progress,
+                }) = next
+                else {
+                    break;
+                };
+                let todo = due::select(&customer, &progress, ctx.opts.today, ctx.opts.now);
+                let w = Work {
+                    customer: &customer,
+                    tenant_id,
+                    progress,
+                    todo,
+                };
+                match process_customer(ctx, &w).await {
                     Ok(()) => {}
                     Err(Halt::Customer) => {
                         let n = ctx.failures.fetch_add(1, Ordering::SeqCst) + 1;
@@ -496,7 +559,7 @@ pub async fn execute(
 
     let mut all_events = prior;
     all_events.extend(ctx.events.lock().expect("events").drain(..));
-    let mut rows = status::rows(plan, &all_events, opts.today, &opts.only);
+    let mut rows = final_rows(plan, plan_sha256, &all_events, &opts)?;
     let mut done = std::mem::take(&mut *ctx.done.lock().expect("done"));
     for r in &mut rows {
         if let Some(d) = done.remove(&r.key) {
@@ -521,6 +584,36 @@ pub async fn execute(
         invitations: invitations_written,
         correlation_id: ctx.client.correlation_id(),
     })
+}
+
+/// Refuses a plan whose bytes changed since its sha256 was taken for the journal.
+fn check_unchanged(plan: &Path, expected: &str, streamed: &str) -> Result<(), ApplyError> {
+    if expected != streamed {
+        return Err(ApplyError::PlanChanged {
+            path: plan.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Where every customer in scope stands after the run: a second pass over the plan, one
+/// customer at a time, as `cspmove status` reads it.
+fn final_rows(
+    plan: &Path,
+    plan_sha256: &str,
+    events: &[Event],
+    opts: &ApplyOptions,
+) -> Result<Vec<CustomerRow>, ApplyError> {
+    let progress = status::replay(events);
+    let mut reader = PlanReader::open(plan)?;
+    let mut rows = Vec::new();
+    while let Some(c) = reader.next_customer()? {
+        if status::matches_only(&c, &opts.only) {
+            rows.push(status::derive(&c, progress.get(&c.key), opts.today));
+        }
+    }
+    check_unchanged(plan, plan_sha256, &reader.finish()?)?;
+    Ok(rows)
 }
 
 /// Polls futures together on the current task (a tiny `join_all`).

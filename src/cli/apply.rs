@@ -11,9 +11,16 @@ use cspmove::apply::journal::{self, Journal};
 use cspmove::apply::run::{self, ApplyOptions, PurchasePreview};
 use cspmove::apply::{ApplyError, exec_report, status};
 use cspmove::apply::{dry_run, http, preflight};
+use cspmove::fsx;
+use cspmove::i18n::{Lang, texts};
 use cspmove::model::{Plan, PlanReader};
 
 use super::{Outcome, UsageError};
+
+/// The language of `apply`'s summary, prompt, execution reports and invitations.csv
+/// note. DESIGN §2 gives `apply` no `--lang`, so it is English; every text is in
+/// src/i18n in English, Korean and Japanese.
+const LANG: Lang = Lang::En;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -103,9 +110,11 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     if let Some(path) = &args.journal {
         journal::check_path(path)?;
     }
-    // The plan and the sha256 of its bytes, which the journal records.
-    let (plan, plan_sha) = PlanReader::open(&args.plan)?.read_all()?;
-    run::check_only(&plan, &args.only)?;
+    // The plan streams (issue 12): its head is read now, so a file that is no plan stops
+    // here; its customers are read one at a time by the dry run or the run itself.
+    let head = PlanReader::open(&args.plan)?;
+    drop(head);
+    run::check_only(&args.plan, &args.only)?;
     // A rehearsal keeps its own journal and invitations by default: a real run must never
     // read "done" from a rehearsal's journal, nor send a sandbox link to a customer.
     let journal_path = args.journal.clone().unwrap_or_else(|| {
@@ -156,12 +165,28 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         only: args.only.clone(),
         max_failures: args.max_failures,
         invitations_path,
+        lang: LANG,
     };
 
     if args.dry_run {
-        let prior = journal::read_for(&journal_path, &plan_sha, Some(args.sandbox))?;
-        let text = dry_run::dry_run(&plan, &prior, &opts);
-        super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
+        // A journal of earlier runs must be this plan's before anything is printed from
+        // it: only then is the plan hashed ahead of the streaming pass.
+        let prior = match journal::read(&journal_path)? {
+            Some((header, events)) => {
+                let sha = fsx::sha256_file(&args.plan)
+                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.plan.display()))?;
+                header.check(&journal_path, &sha, Some(args.sandbox))?;
+                events
+            }
+            None => Vec::new(),
+        };
+        let reader = PlanReader::open(&args.plan)?;
+        super::to_stdout(|out| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+            dry_run::dry_run_streaming(reader, &prior, &opts, &mut out)?;
+            out.flush()?;
+            Ok(())
+        })?;
         return Ok(Outcome::Done);
     }
 
@@ -181,6 +206,10 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         Target::Endpoint(Box::new((url, creds)))
     };
 
+    // The journal records the sha256 of the plan's bytes; the run checks it again as the
+    // plan streams by, so a plan changed in between is refused before anything is bought.
+    let plan_sha = fsx::sha256_file(&args.plan)
+        .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.plan.display()))?;
     let (journal, prior) = Journal::open(&journal_path, &plan_sha, args.sandbox)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -191,7 +220,10 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         let (base, creds, sandbox) = match target {
             Target::Endpoint(target) => (target.0, target.1, None),
             Target::Sandbox => {
+                // The in-process sandbox is seeded with every customer of the plan.
+                let plan = Plan::read(&args.plan)?;
                 let running = start_sandbox(&plan, Some(sandbox_state)).await?;
+                drop(plan);
                 let url = url::Url::parse(&running.url())?;
                 let creds = Credentials::Token(Secret::new(running.token().to_string()));
                 eprintln!(
@@ -224,9 +256,16 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             .into());
         }
         let bars = super::bars::Bars::new(super::use_colour());
-        let result = run::execute(&plan, &plan_sha, client, journal, prior, opts, &bars, |p| {
-            yes || confirm(p)
-        })
+        let result = run::execute(
+            &args.plan,
+            &plan_sha,
+            client,
+            journal,
+            prior,
+            opts,
+            &bars,
+            |p| yes || confirm(p),
+        )
         .await;
         if let Some(running) = sandbox {
             running.shutdown().await;
@@ -236,7 +275,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     drop(runtime);
 
     for r in &args.report {
-        exec_report::write(&outcome, r)?;
+        exec_report::write(&outcome, r, LANG)?;
     }
     let text = summary(&outcome, &journal_path);
     super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
@@ -261,9 +300,17 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
 
 /// Asks on the terminal before the first purchase.
 fn confirm(p: &PurchasePreview) -> bool {
+    let t = texts(LANG);
     eprint!(
-        "About to order {} line(s), {} seats in all, for {} customer(s). Continue? [y/N] ",
-        p.lines, p.seats, p.customers
+        "{}",
+        t.fill(
+            "apply_summary.confirm",
+            &[
+                ("lines", &t.number(p.lines as u64)),
+                ("seats", &t.number(p.seats)),
+                ("customers", &t.number(p.customers as u64)),
+            ],
+        )
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
@@ -274,47 +321,60 @@ fn confirm(p: &PurchasePreview) -> bool {
 }
 
 fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
-    let mut s = String::new();
-    let counts: Vec<String> = status::counts(&o.rows)
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(st, n)| format!("{} {n}", st.as_str()))
-        .collect();
-    s.push_str(&format!(
-        "{} customers: {}\n",
-        o.rows.len(),
-        if counts.is_empty() {
-            "none".to_string()
-        } else {
-            counts.join(", ")
-        }
-    ));
+    let t = texts(LANG);
+    let n = |v: u64| t.number(v);
+    let mut lines = vec![t.fill(
+        "apply_summary.customers",
+        &[
+            ("count", &n(o.rows.len() as u64)),
+            ("statuses", &status::status_counts(&o.rows, t)),
+        ],
+    )];
     let secs = o.elapsed.as_secs_f64();
-    s.push_str(&format!(
-        "orders placed {}, users moved {}, API requests {} ({} retried, {} throttled) in {:.1} s ({:.1} requests/s)\n",
-        o.orders_placed,
-        o.users_moved,
-        o.requests,
-        o.retries,
-        o.throttled,
-        secs,
-        if secs > 0.0 { o.requests as f64 / secs } else { 0.0 }
+    let rate = if secs > 0.0 {
+        o.requests as f64 / secs
+    } else {
+        0.0
+    };
+    lines.push(t.fill(
+        "apply_summary.calls",
+        &[
+            ("orders", &n(o.orders_placed)),
+            ("users", &n(o.users_moved)),
+            ("requests", &n(o.requests)),
+            ("retries", &n(o.retries)),
+            ("throttled", &n(o.throttled)),
+            ("seconds", &format!("{secs:.1}")),
+            ("rate", &format!("{rate:.1}")),
+        ],
     ));
-    if let Some((path, n)) = &o.invitations {
-        s.push_str(&format!(
-            "invitations: {n} customers to invite, listed in {}\n",
-            path.display()
+    if let Some((path, count)) = &o.invitations {
+        lines.push(t.fill(
+            "apply_summary.invitations",
+            &[
+                ("count", &n(*count as u64)),
+                ("path", &path.display().to_string()),
+            ],
         ));
     }
     for r in &o.rows {
         if r.status == status::CustomerStatus::Blocked {
-            s.push_str(&format!("blocked {}: {}\n", r.key, r.next_step));
+            lines.push(t.fill(
+                "apply_summary.blocked",
+                &[("customer", &r.key), ("step", &r.next.text(t))],
+            ));
         } else if let Some(e) = &r.error {
-            s.push_str(&format!("failed {}: {e}\n", r.key));
+            lines.push(t.fill(
+                "apply_summary.failed",
+                &[("customer", &r.key), ("error", &e.to_string())],
+            ));
         }
     }
-    s.push_str(&format!("journal: {}\n", journal.display()));
-    s
+    lines.push(t.fill(
+        "apply_summary.journal",
+        &[("path", &journal.display().to_string())],
+    ));
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// The in-process sandbox of `apply --sandbox`, seeded from the plan (every customer

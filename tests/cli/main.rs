@@ -7,6 +7,7 @@ mod conventions;
 mod input;
 
 mod apply;
+mod apply_calls;
 mod catalog;
 mod exit_codes;
 mod files;

@@ -25,10 +25,17 @@ use crate::apply::status::{PendingPurchase, lines_key};
 use crate::model::{Customer, Line, TaskKind};
 
 /// Availabilities read in this run, by (product, SKU, country), lower case.
+///
+/// Single flight: the first worker to need a key reads it while the others needing the
+/// same key wait for its answer, so `--concurrency` workers starting on customers of
+/// one product make one call, not one each. A failed read is not kept: the next worker
+/// that needs the key tries again.
 #[derive(Debug, Default)]
 pub struct Availabilities {
-    cache: Mutex<HashMap<(String, String, String), Vec<pc::Availability>>>,
+    cache: Mutex<HashMap<(String, String, String), AvailabilityCell>>,
 }
+
+type AvailabilityCell = std::sync::Arc<tokio::sync::OnceCell<Vec<pc::Availability>>>;
 
 impl Availabilities {
     async fn get(
@@ -43,13 +50,16 @@ impl Availabilities {
             sku.to_ascii_lowercase(),
             country.to_ascii_lowercase(),
         );
-        if let Some(hit) = self.cache.lock().expect("cache").get(&key) {
-            return Ok(hit.clone());
-        }
-        // Two workers may look the same key up at once; both answers are the same.
-        let got = ctx.client.availabilities(product, sku, country).await?;
-        self.cache.lock().expect("cache").insert(key, got.clone());
-        Ok(got)
+        let cell = self
+            .cache
+            .lock()
+            .expect("cache")
+            .entry(key)
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| ctx.client.availabilities(product, sku, country))
+            .await
+            .cloned()
     }
 }
 
