@@ -309,7 +309,12 @@ pub(crate) async fn reassign(
                     ctx.users_moved.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) if e.is_fatal() => {
-                    let mut ev = fail_event(c, Action::LicenseUpdate, &[m.line.id.clone()], &e);
+                    let mut ev = fail_event(
+                        c,
+                        Action::LicenseUpdate,
+                        std::slice::from_ref(&m.line.id),
+                        &e,
+                    );
                     ev.user = Some(uid.clone());
                     ev.state = if e.ambiguous {
                         State::Ambiguous
@@ -324,7 +329,12 @@ pub(crate) async fn reassign(
                     return Err(blocked(ctx, c, &ids, missing_role_note(&e), Some(&e)).await);
                 }
                 Err(e) => {
-                    let mut ev = fail_event(c, Action::LicenseUpdate, &[m.line.id.clone()], &e);
+                    let mut ev = fail_event(
+                        c,
+                        Action::LicenseUpdate,
+                        std::slice::from_ref(&m.line.id),
+                        &e,
+                    );
                     ev.user = Some(uid.clone());
                     if e.ambiguous {
                         ev.state = State::Ambiguous;

@@ -1773,7 +1773,10 @@ fn a_token_without_mfa_stops_doctor_and_apply_with_the_plain_words() {
     )
     .expect_code(1);
     let v: Value = serde_json::from_str(&out.stdout).expect("doctor JSON");
-    assert_eq!((v["ok"].as_bool(), v["stops_run"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(
+        (v["ok"].as_bool(), v["stops_run"].as_bool()),
+        (Some(false), Some(true))
+    );
     let failed: Vec<&Value> = v["checks"]
         .as_array()
         .unwrap()
@@ -1797,7 +1800,11 @@ fn a_token_without_mfa_stops_doctor_and_apply_with_the_plain_words() {
         .expect_code(1)
         .expect_stderr_contains("sign in with multi-factor authentication");
     assert!(!out.stderr.contains("client-secret-456"), "{}", out.stderr);
-    assert!(end_state(&sandbox_state(&sb)).values().all(|e| e.orders.is_empty()));
+    assert!(
+        end_state(&sandbox_state(&sb))
+            .values()
+            .all(|e| e.orders.is_empty())
+    );
     // With MFA the same run goes through.
     let mut cmd = apply_command(&wd, &sb, &[]);
     with_refresh_token(&mut cmd, &sb, "mfa-refresh-token-1");
@@ -1810,11 +1817,19 @@ fn missing_gdap_roles_block_those_customers_and_name_the_roles() {
     let wd = Workdir::new();
     let plan = plan_with(1, 8, 0);
     let plan_path = write_plan(&wd, &plan);
-    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--missing-role", "0.5"]);
+    let sb = Sandbox::start(&[
+        "--seed",
+        plan_path.to_str().unwrap(),
+        "--missing-role",
+        "0.5",
+    ]);
     // doctor names the customers without a role; a run would still start.
     let out = doctor(&wd, &sb, None, &["--format", "json"]).expect_code(1);
     let v: Value = serde_json::from_str(&out.stdout).expect("doctor JSON");
-    assert_eq!((v["ok"].as_bool(), v["stops_run"].as_bool()), (Some(false), Some(false)));
+    assert_eq!(
+        (v["ok"].as_bool(), v["stops_run"].as_bool()),
+        (Some(false), Some(false))
+    );
     let no_role: BTreeSet<String> = v["checks"]
         .as_array()
         .unwrap()
@@ -1903,13 +1918,19 @@ fn a_killed_rehearsal_resumes_against_the_sandbox_state_beside_its_journal() {
             if seen >= at_least || child.try_wait().unwrap().is_some() {
                 break;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "{what} never reached");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{what} never reached"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         let killed = child.try_wait().unwrap().is_none();
         let _ = child.kill();
         child.wait().unwrap();
-        assert!(killed, "the rehearsal finished before it could be killed ({what})");
+        assert!(
+            killed,
+            "the rehearsal finished before it could be killed ({what})"
+        );
     }
     assert!(state_file.exists(), "no sandbox state beside the journal");
     let before = statuses_of(&wd, "plan.sandbox.journal.jsonl");
@@ -1929,7 +1950,11 @@ fn a_killed_rehearsal_resumes_against_the_sandbox_state_beside_its_journal() {
     )
     .expect_code(0);
     let after = statuses_of(&wd, "plan.sandbox.journal.jsonl");
-    assert!(after.values().all(|s| s == "done"), "{after:?}\n{}", out.stdout);
+    assert!(
+        after.values().all(|s| s == "done"),
+        "{after:?}\n{}",
+        out.stdout
+    );
     let loaded = cspmove::sandbox::persist::load(&state_file).expect("sandbox state");
     let state = serde_json::to_value(&loaded.state).unwrap();
     for c in &plan.customers {
@@ -1952,7 +1977,14 @@ fn a_killed_rehearsal_resumes_against_the_sandbox_state_beside_its_journal() {
 /// Customer domain → status, from `status` on `journal`.
 fn statuses_of(wd: &Workdir, journal: &str) -> BTreeMap<String, String> {
     let out = wd
-        .run(["status", "plan.json", "--journal", journal, "--format", "json"])
+        .run([
+            "status",
+            "plan.json",
+            "--journal",
+            journal,
+            "--format",
+            "json",
+        ])
         .expect_code(0);
     let v: Value = serde_json::from_str(&out.stdout).expect("status JSON");
     v["customers"]
@@ -1998,7 +2030,10 @@ fn a_swap_left_ambiguous_that_went_through_counts_against_the_lines_moves() {
         .iter()
         .map(|u| {
             (
-                u["userPrincipalName"].as_str().unwrap().to_ascii_lowercase(),
+                u["userPrincipalName"]
+                    .as_str()
+                    .unwrap()
+                    .to_ascii_lowercase(),
                 u["id"].as_str().unwrap().to_string(),
             )
         })
@@ -2018,8 +2053,10 @@ fn a_swap_left_ambiguous_that_went_through_counts_against_the_lines_moves() {
                 tenant["id"].as_str().unwrap()
             ))
             .bearer_auth(&sb.token)
-            .json(&serde_json::json!({"licensesToAssign": [{"skuId": M365_E3_SKU}],
-                "licensesToRemove": [O365_E3_SKU]}))
+            .json(
+                &serde_json::json!({"licensesToAssign": [{"skuId": M365_E3_SKU}],
+                "licensesToRemove": [O365_E3_SKU]}),
+            )
             .send()
             .await
             .unwrap();

@@ -3040,14 +3040,7 @@ async fn a_changing_requests_fault_depends_on_its_request_id_not_on_other_traffi
     let fates = |other_traffic: usize| {
         let (path, cart, id) = (path.clone(), cart.clone(), id.clone());
         async move {
-            let sb = Sandbox::start(&[
-                "--seed",
-                &path,
-                "--fail-rate",
-                "0.5",
-                "--fault-seed",
-                "42",
-            ]);
+            let sb = Sandbox::start(&["--seed", &path, "--fail-rate", "0.5", "--fault-seed", "42"]);
             let http = reqwest::Client::new();
             for _ in 0..other_traffic {
                 let _ = http
