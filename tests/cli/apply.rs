@@ -312,7 +312,10 @@ fn happy_path_provisions_accepted_customers_once_and_invites_the_rest() {
     assert!(wd.read("run.md").contains("| done |"));
     assert_eq!(wd.read("run.csv").lines().count(), plan.customers.len() + 1);
     // UTF-8 with a BOM, so Excel reads Korean and Japanese names right.
-    assert!(wd.read("run.csv").starts_with('\u{feff}'), "no BOM in run.csv");
+    assert!(
+        wd.read("run.csv").starts_with('\u{feff}'),
+        "no BOM in run.csv"
+    );
 
     // A customer accepts; the next run (as from cron) provisions only that one.
     let newcomer = plan
@@ -2135,7 +2138,10 @@ fn an_endpoint_that_dies_mid_run_stops_the_run_soon_with_a_clear_message() {
     while !std::fs::read_to_string(wd.join("plan.journal.jsonl"))
         .is_ok_and(|j| j.contains("\"license_update\""))
     {
-        assert!(start.elapsed() < Duration::from_secs(60), "no licence moved");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no licence moved"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     sb.child.kill().unwrap();
