@@ -37,6 +37,16 @@ impl Cell {
         }
     }
 
+    /// The cell, borrowed.
+    pub fn borrowed(&self) -> CellRef<'_> {
+        match self {
+            Cell::Text(s) => CellRef::Text(Cow::Borrowed(s)),
+            Cell::Int(n) => CellRef::Int(*n),
+            Cell::Date(d) => CellRef::Date(*d),
+            Cell::Empty => CellRef::Empty,
+        }
+    }
+
     /// The cell as plain text in `t`'s language (numbers with separators when `grouped`).
     pub fn display(&self, t: &Texts, grouped: bool) -> String {
         match self {
@@ -202,8 +212,8 @@ pub fn move_cells<'a>(
     let input = inputs.get(line.input).map(|i| i.path.as_str());
     let warnings = match line.warnings.as_slice() {
         [] => CellRef::Empty,
-        [one] => CellRef::text(t.warning(*one)),
-        many => CellRef::Text(Cow::Owned(warning_list(many, t))),
+        [one] => CellRef::Text(line_warning(*one, line, t)),
+        many => CellRef::Text(Cow::Owned(warning_list(many, line, t))),
     };
     [
         CellRef::opt_text(customer.name.as_deref()),
@@ -277,12 +287,27 @@ const REJECTED_COLUMNS: [Column; 6] = [
     col("col.reason", Kind::Text),
 ];
 
-fn warning_list(codes: &[WarningCode], t: &Texts) -> String {
+fn warning_list(codes: &[WarningCode], line: &Line, t: &Texts) -> String {
     codes
         .iter()
-        .map(|c| t.warning(*c))
+        .map(|c| line_warning(*c, line, t))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A warning as a line's Warnings cell says it: with the line's own figures where they
+/// tell what to do (how many seats are missing), else the warning's text.
+pub fn line_warning<'a>(code: WarningCode, line: &Line, t: &'a Texts) -> Cow<'a, str> {
+    match code {
+        WarningCode::TargetSeatsBelowAssigned if line.licenses_to_reassign > line.target_seats => {
+            let missing = line.licenses_to_reassign - line.target_seats;
+            Cow::Owned(t.fill(
+                "warning_line.TARGET_SEATS_BELOW_ASSIGNED",
+                &[("missing", &t.number(missing))],
+            ))
+        }
+        other => Cow::Borrowed(t.warning(other)),
+    }
 }
 
 /// What names a customer in a table: its ID, else its domain (the plan's key).
@@ -542,5 +567,44 @@ impl Figures {
             ("summary.lines_with_warnings", self.lines_with_warnings),
             ("summary.rejected_rows", self.rejected_rows),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, texts};
+
+    #[test]
+    fn a_line_short_of_target_seats_says_how_many_are_missing_in_every_language() {
+        let plan = crate::report::demo::plan(400);
+        let (c, line) = plan
+            .lines()
+            .find(|(_, l)| {
+                l.warnings.contains(&WarningCode::TargetSeatsBelowAssigned)
+                    && l.licenses_to_reassign > l.target_seats
+            })
+            .expect("a short line in the demo plan");
+        assert_eq!(line.licenses_to_reassign - line.target_seats, 3);
+        for (lang, want) in [
+            (Lang::En, "buy 3 more seats"),
+            (Lang::Ko, "사용자 수를 3개 더"),
+            (Lang::Ja, "あと 3 シート追加"),
+        ] {
+            let t = texts(lang);
+            let cells = move_cells(&plan.inputs, c, line, t);
+            let CellRef::Text(text) = &cells[MOVE_COLUMNS.len() - 1] else {
+                panic!("no warnings cell");
+            };
+            assert!(text.contains(want), "{lang:?}: {text}");
+        }
+        // Figures that do not show a shortage keep the warning's own text.
+        let mut odd = line.clone();
+        odd.target_seats = odd.licenses_to_reassign;
+        let t = texts(Lang::En);
+        assert_eq!(
+            line_warning(WarningCode::TargetSeatsBelowAssigned, &odd, t),
+            t.warning(WarningCode::TargetSeatsBelowAssigned)
+        );
     }
 }
