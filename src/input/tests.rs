@@ -564,7 +564,7 @@ mod properties {
                 }
                 Err(e) => prop_assert!(e.to_string().starts_with(&shown), "{}", e),
             }
-            if let Err(e) = crate::catalog::read_catalog(&path) {
+            if let Err(e) = crate::catalog::read_catalog(&path, None) {
                 prop_assert!(e.to_string().contains(&shown), "{}", e);
             }
         }
