@@ -193,6 +193,10 @@ pub struct Progress {
     pub blocked: Option<(String, Option<ErrorRecord>)>,
     /// Users moved, per line (a line moves at most `licenses_to_reassign`).
     pub moved_by_line: HashMap<String, BTreeSet<String>>,
+    /// Users whose swap for a line was sent without a definite answer (an `ambiguous`
+    /// licence update not followed by a success or a refusal), per line: the next run
+    /// reads their licences, and counts them as moved if the swap went through.
+    pub swap_unsure: HashMap<String, BTreeSet<String>>,
     /// Names (UPN, else ID) of the users moved, in the order they moved.
     pub moved_users: Vec<String>,
     /// Failures not followed by a success of the same line or phase.
@@ -276,6 +280,9 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
                 p.users_moved += 1;
                 p.reassign_started = true;
                 if let Some(u) = &e.user {
+                    for set in p.swap_unsure.values_mut() {
+                        set.remove(u);
+                    }
                     for l in &e.lines {
                         p.moved_by_line
                             .entry(l.clone())
@@ -294,6 +301,19 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             (Action::LicenseUpdate, State::Failed) => {
                 if let Some(u) = &e.user {
                     *p.license_failures.entry(u.clone()).or_default() += 1;
+                    for set in p.swap_unsure.values_mut() {
+                        set.remove(u);
+                    }
+                }
+            }
+            (Action::LicenseUpdate, State::Ambiguous) => {
+                if let Some(u) = &e.user {
+                    for l in &e.lines {
+                        p.swap_unsure
+                            .entry(l.clone())
+                            .or_default()
+                            .insert(u.clone());
+                    }
                 }
             }
             (Action::Reassign, State::Started) => {
