@@ -9,7 +9,7 @@
 use std::time::Instant;
 
 use chrono::NaiveDate;
-use cspmove::input::{InputTable, SourceRow};
+use cspmove::input::{InputTable, RowValues, SourceRow};
 use cspmove::model::InputInfo;
 use cspmove::plan::{Lookups, PlanOptions};
 
@@ -27,7 +27,7 @@ fn generated_rows(n: usize) -> Vec<SourceRow> {
     (0..n)
         .map(|i| {
             let c = i / 4;
-            SourceRow {
+            SourceRow::from(RowValues {
                 row: i as u64 + 2,
                 customer_id: (i % 97 != 0).then(|| format!("{c:08x}-1111-2222-3333-444444444444")),
                 domain: Some(format!("customer{c}.example.com")),
@@ -41,8 +41,8 @@ fn generated_rows(n: usize) -> Vec<SourceRow> {
                 expires_on: Some(start + chrono::Duration::days((i % 700) as i64)),
                 auto_renew: Some(i % 3 == 0),
                 target_offer: (i % 5 == 0).then(|| "Microsoft 365 E3".to_string()),
-                ..SourceRow::default()
-            }
+                ..RowValues::default()
+            })
         })
         .collect()
 }

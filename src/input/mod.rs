@@ -13,14 +13,17 @@
 //! validated in parallel, and anything else is read whole. The pieces, in reading order:
 //! `source` (bytes, sniffing, encodings), `stream` (chunked reading), `csv` (delimiter,
 //! header row, row numbers, the parallel loop), `excel` (calamine), `header` (aliases),
-//! `row` (one row → a `SourceRow` or a `Rejection`), `value` and `date` (cell values).
+//! `row` (one row → a `SourceRow` or a `Rejection`), `value` and `date` (cell values),
+//! `compact` and `intern` (how a row is held: one allocation, repeated texts interned).
 //! [`read_small_table`] reads the catalog module's `--catalog` and `--offer-map` files.
 //! docs/input-format.md is the user's view.
 
+mod compact;
 mod csv;
 mod date;
 mod excel;
 mod header;
+mod intern;
 mod row;
 mod source;
 mod stream;
@@ -29,15 +32,16 @@ mod value;
 use std::path::{Path, PathBuf};
 
 use crate::fsx::sha256_hex;
-use chrono::NaiveDate;
 use rayon::prelude::*;
 
-use crate::model::{Billing, InputInfo, Rejection, Term};
+use crate::model::{InputInfo, Rejection};
 use header::{HeaderMap, INPUT_SCHEMA};
 use row::{RowContext, RowOutcome};
 
 // For the catalog module's `--catalog` and `--offer-map` readers.
+pub use compact::{RowValues, SourceRow};
 pub(crate) use header::{FieldSpec, Schema};
+pub use intern::Sym;
 pub use source::parse_encoding_name;
 pub(crate) use value::{clean, parse_guid, parse_whole};
 
@@ -149,45 +153,6 @@ pub struct ReadOptions {
     /// `--encoding`; `None` = detect.
     pub encoding: Option<&'static encoding_rs::Encoding>,
     pub date_order: Option<DateOrder>,
-}
-
-/// One valid data row, parsed. The planner never sees a raw cell. Every text value is
-/// trimmed and NFKC-normalised, and never empty (an empty cell is `None`): the planner
-/// relies on this and does not trim again.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct SourceRow {
-    /// Index of the input file (into the plan's `inputs`).
-    pub input: usize,
-    /// Row number the user sees in the spreadsheet.
-    pub row: u64,
-    /// A GUID, lower case.
-    pub customer_id: Option<String>,
-    /// The customer ID cell held something that is not a GUID (the row has a domain).
-    pub invalid_customer_id: Option<String>,
-    pub domain: Option<String>,
-    pub customer_name: Option<String>,
-    pub contact_email: Option<String>,
-    /// ISO 3166 alpha-2, upper case.
-    pub country: Option<String>,
-    pub program: Option<String>,
-    /// The offer name when the file has one, else its offer ID.
-    pub current_offer: String,
-    /// The offer ID the file gives beside the offer name (`OfferId` beside `OfferName`),
-    /// kept for the catalog: an ID resolves without the doubts a name can have.
-    pub current_offer_id: Option<String>,
-    pub subscription_id: Option<String>,
-    pub seats: u64,
-    pub assigned: Option<u64>,
-    pub expires_on: Option<NaiveDate>,
-    pub auto_renew: Option<bool>,
-    pub target_offer: Option<String>,
-    pub target_seats: Option<u64>,
-    /// `Some(true)` when the input says the reseller relationship is already accepted.
-    pub relationship_accepted: Option<bool>,
-    /// New-commerce term the row asks for; `None` = the `--term` default.
-    pub term: Option<Term>,
-    /// Billing frequency the row asks for; `None` = the `--billing` default.
-    pub billing: Option<Billing>,
 }
 
 /// What one input file gave.

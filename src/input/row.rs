@@ -16,6 +16,9 @@ use super::value::{
     clean, is_iso_country, normalize_country, parse_billing, parse_bool, parse_guid,
     parse_relationship, parse_term, parse_whole,
 };
+use std::borrow::Cow;
+
+use super::compact::Texts;
 use super::{DateOrder, Field, InputTable, SourceRow};
 use crate::model::{Billing, InputInfo, RejectCode, Rejection, Term, sells, unsold_message};
 
@@ -181,8 +184,12 @@ impl RowContext<'_> {
 
     /// The cleaned text of a field, `None` when the column is absent or the cell empty.
     fn text(&self, cells: &(impl Cells + ?Sized), field: Field) -> Option<String> {
-        self.raw(cells, field)
-            .and_then(|(_, raw)| clean(raw).map(|c| c.into_owned()))
+        self.text_ref(cells, field).map(Cow::into_owned)
+    }
+
+    /// [`RowContext::text`] borrowed from the cell when cleaning changes nothing.
+    fn text_ref<'c>(&self, cells: &'c (impl Cells + ?Sized), field: Field) -> Option<Cow<'c, str>> {
+        self.raw(cells, field).and_then(|(_, raw)| clean(raw))
     }
 
     pub(crate) fn rejection(
@@ -258,8 +265,8 @@ impl RowContext<'_> {
             }
         }
 
-        let offer_name = self.text(cells, Field::CurrentOffer);
-        let offer_id = self.text(cells, Field::CurrentOfferId);
+        let offer_name = self.text_ref(cells, Field::CurrentOffer);
+        let offer_id = self.text_ref(cells, Field::CurrentOfferId);
         let (current_offer, current_offer_id) = match (offer_name, offer_id) {
             (Some(name), id) => (Some(name), id),
             (None, id) => (id, None),
@@ -375,29 +382,34 @@ impl RowContext<'_> {
         {
             self.notes.country(row, c);
         }
-        let source = SourceRow {
-            input: self.input,
-            row,
-            customer_id,
-            invalid_customer_id,
-            domain,
-            customer_name: self.text(cells, Field::CustomerName),
-            contact_email: self.text(cells, Field::ContactEmail),
-            country,
-            program: self.text(cells, Field::Program),
-            current_offer: current_offer.unwrap_or_default(),
-            current_offer_id,
-            subscription_id: self.text(cells, Field::SubscriptionId),
-            seats: seats.unwrap_or_default(),
-            assigned,
-            expires_on,
-            auto_renew,
-            target_offer: self.text(cells, Field::TargetOffer),
-            target_seats,
-            relationship_accepted,
-            term,
-            billing,
+        // Texts that need no change are borrowed from the cell until the row is built.
+        let customer_name = self.text_ref(cells, Field::CustomerName);
+        let contact_email = self.text_ref(cells, Field::ContactEmail);
+        let program = self.text_ref(cells, Field::Program);
+        let subscription_id = self.text_ref(cells, Field::SubscriptionId);
+        let target_offer = self.text_ref(cells, Field::TargetOffer);
+        let texts = Texts {
+            customer_id: customer_id.as_deref(),
+            invalid_customer_id: invalid_customer_id.as_deref(),
+            domain: domain.as_deref(),
+            customer_name: customer_name.as_deref(),
+            contact_email: contact_email.as_deref(),
+            country: country.as_deref(),
+            program: program.as_deref(),
+            current_offer: current_offer.as_deref(),
+            current_offer_id: current_offer_id.as_deref(),
+            subscription_id: subscription_id.as_deref(),
+            target_offer: target_offer.as_deref(),
         };
+        let mut source = SourceRow::new(self.input, row, texts);
+        source.seats = seats.unwrap_or_default();
+        source.assigned = assigned;
+        source.expires_on = expires_on;
+        source.auto_renew = auto_renew;
+        source.target_seats = target_seats;
+        source.relationship_accepted = relationship_accepted;
+        source.term = term;
+        source.billing = billing;
         let outcome = match pending {
             Some((mdy, dmy, value)) => RowOutcome::Pending {
                 row: source,

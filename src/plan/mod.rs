@@ -24,6 +24,7 @@
 //! Rows are moved, not copied, into the plan's lines: at a million rows the strings of
 //! the input are most of the memory the command uses.
 
+pub mod direct;
 pub mod duplicates;
 pub mod json;
 
@@ -157,10 +158,10 @@ fn lower(s: &str) -> Cow<'_, str> {
 /// The reader trims every value and leaves empty cells absent (DESIGN §3), so the hot
 /// paths here do not trim again.
 fn key_of<'a>(row: &'a SourceRow, domain_ids: &'a HashMap<String, String>) -> Option<Cow<'a, str>> {
-    if let Some(id) = row.customer_id.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(id) = row.customer_id().filter(|s| !s.is_empty()) {
         return Some(lower(id));
     }
-    let domain = lower(row.domain.as_deref()?);
+    let domain = lower(row.domain()?);
     if domain.is_empty() {
         return None;
     }
@@ -176,12 +177,12 @@ fn key_of<'a>(row: &'a SourceRow, domain_ids: &'a HashMap<String, String>) -> Op
 /// (it is keyed by its domain and warned `CONFLICTING_CUSTOMER`), since joining the
 /// first would let `--only` act on both.
 fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> (HashMap<String, String>, HashSet<String>) {
-    let has_id = |r: &SourceRow| r.customer_id.as_deref().is_some_and(|s| !s.is_empty());
+    let has_id = |r: &SourceRow| r.customer_id().is_some_and(|s| !s.is_empty());
     let wanted: HashSet<String> = rows
         .par_iter()
         .zip(excluded.par_iter())
         .filter(|(r, ex)| !**ex && !has_id(r))
-        .filter_map(|(r, _)| r.domain.as_deref().map(|d| lower(d).into_owned()))
+        .filter_map(|(r, _)| r.domain().map(|d| lower(d).into_owned()))
         .collect();
     let mut map: HashMap<String, String> = HashMap::default();
     let mut ambiguous: HashMap<String, Vec<String>> = HashMap::default();
@@ -193,11 +194,11 @@ fn domain_ids(rows: &[SourceRow], excluded: &[bool]) -> (HashMap<String, String>
         .zip(excluded.par_iter())
         .filter(|(r, ex)| !**ex && has_id(r))
         .filter_map(|(r, _)| {
-            let domain = lower(r.domain.as_deref()?);
+            let domain = lower(r.domain()?);
             wanted.contains(domain.as_ref()).then(|| {
                 (
                     domain.into_owned(),
-                    lower(r.customer_id.as_deref().unwrap_or_default()).into_owned(),
+                    lower(r.customer_id().unwrap_or_default()).into_owned(),
                 )
             })
         })
@@ -246,10 +247,10 @@ fn log_catalog_warnings(
         let row = &rows[i];
         if d.warnings.contains(WarningCode::AmbiguousProduct) {
             if let crate::catalog::Resolution::Ambiguous(a) = d.current {
-                ambiguous.insert(row.current_offer.as_str(), a);
+                ambiguous.insert(row.current_offer(), a);
             }
             if let (crate::catalog::Resolution::Ambiguous(a), Some(t)) =
-                (d.target, row.target_offer.as_deref())
+                (d.target, row.target_offer())
             {
                 ambiguous.insert(t, a);
             }
@@ -389,7 +390,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
                 RejectCode::ConflictingSubscription,
                 format!(
                     "subscription {} is also on row {} of {} with another {}: the rows disagree about one subscription and planning both would order its seats twice; keep one row per subscription, or make the rows agree",
-                    r.subscription_id.as_deref().unwrap_or_default(),
+                    r.subscription_id().unwrap_or_default(),
                     o.row,
                     inputs[o.input].path,
                     fields.join(", ")
@@ -632,12 +633,9 @@ impl Decided<'_> {
 /// and leaves empty cells absent (DESIGN §3), so values are not trimmed again here.
 fn first_of<'r>(
     rows: impl IntoIterator<Item = &'r SourceRow>,
-    field: fn(&SourceRow) -> Option<&String>,
+    field: fn(&SourceRow) -> Option<&str>,
 ) -> Option<&'r str> {
-    rows.into_iter()
-        .filter_map(field)
-        .map(String::as_str)
-        .find(|s| !s.is_empty())
+    rows.into_iter().filter_map(field).find(|s| !s.is_empty())
 }
 
 /// Decides the lines of one customer, whose rows are `rows[i]` for `i` in `members`
@@ -650,30 +648,29 @@ fn decide_customer<'a>(
     options: &PlanOptions,
 ) -> Vec<Decision<'a>> {
     let rows = || members.iter().map(|&i| &rows[i]);
-    let country = first_of(rows(), |r| r.country.as_ref()).map(str::to_uppercase);
-    let domain = first_of(rows(), |r| r.domain.as_ref()).map(str::to_lowercase);
+    let country = first_of(rows(), SourceRow::country).map(str::to_uppercase);
+    let domain = first_of(rows(), SourceRow::domain).map(str::to_lowercase);
 
     // CONFLICTING_CUSTOMER on the rows whose name or domain disagrees with the first
     // one given. Names compare normalised (case, spaces, punctuation, width): "Contoso
     // Ltd." and "CONTOSO LTD" are one company; domains compare case-insensitively.
-    let first_name = rows().find_map(|r| r.customer_name.as_deref().filter(|s| !s.is_empty()));
+    let first_name = rows().find_map(|r| r.customer_name().filter(|s| !s.is_empty()));
     let first_name_norm = first_name.map(normalise);
     let mut decisions: Vec<Decision<'a>> = rows()
         .map(|r| {
-            let name_differs = r.customer_name.as_deref().is_some_and(|n| {
+            let name_differs = r.customer_name().is_some_and(|n| {
                 !n.is_empty() && Some(n) != first_name && Some(normalise(n)) != first_name_norm
             });
-            let domain_differs = r.domain.as_deref().is_some_and(|d| {
+            let domain_differs = r.domain().is_some_and(|d| {
                 !d.is_empty() && domain.as_deref().is_some_and(|first| lower(d) != first)
             });
             // Catalog lookups compare countries case-insensitively; no copy needed.
-            let line_country = r.country.as_deref().or(country.as_deref());
+            let line_country = r.country().or(country.as_deref());
             let mut decision = decide_line(r, line_country, resolver, &options.line_defaults());
             // A row with only a domain that two customer IDs carry.
             let ambiguous = !ambiguous_domains.is_empty()
-                && r.customer_id.as_deref().is_none_or(str::is_empty)
-                && r.domain
-                    .as_deref()
+                && r.customer_id().is_none_or(str::is_empty)
+                && r.domain()
                     .is_some_and(|d| ambiguous_domains.contains(lower(d).as_ref()));
             if name_differs || domain_differs || ambiguous {
                 decision.warnings.insert(WarningCode::ConflictingCustomer);
@@ -700,12 +697,12 @@ fn build_customer(
         .and_then(|r| key_of(r, domain_ids))
         .map(Cow::into_owned)
         .unwrap_or_default();
-    let first = |f: fn(&SourceRow) -> Option<&String>| first_of(&rows, f);
-    let customer_id = first(|r| r.customer_id.as_ref()).map(str::to_lowercase);
-    let domain = first(|r| r.domain.as_ref()).map(str::to_lowercase);
-    let name = first(|r| r.customer_name.as_ref()).map(str::to_string);
-    let contact_email = first(|r| r.contact_email.as_ref()).map(str::to_string);
-    let country = first(|r| r.country.as_ref()).map(str::to_uppercase);
+    let first = |f: fn(&SourceRow) -> Option<&str>| first_of(&rows, f);
+    let customer_id = first(SourceRow::customer_id).map(str::to_lowercase);
+    let domain = first(SourceRow::domain).map(str::to_lowercase);
+    let name = first(SourceRow::customer_name).map(str::to_string);
+    let contact_email = first(SourceRow::contact_email).map(str::to_string);
+    let country = first(SourceRow::country).map(str::to_uppercase);
     let relationship = if rows.iter().any(|r| r.relationship_accepted == Some(true)) {
         Relationship::Accepted
     } else {
@@ -716,7 +713,7 @@ fn build_customer(
         .zip(decisions)
         .enumerate()
         .map(|(m, (row, decision))| {
-            let mut line = materialise(row, decision, catalog);
+            let mut line = materialise(&row, decision, catalog);
             line.id = tasks::item_id(no, 'l', m + 1);
             line
         })

@@ -284,7 +284,7 @@ impl Decision<'_> {
 }
 
 fn row_target(row: &SourceRow) -> Option<&str> {
-    row.target_offer.as_deref().filter(|t| !t.trim().is_empty())
+    row.target_offer().filter(|t| !t.trim().is_empty())
 }
 
 /// What a line takes when its row does not say: the planning day and lead time, and the
@@ -315,16 +315,16 @@ pub fn decide_line<'a>(
     } = *defaults;
     // An offer ID given beside the name (reconciliation files, PowerShell exports)
     // resolves without the doubts a name can have; the name is the fallback.
-    let current = match row.current_offer_id.as_deref() {
+    let current = match row.current_offer_id() {
         Some(id) => match resolver.resolve(id, country) {
             by_id if by_id.resolution.hit().is_some() => by_id,
-            _ => resolver.resolve(&row.current_offer, country),
+            _ => resolver.resolve(row.current_offer(), country),
         },
-        None => resolver.resolve(&row.current_offer, country),
+        None => resolver.resolve(row.current_offer(), country),
     };
     let (source, target) = match row_target(row) {
         Some(text) => (TargetSource::Row, resolver.resolve(text, country)),
-        None => match resolver.mapped_target(&row.current_offer, country) {
+        None => match resolver.mapped_target(row.current_offer(), country) {
             Some(to) => (TargetSource::Mapped(to), resolver.resolve(to, country)),
             None => match current.default {
                 Some(hit) => (
@@ -390,7 +390,7 @@ pub fn decide_line<'a>(
     if !same_lic && licenses_to_reassign(false, row.assigned, row.seats) > target_seats {
         warnings.insert(WarningCode::TargetSeatsBelowAssigned);
     }
-    if row.invalid_customer_id.is_some() {
+    if row.invalid_customer_id().is_some() {
         warnings.insert(WarningCode::InvalidCustomerId);
     }
     Decision {
@@ -433,26 +433,22 @@ pub fn mark_shared_pools(decisions: &mut [Decision<'_>]) {
 /// Builds the line of `row` as `decision` (made by [`decide_line`] for this row with
 /// the same `catalog`) says. The line's `id` is left empty: it depends on the customer's
 /// position, which the caller knows.
-pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: &Catalog) -> Line {
+pub fn materialise(source: &SourceRow, decision: &Decision<'_>, catalog: &Catalog) -> Line {
     let SourceRow {
         input,
         row,
-        invalid_customer_id: _,
-        program,
-        current_offer,
-        subscription_id,
         seats,
         assigned,
         expires_on,
         auto_renew,
-        target_offer,
         target_seats,
         ..
-    } = row;
+    } = *source;
+    let current_offer = source.current_offer().to_string();
     let current_hit = decision.current.hit();
     let target_hit = decision.target.hit();
     let target_offer = match decision.source {
-        TargetSource::Row => target_offer.unwrap_or_default(),
+        TargetSource::Row => source.target_offer().unwrap_or_default().to_string(),
         TargetSource::Mapped(m) => m.to_string(),
         TargetSource::NewCommerce => target_hit
             .and_then(|h| catalog.offer(h))
@@ -493,8 +489,8 @@ pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: &Catalog) -
         provision_on: decision.provision_on,
         wave: wave(decision.provision_on),
         original_action: OriginalAction::LetExpire,
-        subscription_id,
-        program,
+        subscription_id: source.subscription_id().map(str::to_string),
+        program: source.program().map(str::to_string),
         assigned,
         auto_renew,
         term: decision.term,
@@ -505,12 +501,12 @@ pub fn materialise(row: SourceRow, decision: &Decision<'_>, catalog: &Catalog) -
 
 /// Plans one row on its own: [`decide_line`], then [`materialise`].
 pub fn evaluate_line(
-    row: SourceRow,
+    row: &SourceRow,
     country: Option<&str>,
     resolver: &mut Resolver<'_>,
     defaults: &LineDefaults,
 ) -> Line {
-    let decision = decide_line(&row, country, resolver, defaults);
+    let decision = decide_line(row, country, resolver, defaults);
     let catalog = resolver.catalog;
     materialise(row, &decision, catalog)
 }
@@ -518,13 +514,14 @@ pub fn evaluate_line(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::input::RowValues;
 
     pub(crate) fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    pub(crate) fn row(n: u64, customer: &str, offer: &str, seats: u64) -> SourceRow {
-        SourceRow {
+    pub(crate) fn row(n: u64, customer: &str, offer: &str, seats: u64) -> RowValues {
+        RowValues {
             input: 0,
             row: n,
             customer_id: Some(customer.to_string()),
@@ -663,9 +660,9 @@ pub(crate) mod tests {
         assert_eq!(licenses_to_reassign(false, Some(12), 10), 12);
     }
 
-    fn eval(r: SourceRow, map: Option<&OfferMap>) -> Line {
+    fn eval(r: RowValues, map: Option<&OfferMap>) -> Line {
         let mut resolver = Resolver::new(Catalog::builtin(), map);
-        evaluate_line(r, None, &mut resolver, &defaults())
+        evaluate_line(&SourceRow::from(r), None, &mut resolver, &defaults())
     }
 
     const E3_SKU: &str = "6fd2c87f-b296-42f0-b197-1e91e994b900";
@@ -805,7 +802,7 @@ pub(crate) mod tests {
         let other = row(4, "c", "Office 365 E1", 5);
         let mut decisions: Vec<Decision<'_>> = [&upgrade, &stays, &other]
             .into_iter()
-            .map(|r| decide_line(r, None, &mut resolver, &defaults()))
+            .map(|r| decide_line(&SourceRow::from(r), None, &mut resolver, &defaults()))
             .collect();
         mark_shared_pools(&mut decisions);
         let shared: Vec<bool> = decisions

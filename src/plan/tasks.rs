@@ -195,7 +195,12 @@ mod tests {
         r.auto_renew = Some(auto_renew);
         r.target_offer = target.map(str::to_string);
         let mut resolver = Resolver::new(crate::catalog::Catalog::builtin(), None);
-        let mut l = evaluate_line(r, None, &mut resolver, &defaults());
+        let mut l = evaluate_line(
+            &crate::input::SourceRow::from(r),
+            None,
+            &mut resolver,
+            &defaults(),
+        );
         l.id = format!("c1-l{}", n);
         l
     }

@@ -4,14 +4,14 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::input::InputTable;
+use crate::input::{InputTable, RowValues};
 use crate::model::{InputInfo, LicenseAction, RejectCode, Summary, TaskKind};
 use crate::plan::rules::tests::{d, row};
 
 const A: &str = "aaaaaaaa-0000-0000-0000-000000000001";
 const B: &str = "bbbbbbbb-0000-0000-0000-000000000002";
 
-fn table(path: &str, rows: Vec<SourceRow>, rejected: Vec<Rejection>) -> InputTable {
+fn table(path: &str, rows: Vec<RowValues>, rejected: Vec<Rejection>) -> InputTable {
     InputTable {
         info: InputInfo {
             path: path.to_string(),
@@ -19,7 +19,7 @@ fn table(path: &str, rows: Vec<SourceRow>, rejected: Vec<Rejection>) -> InputTab
             sheet: None,
             rows: rows.len() as u64 + rejected.len() as u64,
         },
-        rows,
+        rows: rows.iter().map(SourceRow::from).collect(),
         rejected,
     }
 }
@@ -156,7 +156,7 @@ fn domain_only_rows_do_not_join_an_ambiguous_domain() {
 
 #[test]
 fn subscription_listed_per_month_is_one_line_and_a_disagreeing_repeat_is_rejected() {
-    let sub = |mut r: SourceRow, id: &str| {
+    let sub = |mut r: RowValues, id: &str| {
         r.subscription_id = Some(id.into());
         r
     };
@@ -346,7 +346,7 @@ fn plan_file_is_written_atomically() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 
-fn arb_row() -> impl Strategy<Value = SourceRow> {
+fn arb_row() -> impl Strategy<Value = RowValues> {
     (
         0usize..6,
         prop::bool::ANY,
@@ -393,7 +393,7 @@ proptest! {
 
     #[test]
     fn plan_bytes_do_not_depend_on_thread_count(rows in prop::collection::vec(arb_row(), 0..120)) {
-        let rows: Vec<SourceRow> = rows
+        let rows: Vec<RowValues> = rows
             .into_iter()
             .enumerate()
             .map(|(i, mut r)| { r.row = i as u64 + 2; r })
@@ -422,7 +422,7 @@ proptest! {
 /// Generated rows shaped like a big export: 4 rows per customer, a few offers, dates
 /// spread over two years, some domain-only rows. `examples/plan_speed.rs` (the
 /// measurement, which is not a test) makes the same rows.
-pub(crate) fn generated_rows(n: usize) -> Vec<SourceRow> {
+pub(crate) fn generated_rows(n: usize) -> Vec<RowValues> {
     const OFFERS: [&str; 5] = [
         "Office 365 E3",
         "Office 365 E1",

@@ -12,7 +12,6 @@
 //! over, [`Durability::MoveAside`]), so a reader never sees half a plan and a failed
 //! write leaves any older plan untouched.
 
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 
@@ -22,6 +21,7 @@ use serde::Serialize;
 use crate::fsx::Durability;
 use crate::model::{Customer, InputInfo, Plan, Rejection, Summary};
 use crate::plan::Prepared;
+use crate::plan::direct::{DIRECT_AFTER, DirectWriter};
 
 /// Customers serialised per parallel work item.
 const CHUNK: usize = 256;
@@ -210,7 +210,7 @@ pub fn write_prepared_file(prepared: Prepared<'_>, path: &Path) -> Result<Plan, 
 fn write_atomically(
     path: &Path,
     threads: Option<usize>,
-    write: impl FnOnce(&mut BufWriter<&mut File>) -> io::Result<()> + Send,
+    write: impl FnOnce(&mut BufWriter<DirectWriter<'_>>) -> io::Result<()> + Send,
 ) -> Result<(), WriteError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
@@ -220,11 +220,14 @@ fn write_atomically(
             source: io::Error::other(e),
         })?;
     crate::fsx::write_atomic_with(path, Durability::MoveAside, |file| {
-        // Smaller than the serialised chunks, which BufWriter then hands to the file
-        // directly instead of copying them into its buffer first.
-        let mut out = BufWriter::with_capacity(1 << 16, file);
+        // Past its first 64 MiB a big plan goes to the disk without the page cache
+        // (`plan::direct`). The BufWriter is smaller than the serialised chunks, which it
+        // then hands on directly instead of copying them into its buffer first.
+        let direct = DirectWriter::new(file, DIRECT_AFTER);
+        let mut out = BufWriter::with_capacity(1 << 16, direct);
         pool.install(|| write(&mut out))?;
-        out.into_inner().map_err(io::IntoInnerError::into_error)?;
-        Ok(())
+        out.into_inner()
+            .map_err(io::IntoInnerError::into_error)?
+            .finish()
     })
 }

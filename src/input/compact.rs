@@ -1,0 +1,404 @@
+//! The row as the planner holds it: [`SourceRow`], one allocation per row.
+//!
+//! At a million rows the rows as read are most of the memory `cspmove plan` touches, and
+//! on a VM every fresh megabyte costs time on a cold run (docs/benchmarks.md). Before
+//! this module a row was a ~330-byte struct of a dozen `Option<String>`s, about eight
+//! allocations and 540 MB for the benchmark's 1M rows. Now the texts that repeat from
+//! row to row (offers, program, country) are interned [`Sym`]s, and the texts of the
+//! row's own (customer ID and domain, name, contact, subscription ID) are kept end to
+//! end in one boxed `str` with their ends beside it. The main decision: the row keeps
+//! the reader's promise (every text trimmed, normalised and never empty: an empty text
+//! is absent) and is read through accessors; [`RowValues`], the same row with a plain
+//! field per value, builds one (tests, examples) and shows one (`SourceRow::values`).
+
+use chrono::NaiveDate;
+
+use super::intern::Sym;
+use crate::model::{Billing, Term};
+
+/// The row's own texts, in the order they are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Text {
+    CustomerId,
+    InvalidCustomerId,
+    Domain,
+    CustomerName,
+    ContactEmail,
+    SubscriptionId,
+}
+
+const TEXTS: usize = 6;
+
+/// The row's own texts end to end (`None` when all are absent) and where each ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RowText {
+    text: Option<Box<str>>,
+    ends: [u32; TEXTS],
+}
+
+impl RowText {
+    fn get(&self, field: Text) -> Option<&str> {
+        let i = field as usize;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] } as usize;
+        let end = self.ends[i] as usize;
+        (end > start).then(|| &self.text.as_deref().unwrap_or_default()[start..end])
+    }
+
+    /// From the six texts in [`Text`] order; empty texts are absent.
+    fn new(texts: [Option<&str>; TEXTS]) -> RowText {
+        let len: usize = texts.iter().flatten().map(|t| t.len()).sum();
+        if len == 0 {
+            return RowText::default();
+        }
+        let len = u32::try_from(len).expect("a row's texts are under 4 GB");
+        let mut text = String::with_capacity(len as usize);
+        let mut ends = [0; TEXTS];
+        for (end, t) in ends.iter_mut().zip(texts) {
+            text.push_str(t.unwrap_or_default());
+            *end = text.len() as u32;
+        }
+        RowText {
+            text: Some(text.into_boxed_str()),
+            ends,
+        }
+    }
+}
+
+/// One valid data row, parsed. The planner never sees a raw cell. Every text value is
+/// trimmed and NFKC-normalised, and never empty (an empty cell is `None`): the planner
+/// relies on this and does not trim again.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct SourceRow {
+    /// Index of the input file (into the plan's `inputs`).
+    pub input: usize,
+    /// Row number the user sees in the spreadsheet.
+    pub row: u64,
+    pub seats: u64,
+    pub assigned: Option<u64>,
+    pub target_seats: Option<u64>,
+    pub expires_on: Option<NaiveDate>,
+    pub auto_renew: Option<bool>,
+    /// `Some(true)` when the input says the reseller relationship is already accepted.
+    pub relationship_accepted: Option<bool>,
+    /// New-commerce term the row asks for; `None` = the `--term` default.
+    pub term: Option<Term>,
+    /// Billing frequency the row asks for; `None` = the `--billing` default.
+    pub billing: Option<Billing>,
+    country: Option<Sym>,
+    program: Option<Sym>,
+    current_offer: Option<Sym>,
+    current_offer_id: Option<Sym>,
+    target_offer: Option<Sym>,
+    text: RowText,
+}
+
+/// A [`SourceRow`] with a plain field per value: what tests and examples build rows
+/// from, and what [`SourceRow::values`] shows. Empty texts become absent in the row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowValues {
+    pub input: usize,
+    pub row: u64,
+    /// A GUID, lower case.
+    pub customer_id: Option<String>,
+    /// The customer ID cell held something that is not a GUID (the row has a domain).
+    pub invalid_customer_id: Option<String>,
+    pub domain: Option<String>,
+    pub customer_name: Option<String>,
+    pub contact_email: Option<String>,
+    /// ISO 3166 alpha-2, upper case.
+    pub country: Option<String>,
+    pub program: Option<String>,
+    /// The offer name when the file has one, else its offer ID.
+    pub current_offer: String,
+    /// The offer ID the file gives beside the offer name (`OfferId` beside `OfferName`),
+    /// kept for the catalog: an ID resolves without the doubts a name can have.
+    pub current_offer_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub seats: u64,
+    pub assigned: Option<u64>,
+    pub expires_on: Option<NaiveDate>,
+    pub auto_renew: Option<bool>,
+    pub target_offer: Option<String>,
+    pub target_seats: Option<u64>,
+    pub relationship_accepted: Option<bool>,
+    pub term: Option<Term>,
+    pub billing: Option<Billing>,
+}
+
+fn sym(text: Option<&str>) -> Option<Sym> {
+    text.filter(|t| !t.is_empty()).map(Sym::new)
+}
+
+/// The texts of a row, as the reader hands them to [`SourceRow::new`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Texts<'a> {
+    pub customer_id: Option<&'a str>,
+    pub invalid_customer_id: Option<&'a str>,
+    pub domain: Option<&'a str>,
+    pub customer_name: Option<&'a str>,
+    pub contact_email: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub program: Option<&'a str>,
+    pub current_offer: Option<&'a str>,
+    pub current_offer_id: Option<&'a str>,
+    pub subscription_id: Option<&'a str>,
+    pub target_offer: Option<&'a str>,
+}
+
+impl SourceRow {
+    /// A row with the given texts and every number, date and flag unset.
+    pub(crate) fn new(input: usize, row: u64, texts: Texts<'_>) -> SourceRow {
+        SourceRow {
+            input,
+            row,
+            country: sym(texts.country),
+            program: sym(texts.program),
+            current_offer: sym(texts.current_offer),
+            current_offer_id: sym(texts.current_offer_id),
+            target_offer: sym(texts.target_offer),
+            text: RowText::new([
+                texts.customer_id,
+                texts.invalid_customer_id,
+                texts.domain,
+                texts.customer_name,
+                texts.contact_email,
+                texts.subscription_id,
+            ]),
+            ..SourceRow::default()
+        }
+    }
+
+    /// A GUID, lower case.
+    pub fn customer_id(&self) -> Option<&str> {
+        self.text.get(Text::CustomerId)
+    }
+    /// The customer ID cell held something that is not a GUID (the row has a domain).
+    pub fn invalid_customer_id(&self) -> Option<&str> {
+        self.text.get(Text::InvalidCustomerId)
+    }
+    pub fn domain(&self) -> Option<&str> {
+        self.text.get(Text::Domain)
+    }
+    pub fn customer_name(&self) -> Option<&str> {
+        self.text.get(Text::CustomerName)
+    }
+    pub fn contact_email(&self) -> Option<&str> {
+        self.text.get(Text::ContactEmail)
+    }
+    pub fn subscription_id(&self) -> Option<&str> {
+        self.text.get(Text::SubscriptionId)
+    }
+    /// ISO 3166 alpha-2, upper case (or as written when it is no such code).
+    pub fn country(&self) -> Option<&'static str> {
+        self.country.map(Sym::as_str)
+    }
+    pub fn program(&self) -> Option<&'static str> {
+        self.program.map(Sym::as_str)
+    }
+    /// The offer name when the file has one, else its offer ID.
+    pub fn current_offer(&self) -> &'static str {
+        self.current_offer.map_or("", Sym::as_str)
+    }
+    /// The offer ID the file gives beside the offer name (`OfferId` beside `OfferName`),
+    /// kept for the catalog: an ID resolves without the doubts a name can have.
+    pub fn current_offer_id(&self) -> Option<&'static str> {
+        self.current_offer_id.map(Sym::as_str)
+    }
+    pub fn target_offer(&self) -> Option<&'static str> {
+        self.target_offer.map(Sym::as_str)
+    }
+
+    /// The interned current offer, for lookups keyed by symbol.
+    pub fn current_offer_sym(&self) -> Option<Sym> {
+        self.current_offer
+    }
+
+    /// Every value of the row but where it came from (`input`, `row`), for comparing
+    /// rows. Destructured without `..`: a field added to the row does not compile here
+    /// until it is considered (and then in `plan::duplicates::differing_fields`).
+    #[allow(clippy::type_complexity)]
+    pub fn content(
+        &self,
+    ) -> (
+        &RowText,
+        [Option<Sym>; 5],
+        (u64, Option<u64>, Option<u64>, Option<NaiveDate>),
+        (Option<bool>, Option<bool>, Option<Term>, Option<Billing>),
+    ) {
+        let SourceRow {
+            input: _,
+            row: _,
+            seats,
+            assigned,
+            target_seats,
+            expires_on,
+            auto_renew,
+            relationship_accepted,
+            term,
+            billing,
+            country,
+            program,
+            current_offer,
+            current_offer_id,
+            target_offer,
+            text,
+        } = self;
+        (
+            text,
+            [
+                *country,
+                *program,
+                *current_offer,
+                *current_offer_id,
+                *target_offer,
+            ],
+            (*seats, *assigned, *target_seats, *expires_on),
+            (*auto_renew, *relationship_accepted, *term, *billing),
+        )
+    }
+
+    /// Every value of the row as a plain field each.
+    pub fn values(&self) -> RowValues {
+        let owned = |s: Option<&str>| s.map(str::to_string);
+        RowValues {
+            input: self.input,
+            row: self.row,
+            customer_id: owned(self.customer_id()),
+            invalid_customer_id: owned(self.invalid_customer_id()),
+            domain: owned(self.domain()),
+            customer_name: owned(self.customer_name()),
+            contact_email: owned(self.contact_email()),
+            country: owned(self.country()),
+            program: owned(self.program()),
+            current_offer: self.current_offer().to_string(),
+            current_offer_id: owned(self.current_offer_id()),
+            subscription_id: owned(self.subscription_id()),
+            seats: self.seats,
+            assigned: self.assigned,
+            expires_on: self.expires_on,
+            auto_renew: self.auto_renew,
+            target_offer: owned(self.target_offer()),
+            target_seats: self.target_seats,
+            relationship_accepted: self.relationship_accepted,
+            term: self.term,
+            billing: self.billing,
+        }
+    }
+}
+
+impl From<&RowValues> for SourceRow {
+    fn from(v: &RowValues) -> SourceRow {
+        let texts = Texts {
+            customer_id: v.customer_id.as_deref(),
+            invalid_customer_id: v.invalid_customer_id.as_deref(),
+            domain: v.domain.as_deref(),
+            customer_name: v.customer_name.as_deref(),
+            contact_email: v.contact_email.as_deref(),
+            country: v.country.as_deref(),
+            program: v.program.as_deref(),
+            current_offer: Some(v.current_offer.as_str()),
+            current_offer_id: v.current_offer_id.as_deref(),
+            subscription_id: v.subscription_id.as_deref(),
+            target_offer: v.target_offer.as_deref(),
+        };
+        SourceRow {
+            seats: v.seats,
+            assigned: v.assigned,
+            target_seats: v.target_seats,
+            expires_on: v.expires_on,
+            auto_renew: v.auto_renew,
+            relationship_accepted: v.relationship_accepted,
+            term: v.term,
+            billing: v.billing,
+            ..SourceRow::new(v.input, v.row, texts)
+        }
+    }
+}
+
+impl From<RowValues> for SourceRow {
+    fn from(v: RowValues) -> SourceRow {
+        SourceRow::from(&v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> RowValues {
+        RowValues {
+            input: 2,
+            row: 17,
+            customer_id: Some("0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b".into()),
+            invalid_customer_id: Some("n/a".into()),
+            domain: Some("contoso.com".into()),
+            customer_name: Some("Contoso 회사 名".into()),
+            contact_email: Some("it@contoso.com".into()),
+            country: Some("KR".into()),
+            program: Some("Open Value".into()),
+            current_offer: "Office 365 E3".into(),
+            current_offer_id: Some("796B6B5F-613C-4E24-A17C-EBA730D49C02".into()),
+            subscription_id: Some("SUB-1".into()),
+            seats: 10,
+            assigned: Some(8),
+            expires_on: NaiveDate::from_ymd_opt(2027, 1, 31),
+            auto_renew: Some(true),
+            target_offer: Some("Microsoft 365 E3".into()),
+            target_seats: Some(12),
+            relationship_accepted: Some(false),
+            term: Some(Term::P1Y),
+            billing: Some(Billing::Annual),
+        }
+    }
+
+    #[test]
+    fn every_value_comes_back_as_given() {
+        let values = full();
+        assert_eq!(SourceRow::from(&values).values(), values);
+        // Each text alone, the others absent: ends of empty texts in any position.
+        let texts: [fn(&mut RowValues) -> &mut Option<String>; 6] = [
+            |v| &mut v.customer_id,
+            |v| &mut v.invalid_customer_id,
+            |v| &mut v.domain,
+            |v| &mut v.customer_name,
+            |v| &mut v.contact_email,
+            |v| &mut v.subscription_id,
+        ];
+        for keep in 0..texts.len() {
+            let mut values = full();
+            for (i, field) in texts.iter().enumerate() {
+                if i != keep {
+                    *field(&mut values) = None;
+                }
+            }
+            assert_eq!(
+                SourceRow::from(&values).values(),
+                values,
+                "only text {keep}"
+            );
+        }
+        let empty = RowValues::default();
+        assert_eq!(SourceRow::from(&empty).values(), empty);
+    }
+
+    #[test]
+    fn empty_texts_are_absent() {
+        let values = RowValues {
+            domain: Some(String::new()),
+            program: Some(String::new()),
+            ..full()
+        };
+        let row = SourceRow::from(&values);
+        assert_eq!(row.domain(), None);
+        assert_eq!(row.program(), None);
+        assert_eq!(row.customer_name(), Some("Contoso 회사 名"));
+    }
+
+    #[test]
+    fn rows_are_small() {
+        // One allocation for the row's own texts; the struct itself (in the row vector)
+        // stays within two cache lines.
+        assert!(std::mem::size_of::<SourceRow>() <= 128);
+        assert_eq!(std::mem::size_of::<Option<Sym>>(), 4);
+    }
+}
