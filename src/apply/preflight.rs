@@ -186,6 +186,20 @@ impl Preflight {
     }
 }
 
+/// The failed MFA check: the partner user behind the token did not sign in with MFA
+/// (partner-center-api.md §11), and every App+User call would be refused.
+fn no_mfa(endpoint: &str, error: Option<String>) -> Check {
+    Check {
+        check: "mfa",
+        subject: endpoint.to_string(),
+        verdict: Verdict::Fail,
+        detail: "the partner user did not sign in with multi-factor authentication: Partner Center refuses App+User calls from this token (401 900421)".into(),
+        hint: "sign in with multi-factor authentication: consent again with MFA, then set the new CSPMOVE_REFRESH_TOKEN or CSPMOVE_TOKEN (docs/apply.md)".into(),
+        stops_run: true,
+        error,
+    }
+}
+
 /// The endpoint, token-kind and MFA checks (3 calls). `apply` runs these at its start.
 pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
     let mut p = Preflight::default();
@@ -196,6 +210,17 @@ pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
             endpoint,
             "answers, and accepts the token",
         )),
+        Err(e) if e.kind == ErrorKind::Mfa => {
+            // 401 900421: the endpoint answered and knows the token, whose user did not
+            // sign in with MFA. Say that, under the check it belongs to.
+            p.checks.push(Check::ok(
+                "endpoint",
+                endpoint,
+                "answers (and refuses the token for want of MFA, below)",
+            ));
+            p.checks.push(no_mfa(endpoint, Some(e.to_string())));
+            return p;
+        }
         Err(e) => {
             // Without a customer list no run gets anywhere.
             let mut c = Check::failed("endpoint", endpoint, &e);
@@ -244,15 +269,7 @@ pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
                 endpoint,
                 "the token carries the MFA claim",
             )),
-            Some(false) => p.checks.push(Check {
-                check: "mfa",
-                subject: endpoint.to_string(),
-                verdict: Verdict::Fail,
-                detail: "the partner user did not sign in with multi-factor authentication: Partner Center refuses App+User calls from this token (401 900421)".into(),
-                hint: "sign in with multi-factor authentication: consent again with MFA, then set the new CSPMOVE_REFRESH_TOKEN or CSPMOVE_TOKEN (docs/apply.md)".into(),
-                stops_run: true,
-                error: None,
-            }),
+            Some(false) => p.checks.push(no_mfa(endpoint, None)),
             None => p.checks.push(Check {
                 check: "mfa",
                 subject: endpoint.to_string(),
