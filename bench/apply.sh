@@ -115,6 +115,14 @@ scenario() {
     echo "- wall $wall s, CPU $cpu s (user $user + sys $sys), peak RSS $((rss / 1024)) MB"
     echo "- requests/s $(awk -v r="$sb_requests" -v w="$secs" 'BEGIN {printf "%.1f", r/w}') = $(awk -v r="$sb_requests" -v w="$secs" -v q="$RATE" 'BEGIN {printf "%.0f%%", 100*r/w/q}') of --rate; goodput (answered, not 429) $(awk -v r="$sb_requests" -v t="$sb_throttled" -v w="$secs" -v q="$RATE" 'BEGIN {printf "%.1f/s = %.0f%%", (r-t)/w, 100*(r-t)/w/q}') of --rate"
     echo "- never twice: $twice customers with more than one subscription, $none with none"
+    if [ "${moved:-0}" -gt 0 ]; then
+        # Licence moves: Office 365 E3 (old) -> Microsoft 365 E3 (new) for every seeded user.
+        local old new both
+        old=$(jq '[.customers[].users[] | select(.licenses | index("6fd2c87f-b296-42f0-b197-1e91e994b900"))] | length' "$dir/state.json")
+        new=$(jq '[.customers[].users[] | select(.licenses | index("05e9a617-0261-4cee-bb44-138d3ef5d965"))] | length' "$dir/state.json")
+        both=$(jq '[.customers[].users[] | select((.licenses | length) > 1)] | length' "$dir/state.json")
+        echo "- licences afterwards: $new users on the new SKU, $old still on the old one, $both holding more than one"
+    fi
     echo "- apply's summary: $(head -2 "$dir/apply.out" | tr '\n' ' ')"
     echo
     echo '```'
