@@ -10,7 +10,10 @@
 //! written in one go, so a failed render never leaves half a file behind.
 
 mod csv;
-pub mod demo;
+/// The synthetic plan of the tests; not API (tests/cli and the report benchmark compile
+/// the same file themselves).
+#[cfg(test)]
+pub(crate) mod demo;
 mod html;
 mod json;
 mod markdown;
