@@ -93,6 +93,7 @@ fn decided_code(cause: &(dyn std::error::Error + 'static)) -> Option<u8> {
             ApplyError::HttpClient(_)
             | ApplyError::Auth(_)
             | ApplyError::Write(_)
+            | ApplyError::DryRunOutput(_)
             | ApplyError::ListCustomers { .. }
             // A refused token, no MFA claim, an app-only token, an endpoint that is down.
             | ApplyError::Preflight { .. }

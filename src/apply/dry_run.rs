@@ -12,6 +12,7 @@
 
 use std::io::{Read, Write};
 
+use super::ApplyError;
 use super::due;
 use super::journal::Event;
 use super::run::ApplyOptions;
@@ -59,21 +60,23 @@ pub fn dry_run_streaming<R: Read>(
     prior: &[Event],
     opts: &ApplyOptions,
     out: &mut dyn Write,
-) -> anyhow::Result<String> {
+) -> Result<String, ApplyError> {
     let progress = status::replay(prior);
-    out.write_all(sweep_line().as_bytes())?;
+    let written = ApplyError::DryRunOutput;
+    out.write_all(sweep_line().as_bytes()).map_err(written)?;
     let mut totals = Totals::default();
     while let Some(c) = reader.next_customer()? {
         if !status::matches_only(&c, &opts.only) {
             continue;
         }
         for call in customer_calls(&c, progress.get(&c.key), opts, &mut totals) {
-            out.write_all(call.as_bytes())?;
-            out.write_all(b"\n")?;
+            out.write_all(call.as_bytes()).map_err(written)?;
+            out.write_all(b"\n").map_err(written)?;
         }
     }
     let sha = reader.finish()?;
-    out.write_all(closing_lines(&totals).as_bytes())?;
+    out.write_all(closing_lines(&totals).as_bytes())
+        .map_err(written)?;
     Ok(sha)
 }
 
@@ -211,6 +214,7 @@ mod tests {
             only: vec![],
             max_failures: 1,
             invitations_path: PathBuf::from("invitations.csv"),
+            lang: crate::i18n::Lang::En,
         };
         let text = dry_run(&plan, &[], &opts);
         assert_eq!(
@@ -238,6 +242,7 @@ mod tests {
             only: vec![],
             max_failures: 1,
             invitations_path: PathBuf::from("invitations.csv"),
+            lang: crate::i18n::Lang::En,
         };
         let mut out = Vec::new();
         let reader = PlanReader::new(&bytes[..]).unwrap();

@@ -52,6 +52,10 @@ pub enum ApplyError {
         .path.display()
     )]
     PlanChanged { path: std::path::PathBuf },
+    /// The dry run's listing could not be written (a closed standard output is told
+    /// apart by the binary from the I/O error kept as the source).
+    #[error("cannot write the dry run")]
+    DryRunOutput(#[source] std::io::Error),
     /// `--only` names no customer of the plan: nothing was done.
     #[error(
         "--only {} matches no customer of the plan (give a plan key, customer ID or domain)",

@@ -14,6 +14,7 @@ use super::StopReason;
 use super::run::RunOutcome;
 use super::status::{self, CustomerRow};
 use crate::fsx::write_atomic;
+use crate::i18n::{Lang, Texts, texts};
 
 /// A CSV cell from the input, neutralised against formula injection by the one rule
 /// every CSV and XLSX cspmove writes follows ([`crate::report::safe::neutralise`]).
@@ -52,8 +53,12 @@ struct JsonReport<'a> {
     customers: &'a [CustomerRow],
 }
 
-/// Writes the report for `outcome` at `path`.
-pub fn write(outcome: &RunOutcome, path: &Path) -> Result<(), ExecReportError> {
+/// Writes the report for `outcome` at `path`. The `.md` report's words follow `lang`;
+/// the `.json` and `.csv` reports are for scripts and spreadsheets: their field names
+/// and status codes are fixed (DESIGN §8), and their `next_step` is English in `.json`
+/// and in `lang` in `.csv`.
+pub fn write(outcome: &RunOutcome, path: &Path, lang: Lang) -> Result<(), ExecReportError> {
+    let t = texts(lang);
     let render = |source: std::io::Error| ExecReportError::Render {
         path: path.display().to_string(),
         source,
@@ -63,7 +68,7 @@ pub fn write(outcome: &RunOutcome, path: &Path) -> Result<(), ExecReportError> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     let bytes = match ext.as_str() {
-        "md" => markdown(outcome).into_bytes(),
+        "md" => markdown(outcome, t).into_bytes(),
         "json" => {
             let report = JsonReport {
                 report: "cspmove.apply-report/v1",
@@ -86,7 +91,7 @@ pub fn write(outcome: &RunOutcome, path: &Path) -> Result<(), ExecReportError> {
             v.push(b'\n');
             v
         }
-        "csv" => csv_bytes(&outcome.rows).map_err(render)?,
+        "csv" => csv_bytes(&outcome.rows, t).map_err(render)?,
         _ => {
             return Err(ExecReportError::UnknownFormat {
                 path: path.display().to_string(),
@@ -110,7 +115,7 @@ pub fn check_path(path: &Path) -> Result<(), ExecReportError> {
     }
 }
 
-fn csv_bytes(rows: &[CustomerRow]) -> std::io::Result<Vec<u8>> {
+fn csv_bytes(rows: &[CustomerRow], t: &Texts) -> std::io::Result<Vec<u8>> {
     // UTF-8 with a BOM, so Excel shows Korean and Japanese names as they are.
     let mut w = csv::Writer::from_writer(super::invitations::UTF8_BOM.to_vec());
     w.write_record([
@@ -140,7 +145,7 @@ fn csv_bytes(rows: &[CustomerRow]) -> std::io::Result<Vec<u8>> {
             neutralise(r.name.as_deref().unwrap_or("")),
             r.status.as_str().to_string(),
             neutralise(&r.done_this_run.join("; ")),
-            neutralise(&r.next_step),
+            neutralise(&r.next.text(t)),
             r.next_date.map(|d| d.to_string()).unwrap_or_default(),
             serde_json::to_value(r.waiting_on)?
                 .as_str()
@@ -166,41 +171,75 @@ fn md_cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-fn markdown(o: &RunOutcome) -> String {
+fn markdown(o: &RunOutcome, t: &Texts) -> String {
+    let n = |v: u64| t.number(v);
+    let col = |key: &str| md_cell(t.get(key));
     let mut s = String::new();
-    s.push_str("# cspmove apply: execution report\n\n");
-    s.push_str(&format!(
-        "- {} customers; {}\n- orders placed: {}; users moved: {}\n- API requests: {} ({} retries, {} throttled) in {:.1} s\n- correlation ID: `{}`\n",
-        o.rows.len(),
-        status::counts(&o.rows)
-            .into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(st, n)| format!("{} {n}", st.as_str()))
-            .collect::<Vec<_>>()
-            .join(", "),
-        o.orders_placed,
-        o.users_moved,
-        o.requests,
-        o.retries,
-        o.throttled,
-        o.elapsed.as_secs_f64(),
-        o.correlation_id
-    ));
+    s.push_str(&format!("# {}\n\n", t.get("exec_report.title")));
+    let bullets = [
+        t.fill(
+            "exec_report.customers",
+            &[
+                ("count", &n(o.rows.len() as u64)),
+                ("statuses", &status::status_counts(&o.rows, t)),
+            ],
+        ),
+        t.fill(
+            "exec_report.orders",
+            &[
+                ("orders", &n(o.orders_placed)),
+                ("users", &n(o.users_moved)),
+            ],
+        ),
+        t.fill(
+            "exec_report.requests",
+            &[
+                ("requests", &n(o.requests)),
+                ("retries", &n(o.retries)),
+                ("throttled", &n(o.throttled)),
+                ("seconds", &format!("{:.1}", o.elapsed.as_secs_f64())),
+            ],
+        ),
+        t.fill(
+            "exec_report.correlation_id",
+            &[("id", &format!("`{}`", o.correlation_id))],
+        ),
+    ];
+    for b in bullets {
+        s.push_str(&format!("- {b}\n"));
+    }
     if let Some(stop) = &o.stopped {
         s.push_str(&format!(
-            "- **run stopped early:** {}\n",
+            "- **{}** {}\n",
+            t.get("exec_report.stopped"),
             md_cell(&stop.text())
         ));
     }
-    if let Some((path, n)) = &o.invitations {
+    if let Some((path, count)) = &o.invitations {
         s.push_str(&format!(
-            "- {n} invitations to send: `{}`\n",
-            path.display()
+            "- {}\n",
+            t.fill(
+                "exec_report.invitations",
+                &[
+                    ("count", &n(*count as u64)),
+                    ("path", &format!("`{}`", path.display())),
+                ],
+            )
         ));
     }
     let failed: Vec<&CustomerRow> = o.rows.iter().filter(|r| r.error.is_some()).collect();
     if !failed.is_empty() {
-        s.push_str("\n## Failed\n\n| customer | call | HTTP | code | description | request ID | what to do |\n|---|---|---|---|---|---|---|\n");
+        s.push_str(&format!(
+            "\n## {}\n\n| {} | {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|---|\n",
+            t.get("exec_report.heading.failed"),
+            col("exec_report.col.customer"),
+            col("exec_report.col.call"),
+            col("exec_report.col.http"),
+            col("exec_report.col.code"),
+            col("exec_report.col.description"),
+            col("exec_report.col.request_id"),
+            col("exec_report.col.what_to_do"),
+        ));
         for r in failed {
             let e = r.error.as_ref().expect("filtered");
             s.push_str(&format!(
@@ -221,7 +260,12 @@ fn markdown(o: &RunOutcome) -> String {
         .filter(|r| !r.moved_users.is_empty())
         .collect();
     if !moved.is_empty() {
-        s.push_str("\n## Licences moved\n\n| customer | users moved to the new SKU |\n|---|---|\n");
+        s.push_str(&format!(
+            "\n## {}\n\n| {} | {} |\n|---|---|\n",
+            t.get("exec_report.heading.moved"),
+            col("exec_report.col.customer"),
+            col("exec_report.col.users_moved"),
+        ));
         for r in moved {
             s.push_str(&format!(
                 "| {} | {} |\n",
@@ -230,17 +274,142 @@ fn markdown(o: &RunOutcome) -> String {
             ));
         }
     }
-    s.push_str("\n## Customers\n\n| customer | name | status | done this run | next step | date |\n|---|---|---|---|---|---|\n");
+    s.push_str(&format!(
+        "\n## {}\n\n| {} | {} | {} | {} | {} | {} |\n|---|---|---|---|---|---|\n",
+        t.get("exec_report.heading.customers"),
+        col("exec_report.col.customer"),
+        col("exec_report.col.name"),
+        col("exec_report.col.status"),
+        col("exec_report.col.done_this_run"),
+        col("exec_report.col.next_step"),
+        col("exec_report.col.date"),
+    ));
     for r in &o.rows {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             md_cell(&r.key),
             md_cell(r.name.as_deref().unwrap_or("")),
-            r.status.as_str(),
+            md_cell(r.status.label(t)),
             md_cell(&r.done_this_run.join("; ")),
-            md_cell(&r.next_step),
-            r.next_date.map(|d| d.to_string()).unwrap_or_default()
+            md_cell(&r.next.text(t)),
+            r.next_date.map(|d| t.date(d)).unwrap_or_default()
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::client::{ApiError, ErrorKind};
+    use crate::apply::testplan::plan_with;
+
+    fn outcome() -> RunOutcome {
+        let plan = plan_with(2, 0, 0);
+        let mut rows = status::rows(&plan, &[], plan.as_of, &[]);
+        rows[0].error = Some(
+            (&ApiError {
+                kind: ErrorKind::Refused,
+                ambiguous: false,
+                call: "POST /v1/customers/x/carts".into(),
+                status: Some(400),
+                code: Some("800004".into()),
+                description: "offer unknown".into(),
+                request_id: Some("r-9".into()),
+                hint: "check the offer".into(),
+            })
+                .into(),
+        );
+        RunOutcome {
+            rows,
+            requests: 1234,
+            retries: 2,
+            throttled: 1,
+            elapsed: std::time::Duration::from_millis(2500),
+            orders_placed: 0,
+            users_moved: 0,
+            customers_failed: 1,
+            stopped: Some(StopReason::MaxFailures { failed: 1, max: 1 }),
+            invitations: Some(("invitations.csv".into(), 2)),
+            correlation_id: uuid::Uuid::nil(),
+        }
+    }
+
+    #[test]
+    fn the_markdown_report_follows_the_language() {
+        let o = outcome();
+        let en = markdown(&o, texts(Lang::En));
+        assert!(
+            en.starts_with(
+                "# cspmove apply: execution report\n\n- 2 customers; awaiting_acceptance 2\n"
+            ),
+            "{en}"
+        );
+        assert!(
+            en.contains("- API requests: 1,234 (2 retries, 1 throttled) in 2.5 s\n"),
+            "{en}"
+        );
+        assert!(
+            en.contains(
+                "- **run stopped early:** stopped after 1 failed customers (--max-failures 1)\n"
+            ),
+            "{en}"
+        );
+        assert!(
+            en.contains("- 2 invitations to send: `invitations.csv`\n"),
+            "{en}"
+        );
+        assert!(en.contains("\n## Failed\n\n| customer | call | HTTP | code | description | request ID | what to do |\n"), "{en}");
+        let ko = markdown(&o, texts(Lang::Ko));
+        for words in [
+            "# cspmove apply: 실행 보고서",
+            "- 고객 2곳; 수락 대기 2",
+            "- API 요청: 1,234건(재시도 2건, 제한 1건), 소요 시간 2.5초",
+            "## 실패",
+            "| 고객 | 호출 | HTTP | 코드 | 설명 | 요청 ID | 조치 방법 |",
+            "고객이 재판매인 관계 요청을 수락해야 합니다",
+            // What came from Partner Center stays as it came.
+            "| offer unknown | r-9 | check the offer |",
+        ] {
+            assert!(ko.contains(words), "{words}\n{ko}");
+        }
+        let ja = markdown(&o, texts(Lang::Ja));
+        for words in [
+            "# cspmove apply: 実行レポート",
+            "- 顧客 2 社; 承認待ち 2",
+            "## 顧客",
+            "| 顧客 | 名前 | 状態 | 今回の実行で行ったこと | 次の手順 | 日付 |",
+        ] {
+            assert!(ja.contains(words), "{words}\n{ja}");
+        }
+    }
+
+    #[test]
+    fn json_and_csv_keep_their_fixed_names_in_every_language() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = outcome();
+        let json = dir.path().join("r.json");
+        write(&o, &json, Lang::Ja).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(doc["customers"][0]["status"], "awaiting_acceptance");
+        assert!(
+            doc["customers"][0]["next_step"]
+                .as_str()
+                .unwrap()
+                .starts_with("customer accepts")
+        );
+        let csv = dir.path().join("r.csv");
+        write(&o, &csv, Lang::Ko).unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(
+            text.starts_with("\u{feff}customer,customer_id,name,status,"),
+            "{text}"
+        );
+        assert!(text.contains(",awaiting_acceptance,"), "{text}");
+        assert!(
+            text.contains("고객이 재판매인 관계 요청을 수락해야 합니다"),
+            "{text}"
+        );
+    }
 }

@@ -4,11 +4,14 @@
 //! Partner Center has one relationship request link per partner, not per customer, so the
 //! link is fetched once per run and repeated on every row. The file is rewritten on every
 //! run to list exactly the customers still awaiting acceptance. Cells that came from the
-//! input are neutralised against formula injection, as in every CSV cspmove writes.
+//! input are neutralised against formula injection, as in every CSV cspmove writes. The
+//! column names are fixed (scripts read them); the note on each row is a text of
+//! [`crate::i18n`] in the run's language.
 
 use std::path::Path;
 
 use crate::fsx::WriteError;
+use crate::i18n::{Lang, texts};
 use crate::model::Customer;
 use crate::report::safe::neutralise;
 
@@ -35,12 +38,12 @@ impl Invitation {
     }
 }
 
-/// What every row says about the link: accepting it gives the partner no admin access,
-/// and the licence moves need a GDAP relationship, requested separately
-/// (partner-center-api.md §11).
-pub const LINK_NOTE: &str = "Accepting this reseller link gives the partner no admin access to the tenant (no DAP). \
-Moving licences needs a separate GDAP relationship request (License Administrator or User Administrator, \
-plus Directory Readers), sent from Partner Center; see docs/apply.md";
+/// What every row says about the link (`invitation_csv.note`): accepting it gives the
+/// partner no admin access, and the licence moves need a GDAP relationship, requested
+/// separately (partner-center-api.md §11).
+pub fn link_note(lang: Lang) -> &'static str {
+    texts(lang).get("invitation_csv.note")
+}
 
 /// The UTF-8 byte order mark: Excel reads a CSV without it in the machine's legacy code
 /// page, which garbles Korean and Japanese names.
@@ -49,8 +52,8 @@ pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Writes the file atomically and durably ([`crate::fsx::write_atomic`]: temp file,
 /// fsync, rename) so a crash never leaves half of it. UTF-8 with a BOM, for Excel. The
 /// error names the path.
-pub fn write(path: &Path, invitations: &[Invitation]) -> Result<(), WriteError> {
-    let bytes = csv_bytes(invitations).map_err(|source| WriteError::Io {
+pub fn write(path: &Path, invitations: &[Invitation], lang: Lang) -> Result<(), WriteError> {
+    let bytes = csv_bytes(invitations, lang).map_err(|source| WriteError::Io {
         path: path.to_path_buf(),
         source,
     })?;
@@ -58,7 +61,7 @@ pub fn write(path: &Path, invitations: &[Invitation]) -> Result<(), WriteError> 
 }
 
 /// The CSV in memory (writing into a `Vec` fails only if the csv crate does).
-fn csv_bytes(invitations: &[Invitation]) -> std::io::Result<Vec<u8>> {
+fn csv_bytes(invitations: &[Invitation], lang: Lang) -> std::io::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(UTF8_BOM.to_vec());
     w.write_record(["customer", "name", "contact_email", "link", "note"])?;
     for i in invitations {
@@ -67,7 +70,7 @@ fn csv_bytes(invitations: &[Invitation]) -> std::io::Result<Vec<u8>> {
             neutralise(&i.name).as_ref(),
             neutralise(&i.contact_email).as_ref(),
             i.link.as_str(),
-            LINK_NOTE,
+            link_note(lang),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error())
@@ -84,7 +87,7 @@ mod tests {
         let mut plan = crate::apply::testplan::plan_with(1, 0, 0);
         plan.customers[0].name = Some("=HYPERLINK(\"x\")".into());
         let inv = Invitation::for_customer(&plan.customers[0], "https://admin.example/inv");
-        write(&path, &[inv]).unwrap();
+        write(&path, std::slice::from_ref(&inv), Lang::En).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
         assert_eq!(
@@ -99,5 +102,20 @@ mod tests {
             "{row}"
         );
         assert!(row.starts_with(&plan.customers[0].customer_id.clone().unwrap()));
+
+        // The note follows the language; the columns and the link do not.
+        for (lang, words) in [(Lang::Ko, "관리자 권한"), (Lang::Ja, "管理者アクセス権")]
+        {
+            write(&path, std::slice::from_ref(&inv), lang).unwrap();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let mut lines = text.lines();
+            assert_eq!(
+                lines.next(),
+                Some("\u{feff}customer,name,contact_email,link,note")
+            );
+            let row = lines.next().unwrap();
+            assert!(row.contains(words) && row.contains("GDAP"), "{row}");
+            assert!(row.contains(",https://admin.example/inv,"), "{row}");
+        }
     }
 }

@@ -75,6 +75,15 @@ fn choose<'u>(
         .collect()
 }
 
+/// Each user once: a seek-based listing can repeat a user (the list changed while
+/// paging), and a repeated user would take two of a line's moves, leaving another user
+/// on the old SKU while the line reads as finished.
+fn distinct(mut users: Vec<pc::CustomerUser>) -> Vec<pc::CustomerUser> {
+    let mut seen: HashSet<String> = HashSet::new();
+    users.retain(|u| seen.insert(u.id.to_ascii_lowercase()));
+    users
+}
+
 /// A user's display name in reports: the UPN, else the ID.
 fn user_name(u: &pc::CustomerUser) -> String {
     u.user_principal_name
@@ -146,6 +155,10 @@ pub(crate) async fn reassign(
     progress: &Progress,
 ) -> Result<(), Halt> {
     let ids: Vec<String> = lines.iter().map(|l| l.id.clone()).collect();
+    // Swaps an earlier run sent without a definite answer: if they went through, those
+    // users moved for their line (and count against its `licenses_to_reassign`, or a
+    // shared pool would lose one user too many).
+    let confirmed = confirm_unsure_swaps(ctx, c, tenant_id, lines, progress, &ids).await?;
     let mut moves: Vec<Move> = Vec::new();
     for l in lines {
         let (Some(from), Some(to)) = (&l.from_sku, &l.to_sku) else {
@@ -158,7 +171,7 @@ pub(crate) async fn reassign(
             );
             return Err(ctx.give_up(c, Action::Reassign, &ids, e).await);
         };
-        let moved = progress.moved_for_line(&l.id);
+        let moved = progress.moved_for_line(&l.id) + confirmed.get(&l.id).copied().unwrap_or(0);
         moves.push(Move {
             line: l,
             from: from.to_ascii_lowercase(),
@@ -178,7 +191,7 @@ pub(crate) async fn reassign(
             .iter()
             .map(|s| (s.product_sku.id.to_ascii_lowercase(), s))
             .collect();
-        let users = read(ctx, c, &ids, ctx.client.users(tenant_id).await).await?;
+        let users = distinct(read(ctx, c, &ids, ctx.client.users(tenant_id).await).await?);
         let froms: HashSet<&str> = moves.iter().map(|m| m.from.as_str()).collect();
         let mut with_licences: Vec<(pc::CustomerUser, Vec<String>)> = Vec::new();
         for u in users
@@ -296,7 +309,12 @@ pub(crate) async fn reassign(
                     ctx.users_moved.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(e) if e.is_fatal() => {
-                    let mut ev = fail_event(c, Action::LicenseUpdate, &ids, &e);
+                    let mut ev = fail_event(
+                        c,
+                        Action::LicenseUpdate,
+                        std::slice::from_ref(&m.line.id),
+                        &e,
+                    );
                     ev.user = Some(uid.clone());
                     ev.state = if e.ambiguous {
                         State::Ambiguous
@@ -311,7 +329,12 @@ pub(crate) async fn reassign(
                     return Err(blocked(ctx, c, &ids, missing_role_note(&e), Some(&e)).await);
                 }
                 Err(e) => {
-                    let mut ev = fail_event(c, Action::LicenseUpdate, &ids, &e);
+                    let mut ev = fail_event(
+                        c,
+                        Action::LicenseUpdate,
+                        std::slice::from_ref(&m.line.id),
+                        &e,
+                    );
                     ev.user = Some(uid.clone());
                     if e.ambiguous {
                         ev.state = State::Ambiguous;
@@ -341,6 +364,53 @@ pub(crate) async fn reassign(
         ctx.did(&c.key, "licences: nobody left to move".into());
     }
     Ok(())
+}
+
+/// Reads the licences of the users whose swap an earlier run left ambiguous: one who
+/// holds the line's new SKU and not its old one moved (recorded now, as a success of that
+/// line); the others are chosen again like everyone else. Returns the users confirmed
+/// per line.
+async fn confirm_unsure_swaps(
+    ctx: &Ctx<'_>,
+    c: &Customer,
+    tenant_id: &str,
+    lines: &[&Line],
+    progress: &Progress,
+    ids: &[String],
+) -> Result<HashMap<String, u64>, Halt> {
+    let mut confirmed: HashMap<String, u64> = HashMap::new();
+    for l in lines {
+        let (Some(from), Some(to)) = (&l.from_sku, &l.to_sku) else {
+            continue;
+        };
+        let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+        let Some(unsure) = progress.swap_unsure.get(&l.id) else {
+            continue;
+        };
+        for uid in unsure {
+            if progress
+                .moved_by_line
+                .get(&l.id)
+                .is_some_and(|m| m.contains(uid))
+            {
+                continue;
+            }
+            let held = match ctx.client.user_license_skus(tenant_id, uid).await {
+                Ok(h) => h,
+                Err(e) if e.code.as_deref() == Some("60002") => continue,
+                Err(e) => return Err(read::<()>(ctx, c, ids, Err(e)).await.unwrap_err()),
+            };
+            if held.contains(&to) && !held.contains(&from) {
+                let mut e = Event::new(&c.key, Action::LicenseUpdate, State::Succeeded);
+                e.lines = vec![l.id.clone()];
+                e.user = Some(uid.clone());
+                e.note = Some("the swap left ambiguous by an earlier run went through".into());
+                ctx.record(e).await?;
+                *confirmed.entry(l.id.clone()).or_default() += 1;
+            }
+        }
+    }
+    Ok(confirmed)
 }
 
 /// Whether a failed licence swap stops the customer's remaining swaps: only running out
@@ -420,6 +490,34 @@ mod tests {
             .map(|u| user_name(u))
             .collect();
         assert_eq!(again, ["alice@x", "carol@x"]);
+    }
+
+    #[test]
+    fn a_user_listed_twice_takes_one_move_and_the_others_still_move() {
+        let plan = crate::apply::testplan::plan_with(0, 1, 0);
+        let line = &plan.customers[0].lines[0];
+        let m = Move {
+            line,
+            from: "old".into(),
+            to: "new".into(),
+            limit: 3,
+        };
+        // The listing repeated alice (the list changed while paging).
+        let listed = distinct(vec![
+            user("alice@x"),
+            user("bob@x"),
+            user("alice@x"),
+            user("carol@x"),
+        ]);
+        let users: Vec<(pc::CustomerUser, Vec<String>)> = listed
+            .into_iter()
+            .map(|u| (u, vec!["old".to_string()]))
+            .collect();
+        let names: Vec<String> = choose(std::slice::from_ref(&m), &users)[0]
+            .iter()
+            .map(|u| user_name(u))
+            .collect();
+        assert_eq!(names, ["alice@x", "bob@x", "carol@x"]);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use uuid::Uuid;
 use super::client::{ApiError, Client, ErrorKind, Repeat};
 use super::due;
 use super::licenses::missing_role_note;
+use crate::i18n::{Lang, display_width, pad, texts};
 use crate::model::{LicenseAction, Plan};
 
 /// How a check came out.
@@ -116,38 +117,56 @@ impl Preflight {
         self.checks.iter().any(|c| c.verdict == Verdict::Fail)
     }
 
-    /// The table `cspmove doctor` prints.
-    pub fn render_text(&self) -> String {
+    /// The table `cspmove doctor` prints, its headings and verdict line in `lang`
+    /// (columns line up by display width). Details and hints are English: they come
+    /// from the checks and from Partner Center's answers.
+    pub fn render_text(&self, lang: Lang) -> String {
+        let t = texts(lang);
+        let heading = |key: &str| t.get(key).to_string();
+        let (h_check, h_subject, h_result) = (
+            heading("doctor.col.check"),
+            heading("doctor.col.subject"),
+            heading("doctor.col.result"),
+        );
         let w_check = self
             .checks
             .iter()
-            .map(|c| c.check.len())
+            .map(|c| display_width(c.check))
             .max()
-            .unwrap_or(5)
+            .unwrap_or(0)
+            .max(display_width(&h_check))
             .max(5);
         let w_subject = self
             .checks
             .iter()
-            .map(|c| c.subject.chars().count())
+            .map(|c| display_width(&c.subject))
             .max()
-            .unwrap_or(7)
+            .unwrap_or(0)
+            .max(display_width(&h_subject))
             .clamp(7, 40);
+        let w_result = display_width(&h_result).max(6);
         let mut out = format!(
-            "{:<w_check$}  {:<w_subject$}  {:<6}  detail\n",
-            "check", "subject", "result"
+            "{}  {}  {}  {}\n",
+            pad(&h_check, w_check),
+            pad(&h_subject, w_subject),
+            pad(&h_result, w_result),
+            t.get("doctor.col.detail")
         );
         for c in &self.checks {
             out.push_str(&format!(
-                "{:<w_check$}  {:<w_subject$}  {:<6}  {}\n",
-                c.check,
-                c.subject,
-                c.verdict.as_str(),
+                "{}  {}  {}  {}\n",
+                pad(c.check, w_check),
+                pad(&c.subject, w_subject),
+                pad(c.verdict.as_str(), w_result),
                 c.detail
             ));
             if !c.hint.is_empty() && c.verdict != Verdict::Ok {
                 out.push_str(&format!(
-                    "{:<w_check$}  {:<w_subject$}  {:<6}  → {}\n",
-                    "", "", "", c.hint
+                    "{}  {}  {}  → {}\n",
+                    pad("", w_check),
+                    pad("", w_subject),
+                    pad("", w_result),
+                    c.hint
                 ));
             }
         }
@@ -156,14 +175,28 @@ impl Preflight {
             .iter()
             .filter(|c| c.verdict == Verdict::Fail)
             .count();
+        let count = t.number(failed as u64);
         out.push_str(&match (failed, self.stopper()) {
-            (0, _) => "all checks passed: a run can start\n".to_string(),
-            (n, Some(_)) => format!("{n} checks failed: a run would stop; fix the first one above\n"),
-            (n, None) => format!(
-                "{n} checks failed: a run starts, but the customers named above are blocked until fixed\n"
-            ),
+            (0, _) => t.get("doctor.all_passed").to_string(),
+            (_, Some(_)) => t.fill("doctor.failed_stop", &[("count", &count)]),
+            (_, None) => t.fill("doctor.failed_blocked", &[("count", &count)]),
         });
+        out.push('\n');
         out
+    }
+}
+
+/// The failed MFA check: the partner user behind the token did not sign in with MFA
+/// (partner-center-api.md §11), and every App+User call would be refused.
+fn no_mfa(endpoint: &str, error: Option<String>) -> Check {
+    Check {
+        check: "mfa",
+        subject: endpoint.to_string(),
+        verdict: Verdict::Fail,
+        detail: "the partner user did not sign in with multi-factor authentication: Partner Center refuses App+User calls from this token (401 900421)".into(),
+        hint: "sign in with multi-factor authentication: consent again with MFA, then set the new CSPMOVE_REFRESH_TOKEN or CSPMOVE_TOKEN (docs/apply.md)".into(),
+        stops_run: true,
+        error,
     }
 }
 
@@ -177,6 +210,17 @@ pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
             endpoint,
             "answers, and accepts the token",
         )),
+        Err(e) if e.kind == ErrorKind::Mfa => {
+            // 401 900421: the endpoint answered and knows the token, whose user did not
+            // sign in with MFA. Say that, under the check it belongs to.
+            p.checks.push(Check::ok(
+                "endpoint",
+                endpoint,
+                "answers (and refuses the token for want of MFA, below)",
+            ));
+            p.checks.push(no_mfa(endpoint, Some(e.to_string())));
+            return p;
+        }
         Err(e) => {
             // Without a customer list no run gets anywhere.
             let mut c = Check::failed("endpoint", endpoint, &e);
@@ -225,15 +269,7 @@ pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
                 endpoint,
                 "the token carries the MFA claim",
             )),
-            Some(false) => p.checks.push(Check {
-                check: "mfa",
-                subject: endpoint.to_string(),
-                verdict: Verdict::Fail,
-                detail: "the partner user did not sign in with multi-factor authentication: Partner Center refuses App+User calls from this token (401 900421)".into(),
-                hint: "sign in with multi-factor authentication: consent again with MFA, then set the new CSPMOVE_REFRESH_TOKEN or CSPMOVE_TOKEN (docs/apply.md)".into(),
-                stops_run: true,
-                error: None,
-            }),
+            Some(false) => p.checks.push(no_mfa(endpoint, None)),
             None => p.checks.push(Check {
                 check: "mfa",
                 subject: endpoint.to_string(),
@@ -321,5 +357,59 @@ pub async fn role_checks(client: &Client, plan: &Plan, p: &mut Preflight) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    fn report() -> Preflight {
+        let mut failed = Check::ok("mfa", "https://api.example", "");
+        failed.verdict = Verdict::Fail;
+        failed.detail = "the token has no MFA claim".into();
+        failed.hint = "sign in with MFA".into();
+        failed.stops_run = true;
+        Preflight {
+            checks: vec![
+                Check::ok("endpoint", "https://api.example", "answers"),
+                failed,
+            ],
+        }
+    }
+
+    #[test]
+    fn the_doctor_table_follows_the_language_and_lines_up() {
+        let en = report().render_text(Lang::En);
+        assert_eq!(
+            en.lines().next().unwrap(),
+            "check     subject              result  detail"
+        );
+        assert!(en.ends_with("1 checks failed: a run would stop; fix the first one above\n"));
+        for (lang, heading, verdict) in [
+            (Lang::Ko, "세부 정보", "검사 1개 실패: 실행이 중지됩니다"),
+            (
+                Lang::Ja,
+                "詳細",
+                "1 件のチェックに失敗しました: 実行は停止します",
+            ),
+        ] {
+            let text = report().render_text(lang);
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines[0].ends_with(heading), "{text}");
+            assert!(lines.last().unwrap().starts_with(verdict), "{text}");
+            // The detail column starts at one display column on the heading and rows.
+            let at = |l: &str, word: &str| display_width(&l[..l.find(word).unwrap()]);
+            assert_eq!(at(lines[0], heading), at(lines[1], "answers"), "{text}");
+            assert_eq!(at(lines[0], heading), at(lines[2], "the token"), "{text}");
+        }
+        let passed = Preflight {
+            checks: vec![Check::ok("endpoint", "x", "answers")],
+        };
+        assert!(
+            passed
+                .render_text(Lang::Ja)
+                .ends_with("すべてのチェックに合格しました: 実行を開始できます\n")
+        );
     }
 }

@@ -28,6 +28,7 @@ use super::invitations::{self, Invitation};
 use super::journal::{Action, Event, GroupCommit, Journal, JournalError, State};
 use super::progress::Observer;
 use super::status::{self, CustomerRow, Progress};
+use crate::i18n::Lang;
 use crate::model::{Customer, Line, PlanReader, TaskKind};
 
 /// The namespace of cspmove's request IDs (uuid v5 of plan, customer and action).
@@ -52,6 +53,8 @@ pub struct ApplyOptions {
     pub only: Vec<String>,
     pub max_failures: usize,
     pub invitations_path: PathBuf,
+    /// The language of the texts a run writes (the note of invitations.csv).
+    pub lang: Lang,
 }
 
 /// What is about to be bought, for the confirmation before the first purchase.
@@ -439,7 +442,7 @@ pub async fn execute(
                     .iter()
                     .map(|c| Invitation::for_customer(c, &link))
                     .collect();
-                invitations::write(&opts.invitations_path, &list)?;
+                invitations::write(&opts.invitations_path, &list, opts.lang)?;
                 let mut invited = Vec::new();
                 for c in &awaiting {
                     let p = progress.entry(c.key.clone()).or_default();

@@ -13,6 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use super::journal::{Action, ErrorRecord, Event, State};
+use crate::i18n::{Lang, Texts, display_width, pad, texts};
 use crate::model::{Customer, LicenseAction, Line};
 
 /// The statuses of DESIGN §8.
@@ -49,6 +50,88 @@ impl CustomerStatus {
             CustomerStatus::Blocked => "blocked",
             CustomerStatus::Done => "done",
             CustomerStatus::Failed => "failed",
+        }
+    }
+
+    /// The status as a person reads it in `lang` (English shows the code itself).
+    pub fn label(self, t: &Texts) -> &str {
+        t.get(match self {
+            CustomerStatus::AwaitingAcceptance => "apply_status.awaiting_acceptance",
+            CustomerStatus::Scheduled => "apply_status.scheduled",
+            CustomerStatus::Provisioned => "apply_status.provisioned",
+            CustomerStatus::Reassigning => "apply_status.reassigning",
+            CustomerStatus::Blocked => "apply_status.blocked",
+            CustomerStatus::Done => "apply_status.done",
+            CustomerStatus::Failed => "apply_status.failed",
+        })
+    }
+}
+
+/// What a customer's next step is, as data, so that each output says it in its language
+/// ([`NextStep::text`]). Notes and hints inside come from the journal and from Partner
+/// Center, as they were recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextStep {
+    /// Blocked until the partner acts; the note says what to do.
+    Blocked(String),
+    /// A call failed: fix what the hint (else the description) says, then re-run.
+    Fix(String),
+    AcceptRelationship,
+    /// Done for cspmove; the customer lets the original expire (turning auto-renew off
+    /// first when it is on).
+    LetExpire {
+        on: Option<NaiveDate>,
+        auto_renew: bool,
+    },
+    FinishReassign {
+        users_moved: u64,
+    },
+    /// Licences move once the waiting note is true (seats not yet available).
+    ReassignWhen(String),
+    Reassign,
+    /// More lines to provision on a date, after some were provisioned.
+    ProvisionMore {
+        lines: usize,
+        on: NaiveDate,
+    },
+    Provision {
+        lines: usize,
+        on: NaiveDate,
+    },
+}
+
+impl NextStep {
+    pub fn text(&self, t: &Texts) -> String {
+        let count = |n: usize| t.number(n as u64);
+        match self {
+            NextStep::Blocked(note) => note.clone(),
+            NextStep::Fix(what) => t.fill("next_step.fix", &[("what", what)]),
+            NextStep::AcceptRelationship => t.get("next_step.accept_relationship").to_string(),
+            NextStep::LetExpire {
+                on: Some(d),
+                auto_renew: true,
+            } => t.fill("next_step.turn_off_auto_renew", &[("date", &t.date(*d))]),
+            NextStep::LetExpire {
+                on: Some(d),
+                auto_renew: false,
+            } => t.fill("next_step.let_expire", &[("date", &t.date(*d))]),
+            NextStep::LetExpire { on: None, .. } => {
+                t.get("next_step.let_expire_no_date").to_string()
+            }
+            NextStep::FinishReassign { users_moved } => t.fill(
+                "next_step.finish_reassign",
+                &[("users", &t.number(*users_moved))],
+            ),
+            NextStep::ReassignWhen(note) => t.fill("next_step.reassign_when", &[("note", note)]),
+            NextStep::Reassign => t.get("next_step.reassign").to_string(),
+            NextStep::ProvisionMore { lines, on } => t.fill(
+                "next_step.provision_more",
+                &[("count", &count(*lines)), ("date", &t.date(*on))],
+            ),
+            NextStep::Provision { lines, on } => t.fill(
+                "next_step.provision",
+                &[("count", &count(*lines)), ("date", &t.date(*on))],
+            ),
         }
     }
 }
@@ -110,6 +193,10 @@ pub struct Progress {
     pub blocked: Option<(String, Option<ErrorRecord>)>,
     /// Users moved, per line (a line moves at most `licenses_to_reassign`).
     pub moved_by_line: HashMap<String, BTreeSet<String>>,
+    /// Users whose swap for a line was sent without a definite answer (an `ambiguous`
+    /// licence update not followed by a success or a refusal), per line: the next run
+    /// reads their licences, and counts them as moved if the swap went through.
+    pub swap_unsure: HashMap<String, BTreeSet<String>>,
     /// Names (UPN, else ID) of the users moved, in the order they moved.
     pub moved_users: Vec<String>,
     /// Failures not followed by a success of the same line or phase.
@@ -193,6 +280,9 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
                 p.users_moved += 1;
                 p.reassign_started = true;
                 if let Some(u) = &e.user {
+                    for set in p.swap_unsure.values_mut() {
+                        set.remove(u);
+                    }
                     for l in &e.lines {
                         p.moved_by_line
                             .entry(l.clone())
@@ -211,6 +301,19 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             (Action::LicenseUpdate, State::Failed) => {
                 if let Some(u) = &e.user {
                     *p.license_failures.entry(u.clone()).or_default() += 1;
+                    for set in p.swap_unsure.values_mut() {
+                        set.remove(u);
+                    }
+                }
+            }
+            (Action::LicenseUpdate, State::Ambiguous) => {
+                if let Some(u) = &e.user {
+                    for l in &e.lines {
+                        p.swap_unsure
+                            .entry(l.clone())
+                            .or_default()
+                            .insert(u.clone());
+                    }
                 }
             }
             (Action::Reassign, State::Started) => {
@@ -299,7 +402,12 @@ pub struct CustomerRow {
     /// The users moved to a new SKU (UPN, else ID), over all runs.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub moved_users: Vec<String>,
+    /// [`CustomerRow::next`] in English, for JSON (`status --format json`, the
+    /// execution report's `.json`), whose readers are scripts.
     pub next_step: String,
+    /// The next step as data, for the texts that follow a language.
+    #[serde(skip)]
+    pub next: NextStep,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_date: Option<NaiveDate>,
     pub waiting_on: WaitingOn,
@@ -344,76 +452,67 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
         .filter(|l| p.provisioned.contains_key(&l.id) && !p.reassigned.contains(&l.id))
         .collect();
 
-    let (status, next_step, next_date, waiting_on) = if let Some((note, _)) = &p.blocked {
+    let (status, next, next_date, waiting_on) = if let Some((note, _)) = &p.blocked {
         (
             CustomerStatus::Blocked,
-            note.clone(),
+            NextStep::Blocked(note.clone()),
             None,
             WaitingOn::Partner,
         )
     } else if let Some(err) = &p.error {
         (
             CustomerStatus::Failed,
-            format!(
-                "fix and re-run apply: {}",
-                if err.hint.is_empty() {
-                    err.description.clone()
-                } else {
-                    err.hint.clone()
-                }
-            ),
+            NextStep::Fix(if err.hint.is_empty() {
+                err.description.clone()
+            } else {
+                err.hint.clone()
+            }),
             None,
             WaitingOn::Partner,
         )
     } else if !accepted {
         (
             CustomerStatus::AwaitingAcceptance,
-            "customer accepts the reseller relationship (link in invitations.csv)".to_string(),
+            NextStep::AcceptRelationship,
             None,
             WaitingOn::CustomerAcceptance,
         )
     } else if unprovisioned.is_empty() && pending_reassign.is_empty() {
         let expiry = customer.lines.iter().filter_map(|l| l.expires_on).max();
         let auto_renew = customer.lines.iter().any(|l| l.auto_renew == Some(true));
-        let step = match (expiry, auto_renew) {
-            (Some(d), true) => format!(
-                "customer turns off auto-renew of the original subscription and lets it expire on {d}"
-            ),
-            (Some(d), false) => format!("customer lets the original subscription expire on {d}"),
-            (None, _) => "customer lets the original subscription expire (no end date in the plan)"
-                .to_string(),
-        };
         (
             CustomerStatus::Done,
-            step,
+            NextStep::LetExpire {
+                on: expiry,
+                auto_renew,
+            },
             expiry,
             WaitingOn::CustomerExpiry,
         )
     } else if p.reassign_started && !pending_reassign.is_empty() {
         (
             CustomerStatus::Reassigning,
-            format!(
-                "finish moving licences ({} users moved so far): re-run apply",
-                p.users_moved
-            ),
+            NextStep::FinishReassign {
+                users_moved: p.users_moved,
+            },
             None,
             WaitingOn::NextRun,
         )
     } else if lines_provisioned > 0 {
         if !pending_reassign.is_empty() {
             let (step, waiting) = match &p.waiting_note {
-                Some(note) => (format!("move licences when {note}"), WaitingOn::NewSeats),
-                None => (
-                    "move licences to the new SKU: re-run apply".to_string(),
-                    WaitingOn::NextRun,
-                ),
+                Some(note) => (NextStep::ReassignWhen(note.clone()), WaitingOn::NewSeats),
+                None => (NextStep::Reassign, WaitingOn::NextRun),
             };
             (CustomerStatus::Provisioned, step, None, waiting)
         } else {
             let d = next_provision.expect("unprovisioned lines remain");
             (
                 CustomerStatus::Provisioned,
-                format!("provision {} more line(s) on {d}", unprovisioned.len()),
+                NextStep::ProvisionMore {
+                    lines: unprovisioned.len(),
+                    on: d,
+                },
                 Some(d),
                 if d <= today {
                     WaitingOn::NextRun
@@ -426,7 +525,10 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
         let d = next_provision.expect("lines remain unprovisioned");
         (
             CustomerStatus::Scheduled,
-            format!("provision {} line(s) on {d}", unprovisioned.len()),
+            NextStep::Provision {
+                lines: unprovisioned.len(),
+                on: d,
+            },
             Some(d),
             if d <= today {
                 WaitingOn::NextRun
@@ -447,7 +549,8 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
         reassign_done,
         users_moved: p.users_moved,
         moved_users: p.moved_users.clone(),
-        next_step,
+        next_step: next.text(texts(Lang::En)),
+        next,
         next_date,
         waiting_on,
         done_this_run: Vec::new(),
@@ -499,40 +602,82 @@ pub fn counts(rows: &[CustomerRow]) -> Vec<(CustomerStatus, usize)> {
         .collect()
 }
 
-/// The text table `cspmove status` prints.
-pub fn render_text(rows: &[CustomerRow]) -> String {
+/// The text table `cspmove status` prints, in `lang`. Columns line up by display width
+/// (a Hangul syllable or a kanji takes two columns).
+pub fn render_text(rows: &[CustomerRow], lang: Lang) -> String {
+    let t = texts(lang);
+    let col = |key: &str| t.get(key).to_string();
+    let (h_customer, h_status, h_date) = (
+        col("apply_status.col.customer"),
+        col("apply_status.col.status"),
+        col("apply_status.col.date"),
+    );
+    let dates: Vec<String> = rows
+        .iter()
+        .map(|r| r.next_date.map(|d| t.date(d)).unwrap_or_else(|| "-".into()))
+        .collect();
+    let widest = |widths: &mut dyn Iterator<Item = usize>, at_least: &str, min: usize| {
+        widths
+            .max()
+            .unwrap_or(0)
+            .max(display_width(at_least))
+            .max(min)
+    };
+    let w_key = widest(
+        &mut rows.iter().map(|r| display_width(&r.key)),
+        &h_customer,
+        8,
+    );
+    // Every status's width, not only those shown: the table keeps its shape run to run.
+    let w_status = widest(
+        &mut CustomerStatus::ALL
+            .iter()
+            .map(|s| display_width(s.label(t))),
+        &h_status,
+        0,
+    );
+    let w_date = widest(&mut dates.iter().map(|d| display_width(d)), &h_date, 10);
     let mut out = String::new();
-    let width = rows.iter().map(|r| r.key.len()).max().unwrap_or(8).max(8);
     out.push_str(&format!(
-        "{:<width$}  {:<19}  {:<10}  next step\n",
-        "customer", "status", "date"
+        "{}  {}  {}  {}\n",
+        pad(&h_customer, w_key),
+        pad(&h_status, w_status),
+        pad(&h_date, w_date),
+        t.get("apply_status.col.next_step")
     ));
-    for r in rows {
+    for (r, date) in rows.iter().zip(&dates) {
         out.push_str(&format!(
-            "{:<width$}  {:<19}  {:<10}  {}\n",
-            r.key,
-            r.status.as_str(),
-            r.next_date
-                .map(|d| d.to_string())
-                .unwrap_or_else(|| "-".into()),
-            r.next_step
+            "{}  {}  {}  {}\n",
+            pad(&r.key, w_key),
+            pad(r.status.label(t), w_status),
+            pad(date, w_date),
+            r.next.text(t)
         ));
     }
-    let summary: Vec<String> = counts(rows)
+    out.push_str(&t.fill(
+        "apply_status.total",
+        &[
+            ("count", &t.number(rows.len() as u64)),
+            ("statuses", &status_counts(rows, t)),
+        ],
+    ));
+    out.push('\n');
+    out
+}
+
+/// `scheduled 3, done 2` (statuses with no customer left out), or "none", in `t`'s
+/// language: the count line of `status`, the `apply` summary and the execution report.
+pub fn status_counts(rows: &[CustomerRow], t: &Texts) -> String {
+    let shown: Vec<String> = counts(rows)
         .into_iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{} {n}", s.as_str()))
+        .map(|(s, n)| format!("{} {}", s.label(t), t.number(n as u64)))
         .collect();
-    out.push_str(&format!(
-        "{} customers: {}\n",
-        rows.len(),
-        if summary.is_empty() {
-            "none".to_string()
-        } else {
-            summary.join(", ")
-        }
-    ));
-    out
+    if shown.is_empty() {
+        t.get("apply_status.none").to_string()
+    } else {
+        shown.join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -543,6 +688,118 @@ mod tests {
 
     fn ev(customer: &str, action: Action, state: State) -> Event {
         Event::new(customer, action, state)
+    }
+
+    /// The `status` table in Korean and Japanese: headings, statuses, dates and next
+    /// steps in the language, columns aligned by display width; English unchanged.
+    #[test]
+    fn the_status_table_follows_the_language_and_lines_up() {
+        let plan = plan_with(1, 1, 0);
+        let today = plan.as_of;
+        let mut e = ev(
+            &plan.customers[0].key,
+            Action::Relationship,
+            State::Succeeded,
+        );
+        e.tenant_id = Some("tid".into());
+        let rows = rows(&plan, &[e], today, &[]);
+        let en = render_text(&rows, Lang::En);
+        let first = en.lines().next().unwrap();
+        assert!(first.starts_with("customer "), "{en}");
+        assert!(
+            first.ends_with("  status               date        next step"),
+            "{en}"
+        );
+        assert!(
+            en.contains("  scheduled            2026-11-21  provision 1 line(s) on 2026-11-21\n"),
+            "{en}"
+        );
+        assert!(
+            en.ends_with("2 customers: awaiting_acceptance 1, scheduled 1\n"),
+            "{en}"
+        );
+        for (lang, heading, status, step, total) in [
+            (
+                Lang::Ko,
+                "다음 단계",
+                "예약됨",
+                "2026. 11. 21.에 구독 1개를 프로비전합니다",
+                "고객 2곳: 수락 대기 1, 예약됨 1",
+            ),
+            (
+                Lang::Ja,
+                "次の手順",
+                "予定済み",
+                "2026/11/21 に 1 件のサブスクリプションをプロビジョニングします",
+                "顧客 2 社: 承認待ち 1, 予定済み 1",
+            ),
+        ] {
+            let text = render_text(&rows, lang);
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines[0].ends_with(heading), "{text}");
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.contains(status) && l.ends_with(step)),
+                "{text}"
+            );
+            assert_eq!(lines[3], total, "{text}");
+            // The next-step column starts at the same display column on every line.
+            let starts: Vec<usize> = lines[..3]
+                .iter()
+                .map(|l| {
+                    let last = l.rfind("  ").unwrap();
+                    display_width(&l[..last + 2])
+                })
+                .collect();
+            assert!(
+                starts.windows(2).all(|w| w[0] == w[1]),
+                "{text}\n{starts:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_next_step_has_a_text_in_every_language() {
+        let d = NaiveDate::from_ymd_opt(2027, 1, 31).unwrap();
+        let steps = [
+            NextStep::Blocked("buy 1 more".into()),
+            NextStep::Fix("check the offer".into()),
+            NextStep::AcceptRelationship,
+            NextStep::LetExpire {
+                on: Some(d),
+                auto_renew: true,
+            },
+            NextStep::LetExpire {
+                on: Some(d),
+                auto_renew: false,
+            },
+            NextStep::LetExpire {
+                on: None,
+                auto_renew: false,
+            },
+            NextStep::FinishReassign { users_moved: 1200 },
+            NextStep::ReassignWhen("seats appear".into()),
+            NextStep::Reassign,
+            NextStep::ProvisionMore { lines: 2, on: d },
+            NextStep::Provision { lines: 3, on: d },
+        ];
+        for lang in Lang::ALL {
+            let t = texts(lang);
+            let shown: Vec<String> = steps.iter().map(|s| s.text(t)).collect();
+            for (step, text) in steps.iter().zip(&shown) {
+                assert!(!text.contains('{'), "{lang:?} {step:?}: {text}");
+            }
+            // Each step reads differently from the others.
+            let distinct: std::collections::BTreeSet<&String> = shown.iter().collect();
+            assert_eq!(distinct.len(), shown.len(), "{lang:?}");
+            assert!(shown[6].contains("1,200"), "{}", shown[6]);
+            assert!(shown[3].contains(&t.date(d)), "{}", shown[3]);
+        }
+        assert_eq!(
+            NextStep::Fix("check the offer".into()).text(texts(Lang::En)),
+            "fix and re-run apply: check the offer"
+        );
     }
 
     #[test]

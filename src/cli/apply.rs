@@ -12,9 +12,15 @@ use cspmove::apply::run::{self, ApplyOptions, PurchasePreview};
 use cspmove::apply::{ApplyError, exec_report, status};
 use cspmove::apply::{dry_run, http, preflight};
 use cspmove::fsx;
+use cspmove::i18n::{Lang, texts};
 use cspmove::model::{Plan, PlanReader};
 
 use super::{Outcome, UsageError};
+
+/// The language of `apply`'s summary, prompt, execution reports and invitations.csv
+/// note. DESIGN §2 gives `apply` no `--lang`, so it is English; every text is in
+/// src/i18n in English, Korean and Japanese.
+const LANG: Lang = Lang::En;
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -159,6 +165,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         only: args.only.clone(),
         max_failures: args.max_failures,
         invitations_path,
+        lang: LANG,
     };
 
     if args.dry_run {
@@ -268,7 +275,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     drop(runtime);
 
     for r in &args.report {
-        exec_report::write(&outcome, r)?;
+        exec_report::write(&outcome, r, LANG)?;
     }
     let text = summary(&outcome, &journal_path);
     super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
@@ -293,9 +300,17 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
 
 /// Asks on the terminal before the first purchase.
 fn confirm(p: &PurchasePreview) -> bool {
+    let t = texts(LANG);
     eprint!(
-        "About to order {} line(s), {} seats in all, for {} customer(s). Continue? [y/N] ",
-        p.lines, p.seats, p.customers
+        "{}",
+        t.fill(
+            "apply_summary.confirm",
+            &[
+                ("lines", &t.number(p.lines as u64)),
+                ("seats", &t.number(p.seats)),
+                ("customers", &t.number(p.customers as u64)),
+            ],
+        )
     );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
@@ -306,47 +321,60 @@ fn confirm(p: &PurchasePreview) -> bool {
 }
 
 fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
-    let mut s = String::new();
-    let counts: Vec<String> = status::counts(&o.rows)
-        .into_iter()
-        .filter(|(_, n)| *n > 0)
-        .map(|(st, n)| format!("{} {n}", st.as_str()))
-        .collect();
-    s.push_str(&format!(
-        "{} customers: {}\n",
-        o.rows.len(),
-        if counts.is_empty() {
-            "none".to_string()
-        } else {
-            counts.join(", ")
-        }
-    ));
+    let t = texts(LANG);
+    let n = |v: u64| t.number(v);
+    let mut lines = vec![t.fill(
+        "apply_summary.customers",
+        &[
+            ("count", &n(o.rows.len() as u64)),
+            ("statuses", &status::status_counts(&o.rows, t)),
+        ],
+    )];
     let secs = o.elapsed.as_secs_f64();
-    s.push_str(&format!(
-        "orders placed {}, users moved {}, API requests {} ({} retried, {} throttled) in {:.1} s ({:.1} requests/s)\n",
-        o.orders_placed,
-        o.users_moved,
-        o.requests,
-        o.retries,
-        o.throttled,
-        secs,
-        if secs > 0.0 { o.requests as f64 / secs } else { 0.0 }
+    let rate = if secs > 0.0 {
+        o.requests as f64 / secs
+    } else {
+        0.0
+    };
+    lines.push(t.fill(
+        "apply_summary.calls",
+        &[
+            ("orders", &n(o.orders_placed)),
+            ("users", &n(o.users_moved)),
+            ("requests", &n(o.requests)),
+            ("retries", &n(o.retries)),
+            ("throttled", &n(o.throttled)),
+            ("seconds", &format!("{secs:.1}")),
+            ("rate", &format!("{rate:.1}")),
+        ],
     ));
-    if let Some((path, n)) = &o.invitations {
-        s.push_str(&format!(
-            "invitations: {n} customers to invite, listed in {}\n",
-            path.display()
+    if let Some((path, count)) = &o.invitations {
+        lines.push(t.fill(
+            "apply_summary.invitations",
+            &[
+                ("count", &n(*count as u64)),
+                ("path", &path.display().to_string()),
+            ],
         ));
     }
     for r in &o.rows {
         if r.status == status::CustomerStatus::Blocked {
-            s.push_str(&format!("blocked {}: {}\n", r.key, r.next_step));
+            lines.push(t.fill(
+                "apply_summary.blocked",
+                &[("customer", &r.key), ("step", &r.next.text(t))],
+            ));
         } else if let Some(e) = &r.error {
-            s.push_str(&format!("failed {}: {e}\n", r.key));
+            lines.push(t.fill(
+                "apply_summary.failed",
+                &[("customer", &r.key), ("error", &e.to_string())],
+            ));
         }
     }
-    s.push_str(&format!("journal: {}\n", journal.display()));
-    s
+    lines.push(t.fill(
+        "apply_summary.journal",
+        &[("path", &journal.display().to_string())],
+    ));
+    lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
 /// The in-process sandbox of `apply --sandbox`, seeded from the plan (every customer

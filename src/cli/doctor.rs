@@ -9,6 +9,9 @@ use clap::Args;
 use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::{ApplyError, http, preflight};
+// DESIGN §2 gives `doctor` no `--lang`: its table is in English (the texts are in
+// src/i18n for every language).
+use cspmove::i18n::Lang;
 use cspmove::model::{Plan, PlanFileError};
 
 use super::Outcome;
@@ -85,7 +88,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
     })?;
     super::to_stdout(|out| {
         match args.format {
-            FormatArg::Text => out.write_all(report.render_text().as_bytes())?,
+            FormatArg::Text => out.write_all(report.render_text(Lang::En).as_bytes())?,
             FormatArg::Json => {
                 #[derive(serde::Serialize)]
                 struct DoctorJson<'a> {

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 use cspmove::apply::{journal, status};
+// DESIGN §2 gives `status` no `--lang`: its table is in English (the texts are in
+// src/i18n for every language).
+use cspmove::i18n::Lang;
 use cspmove::model::PlanReader;
 
 use super::Outcome;
@@ -53,7 +56,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     }
     super::to_stdout(|out| {
         match args.format {
-            FormatArg::Text => out.write_all(status::render_text(&rows).as_bytes())?,
+            FormatArg::Text => out.write_all(status::render_text(&rows, Lang::En).as_bytes())?,
             FormatArg::Json => {
                 #[derive(serde::Serialize)]
                 struct StatusJson<'a> {

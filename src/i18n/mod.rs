@@ -1,6 +1,9 @@
 //! Every human text cspmove prints or writes, in English, Korean and Japanese: report
 //! headings and labels, task descriptions, warnings, rejection messages and the summary
-//! `cspmove plan` prints.
+//! `cspmove plan` prints, and `apply`'s texts: the execution report, the `note` of
+//! invitations.csv, the `status` table and next steps, the `doctor` table and the summary
+//! `apply` prints (keys `exec_report.*`, `invitation_csv.*`, `apply_status.*`, `next_step.*`,
+//! `doctor.*`, `apply_summary.*`).
 //!
 //! The texts live in data files, one per language (`src/i18n/en.json`, `ko.json`,
 //! `ja.json`), compiled into the binary with `include_str!` and parsed once. This module
@@ -233,6 +236,22 @@ impl Texts {
             ],
         )
     }
+}
+
+/// The width of `text` in terminal columns (a Hangul syllable or a kanji takes two), so
+/// text tables line up in every language.
+pub fn display_width(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
+/// `text` padded with spaces to `width` terminal columns (never cut).
+pub fn pad(text: &str, width: usize) -> String {
+    let mut out = text.to_string();
+    out.extend(std::iter::repeat_n(
+        ' ',
+        width.saturating_sub(display_width(text)),
+    ));
+    out
 }
 
 pub fn warning_key(code: WarningCode) -> &'static str {

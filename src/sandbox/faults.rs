@@ -2,9 +2,13 @@
 //! (before or *after* the change was applied), random throttling and a requests-per-second
 //! limit, all counted in `/sandbox/state` `stats`.
 //!
-//! The main decision: every API request draws exactly three numbers from one seeded RNG
-//! (throttle roll, failure roll, failure kind), whatever happens to it, so `--fault-seed`
-//! reproduces the same fault sequence for the same request sequence. A dropped connection
+//! The main decision: every API request draws exactly three numbers (throttle roll,
+//! failure roll, failure kind), whatever happens to it. A changing request (POST, PATCH,
+//! PUT) that carries an `MS-RequestId` draws them from an RNG seeded by `--fault-seed`,
+//! its method and request ID and how often that request arrived before, so a purchase
+//! (whose request ID is stable) meets the same fate in every run whatever the order in
+//! which concurrent requests arrive; every other request draws from one seeded sequence,
+//! reproducible for the same request sequence. A dropped connection
 //! is real: the connection task is told to drop the socket without answering (see
 //! `server::ConnKill`), so a client sees a transport error, not an HTTP status. Faults
 //! apply only to `/v1` routes, never to the token endpoints or `/sandbox/*`.
@@ -35,24 +39,57 @@ pub struct FaultConfig {
     pub rate_limit: u32,
 }
 
-/// The moving parts: the seeded RNG and the current one-second window.
+/// The moving parts: the seeded RNG, the arrivals of each changing request, and the
+/// current one-second window.
 pub struct FaultState {
     rng: rand::rngs::StdRng,
+    /// The seed of the per-request draws (`--fault-seed`, else random).
+    seed: u64,
+    /// `METHOD request-id` → how often it arrived.
+    arrivals: std::collections::HashMap<String, u32>,
     window_start: std::time::Instant,
     window_count: u32,
 }
 
 impl FaultState {
     pub fn new(seed: Option<u64>) -> FaultState {
+        let seed = seed.unwrap_or_else(rand::random);
         FaultState {
-            rng: match seed {
-                Some(s) => rand::rngs::StdRng::seed_from_u64(s),
-                None => rand::rngs::StdRng::from_os_rng(),
-            },
+            rng: rand::rngs::StdRng::seed_from_u64(seed),
+            seed,
+            arrivals: std::collections::HashMap::new(),
             window_start: std::time::Instant::now(),
             window_count: 0,
         }
     }
+
+    /// The RNG of one request: its own for a changing request with a request ID (seed,
+    /// method, ID and arrival number), else the shared sequence.
+    fn rng_for(&mut self, key: Option<String>) -> rand::rngs::StdRng {
+        match key {
+            Some(key) => {
+                use sha2::{Digest, Sha256};
+                let n = self.arrivals.entry(key.clone()).or_insert(0);
+                *n += 1;
+                let digest = Sha256::digest(format!("{}|{key}|{n}", self.seed).as_bytes());
+                let mut bytes = [0u8; 8];
+                bytes.copy_from_slice(&digest[..8]);
+                rand::rngs::StdRng::seed_from_u64(u64::from_le_bytes(bytes))
+            }
+            None => rand::rngs::StdRng::seed_from_u64(self.rng.random()),
+        }
+    }
+}
+
+/// The key of a request's own fault draws: `METHOD request-id` for a POST, PATCH or PUT
+/// carrying an `MS-RequestId`.
+fn request_key(req: &Request) -> Option<String> {
+    use axum::http::Method;
+    if !matches!(*req.method(), Method::POST | Method::PATCH | Method::PUT) {
+        return None;
+    }
+    let rid = req.headers().get("ms-requestid")?.to_str().ok()?.trim();
+    (!rid.is_empty()).then(|| format!("{} {}", req.method(), rid.to_ascii_lowercase()))
 }
 
 /// What the fault layer decided for one request.
@@ -67,12 +104,13 @@ enum Fate {
     ActThenDrop,
 }
 
-fn decide(app: &App) -> Fate {
+fn decide(app: &App, key: Option<String>) -> Fate {
     let cfg = &app.faults;
     let mut fs = app.fault_state.lock().unwrap_or_else(|e| e.into_inner());
-    let throttle_roll: f64 = fs.rng.random();
-    let fail_roll: f64 = fs.rng.random();
-    let kind: u32 = fs.rng.random_range(0..5);
+    let mut rng = fs.rng_for(key);
+    let throttle_roll: f64 = rng.random();
+    let fail_roll: f64 = rng.random();
+    let kind: u32 = rng.random_range(0..5);
     if cfg.rate_limit > 0 {
         let now = std::time::Instant::now();
         if now.duration_since(fs.window_start) >= Duration::from_secs(1) {
@@ -141,7 +179,7 @@ async fn drop_connection(req_kill: Option<ConnKill>) -> Response {
 /// Middleware in front of every `/v1` route.
 pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     app.stats.requests.fetch_add(1, Ordering::Relaxed);
-    let fate = decide(&app);
+    let fate = decide(&app, request_key(&req));
     if fate == Fate::Throttle {
         app.stats.throttled.fetch_add(1, Ordering::Relaxed);
         return throttled();

@@ -3028,3 +3028,56 @@ async fn todays_rules_refuse_a_legacy_add_on_and_never_patch_a_new_commerce_orde
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn a_changing_requests_fault_depends_on_its_request_id_not_on_other_traffic() {
+    let wd = Workdir::new();
+    let id = guid(73);
+    let path = one_customer_plan(&wd, &id, vec![line(E3_OFFER, E3_OFFER, 5, None)]);
+    let cart = json!({"lineItems": [{"id": 0, "catalogItemId": "CFQ7TTC0LF8R:0001:CFQ7TTC0KCSV",
+        "quantity": 3, "billingCycle": "monthly", "termDuration": "P1Y"}]});
+    // What each of 12 sends of the same request meets: a status, or a dropped connection.
+    let fates = |other_traffic: usize| {
+        let (path, cart, id) = (path.clone(), cart.clone(), id.clone());
+        async move {
+            let sb = Sandbox::start(&["--seed", &path, "--fail-rate", "0.5", "--fault-seed", "42"]);
+            let http = reqwest::Client::new();
+            for _ in 0..other_traffic {
+                let _ = http
+                    .get(format!("{}/v1/customers", sb.url))
+                    .bearer_auth(&sb.token)
+                    .send()
+                    .await;
+                let _ = http
+                    .post(format!("{}/v1/customers/{id}/carts", sb.url))
+                    .bearer_auth(&sb.token)
+                    .header("MS-RequestId", uuid::Uuid::new_v4().to_string())
+                    .json(&cart)
+                    .send()
+                    .await;
+            }
+            let mut seen = Vec::new();
+            for _ in 0..12 {
+                let answer = http
+                    .post(format!("{}/v1/customers/{id}/carts", sb.url))
+                    .bearer_auth(&sb.token)
+                    .header("MS-RequestId", "44444444-0000-4000-8000-000000000001")
+                    .json(&cart)
+                    .send()
+                    .await;
+                seen.push(match answer {
+                    Ok(r) => r.status().as_u16().to_string(),
+                    Err(_) => "dropped".to_string(),
+                });
+            }
+            seen
+        }
+    };
+    let quiet = fates(0).await;
+    let busy = fates(9).await;
+    assert_eq!(quiet, busy, "the same request met other fates");
+    assert!(
+        quiet.iter().any(|f| f.starts_with('2')) && quiet.iter().any(|f| !f.starts_with('2')),
+        "want both answered and failed sends: {quiet:?}"
+    );
+}
