@@ -8,13 +8,14 @@
 //! customer is `done`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Write as _;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::journal::{Action, ErrorRecord, Event, State};
 use crate::i18n::{Lang, Texts, display_width, pad, texts};
-use crate::model::{Customer, LicenseAction, Line};
+use crate::model::{Customer, LicenseAction, Line, Relationship};
 
 /// The statuses of DESIGN §8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -418,38 +419,140 @@ pub struct CustomerRow {
     pub error: Option<ErrorRecord>,
 }
 
-/// Derives the status of one customer. `accepted_now` overrides the journal with what
-/// this run's sweep saw; `status` passes `None`.
-pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate) -> CustomerRow {
+/// What `status` reads of each customer of the plan (the plan's field names; the plan
+/// reader skips every other field without building it).
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusCustomer {
+    pub key: String,
+    pub customer_id: Option<String>,
+    pub domain: Option<String>,
+    pub name: Option<String>,
+    pub relationship: Relationship,
+    pub lines: Vec<StatusLine>,
+}
+
+/// What `status` reads of each planned line.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusLine {
+    pub id: String,
+    pub license_action: LicenseAction,
+    pub provision_on: NaiveDate,
+    pub expires_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub auto_renew: Option<bool>,
+}
+
+/// The facts of one line [`derive`] works from.
+#[derive(Debug, Clone, Copy)]
+pub struct LineFacts<'a> {
+    pub id: &'a str,
+    pub reassign: bool,
+    pub provision_on: NaiveDate,
+    pub expires_on: Option<NaiveDate>,
+    pub auto_renew: Option<bool>,
+}
+
+/// A customer as [`derive`] sees it: a plan [`Customer`] (`apply`) or a
+/// [`StatusCustomer`] (`status`).
+pub trait CustomerFacts {
+    fn key(&self) -> &str;
+    fn customer_id(&self) -> Option<&str>;
+    fn domain(&self) -> Option<&str>;
+    fn name(&self) -> Option<&str>;
+    fn relationship(&self) -> Relationship;
+    fn line_facts(&self) -> Vec<LineFacts<'_>>;
+}
+
+impl CustomerFacts for Customer {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn customer_id(&self) -> Option<&str> {
+        self.customer_id.as_deref()
+    }
+    fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn relationship(&self) -> Relationship {
+        self.relationship
+    }
+    fn line_facts(&self) -> Vec<LineFacts<'_>> {
+        self.lines
+            .iter()
+            .map(|l: &Line| LineFacts {
+                id: &l.id,
+                reassign: l.license_action == LicenseAction::Reassign,
+                provision_on: l.provision_on,
+                expires_on: l.expires_on,
+                auto_renew: l.auto_renew,
+            })
+            .collect()
+    }
+}
+
+impl CustomerFacts for StatusCustomer {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn customer_id(&self) -> Option<&str> {
+        self.customer_id.as_deref()
+    }
+    fn domain(&self) -> Option<&str> {
+        self.domain.as_deref()
+    }
+    fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    fn relationship(&self) -> Relationship {
+        self.relationship
+    }
+    fn line_facts(&self) -> Vec<LineFacts<'_>> {
+        self.lines
+            .iter()
+            .map(|l| LineFacts {
+                id: &l.id,
+                reassign: l.license_action == LicenseAction::Reassign,
+                provision_on: l.provision_on,
+                expires_on: l.expires_on,
+                auto_renew: l.auto_renew,
+            })
+            .collect()
+    }
+}
+
+/// Derives the status of one customer from its journal progress (`None`: nothing yet).
+pub fn derive<C: CustomerFacts + ?Sized>(
+    customer: &C,
+    progress: Option<&Progress>,
+    today: NaiveDate,
+) -> CustomerRow {
     let empty = Progress::default();
     let p = progress.unwrap_or(&empty);
-    let lines = customer.lines.len();
-    let lines_provisioned = customer
-        .lines
+    let all = customer.line_facts();
+    let lines = all.len();
+    let lines_provisioned = all
         .iter()
-        .filter(|l| p.provisioned.contains_key(&l.id))
+        .filter(|l| p.provisioned.contains_key(l.id))
         .count();
-    let reassign: Vec<&Line> = customer
-        .lines
-        .iter()
-        .filter(|l| l.license_action == LicenseAction::Reassign)
-        .collect();
+    let reassign: Vec<&LineFacts> = all.iter().filter(|l| l.reassign).collect();
     let reassign_done = reassign
         .iter()
-        .filter(|l| p.reassigned.contains(&l.id))
+        .filter(|l| p.reassigned.contains(l.id))
         .count();
     let accepted = p
         .accepted
-        .unwrap_or(customer.relationship == crate::model::Relationship::Accepted);
-    let unprovisioned: Vec<&Line> = customer
-        .lines
+        .unwrap_or(customer.relationship() == Relationship::Accepted);
+    let unprovisioned: Vec<&LineFacts> = all
         .iter()
-        .filter(|l| !p.provisioned.contains_key(&l.id))
+        .filter(|l| !p.provisioned.contains_key(l.id))
         .collect();
     let next_provision = unprovisioned.iter().map(|l| l.provision_on).min();
-    let pending_reassign: Vec<&&Line> = reassign
+    let pending_reassign: Vec<&&LineFacts> = reassign
         .iter()
-        .filter(|l| p.provisioned.contains_key(&l.id) && !p.reassigned.contains(&l.id))
+        .filter(|l| p.provisioned.contains_key(l.id) && !p.reassigned.contains(l.id))
         .collect();
 
     let (status, next, next_date, waiting_on) = if let Some((note, _)) = &p.blocked {
@@ -478,8 +581,8 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
             WaitingOn::CustomerAcceptance,
         )
     } else if unprovisioned.is_empty() && pending_reassign.is_empty() {
-        let expiry = customer.lines.iter().filter_map(|l| l.expires_on).max();
-        let auto_renew = customer.lines.iter().any(|l| l.auto_renew == Some(true));
+        let expiry = all.iter().filter_map(|l| l.expires_on).max();
+        let auto_renew = all.iter().any(|l| l.auto_renew == Some(true));
         (
             CustomerStatus::Done,
             NextStep::LetExpire {
@@ -538,10 +641,13 @@ pub fn derive(customer: &Customer, progress: Option<&Progress>, today: NaiveDate
         )
     };
     CustomerRow {
-        key: customer.key.clone(),
-        customer_id: p.tenant_id.clone().or_else(|| customer.customer_id.clone()),
-        domain: customer.domain.clone(),
-        name: customer.name.clone(),
+        key: customer.key().to_string(),
+        customer_id: p
+            .tenant_id
+            .clone()
+            .or_else(|| customer.customer_id().map(str::to_string)),
+        domain: customer.domain().map(str::to_string),
+        name: customer.name().map(str::to_string),
         status,
         lines,
         lines_provisioned,
@@ -605,73 +711,139 @@ pub fn counts(rows: &[CustomerRow]) -> Vec<(CustomerStatus, usize)> {
 /// The text table `cspmove status` prints, in `lang`. Columns line up by display width
 /// (a Hangul syllable or a kanji takes two columns).
 pub fn render_text(rows: &[CustomerRow], lang: Lang) -> String {
-    let t = texts(lang);
-    let col = |key: &str| t.get(key).to_string();
-    let (h_customer, h_status, h_date) = (
-        col("apply_status.col.customer"),
-        col("apply_status.col.status"),
-        col("apply_status.col.date"),
-    );
-    let dates: Vec<String> = rows
-        .iter()
-        .map(|r| r.next_date.map(|d| t.date(d)).unwrap_or_else(|| "-".into()))
-        .collect();
-    let widest = |widths: &mut dyn Iterator<Item = usize>, at_least: &str, min: usize| {
-        widths
+    let mut table = TextTable::new(lang);
+    for r in rows {
+        table.push(r);
+    }
+    let mut out = Vec::new();
+    table.write(&mut out).expect("write to memory");
+    String::from_utf8(out).expect("UTF-8 in, UTF-8 out")
+}
+
+/// The table of [`render_text`], gathered row by row: only what it prints is kept (a
+/// 285,000-customer plan's table is some 40 MB, its [`CustomerRow`]s several times
+/// that).
+#[derive(Debug)]
+pub struct TextTable {
+    t: &'static Texts,
+    rows: Vec<TextRow>,
+    w_key: usize,
+    w_date: usize,
+    counts: [usize; CustomerStatus::ALL.len()],
+}
+
+#[derive(Debug)]
+struct TextRow {
+    key: Box<str>,
+    status: CustomerStatus,
+    date: Option<NaiveDate>,
+    next: NextStep,
+}
+
+impl TextTable {
+    pub fn new(lang: Lang) -> TextTable {
+        TextTable {
+            t: texts(lang),
+            rows: Vec::new(),
+            w_key: 0,
+            w_date: 0,
+            counts: [0; CustomerStatus::ALL.len()],
+        }
+    }
+
+    pub fn push(&mut self, r: &CustomerRow) {
+        self.w_key = self.w_key.max(display_width(&r.key));
+        if let Some(d) = r.next_date {
+            self.w_date = self.w_date.max(display_width(&self.t.date(d)));
+        }
+        if let Some(i) = CustomerStatus::ALL.iter().position(|s| *s == r.status) {
+            self.counts[i] += 1;
+        }
+        self.rows.push(TextRow {
+            key: r.key.as_str().into(),
+            status: r.status,
+            date: r.next_date,
+            next: r.next.clone(),
+        });
+    }
+
+    pub fn write(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let t = self.t;
+        let col = |key: &str| t.get(key).to_string();
+        let (h_customer, h_status, h_date) = (
+            col("apply_status.col.customer"),
+            col("apply_status.col.status"),
+            col("apply_status.col.date"),
+        );
+        let w_key = self.w_key.max(display_width(&h_customer)).max(8);
+        // Every status's width, not only those shown: the table keeps its shape run to run.
+        let w_status = CustomerStatus::ALL
+            .iter()
+            .map(|s| display_width(s.label(t)))
             .max()
             .unwrap_or(0)
-            .max(display_width(at_least))
-            .max(min)
-    };
-    let w_key = widest(
-        &mut rows.iter().map(|r| display_width(&r.key)),
-        &h_customer,
-        8,
-    );
-    // Every status's width, not only those shown: the table keeps its shape run to run.
-    let w_status = widest(
-        &mut CustomerStatus::ALL
+            .max(display_width(&h_status));
+        let rows_w_date = if self.rows.iter().any(|r| r.date.is_none()) {
+            self.w_date.max(display_width("-"))
+        } else {
+            self.w_date
+        };
+        let w_date = rows_w_date.max(display_width(&h_date)).max(10);
+        let mut buf = Vec::with_capacity(1 << 16);
+        writeln!(
+            buf,
+            "{}  {}  {}  {}",
+            pad(&h_customer, w_key),
+            pad(&h_status, w_status),
+            pad(&h_date, w_date),
+            t.get("apply_status.col.next_step")
+        )?;
+        for r in &self.rows {
+            let date = r.date.map(|d| t.date(d)).unwrap_or_else(|| "-".into());
+            writeln!(
+                buf,
+                "{}  {}  {}  {}",
+                pad(&r.key, w_key),
+                pad(r.status.label(t), w_status),
+                pad(&date, w_date),
+                r.next.text(t)
+            )?;
+            if buf.len() >= 1 << 16 {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
+        }
+        let counts: Vec<(CustomerStatus, usize)> = CustomerStatus::ALL
             .iter()
-            .map(|s| display_width(s.label(t))),
-        &h_status,
-        0,
-    );
-    let w_date = widest(&mut dates.iter().map(|d| display_width(d)), &h_date, 10);
-    let mut out = String::new();
-    out.push_str(&format!(
-        "{}  {}  {}  {}\n",
-        pad(&h_customer, w_key),
-        pad(&h_status, w_status),
-        pad(&h_date, w_date),
-        t.get("apply_status.col.next_step")
-    ));
-    for (r, date) in rows.iter().zip(&dates) {
-        out.push_str(&format!(
-            "{}  {}  {}  {}\n",
-            pad(&r.key, w_key),
-            pad(r.status.label(t), w_status),
-            pad(date, w_date),
-            r.next.text(t)
-        ));
+            .copied()
+            .zip(self.counts)
+            .collect();
+        writeln!(
+            buf,
+            "{}",
+            t.fill(
+                "apply_status.total",
+                &[
+                    ("count", &t.number(self.rows.len() as u64)),
+                    ("statuses", &counts_text(&counts, t)),
+                ],
+            )
+        )?;
+        out.write_all(&buf)
     }
-    out.push_str(&t.fill(
-        "apply_status.total",
-        &[
-            ("count", &t.number(rows.len() as u64)),
-            ("statuses", &status_counts(rows, t)),
-        ],
-    ));
-    out.push('\n');
-    out
 }
 
 /// `scheduled 3, done 2` (statuses with no customer left out), or "none", in `t`'s
 /// language: the count line of `status`, the `apply` summary and the execution report.
 pub fn status_counts(rows: &[CustomerRow], t: &Texts) -> String {
-    let shown: Vec<String> = counts(rows)
-        .into_iter()
+    counts_text(&counts(rows), t)
+}
+
+fn counts_text(counts: &[(CustomerStatus, usize)], t: &Texts) -> String {
+    let shown: Vec<String> = counts
+        .iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(s, n)| format!("{} {}", s.label(t), t.number(n as u64)))
+        .map(|(s, n)| format!("{} {}", s.label(t), t.number(*n as u64)))
         .collect();
     if shown.is_empty() {
         t.get("apply_status.none").to_string()
@@ -904,6 +1076,42 @@ mod tests {
         assert_eq!(p.pending.keys().collect::<Vec<_>>(), ["d"]);
         assert_eq!(p.pending["d"].cart_id.as_deref(), Some("cart"));
         assert_eq!(p.purchase_failures, 1);
+    }
+
+    #[test]
+    fn the_status_view_of_a_customer_gives_the_same_row_as_the_customer() {
+        let plan = plan_with(3, 2, 1);
+        let mut events = vec![];
+        for (i, c) in plan.customers.iter().enumerate() {
+            if i % 2 == 0 {
+                events.push(ev(&c.key, Action::Relationship, State::Succeeded));
+            }
+            if i % 3 == 0 {
+                let mut e = ev(&c.key, Action::Provision, State::Succeeded);
+                e.lines = vec![c.lines[0].id.clone()];
+                e.order_id = Some(format!("o-{i}"));
+                events.push(e);
+            }
+        }
+        let progress = replay(&events);
+        let mut texts = (TextTable::new(Lang::Ko), Vec::new());
+        for c in &plan.customers {
+            let json = serde_json::to_string(c).unwrap();
+            let view: StatusCustomer = serde_json::from_str(&json).unwrap();
+            let p = progress.get(&c.key);
+            let (a, b) = (derive(c, p, plan.as_of), derive(&view, p, plan.as_of));
+            assert_eq!(
+                serde_json::to_value(&a).unwrap(),
+                serde_json::to_value(&b).unwrap()
+            );
+            texts.0.push(&b);
+            texts.1.push(a);
+        }
+        let mut gathered = Vec::new();
+        texts.0.write(&mut gathered).unwrap();
+        let text = render_text(&texts.1, Lang::Ko);
+        assert_eq!(String::from_utf8(gathered).unwrap(), text);
+        assert_eq!(text.lines().count(), plan.customers.len() + 2);
     }
 
     #[test]

@@ -26,16 +26,17 @@ pub struct StatusArgs {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
-    // The plan streams: one customer at a time becomes its status row and is dropped.
-    // The reader's errors name the plan file.
+    // The plan streams: one customer at a time (only the fields a status needs) becomes
+    // its status row and is dropped; the text format keeps only what it prints. The
+    // reader's errors name the plan file.
     let journal_path = args
         .journal
         .clone()
         .unwrap_or_else(|| journal::default_path(&args.plan));
     journal::check_path(&journal_path)?;
-    let mut reader = PlanReader::open(&args.plan)?;
+    let mut reader = PlanReader::open_as::<status::StatusCustomer>(&args.plan)?;
     // The plan's sha256 is known once it has streamed by, so the journal is checked
-    // after (by the one check `apply` makes too).
+    // after (by the one check `apply` makes too), before anything is printed.
     let (header, events) = match journal::read(&journal_path)? {
         Some((header, events)) => (Some(header), events),
         None => (None, Vec::new()),
@@ -43,12 +44,13 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     let today = chrono::Local::now().date_naive();
     let progress = status::replay(&events);
     let mut rows = Vec::new();
+    let mut table = status::TextTable::new(Lang::En);
     while let Some(customer) = reader.next_customer()? {
-        rows.push(status::derive(
-            &customer,
-            progress.get(&customer.key),
-            today,
-        ));
+        let row = status::derive(&customer, progress.get(&customer.key), today);
+        match args.format {
+            FormatArg::Text => table.push(&row),
+            FormatArg::Json => rows.push(row),
+        }
     }
     let sha = reader.finish()?;
     if let Some(header) = header {
@@ -56,7 +58,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     }
     super::to_stdout(|out| {
         match args.format {
-            FormatArg::Text => out.write_all(status::render_text(&rows, Lang::En).as_bytes())?,
+            FormatArg::Text => table.write(out)?,
             FormatArg::Json => {
                 #[derive(serde::Serialize)]
                 struct StatusJson<'a> {

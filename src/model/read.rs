@@ -4,19 +4,29 @@
 //!
 //! `report`, `status`, `apply` and `sandbox --seed` read plans through this module, so a
 //! million-line plan (about 1 GB) never has to be held as structs, and every command
-//! refuses the same broken files with the same messages. Main decision: the reader does
-//! not rely on the writer's line layout (one customer per line, `plan::write`); a small
-//! scanner finds where each top-level value ends (it only tracks strings, escapes and
-//! brackets) and serde parses that slice, so a pretty-printed plan or one written by
-//! another tool reads the same. Customers are parsed in batches on the rayon pool, in
-//! parallel with hashing, and handed out in file order. The head's fields must come
-//! before `customers` (every writer of `cspmove.plan/v1` does so); a file that ends
-//! before its closing brace is refused as truncated, never read as a shorter plan.
+//! refuses the same broken files with the same messages. A command that needs only some
+//! fields of a customer reads its own view of one ([`PlanReader::open_as`]: any
+//! `Deserialize` struct; serde skips the other fields without building them).
+//!
+//! Main decision: the reader does not rely on the writer's line layout (one customer per
+//! line, `plan::write`), but it is fast on it. A raw line break never occurs inside a
+//! JSON string, so a customer that is an object alone on its line (`{…}` or `{…},`) is
+//! taken as one value without scanning it; serde then checks it whole. Any other layout,
+//! or a line that does not parse as one customer, goes through a small scanner that
+//! finds where each top-level value ends (it only tracks strings, escapes and brackets)
+//! and serde parses that slice, so a pretty-printed plan or one written by another tool
+//! reads the same, with the same messages. Customers are parsed in batches on the rayon
+//! pool while the caller works on the previous batch, and handed out in file order;
+//! the sha256 is computed on its own thread from the bytes as they are read. The head's
+//! fields must come before `customers` (every writer of `cspmove.plan/v1` does so); a
+//! file that ends before its closing brace is refused as truncated, never read as a
+//! shorter plan.
 
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::mpsc;
 
 use chrono::NaiveDate;
 use rayon::prelude::*;
@@ -31,6 +41,15 @@ const READ_CHUNK: usize = 1 << 20;
 /// at most (a batch always holds at least one customer).
 const BATCH_VALUES: usize = 2_048;
 const BATCH_BYTES: usize = 4 << 20;
+/// Batches being parsed ahead of the caller.
+const IN_FLIGHT: usize = 2;
+/// The fast path looks this far for the end of a customer's line; a file without a line
+/// break that soon (the whole plan on one line) is scanned instead.
+const FAST_LINE_MAX: usize = 16 << 20;
+/// Lines taken as one customer that were not one, after which the file is scanned.
+const FAST_MISSES: u32 = 16;
+/// Bytes handed to the hashing thread at a time.
+const HASH_CHUNK: usize = 1 << 20;
 
 /// Everything a plan holds before its customers (serialised as a plan's first fields).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -84,16 +103,77 @@ enum Place {
     End,
 }
 
-/// The bytes of the file as far as read, with the sha256 of everything read so far.
+/// The sha256 of the bytes read, computed on a thread of its own.
+struct Hasher {
+    pending: Vec<u8>,
+    tx: Option<mpsc::SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<[u8; 32]>>,
+}
+
+impl Hasher {
+    fn new() -> Hasher {
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(8);
+        let thread = std::thread::Builder::new()
+            .name("plan-sha256".to_string())
+            .spawn(move || {
+                let mut hasher = Sha256::new();
+                for bytes in rx {
+                    hasher.update(&bytes);
+                }
+                hasher.finalize().into()
+            });
+        match thread {
+            Ok(thread) => Hasher {
+                pending: Vec::new(),
+                tx: Some(tx),
+                thread: Some(thread),
+            },
+            // No thread to be had: hash here, at the end.
+            Err(_) => Hasher {
+                pending: Vec::new(),
+                tx: None,
+                thread: None,
+            },
+        }
+    }
+
+    fn add(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= HASH_CHUNK
+            && let Some(tx) = &self.tx
+        {
+            let full = std::mem::replace(&mut self.pending, Vec::with_capacity(HASH_CHUNK));
+            if tx.send(full).is_err() {
+                // The thread is gone (it panicked): `finish` says so.
+                self.tx = None;
+            }
+        }
+    }
+
+    fn finish(mut self) -> io::Result<[u8; 32]> {
+        let (Some(tx), Some(thread)) = (self.tx.take(), self.thread.take()) else {
+            return Ok(Sha256::digest(&self.pending).into());
+        };
+        let rest = std::mem::take(&mut self.pending);
+        let sent = tx.send(rest).is_ok();
+        drop(tx);
+        match thread.join() {
+            Ok(digest) if sent => Ok(digest),
+            _ => Err(io::Error::other(
+                "the sha256 thread of the plan reader failed",
+            )),
+        }
+    }
+}
+
+/// The bytes of the file as far as read; every byte read goes to the hash.
 struct Source<R> {
     reader: R,
     buf: Vec<u8>,
     /// Next byte to look at.
     pos: usize,
-    /// `buf[..hashed]` is in the hash already.
-    hashed: usize,
     eof: bool,
-    hasher: Sha256,
+    hasher: Hasher,
     /// Line (1-based) of `buf[pos]`, for messages.
     line: u64,
     /// While a batch is scanned: where it starts, which `fill` keeps in the buffer.
@@ -111,9 +191,8 @@ impl<R: Read> Source<R> {
             reader,
             buf: Vec::with_capacity(READ_CHUNK),
             pos: 0,
-            hashed: 0,
             eof: false,
-            hasher: Sha256::new(),
+            hasher: Hasher::new(),
             line: 1,
             keep: None,
             chunk: READ_CHUNK,
@@ -128,29 +207,55 @@ impl<R: Read> Source<R> {
         }
         let cut = self.keep.map_or(self.pos, |k| k.min(self.pos));
         if cut > 0 {
-            if self.hashed < cut {
-                self.hasher.update(&self.buf[self.hashed..cut]);
-                self.hashed = cut;
-            }
             self.buf.drain(..cut);
-            self.hashed -= cut;
             self.pos -= cut;
             self.keep = self.keep.map(|k| k - cut);
         }
+        let old = self.buf.len();
         self.buf.reserve(self.chunk);
         let n = (&mut self.reader)
             .take(self.chunk as u64)
             .read_to_end(&mut self.buf)?;
+        self.hasher.add(&self.buf[old..]);
         if n == 0 {
             self.eof = true;
         }
         Ok(n > 0)
     }
 
-    /// Puts every byte read so far into the hash.
-    fn hash_read(&mut self) {
-        self.hasher.update(&self.buf[self.hashed..]);
-        self.hashed = self.buf.len();
+    /// The fast path: when the value at `pos` is an object alone on its line (`{…}` up
+    /// to the line break, perhaps followed by `,`), its length, unchecked: serde checks
+    /// it. `None` when the line is anything else (or the file ends first). `Err(())`
+    /// when no line break comes within [`FAST_LINE_MAX`] bytes.
+    fn line_value(&mut self) -> io::Result<Result<Option<usize>, ()>> {
+        if self.buf.get(self.pos) != Some(&b'{') {
+            return Ok(Ok(None));
+        }
+        let mut from = 1;
+        loop {
+            if let Some(k) = memchr::memchr(b'\n', &self.buf[self.pos + from..]) {
+                let line = &self.buf[self.pos..self.pos + from + k];
+                let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\r');
+                let mut end = line.len();
+                while end > 1 && blank(line[end - 1]) {
+                    end -= 1;
+                }
+                if line[end - 1] == b',' {
+                    end -= 1;
+                    while end > 1 && blank(line[end - 1]) {
+                        end -= 1;
+                    }
+                }
+                return Ok(Ok((end > 1 && line[end - 1] == b'}').then_some(end)));
+            }
+            from = self.buf.len() - self.pos;
+            if from > FAST_LINE_MAX {
+                return Ok(Err(()));
+            }
+            if !self.fill()? {
+                return Ok(Ok(None));
+            }
+        }
     }
 
     /// The next byte that is not JSON whitespace, not consumed; `None` at the end.
@@ -256,14 +361,27 @@ impl<R: Read> Source<R> {
 /// [`next_customer`](PlanReader::next_customer) hands out the customers in file order,
 /// [`next_rejection`](PlanReader::next_rejection) the rejected rows, and
 /// [`finish`](PlanReader::finish) checks the end of the document and returns the sha256.
-pub struct PlanReader<R> {
+/// `C` is what a customer is read as: [`Customer`], or a command's view of one
+/// ([`PlanReader::open_as`]).
+pub struct PlanReader<R, C = Customer> {
     src: Source<R>,
     head: PlanHead,
     place: Place,
-    /// Customers parsed ahead of the caller.
-    queue: VecDeque<Customer>,
+    /// Customers parsed ahead of the caller, in file order.
+    ready: VecDeque<C>,
+    /// Batches being parsed on the rayon pool, in file order.
+    in_flight: VecDeque<mpsc::Receiver<Batch<C>>>,
+    /// Customers handed out so far.
     customers: u64,
+    /// Customers scanned so far (handed out, ready or in flight).
+    scanned: u64,
     rejected: u64,
+    /// Whether customers alone on their line are taken without a scan (see the module
+    /// comment); off after [`FAST_MISSES`] lines that were not one customer.
+    fast: bool,
+    misses: u32,
+    /// The next customer is scanned (its line was not one customer).
+    scan_next: bool,
     /// Rejections found before the customers (a layout no cspmove writes; kept to be
     /// handed out after the customers).
     early_rejected: Option<VecDeque<Rejection>>,
@@ -272,7 +390,29 @@ pub struct PlanReader<R> {
     path: Option<std::path::PathBuf>,
 }
 
-impl std::fmt::Debug for PlanReader<File> {
+/// Where one customer's JSON is in a batch's bytes.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    at: usize,
+    len: usize,
+    /// Line of its first byte.
+    line: u64,
+    /// Found by the scanner (its end is certain); else taken as its whole line, which
+    /// serde must confirm.
+    scanned: bool,
+}
+
+/// A batch of customers: every byte scanned for it (from the end of the previous batch,
+/// so batches are contiguous) and, once parsed, each customer or why it did not parse.
+struct Batch<C> {
+    bytes: Vec<u8>,
+    spans: Vec<Span>,
+    /// Number (1-based) of its first customer.
+    first_n: u64,
+    parsed: Vec<Result<C, serde_json::Error>>,
+}
+
+impl<R, C> std::fmt::Debug for PlanReader<R, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PlanReader")
             .field("place", &self.place)
@@ -300,9 +440,18 @@ impl PlanReader<File> {
     /// Opens a plan file and reads its head.
     /// Every error of the reader it returns names `path` ([`PlanFileError::InFile`]).
     pub fn open(path: &Path) -> Result<PlanReader<File>, PlanFileError> {
+        PlanReader::open_as(path)
+    }
+
+    /// [`open`](PlanReader::open), reading each customer as `C`: a struct of the
+    /// customer's fields a command needs (named as in the plan; serde skips the others
+    /// without building them, so reading is cheaper the less `C` holds).
+    pub fn open_as<C: DeserializeOwned + Send + 'static>(
+        path: &Path,
+    ) -> Result<PlanReader<File, C>, PlanFileError> {
         let opened = File::open(path)
             .map_err(PlanFileError::Io)
-            .and_then(PlanReader::new);
+            .and_then(PlanReader::new_as::<C>);
         let mut reader = opened.map_err(|e| e.in_file(path))?;
         reader.path = Some(path.to_path_buf());
         Ok(reader)
@@ -315,7 +464,32 @@ impl<R: Read> PlanReader<R> {
         PlanReader::with_source(Source::new(reader))
     }
 
-    fn with_source(mut src: Source<R>) -> Result<PlanReader<R>, PlanFileError> {
+    /// [`new`](PlanReader::new), reading each customer as `C` (see
+    /// [`open_as`](PlanReader::open_as)).
+    pub fn new_as<C: DeserializeOwned + Send + 'static>(
+        reader: R,
+    ) -> Result<PlanReader<R, C>, PlanFileError> {
+        PlanReader::<R, C>::with_source(Source::new(reader))
+    }
+
+    /// Reads the whole plan into memory, with its sha256.
+    pub fn read_all(mut self) -> Result<(Plan, String), PlanFileError> {
+        let mut customers = Vec::new();
+        while let Some(c) = self.next_customer()? {
+            customers.push(c);
+        }
+        let mut rejected = Vec::new();
+        while let Some(r) = self.next_rejection()? {
+            rejected.push(r);
+        }
+        let head = self.head.clone();
+        let sha = self.finish()?;
+        Ok((head.into_plan(customers, rejected), sha))
+    }
+}
+
+impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
+    fn with_source(mut src: Source<R>) -> Result<PlanReader<R, C>, PlanFileError> {
         match src.peek().map_err(PlanFileError::Io)? {
             Some(b'{') => src.pos += 1,
             None => return Err(PlanFileError::Truncated("is empty".to_string())),
@@ -453,9 +627,14 @@ impl<R: Read> PlanReader<R> {
                         src,
                         head,
                         place: Place::Customers { first: true },
-                        queue: VecDeque::new(),
+                        ready: VecDeque::new(),
+                        in_flight: VecDeque::new(),
                         customers: 0,
+                        scanned: 0,
                         rejected: 0,
+                        fast: true,
+                        misses: 0,
+                        scan_next: false,
                         seen_rejected: early_rejected.is_some(),
                         early_rejected,
                         path: None,
@@ -481,7 +660,7 @@ impl<R: Read> PlanReader<R> {
     }
 
     /// The next customer, `None` after the last one.
-    pub fn next_customer(&mut self) -> Result<Option<Customer>, PlanFileError> {
+    pub fn next_customer(&mut self) -> Result<Option<C>, PlanFileError> {
         let next = self.next_customer_here();
         next.map_err(|e| self.located(e))
     }
@@ -494,15 +673,18 @@ impl<R: Read> PlanReader<R> {
         }
     }
 
-    fn next_customer_here(&mut self) -> Result<Option<Customer>, PlanFileError> {
-        if self.queue.is_empty() {
-            self.parse_batch()?;
+    fn next_customer_here(&mut self) -> Result<Option<C>, PlanFileError> {
+        loop {
+            if let Some(c) = self.ready.pop_front() {
+                self.customers += 1;
+                return Ok(Some(c));
+            }
+            // Keep the pool busy while the caller works on what is ready.
+            while self.in_flight.len() < IN_FLIGHT && self.scan_batch()? {}
+            if !self.take_batch()? {
+                return Ok(None);
+            }
         }
-        let next = self.queue.pop_front();
-        if next.is_some() {
-            self.customers += 1;
-        }
-        Ok(next)
     }
 
     /// Before an item of the list the reader is in: `true` when an item follows,
@@ -536,18 +718,45 @@ impl<R: Read> PlanReader<R> {
         }
     }
 
-    /// Scans up to a batch of customers and parses them in parallel (while the bytes
-    /// read so far are hashed) into `queue`.
-    fn parse_batch(&mut self) -> Result<(), PlanFileError> {
-        // Byte ranges of each customer relative to the batch start (which `fill` keeps
-        // in the buffer), with its line.
-        let mut spans: Vec<(usize, usize, u64)> = Vec::new();
+    /// Scans up to a batch of customers and sends it to the rayon pool to be parsed;
+    /// `false` when the customer list has ended.
+    fn scan_batch(&mut self) -> Result<bool, PlanFileError> {
+        if !matches!(self.place, Place::Customers { .. }) {
+            return Ok(false);
+        }
+        // Every byte from here to the end of the scan belongs to the batch.
+        self.src.keep = Some(self.src.pos);
+        let scanned = self.scan_spans();
+        let keep = self.src.keep.take().unwrap_or(self.src.pos);
+        let spans = scanned?;
+        let first_n = self.scanned + 1;
+        self.scanned += spans.len() as u64;
+        let batch = Batch {
+            bytes: self.src.buf[keep..self.src.pos].to_vec(),
+            spans,
+            first_n,
+            parsed: Vec::new(),
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        rayon::spawn(move || {
+            let mut batch = batch;
+            batch.parsed = parse_spans(&batch.bytes, &batch.spans);
+            // A reader dropped early no longer waits for it.
+            let _ = tx.send(batch);
+        });
+        self.in_flight.push_back(rx);
+        Ok(true)
+    }
+
+    /// The spans of up to a batch of customers, relative to `src.keep`.
+    fn scan_spans(&mut self) -> Result<Vec<Span>, PlanFileError> {
+        let mut spans = Vec::new();
         let mut batch_len = 0usize;
         while spans.len() < BATCH_VALUES && batch_len < BATCH_BYTES {
             let Place::Customers { first } = self.place else {
                 break;
             };
-            let n = self.customers + self.queue.len() as u64 + spans.len() as u64;
+            let n = self.scanned + spans.len() as u64;
             let last = format!("customer {n}");
             let cut = format!("after customer {n}, before the end of the customer list");
             if !self.list_next(first, &last, &cut)? {
@@ -555,62 +764,112 @@ impl<R: Read> PlanReader<R> {
                 break;
             }
             self.place = Place::Customers { first: false };
-            if self.src.keep.is_none() {
-                self.src.keep = Some(self.src.pos);
-            }
             let line = self.src.line;
-            match self.src.value_len().map_err(PlanFileError::Io)? {
-                Ok((len, lines)) => {
-                    let keep = self.src.keep.unwrap_or(0);
-                    spans.push((self.src.pos - keep, len, line));
-                    batch_len += len;
-                    self.src.consume(len, lines);
+            let mut found = None;
+            if self.fast && !std::mem::take(&mut self.scan_next) {
+                match self.src.line_value().map_err(PlanFileError::Io)? {
+                    Ok(len) => found = len,
+                    Err(()) => self.fast = false,
                 }
-                Err(Eof) => {
-                    return Err(PlanFileError::Truncated(format!(
-                        "in the middle of customer {} (line {line})",
-                        n + 1
-                    )));
+            }
+            let (len, lines, scanned) = match found {
+                Some(len) => (len, 0, false),
+                None => match self.src.value_len().map_err(PlanFileError::Io)? {
+                    Ok((len, lines)) => (len, lines, true),
+                    Err(Eof) => {
+                        return Err(PlanFileError::Truncated(format!(
+                            "in the middle of customer {} (line {line})",
+                            n + 1
+                        )));
+                    }
+                },
+            };
+            let keep = self.src.keep.unwrap_or(0);
+            spans.push(Span {
+                at: self.src.pos - keep,
+                len,
+                line,
+                scanned,
+            });
+            batch_len += len;
+            self.src.consume(len, lines);
+        }
+        Ok(spans)
+    }
+
+    /// Waits for the oldest batch in flight and queues its customers; `false` when none
+    /// is in flight. A line taken as one customer that does not parse is scanned again
+    /// (with everything after it): only a scanned customer's error is the file's.
+    fn take_batch(&mut self) -> Result<bool, PlanFileError> {
+        let Some(rx) = self.in_flight.pop_front() else {
+            return Ok(false);
+        };
+        let batch = rx.recv().map_err(|_| {
+            PlanFileError::Io(io::Error::other(
+                "a parsing thread of the plan reader failed",
+            ))
+        })?;
+        let Batch {
+            bytes,
+            spans,
+            first_n,
+            parsed,
+        } = batch;
+        for (i, (span, customer)) in spans.iter().zip(parsed).enumerate() {
+            let n = first_n + i as u64;
+            match customer {
+                Ok(c) => self.ready.push_back(c),
+                Err(source) if span.scanned => {
+                    return Err(PlanFileError::Customer {
+                        n,
+                        line: span.line,
+                        source,
+                    });
+                }
+                Err(_) => {
+                    self.rescan_from(bytes, *span, n)?;
+                    return Ok(true);
                 }
             }
         }
-        let Some(keep) = self.src.keep.take() else {
-            return Ok(());
-        };
-        let first_n = self.customers + self.queue.len() as u64 + 1;
-        let src = &mut self.src;
-        let buf = &src.buf;
-        let (parsed, ()) = rayon::join(
-            || {
-                spans
-                    .par_iter()
-                    .enumerate()
-                    .map(|(i, &(at, len, line))| {
-                        let at = keep + at;
-                        serde_json::from_slice::<Customer>(&buf[at..at + len]).map_err(|e| {
-                            PlanFileError::Customer {
-                                n: first_n + i as u64,
-                                line,
-                                source: e,
-                            }
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            },
-            || src.hasher.update(&buf[src.hashed..]),
-        );
-        src.hashed = src.buf.len();
-        for customer in parsed {
-            self.queue.push_back(customer?);
+        Ok(true)
+    }
+
+    /// Goes back to the customer number `n` at `span` of `bytes` (a batch): the bytes
+    /// from there, of the batches after it and not yet scanned become the buffer again,
+    /// and that customer is scanned.
+    fn rescan_from(&mut self, mut bytes: Vec<u8>, span: Span, n: u64) -> Result<(), PlanFileError> {
+        bytes.drain(..span.at);
+        while let Some(rx) = self.in_flight.pop_front() {
+            let later = rx.recv().map_err(|_| {
+                PlanFileError::Io(io::Error::other(
+                    "a parsing thread of the plan reader failed",
+                ))
+            })?;
+            bytes.extend_from_slice(&later.bytes);
+        }
+        bytes.extend_from_slice(&self.src.buf[self.src.pos..]);
+        self.src.buf = bytes;
+        self.src.pos = 0;
+        self.src.keep = None;
+        self.src.line = span.line;
+        // The separator before it was read already: a value comes next.
+        self.place = Place::Customers { first: true };
+        self.scanned = n - 1;
+        self.scan_next = true;
+        self.misses += 1;
+        if self.misses >= FAST_MISSES {
+            self.fast = false;
         }
         Ok(())
     }
 
-    /// Skips the customers not read yet.
+    /// Skips the customers not read yet (still checked for completeness).
     fn skip_customers(&mut self) -> Result<(), PlanFileError> {
-        self.queue.clear();
+        while self.take_batch()? {}
+        self.ready.clear();
         while let Place::Customers { first } = self.place {
-            let n = self.customers;
+            let n = self.scanned;
             let last = format!("customer {n}");
             let cut = format!("after customer {n}, before the end of the customer list");
             if !self.list_next(first, &last, &cut)? {
@@ -628,7 +887,7 @@ impl<R: Read> PlanReader<R> {
                     )));
                 }
             }
-            self.customers += 1;
+            self.scanned += 1;
         }
         Ok(())
     }
@@ -755,23 +1014,27 @@ impl<R: Read> PlanReader<R> {
                 ));
             }
         }
-        self.src.hash_read();
-        Ok(hex::encode(self.src.hasher.finalize()))
+        let digest = self.src.hasher.finish().map_err(PlanFileError::Io)?;
+        Ok(hex::encode(digest))
     }
+}
 
-    /// Reads the whole plan into memory, with its sha256.
-    pub fn read_all(mut self) -> Result<(Plan, String), PlanFileError> {
-        let mut customers = Vec::new();
-        while let Some(c) = self.next_customer()? {
-            customers.push(c);
-        }
-        let mut rejected = Vec::new();
-        while let Some(r) = self.next_rejection()? {
-            rejected.push(r);
-        }
-        let head = self.head.clone();
-        let sha = self.finish()?;
-        Ok((head.into_plan(customers, rejected), sha))
+/// Parses each customer of a batch. The bytes are checked as UTF-8 once (the spans
+/// start and end at ASCII brackets), so serde does not check each string again; bytes
+/// that are not UTF-8 are parsed as bytes, for serde's message.
+fn parse_spans<C: DeserializeOwned + Send>(
+    bytes: &[u8],
+    spans: &[Span],
+) -> Vec<Result<C, serde_json::Error>> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => spans
+            .par_iter()
+            .map(|s| serde_json::from_str(&text[s.at..s.at + s.len]))
+            .collect(),
+        Err(_) => spans
+            .par_iter()
+            .map(|s| serde_json::from_slice(&bytes[s.at..s.at + s.len]))
+            .collect(),
     }
 }
 
@@ -915,6 +1178,122 @@ mod tests {
                 "chunk {chunk}"
             );
         }
+    }
+
+    /// The canonical layout with each customer's line broken after its first planned
+    /// line (`{"key":…,"lines":[{…}` then the rest): every such first line looks like a
+    /// customer alone on its line and is not one.
+    fn broken_lines(bytes: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8(bytes.to_vec()).unwrap();
+        let mut out = String::new();
+        for line in text.split_inclusive('\n') {
+            match line.find("\"warnings\":[") {
+                Some(at) if line.starts_with("{\"key\"") => {
+                    let end = at + line[at..].find("]}").unwrap() + 2;
+                    out.push_str(&line[..end]);
+                    out.push_str("\n  ");
+                    out.push_str(&line[end..]);
+                }
+                _ => out.push_str(line),
+            }
+        }
+        out.into_bytes()
+    }
+
+    #[test]
+    fn lines_that_are_not_one_customer_are_scanned_instead() {
+        let plan = demo::plan(300);
+        let bytes = canonical(&plan);
+        // Several customers on one line.
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        let joined = text.replacen("},\n{\"key\"", "}, {\"key\"", 40);
+        assert_ne!(joined, text);
+        // Customers over several lines, each first line looking like a whole customer
+        // (more of them than the fast path tolerates, so it turns itself off).
+        let broken = broken_lines(&bytes);
+        assert!(plan.customers.len() > FAST_MISSES as usize * 2);
+        for variant in [joined.into_bytes(), broken.clone()] {
+            for chunk in [7, 4096, READ_CHUNK] {
+                let (back, digest) = read_chunked(&variant, chunk).unwrap();
+                assert_eq!(back, plan, "chunk {chunk}");
+                assert_eq!(digest, sha(&variant));
+            }
+        }
+        let mut reader = PlanReader::new(&broken[..]).unwrap();
+        while reader.next_customer().unwrap().is_some() {}
+        assert!(!reader.fast, "the fast path turned itself off");
+        // A broken customer after such lines is still named by its number and line.
+        let text = String::from_utf8(broken).unwrap();
+        let bad = text.replacen("\"relationship\":\"request\"", "\"relationship\":0", 1);
+        let first_bad = text[..text.find("\"relationship\":\"request\"").unwrap()]
+            .matches("{\"key\"")
+            .count() as u64;
+        let line = text[..text.find("\"relationship\":\"request\"").unwrap()]
+            .matches('\n')
+            .count()
+            + 1;
+        match PlanReader::new(bad.as_bytes()).and_then(PlanReader::read_all) {
+            Err(PlanFileError::Customer { n, line: at, .. }) => {
+                assert_eq!((n, at), (first_bad, line as u64));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A canonical plan cut in the middle of a customer's line is refused as cut.
+        let cut = &bytes[..bytes.len() / 2];
+        let message = read_chunked(cut, READ_CHUNK).unwrap_err().to_string();
+        assert!(message.contains("in the middle of customer"), "{message}");
+    }
+
+    #[test]
+    fn a_view_reads_only_the_fields_it_names() {
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Names {
+            key: String,
+            name: Option<String>,
+            lines: Vec<Rows>,
+        }
+        #[derive(Debug, PartialEq, serde::Deserialize)]
+        struct Rows {
+            row: u64,
+        }
+        let plan = demo::plan(5_000);
+        let bytes = canonical(&plan);
+        let mut reader = PlanReader::new_as::<Names>(&bytes[..]).unwrap();
+        assert_eq!(reader.head(), &PlanHead::of(&plan));
+        let mut seen = Vec::new();
+        while let Some(c) = reader.next_customer().unwrap() {
+            seen.push(c);
+        }
+        let want: Vec<Names> = plan
+            .customers
+            .iter()
+            .map(|c| Names {
+                key: c.key.clone(),
+                name: c.name.clone(),
+                lines: c.lines.iter().map(|l| Rows { row: l.row }).collect(),
+            })
+            .collect();
+        assert_eq!(seen, want);
+        assert_eq!(
+            reader.next_rejection().unwrap().as_ref(),
+            plan.rejected.first()
+        );
+        assert_eq!(reader.finish().unwrap(), sha(&bytes));
+        // A field the view names must still be right.
+        let text = String::from_utf8(bytes)
+            .unwrap()
+            .replacen("\"row\":", "\"row\":-", 1);
+        let message = PlanReader::new_as::<Names>(text.as_bytes())
+            .and_then(|mut r| {
+                while r.next_customer()?.is_some() {}
+                r.finish()
+            })
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("broken at customer 1 (line 2)"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -311,6 +311,11 @@ fn happy_path_provisions_accepted_customers_once_and_invites_the_rest() {
     assert_eq!(report["counts"]["done"], accepted);
     assert!(wd.read("run.md").contains("| done |"));
     assert_eq!(wd.read("run.csv").lines().count(), plan.customers.len() + 1);
+    // UTF-8 with a BOM, so Excel reads Korean and Japanese names right.
+    assert!(
+        wd.read("run.csv").starts_with('\u{feff}'),
+        "no BOM in run.csv"
+    );
 
     // A customer accepts; the next run (as from cron) provisions only that one.
     let newcomer = plan
@@ -2093,5 +2098,63 @@ fn a_swap_left_ambiguous_that_went_through_counts_against_the_lines_moves() {
     assert_eq!(
         statuses(&wd)[plan.customers[0].domain.as_ref().unwrap()],
         "done"
+    );
+}
+
+#[test]
+fn a_customer_id_that_is_not_a_guid_never_reaches_a_path() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(2, 0, 0);
+    plan.customers[0].customer_id = Some("x/../../sandbox/clock?x=".into());
+    plan.customers[0].key = "x/../../sandbox/clock?x=".into();
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let clock = http(&sb, reqwest::Method::GET, "/sandbox/clock");
+    let out = apply(&wd, &sb, &[]).expect_code(1);
+    assert!(out.stdout.contains("is not a GUID"), "{}", out.stdout);
+    // Nothing reached the sandbox's clock (or any path built from that ID).
+    assert_eq!(
+        http(&sb, reqwest::Method::GET, "/sandbox/clock")["offsetSeconds"],
+        clock["offsetSeconds"]
+    );
+    let st = statuses(&wd);
+    assert_eq!(st[plan.customers[1].domain.as_ref().unwrap()], "done");
+    assert_eq!(st[plan.customers[0].domain.as_ref().unwrap()], "failed");
+}
+
+#[test]
+fn an_endpoint_that_dies_mid_run_stops_the_run_soon_with_a_clear_message() {
+    let wd = Workdir::new();
+    let plan = plan_with(0, 60, 0);
+    let plan_path = write_plan(&wd, &plan);
+    let mut sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap(), "--latency-ms", "20"]);
+    let mut cmd = apply_command(&wd, &sb, &["--concurrency", "2"]);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = cmd.spawn().expect("spawn apply");
+    // Once licences are moving, the endpoint goes away.
+    let start = Instant::now();
+    while !std::fs::read_to_string(wd.join("plan.journal.jsonl"))
+        .is_ok_and(|j| j.contains("\"license_update\""))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no licence moved"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    sb.child.kill().unwrap();
+    sb.child.wait().unwrap();
+    let died = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot be reached"), "{stderr}");
+    // Not every user's swap retried with backoff: the run stops within seconds.
+    assert!(
+        died.elapsed() < Duration::from_secs(45),
+        "took {:?} to stop",
+        died.elapsed()
     );
 }
