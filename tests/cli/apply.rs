@@ -2158,3 +2158,43 @@ fn an_endpoint_that_dies_mid_run_stops_the_run_soon_with_a_clear_message() {
         died.elapsed()
     );
 }
+
+#[test]
+fn a_legacy_add_on_to_a_legacy_base_is_refused_today_with_the_reason() {
+    let wd = Workdir::new();
+    let full = legacy_addon_plan();
+    // Years ago, the base was bought as a legacy offer (a sandbox that still sold them).
+    let mut base_only = full.clone();
+    base_only.customers[0].lines.truncate(1);
+    let plan_path = write_plan(&wd, &base_only);
+    let state = wd.join("sandbox.state");
+    {
+        let sb = Sandbox::start_legacy(&[
+            "--seed",
+            plan_path.to_str().unwrap(),
+            "--state",
+            state.to_str().unwrap(),
+        ]);
+        apply(&wd, &sb, &[]).expect_code(0);
+    }
+    // Today the add-on is planned too; Partner Center no longer sells it.
+    let sb = Sandbox::start(&["--state", state.to_str().unwrap()]);
+    let before = end_state(&sandbox_state(&sb));
+    write_plan(&wd, &full);
+    let out = apply(&wd, &sb, &["--journal", "today.journal.jsonl"]).expect_code(1);
+    for want in [
+        "code 2091",
+        "no longer sells new legacy",
+        "nothing was bought",
+    ] {
+        assert!(out.stdout.contains(want), "{want}: {}", out.stdout);
+    }
+    let journal = wd.read("today.journal.jsonl");
+    assert!(journal.contains("add-ons: PATCH of order"), "{journal}");
+    assert!(journal.contains("already bought"), "{journal}");
+    assert_eq!(
+        end_state(&sandbox_state(&sb)),
+        before,
+        "something was bought"
+    );
+}

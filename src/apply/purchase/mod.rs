@@ -417,10 +417,7 @@ impl<'a, 'o> Attempts<'a, 'o> {
     /// sent anything is the answer to an earlier run's request, replayed by a server that
     /// recognised the request ID: it is recorded as found, not as a new order.
     pub async fn bought(&self, order: &pc::Order) -> Result<String, Halt> {
-        let replayed = self.resent
-            && order
-                .creation_date
-                .is_some_and(|t| t < self.sent_at - chrono::Duration::seconds(REPLAY_SKEW_SECONDS));
+        let replayed = is_replayed(self.resent, order.creation_date, self.sent_at);
         self.record_bought(&order.id, order.subscription_ids(), replayed)
             .await
     }
@@ -532,6 +529,18 @@ impl<'a, 'o> Attempts<'a, 'o> {
     }
 }
 
+/// Whether an order answered to a purchase this run *resent* (under an earlier run's
+/// request ID) is that earlier run's order, replayed by a server that recognised the
+/// request ID: it was created before this run sent anything (less clock skew). Such an
+/// order is recorded as found, not counted as a new order.
+pub(crate) fn is_replayed(
+    resent: bool,
+    created: Option<chrono::DateTime<chrono::Utc>>,
+    sent_at: chrono::DateTime<chrono::Utc>,
+) -> bool {
+    resent && created.is_some_and(|t| t < sent_at - chrono::Duration::seconds(REPLAY_SKEW_SECONDS))
+}
+
 /// The tag cspmove writes into a purchase's friendly name: `cspmove:` and 12 hex digits
 /// of a sha256 over the customer and the input row's identity, so that a re-plan of the
 /// same input row (whose plan line ID may differ) finds what an earlier plan bought.
@@ -605,6 +614,24 @@ pub(crate) fn tagged_subscription<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_earlier_runs_order_answered_again_is_not_a_new_order() {
+        let sent = chrono::Utc::now();
+        let an_hour_ago = Some(sent - chrono::Duration::hours(1));
+        // Resent under the earlier run's request ID, answered with an order from before.
+        assert!(is_replayed(true, an_hour_ago, sent));
+        // Created now: the resend placed it (or the clocks differ by a second).
+        assert!(!is_replayed(true, Some(sent), sent));
+        assert!(!is_replayed(
+            true,
+            Some(sent - chrono::Duration::seconds(1)),
+            sent
+        ));
+        // A first send is never a replay, whatever the date; no date, no claim.
+        assert!(!is_replayed(false, an_hour_ago, sent));
+        assert!(!is_replayed(true, None, sent));
+    }
 
     #[test]
     fn order_or_cart_in_progress_is_ambiguous_not_a_refusal() {
