@@ -15,6 +15,8 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
+use encoding_rs::Encoding;
+
 use super::builtin::split_names;
 use super::{CatalogRow, OfferMapEntry};
 use crate::input::{
@@ -274,13 +276,17 @@ fn quantity(
 }
 
 /// Reads a `--catalog` file: cspmove's catalog format or Microsoft's licensing CSV.
-pub fn read_catalog(path: &Path) -> Result<Vec<CatalogRow>, InputError> {
-    match read_small_table(path, &LICENSING_SCHEMA) {
+/// `encoding` is `--encoding` (`None`: detected, as for inputs).
+pub fn read_catalog(
+    path: &Path,
+    encoding: Option<&'static Encoding>,
+) -> Result<Vec<CatalogRow>, InputError> {
+    match read_small_table(path, &LICENSING_SCHEMA, encoding) {
         Ok(table) => return licensing_rows(&table),
         Err(InputError::NoHeader { .. }) => {}
         Err(other) => return Err(other),
     }
-    let table = read_small_table(path, &CATALOG_SCHEMA)?;
+    let table = read_small_table(path, &CATALOG_SCHEMA, encoding)?;
     let mut entries = Vec::with_capacity(table.rows.len());
     for (row, cells) in &table.rows {
         let row = *row;
@@ -376,9 +382,12 @@ fn licensing_rows(table: &SmallTable) -> Result<Vec<CatalogRow>, InputError> {
     Ok(rows)
 }
 
-/// Reads an `--offer-map` file.
-pub fn read_offer_map(path: &Path) -> Result<Vec<OfferMapEntry>, InputError> {
-    let table = read_small_table(path, &OFFER_MAP_SCHEMA)?;
+/// Reads an `--offer-map` file; `encoding` as for [`read_catalog`].
+pub fn read_offer_map(
+    path: &Path,
+    encoding: Option<&'static Encoding>,
+) -> Result<Vec<OfferMapEntry>, InputError> {
+    let table = read_small_table(path, &OFFER_MAP_SCHEMA, encoding)?;
     table
         .rows
         .iter()

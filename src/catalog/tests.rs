@@ -192,7 +192,7 @@ fn offer_map_matches_any_form_on_either_side() {
 
 #[test]
 fn catalog_and_offer_map_files() {
-    let rows = read_catalog(&fixtures().join("catalog.csv")).unwrap();
+    let rows = read_catalog(&fixtures().join("catalog.csv"), None).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(
         rows[0],
@@ -209,7 +209,7 @@ fn catalog_and_offer_map_files() {
         }
     );
     assert_eq!(rows[1].country, None);
-    let map = read_offer_map(&fixtures().join("offer_map.csv")).unwrap();
+    let map = read_offer_map(&fixtures().join("offer_map.csv"), None).unwrap();
     assert_eq!(
         map,
         vec![OfferMapEntry {
@@ -217,7 +217,7 @@ fn catalog_and_offer_map_files() {
             to: "Microsoft 365 E3".into()
         }]
     );
-    let err = read_catalog(&fixtures().join("catalog_bad_row.csv"))
+    let err = read_catalog(&fixtures().join("catalog_bad_row.csv"), None)
         .unwrap_err()
         .to_string();
     assert!(err.ends_with("catalog_bad_row.csv: row 2, column \"SKU ID\": \"not-a-guid\" is not a license SKU ID (a GUID)"), "{err}");
@@ -235,7 +235,7 @@ fn microsofts_licensing_csv_is_recognised_by_its_header() {
          Office 365 E3,ENTERPRISEPACK,6FD2C87F-B296-42F0-B197-1E91E994B900,EXCHANGE_S_ENTERPRISE,efb87545-963c-4e0d-99df-69c6916d9eb0,Exchange Online (Plan 2)\n",
     )
     .unwrap();
-    let rows = read_catalog(&path).unwrap();
+    let rows = read_catalog(&path, None).unwrap();
     assert_eq!(rows.len(), 2, "one licence per GUID: {rows:?}");
     assert_eq!(
         rows[0].sku_id.as_deref(),

@@ -141,14 +141,14 @@ pub fn run(args: CatalogArgs) -> anyhow::Result<super::Outcome> {
     match &args.action {
         None | Some(Action::Show) => {
             let format = format_of(&args, CatalogFormat::Text)?;
-            let catalog = load_catalog(args.catalog.as_deref())?;
+            let catalog = load_catalog(args.catalog.as_deref(), None)?;
             let all: Vec<u32> = (0..catalog.len() as u32).collect();
             emit(&args, format, &catalog, &all)?;
             Ok(super::Outcome::Done)
         }
         Some(Action::Search { text }) => {
             let format = format_of(&args, CatalogFormat::Text)?;
-            let catalog = load_catalog(args.catalog.as_deref())?;
+            let catalog = load_catalog(args.catalog.as_deref(), None)?;
             let found = catalog.search(text);
             if found.is_empty() {
                 eprintln!("cspmove: no product matches {text:?}");

@@ -48,8 +48,8 @@ pub struct PlanArgs {
     /// Provision this many days before the original subscription expires.
     #[arg(long, value_name = "N", default_value_t = 7)]
     pub lead_days: u32,
-    /// Text encoding of CSV inputs (utf-8, utf-16le, utf-16be, cp949, euc-kr, shift_jis,
-    /// cp932, ...); default: detected.
+    /// Text encoding of CSV inputs and of the --catalog and --offer-map files (utf-8,
+    /// utf-16le, utf-16be, cp949, euc-kr, shift_jis, cp932, ...); default: detected.
     #[arg(long, value_name = "NAME")]
     pub encoding: Option<String>,
     /// How to read dates like 03/04/2026 when the file does not settle it.
@@ -309,13 +309,17 @@ fn peak_memory() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// The catalog in use: the built-in one, extended and overridden by `--catalog`.
-pub fn load_catalog(path: Option<&Path>) -> anyhow::Result<std::borrow::Cow<'static, Catalog>> {
+/// The catalog in use: the built-in one, extended and overridden by `--catalog`, read
+/// in `encoding` (`--encoding`; `None`: detected).
+pub fn load_catalog(
+    path: Option<&Path>,
+    encoding: Option<&'static encoding_rs::Encoding>,
+) -> anyhow::Result<std::borrow::Cow<'static, Catalog>> {
     let builtin = Catalog::builtin();
     Ok(match path {
         None => std::borrow::Cow::Borrowed(builtin),
         Some(path) => {
-            let rows = cspmove::catalog::read_catalog(path)?;
+            let rows = cspmove::catalog::read_catalog(path, encoding)?;
             tracing::info!("--catalog {}: {} rows", path.display(), rows.len());
             let mut catalog = builtin.clone();
             catalog.extend(rows);
@@ -375,10 +379,10 @@ pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         );
         tables.push(table);
     }
-    let catalog = load_catalog(config.catalog.as_deref())?;
+    let catalog = load_catalog(config.catalog.as_deref(), config.read.encoding)?;
     let offer_map = match &config.offer_map {
         Some(path) => Some(OfferMap::new(
-            cspmove::catalog::read_offer_map(path)?,
+            cspmove::catalog::read_offer_map(path, config.read.encoding)?,
             &catalog,
         )),
         None => None,

@@ -781,6 +781,7 @@ pub(crate) struct SmallTable {
 pub(crate) fn read_small_table(
     path: &Path,
     schema: &'static Schema,
+    encoding: Option<&'static encoding_rs::Encoding>,
 ) -> Result<SmallTable, InputError> {
     let display = path.display().to_string();
     let bytes = source::read_bytes(Some(path), &display)?;
@@ -798,7 +799,9 @@ pub(crate) fn read_small_table(
             .collect();
         return Ok(SmallTable { display, map, rows });
     }
-    let decoded = source::decode(bytes, None);
+    // `--encoding` applies to these files as to the inputs: a partner's CP949 or
+    // Shift_JIS catalog reads like its exports.
+    let decoded = source::decode(bytes, encoding);
     if let Some(bad) = decoded.bad.first() {
         let row = decoded.text[..bad.offset].matches('\n').count() as u64 + 1;
         return Err(InputError::Encoding {

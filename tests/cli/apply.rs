@@ -1633,6 +1633,12 @@ fn a_report_path_equal_to_the_plan_or_the_journal_is_refused() {
     apply(&wd, &sb, &["--report", "invitations.csv"])
         .expect_code(2)
         .expect_stderr_contains("invitations.csv");
+    // Through a symlink too.
+    std::os::unix::fs::symlink("plan.json", wd.join("link.md")).unwrap();
+    apply(&wd, &sb, &["--report", "link.md"])
+        .expect_code(2)
+        .expect_stderr_contains("the plan file");
+    assert_eq!(std::fs::read(&plan_path).unwrap(), before);
 }
 
 #[test]

@@ -392,3 +392,102 @@ fn catalog_fetch_from_the_sandbox_plans_like_the_builtin_catalog() {
         serde_json::to_string(&builtin).unwrap()
     );
 }
+
+/// Issue 9: `--encoding` applies to `--catalog` and `--offer-map` files too, so a Korean
+/// partner's CP949 files and a Japanese partner's Shift_JIS files plan with their own
+/// product names (before, those two files were always decoded by detection).
+#[test]
+fn encoding_applies_to_catalog_and_offer_map_files() {
+    use encoding_rs::{EUC_KR, SHIFT_JIS};
+    const SUITE_SKU: &str = "11111111-2222-4333-8444-555555555555";
+    let header = "offer_id,offer_name,sku_id,sku_part_number,min_quantity,max_quantity\n";
+    for (encoding, codec, name, former) in [
+        ("cp949", EUC_KR, "콘토소 특별 제품군", "콘토소 구 제품군"),
+        (
+            "shift_jis",
+            SHIFT_JIS,
+            "コントソ 特別スイート",
+            "コントソ 旧スイート",
+        ),
+    ] {
+        let wd = Workdir::new();
+        let put = |file: &str, text: &str| wd.write(file, codec.encode(text).0.as_ref());
+        put(
+            "catalog.csv",
+            &format!("{header}CFQ7TTC0ZZZZ:0001,{name},{SUITE_SKU},CONTOSO_SUITE,1,100\n"),
+        );
+        put(
+            "offers.csv",
+            &format!("Legacy offer,CSP offer\n{former},{name}\n"),
+        );
+        put(
+            "in.csv",
+            &rows_csv(&[(name, "", 5, None, None), (former, "", 7, None, None)]),
+        );
+        let args = [
+            "plan",
+            "in.csv",
+            "--as-of",
+            "2026-11-21",
+            "-o",
+            "plan.json",
+            "--catalog",
+            "catalog.csv",
+            "--offer-map",
+            "offers.csv",
+            "--encoding",
+            encoding,
+        ];
+        wd.run(args).expect_code(0);
+        let plan = Plan::read(&wd.join("plan.json")).unwrap();
+        let l = lines(&plan);
+        assert_eq!(l[0].current_offer, name);
+        // Resolved through the catalog file's row: its offer ID, no SKU_UNKNOWN.
+        assert_eq!(
+            l[0].current_offer_id.as_deref(),
+            Some("CFQ7TTC0ZZZZ:0001"),
+            "{encoding}"
+        );
+        assert_eq!(l[0].target_offer_id.as_deref(), Some("CFQ7TTC0ZZZZ:0001"));
+        assert!(l[0].warnings.is_empty(), "{encoding}: {:?}", l[0].warnings);
+        // The offer map, read in the same encoding, sends the former name to the suite.
+        assert_eq!(l[1].current_offer, former);
+        assert_eq!(
+            l[1].target_offer_id.as_deref(),
+            Some("CFQ7TTC0ZZZZ:0001"),
+            "{encoding}"
+        );
+        assert_eq!(l[1].to_sku.as_deref(), Some(SUITE_SKU), "{encoding}");
+
+        // The flag is what decides: told UTF-8, the legacy bytes of the catalog are an
+        // error naming the file (the input is plain ASCII here, so it still reads).
+        wd.write(
+            "ascii.csv",
+            rows_csv(&[("Office 365 E3", "", 5, None, None)]),
+        );
+        wd.run([
+            "plan",
+            "ascii.csv",
+            "-o",
+            "p2.json",
+            "--catalog",
+            "catalog.csv",
+            "--encoding",
+            "utf-8",
+        ])
+        .expect_code(2)
+        .expect_stderr_contains("catalog.csv: ");
+        wd.run([
+            "plan",
+            "ascii.csv",
+            "-o",
+            "p3.json",
+            "--offer-map",
+            "offers.csv",
+            "--encoding",
+            "utf-8",
+        ])
+        .expect_code(2)
+        .expect_stderr_contains("offers.csv: ");
+    }
+}
