@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | 0 | [`cli::Outcome::Done`], or standard output was closed ([`cli::StdoutClosed`]) |
 //! | 1 | any other error: writing a file ([`cspmove::fsx::WriteError`]), rendering a report, the API and every stop of `apply` ([`cspmove::apply::ApplyError`]: auth, MFA, `--max-failures`), the journal ([`cspmove::apply::journal::JournalError`]: another plan's, locked), the sandbox's state file |
-//! | 2 | a usage error ([`cli::UsageError`], clap's own), an input that cannot be read ([`cspmove::input::InputError`]), a plan file that cannot be read ([`cspmove::model::PlanFileError`]), an unknown report format, an endpoint URL or credentials that cannot be used, an `--only` that matches no customer |
+//! | 2 | a usage error ([`cli::UsageError`], clap's own), an input that cannot be read ([`cspmove::input::InputError`]), a plan file that cannot be read ([`cspmove::model::PlanFileError`]), an unknown report format, an endpoint URL or credentials that cannot be used, an `--only` that matches no customer, a `--journal` that is not a regular file |
 //! | 3 | [`cli::Outcome::RowsRejected`]: `plan` rejected rows |
 
 mod cli;
