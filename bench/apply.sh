@@ -3,8 +3,9 @@
 # test: run it on purpose). Figures go to docs/benchmarks.md `## Apply`.
 #
 #   bench/apply.sh                 # every scenario
-#   bench/apply.sh same            # one of: same moves throttled
-#   SAME=5000 MOVES=200 USERS=40 RATE=100 CONCURRENCY=16 bench/apply.sh
+#   bench/apply.sh same            # one of: same moves throttled dryrun
+#   SAME=5000 MOVES=200 USERS=40 THROTTLED=1000 RATE=100 CONCURRENCY=16 \
+#   THROTTLED_CONCURRENCY=32 bench/apply.sh
 #
 # For each scenario it writes a plan (examples/apply_bench_plan.rs: new-commerce targets),
 # starts `cspmove sandbox --seed PLAN --latency-ms 50` on 127.0.0.1 (port 0, its URL read
@@ -22,6 +23,7 @@ USERS=${USERS:-40}
 THROTTLED=${THROTTLED:-1000}
 RATE=${RATE:-100}
 CONCURRENCY=${CONCURRENCY:-16}
+THROTTLED_CONCURRENCY=${THROTTLED_CONCURRENCY:-32}
 LATENCY=${LATENCY:-50}
 OUT=${OUT:-bench-data/apply}
 BIN=target/release/cspmove
@@ -42,9 +44,9 @@ stop_sandbox() {
 }
 trap stop_sandbox EXIT
 
-# scenario NAME "GENERATOR ARGS" "SANDBOX FLAGS" -> prints one Markdown block
+# scenario NAME "GENERATOR ARGS" "SANDBOX FLAGS" CONCURRENCY -> prints one Markdown block
 scenario() {
-    local name=$1 gen=$2 sbflags=$3
+    local name=$1 gen=$2 sbflags=$3 conc=$4
     local dir=$OUT/$name
     rm -rf "$dir" && mkdir -p "$dir"
     # shellcheck disable=SC2086
@@ -67,7 +69,7 @@ scenario() {
     local rc=0
     CSPMOVE_TOKEN=$TOKEN NO_COLOR=1 /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" \
         "$BIN" apply "$dir/plan.json" --endpoint "$url" --yes --now \
-        --rate "$RATE" --concurrency "$CONCURRENCY" --journal "$dir/journal.jsonl" \
+        --rate "$RATE" --concurrency "$conc" --journal "$dir/journal.jsonl" \
         --report "$dir/report.json" >"$dir/apply.out" 2>"$dir/apply.err" || rc=$?
     local load_after
     load_after=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -90,7 +92,7 @@ scenario() {
         sed -E 's/[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}/{id}/g; s/\/[0-9a-f]{12}(\/|$)/\/{id}\1/g; s/CFQ7[A-Z0-9]*/{product}/g; s/\/skus\/[0-9]{4}/\/skus\/{sku}/' |
         sort | uniq -c | sort -rn >"$dir/routes.txt"
     local logged
-    logged=$(awk '{n+=$1} END {print n+0}' "$dir/routes.txt")
+    logged=$(awk '$3 !~ /^\/sandbox\// {n+=$1} END {print n+0}' "$dir/routes.txt")
     # Never twice: each planned line (one per customer here) holds exactly one subscription.
     local twice
     twice=$(jq '[.customers[] | select((.subscriptions | length) > 1)] | length' "$dir/state.json")
@@ -100,13 +102,27 @@ scenario() {
     echo "### $name ($(date -u +'%Y-%m-%d %H:%M UTC'), cspmove $(git rev-parse --short HEAD))"
     echo
     echo "- plan: \`apply_bench_plan $gen\` ($customers customers); sandbox: \`--latency-ms $LATENCY $sbflags\`"
-    echo "- apply: \`--rate $RATE --concurrency $CONCURRENCY --now --yes\`, fresh journal; exit $rc"
+    echo "- apply: \`--rate $RATE --concurrency $conc --now --yes\`, fresh journal; exit $rc"
     echo "- load average before $load_before, after $load_after"
     echo "- calls: sandbox stats $sb_requests ($sb_throttled answered 429), sandbox request log $logged, apply's summary $apply_requests ($apply_retried retried, $apply_throttled throttled)"
-    echo "- per customer: $(awk -v r="$sb_requests" -v c="$customers" 'BEGIN {printf "%.3f", r/c}') calls; users moved: ${moved:-0}$( [ "${moved:-0}" -gt 0 ] && awk -v r="$sb_requests" -v m="$moved" -v s="$SAME_IN" 'BEGIN {printf ", %.3f calls per moved user (all calls of the run)", r/m}')"
+    # The licence step's calls: subscribedskus, users pages, licence reads, licenseupdates.
+    local licence_calls
+    licence_calls=$(awk '$3 ~ /\/(subscribedskus|users)/ {n+=$1} END {print n+0}' "$dir/routes.txt")
+    echo "- per customer: $(awk -v r="$sb_requests" -v c="$customers" 'BEGIN {printf "%.3f", r/c}') calls (all calls of the run / customers); users moved: ${moved:-0}"
+    if [ "${moved:-0}" -gt 0 ]; then
+        echo "- per moved user: $(awk -v r="$licence_calls" -v m="$moved" 'BEGIN {printf "%.3f", r/m}') licence-step calls ($licence_calls: subscribedskus, users pages, licence reads, licenseupdates), $(awk -v r="$sb_requests" -v m="$moved" 'BEGIN {printf "%.3f", r/m}') counting every call of the run"
+    fi
     echo "- wall $wall s, CPU $cpu s (user $user + sys $sys), peak RSS $((rss / 1024)) MB"
     echo "- requests/s $(awk -v r="$sb_requests" -v w="$secs" 'BEGIN {printf "%.1f", r/w}') = $(awk -v r="$sb_requests" -v w="$secs" -v q="$RATE" 'BEGIN {printf "%.0f%%", 100*r/w/q}') of --rate; goodput (answered, not 429) $(awk -v r="$sb_requests" -v t="$sb_throttled" -v w="$secs" -v q="$RATE" 'BEGIN {printf "%.1f/s = %.0f%%", (r-t)/w, 100*(r-t)/w/q}') of --rate"
     echo "- never twice: $twice customers with more than one subscription, $none with none"
+    if [ "${moved:-0}" -gt 0 ]; then
+        # Licence moves: Office 365 E3 (old) -> Microsoft 365 E3 (new) for every seeded user.
+        local old new both
+        old=$(jq '[.customers[].users[] | select(.licenses | index("6fd2c87f-b296-42f0-b197-1e91e994b900"))] | length' "$dir/state.json")
+        new=$(jq '[.customers[].users[] | select(.licenses | index("05e9a617-0261-4cee-bb44-138d3ef5d965"))] | length' "$dir/state.json")
+        both=$(jq '[.customers[].users[] | select((.licenses | length) > 1)] | length' "$dir/state.json")
+        echo "- licences afterwards: $new users on the new SKU, $old still on the old one, $both holding more than one"
+    fi
     echo "- apply's summary: $(head -2 "$dir/apply.out" | tr '\n' ' ')"
     echo
     echo '```'
@@ -115,16 +131,51 @@ scenario() {
     echo
 }
 
-SAME_IN=0
+# `apply --dry-run` on the 1M-line plan (issue 12): RUNS runs, each after a different
+# process (a bare csv parse of the input), with wall, CPU (user + sys), peak RSS and the
+# load average of each run, then the medians.
+dry_run_1m() {
+    local plan=bench-data/plan-1m.json csv=bench-data/plan-1m.csv runs=${RUNS:-3}
+    [ -s "$plan" ] || { echo "bench: $plan missing (cspmove plan $csv --as-of 2026-11-21 -o $plan --quiet)" >&2; exit 2; }
+    cargo build --release --quiet --example bare_csv_parse
+    echo "### apply --dry-run on $plan ($(du -h "$plan" | cut -f1)), $(date -u +'%Y-%m-%d %H:%M UTC'), cspmove $(git rev-parse --short HEAD)"
+    echo
+    echo "| run | flags | wall | CPU user + sys | peak RSS | stdout | load before |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | --- |"
+    for flags in "" "--now"; do
+        : >"$OUT/dry-runs.txt"
+        for i in $(seq "$runs"); do
+            target/release/examples/bare_csv_parse "$csv" >/dev/null
+            local load
+            load=$(cut -d' ' -f1-3 /proc/loadavg)
+            rm -f "$OUT/dry.jsonl"
+            # shellcheck disable=SC2086
+            /usr/bin/time -f "%e %U %S %M" -o "$OUT/dry-time.txt" "$BIN" apply "$plan" --dry-run $flags \
+                --endpoint http://127.0.0.1:9 --journal "$OUT/dry.jsonl" >"$OUT/dry.out"
+            read -r w u s m <"$OUT/dry-time.txt"
+            echo "$w $u $s $m" >>"$OUT/dry-runs.txt"
+            echo "| $i | \`--dry-run $flags\` | $w s | $(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u+s}') s | $((m / 1024)) MB | $(wc -l <"$OUT/dry.out") lines | $load |"
+        done
+        med() { cut -d' ' -f"$1" "$OUT/dry-runs.txt" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+        echo "| median | \`--dry-run $flags\` | $(med 1) s | $(awk '{print $2+$3}' "$OUT/dry-runs.txt" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[int((NR+1)/2)]}') s | $(( $(med 4) / 1024 )) MB | | |"
+    done
+    echo
+}
+
 want=${1:-all}
+if [ "$want" = dryrun ]; then
+    dry_run_1m
+    exit 0
+fi
 echo "## Apply benchmark, $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 if [ "$want" = all ] || [ "$want" = same ]; then
-    scenario "same-$SAME" "$SAME 0" ""
+    scenario "same-$SAME" "$SAME 0" "" "$CONCURRENCY"
 fi
 if [ "$want" = all ] || [ "$want" = moves ]; then
-    scenario "moves-$MOVES-x$USERS" "0 $MOVES $USERS" ""
+    scenario "moves-$MOVES-x$USERS" "0 $MOVES $USERS" "" "$CONCURRENCY"
 fi
 if [ "$want" = all ] || [ "$want" = throttled ]; then
-    scenario "throttled-$THROTTLED" "$THROTTLED 0" "--throttle-rate 0.1 --fault-seed 7"
+    # A throttled worker sleeps its Retry-After (1 s), so more workers keep --rate busy.
+    scenario "throttled-$THROTTLED" "$THROTTLED 0" "--throttle-rate 0.1 --fault-seed 7" "$THROTTLED_CONCURRENCY"
 fi
