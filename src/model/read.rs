@@ -51,6 +51,34 @@ const FAST_MISSES: u32 = 16;
 /// Bytes handed to the hashing thread at a time.
 const HASH_CHUNK: usize = 1 << 20;
 
+/// A list of which a view needs only the length: each item is checked as JSON and
+/// skipped without being built (`tasks: Count` in a view of a customer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl<'de> serde::Deserialize<'de> for Count {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Count, D::Error> {
+        struct Items;
+        impl<'de> serde::de::Visitor<'de> for Items {
+            type Value = Count;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Count, A::Error> {
+                let mut n = 0;
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    n += 1;
+                }
+                Ok(Count(n))
+            }
+        }
+        d.deserialize_seq(Items)
+    }
+}
+
 /// Everything a plan holds before its customers (serialised as a plan's first fields).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PlanHead {

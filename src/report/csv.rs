@@ -5,19 +5,19 @@
 //! `--lang`; dates are ISO 8601 (`2026-11-21`) in every language because that is the one
 //! form Excel reads as a date in every locale; numbers have no separators so they stay
 //! numbers. Every text cell is neutralised against formula injection ([`super::safe`]).
-//! The file streams: rows are written as the customers are read, a megabyte at a time.
+//! The file streams: rows are written as the customers are read, a megabyte at a time,
+//! each cell straight from the plan (no `String` per cell).
 
 use super::safe::neutralise;
-use super::tables::{self, Cell, Figures};
+use super::tables::{self, CellRef, Figures};
 use super::{Cx, Out, Sink};
-use crate::model::{Customer, Rejection};
+use crate::model::{Customer, Rejection, iso_date};
 
 /// Bytes gathered before they are written out.
 const FLUSH_AT: usize = 1 << 20;
 
 pub struct CsvSink {
     writer: csv::Writer<Vec<u8>>,
-    record: Vec<String>,
 }
 
 impl CsvSink {
@@ -31,10 +31,7 @@ impl CsvSink {
             .collect();
         // Writing into a Vec cannot fail; the csv crate only reports I/O errors.
         writer.write_record(&header).expect("write to memory");
-        CsvSink {
-            writer,
-            record: Vec::with_capacity(header.len()),
-        }
+        CsvSink { writer }
     }
 
     /// Writes out what is gathered.
@@ -56,17 +53,23 @@ fn writer(buf: Vec<u8>) -> csv::Writer<Vec<u8>> {
 
 impl Sink for CsvSink {
     fn customer(&mut self, cx: &Cx, customer: &Customer, out: &mut dyn Out) -> Result<(), String> {
+        let mut number = itoa::Buffer::new();
         for line in &customer.lines {
-            let row = tables::move_row(&cx.head.inputs, customer, line, cx.t);
-            self.record.clear();
-            self.record.extend(row.iter().map(|cell| match cell {
-                Cell::Text(s) => neutralise(s).into_owned(),
-                Cell::Int(n) => n.to_string(),
-                Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
-                Cell::Empty => String::new(),
-            }));
+            // Each cell is written from the plan as it is: no String per cell.
+            for cell in tables::move_cells(&cx.head.inputs, customer, line, cx.t) {
+                let written = match cell {
+                    CellRef::Text(s) => self.writer.write_field(neutralise(&s).as_bytes()),
+                    CellRef::Int(n) => self.writer.write_field(number.format(n)),
+                    CellRef::Date(d) => match iso_date(d) {
+                        Some(text) => self.writer.write_field(text),
+                        None => self.writer.write_field(d.format("%Y-%m-%d").to_string()),
+                    },
+                    CellRef::Empty => self.writer.write_field(b""),
+                };
+                written.expect("write to memory");
+            }
             self.writer
-                .write_record(&self.record)
+                .write_record(None::<&[u8]>)
                 .expect("write to memory");
         }
         if self.writer.get_ref().len() >= FLUSH_AT {

@@ -239,6 +239,9 @@ fn line(i: usize, j: usize, row: u64, as_of: NaiveDate, lead_days: u32) -> Line 
     } else {
         assigned.unwrap_or(seats)
     };
+    // A line short of target seats is short by three, as its warning says.
+    let short = warnings.contains(&WarningCode::TargetSeatsBelowAssigned) && licenses > 3;
+    let target_seats = if short { licenses - 3 } else { seats };
     Line {
         id: format!("c{}-l{}", i + 1, j + 1),
         input: 0,
@@ -248,7 +251,7 @@ fn line(i: usize, j: usize, row: u64, as_of: NaiveDate, lead_days: u32) -> Line 
         target_offer: target.to_string(),
         target_offer_id: Some(guid(0x0ffe_0000 + ((i + j) % 4) as u64, 7)),
         seats,
-        target_seats: seats,
+        target_seats,
         same_offer,
         same_license: same_offer,
         license_action: if same_offer {

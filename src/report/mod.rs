@@ -135,7 +135,8 @@ struct Slot {
 }
 
 enum Item {
-    Customer(Customer),
+    /// A customer with its number of tasks.
+    Customer((Customer, u64)),
     Rejection(Rejection),
 }
 
@@ -146,16 +147,76 @@ pub struct Written {
     pub failed: Vec<ReportError>,
 }
 
+/// A customer as the reports that show no task read it (`.csv`, `.md`): every field
+/// but `tasks`, which is only counted (a quarter of a plan's bytes is tasks).
+#[derive(serde::Deserialize)]
+struct WithoutTasks {
+    key: String,
+    customer_id: Option<String>,
+    domain: Option<String>,
+    name: Option<String>,
+    contact_email: Option<String>,
+    country: Option<String>,
+    relationship: crate::model::Relationship,
+    lines: Vec<crate::model::Line>,
+    tasks: crate::model::Count,
+}
+
+impl WithoutTasks {
+    /// The customer (with no task) and how many tasks it has.
+    fn split(self) -> (Customer, u64) {
+        let customer = Customer {
+            key: self.key,
+            customer_id: self.customer_id,
+            domain: self.domain,
+            name: self.name,
+            contact_email: self.contact_email,
+            country: self.country,
+            relationship: self.relationship,
+            lines: self.lines,
+            tasks: Vec::new(),
+        };
+        (customer, self.tasks.0)
+    }
+}
+
 /// Renders every report in `paths` (format by extension) in one pass over the plan file
 /// at `plan`, which streams: a customer is read, shown to every report and dropped. A
 /// report that fails does not stop the others; none is written unless the whole plan
-/// was read (a truncated or broken plan is an `Err` and leaves no report behind).
+/// was read (a truncated or broken plan is an `Err` and leaves no report behind). When
+/// no report shows tasks, customers are read without them.
 pub fn write_from_file(
     plan: &Path,
     paths: &[PathBuf],
     lang: Lang,
 ) -> Result<Written, PlanFileError> {
-    let mut reader = PlanReader::open(plan)?;
+    let shows_tasks = paths.iter().any(|p| {
+        matches!(
+            Format::from_path(p),
+            Ok(Format::Xlsx | Format::Html | Format::Json)
+        )
+    });
+    if shows_tasks {
+        stream(PlanReader::open(plan)?, paths, lang, |c: Customer| {
+            let tasks = c.tasks.len() as u64;
+            (c, tasks)
+        })
+    } else {
+        stream(
+            PlanReader::open_as::<WithoutTasks>(plan)?,
+            paths,
+            lang,
+            WithoutTasks::split,
+        )
+    }
+}
+
+fn stream<C: serde::de::DeserializeOwned + Send + 'static>(
+    mut reader: PlanReader<std::fs::File, C>,
+    paths: &[PathBuf],
+    lang: Lang,
+    split: impl Fn(C) -> (Customer, u64),
+) -> Result<Written, PlanFileError> {
     let head = reader.head().clone();
     let cx = Cx {
         head: &head,
@@ -187,7 +248,7 @@ pub fn write_from_file(
             reader.next_rejection()?.map(Item::Rejection)
         } else {
             match reader.next_customer()? {
-                Some(c) => Some(Item::Customer(c)),
+                Some(c) => Some(Item::Customer(split(c))),
                 None => {
                     customers_done = true;
                     continue;
@@ -196,14 +257,14 @@ pub fn write_from_file(
         };
         let Some(item) = item else { break };
         match &item {
-            Item::Customer(c) => figures.add_customer(c),
+            Item::Customer((c, tasks)) => figures.add_customer(c, *tasks),
             Item::Rejection(_) => figures.add_rejection(),
         }
         let mut i = 0;
         while i < slots.len() {
             let slot = &mut slots[i];
             let result = match &item {
-                Item::Customer(c) => slot.sink.customer(&cx, c, &mut slot.out),
+                Item::Customer((c, _)) => slot.sink.customer(&cx, c, &mut slot.out),
                 Item::Rejection(r) => slot.sink.rejection(&cx, r, &mut slot.out),
             };
             match result {
@@ -286,7 +347,7 @@ fn render_with(
     let mut sink = make(&cx);
     let mut figures = Figures::default();
     for customer in &plan.customers {
-        figures.add_customer(customer);
+        figures.add_customer(customer, customer.tasks.len() as u64);
         sink.customer(&cx, customer, &mut out)?;
     }
     for rejection in &plan.rejected {
@@ -471,6 +532,41 @@ mod tests {
             })
             .collect();
         assert_eq!(rows, review);
+    }
+
+    #[test]
+    fn reports_read_without_tasks_are_the_reports_of_the_whole_plan() {
+        let plan = demo::plan(500);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plan.json");
+        let mut bytes = Vec::new();
+        crate::plan::write::write_plan(&plan, &mut bytes).unwrap();
+        std::fs::write(&file, &bytes).unwrap();
+        let (csv, md, json) = (
+            dir.path().join("a.csv"),
+            dir.path().join("a.md"),
+            dir.path().join("a.json"),
+        );
+        for lang in Lang::ALL {
+            // Without tasks (only .csv and .md), then with them (the .json shows them).
+            for paths in [
+                vec![csv.clone(), md.clone()],
+                vec![csv.clone(), md.clone(), json.clone()],
+            ] {
+                let done = write_from_file(&file, &paths, lang).unwrap();
+                assert!(done.failed.is_empty(), "{:?}", done.failed);
+                assert_eq!(
+                    std::fs::read(&csv).unwrap(),
+                    render(&plan, Format::Csv, lang).unwrap(),
+                    "{lang:?} {paths:?}"
+                );
+                assert_eq!(
+                    std::fs::read(&md).unwrap(),
+                    render(&plan, Format::Markdown, lang).unwrap(),
+                    "{lang:?} {paths:?}"
+                );
+            }
+        }
     }
 
     #[test]

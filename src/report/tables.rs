@@ -7,6 +7,7 @@
 //! dates until a renderer formats them. Wave and expiry counts are computed from the
 //! lines themselves, so a report always agrees with the rows it shows.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
@@ -36,8 +37,14 @@ impl Cell {
         }
     }
 
-    fn opt_date(value: Option<NaiveDate>) -> Cell {
-        value.map(Cell::Date).unwrap_or(Cell::Empty)
+    /// The cell, borrowed.
+    pub fn borrowed(&self) -> CellRef<'_> {
+        match self {
+            Cell::Text(s) => CellRef::Text(Cow::Borrowed(s)),
+            Cell::Int(n) => CellRef::Int(*n),
+            Cell::Date(d) => CellRef::Date(*d),
+            Cell::Empty => CellRef::Empty,
+        }
     }
 
     /// The cell as plain text in `t`'s language (numbers with separators when `grouped`).
@@ -154,39 +161,90 @@ impl Which {
     }
 }
 
+/// A cell borrowed from the plan or the texts: what the renderers that write every row
+/// as it comes (`.csv`, `.xlsx`) take, so a row costs no allocation per cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellRef<'a> {
+    Text(Cow<'a, str>),
+    Int(u64),
+    Date(NaiveDate),
+    Empty,
+}
+
+impl<'a> CellRef<'a> {
+    fn text(value: &'a str) -> CellRef<'a> {
+        CellRef::Text(Cow::Borrowed(value))
+    }
+
+    fn opt_text(value: Option<&'a str>) -> CellRef<'a> {
+        match value {
+            Some(v) if !v.is_empty() => CellRef::text(v),
+            _ => CellRef::Empty,
+        }
+    }
+
+    /// The owned cell.
+    pub fn into_cell(self) -> Cell {
+        match self {
+            CellRef::Text(s) => Cell::Text(s.into_owned()),
+            CellRef::Int(n) => Cell::Int(n),
+            CellRef::Date(d) => Cell::Date(d),
+            CellRef::Empty => Cell::Empty,
+        }
+    }
+}
+
 /// The Moves row of one line.
 pub fn move_row(inputs: &[InputInfo], customer: &Customer, line: &Line, t: &Texts) -> Vec<Cell> {
+    move_cells(inputs, customer, line, t)
+        .into_iter()
+        .map(CellRef::into_cell)
+        .collect()
+}
+
+/// The Moves row of one line, borrowed.
+pub fn move_cells<'a>(
+    inputs: &'a [InputInfo],
+    customer: &'a Customer,
+    line: &'a Line,
+    t: &'a Texts,
+) -> [CellRef<'a>; MOVE_COLUMNS.len()] {
     let input = inputs.get(line.input).map(|i| i.path.as_str());
-    vec![
-        Cell::opt_text(customer.name.as_deref()),
-        Cell::opt_text(customer.customer_id.as_deref()),
-        Cell::opt_text(customer.domain.as_deref()),
-        Cell::opt_text(customer.country.as_deref()),
-        Cell::text(t.relationship(customer.relationship)),
-        Cell::opt_text(input),
-        Cell::Int(line.row),
-        Cell::opt_text(line.program.as_deref()),
-        Cell::opt_text(line.subscription_id.as_deref()),
-        Cell::text(&line.current_offer),
-        Cell::text(&line.target_offer),
-        Cell::opt_text(line.target_offer_id.as_deref()),
-        Cell::Int(line.seats),
-        Cell::Int(line.target_seats),
-        Cell::text(line.term.as_str()),
-        Cell::text(line.billing.as_str()),
-        Cell::text(
+    let warnings = match line.warnings.as_slice() {
+        [] => CellRef::Empty,
+        [one] => CellRef::Text(line_warning(*one, line, t)),
+        many => CellRef::Text(Cow::Owned(warning_list(many, line, t))),
+    };
+    [
+        CellRef::opt_text(customer.name.as_deref()),
+        CellRef::opt_text(customer.customer_id.as_deref()),
+        CellRef::opt_text(customer.domain.as_deref()),
+        CellRef::opt_text(customer.country.as_deref()),
+        CellRef::text(t.relationship(customer.relationship)),
+        CellRef::opt_text(input),
+        CellRef::Int(line.row),
+        CellRef::opt_text(line.program.as_deref()),
+        CellRef::opt_text(line.subscription_id.as_deref()),
+        CellRef::text(&line.current_offer),
+        CellRef::text(&line.target_offer),
+        CellRef::opt_text(line.target_offer_id.as_deref()),
+        CellRef::Int(line.seats),
+        CellRef::Int(line.target_seats),
+        CellRef::text(line.term.as_str()),
+        CellRef::text(line.billing.as_str()),
+        CellRef::text(
             if line.license_action == LicenseAction::None && !line.same_offer {
                 t.get("value.license_action.same_license")
             } else {
                 t.license_action(line.license_action)
             },
         ),
-        Cell::Int(line.licenses_to_reassign),
-        Cell::opt_date(line.expires_on),
-        Cell::opt_text(Some(t.yes_no(line.auto_renew))),
-        Cell::Date(line.provision_on),
-        Cell::text(&line.wave),
-        Cell::opt_text(Some(&warning_list(&line.warnings, t))),
+        CellRef::Int(line.licenses_to_reassign),
+        line.expires_on.map_or(CellRef::Empty, CellRef::Date),
+        CellRef::opt_text(Some(t.yes_no(line.auto_renew))),
+        CellRef::Date(line.provision_on),
+        CellRef::text(&line.wave),
+        warnings,
     ]
 }
 
@@ -229,12 +287,27 @@ const REJECTED_COLUMNS: [Column; 6] = [
     col("col.reason", Kind::Text),
 ];
 
-fn warning_list(codes: &[WarningCode], t: &Texts) -> String {
+fn warning_list(codes: &[WarningCode], line: &Line, t: &Texts) -> String {
     codes
         .iter()
-        .map(|c| t.warning(*c))
+        .map(|c| line_warning(*c, line, t))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// A warning as a line's Warnings cell says it: with the line's own figures where they
+/// tell what to do (how many seats are missing), else the warning's text.
+pub fn line_warning<'a>(code: WarningCode, line: &Line, t: &'a Texts) -> Cow<'a, str> {
+    match code {
+        WarningCode::TargetSeatsBelowAssigned if line.licenses_to_reassign > line.target_seats => {
+            let missing = line.licenses_to_reassign - line.target_seats;
+            Cow::Owned(t.fill(
+                "warning_line.TARGET_SEATS_BELOW_ASSIGNED",
+                &[("missing", &t.number(missing))],
+            ))
+        }
+        other => Cow::Borrowed(t.warning(other)),
+    }
 }
 
 /// What names a customer in a table: its ID, else its domain (the plan's key).
@@ -419,7 +492,7 @@ impl Figures {
     pub fn of(plan: &Plan) -> Figures {
         let mut f = Figures::default();
         for customer in &plan.customers {
-            f.add_customer(customer);
+            f.add_customer(customer, customer.tasks.len() as u64);
         }
         for _ in &plan.rejected {
             f.add_rejection();
@@ -427,11 +500,12 @@ impl Figures {
         f
     }
 
-    /// Counts one customer and its lines.
-    pub fn add_customer(&mut self, customer: &Customer) {
+    /// Counts one customer, its lines and its `tasks` tasks (its `tasks` list may have
+    /// been only counted by a reader that needed no task).
+    pub fn add_customer(&mut self, customer: &Customer, tasks: u64) {
         let f = self;
         f.customers += 1;
-        f.tasks += customer.tasks.len() as u64;
+        f.tasks += tasks;
         if customer.relationship == Relationship::Request {
             f.relationship_requests += 1;
         }
@@ -493,5 +567,44 @@ impl Figures {
             ("summary.lines_with_warnings", self.lines_with_warnings),
             ("summary.rejected_rows", self.rejected_rows),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{Lang, texts};
+
+    #[test]
+    fn a_line_short_of_target_seats_says_how_many_are_missing_in_every_language() {
+        let plan = crate::report::demo::plan(400);
+        let (c, line) = plan
+            .lines()
+            .find(|(_, l)| {
+                l.warnings.contains(&WarningCode::TargetSeatsBelowAssigned)
+                    && l.licenses_to_reassign > l.target_seats
+            })
+            .expect("a short line in the demo plan");
+        assert_eq!(line.licenses_to_reassign - line.target_seats, 3);
+        for (lang, want) in [
+            (Lang::En, "buy 3 more seats"),
+            (Lang::Ko, "사용자 수를 3개 더"),
+            (Lang::Ja, "あと 3 シート追加"),
+        ] {
+            let t = texts(lang);
+            let cells = move_cells(&plan.inputs, c, line, t);
+            let CellRef::Text(text) = &cells[MOVE_COLUMNS.len() - 1] else {
+                panic!("no warnings cell");
+            };
+            assert!(text.contains(want), "{lang:?}: {text}");
+        }
+        // Figures that do not show a shortage keep the warning's own text.
+        let mut odd = line.clone();
+        odd.target_seats = odd.licenses_to_reassign;
+        let t = texts(Lang::En);
+        assert_eq!(
+            line_warning(WarningCode::TargetSeatsBelowAssigned, &odd, t),
+            t.warning(WarningCode::TargetSeatsBelowAssigned)
+        );
     }
 }

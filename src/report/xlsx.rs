@@ -19,7 +19,7 @@
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use super::safe::neutralise;
-use super::tables::{self, Cell, Figures, Kind, Table, Which};
+use super::tables::{self, Cell, CellRef, Figures, Kind, Table, Which};
 use super::{Cx, Out, Sink};
 use crate::i18n::Texts;
 use crate::model::{Customer, Rejection};
@@ -55,6 +55,9 @@ impl Formats {
     }
 }
 
+/// The zip compression level of the workbook (1 fastest … 9 smallest; 6 is the zip
+/// default).
+const ZIP_LEVEL: u8 = 1;
 /// Rows in one Excel sheet, header included.
 pub(crate) const EXCEL_MAX_ROWS: usize = 1_048_576;
 /// Characters (UTF-16 units) in one Excel cell.
@@ -89,8 +92,13 @@ impl XlsxSink {
     }
 
     pub(crate) fn with_max_rows(cx: &Cx, max_rows: usize) -> XlsxSink {
+        let mut workbook = Workbook::new();
+        // Compressing the sheets' XML is most of the time a large workbook takes to
+        // save; the fastest level takes about half the time for a somewhat larger file
+        // (1M-line plan: see docs/benchmarks.md).
+        workbook.set_zip_compression_level(ZIP_LEVEL);
         XlsxSink {
-            workbook: Workbook::new(),
+            workbook,
             formats: Formats::new(cx.t),
             sheets: Which::ALL
                 .iter()
@@ -157,7 +165,17 @@ impl XlsxSink {
         self.push_row(cx, i, row).map_err(|e| e.to_string())
     }
 
-    fn push_row(&mut self, cx: &Cx, i: usize, row: &[Cell]) -> Result<(), XlsxError> {
+    /// [`push`](XlsxSink::push) of a borrowed row (the Moves rows, most of the
+    /// workbook): owned cells only for the rows sampled for column widths.
+    fn push_cells(&mut self, cx: &Cx, i: usize, row: &[CellRef]) -> Result<(), String> {
+        if self.sheets[i].sampled < WIDTH_SAMPLE_ROWS {
+            let owned: Vec<Cell> = row.iter().cloned().map(CellRef::into_cell).collect();
+            return self.push(cx, i, &owned);
+        }
+        self.push_borrowed(cx, i, row).map_err(|e| e.to_string())
+    }
+
+    fn push_borrowed(&mut self, cx: &Cx, i: usize, row: &[CellRef]) -> Result<(), XlsxError> {
         if self.sheets[i].row as usize >= self.max_rows {
             self.new_part(cx, i)?;
         }
@@ -167,6 +185,22 @@ impl XlsxSink {
         let sheet = self.workbook.worksheet_from_index(index)?;
         for (c, value) in row.iter().enumerate() {
             cell(sheet, xl_row, c as u16, value, &self.formats)?;
+        }
+        sheets.sampled += 1;
+        sheets.row += 1;
+        Ok(())
+    }
+
+    fn push_row(&mut self, cx: &Cx, i: usize, row: &[Cell]) -> Result<(), XlsxError> {
+        if self.sheets[i].row as usize >= self.max_rows {
+            self.new_part(cx, i)?;
+        }
+        let sheets = &mut self.sheets[i];
+        let index = *sheets.parts.last().expect("a first part");
+        let xl_row = sheets.row;
+        let sheet = self.workbook.worksheet_from_index(index)?;
+        for (c, value) in row.iter().enumerate() {
+            cell(sheet, xl_row, c as u16, &value.borrowed(), &self.formats)?;
             if sheets.sampled < WIDTH_SAMPLE_ROWS {
                 let shown = match (value, sheets.table.columns[c].kind) {
                     (Cell::Date(_), _) | (_, Kind::Date) => 12.0,
@@ -221,8 +255,8 @@ impl Sink for XlsxSink {
     fn customer(&mut self, cx: &Cx, customer: &Customer, _: &mut dyn Out) -> Result<(), String> {
         self.start(cx)?;
         for line in &customer.lines {
-            let row = tables::move_row(&cx.head.inputs, customer, line, cx.t);
-            self.push(cx, 0, &row)?;
+            let row = tables::move_cells(&cx.head.inputs, customer, line, cx.t);
+            self.push_cells(cx, 0, &row)?;
         }
         for row in tables::task_rows(customer, cx.t) {
             self.push(cx, 1, &row)?;
@@ -315,24 +349,24 @@ fn cell(
     sheet: &mut Worksheet,
     row: u32,
     col: u16,
-    value: &Cell,
+    value: &CellRef,
     f: &Formats,
 ) -> Result<(), XlsxError> {
     match value {
         // No format on plain text: rust_xlsxwriter looks every format up per cell, and
         // text cells are most of the workbook.
-        Cell::Text(s) => {
+        CellRef::Text(s) => {
             let safe = neutralise(s);
             let shown = fit(safe.as_ref(), sheet, row, col);
             sheet.write_string(row, col, shown.as_ref())?;
         }
-        Cell::Int(n) => {
+        CellRef::Int(n) => {
             sheet.write_number_with_format(row, col, *n as f64, &f.number)?;
         }
-        Cell::Date(d) => {
+        CellRef::Date(d) => {
             sheet.write_date_with_format(row, col, d, &f.date)?;
         }
-        Cell::Empty => {}
+        CellRef::Empty => {}
     }
     Ok(())
 }
@@ -380,17 +414,17 @@ fn summary_sheet(
     text(sheet, row, 1, t.get("col.value"), &f.header)?;
     row += 1;
     text(sheet, row, 0, t.get("summary.as_of"), &f.bold)?;
-    cell(sheet, row, 1, &Cell::Date(plan.as_of), f)?;
+    cell(sheet, row, 1, &CellRef::Date(plan.as_of), f)?;
     row += 1;
     text(sheet, row, 0, t.get("summary.generated_by"), &f.bold)?;
     text(sheet, row, 1, &plan.generated_by, &f.text)?;
     row += 1;
     text(sheet, row, 0, t.get("summary.lead_days"), &f.bold)?;
-    cell(sheet, row, 1, &Cell::Int(u64::from(plan.lead_days)), f)?;
+    cell(sheet, row, 1, &CellRef::Int(u64::from(plan.lead_days)), f)?;
     row += 1;
     for (key, value) in figures.items() {
         text(sheet, row, 0, t.get(key), &f.bold)?;
-        cell(sheet, row, 1, &Cell::Int(value), f)?;
+        cell(sheet, row, 1, &CellRef::Int(value), f)?;
         row += 1;
     }
 
@@ -406,9 +440,9 @@ fn summary_sheet(
     row += 1;
     for (wave, (lines, same, reassign)) in &figures.waves {
         text(sheet, row, 0, wave, &f.text)?;
-        cell(sheet, row, 1, &Cell::Int(*lines), f)?;
-        cell(sheet, row, 2, &Cell::Int(*same), f)?;
-        cell(sheet, row, 3, &Cell::Int(*reassign), f)?;
+        cell(sheet, row, 1, &CellRef::Int(*lines), f)?;
+        cell(sheet, row, 2, &CellRef::Int(*same), f)?;
+        cell(sheet, row, 3, &CellRef::Int(*reassign), f)?;
         row += 1;
     }
 
@@ -422,7 +456,7 @@ fn summary_sheet(
     for (code, count) in &figures.warnings {
         text(sheet, row, 0, code.as_str(), &f.text)?;
         text(sheet, row, 1, t.warning(*code), &f.text)?;
-        cell(sheet, row, 2, &Cell::Int(*count), f)?;
+        cell(sheet, row, 2, &CellRef::Int(*count), f)?;
         row += 1;
     }
 
@@ -439,7 +473,7 @@ fn summary_sheet(
     for input in &plan.inputs {
         text(sheet, row, 0, &input.path, &f.text)?;
         text(sheet, row, 1, input.sheet.as_deref().unwrap_or(""), &f.text)?;
-        cell(sheet, row, 2, &Cell::Int(input.rows), f)?;
+        cell(sheet, row, 2, &CellRef::Int(input.rows), f)?;
         text(sheet, row, 3, &input.sha256, &f.text)?;
         row += 1;
     }
