@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
-# Benchmark of `cspmove plan` on large synthetic exports (not a test: run it on purpose).
+# Benchmark of `cspmove plan` on a large synthetic export, measured as a user meets it:
+# every run is a first run, following another process rather than a run of itself (not a test: run it on purpose).
 #
-#   bench/plan.sh            # RUNS=5 by default
-#   RUNS=3 bench/plan.sh     # fewer runs
+#   bench/plan.sh                                  # RUNS=5 runs of the current build
+#   BEFORE=/path/to/old/cspmove bench/plan.sh      # old and new binary alternated
+#   RUNS=3 WITH_XLSX=1 bench/plan.sh               # fewer runs, also the 100k-row XLSX
+#   CSV_ROWS=20000 RUNS=1 bench/plan.sh            # a quick check of the script itself
 #
-# Builds release, generates bench-data/plan-1m.csv (1,000,000 rows) and
-# bench-data/plan-100k.xlsx (100,000 rows) with examples/generate.rs if they are missing,
-# then measures for each input:
-#   - median wall time of `cspmove plan` over RUNS runs (hyperfine if installed, else a
-#     loop), once writing a new plan file and once replacing the previous run's (which on
-#     ext4 costs the writeback the kernel starts for a file renamed over another),
-#   - peak memory (maximum resident set size from /usr/bin/time -v),
-#   - the read / plan / write split the plan command logs at -v,
-#   - the planning stage with --threads 1 versus --threads 2,
-#   - the ratio to a bare parse of the same file (examples/bare_csv_parse.rs,
-#     examples/bare_xlsx_parse.rs).
-# Prints a Markdown summary on stdout; raw outputs stay in bench-data/.
-# Figures taken while other builds run on the same cores are noisy: the load average is
-# printed before and after.
+# Builds release, generates bench-data/plan-1m.csv (1,000,000 rows; with WITH_XLSX=1 also
+# bench-data/plan-100k.xlsx) with examples/generate.rs if missing, then for each run:
+# a bare parse of the input (examples/bare_csv_parse.rs, itself timed: the floor), then
+# `cspmove plan INPUT --as-of 2026-11-21 -o bench-data/plan-NAME.json --quiet -v`
+# (built-in catalog, no --catalog; exit 3 is expected, the input has bad rows on purpose)
+# under /usr/bin/time: wall, peak RSS, CPU user + sys, and the read / plan / write split
+# the command logs at -v. With BEFORE, the old binary runs first in each round, each of
+# its runs also after a bare parse. Why after another process: on the VM of
+# docs/benchmarks.md memory freed for a few seconds goes back to the hypervisor, and a run
+# right after a run of itself reuses its pages and is up to 1.5 s faster than a first run.
+#
+# Prints a Markdown table of every run and the medians, the load average (`uptime`)
+# before each run, and checks that --threads 1 writes the same plan bytes as the
+# default. When other processes load the cores, wall times are inflated: CPU time
+# (user + sys) is the steadier figure then.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +35,8 @@ CSV="$DATA/plan-1m.csv"
 XLSX="$DATA/plan-100k.xlsx"
 [ "$CSV_ROWS" = 1000000 ] || CSV="$DATA/plan-$CSV_ROWS.csv"
 [ "$XLSX_ROWS" = 100000 ] || XLSX="$DATA/plan-$XLSX_ROWS.xlsx"
-BIN=target/release/cspmove
+AFTER=${AFTER:-target/release/cspmove}
+BEFORE=${BEFORE:-}
 EX=target/release/examples
 
 log() { echo "bench: $*" >&2; }
@@ -40,9 +45,10 @@ if [ ! -x /usr/bin/time ]; then
     log "/usr/bin/time is missing: install the 'time' package (apt-get install -y time)"
     exit 2
 fi
-
-log "load before: $(uptime)"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+if [ -n "$BEFORE" ] && [ ! -x "$BEFORE" ]; then
+    log "BEFORE=$BEFORE is not an executable"
+    exit 2
+fi
 
 log "building release"
 cargo build --release --quiet --bin cspmove \
@@ -52,137 +58,116 @@ if [ ! -s "$CSV" ]; then
     log "generating $CSV"
     "$EX/generate" --rows "$CSV_ROWS" --format csv --out "$CSV" --as-of "$AS_OF"
 fi
-if [ ! -s "$XLSX" ]; then
+if [ -n "${WITH_XLSX:-}" ] && [ ! -s "$XLSX" ]; then
     log "generating $XLSX"
     "$EX/generate" --rows "$XLSX_ROWS" --format xlsx --out "$XLSX" --as-of "$AS_OF"
 fi
 
 # median of numbers on stdin
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "nan"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
+median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) {print "n/a"} else if (NR%2) {print a[(NR+1)/2]} else {print (a[NR/2]+a[NR/2+1])/2}}'; }
 
-# Median wall time in seconds of a command (exit codes 0 and 3 count as success:
-# 3 = plan written, some rows rejected, which the synthetic inputs have on purpose).
-# With PREPARE set, that shell command runs before each run, outside the timing.
-wall_median() {
-    local name=$1; shift
-    if command -v hyperfine >/dev/null; then
-        hyperfine --style none --warmup 1 --runs "$RUNS" -i \
-            --prepare "${PREPARE:-true}" \
-            --export-json "$DATA/hyperfine-$name.json" "$*" >&2
-        python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["results"][0]["median"], 3))' \
-            "$DATA/hyperfine-$name.json"
-    else
-        local i
-        for i in $(seq "$RUNS"); do
-            local t0 t1
-            sh -c "${PREPARE:-true}"
-            t0=$(date +%s.%N)
-            "$@" >/dev/null 2>&1 || [ $? -eq 3 ]
-            t1=$(date +%s.%N)
-            awk -v a="$t0" -v b="$t1" 'BEGIN {print b - a}'
-        done | median
+# One run of `$@` after a bare parse of $input: appends "label wall peakMB user sys
+# read plan write bare load1" to $results.
+one_run() {
+    local label=$1 input=$2 bare=$3 results=$4
+    shift 4
+    local load
+    load=$(cut -d' ' -f1 /proc/loadavg)
+    local t0 t1 bare_wall
+    t0=$(date +%s.%N)
+    "$EX/$bare" "$input" >/dev/null
+    t1=$(date +%s.%N)
+    bare_wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
+    local err="$DATA/run-$label.err"
+    /usr/bin/time -o "$DATA/run-$label.time" -f "%e %M %U %S" "$@" -v >/dev/null 2>"$err" || {
+        local code=$?
+        [ "$code" -eq 3 ] || { log "$label: exit $code"; cat "$err" >&2; exit 1; }
+    }
+    local wall mb user sys
+    # GNU time writes "Command exited with non-zero status 3" first for exit 3.
+    read -r wall mb user sys < <(tail -n 1 "$DATA/run-$label.time")
+    mb=$((mb / 1024))
+    local stages r="n/a" p="n/a" w="n/a"
+    stages=$(grep -o 'stages: read [0-9.]*s, plan [0-9.]*s, write [0-9.]*s' "$err" || true)
+    if [ -n "$stages" ]; then
+        r=$(echo "$stages" | sed 's/.*read \([0-9.]*\)s.*/\1/')
+        p=$(echo "$stages" | sed 's/.*plan \([0-9.]*\)s.*/\1/')
+        w=$(echo "$stages" | sed 's/.*write \([0-9.]*\)s.*/\1/')
     fi
+    echo "$label $wall $mb $user $sys $r $p $w $bare_wall $load" >>"$results"
+    log "$label: ${wall} s, ${mb} MB, ${user} + ${sys} s CPU (load $load)"
 }
 
-# Peak RSS in MB and CPU seconds (user + sys) of one run, as "MB CPU".
-# CPU time hardly moves when other processes compete for the cores; wall time does.
-peak_and_cpu() {
-    local name=$1; shift
-    /usr/bin/time -v "$@" >/dev/null 2>"$DATA/time-$name.txt" || true
-    awk -F': ' '/Maximum resident set size/ {mb = $2 / 1024}
-        /User time/ {cpu += $2} /System time/ {cpu += $2}
-        END {printf "%.0f %.2f\n", mb, cpu}' "$DATA/time-$name.txt"
-}
-
-# Median of each stage (read, plan, write) over RUNS runs of `plan -v`, as "r p w".
-stages() {
-    local name=$1; shift
-    : >"$DATA/stages-$name.txt"
-    local i
-    for i in $(seq "$RUNS"); do
-        "$@" -v 2>&1 >/dev/null | grep -o 'stages: read [0-9.]*s, plan [0-9.]*s, write [0-9.]*s' \
-            >>"$DATA/stages-$name.txt" || true
-    done
-    if [ ! -s "$DATA/stages-$name.txt" ]; then
-        echo "n/a n/a n/a"
-        return
-    fi
-    local r p w
-    r=$(sed 's/.*read \([0-9.]*\)s.*/\1/' "$DATA/stages-$name.txt" | median)
-    p=$(sed 's/.*plan \([0-9.]*\)s.*/\1/' "$DATA/stages-$name.txt" | median)
-    w=$(sed 's/.*write \([0-9.]*\)s.*/\1/' "$DATA/stages-$name.txt" | median)
-    echo "$r $p $w"
-}
-
-ratio() { python3 -c 'import sys; a,b=sys.argv[1:]; print("n/a" if "n" in a+b else f"{float(a)/float(b):.2f}")' "$1" "$2"; }
+# Median of column $2 (1-based) of the rows of $1 whose label starts with $3.
+col_median() { awk -v c="$2" -v l="$3" 'index($1, l) == 1 {print $c}' "$1" | median; }
+cpu_median() { awk -v l="$2" 'index($1, l) == 1 {print $4 + $5}' "$1" | median; }
 
 bench_input() {
     local name=$1 input=$2 bare=$3
-    local out="$DATA/plan-$name.json"
-    local cmd=("$BIN" plan "$input" --catalog samples/catalog.csv --offer-map samples/offer-map.csv
-        --as-of "$AS_OF" -o "$out" --quiet)
+    local results="$DATA/results-$name.txt"
+    : >"$results"
     local rows mb
     rows=$(($(wc -l <"$input") - 1))
     [ "${input##*.}" = xlsx ] && rows=$XLSX_ROWS
     mb=$(du -m "$input" | cut -f1)
-    log "$name: wall time, replacing the plan of the previous run"
-    local wall
-    wall=$(wall_median "$name" "${cmd[@]}")
-    log "$name: wall time, no plan file there before"
-    local wall_new
-    wall_new=$(PREPARE="rm -f $out" wall_median "$name-new" "${cmd[@]}")
-    log "$name: peak memory"
-    local peak cpu pc
-    pc=$(peak_and_cpu "$name" "${cmd[@]}")
-    peak=${pc% *}
-    cpu=${pc#* }
-    log "$name: stages, default threads"
-    local s
-    s=$(stages "$name" "${cmd[@]}")
-    log "$name: stages, --threads 1 and 2"
-    local s1 s2
-    s1=$(stages "$name-t1" "${cmd[@]}" --threads 1)
-    s2=$(stages "$name-t2" "${cmd[@]}" --threads 2)
-    log "$name: plan sub-stages (-vv)"
-    local sub
-    sub=$("${cmd[@]}" -vv 2>&1 >/dev/null | grep -o 'plan stage [^:]*: [0-9.]*s' \
-        | sed 's/plan stage //' | paste -sd ';' | sed 's/;/; /g' || true)
-    log "$name: bare parse"
-    local bare_wall
-    bare_wall=$(wall_median "$name-bare" "$EX/$bare" "$input")
-    local p1 p2
-    p1=$(echo "$s1" | cut -d' ' -f2)
-    p2=$(echo "$s2" | cut -d' ' -f2)
-    cat <<EOF
+    local i
+    for i in $(seq "$RUNS"); do
+        if [ -n "$BEFORE" ]; then
+            one_run "before-$i" "$input" "$bare" "$results" \
+                "$BEFORE" plan "$input" --as-of "$AS_OF" -o "$DATA/plan-$name-before.json" --quiet
+        fi
+        one_run "after-$i" "$input" "$bare" "$results" \
+            "$AFTER" plan "$input" --as-of "$AS_OF" -o "$DATA/plan-$name.json" --quiet
+    done
+    local same="n/a"
+    if [ -z "${NO_CHECK:-}" ]; then
+        log "$name: --threads 1 against the default threads"
+        "$AFTER" plan "$input" --as-of "$AS_OF" -o "$DATA/plan-$name-t1.json" --quiet --threads 1 \
+            2>/dev/null || [ $? -eq 3 ]
+        if cmp -s "$DATA/plan-$name.json" "$DATA/plan-$name-t1.json"; then same="yes"; else same="NO"; fi
+    fi
 
-### $name: \`$(basename "$input")\` ($rows rows, $mb MB)
-
-\`${cmd[*]}\`
-
-| measure | value |
-| --- | --- |
-| median wall time ($RUNS runs), no plan file at \`-o\` before | ${wall_new} s |
-| median wall time ($RUNS runs), replacing the previous run's plan | ${wall} s |
-| peak memory (max RSS) | ${peak} MB |
-| CPU time of one run (user + sys) | ${cpu} s |
-| plan file written | $(du -m "$out" | cut -f1) MB |
-| stages read / plan / write (median, default threads) | $(echo "$s" | awk '{print $1 " s / " $2 " s / " $3 " s"}') |
-| plan stage, --threads 1 / --threads 2 | ${p1} s / ${p2} s (speed-up $(ratio "$p1" "$p2")×) |
-| stages with --threads 1 | $(echo "$s1" | awk '{print $1 " / " $2 " / " $3 " s"}') |
-| stages with --threads 2 | $(echo "$s2" | awk '{print $1 " / " $2 " / " $3 " s"}') |
-| plan sub-stages (one \`-vv\` run) | ${sub:-n/a} |
-| bare parse (\`$bare\`), median | ${bare_wall} s |
-| plan wall time (no plan before) / bare parse | $(ratio "$wall_new" "$bare_wall")× |
-EOF
+    echo
+    echo "### $name: \`$(basename "$input")\` ($rows rows, $mb MB), $RUNS runs each after a bare parse"
+    echo
+    echo "\`$AFTER plan $input --as-of $AS_OF -o $DATA/plan-$name.json --quiet\`${BEFORE:+ (before: \`$BEFORE\`)}"
+    echo
+    echo "| run | wall | peak RSS | CPU user + sys | read / plan / write | bare parse before it | load (1 min) |"
+    echo "| --- | --- | --- | --- | --- | --- | --- |"
+    awk '{printf "| %s | %.2f s | %d MB | %.2f + %.2f s | %s / %s / %s s | %s s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10}' "$results"
+    echo
+    echo "| median | wall | peak RSS | CPU user + sys | read / plan / write | wall / bare parse |"
+    echo "| --- | --- | --- | --- | --- | --- |"
+    local bare_med
+    bare_med=$(col_median "$results" 9 "")
+    local label
+    for label in ${BEFORE:+before} after; do
+        local wall
+        wall=$(col_median "$results" 2 "$label")
+        echo "| $label | $wall s | $(col_median "$results" 3 "$label") MB | $(cpu_median "$results" "$label") s |" \
+            "$(col_median "$results" 6 "$label") / $(col_median "$results" 7 "$label") / $(col_median "$results" 8 "$label") s |" \
+            "$(awk -v a="$wall" -v b="$bare_med" 'BEGIN {if (b > 0) printf "%.1f×", a / b; else print "n/a"}') |"
+    done
+    echo
+    echo "Bare parse, median of all: ${bare_med} s. Plan file: $(du -m "$DATA/plan-$name.json" | cut -f1) MB;" \
+        "--threads 1 writes the same bytes as the default: $same."
+    if [ -n "$BEFORE" ]; then
+        local b a
+        b=$(col_median "$results" 2 before)
+        a=$(col_median "$results" 2 after)
+        echo "After / before, median wall: $(awk -v a="$a" -v b="$b" 'BEGIN {printf "%+.1f%%", (a / b - 1) * 100}');" \
+            "median CPU: $(awk -v a="$(cpu_median "$results" after)" -v b="$(cpu_median "$results" before)" 'BEGIN {printf "%+.1f%%", (a / b - 1) * 100}')."
+    fi
 }
 
 echo "## Plan benchmark, $(date -u +'%Y-%m-%d %H:%M UTC')"
 echo
 echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'),"\
      "$(free -h | awk '/^Mem:/ {print $2}') RAM; $(rustc --version)."
-echo "cspmove at $(git rev-parse --short HEAD). Load average before: $LOAD_BEFORE."
+echo "cspmove at $(git rev-parse --short HEAD). Load before: $(uptime | sed 's/.*load average/load average/')."
 bench_input csv "$CSV" bare_csv_parse
-bench_input xlsx "$XLSX" bare_xlsx_parse
+if [ -n "${WITH_XLSX:-}" ]; then
+    bench_input xlsx "$XLSX" bare_xlsx_parse
+fi
 echo
-echo "Load average after: $(cut -d' ' -f1-3 /proc/loadavg)."
-log "load after: $(uptime)"
+echo "Load after: $(uptime | sed 's/.*load average/load average/')."

@@ -269,6 +269,22 @@ pub struct Decision<'a> {
 }
 
 impl Decision<'_> {
+    /// A decision to be overwritten: what a vector of decisions is filled with before
+    /// each line's own is written into its place.
+    pub fn placeholder(as_of: NaiveDate) -> Self {
+        Decision {
+            current: Resolution::Unknown,
+            target: Resolution::Unknown,
+            source: TargetSource::Current,
+            same_offer: false,
+            same_license: false,
+            provision_on: as_of,
+            term: Term::P1Y,
+            billing: Billing::Monthly,
+            warnings: Warnings::default(),
+        }
+    }
+
     pub fn license_action(&self) -> LicenseAction {
         if self.same_license {
             LicenseAction::None
