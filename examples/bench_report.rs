@@ -1,4 +1,4 @@
-//! Benchmark of the reports: builds a synthetic plan (`cspmove::report::demo`) of N lines,
+//! Benchmark of the reports: builds a synthetic plan (`src/report/demo.rs`, compiled in) of N lines,
 //! writes it as a plan file, then times `cspmove::report::write` for every format and
 //! prints a Markdown table of times and sizes for docs/benchmarks.md.
 //!
@@ -10,7 +10,13 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use cspmove::model::Plan;
+// The synthetic plan of the report tests (not cspmove's API): the same file, whose
+// `crate::` paths these names resolve.
+#[path = "../src/report/demo.rs"]
+#[allow(dead_code)]
+mod demo;
 use cspmove::report::{self, Format, Lang};
+use cspmove::{GENERATED_BY, model};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -28,7 +34,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&out)?;
 
     let started = Instant::now();
-    let plan = report::demo::plan(lines);
+    let plan = demo::plan(lines);
     let built = started.elapsed();
     let plan_path = out.join("plan.json");
     std::fs::write(&plan_path, serde_json::to_vec(&plan)?)?;

@@ -9,8 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use cspmove::model::Plan;
-use cspmove::sandbox::{Accept, SandboxConfig};
+use cspmove::sandbox::{Accept, SandboxConfig, SandboxState};
 
 use super::UsageError;
 
@@ -108,13 +107,18 @@ impl TryFrom<SandboxArgs> for SandboxConfig {
                 t
             }
         };
-        let seed = match &args.seed {
-            Some(path) => Some(Plan::read(path).context("--seed")?),
+        // The plan streams into the tenants it seeds: only what a tenant needs of each
+        // customer is read, so a million-line plan does not have to fit as structs.
+        let seeded = match &args.seed {
+            Some(path) => Some(Box::new(
+                SandboxState::seed_from_file(path, accept).context("--seed")?,
+            )),
             None => None,
         };
         Ok(SandboxConfig {
             listen,
-            seed,
+            seed: None,
+            seeded,
             accept,
             token,
             latency_ms: args.latency_ms,
@@ -135,7 +139,7 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async move {
         let state_file = config.state_file.clone();
-        let seeded = config.seed.is_some();
+        let seeded = config.seed.is_some() || config.seeded.is_some();
         let sandbox = cspmove::sandbox::start(config).await?;
         if sandbox.torn_tail {
             eprintln!(

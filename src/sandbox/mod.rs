@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use state::SandboxState;
+pub use state::SandboxState;
 pub use state::{Accept, StateFileError};
 
 /// Why a sandbox could not start. Each variant names its address or file.
@@ -72,6 +72,10 @@ pub struct SandboxConfig {
     pub listen: SocketAddr,
     /// Tenants to create from a plan (ignored when `state_file` already exists).
     pub seed: Option<crate::model::Plan>,
+    /// Tenants already made from a plan file ([`SandboxState::seed_from_file`], which
+    /// streams the plan); used instead of `seed`, and ignored like it when `state_file`
+    /// already exists.
+    pub seeded: Option<Box<SandboxState>>,
     pub accept: Accept,
     /// The App+User bearer token accepted on every route.
     pub token: String,
@@ -99,6 +103,7 @@ impl SandboxConfig {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             seed: None,
+            seeded: None,
             accept: Accept::All,
             token,
             latency_ms: 0,
@@ -168,7 +173,7 @@ impl RunningSandbox {
 }
 
 /// Binds, spawns the server task and returns at once.
-pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
+pub async fn start(mut config: SandboxConfig) -> Result<RunningSandbox, SandboxError> {
     let accept = match config.accept {
         Accept::Fraction(f) => f,
         Accept::All | Accept::None => 0.0,
@@ -201,15 +206,16 @@ pub async fn start(config: SandboxConfig) -> Result<RunningSandbox, SandboxError
                 loaded.compacted,
             )
         }
-        None => match &config.seed {
-            Some(plan) => (
+        None => match (config.seeded.take(), &config.seed) {
+            (Some(seeded), _) => (*seeded, false, 0, false, false),
+            (None, Some(plan)) => (
                 SandboxState::seed(plan, config.accept),
                 false,
                 0,
                 false,
                 false,
             ),
-            None => (SandboxState::empty(), false, 0, false, false),
+            (None, None) => (SandboxState::empty(), false, 0, false, false),
         },
     };
     if torn_tail {

@@ -442,15 +442,140 @@ impl SandboxState {
     /// Builds tenants, users, pools and catalog additions for every customer of a plan
     /// (DESIGN §9).
     pub fn seed(plan: &Plan, accept: Accept) -> SandboxState {
+        let mut seeder = Seeder::new(&plan.generated_by, accept);
+        for customer in &plan.customers {
+            seeder.add(&SeedCustomer::of(customer));
+        }
+        seeder.finish()
+    }
+
+    /// [`seed`](SandboxState::seed) from the plan file at `path`, which streams: each
+    /// customer is read (only what its tenant needs, [`SeedCustomer`]), becomes its
+    /// tenant and is dropped. A plan cut short or broken is refused, as every command
+    /// refuses it.
+    pub fn seed_from_file(
+        path: &Path,
+        accept: Accept,
+    ) -> Result<SandboxState, crate::model::PlanFileError> {
+        let mut reader = crate::model::PlanReader::open_as::<SeedCustomer>(path)?;
+        let mut seeder = Seeder::new(&reader.head().generated_by, accept);
+        while let Some(customer) = reader.next_customer()? {
+            seeder.add(&customer);
+        }
+        reader.finish()?;
+        Ok(seeder.finish())
+    }
+}
+
+/// What seeding reads of a plan's customer: the plan's field names; the plan reader
+/// skips every other field (tasks, warnings, dates to provision, …) without building it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SeedCustomer {
+    pub key: String,
+    pub customer_id: Option<String>,
+    pub domain: Option<String>,
+    pub name: Option<String>,
+    pub contact_email: Option<String>,
+    pub country: Option<String>,
+    pub relationship: Relationship,
+    pub lines: Vec<SeedLine>,
+}
+
+/// What seeding reads of a planned line.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SeedLine {
+    pub current_offer: String,
+    #[serde(default)]
+    pub current_offer_id: Option<String>,
+    pub target_offer: String,
+    pub target_offer_id: Option<String>,
+    pub seats: u64,
+    pub same_offer: bool,
+    pub from_sku: Option<String>,
+    pub to_sku: Option<String>,
+    pub expires_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub assigned: Option<u64>,
+}
+
+impl SeedCustomer {
+    /// The seeding view of a customer held in memory.
+    pub fn of(c: &crate::model::Customer) -> SeedCustomer {
+        SeedCustomer {
+            key: c.key.clone(),
+            customer_id: c.customer_id.clone(),
+            domain: c.domain.clone(),
+            name: c.name.clone(),
+            contact_email: c.contact_email.clone(),
+            country: c.country.clone(),
+            relationship: c.relationship,
+            lines: c
+                .lines
+                .iter()
+                .map(|l| SeedLine {
+                    current_offer: l.current_offer.clone(),
+                    current_offer_id: l.current_offer_id.clone(),
+                    target_offer: l.target_offer.clone(),
+                    target_offer_id: l.target_offer_id.clone(),
+                    seats: l.seats,
+                    same_offer: l.same_offer,
+                    from_sku: l.from_sku.clone(),
+                    to_sku: l.to_sku.clone(),
+                    expires_on: l.expires_on,
+                    assigned: l.assigned,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A sandbox state being seeded, one customer at a time.
+pub struct Seeder {
+    state: SandboxState,
+    accept: Accept,
+    base: Catalog,
+    extra_offers: Vec<LegacyOffer>,
+    extra_nce: Vec<NceSku>,
+    extra_skus: BTreeMap<String, SkuInfo>,
+}
+
+impl Seeder {
+    /// A seeder for a plan written by `generated_by`.
+    pub fn new(generated_by: &str, accept: Accept) -> Seeder {
         let mut state = SandboxState::empty();
         // The partner id is stable for a given plan, so rehearsals print the same link.
-        state.partner_tenant_id = derived_guid("partner", &plan.generated_by);
-        let base = Catalog::new(&[], &[], &[]);
-        let mut extra_offers: Vec<LegacyOffer> = Vec::new();
-        let mut extra_nce: Vec<NceSku> = Vec::new();
-        let mut extra_skus: BTreeMap<String, SkuInfo> = BTreeMap::new();
+        state.partner_tenant_id = derived_guid("partner", generated_by);
+        Seeder {
+            state,
+            accept,
+            base: Catalog::new(&[], &[], &[]),
+            extra_offers: Vec::new(),
+            extra_nce: Vec::new(),
+            extra_skus: BTreeMap::new(),
+        }
+    }
 
-        for customer in &plan.customers {
+    /// The state with every customer added.
+    pub fn finish(self) -> SandboxState {
+        let mut state = self.state;
+        state.extra_offers = self.extra_offers;
+        state.extra_nce = self.extra_nce;
+        state.extra_skus = self.extra_skus.into_values().collect();
+        state
+    }
+
+    /// Adds the tenant, users, pools and catalog additions of one customer.
+    pub fn add(&mut self, customer: &SeedCustomer) {
+        let Seeder {
+            state,
+            accept,
+            base,
+            extra_offers,
+            extra_nce,
+            extra_skus,
+        } = self;
+        let accept = *accept;
+        {
             let id = match &customer.customer_id {
                 Some(id) if is_guid(id) => id.to_ascii_lowercase(),
                 _ => {
@@ -628,12 +753,10 @@ impl SandboxState {
                 }
             }
         }
-        state.extra_offers = extra_offers;
-        state.extra_nce = extra_nce;
-        state.extra_skus = extra_skus.into_values().collect();
-        state
     }
+}
 
+impl SandboxState {
     /// Reads a v1 `--state` file (the whole state as one JSON document).
     pub fn from_v1(path: &Path, bytes: &[u8]) -> Result<SandboxState, StateFileError> {
         let state: SandboxState =
@@ -940,6 +1063,39 @@ pub fn license_json(cat: &Catalog, sku: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seeding_from_the_plan_file_is_seeding_from_the_plan() {
+        let plan = crate::apply::testplan::plan_with(3, 4, 2);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        let mut bytes = Vec::new();
+        crate::plan::write::write_plan(&plan, &mut bytes).unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        for accept in [Accept::All, Accept::None, Accept::Fraction(0.5)] {
+            let streamed = SandboxState::seed_from_file(&path, accept).unwrap();
+            let held = SandboxState::seed(&plan, accept);
+            assert!(!held.customers.is_empty());
+            assert_eq!(
+                serde_json::to_value(&streamed).unwrap(),
+                serde_json::to_value(&held).unwrap()
+            );
+        }
+        // A plan cut in the middle of a customer seeds nothing.
+        let second = bytes.iter().position(|b| *b == b'\n').unwrap() + 1;
+        std::fs::write(&path, &bytes[..second + 30]).unwrap();
+        let err = SandboxState::seed_from_file(&path, Accept::All).unwrap_err();
+        let mut chain = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(e) = source {
+            chain.push_str(&format!(": {e}"));
+            source = e.source();
+        }
+        assert!(
+            chain.contains("plan.json") && chain.contains("in the middle of customer 1"),
+            "{chain}"
+        );
+    }
 
     #[test]
     fn fraction_accept_is_deterministic_and_roughly_fair() {

@@ -4,6 +4,13 @@
 mod common;
 mod conventions;
 
+// The synthetic plan of the report tests (src/report/demo.rs) is a test helper, not
+// cspmove's API: the library compiles it for its own unit tests only, and this crate
+// compiles the same file, whose `crate::` paths these names resolve.
+#[path = "../../src/report/demo.rs"]
+mod demo;
+use cspmove::{GENERATED_BY, i18n, model};
+
 mod input;
 
 mod apply;

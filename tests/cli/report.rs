@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::demo;
 use calamine::{Data, Reader, Xlsx, open_workbook};
 use cspmove::model::{LicenseAction, Plan};
-use cspmove::report::demo;
 use cspmove::report::safe::is_formula_like;
 
 use crate::common::{Workdir, repo};
