@@ -6,6 +6,7 @@
 #   BEFORE=/path/to/old/cspmove bench/plan.sh      # old and new binary alternated
 #   RUNS=3 WITH_XLSX=1 bench/plan.sh               # fewer runs, also the 100k-row XLSX
 #   CSV_ROWS=20000 RUNS=1 bench/plan.sh            # a quick check of the script itself
+#   NO_BUILD=1 AFTER=/path/to/new/cspmove ...      # binaries built elsewhere
 #
 # Builds release, generates bench-data/plan-1m.csv (1,000,000 rows; with WITH_XLSX=1 also
 # bench-data/plan-100k.xlsx) with examples/generate.rs if missing, then for each run:
@@ -50,9 +51,11 @@ if [ -n "$BEFORE" ] && [ ! -x "$BEFORE" ]; then
     exit 2
 fi
 
-log "building release"
-cargo build --release --quiet --bin cspmove \
-    --example generate --example bare_csv_parse --example bare_xlsx_parse
+if [ -z "${NO_BUILD:-}" ]; then
+    log "building release (NO_BUILD=1 to use what target/release holds)"
+    cargo build --release --quiet --bin cspmove \
+        --example generate --example bare_csv_parse --example bare_xlsx_parse
+fi
 
 if [ ! -s "$CSV" ]; then
     log "generating $CSV"

@@ -326,7 +326,7 @@ pub async fn execute(
 
     // 2. The plan, one customer at a time: who has accepted, and what is due for them.
     let mut in_scope = 0usize;
-    let mut awaiting: Vec<Customer> = Vec::new();
+    let mut awaiting: Vec<(Customer, bool)> = Vec::new();
     let mut work: Vec<Kept> = Vec::new();
     let mut preview = PurchasePreview {
         customers: 0,
@@ -364,20 +364,21 @@ pub async fn execute(
                     .and_then(|d| by_domain.get(d.to_ascii_lowercase().as_str()))
             })
             .filter(|pc| pc.is_reseller());
-        let p = progress.entry(c.key.clone()).or_default();
         let Some(pc) = found else {
+            // Of a customer still awaiting acceptance only what invitations.csv needs is
+            // kept (its names, and whether it was listed before), not its lines.
+            let p = progress.remove(&c.key).unwrap_or_default();
             if p.accepted != Some(false) {
                 let mut e = Event::new(&c.key, Action::Relationship, State::Waiting);
                 e.note = Some("not in the partner's customer list yet".into());
                 learnt.push(e);
-                p.accepted = Some(false);
             }
-            // invitations.csv needs the customer's names, not its lines.
             c.lines = Vec::new();
             c.tasks = Vec::new();
-            awaiting.push(c);
+            awaiting.push((c, p.invited));
             continue;
         };
+        let p = progress.entry(c.key.clone()).or_default();
         if p.accepted != Some(true) || p.tenant_id.as_deref() != Some(pc.id.as_str()) {
             let mut e = Event::new(&c.key, Action::Relationship, State::Succeeded);
             e.tenant_id = Some(pc.id.clone());
@@ -440,22 +441,24 @@ pub async fn execute(
             Ok(link) => {
                 let list: Vec<Invitation> = awaiting
                     .iter()
-                    .map(|c| Invitation::for_customer(c, &link))
+                    .map(|(c, _)| Invitation::for_customer(c, &link))
                     .collect();
                 invitations::write(&opts.invitations_path, &list, opts.lang)?;
+                let listed = list.len();
+                drop(list);
+                // Committed in batches, like the sweep's events.
                 let mut invited = Vec::new();
-                for c in &awaiting {
-                    let p = progress.entry(c.key.clone()).or_default();
-                    if !p.invited {
-                        let mut e = Event::new(&c.key, Action::Invitation, State::Succeeded);
-                        e.note = Some(format!("listed in {}", opts.invitations_path.display()));
-                        invited.push(e);
-                        p.invited = true;
-                        ctx.did(&c.key, "invitation listed".into());
+                for (c, _) in awaiting.iter().filter(|(_, before)| !before) {
+                    if invited.len() >= SWEEP_BATCH {
+                        record_or_fail(&ctx, std::mem::take(&mut invited)).await?;
                     }
+                    let mut e = Event::new(&c.key, Action::Invitation, State::Succeeded);
+                    e.note = Some(format!("listed in {}", opts.invitations_path.display()));
+                    invited.push(e);
+                    ctx.did(&c.key, "invitation listed".into());
                 }
                 record_or_fail(&ctx, invited).await?;
-                invitations_written = Some((opts.invitations_path.clone(), list.len()));
+                invitations_written = Some((opts.invitations_path.clone(), listed));
             }
             Err(e) if e.is_fatal() => {
                 ctx.stop_run(StopReason::Fatal(Box::new(e)));
@@ -557,8 +560,15 @@ pub async fn execute(
         return Err(e.into());
     }
 
-    let mut all_events = prior;
-    all_events.extend(ctx.events.lock().expect("events").drain(..));
+    // The run's events are moved, not copied, next to the earlier ones.
+    let mine = std::mem::take(&mut *ctx.events.lock().expect("events"));
+    let all_events = if prior.is_empty() {
+        mine
+    } else {
+        let mut all = prior;
+        all.extend(mine);
+        all
+    };
     let mut rows = final_rows(plan, plan_sha256, &all_events, &opts)?;
     let mut done = std::mem::take(&mut *ctx.done.lock().expect("done"));
     for r in &mut rows {
