@@ -439,33 +439,52 @@ fn crashes_at_random_moments_then_reruns_end_in_the_same_state() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     let mut kills = 0;
     // Kill at random moments until at least three kills landed and one of them landed
-    // between an order's `started` and its outcome (the journal then shows a reconcile
-    // on the next run); how fast a run goes depends on the machine, so the number of
-    // attempts is bounded rather than fixed.
-    let landed_mid_purchase = |wd: &Workdir| {
-        std::fs::read_to_string(wd.join("plan.journal.jsonl"))
-            .is_ok_and(|j| pending_purchases_taken_up(&j) > 0)
-    };
-    for _ in 0..30 {
-        if kills >= 3 && landed_mid_purchase(&wd) {
+    // between a purchase's `started` and its outcome; how fast a run goes depends on the
+    // machine, so the number of attempts is bounded rather than fixed.
+    let journal_path = wd.join("plan.journal.jsonl");
+    let read_journal = || std::fs::read_to_string(&journal_path).unwrap_or_default();
+    // Purchases (request IDs) that were in flight when a kill landed.
+    let mut pending_at_kill: BTreeSet<String> = BTreeSet::new();
+    for attempt in 0..30 {
+        if kills >= 3 && !pending_at_kill.is_empty() {
             break;
         }
+        let before = purchases(&read_journal()).started.len();
         let mut cmd = apply_command(&wd, &sb, &[]);
         cmd.stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
         let mut child = cmd.spawn().expect("spawn apply");
+        // Every other attempt kills at a random moment; the others as soon as a new
+        // purchase is `started` (written durably before its request leaves), plus a few
+        // random milliseconds, well under the sandbox's 40 ms latency: a loaded machine
+        // that is slow to reach the purchases still gets kills that land mid-purchase.
+        let at_random = attempt % 2 == 0;
         let wait = Duration::from_millis(rng.random_range(150..1200));
+        let settle = Duration::from_millis(rng.random_range(0..15));
         let started = Instant::now();
-        while started.elapsed() < wait {
+        loop {
             if child.try_wait().unwrap().is_some() {
                 break;
             }
-            std::thread::sleep(Duration::from_millis(10));
+            if at_random && started.elapsed() >= wait {
+                break;
+            }
+            if !at_random && purchases(&read_journal()).started.len() > before {
+                std::thread::sleep(settle);
+                break;
+            }
+            if started.elapsed() > Duration::from_secs(60) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(if at_random { 10 } else { 2 }));
         }
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL: no cleanup, no flush
             kills += 1;
+            child.wait().unwrap();
+            let p = purchases(&read_journal());
+            pending_at_kill.extend(p.started.difference(&p.settled).cloned());
         }
         child.wait().unwrap();
     }
@@ -473,41 +492,54 @@ fn crashes_at_random_moments_then_reruns_end_in_the_same_state() {
         kills >= 3,
         "apply finished too fast to be killed ({kills} kills)"
     );
+    assert!(
+        !pending_at_kill.is_empty(),
+        "no kill landed mid-purchase ({kills} kills); the test exercised nothing"
+    );
     apply_until_done(&wd, &sb, &[], 6);
     assert_plan_carried_out(&plan, &end_state(&sandbox_state(&sb)));
     assert!(statuses(&wd).values().all(|s| s == "done"));
-    // Some kill landed between an order's `started` and its outcome, and a later run took
-    // that purchase up (found the order, or sent it again under the same request ID);
-    // the end state above proves nothing was ordered twice.
-    let journal = wd.read("plan.journal.jsonl");
+    // Every purchase a kill left in flight was taken up by a later run (the order found,
+    // or sent again under the same request ID) and settled; the end state above proves
+    // nothing was ordered twice.
+    let end = purchases(&wd.read("plan.journal.jsonl"));
+    let left: Vec<&String> = pending_at_kill.difference(&end.settled).collect();
     assert!(
-        pending_purchases_taken_up(&journal) > 0,
-        "no kill landed mid-purchase; the test exercised nothing"
+        left.is_empty(),
+        "purchases in flight at a kill never settled: {left:?}"
     );
 }
 
-/// Purchases a later run took up after a crash: a `reconcile` event, or a request ID
-/// `started` more than once (the pending purchase sent again under its own ID). A kill
-/// usually drops the request before the server handles it, so the order is not there to
-/// reconcile and the resend is the common case.
-fn pending_purchases_taken_up(journal: &str) -> usize {
-    let mut started: BTreeMap<String, usize> = BTreeMap::new();
-    let mut reconciled = 0;
+/// The purchases of a journal by request ID: those `started`, and those with an outcome
+/// (succeeded, failed, ambiguous, or a reconcile that found them).
+struct Purchases {
+    started: BTreeSet<String>,
+    settled: BTreeSet<String>,
+}
+
+fn purchases(journal: &str) -> Purchases {
+    let mut p = Purchases {
+        started: BTreeSet::new(),
+        settled: BTreeSet::new(),
+    };
     for e in journal
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
     {
-        if e["action"] == "reconcile" && e["state"] == "succeeded" {
-            reconciled += 1;
+        let Some(rid) = e["request_id"].as_str() else {
+            continue;
+        };
+        let purchase = e["action"] == "provision" || e["action"] == "reconcile";
+        if !purchase {
+            continue;
         }
-        if e["action"] == "provision"
-            && e["state"] == "started"
-            && let Some(rid) = e["request_id"].as_str()
-        {
-            *started.entry(rid.to_string()).or_default() += 1;
+        if e["action"] == "provision" && e["state"] == "started" {
+            p.started.insert(rid.to_string());
+        } else {
+            p.settled.insert(rid.to_string());
         }
     }
-    reconciled + started.values().filter(|n| **n > 1).count()
+    p
 }
 
 #[test]
