@@ -17,6 +17,7 @@ use super::due;
 use super::journal::Event;
 use super::run::ApplyOptions;
 use super::status::{self, Progress};
+use crate::i18n::{Texts, texts};
 use crate::model::{Customer, Line, Plan, PlanReader, Relationship};
 
 /// What the calls of the whole run depend on, gathered while the customers stream by.
@@ -34,7 +35,8 @@ struct Totals {
 pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
     let mut out = Vec::new();
     let progress = status::replay(prior);
-    out.extend_from_slice(sweep_line().as_bytes());
+    let t = texts(opts.lang);
+    out.extend_from_slice(sweep_line(t).as_bytes());
     let mut totals = Totals::default();
     for c in plan
         .customers
@@ -46,7 +48,7 @@ pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
             out.push(b'\n');
         }
     }
-    out.extend_from_slice(closing_lines(&totals).as_bytes());
+    out.extend_from_slice(closing_lines(&totals, t).as_bytes());
     String::from_utf8(out).expect("the dry run writes text")
 }
 
@@ -63,7 +65,8 @@ pub fn dry_run_streaming<R: Read>(
 ) -> Result<String, ApplyError> {
     let progress = status::replay(prior);
     let written = ApplyError::DryRunOutput;
-    out.write_all(sweep_line().as_bytes()).map_err(written)?;
+    let t = texts(opts.lang);
+    out.write_all(sweep_line(t).as_bytes()).map_err(written)?;
     let mut totals = Totals::default();
     while let Some(c) = reader.next_customer()? {
         if !status::matches_only(&c, &opts.only) {
@@ -75,36 +78,35 @@ pub fn dry_run_streaming<R: Read>(
         }
     }
     let sha = reader.finish()?;
-    out.write_all(closing_lines(&totals).as_bytes())
+    out.write_all(closing_lines(&totals, t).as_bytes())
         .map_err(written)?;
     Ok(sha)
 }
 
-fn sweep_line() -> String {
-    format!(
-        "GET /v1/customers?size={} (paged: one sweep finds every accepted customer)\n",
-        super::client::PAGE_SIZE
-    )
+fn sweep_line(t: &Texts) -> String {
+    let size = super::client::PAGE_SIZE.to_string();
+    format!("{}\n", t.fill("dry_run.sweep", &[("size", &size)]))
 }
 
 /// The calls made once per run, and the count of everything listed.
-fn closing_lines(t: &Totals) -> String {
+fn closing_lines(totals: &Totals, t: &Texts) -> String {
     let mut out = String::new();
-    if t.maybe_invite {
-        out.push_str(
-            "GET /v1/customers/relationshiprequests (once, if any customer has not accepted; writes invitations.csv)\n",
-        );
+    if totals.maybe_invite {
+        out.push_str(t.get("dry_run.invitation_link"));
+        out.push('\n');
     }
-    if t.any_legacy {
-        out.push_str(
-            "GET /v1/offers/{id} (once per distinct legacy offer ordered, to find add-ons)\n",
-        );
+    if totals.any_legacy {
+        // `{id}` is part of the path, not a value.
+        out.push_str(&t.fill("dry_run.offers", &[("id", "{id}")]));
+        out.push('\n');
     }
-    out.push_str(&format!(
-        "dry run: {} customers in scope, {} calls listed above; nothing was changed\n",
-        t.customers,
-        t.calls + 1 + usize::from(t.maybe_invite)
+    let customers = totals.customers.to_string();
+    let calls = (totals.calls + 1 + usize::from(totals.maybe_invite)).to_string();
+    out.push_str(&t.fill(
+        "dry_run.summary",
+        &[("customers", &customers), ("calls", &calls)],
     ));
+    out.push('\n');
     out
 }
 
@@ -117,6 +119,7 @@ fn customer_calls(
 ) -> Vec<String> {
     let empty = Progress::default();
     let p = p.unwrap_or(&empty);
+    let t = texts(opts.lang);
     let mut calls = Vec::new();
     totals.customers += 1;
     let known = p.accepted == Some(true)
@@ -124,44 +127,60 @@ fn customer_calls(
     if !known {
         totals.maybe_invite = true;
     }
-    let cond = if known { "" } else { " (if accepted)" };
+    let cond = if known {
+        ""
+    } else {
+        t.get("dry_run.if_accepted")
+    };
     let id = p
         .tenant_id
         .clone()
         .or_else(|| c.customer_id.clone())
-        .unwrap_or_else(|| format!("{{tenant of {}}}", c.domain.as_deref().unwrap_or(&c.key)));
+        .unwrap_or_else(|| {
+            let who = c.domain.as_deref().unwrap_or(&c.key);
+            format!("{{{}}}", t.fill("dry_run.tenant_of", &[("who", who)]))
+        });
+    // Every line names the customer, the tenant in its paths and the condition; `{uid}`
+    // and `{cart}` are parts of paths, not values.
+    let line = |key: &str, more: &[(&str, &str)]| {
+        let mut values: Vec<(&str, &str)> = more.to_vec();
+        values.extend([
+            ("customer", c.key.as_str()),
+            ("id", id.as_str()),
+            ("cond", cond),
+            ("uid", "{uid}"),
+            ("cart", "{cart}"),
+        ]);
+        t.fill(key, &values)
+    };
     for pend in p.pending.values() {
-        calls.push(format!(
-            "{}: GET /v1/customers/{id}/orders (reconcile request {}){cond}",
-            c.key, pend.request_id
+        calls.push(line(
+            "dry_run.reconcile",
+            &[("request", pend.request_id.as_str())],
         ));
     }
     let todo = due::select(c, p, opts.today, opts.now);
     let groups = due::group(&todo.due, |_| false);
     if !todo.due.is_empty() {
-        calls.push(format!(
-            "{}: GET /v1/customers/{id}/subscriptions (what earlier runs bought, by the tag in the friendly name){cond}",
-            c.key
-        ));
+        calls.push(line("dry_run.subscriptions", &[]));
     }
     let item = |l: &&Line| {
         format!(
             "{} {} x{}",
             l.id,
-            l.target_offer_id.as_deref().unwrap_or("(no offer ID)"),
+            l.target_offer_id
+                .as_deref()
+                .unwrap_or(t.get("dry_run.no_offer_id")),
             l.target_seats
         )
     };
     for (_, why) in &groups.invalid {
-        calls.push(format!("{}: nothing bought: {why}", c.key));
+        calls.push(line("dry_run.nothing_bought", &[("why", why.as_str())]));
     }
     if !groups.order.is_empty() {
         totals.any_legacy = true;
-        calls.push(format!(
-            "{}: POST /v1/customers/{id}/orders [{}] (legacy offers: Partner Center refuses most new legacy purchases; a legacy add-on among them is a PATCH of its parent subscription's order instead){cond}",
-            c.key,
-            groups.order.iter().map(item).collect::<Vec<_>>().join("; ")
-        ));
+        let items = groups.order.iter().map(item).collect::<Vec<_>>().join("; ");
+        calls.push(line("dry_run.order", &[("items", &items)]));
     }
     if !groups.cart.is_empty() {
         let items: Vec<String> = groups
@@ -172,26 +191,21 @@ fn customer_calls(
                 format!("{} {term}/{billing}", item(l))
             })
             .collect();
-        calls.push(format!(
-            "{}: GET availabilities (once per product and market), POST /v1/customers/{id}/carts, POST …/carts/{{cart}}/checkout [{}]{cond}",
-            c.key,
-            items.join("; ")
-        ));
+        calls.push(line("dry_run.cart", &[("items", &items.join("; "))]));
     }
     for l in &todo.reassign {
         let left = l
             .licenses_to_reassign
             .saturating_sub(p.moved_for_line(&l.id));
-        calls.push(format!(
-            "{}: GET /v1/customers/{id}/subscribedskus, GET …/users (paged), GET …/users/{{uid}}/licenses per user, \
-             then POST …/users/{{uid}}/licenseupdates for {left} users of line {} (assign {}, remove {}): \
-             the first {left} by userPrincipalName holding {} and not {}{cond}",
-            c.key,
-            l.id,
-            l.to_sku.as_deref().unwrap_or("?"),
-            l.from_sku.as_deref().unwrap_or("?"),
-            l.from_sku.as_deref().unwrap_or("?"),
-            l.to_sku.as_deref().unwrap_or("?"),
+        let left = left.to_string();
+        calls.push(line(
+            "dry_run.reassign",
+            &[
+                ("left", &left),
+                ("line", &l.id),
+                ("to", l.to_sku.as_deref().unwrap_or("?")),
+                ("from", l.from_sku.as_deref().unwrap_or("?")),
+            ],
         ));
     }
     totals.calls += calls.len();
@@ -249,5 +263,40 @@ mod tests {
         let sha = dry_run_streaming(reader, &[], &opts, &mut out).unwrap();
         assert_eq!(sha, crate::fsx::sha256_hex(&bytes));
         assert_eq!(String::from_utf8(out).unwrap(), dry_run(&plan, &[], &opts));
+    }
+
+    #[test]
+    fn the_dry_run_follows_the_language_and_keeps_paths_and_ids() {
+        let plan = plan_with(2, 1, 0);
+        let mut opts = ApplyOptions {
+            today: plan.as_of,
+            now: true,
+            concurrency: 1,
+            only: vec![],
+            max_failures: 1,
+            invitations_path: PathBuf::from("invitations.csv"),
+            lang: crate::i18n::Lang::Ko,
+        };
+        let ko = dry_run(&plan, &[], &opts);
+        assert!(ko.contains("/licenseupdates("), "{ko}");
+        assert!(ko.contains("항목 c3-l1의 사용자 3명"), "{ko}");
+        assert!(ko.contains("POST …/carts/{cart}/checkout ["), "{ko}");
+        assert!(
+            ko.lines()
+                .last()
+                .unwrap()
+                .starts_with("시험 실행: 대상 고객 3곳"),
+            "{ko}"
+        );
+        opts.lang = crate::i18n::Lang::Ja;
+        let ja = dry_run(&plan, &[], &opts);
+        assert!(ja.contains("GET …/users/{uid}/licenses"), "{ja}");
+        assert!(
+            ja.lines()
+                .last()
+                .unwrap()
+                .starts_with("ドライ ラン: 対象の顧客 3 社"),
+            "{ja}"
+        );
     }
 }

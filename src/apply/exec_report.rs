@@ -55,8 +55,8 @@ struct JsonReport<'a> {
 
 /// Writes the report for `outcome` at `path`. The `.md` report's words follow `lang`;
 /// the `.json` and `.csv` reports are for scripts and spreadsheets: their field names
-/// and status codes are fixed (DESIGN §8), and their `next_step` is English in `.json`
-/// and in `lang` in `.csv`.
+/// and status codes are fixed (DESIGN §8), and their `next_step` and `done_this_run` are
+/// English in `.json` and in `lang` in `.csv`.
 pub fn write(outcome: &RunOutcome, path: &Path, lang: Lang) -> Result<(), ExecReportError> {
     let t = texts(lang);
     let render = |source: std::io::Error| ExecReportError::Render {
@@ -144,7 +144,7 @@ fn csv_bytes(rows: &[CustomerRow], t: &Texts) -> std::io::Result<Vec<u8>> {
             neutralise(r.customer_id.as_deref().unwrap_or("")),
             neutralise(r.name.as_deref().unwrap_or("")),
             r.status.as_str().to_string(),
-            neutralise(&r.done_this_run.join("; ")),
+            neutralise(&done_text(r, t)),
             neutralise(&r.next.text(t)),
             r.next_date.map(|d| d.to_string()).unwrap_or_default(),
             serde_json::to_value(r.waiting_on)?
@@ -165,6 +165,15 @@ fn csv_bytes(rows: &[CustomerRow], t: &Texts) -> std::io::Result<Vec<u8>> {
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error())
+}
+
+/// What the run did for `r`, in the language of `t`.
+fn done_text(r: &CustomerRow, t: &Texts) -> String {
+    r.done_this_run
+        .iter()
+        .map(|d| d.text(t))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn md_cell(s: &str) -> String {
@@ -290,7 +299,7 @@ fn markdown(o: &RunOutcome, t: &Texts) -> String {
             md_cell(&r.key),
             md_cell(r.name.as_deref().unwrap_or("")),
             md_cell(r.status.label(t)),
-            md_cell(&r.done_this_run.join("; ")),
+            md_cell(&done_text(r, t)),
             md_cell(&r.next.text(t)),
             r.next_date.map(|d| t.date(d)).unwrap_or_default()
         ));
@@ -410,6 +419,60 @@ mod tests {
         assert!(
             text.contains("고객이 재판매인 관계 요청을 수락해야 합니다"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn what_the_run_did_is_said_in_the_report_language() {
+        use crate::apply::status::{Done, Purchase};
+        let mut o = outcome();
+        o.rows[0].done_this_run = vec![
+            Done::RelationshipAccepted,
+            Done::Bought {
+                how: Purchase::CheckedOut,
+                lines: vec!["c1-l1".into(), "c1-l2".into()],
+                order: "ord-7".into(),
+                reconciled: false,
+            },
+            Done::MovedUsers(vec!["a@x.example".into(), "b@x.example".into()]),
+        ];
+        let en = markdown(&o, texts(Lang::En));
+        assert!(
+            en.contains(
+                "| relationship accepted; checked out c1-l1, c1-l2 (order ord-7); moved 2 users to the new SKU: a@x.example, b@x.example |"
+            ),
+            "{en}"
+        );
+        let ko = markdown(&o, texts(Lang::Ko));
+        assert!(
+            ko.contains(
+                "| 재판매인 관계 수락됨; c1-l1, c1-l2 체크아웃함(주문 ord-7); 사용자 2명을 새 SKU로 옮김: a@x.example, b@x.example |"
+            ),
+            "{ko}"
+        );
+        let ja = markdown(&o, texts(Lang::Ja));
+        assert!(
+            ja.contains(
+                "| 再販業者関係の承認を確認; c1-l1, c1-l2 をチェックアウト (注文 ord-7); 2 人のユーザーを新しい SKU に移動: a@x.example, b@x.example |"
+            ),
+            "{ja}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("r.csv");
+        write(&o, &csv, Lang::Ja).unwrap();
+        let text = std::fs::read_to_string(&csv).unwrap();
+        assert!(
+            text.contains("c1-l1, c1-l2 をチェックアウト (注文 ord-7)"),
+            "{text}"
+        );
+        // JSON is for scripts: the English text, as before.
+        let json = dir.path().join("r.json");
+        write(&o, &json, Lang::Ko).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert_eq!(
+            doc["customers"][0]["done_this_run"][1],
+            "checked out c1-l1, c1-l2 (order ord-7)"
         );
     }
 }

@@ -20,7 +20,7 @@ use super::client::ApiError;
 use super::journal::{Action, Event, State};
 use super::pc;
 use super::run::{Ctx, Halt, fail_event, plan_error, request_id, task_id};
-use super::status::Progress;
+use super::status::{Done, Progress};
 use crate::model::{Customer, Line, TaskKind};
 
 /// One planned move of one line: from → to, at most `limit` more users.
@@ -106,7 +106,7 @@ async fn blocked(
     if let Err(h) = ctx.record(e).await {
         return h;
     }
-    ctx.did(&c.key, format!("blocked: {note}"));
+    ctx.did(&c.key, Done::Blocked(note));
     Halt::Customer
 }
 
@@ -240,7 +240,11 @@ pub(crate) async fn reassign(
                 ctx.record(e).await?;
                 ctx.did(
                     &c.key,
-                    format!("waiting for seats of {offer} ({free} free of {users} needed)"),
+                    Done::WaitingForSeats {
+                        offer: offer.to_string(),
+                        free,
+                        users: *users,
+                    },
                 );
                 return Ok(());
             }
@@ -361,7 +365,7 @@ pub(crate) async fn reassign(
     e.users_remaining = Some(0);
     ctx.record(e).await?;
     if moved == 0 {
-        ctx.did(&c.key, "licences: nobody left to move".into());
+        ctx.did(&c.key, Done::NobodyLeftToMove);
     }
     Ok(())
 }
@@ -422,27 +426,13 @@ fn stops_the_licence_moves(e: &ApiError) -> bool {
 
 fn report_moved(ctx: &Ctx<'_>, c: &Customer, names: &[String]) {
     if !names.is_empty() {
-        ctx.did(
-            &c.key,
-            format!(
-                "moved {} users to the new SKU: {}",
-                names.len(),
-                names.join(", ")
-            ),
-        );
+        ctx.did(&c.key, Done::MovedUsers(names.to_vec()));
     }
 }
 
 fn report_failed_users(ctx: &Ctx<'_>, c: &Customer, users: &[String]) {
     if !users.is_empty() {
-        ctx.did(
-            &c.key,
-            format!(
-                "{} users could not be moved (see the journal): {}",
-                users.len(),
-                users.join(", ")
-            ),
-        );
+        ctx.did(&c.key, Done::UsersNotMoved(users.to_vec()));
     }
 }
 

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::client::{ApiError, Client, ErrorKind, Repeat};
 use super::due;
 use super::licenses::missing_role_note;
-use crate::i18n::{Lang, display_width, pad, texts};
+use crate::i18n::{Lang, Texts, display_width, pad, texts};
 use crate::model::{LicenseAction, Plan};
 
 /// How a check came out.
@@ -61,9 +61,22 @@ pub struct Check {
     /// The failed call in full (HTTP status, code, request ID), when one failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The i18n keys of `detail` and `hint` when they are cspmove's own words (not
+    /// Partner Center's), so the table can say them in its language; `detail` and
+    /// `hint` hold them in English (JSON, and `apply`'s messages).
+    #[serde(skip)]
+    words: Words,
+}
+
+/// The i18n keys (and placeholder values) of a check's own detail and hint.
+#[derive(Debug, Clone, Default)]
+struct Words {
+    detail: Option<(&'static str, Vec<(&'static str, String)>)>,
+    hint: Option<&'static str>,
 }
 
 impl Check {
+    #[cfg(test)]
     fn ok(check: &'static str, subject: &str, detail: impl Into<String>) -> Check {
         Check {
             check,
@@ -73,6 +86,58 @@ impl Check {
             hint: String::new(),
             stops_run: false,
             error: None,
+            words: Words::default(),
+        }
+    }
+
+    /// A check whose detail (and hint) are cspmove's words: the i18n key `detail` filled
+    /// with `values`, and the key `hint`; kept in English in `detail` and `hint`.
+    fn said(
+        check: &'static str,
+        subject: &str,
+        verdict: Verdict,
+        detail: &'static str,
+        values: &[(&'static str, &str)],
+        hint: Option<&'static str>,
+    ) -> Check {
+        let values: Vec<(&'static str, String)> =
+            values.iter().map(|(n, v)| (*n, v.to_string())).collect();
+        let mut c = Check {
+            check,
+            subject: subject.to_string(),
+            verdict,
+            detail: String::new(),
+            hint: String::new(),
+            stops_run: false,
+            error: None,
+            words: Words {
+                detail: Some((detail, values)),
+                hint,
+            },
+        };
+        let en = texts(Lang::En);
+        c.detail = c.detail_in(en);
+        c.hint = c.hint_in(en);
+        c
+    }
+
+    /// `detail` in the language of `t` (as it is when it came from Partner Center).
+    fn detail_in(&self, t: &Texts) -> String {
+        match &self.words.detail {
+            Some((key, values)) => {
+                let values: Vec<(&str, &str)> =
+                    values.iter().map(|(n, v)| (*n, v.as_str())).collect();
+                t.fill(key, &values)
+            }
+            None => self.detail.clone(),
+        }
+    }
+
+    /// `hint` in the language of `t` (as it is when it came from Partner Center).
+    fn hint_in(&self, t: &Texts) -> String {
+        match self.words.hint {
+            Some(key) => t.get(key).to_string(),
+            None => self.hint.clone(),
         }
     }
 
@@ -95,6 +160,7 @@ impl Check {
             hint: e.hint.clone(),
             stops_run: e.is_fatal(),
             error: Some(e.to_string()),
+            words: Words::default(),
         }
     }
 }
@@ -117,9 +183,9 @@ impl Preflight {
         self.checks.iter().any(|c| c.verdict == Verdict::Fail)
     }
 
-    /// The table `cspmove doctor` prints, its headings and verdict line in `lang`
-    /// (columns line up by display width). Details and hints are English: they come
-    /// from the checks and from Partner Center's answers.
+    /// The table `cspmove doctor` prints, in `lang` (columns line up by display width):
+    /// headings, verdict line, and the checks' own details and hints; what came from
+    /// Partner Center's answers (descriptions, hints of failed calls) stays as it came.
     pub fn render_text(&self, lang: Lang) -> String {
         let t = texts(lang);
         let heading = |key: &str| t.get(key).to_string();
@@ -158,7 +224,7 @@ impl Preflight {
                 pad(c.check, w_check),
                 pad(&c.subject, w_subject),
                 pad(c.verdict.as_str(), w_result),
-                c.detail
+                c.detail_in(t)
             ));
             if !c.hint.is_empty() && c.verdict != Verdict::Ok {
                 out.push_str(&format!(
@@ -166,7 +232,7 @@ impl Preflight {
                     pad("", w_check),
                     pad("", w_subject),
                     pad("", w_result),
-                    c.hint
+                    c.hint_in(t)
                 ));
             }
         }
@@ -189,15 +255,17 @@ impl Preflight {
 /// The failed MFA check: the partner user behind the token did not sign in with MFA
 /// (partner-center-api.md §11), and every App+User call would be refused.
 fn no_mfa(endpoint: &str, error: Option<String>) -> Check {
-    Check {
-        check: "mfa",
-        subject: endpoint.to_string(),
-        verdict: Verdict::Fail,
-        detail: "the partner user did not sign in with multi-factor authentication: Partner Center refuses App+User calls from this token (401 900421)".into(),
-        hint: "sign in with multi-factor authentication: consent again with MFA, then set the new CSPMOVE_REFRESH_TOKEN or CSPMOVE_TOKEN (docs/apply.md)".into(),
-        stops_run: true,
-        error,
-    }
+    let mut c = Check::said(
+        "mfa",
+        endpoint,
+        Verdict::Fail,
+        "preflight.no_mfa",
+        &[],
+        Some("preflight.no_mfa_hint"),
+    );
+    c.stops_run = true;
+    c.error = error;
+    c
 }
 
 /// The endpoint, token-kind and MFA checks (3 calls). `apply` runs these at its start.
@@ -205,18 +273,24 @@ pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
     let mut p = Preflight::default();
     // 1. The endpoint answers and takes the token (a read every token kind may make).
     match client.get("/v1/customers?size=1").await {
-        Ok(_) => p.checks.push(Check::ok(
+        Ok(_) => p.checks.push(Check::said(
             "endpoint",
             endpoint,
-            "answers, and accepts the token",
+            Verdict::Ok,
+            "preflight.endpoint_ok",
+            &[],
+            None,
         )),
         Err(e) if e.kind == ErrorKind::Mfa => {
             // 401 900421: the endpoint answered and knows the token, whose user did not
             // sign in with MFA. Say that, under the check it belongs to.
-            p.checks.push(Check::ok(
+            p.checks.push(Check::said(
                 "endpoint",
                 endpoint,
-                "answers (and refuses the token for want of MFA, below)",
+                Verdict::Ok,
+                "preflight.endpoint_mfa",
+                &[],
+                None,
             ));
             p.checks.push(no_mfa(endpoint, Some(e.to_string())));
             return p;
@@ -231,16 +305,24 @@ pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
     }
     // 2. The token's kind: the relationship link is App+User only (§1).
     match client.get("/v1/customers/relationshiprequests").await {
-        Ok(_) => p.checks.push(Check::ok(
+        Ok(_) => p.checks.push(Check::said(
             "token",
             endpoint,
-            "App+User token (can fetch the relationship link and change licences)",
+            Verdict::Ok,
+            "preflight.app_user_token",
+            &[],
+            None,
         )),
         Err(e) if e.kind == ErrorKind::UserOperations => {
-            let mut c = Check::failed("token", endpoint, &e);
-            c.detail = "an app-only token: it cannot do user operations (the relationship link, reading or changing licences)".into();
-            c.hint = "use an App+User token (Secure Application Model: CSPMOVE_REFRESH_TOKEN with the app's ID and secret, or CSPMOVE_TOKEN); see docs/apply.md".into();
-            c.error = None;
+            let mut c = Check::said(
+                "token",
+                endpoint,
+                Verdict::Fail,
+                "preflight.app_only_token",
+                &[],
+                Some("preflight.app_only_token_hint"),
+            );
+            c.stops_run = e.is_fatal();
             p.checks.push(c);
             return p;
         }
@@ -264,21 +346,23 @@ pub async fn token_checks(client: &Client, endpoint: &str) -> Preflight {
         .await;
     match answer {
         Ok(v) => match v.get("isMfaCompliant").and_then(serde_json::Value::as_bool) {
-            Some(true) => p.checks.push(Check::ok(
+            Some(true) => p.checks.push(Check::said(
                 "mfa",
                 endpoint,
-                "the token carries the MFA claim",
+                Verdict::Ok,
+                "preflight.mfa_ok",
+                &[],
+                None,
             )),
             Some(false) => p.checks.push(no_mfa(endpoint, None)),
-            None => p.checks.push(Check {
-                check: "mfa",
-                subject: endpoint.to_string(),
-                verdict: Verdict::Warn,
-                detail: "the endpoint did not say whether the token carries the MFA claim (no isMfaCompliant in the answer)".into(),
-                hint: "if App+User calls fail with 401 900421, sign in with multi-factor authentication".into(),
-                stops_run: false,
-                error: None,
-            }),
+            None => p.checks.push(Check::said(
+                "mfa",
+                endpoint,
+                Verdict::Warn,
+                "preflight.mfa_unknown",
+                &[],
+                Some("preflight.mfa_unknown_hint"),
+            )),
         },
         Err(e) => p.checks.push(Check::failed("mfa", endpoint, &e)),
     }
@@ -319,15 +403,14 @@ pub async fn role_checks(client: &Client, plan: &Plan, p: &mut Preflight) {
                         .is_some_and(|(a, b)| a.eq_ignore_ascii_case(b)))
         });
         let Some(tenant) = tenant.filter(|t| due::is_guid(&t.id)) else {
-            p.checks.push(Check {
-                check: "roles",
-                subject: c.key.clone(),
-                verdict: Verdict::Warn,
-                detail: "not in the partner's customer list yet (has not accepted): roles cannot be checked".into(),
-                hint: String::new(),
-                stops_run: false,
-                error: None,
-            });
+            p.checks.push(Check::said(
+                "roles",
+                &c.key,
+                Verdict::Warn,
+                "preflight.not_accepted",
+                &[],
+                None,
+            ));
             continue;
         };
         let path = format!(
@@ -335,20 +418,27 @@ pub async fn role_checks(client: &Client, plan: &Plan, p: &mut Preflight) {
             super::client::seg(&tenant.id)
         );
         match client.get(&path).await {
-            Ok(_) => p.checks.push(Check::ok(
+            Ok(_) => p.checks.push(Check::said(
                 "roles",
                 &c.key,
-                "users can be read (licence changes need License Administrator or User Administrator)",
+                Verdict::Ok,
+                "preflight.users_readable",
+                &[],
+                None,
             )),
-            Err(e) if e.is_missing_role() => p.checks.push(Check {
-                check: "roles",
-                subject: c.key.clone(),
-                verdict: Verdict::Fail,
-                detail: format!("HTTP 403 on {}: no GDAP role in this tenant", e.call),
-                hint: missing_role_note(&e),
-                stops_run: false,
-                error: None,
-            }),
+            Err(e) if e.is_missing_role() => {
+                let mut check = Check::said(
+                    "roles",
+                    &c.key,
+                    Verdict::Fail,
+                    "preflight.no_role",
+                    &[("call", &e.call)],
+                    None,
+                );
+                // The roles to ask for, as the run's journal note says them.
+                check.hint = missing_role_note(&e);
+                p.checks.push(check);
+            }
             Err(e) => {
                 let fatal = e.is_fatal();
                 p.checks.push(Check::failed("roles", &c.key, &e));
@@ -411,5 +501,39 @@ mod table_tests {
                 .render_text(Lang::Ja)
                 .ends_with("すべてのチェックに合格しました: 実行を開始できます\n")
         );
+    }
+
+    #[test]
+    fn the_checks_own_words_follow_the_language_and_stay_english_in_json() {
+        let report = Preflight {
+            checks: vec![
+                Check::said(
+                    "endpoint",
+                    "https://api.example",
+                    Verdict::Ok,
+                    "preflight.endpoint_ok",
+                    &[],
+                    None,
+                ),
+                no_mfa("https://api.example", None),
+            ],
+        };
+        assert_eq!(report.checks[0].detail, "answers, and accepts the token");
+        assert!(
+            report.checks[1]
+                .hint
+                .starts_with("sign in with multi-factor")
+        );
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.contains("the partner user did not sign in"), "{json}");
+        let en = report.render_text(Lang::En);
+        assert!(en.contains("answers, and accepts the token\n"), "{en}");
+        let ko = report.render_text(Lang::Ko);
+        assert!(ko.contains("응답하며 토큰을 받아들입니다"), "{ko}");
+        assert!(ko.contains("→ 다단계 인증으로 로그인하세요"), "{ko}");
+        assert!(ko.contains("(401 900421)"), "{ko}");
+        let ja = report.render_text(Lang::Ja);
+        assert!(ja.contains("応答し、トークンを受け入れます"), "{ja}");
+        assert!(ja.contains("多要素認証でサインインしていません"), "{ja}");
     }
 }

@@ -27,7 +27,7 @@ use super::error::{ApplyError, StopReason};
 use super::invitations::{self, Invitation};
 use super::journal::{Action, Event, GroupCommit, Journal, JournalError, State};
 use super::progress::Observer;
-use super::status::{self, CustomerRow, Progress};
+use super::status::{self, CustomerRow, Done, Progress};
 use crate::i18n::Lang;
 use crate::model::{Customer, Line, PlanReader, TaskKind};
 
@@ -105,7 +105,7 @@ pub(crate) struct Ctx<'o> {
     stop_reason: Mutex<Option<StopReason>>,
     pub orders_placed: AtomicU64,
     pub users_moved: AtomicU64,
-    done: Mutex<HashMap<String, Vec<String>>>,
+    done: Mutex<HashMap<String, Vec<Done>>>,
     pub observer: &'o dyn Observer,
     /// Legacy add-on offers (lower case) and the base offers they require, read once per
     /// run from `GET /v1/offers/{id}` for every legacy offer about to be ordered.
@@ -174,8 +174,9 @@ impl Ctx<'_> {
         self.addon_prerequisites(offer_id).is_some()
     }
 
-    /// Notes what this run did for a customer (the summary and the execution report).
-    pub fn did(&self, customer: &str, what: String) {
+    /// Notes what this run did for a customer (the execution report, which puts it into
+    /// words in its language).
+    pub fn did(&self, customer: &str, what: Done) {
         self.done
             .lock()
             .expect("done lock")
@@ -386,7 +387,7 @@ pub async fn execute(
             learnt.push(e);
             p.accepted = Some(true);
             p.tenant_id = Some(pc.id.clone());
-            ctx.did(&c.key, "relationship accepted".into());
+            ctx.did(&c.key, Done::RelationshipAccepted);
         }
         let p = progress.remove(&c.key).unwrap_or_default();
         let todo = due::select(&c, &p, opts.today, opts.now);
@@ -455,7 +456,7 @@ pub async fn execute(
                     let mut e = Event::new(&c.key, Action::Invitation, State::Succeeded);
                     e.note = Some(format!("listed in {}", opts.invitations_path.display()));
                     invited.push(e);
-                    ctx.did(&c.key, "invitation listed".into());
+                    ctx.did(&c.key, Done::InvitationListed);
                 }
                 record_or_fail(&ctx, invited).await?;
                 invitations_written = Some((opts.invitations_path.clone(), listed));

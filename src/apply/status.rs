@@ -137,6 +137,118 @@ impl NextStep {
     }
 }
 
+/// How a purchase went through, for [`Done::Bought`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purchase {
+    /// A legacy order (`POST …/orders`).
+    Ordered,
+    /// A new-commerce cart checkout.
+    CheckedOut,
+    /// A legacy add-on added to its parent subscription's order.
+    AddedToOrder,
+}
+
+/// One thing a run did for a customer, kept as data and put into words where the
+/// execution report is written ([`Done::text`]), like [`NextStep`]. Offer, line, order
+/// and subscription IDs and user names are data; a `Blocked` note comes from the
+/// journal, as it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Done {
+    RelationshipAccepted,
+    InvitationListed,
+    Blocked(String),
+    WaitingForSeats {
+        offer: String,
+        free: u64,
+        users: u64,
+    },
+    NobodyLeftToMove,
+    MovedUsers(Vec<String>),
+    UsersNotMoved(Vec<String>),
+    ReconciledOrder(String),
+    AlreadyBought {
+        line: String,
+        subscription: String,
+    },
+    FoundEarlierOrder {
+        order: String,
+        lines: Vec<String>,
+    },
+    Bought {
+        how: Purchase,
+        lines: Vec<String>,
+        order: String,
+        /// The order went through despite a failed answer.
+        reconciled: bool,
+    },
+}
+
+impl Done {
+    pub fn text(&self, t: &Texts) -> String {
+        match self {
+            Done::RelationshipAccepted => t.get("done.relationship_accepted").to_string(),
+            Done::InvitationListed => t.get("done.invitation_listed").to_string(),
+            Done::Blocked(note) => t.fill("done.blocked", &[("note", note)]),
+            Done::WaitingForSeats { offer, free, users } => t.fill(
+                "done.waiting_for_seats",
+                &[
+                    ("offer", offer),
+                    ("free", &free.to_string()),
+                    ("users", &users.to_string()),
+                ],
+            ),
+            Done::NobodyLeftToMove => t.get("done.nobody_left_to_move").to_string(),
+            Done::MovedUsers(users) => t.fill(
+                "done.moved_users",
+                &[
+                    ("count", &users.len().to_string()),
+                    ("users", &users.join(", ")),
+                ],
+            ),
+            Done::UsersNotMoved(users) => t.fill(
+                "done.users_not_moved",
+                &[
+                    ("count", &users.len().to_string()),
+                    ("users", &users.join(", ")),
+                ],
+            ),
+            Done::ReconciledOrder(order) => t.fill("done.reconciled_order", &[("order", order)]),
+            Done::AlreadyBought { line, subscription } => t.fill(
+                "done.already_bought",
+                &[("line", line), ("subscription", subscription)],
+            ),
+            Done::FoundEarlierOrder { order, lines } => t.fill(
+                "done.found_earlier_order",
+                &[("order", order), ("lines", &lines.join(", "))],
+            ),
+            Done::Bought {
+                how,
+                lines,
+                order,
+                reconciled,
+            } => {
+                let key = match (how, reconciled) {
+                    (Purchase::Ordered, false) => "done.ordered",
+                    (Purchase::Ordered, true) => "done.ordered_reconciled",
+                    (Purchase::CheckedOut, false) => "done.checked_out",
+                    (Purchase::CheckedOut, true) => "done.checked_out_reconciled",
+                    (Purchase::AddedToOrder, false) => "done.added_to_order",
+                    (Purchase::AddedToOrder, true) => "done.added_to_order_reconciled",
+                };
+                t.fill(key, &[("lines", &lines.join(", ")), ("order", order)])
+            }
+        }
+    }
+}
+
+/// In JSON (the execution report's `.json`, for scripts) a done entry is its English
+/// text, as before it was data.
+impl Serialize for Done {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text(texts(Lang::En)))
+    }
+}
+
 /// Who or what the customer's next step waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -412,9 +524,10 @@ pub struct CustomerRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_date: Option<NaiveDate>,
     pub waiting_on: WaitingOn,
-    /// What this run did (execution report only).
+    /// What this run did (execution report only), as data: English in `.json`, in the
+    /// report's language in `.md` and `.csv`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub done_this_run: Vec<String>,
+    pub done_this_run: Vec<Done>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,
 }

@@ -1,9 +1,10 @@
 //! Every human text cspmove prints or writes, in English, Korean and Japanese: report
 //! headings and labels, task descriptions, warnings, rejection messages and the summary
-//! `cspmove plan` prints, and `apply`'s texts: the execution report, the `note` of
-//! invitations.csv, the `status` table and next steps, the `doctor` table and the summary
-//! `apply` prints (keys `exec_report.*`, `invitation_csv.*`, `apply_status.*`, `next_step.*`,
-//! `doctor.*`, `apply_summary.*`).
+//! `cspmove plan` prints, and `apply`'s texts: the execution report and what a run did
+//! for each customer, the `note` of invitations.csv, the `status` table and next steps,
+//! the `doctor` table and its checks' details, the `--dry-run` listing and the summary
+//! `apply` prints (keys `exec_report.*`, `done.*`, `invitation_csv.*`, `apply_status.*`,
+//! `next_step.*`, `doctor.*`, `preflight.*`, `dry_run.*`, `apply_summary.*`).
 //!
 //! The texts live in data files, one per language (`src/i18n/en.json`, `ko.json`,
 //! `ja.json`), compiled into the binary with `include_str!` and parsed once. This module

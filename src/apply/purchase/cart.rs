@@ -21,7 +21,7 @@ use crate::apply::client::{ApiError, ErrorKind, hint_for};
 use crate::apply::journal::{Action, Event, State};
 use crate::apply::pc;
 use crate::apply::run::{Ctx, Halt, fail_event, plan_error, request_id, task_id};
-use crate::apply::status::{PendingPurchase, lines_key};
+use crate::apply::status::{Done, PendingPurchase, Purchase, lines_key};
 use crate::model::{Customer, Line, TaskKind};
 
 /// Availabilities read in this run, by (product, SKU, country), lower case.
@@ -271,7 +271,7 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
         cart_id: Some(cart_id.clone()),
         started: started_at,
     };
-    let mut attempts = Attempts::new(ctx, buy, now, "checked out");
+    let mut attempts = Attempts::new(ctx, buy, now, Purchase::CheckedOut);
     for _round in Attempts::rounds() {
         match ctx.client.checkout(buy.tenant_id, &cart_id, rid).await {
             Ok(result) => {
@@ -338,7 +338,12 @@ async fn partly_failed(
         ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
         ctx.did(
             &c.key,
-            format!("checked out {} (order {order_id})", order_lines.join(", ")),
+            Done::Bought {
+                how: Purchase::CheckedOut,
+                lines: order_lines.clone(),
+                order: order_id.to_string(),
+                reconciled: false,
+            },
         );
     }
     if !split.failed.is_empty() {

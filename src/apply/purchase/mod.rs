@@ -21,7 +21,7 @@ use super::journal::{Action, Event, State};
 use super::pc;
 use super::reconcile::reconcile;
 use super::run::{Ctx, Halt, Work, fail_event, plan_error};
-use super::status::{PendingPurchase, lines_key};
+use super::status::{Done, PendingPurchase, Purchase, lines_key};
 use crate::model::{Customer, Line};
 
 /// Rounds of one purchase under the same request ID (or cart) before it is left pending.
@@ -61,7 +61,7 @@ pub(crate) async fn provision(
                     provisioned.insert(l.clone(), order_id.clone());
                 }
                 claimed.push(order_id.clone());
-                ctx.did(&c.key, format!("reconciled order {order_id}"));
+                ctx.did(&c.key, Done::ReconciledOrder(order_id.clone()));
             }
             None => {
                 let due_ids: HashSet<&str> = w.todo.due.iter().map(|l| l.id.as_str()).collect();
@@ -127,10 +127,10 @@ pub(crate) async fn provision(
             claimed.push(order_id);
             ctx.did(
                 &c.key,
-                format!(
-                    "{} already bought (subscription {}), not bought again",
-                    l.id, s.id
-                ),
+                Done::AlreadyBought {
+                    line: l.id.clone(),
+                    subscription: s.id.clone(),
+                },
             );
         }
     }
@@ -370,8 +370,8 @@ pub(crate) struct Attempts<'a, 'o> {
     /// The purchase as the journal knows it: lines, request ID, cart.
     now: PendingPurchase,
     claimed: &'a [String],
-    /// What buying is called in progress lines: "ordered", "checked out".
-    what: &'static str,
+    /// How this purchase buys (an order, a checkout), for what the run did.
+    what: Purchase,
     /// An attempt (in this run or an earlier one) may have gone through.
     pub was_ambiguous: bool,
     /// This purchase was sent by an earlier run (resent now under the same request ID).
@@ -386,7 +386,7 @@ impl<'a, 'o> Attempts<'a, 'o> {
         ctx: &'a Ctx<'o>,
         buy: &'a Buy<'a>,
         now: PendingPurchase,
-        what: &'static str,
+        what: Purchase,
     ) -> Attempts<'a, 'o> {
         Attempts {
             ctx,
@@ -441,10 +441,10 @@ impl<'a, 'o> Attempts<'a, 'o> {
             self.ctx.record(e).await?;
             self.ctx.did(
                 &self.c.key,
-                format!(
-                    "found order {order_id} of an earlier run for {} (not a new order)",
-                    self.now.lines.join(", ")
-                ),
+                Done::FoundEarlierOrder {
+                    order: order_id.to_string(),
+                    lines: self.now.lines.clone(),
+                },
             );
             return Ok(order_id.to_string());
         }
@@ -455,11 +455,12 @@ impl<'a, 'o> Attempts<'a, 'o> {
         self.ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
         self.ctx.did(
             &self.c.key,
-            format!(
-                "{} {} (order {order_id})",
-                self.what,
-                self.now.lines.join(", "),
-            ),
+            Done::Bought {
+                how: self.what,
+                lines: self.now.lines.clone(),
+                order: order_id.to_string(),
+                reconciled: false,
+            },
         );
         Ok(order_id.to_string())
     }
@@ -489,11 +490,12 @@ impl<'a, 'o> Attempts<'a, 'o> {
                 ctx.orders_placed.fetch_add(1, Ordering::Relaxed);
                 ctx.did(
                     &c.key,
-                    format!(
-                        "{} {} (order {order_id}, reconciled)",
-                        self.what,
-                        self.now.lines.join(", ")
-                    ),
+                    Done::Bought {
+                        how: self.what,
+                        lines: self.now.lines.clone(),
+                        order: order_id.to_string(),
+                        reconciled: true,
+                    },
                 );
                 return Ok(Some(order_id));
             }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::{Attempts, Buy, purchase_event};
 use crate::apply::journal::{Action, State};
 use crate::apply::run::{Ctx, Halt, plan_error, request_id, task_id};
-use crate::apply::status::{PendingPurchase, lines_key};
+use crate::apply::status::{PendingPurchase, Purchase, lines_key};
 use crate::model::TaskKind;
 
 /// Buys `buy.lines` (legacy offers, no add-on) in one new order.
@@ -59,7 +59,7 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
         cart_id: None,
         started: Some(started_at),
     };
-    let mut attempts = Attempts::new(ctx, buy, now, "ordered");
+    let mut attempts = Attempts::new(ctx, buy, now, Purchase::Ordered);
     for _round in Attempts::rounds() {
         match ctx.client.create_order(buy.tenant_id, &body, rid).await {
             Ok(order) => return attempts.bought(&order).await,
@@ -187,7 +187,7 @@ pub(crate) async fn patch(
         cart_id: None,
         started: Some(started_at),
     };
-    let mut attempts = Attempts::new(ctx, buy, now, "added to order");
+    let mut attempts = Attempts::new(ctx, buy, now, Purchase::AddedToOrder);
     for _round in Attempts::rounds() {
         match ctx
             .client
