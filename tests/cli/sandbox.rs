@@ -2428,6 +2428,10 @@ async fn sigkill_during_a_burst_keeps_every_answered_change_and_nothing_else() {
     let answered_orders = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let answered_swaps = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // The second half of the burst leaves only once the first has been partly answered,
+    // right before the kill: however fast or loaded the machine, the kill lands while
+    // requests are in flight.
+    let second_half = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
     let mut tasks = Vec::new();
     for n in 0..300usize {
         let (http, base, token) = (c.http.clone(), c.base.clone(), c.token.clone());
@@ -2436,10 +2440,16 @@ async fn sigkill_during_a_burst_keeps_every_answered_change_and_nothing_else() {
             answered_swaps.clone(),
             count.clone(),
         );
+        let gate = second_half.clone();
         let id = id.clone();
         let user = users[n % users.len()].clone();
         let n_users = users.len();
         tasks.push(tokio::spawn(async move {
+            let _permit = if n >= 150 {
+                Some(gate.acquire().await.expect("gate open"))
+            } else {
+                None
+            };
             let rid = format!("burst-{n}");
             let (path, body) = if n % 3 == 0 && n / 3 < n_users {
                 (
@@ -2482,6 +2492,8 @@ async fn sigkill_during_a_burst_keeps_every_answered_change_and_nothing_else() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
+    second_half.add_permits(150);
+    tokio::task::yield_now().await;
     sb.child.kill().unwrap();
     sb.child.wait().unwrap();
     for t in tasks {
