@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use super::catalog::{Catalog, LegacyOffer, NceSku, is_guid, offers_term};
 use super::requests::{
-    AgreementRequest, CartLineRequest, CartRequest, ClockRequest, LicenseUpdate, OrderRequest,
-    SubscriptionPatch,
+    AgreementRequest, CartLineRequest, CartRequest, ClockRequest, LicenseUpdate, OrderLineRequest,
+    OrderRequest, SubscriptionPatch,
 };
 use super::state::{Cart, CartLine, Change, Order, OrderLine, SandboxState, Subscription, Tenant};
 use super::wire::{ApiError, enum_key, new_guid, new_order_id_nce, ts};
@@ -81,6 +81,56 @@ fn offer_no_longer_available(offer: &LegacyOffer, cat: &Catalog) -> ApiError {
             .with_data(format!("availabilityId : {}", sku.availability_id));
     }
     err
+}
+
+/// The subscription and order line a legacy order (new or patched) creates for one
+/// requested line: active, `P1Y`, ending twelve months from `now` at midnight.
+fn legacy_line(
+    line: &OrderLineRequest,
+    offer: &LegacyOffer,
+    order_id: &str,
+    billing_cycle: &str,
+    number: i64,
+    now: DateTime<Utc>,
+) -> (Subscription, OrderLine) {
+    let end = (now.date_naive() + Months::new(12))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let sid = new_guid();
+    let sub = Subscription {
+        id: sid.clone(),
+        offer_id: offer.id.clone(),
+        offer_name: offer.name.clone(),
+        friendly_name: line
+            .friendly_name
+            .clone()
+            .unwrap_or_else(|| offer.name.clone()),
+        quantity: line.quantity as u64,
+        min_quantity: offer.min_quantity,
+        max_quantity: offer.max_quantity,
+        sku_id: offer.sku_id.to_ascii_lowercase(),
+        status: "active".into(),
+        auto_renew_enabled: true,
+        billing_cycle: billing_cycle.to_string(),
+        term_duration: "P1Y".into(),
+        order_id: order_id.to_string(),
+        parent_subscription_id: line.parent_subscription_id.clone(),
+        creation_date: now,
+        commitment_end_date: end,
+        nce: false,
+        revision: 0,
+    };
+    let order_line = OrderLine {
+        line_item_number: number,
+        offer_id: offer.id.clone(),
+        subscription_id: Some(sid),
+        friendly_name: line.friendly_name.clone(),
+        quantity: line.quantity as u64,
+        term_duration: None,
+        parent_subscription_id: line.parent_subscription_id.clone(),
+    };
+    (sub, order_line)
 }
 
 impl SandboxState {
@@ -247,46 +297,13 @@ impl SandboxState {
         }
 
         let order_id = new_guid();
-        let end = (now.date_naive() + Months::new(12))
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc();
         let mut subs = Vec::new();
         let mut order_lines = Vec::new();
         for (line, offer) in req.lines.iter().zip(&offers) {
-            let sid = new_guid();
-            subs.push(Subscription {
-                id: sid.clone(),
-                offer_id: offer.id.clone(),
-                offer_name: offer.name.clone(),
-                friendly_name: line
-                    .friendly_name
-                    .clone()
-                    .unwrap_or_else(|| offer.name.clone()),
-                quantity: line.quantity as u64,
-                min_quantity: offer.min_quantity,
-                max_quantity: offer.max_quantity,
-                sku_id: offer.sku_id.to_ascii_lowercase(),
-                status: "active".into(),
-                auto_renew_enabled: true,
-                billing_cycle: req.billing_cycle.clone(),
-                term_duration: "P1Y".into(),
-                order_id: order_id.clone(),
-                parent_subscription_id: line.parent_subscription_id.clone(),
-                creation_date: now,
-                commitment_end_date: end,
-                nce: false,
-                revision: 0,
-            });
-            order_lines.push(OrderLine {
-                line_item_number: line.number,
-                offer_id: offer.id.clone(),
-                subscription_id: Some(sid),
-                friendly_name: line.friendly_name.clone(),
-                quantity: line.quantity as u64,
-                term_duration: None,
-                parent_subscription_id: line.parent_subscription_id.clone(),
-            });
+            let (sub, order_line) =
+                legacy_line(line, offer, &order_id, &req.billing_cycle, line.number, now);
+            subs.push(sub);
+            order_lines.push(order_line);
         }
         order_lines.sort_by_key(|l| l.line_item_number);
         let order = Order {
@@ -398,10 +415,6 @@ impl SandboxState {
             }
             offers.push(offer);
         }
-        let end = (now.date_naive() + Months::new(12))
-            .and_hms_opt(0, 0, 0)
-            .expect("midnight")
-            .and_utc();
         let first_number = order
             .line_items
             .iter()
@@ -413,39 +426,16 @@ impl SandboxState {
         let mut subs = Vec::new();
         let mut order_lines = Vec::new();
         for (i, (line, offer)) in req.lines.iter().zip(&offers).enumerate() {
-            let sid = new_guid();
-            subs.push(Subscription {
-                id: sid.clone(),
-                offer_id: offer.id.clone(),
-                offer_name: offer.name.clone(),
-                friendly_name: line
-                    .friendly_name
-                    .clone()
-                    .unwrap_or_else(|| offer.name.clone()),
-                quantity: line.quantity as u64,
-                min_quantity: offer.min_quantity,
-                max_quantity: offer.max_quantity,
-                sku_id: offer.sku_id.to_ascii_lowercase(),
-                status: "active".into(),
-                auto_renew_enabled: true,
-                billing_cycle: billing_cycle.clone(),
-                term_duration: "P1Y".into(),
-                order_id: order_id.clone(),
-                parent_subscription_id: line.parent_subscription_id.clone(),
-                creation_date: now,
-                commitment_end_date: end,
-                nce: false,
-                revision: 0,
-            });
-            order_lines.push(OrderLine {
-                line_item_number: first_number + i as i64,
-                offer_id: offer.id.clone(),
-                subscription_id: Some(sid),
-                friendly_name: line.friendly_name.clone(),
-                quantity: line.quantity as u64,
-                term_duration: None,
-                parent_subscription_id: line.parent_subscription_id.clone(),
-            });
+            let (sub, order_line) = legacy_line(
+                line,
+                offer,
+                &order_id,
+                &billing_cycle,
+                first_number + i as i64,
+                now,
+            );
+            subs.push(sub);
+            order_lines.push(order_line);
         }
         let tenant = self.related_mut(cid)?;
         let tid = tenant.id.clone();

@@ -219,7 +219,12 @@ fn status_json(wd: &Workdir) -> Value {
 }
 
 fn statuses(wd: &Workdir) -> BTreeMap<String, String> {
-    status_json(wd)["customers"]
+    domain_statuses(&status_json(wd))
+}
+
+/// Customer domain → status, from `status --format json` output.
+fn domain_statuses(v: &Value) -> BTreeMap<String, String> {
+    v["customers"]
         .as_array()
         .unwrap()
         .iter()
@@ -2029,18 +2034,7 @@ fn statuses_of(wd: &Workdir, journal: &str) -> BTreeMap<String, String> {
             "json",
         ])
         .expect_code(0);
-    let v: Value = serde_json::from_str(&out.stdout).expect("status JSON");
-    v["customers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["domain"].as_str().unwrap().to_string(),
-                c["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
+    domain_statuses(&serde_json::from_str(&out.stdout).expect("status JSON"))
 }
 
 #[test]

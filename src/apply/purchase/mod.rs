@@ -335,6 +335,16 @@ impl Buy<'_> {
     pub fn ids(&self) -> Vec<String> {
         self.lines.iter().map(|l| l.id.clone()).collect()
     }
+
+    /// The `MS-RequestId` of this purchase: the pending one's when it is sent again (so
+    /// a server that saw it dedups), else the stable ID of `action` at this generation.
+    pub fn request_id(&self, plan_sha256: &str, action: &str) -> uuid::Uuid {
+        let fresh = || super::run::request_id(plan_sha256, &self.c.key, action, self.generation);
+        match self.pending {
+            Some(p) => uuid::Uuid::parse_str(&p.request_id).unwrap_or_else(|_| fresh()),
+            None => fresh(),
+        }
+    }
 }
 
 /// An event about one purchase attempt: its plan lines, the `MS-RequestId` it was sent

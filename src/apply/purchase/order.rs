@@ -14,11 +14,10 @@
 use std::collections::HashMap;
 
 use serde_json::json;
-use uuid::Uuid;
 
 use super::{Attempts, Buy, purchase_event};
 use crate::apply::journal::{Action, State};
-use crate::apply::run::{Ctx, Halt, plan_error, request_id, task_id};
+use crate::apply::run::{Ctx, Halt, plan_error, task_id};
 use crate::apply::status::{PendingPurchase, Purchase, lines_key};
 use crate::model::TaskKind;
 
@@ -27,18 +26,7 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
     let c = buy.c;
     let ids = buy.ids();
     let key = lines_key(&ids);
-    let fresh = || {
-        request_id(
-            &ctx.plan_sha256,
-            &c.key,
-            &format!("order:{key}"),
-            buy.generation,
-        )
-    };
-    let rid = match buy.pending {
-        Some(p) => Uuid::parse_str(&p.request_id).unwrap_or_else(|_| fresh()),
-        None => fresh(),
-    };
+    let rid = buy.request_id(&ctx.plan_sha256, &format!("order:{key}"));
     let body = json!({
         "referenceCustomerId": buy.tenant_id,
         "billingCycle": "monthly",
@@ -152,18 +140,7 @@ pub(crate) async fn patch(
     let c = buy.c;
     let ids = buy.ids();
     let key = lines_key(&ids);
-    let fresh = || {
-        request_id(
-            &ctx.plan_sha256,
-            &c.key,
-            &format!("addon:{order_id}:{key}"),
-            buy.generation,
-        )
-    };
-    let rid = match buy.pending {
-        Some(p) => Uuid::parse_str(&p.request_id).unwrap_or_else(|_| fresh()),
-        None => fresh(),
-    };
+    let rid = buy.request_id(&ctx.plan_sha256, &format!("addon:{order_id}:{key}"));
     let body = json!({
         "referenceCustomerId": buy.tenant_id,
         "lineItems": buy.lines.iter().enumerate().map(|(i, l)| json!({
