@@ -19,11 +19,11 @@ use serde_json::Value;
 
 use crate::common::{Output, Sandbox, Workdir, run_command};
 
-fn write_plan(wd: &Workdir, plan: &Plan) -> PathBuf {
+pub(crate) fn write_plan(wd: &Workdir, plan: &Plan) -> PathBuf {
     wd.write("plan.json", serde_json::to_vec_pretty(plan).unwrap())
 }
 
-fn apply_command(wd: &Workdir, sb: &Sandbox, extra: &[&str]) -> Command {
+pub(crate) fn apply_command(wd: &Workdir, sb: &Sandbox, extra: &[&str]) -> Command {
     let mut cmd = wd.command([
         "apply",
         "plan.json",
@@ -73,7 +73,7 @@ fn http(sb: &Sandbox, method: reqwest::Method, path: &str) -> Value {
     })
 }
 
-fn sandbox_state(sb: &Sandbox) -> Value {
+pub(crate) fn sandbox_state(sb: &Sandbox) -> Value {
     http(sb, reqwest::Method::GET, "/sandbox/state")
 }
 

@@ -4,12 +4,10 @@
 //! size so a change that adds a call per customer, or reads availabilities once per
 //! worker instead of once per product and market, fails a test.
 
-use std::path::PathBuf;
-
 use cspmove::apply::testplan::{O365_E3_NCE, plan_with};
 use cspmove::model::Plan;
-use serde_json::Value;
 
+use crate::apply::{apply_command, sandbox_state, write_plan};
 use crate::common::{Sandbox, Workdir, run_command};
 
 /// `n` customers moving to new-commerce Office 365 E3 (same licence, so no licence
@@ -29,21 +27,9 @@ fn new_commerce_plan(n: usize, in_de: usize) -> Plan {
 /// requests the sandbox served, after checking every customer bought once.
 fn requests_of_a_fresh_run(plan: &Plan) -> u64 {
     let wd = Workdir::new();
-    let path: PathBuf = wd.write("plan.json", serde_json::to_vec(plan).unwrap());
+    let path = write_plan(&wd, plan);
     let sb = Sandbox::start(&["--seed", path.to_str().unwrap()]);
-    let mut cmd = wd.command([
-        "apply",
-        "plan.json",
-        "--endpoint",
-        &sb.url,
-        "--yes",
-        "--now",
-        "--rate",
-        "2000",
-        "--concurrency",
-        "16",
-    ]);
-    cmd.env("CSPMOVE_TOKEN", &sb.token);
+    let cmd = apply_command(&wd, &sb, &["--concurrency", "16"]);
     let out = run_command(cmd, None).expect_code(0);
     let state = sandbox_state(&sb);
     let customers = state["customers"].as_array().unwrap();
@@ -59,24 +45,6 @@ fn requests_of_a_fresh_run(plan: &Plan) -> u64 {
         out.stdout
     );
     served
-}
-
-/// `/sandbox/state` (the admin route is never faulted).
-fn sandbox_state(sb: &Sandbox) -> Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let resp = reqwest::Client::new()
-            .get(format!("{}/sandbox/state", sb.url))
-            .bearer_auth(&sb.token)
-            .send()
-            .await
-            .expect("sandbox answers");
-        assert!(resp.status().is_success(), "{}", resp.status());
-        resp.json::<Value>().await.unwrap()
-    })
 }
 
 #[test]
