@@ -65,7 +65,6 @@ const EXCEL_MAX_CHARS: usize = 32_767;
 
 /// One table's sheets: the first is named as the table, the next ones `NAME 2`, ...
 struct TableSheets {
-    which: Which,
     table: Table,
     /// Worksheet indexes of the parts, in order.
     parts: Vec<usize>,
@@ -103,7 +102,6 @@ impl XlsxSink {
             sheets: Which::ALL
                 .iter()
                 .map(|w| TableSheets {
-                    which: *w,
                     table: w.table(),
                     parts: Vec::new(),
                     row: 0,
@@ -235,7 +233,6 @@ impl XlsxSink {
                 print_setup(sheet, cx)?;
                 sheet.set_repeat_rows(0, 0)?;
             }
-            let _ = sheets.which;
         }
         Ok(order)
     }
