@@ -1279,14 +1279,19 @@ fn a_pending_checkout_is_resent_under_a_stable_request_id_never_a_random_one() {
             &format!("/v1/products/{product}/skus/{sku}/availabilities?country=US"),
             None,
         );
-        let item = avail["items"][0]["catalogItemId"].as_str().unwrap().to_string();
+        let item = avail["items"][0]["catalogItemId"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let cart = http_send(
             &sb,
             reqwest::Method::POST,
             &format!("/v1/customers/{tenant}/carts"),
-            Some(serde_json::json!({"lineItems": [{"id": 0, "catalogItemId": item,
+            Some(
+                serde_json::json!({"lineItems": [{"id": 0, "catalogItemId": item,
                 "quantity": line.target_seats, "billingCycle": "monthly",
-                "termDuration": "P1Y"}]})),
+                "termDuration": "P1Y"}]}),
+            ),
         );
         let cart_id = cart["id"].as_str().unwrap().to_string();
         let sha = cspmove::fsx::sha256_hex(&std::fs::read(&plan_path).unwrap());
@@ -1305,13 +1310,13 @@ fn a_pending_checkout_is_resent_under_a_stable_request_id_never_a_random_one() {
             .as_array()
             .unwrap()
             .clone();
-        assert_eq!(orders.len(), 1, "the pending cart checked out once: {orders:?}");
-        let want = cspmove::apply::run::request_id(
-            &sha,
-            &c.key,
-            &format!("checkout:{}", line.id),
-            0,
+        assert_eq!(
+            orders.len(),
+            1,
+            "the pending cart checked out once: {orders:?}"
         );
+        let want =
+            cspmove::apply::run::request_id(&sha, &c.key, &format!("checkout:{}", line.id), 0);
         assert_eq!(orders[0]["requestId"], want.to_string(), "{orders:?}");
         rids.push(orders[0]["requestId"].clone());
     }
@@ -1522,9 +1527,12 @@ fn a_replan_after_a_kill_mid_purchase_buys_nothing_twice() {
 
 /// A customer whose 3 users hold the old SKU but only 2 are planned to move (another
 /// line keeps the rest on it: `SHARED_LICENSE_POOL`).
-fn shared_pool_plan() -> Plan {
+pub(crate) fn shared_pool_plan() -> Plan {
     let mut plan = plan_with(0, 1, 0);
-    plan.customers[0].lines[0].licenses_to_reassign = 2;
+    let line = &mut plan.customers[0].lines[0];
+    line.licenses_to_reassign = 2;
+    line.warnings
+        .push(cspmove::model::WarningCode::SharedLicensePool);
     plan
 }
 
@@ -1546,6 +1554,13 @@ fn a_shared_licence_pool_moves_exactly_the_planned_users() {
         .expect_code(0);
     assert!(
         dry.stdout.contains("licenseupdates for 2 users"),
+        "{}",
+        dry.stdout
+    );
+    // Without credentials the dry run lists everything but the pool's users, and says
+    // how to get them (tests/cli/apply_dry_run.rs lists them).
+    assert!(
+        dry.stdout.contains("reading them needs credentials"),
         "{}",
         dry.stdout
     );
@@ -1853,7 +1868,7 @@ fn an_unreachable_token_endpoint_or_api_is_reported_as_such() {
 
 /// `cmd` authenticated through the sandbox's own token endpoint with `refresh`, a refresh
 /// token; the sandbox issues tokens without the MFA claim for one starting with `nomfa`.
-fn with_refresh_token(cmd: &mut Command, sb: &Sandbox, refresh: &str) {
+pub(crate) fn with_refresh_token(cmd: &mut Command, sb: &Sandbox, refresh: &str) {
     cmd.env_remove("CSPMOVE_TOKEN")
         .env("CSPMOVE_REFRESH_TOKEN", refresh)
         .env("CSPMOVE_CLIENT_ID", "app")

@@ -15,6 +15,7 @@ mod input;
 
 mod apply;
 mod apply_calls;
+mod apply_dry_run;
 mod catalog;
 mod exit_codes;
 mod files;
