@@ -15,12 +15,7 @@ use cspmove::fsx;
 use cspmove::i18n::{Lang, texts};
 use cspmove::model::{Plan, PlanReader};
 
-use super::{Outcome, UsageError};
-
-/// The language of `apply`'s summary, prompt, execution reports and invitations.csv
-/// note. DESIGN §2 gives `apply` no `--lang`, so it is English; every text is in
-/// src/i18n in English, Korean and Japanese.
-const LANG: Lang = Lang::En;
+use super::{LangArg, Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -67,6 +62,10 @@ pub struct ApplyArgs {
     /// Do not ask before the first purchase (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Language of the summary, the prompt, the --dry-run listing, the execution reports
+    /// (.md, .csv) and the note in invitations.csv; .json and the journal stay English.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
 }
 
 /// Where requests go and with which credentials.
@@ -158,6 +157,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
+    let lang: Lang = args.lang.into();
     let opts = ApplyOptions {
         today: chrono::Local::now().date_naive(),
         now: args.now,
@@ -165,7 +165,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         only: args.only.clone(),
         max_failures: args.max_failures,
         invitations_path,
-        lang: LANG,
+        lang,
     };
 
     if args.dry_run {
@@ -263,7 +263,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             .iter()
             .filter(|c| c.verdict == preflight::Verdict::Warn)
         {
-            eprintln!("cspmove: warning: {}: {} ({})", c.check, c.detail, c.hint);
+            eprintln!("cspmove: {}", c.warning_text(lang));
         }
         if let Some(stop) = pre.stopper() {
             if let Some(running) = sandbox {
@@ -285,7 +285,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             prior,
             opts,
             &bars,
-            |p| yes || confirm(p),
+            |p| yes || confirm(p, lang),
         )
         .await;
         if let Some(running) = sandbox {
@@ -296,9 +296,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     drop(runtime);
 
     for r in &args.report {
-        exec_report::write(&outcome, r, LANG)?;
+        exec_report::write(&outcome, r, lang)?;
     }
-    let text = summary(&outcome, &journal_path);
+    let text = summary(&outcome, &journal_path, lang);
     super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
     if let Some(reason) = &outcome.stopped {
         return Err(ApplyError::Stopped(reason.clone()).into());
@@ -392,8 +392,8 @@ fn list_pool_users(
 }
 
 /// Asks on the terminal before the first purchase.
-fn confirm(p: &PurchasePreview) -> bool {
-    let t = texts(LANG);
+fn confirm(p: &PurchasePreview, lang: Lang) -> bool {
+    let t = texts(lang);
     eprint!(
         "{}",
         t.fill(
@@ -413,8 +413,8 @@ fn confirm(p: &PurchasePreview) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
-    let t = texts(LANG);
+fn summary(o: &run::RunOutcome, journal: &std::path::Path, lang: Lang) -> String {
+    let t = texts(lang);
     let n = |v: u64| t.number(v);
     let mut lines = vec![t.fill(
         "apply_summary.customers",

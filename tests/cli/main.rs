@@ -12,6 +12,7 @@ mod demo;
 use cspmove::{GENERATED_BY, i18n, model};
 
 mod input;
+mod lang;
 
 mod apply;
 mod apply_calls;
