@@ -212,7 +212,7 @@ pub async fn list_pool_users(
     let results: Mutex<Vec<Option<Vec<String>>>> = Mutex::new(vec![None; pools.len()]);
     let next = Mutex::new(0usize);
     let stop = AtomicBool::new(false);
-    let fatal: Mutex<Option<ApiError>> = Mutex::new(None);
+    let fatal: Mutex<Option<Box<ApiError>>> = Mutex::new(None);
     {
         let (listing, results, next, stop, fatal) = (&listing, &results, &next, &stop, &fatal);
         let workers = opts.concurrency.max(1).min(pools.len().max(1));
@@ -240,7 +240,7 @@ pub async fn list_pool_users(
         futures_join_all(tasks).await;
     }
     if let Some(e) = fatal.into_inner().expect("fatal lock") {
-        return Err(ApplyError::Stopped(super::StopReason::Fatal(Box::new(e))));
+        return Err(ApplyError::Stopped(super::StopReason::Fatal(e)));
     }
     let lines = results
         .into_inner()
@@ -276,7 +276,7 @@ async fn pool_lines(
     listing: &Listing<'_>,
     pool: &PoolCustomer,
     t: &Texts,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<String>, Box<ApiError>> {
     let c = &pool.customer;
     let customer = c.key.as_str();
     let Some(found) = listing.find(c) else {
@@ -285,9 +285,9 @@ async fn pool_lines(
         ]);
     };
     let lines: Vec<&Line> = c.lines.iter().collect();
-    let refused = |e: ApiError| -> Result<Vec<String>, ApiError> {
+    let refused = |e: ApiError| -> Result<Vec<String>, Box<ApiError>> {
         if e.is_fatal() {
-            return Err(e);
+            return Err(Box::new(e));
         }
         let text = if e.is_missing_role() {
             t.fill(

@@ -371,7 +371,7 @@ fn list_pool_users(
                 .iter()
                 .filter(|c| c.verdict == preflight::Verdict::Warn)
             {
-                eprintln!("cspmove: warning: {}: {} ({})", c.check, c.detail, c.hint);
+                eprintln!("cspmove: {}", c.warning_text(opts.lang));
             }
             if let Some(stop) = pre.stopper() {
                 return Err(ApplyError::Preflight {
