@@ -141,6 +141,25 @@ impl Check {
         }
     }
 
+    /// The line `apply` prints on stderr for a check that warns, in `lang`: the check's
+    /// own words, or Partner Center's as they came.
+    pub fn warning_text(&self, lang: Lang) -> String {
+        let t = texts(lang);
+        let detail = self.detail_in(t);
+        let hint = self.hint_in(t);
+        if hint.is_empty() {
+            t.fill(
+                "preflight.warning_no_hint",
+                &[("check", self.check), ("detail", &detail)],
+            )
+        } else {
+            t.fill(
+                "preflight.warning",
+                &[("check", self.check), ("detail", &detail), ("hint", &hint)],
+            )
+        }
+    }
+
     /// The failure as one sentence: the failed call when there is one, else the detail
     /// and the hint.
     pub fn error_text(&self) -> String {
@@ -500,6 +519,37 @@ mod table_tests {
             passed
                 .render_text(Lang::Ja)
                 .ends_with("すべてのチェックに合格しました: 実行を開始できます\n")
+        );
+    }
+
+    #[test]
+    fn the_warning_apply_prints_follows_the_language() {
+        let warn = Check::said(
+            "mfa",
+            "https://api.example",
+            Verdict::Warn,
+            "preflight.mfa_unknown",
+            &[],
+            Some("preflight.mfa_unknown_hint"),
+        );
+        assert_eq!(
+            warn.warning_text(Lang::En),
+            "warning: mfa: the endpoint did not say whether the token carries the MFA claim \
+             (no isMfaCompliant in the answer) (if App+User calls fail with 401 900421, sign in \
+             with multi-factor authentication)"
+        );
+        let ko = warn.warning_text(Lang::Ko);
+        assert!(ko.starts_with("경고: mfa: 엔드포인트가"), "{ko}");
+        assert!(ko.contains("다단계 인증으로 로그인하세요"), "{ko}");
+        let ja = warn.warning_text(Lang::Ja);
+        assert!(ja.starts_with("警告: mfa: "), "{ja}");
+        assert!(!ja.contains("the endpoint"), "{ja}");
+        // Partner Center's words pass through; no empty brackets without a hint.
+        let mut plain = Check::ok("roles", "c1", "as Partner Center said it");
+        plain.verdict = Verdict::Warn;
+        assert_eq!(
+            plain.warning_text(Lang::Ja),
+            "警告: roles: as Partner Center said it"
         );
     }
 
