@@ -140,7 +140,11 @@ pub fn build_tasks(
 }
 
 /// The task graph of a customer's lines, in task order (module docs).
-pub fn plan_tasks(relationship: Relationship, lines: &[TaskLine], as_of: NaiveDate) -> Vec<TaskPlan> {
+pub fn plan_tasks(
+    relationship: Relationship,
+    lines: &[TaskLine],
+    as_of: NaiveDate,
+) -> Vec<TaskPlan> {
     let mut drafts: Vec<Draft> = Vec::with_capacity(lines.len() * 3 + 1);
     let request = (relationship == Relationship::Request).then(|| {
         drafts.push(Draft {

@@ -392,7 +392,9 @@ fn arb_row() -> impl Strategy<Value = RowValues> {
                 }
                 // Names with every kind of text JSON escapes or passes through.
                 r.customer_name = Some(
-                    ["Contoso", "CONTOSO", "Fabrikam", HOSTILE[0], HOSTILE[1], HOSTILE[2]][name]
+                    [
+                        "Contoso", "CONTOSO", "Fabrikam", HOSTILE[0], HOSTILE[1], HOSTILE[2],
+                    ][name]
                         .to_string(),
                 );
                 if let Some(t) = text {
