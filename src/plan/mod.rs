@@ -138,6 +138,60 @@ fn whole_row(
     (r.input, rejection)
 }
 
+/// The process's resident and peak memory (Linux `VmRSS`, `VmHWM`), for `-vv` timings.
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mb = |field: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or_else(|| "?".to_string(), |kb| (kb / 1024).to_string())
+    };
+    format!("resident {} MB, peak {} MB", mb("VmRSS:"), mb("VmHWM:"))
+}
+
+/// What the customer sort compares of a row's key before the key itself.
+struct SortKey {
+    /// [`key_prefix`] of the key.
+    prefix: u64,
+    /// The key as a number when it is a GUID as the reader writes one (lower-case
+    /// hex, hyphenated): hex digits order as their text does, and every such GUID has
+    /// its hyphens at the same places, so two GUID keys order as their numbers.
+    guid: Option<u128>,
+    /// Position of the row.
+    index: usize,
+}
+
+impl SortKey {
+    fn new(key: &str, index: usize) -> SortKey {
+        SortKey {
+            prefix: key_prefix(key),
+            guid: guid_number(key),
+            index,
+        }
+    }
+}
+
+/// `key` as a number when it is a lower-case hyphenated GUID (`8-4-4-4-12` hex digits).
+fn guid_number(key: &str) -> Option<u128> {
+    let bytes = key.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut n: u128 = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let digit = match b {
+            b'-' if matches!(i, 8 | 13 | 18 | 23) => continue,
+            b'0'..=b'9' if !matches!(i, 8 | 13 | 18 | 23) => b - b'0',
+            b'a'..=b'f' if !matches!(i, 8 | 13 | 18 | 23) => b - b'a' + 10,
+            _ => return None,
+        };
+        n = n << 4 | u128::from(digit);
+    }
+    Some(n)
+}
+
 /// The first 8 bytes of `key` as a big-endian number, zero-padded.
 fn key_prefix(key: &str) -> u64 {
     let mut prefix = [0u8; 8];
@@ -373,8 +427,13 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     }
 
     let clock = std::time::Instant::now();
-    let lap =
-        |stage: &str| tracing::debug!("plan stage {stage}: {:.3}s", clock.elapsed().as_secs_f64());
+    let lap = |stage: &str| {
+        tracing::debug!(
+            "plan stage {stage}: {:.3}s ({})",
+            clock.elapsed().as_secs_f64(),
+            memory()
+        )
+    };
 
     // 1. Repeats.
     let mut excluded = vec![false; rows.len()];
@@ -451,22 +510,34 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
         }
     }
     // Sorted by the first 8 bytes of the key as a big-endian number first (zero-padded:
-    // that orders like the strings wherever the prefixes differ), the full key only on a
-    // tie: most comparisons are then one integer compare instead of a string compare.
-    let mut sortable: Vec<(u64, usize)> = keys
+    // that orders like the strings wherever the prefixes differ), then, for two GUID
+    // keys, by the GUID as a number, and only otherwise by the full key: most
+    // comparisons are then integer compares instead of string compares, and the rows of
+    // one customer (equal keys) are told apart without reading their keys.
+    let mut sortable: Vec<SortKey> = keys
         .par_iter()
         .enumerate()
-        .filter_map(|(i, k)| k.as_deref().map(|k| (key_prefix(k), i)))
+        .filter_map(|(i, k)| k.as_deref().map(|k| SortKey::new(k, i)))
         .collect();
-    sortable.par_sort_unstable_by(|&(pa, a), &(pb, b)| {
-        pa.cmp(&pb)
-            .then_with(|| keys[a].cmp(&keys[b]))
-            .then(a.cmp(&b))
+    let same_key = |a: &SortKey, b: &SortKey| {
+        a.prefix == b.prefix
+            && match (a.guid, b.guid) {
+                (Some(x), Some(y)) => x == y,
+                _ => keys[a.index] == keys[b.index],
+            }
+    };
+    sortable.par_sort_unstable_by(|a, b| {
+        a.prefix
+            .cmp(&b.prefix)
+            .then_with(|| match (a.guid, b.guid) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                _ => keys[a.index].cmp(&keys[b.index]),
+            })
+            .then(a.index.cmp(&b.index))
     });
-    let order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
-    let ends: Vec<usize> = order
-        .par_chunk_by(|&a, &b| keys[a] == keys[b])
-        .map(<[usize]>::len)
+    let ends: Vec<usize> = sortable
+        .par_chunk_by(same_key)
+        .map(<[SortKey]>::len)
         .collect::<Vec<_>>()
         .into_iter()
         .scan(0, |end, len| {
@@ -474,6 +545,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
             Some(*end)
         })
         .collect();
+    let order: Vec<usize> = sortable.into_par_iter().map(|k| k.index).collect();
     drop(keys);
     lap("customer keys and grouping");
 
