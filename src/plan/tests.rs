@@ -596,3 +596,11 @@ fn only_lower_case_hyphenated_guids_are_numbers() {
         assert_eq!(guid_number(not), None, "{not}");
     }
 }
+
+#[test]
+fn what_a_million_rows_hold_at_once_stays_small() {
+    // Every row has one of each while the plan is decided: docs/benchmarks.md counts on
+    // these sizes for the peak memory of `cspmove plan`.
+    assert!(std::mem::size_of::<Decision>() <= 52, "{}", std::mem::size_of::<Decision>());
+    assert_eq!(std::mem::size_of::<SortKey>(), 32);
+}
