@@ -366,7 +366,7 @@ fn summary(o: &run::RunOutcome, journal: &std::path::Path, lang: Lang) -> String
         } else if let Some(e) = &r.error {
             lines.push(t.fill(
                 "apply_summary.failed",
-                &[("customer", &r.key), ("error", &e.to_string())],
+                &[("customer", &r.key), ("error", &e.text_in(t))],
             ));
         }
     }
