@@ -260,6 +260,42 @@ pub(crate) fn task_id(c: &Customer, kind: TaskKind) -> Option<String> {
         .map(|t| t.id.clone())
 }
 
+/// The partner's customer list of one sweep, looked up as the plan names a customer:
+/// by tenant ID, else by domain. Written once for the run and the dry run.
+pub(crate) struct Listing<'a> {
+    by_id: HashMap<&'a str, &'a PcCustomer>,
+    by_domain: HashMap<&'a str, &'a PcCustomer>,
+}
+
+impl<'a> Listing<'a> {
+    pub fn new(listed: &'a [PcCustomer]) -> Self {
+        let mut by_id = HashMap::new();
+        let mut by_domain = HashMap::new();
+        // Tenant IDs from the listing reach request paths: only GUIDs are used.
+        for c in listed.iter().filter(|c| due::is_guid(&c.id)) {
+            by_id.insert(c.id.as_str(), c);
+            if let Some(d) = &c.domain {
+                by_domain.insert(d.as_str(), c);
+            }
+        }
+        Listing { by_id, by_domain }
+    }
+
+    /// The listed reseller customer the plan's `c` is, if it has accepted.
+    pub fn find(&self, c: &Customer) -> Option<&'a PcCustomer> {
+        c.customer_id
+            .as_deref()
+            .map(|id| self.by_id.get(id.to_ascii_lowercase().as_str()))
+            .unwrap_or_else(|| {
+                c.domain
+                    .as_deref()
+                    .and_then(|d| self.by_domain.get(d.to_ascii_lowercase().as_str()))
+            })
+            .copied()
+            .filter(|pc| pc.is_reseller())
+    }
+}
+
 /// One accepted customer's work in this run.
 pub(crate) struct Work<'a> {
     pub customer: &'a Customer,
@@ -347,15 +383,7 @@ pub async fn execute(
             endpoint: ctx.client.base().as_str().trim_end_matches('/').to_string(),
             source: Box::new(source),
         })?;
-    let mut by_id: HashMap<&str, &PcCustomer> = HashMap::new();
-    let mut by_domain: HashMap<&str, &PcCustomer> = HashMap::new();
-    // Tenant IDs from the listing reach request paths: only GUIDs are used.
-    for c in listed.iter().filter(|c| due::is_guid(&c.id)) {
-        by_id.insert(c.id.as_str(), c);
-        if let Some(d) = &c.domain {
-            by_domain.insert(d.as_str(), c);
-        }
-    }
+    let listing = Listing::new(&listed);
 
     // 2. The plan, one customer at a time: who has accepted, and what is due for them.
     let mut in_scope = 0usize;
@@ -384,17 +412,7 @@ pub async fn execute(
             learnt.push(plan_fail_event(&c, Action::Relationship, &[], reason));
             continue;
         }
-        let found = c
-            .customer_id
-            .as_deref()
-            .map(|id| by_id.get(id.to_ascii_lowercase().as_str()))
-            .unwrap_or_else(|| {
-                c.domain
-                    .as_deref()
-                    .and_then(|d| by_domain.get(d.to_ascii_lowercase().as_str()))
-            })
-            .filter(|pc| pc.is_reseller());
-        let Some(pc) = found else {
+        let Some(pc) = listing.find(&c) else {
             // Of a customer still awaiting acceptance only what invitations.csv needs is
             // kept (its names, and whether it was listed before), not its lines.
             let p = progress.remove(&c.key).unwrap_or_default();
@@ -460,8 +478,7 @@ pub async fn execute(
         });
     }
     record_or_fail(&ctx, learnt).await?;
-    drop(by_id);
-    drop(by_domain);
+    drop(listing);
     drop(listed);
 
     // 3. The invitation link, fetched once for all who have not accepted.
@@ -657,7 +674,9 @@ fn final_rows(
 }
 
 /// Polls futures together on the current task (a tiny `join_all`).
-async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+pub(crate) async fn futures_join_all<F: std::future::Future<Output = ()>>(
+    futures: impl Iterator<Item = F>,
+) {
     let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
     std::future::poll_fn(|cx| {
         set.retain_mut(|f| f.as_mut().poll(cx).is_pending());

@@ -16,6 +16,7 @@ mod lang;
 
 mod apply;
 mod apply_calls;
+mod apply_dry_run;
 mod catalog;
 mod exit_codes;
 mod files;

@@ -183,10 +183,12 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
         .pending
         .and_then(|p| p.cart_id.clone().map(|cid| (cid, p)))
     {
-        // Checkout is idempotent per cart: retry the same cart, never a new one.
+        // Checkout is idempotent per cart: retry the same cart, never a new one, under
+        // the pending checkout's request ID (or, if the journal's is unreadable, the
+        // stable one of this checkout: never a random one).
         Some((cart_id, p)) => (
             cart_id,
-            Uuid::parse_str(&p.request_id).unwrap_or_else(|_| Uuid::new_v4()),
+            buy.request_id(&ctx.plan_sha256, &format!("checkout:{key}")),
             p.started,
         ),
         None => {
@@ -246,12 +248,7 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
                 let e = plan_error("the cart has no id", "re-run apply");
                 return Err(ctx.give_up(c, Action::Provision, &ids, e).await);
             };
-            let rid = request_id(
-                &ctx.plan_sha256,
-                &c.key,
-                &format!("checkout:{key}"),
-                buy.generation,
-            );
+            let rid = buy.request_id(&ctx.plan_sha256, &format!("checkout:{key}"));
             let mut started = purchase_event(
                 c,
                 Action::Provision,
