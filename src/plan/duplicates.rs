@@ -251,7 +251,16 @@ mod tests {
                 .hash_one(subscription_key(id).collect::<String>().as_bytes())
         };
         let long = "A-".repeat(40);
-        for id in ["ABC-1", "abc1", "a1B2-C3d4_E5", "--", "", long.as_str(), "\u{212A}123", "K123"] {
+        for id in [
+            "ABC-1",
+            "abc1",
+            "a1B2-C3d4_E5",
+            "--",
+            "",
+            long.as_str(),
+            "\u{212A}123",
+            "K123",
+        ] {
             assert_eq!(subscription_hash(id), general(id), "{id:?}");
         }
         // The Kelvin sign lower-cases to an ASCII `k`: one key, one hash, either path.

@@ -556,10 +556,7 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
             Some(*end)
         })
         .collect();
-    let order: Vec<usize> = sortable
-        .into_par_iter()
-        .map(|k| k.index as usize)
-        .collect();
+    let order: Vec<usize> = sortable.into_par_iter().map(|k| k.index as usize).collect();
     lap("customer keys and grouping");
 
     // 3. Every line decided, customer by customer (a line's country and

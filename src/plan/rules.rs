@@ -343,7 +343,10 @@ pub fn decide_line<'a>(
     let (source, target) = match row_target(row) {
         Some(text) => (TargetSource::Row, resolver.resolve(text, country)),
         None => match resolver.mapped_target(row.current_offer(), country) {
-            Some(to) => (TargetSource::Mapped(to), resolver.resolve(to.as_str(), country)),
+            Some(to) => (
+                TargetSource::Mapped(to),
+                resolver.resolve(to.as_str(), country),
+            ),
             None => match current.default {
                 Some(hit) => (
                     TargetSource::NewCommerce,

@@ -583,7 +583,10 @@ proptest! {
 #[test]
 fn only_lower_case_hyphenated_guids_are_numbers() {
     let guid = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
-    assert_eq!(guid_number(guid), Some(0x0a1b2c3d_4e5f_6789_abcd_ef0123456789));
+    assert_eq!(
+        guid_number(guid),
+        Some(0x0a1b2c3d_4e5f_6789_abcd_ef0123456789)
+    );
     for not in [
         "0A1B2C3D-4E5F-6789-ABCD-EF0123456789",
         "{0a1b2c3d-4e5f-6789-abcd-ef0123456789}",
@@ -601,6 +604,10 @@ fn only_lower_case_hyphenated_guids_are_numbers() {
 fn what_a_million_rows_hold_at_once_stays_small() {
     // Every row has one of each while the plan is decided: docs/benchmarks.md counts on
     // these sizes for the peak memory of `cspmove plan`.
-    assert!(std::mem::size_of::<Decision>() <= 52, "{}", std::mem::size_of::<Decision>());
+    assert!(
+        std::mem::size_of::<Decision>() <= 52,
+        "{}",
+        std::mem::size_of::<Decision>()
+    );
     assert_eq!(std::mem::size_of::<SortKey>(), 32);
 }
