@@ -245,9 +245,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 drop(plan);
                 let url = url::Url::parse(&running.url())?;
                 let creds = Credentials::Token(Secret::new(running.token().to_string()));
-                eprintln!(
-                    "cspmove: rehearsing against an in-process sandbox at {url} (nothing is bought)"
-                );
+                let notice = texts(lang).fill("apply_summary.rehearsing", &[("url", url.as_str())]);
+                eprintln!("cspmove: {notice}");
                 (url, creds, Some(running))
             }
         };

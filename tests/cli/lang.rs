@@ -327,3 +327,37 @@ fn the_hint_for_a_refusal_follows_the_readers_language() {
         en.stdout
     );
 }
+
+#[test]
+fn a_rehearsal_says_what_it_is_in_the_language() {
+    let wd = Workdir::new();
+    write_plan(&wd, &plan_with(1, 0, 0));
+    let out = wd
+        .run([
+            "apply",
+            "plan.json",
+            "--sandbox",
+            "--now",
+            "--yes",
+            "--lang",
+            "ja",
+        ])
+        .expect_code(0);
+    assert!(
+        out.stderr
+            .contains("cspmove: プロセス内のサンドボックス (http://127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.starts_with("顧客 1 社: 完了 1\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("ジャーナル: plan.sandbox.journal.jsonl"),
+        "{}",
+        out.stdout
+    );
+}
