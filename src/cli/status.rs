@@ -7,7 +7,7 @@ use cspmove::apply::{journal, status};
 // DESIGN §2 gives `status` no `--lang`: its table is in English (the texts are in
 // src/i18n for every language).
 use cspmove::i18n::Lang;
-use cspmove::model::PlanReader;
+use cspmove::model::{PlanReader, Sha};
 
 use super::Outcome;
 use super::plan::FormatArg;
@@ -34,13 +34,15 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         .clone()
         .unwrap_or_else(|| journal::default_path(&args.plan));
     journal::check_path(&journal_path)?;
-    let mut reader = PlanReader::open_as::<status::StatusCustomer>(&args.plan)?;
     // The plan's sha256 is known once it has streamed by, so the journal is checked
-    // after (by the one check `apply` makes too), before anything is printed.
+    // after (by the one check `apply` makes too), before anything is printed. Without
+    // a journal there is nothing to check it against: it is not computed.
     let (header, events) = match journal::read(&journal_path)? {
         Some((header, events)) => (Some(header), events),
         None => (None, Vec::new()),
     };
+    let sha = if header.is_some() { Sha::Compute } else { Sha::Skip };
+    let mut reader = PlanReader::open_as_with::<status::StatusCustomer>(&args.plan, sha)?;
     let today = chrono::Local::now().date_naive();
     let progress = status::replay(&events);
     let mut rows = Vec::new();
@@ -52,9 +54,11 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
             FormatArg::Json => rows.push(row),
         }
     }
-    let sha = reader.finish()?;
     if let Some(header) = header {
+        let sha = reader.finish()?;
         header.check(&journal_path, &sha, None)?;
+    } else {
+        reader.end()?;
     }
     super::to_stdout(|out| {
         match args.format {
