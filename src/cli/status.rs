@@ -45,13 +45,17 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     let mut reader = PlanReader::open_as_with::<status::StatusCustomer>(&args.plan, sha)?;
     let today = chrono::Local::now().date_naive();
     let progress = status::replay(&events);
-    let mut rows = Vec::new();
     let mut table = status::TextTable::new(Lang::En);
+    // JSON rows go to a temporary file as they are derived: only the counts stay.
+    let mut json = match args.format {
+        FormatArg::Json => Some(status::JsonRows::new()?),
+        FormatArg::Text => None,
+    };
     while let Some(customer) = reader.next_customer()? {
         let row = status::derive(&customer, progress.get(&customer.key), today);
-        match args.format {
-            FormatArg::Text => table.push(&row),
-            FormatArg::Json => rows.push(row),
+        match &mut json {
+            Some(json) => json.push(&row)?,
+            None => table.push(&row),
         }
     }
     if let Some(header) = header {
@@ -61,28 +65,9 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         reader.end()?;
     }
     super::to_stdout(|out| {
-        match args.format {
-            FormatArg::Text => table.write(out)?,
-            FormatArg::Json => {
-                #[derive(serde::Serialize)]
-                struct StatusJson<'a> {
-                    status: &'static str,
-                    journal: String,
-                    counts: std::collections::BTreeMap<&'static str, usize>,
-                    customers: &'a [status::CustomerRow],
-                }
-                let doc = StatusJson {
-                    status: "cspmove.status/v1",
-                    journal: journal_path.display().to_string(),
-                    counts: status::counts(&rows)
-                        .into_iter()
-                        .map(|(s, n)| (s.as_str(), n))
-                        .collect(),
-                    customers: &rows,
-                };
-                serde_json::to_writer_pretty(&mut *out, &doc)?;
-                out.write_all(b"\n")?;
-            }
+        match json {
+            Some(json) => json.write(&journal_path.display().to_string(), out)?,
+            None => table.write(out)?,
         }
         Ok(())
     })?;
