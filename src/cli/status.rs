@@ -41,7 +41,11 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         Some((header, events)) => (Some(header), events),
         None => (None, Vec::new()),
     };
-    let sha = if header.is_some() { Sha::Compute } else { Sha::Skip };
+    let sha = if header.is_some() {
+        Sha::Compute
+    } else {
+        Sha::Skip
+    };
     let mut reader = PlanReader::open_as_with::<status::StatusCustomer>(&args.plan, sha)?;
     let today = chrono::Local::now().date_naive();
     let progress = status::replay(&events);

@@ -23,6 +23,7 @@ mod xlsx;
 
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::i18n::{Texts, texts};
 use crate::model::{Customer, Plan, PlanFileError, PlanHead, PlanReader, Rejection, Sha};
@@ -110,6 +111,16 @@ pub(crate) struct Cx<'a> {
 /// writes at the end (`.html`, `.md`). An error is a message for [`ReportError::Render`].
 pub(crate) trait Sink {
     fn customer(&mut self, cx: &Cx, customer: &Customer, out: &mut dyn Out) -> Result<(), String>;
+    /// [`customer`](Sink::customer) of a customer the sink may keep (the `.xlsx` hands
+    /// it to the thread filling its Moves sheet).
+    fn customer_shared(
+        &mut self,
+        cx: &Cx,
+        customer: &Arc<Customer>,
+        out: &mut dyn Out,
+    ) -> Result<(), String> {
+        self.customer(cx, customer, out)
+    }
     fn rejection(
         &mut self,
         cx: &Cx,
@@ -139,7 +150,7 @@ struct Slot {
 
 enum Item {
     /// A customer with its number of tasks.
-    Customer((Customer, u64)),
+    Customer((Arc<Customer>, u64)),
     Rejection(Rejection),
 }
 
@@ -200,10 +211,15 @@ pub fn write_from_file(
         )
     });
     if shows_tasks {
-        stream(PlanReader::open_as_with(plan, Sha::Skip)?, paths, lang, |c: Customer| {
-            let tasks = c.tasks.len() as u64;
-            (c, tasks)
-        })
+        stream(
+            PlanReader::open_as_with(plan, Sha::Skip)?,
+            paths,
+            lang,
+            |c: Customer| {
+                let tasks = c.tasks.len() as u64;
+                (c, tasks)
+            },
+        )
     } else {
         stream(
             PlanReader::open_as_with::<WithoutTasks>(plan, Sha::Skip)?,
@@ -251,7 +267,10 @@ fn stream<C: serde::de::DeserializeOwned + Send + 'static>(
             reader.next_rejection()?.map(Item::Rejection)
         } else {
             match reader.next_customer()? {
-                Some(c) => Some(Item::Customer(split(c))),
+                Some(c) => {
+                    let (c, tasks) = split(c);
+                    Some(Item::Customer((Arc::new(c), tasks)))
+                }
                 None => {
                     customers_done = true;
                     continue;
@@ -267,7 +286,7 @@ fn stream<C: serde::de::DeserializeOwned + Send + 'static>(
         while i < slots.len() {
             let slot = &mut slots[i];
             let result = match &item {
-                Item::Customer((c, _)) => slot.sink.customer(&cx, c, &mut slot.out),
+                Item::Customer((c, _)) => slot.sink.customer_shared(&cx, c, &mut slot.out),
                 Item::Rejection(r) => slot.sink.rejection(&cx, r, &mut slot.out),
             };
             match result {
