@@ -1,24 +1,38 @@
-//! `apply --dry-run`: the calls a run would make, without making any.
+//! `apply --dry-run`: the calls a run would make, without making any that changes
+//! anything.
 //!
 //! The main decision: the dry run selects lines with the same code as the real run
-//! ([`super::due`]), so what it lists is what a run would buy and move. It makes no API
-//! call at all, so acceptance is unknown without the sweep: purchases are listed for
-//! every customer, marked "(if accepted)" where the journal has not seen an acceptance,
-//! and licence moves name the rule that chooses the users (the run lists the users it
-//! moved in its execution report). The plan streams through [`PlanReader`]: each
-//! customer's calls are written as it is read and nothing of it is kept, so the dry run
-//! of a million-customer plan needs the memory of one batch of the reader; the calls
-//! made once per run depend on every customer and are listed last.
+//! ([`super::due`]), so what it lists is what a run would buy and move. The plan streams
+//! through [`PlanReader`]: each customer's calls are written as it is read and nothing of
+//! it is kept, so the dry run of a million-customer plan needs the memory of one batch of
+//! the reader; the calls made once per run depend on every customer and are listed last.
+//! Acceptance is unknown without the sweep: purchases are listed for every customer,
+//! marked "(if accepted)" where the journal has not seen an acceptance.
+//!
+//! A **shared licence pool** (`SHARED_LICENSE_POOL`: other lines keep users on the same
+//! old SKU) moves exactly `licenses_to_reassign` users, chosen from the tenant's users, so
+//! who moves is known only from Partner Center. Of a customer whose due work moves such a
+//! pool only its licence lines are kept while the plan streams; after the pass
+//! [`list_pool_users`] makes the real run's reads for those customers alone (preflight,
+//! the customer sweep, `subscribedskus`, users, their licences: GET only, through the
+//! client's rate limit, `--concurrency` customers at a time) and runs the real run's one
+//! choice ([`licenses::preview`]), so the users listed are the users a run would move. A
+//! plan without a shared pool makes no call at all.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ApplyError;
+use super::client::{ApiError, Client};
 use super::due;
 use super::journal::Event;
-use super::run::ApplyOptions;
+use super::licenses::{self, Capacity};
+use super::run::{ApplyOptions, Listing, futures_join_all};
 use super::status::{self, Progress};
 use crate::i18n::{Texts, texts};
-use crate::model::{Customer, Line, Plan, PlanReader, Relationship};
+use crate::model::{Customer, Line, Plan, PlanReader, Relationship, WarningCode};
 
 /// What the calls of the whole run depend on, gathered while the customers stream by.
 #[derive(Debug, Default)]
@@ -29,9 +43,51 @@ struct Totals {
     maybe_invite: bool,
     /// Some line targets a legacy offer: the run reads offers to find add-ons.
     any_legacy: bool,
+    /// Keep the customers whose licence moves share a pool (their users are listed).
+    keep_pools: bool,
+    /// Customers whose due work moves a shared licence pool.
+    pool_customers: usize,
+    pools: Vec<PoolCustomer>,
 }
 
-/// The text `--dry-run` prints, for a plan held in memory.
+/// A customer whose due work moves a shared licence pool, as kept while the plan streams
+/// by: only its lines whose licences move, and what the journal knows of it.
+#[derive(Debug)]
+struct PoolCustomer {
+    customer: Customer,
+    progress: Progress,
+    /// Seats this run would buy before the swaps, per new SKU (lower case): the pools
+    /// read now do not hold them yet.
+    extra_seats: HashMap<String, u64>,
+}
+
+/// What the streaming pass found: the plan's sha256, and what the closing lines and the
+/// listing of the shared pools' users need.
+#[derive(Debug)]
+pub struct Pass {
+    pub sha256: String,
+    totals: Totals,
+}
+
+impl Pass {
+    /// Customers whose due work moves a shared licence pool: their users are listed only
+    /// after [`list_pool_users`] has read them.
+    pub fn pool_customers(&self) -> usize {
+        self.totals.pool_customers
+    }
+}
+
+/// The users of the shared pools, as listed after the pass.
+#[derive(Debug)]
+pub enum PoolListing {
+    /// Not read; the text (in the dry run's language) says why and what to do.
+    NotRead(String),
+    /// Read: the lines to print, in plan order, and the requests it took.
+    Read { lines: Vec<String>, requests: u64 },
+}
+
+/// The text `--dry-run` prints, for a plan held in memory, without reading any user
+/// (the shared pools' users are listed by [`list_pool_users`]).
 pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
     let mut out = Vec::new();
     let progress = status::replay(prior);
@@ -48,26 +104,34 @@ pub fn dry_run(plan: &Plan, prior: &[Event], opts: &ApplyOptions) -> String {
             out.push(b'\n');
         }
     }
-    out.extend_from_slice(closing_lines(&totals, t).as_bytes());
+    let pass = Pass {
+        sha256: String::new(),
+        totals,
+    };
+    finish(&pass, None, opts, &mut out).expect("writing to memory");
     String::from_utf8(out).expect("the dry run writes text")
 }
 
-/// Streams the plan `reader` holds and writes the dry run to `out` as the customers come
-/// by: nothing of a customer is kept once its calls are written, so a plan of any size
-/// runs in the memory of one batch of the reader. The calls made once per run (the
-/// invitation link, the offer reads) depend on every customer and come last. Returns
-/// the plan's sha256.
+/// Streams the plan `reader` holds and writes each customer's calls to `out` as the
+/// customers come by: nothing of a customer is kept once its calls are written (but the
+/// licence lines of one whose due work moves a shared pool, when `keep_pools`), so a plan
+/// of any size runs in the memory of one batch of the reader. The closing lines (the
+/// shared pools' users, the calls made once per run, the count) are [`finish`]'s.
 pub fn dry_run_streaming<R: Read>(
     mut reader: PlanReader<R>,
     prior: &[Event],
     opts: &ApplyOptions,
+    keep_pools: bool,
     out: &mut dyn Write,
-) -> Result<String, ApplyError> {
+) -> Result<Pass, ApplyError> {
     let progress = status::replay(prior);
     let written = ApplyError::DryRunOutput;
     let t = texts(opts.lang);
     out.write_all(sweep_line(t).as_bytes()).map_err(written)?;
-    let mut totals = Totals::default();
+    let mut totals = Totals {
+        keep_pools,
+        ..Totals::default()
+    };
     while let Some(c) = reader.next_customer()? {
         if !status::matches_only(&c, &opts.only) {
             continue;
@@ -77,10 +141,268 @@ pub fn dry_run_streaming<R: Read>(
             out.write_all(b"\n").map_err(written)?;
         }
     }
-    let sha = reader.finish()?;
-    out.write_all(closing_lines(&totals, t).as_bytes())
-        .map_err(written)?;
-    Ok(sha)
+    let sha256 = reader.finish()?;
+    Ok(Pass { sha256, totals })
+}
+
+/// Writes the closing lines: the users of the shared pools (`listing`; `None` when the
+/// dry run has no credentials to read them), the calls made once per run, the count.
+pub fn finish(
+    pass: &Pass,
+    listing: Option<&PoolListing>,
+    opts: &ApplyOptions,
+    out: &mut dyn Write,
+) -> Result<(), ApplyError> {
+    let written = ApplyError::DryRunOutput;
+    let t = texts(opts.lang);
+    if pass.totals.pool_customers > 0 {
+        let count = pass.totals.pool_customers.to_string();
+        let text = match listing {
+            None => vec![t.fill("dry_run.pools_no_credentials", &[("count", &count)])],
+            Some(PoolListing::NotRead(why)) => vec![why.clone()],
+            Some(PoolListing::Read { lines, requests }) => {
+                let mut text = vec![t.get("dry_run.pools_heading").to_string()];
+                text.extend(lines.iter().cloned());
+                text.push(t.fill(
+                    "dry_run.pools_reads",
+                    &[("requests", &requests.to_string()), ("count", &count)],
+                ));
+                text
+            }
+        };
+        for l in text {
+            out.write_all(l.as_bytes()).map_err(written)?;
+            out.write_all(b"\n").map_err(written)?;
+        }
+    }
+    out.write_all(closing_lines(&pass.totals, t).as_bytes())
+        .map_err(written)
+}
+
+/// The text of a listing that was not read because the run would stop (the preflight,
+/// the customer sweep, a token refused): the error itself follows on stderr.
+pub fn pools_stopped(pass: &Pass, opts: &ApplyOptions) -> PoolListing {
+    let count = pass.totals.pool_customers.to_string();
+    PoolListing::NotRead(texts(opts.lang).fill("dry_run.pools_stopped", &[("count", &count)]))
+}
+
+/// Reads, for every customer of `pass` whose due work moves a shared licence pool, what
+/// the real run reads before its first swap (GET only: the customer sweep once, then per
+/// customer the unsure swaps, `subscribedskus`, users and their licences) and lists the
+/// users the run's one choice ([`licenses::preview`]) would move, the users skipped as
+/// already on the new SKU, and a seat shortfall. `opts.concurrency` customers are read at
+/// once, through `client`'s rate limit. A customer not yet accepted and a 403 (no GDAP
+/// role) are said per customer; an error that would stop a run (authentication, MFA, an
+/// endpoint gone) or a customer list that cannot be read stops the listing.
+pub async fn list_pool_users(
+    client: &Client,
+    pass: &Pass,
+    opts: &ApplyOptions,
+) -> Result<PoolListing, ApplyError> {
+    let pools = &pass.totals.pools;
+    let t = texts(opts.lang);
+    let listed = client
+        .customers(|_| {})
+        .await
+        .map_err(|source| ApplyError::ListCustomers {
+            endpoint: client.base().as_str().trim_end_matches('/').to_string(),
+            source: Box::new(source),
+        })?;
+    let listing = Listing::new(&listed);
+    let results: Mutex<Vec<Option<Vec<String>>>> = Mutex::new(vec![None; pools.len()]);
+    let next = Mutex::new(0usize);
+    let stop = AtomicBool::new(false);
+    let fatal: Mutex<Option<Box<ApiError>>> = Mutex::new(None);
+    {
+        let (listing, results, next, stop, fatal) = (&listing, &results, &next, &stop, &fatal);
+        let workers = opts.concurrency.max(1).min(pools.len().max(1));
+        let tasks = (0..workers).map(|_| async move {
+            loop {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let i = {
+                    let mut n = next.lock().expect("queue lock");
+                    let i = *n;
+                    *n += 1;
+                    i
+                };
+                let Some(pool) = pools.get(i) else { break };
+                match pool_lines(client, listing, pool, t).await {
+                    Ok(lines) => results.lock().expect("results lock")[i] = Some(lines),
+                    Err(e) => {
+                        stop.store(true, Ordering::SeqCst);
+                        fatal.lock().expect("fatal lock").get_or_insert(e);
+                    }
+                }
+            }
+        });
+        futures_join_all(tasks).await;
+    }
+    if let Some(e) = fatal.into_inner().expect("fatal lock") {
+        return Err(ApplyError::Stopped(super::StopReason::Fatal(e)));
+    }
+    let lines = results
+        .into_inner()
+        .expect("results lock")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .collect();
+    Ok(PoolListing::Read {
+        lines,
+        // The client is the listing's own: its count includes the preflight's calls.
+        requests: client.stats.requests.load(Ordering::Relaxed),
+    })
+}
+
+/// A user as the dry run lists them: the UPN, with the display name when there is one.
+fn user_text(u: &super::pc::CustomerUser) -> String {
+    let upn = licenses::user_name(u);
+    match u
+        .display_name
+        .as_deref()
+        .filter(|n| !n.is_empty() && *n != upn)
+    {
+        Some(name) => format!("{upn} ({name})"),
+        None => upn,
+    }
+}
+
+/// The listing of one customer's shared pool; `Err` only for an error that would stop a
+/// run (it stops the listing).
+async fn pool_lines(
+    client: &Client,
+    listing: &Listing<'_>,
+    pool: &PoolCustomer,
+    t: &Texts,
+) -> Result<Vec<String>, Box<ApiError>> {
+    let c = &pool.customer;
+    let customer = c.key.as_str();
+    let Some(found) = listing.find(c) else {
+        return Ok(vec![
+            t.fill("dry_run.pool_not_accepted", &[("customer", customer)]),
+        ]);
+    };
+    let lines: Vec<&Line> = c.lines.iter().collect();
+    let refused = |e: ApiError| -> Result<Vec<String>, Box<ApiError>> {
+        if e.is_fatal() {
+            return Err(Box::new(e));
+        }
+        let text = if e.is_missing_role() {
+            t.fill(
+                "dry_run.pool_no_role",
+                &[("customer", customer), ("call", &e.call)],
+            )
+        } else {
+            t.fill(
+                "dry_run.pool_failed",
+                &[("customer", customer), ("error", &e.to_string())],
+            )
+        };
+        Ok(vec![text])
+    };
+    let done = match licenses::unsure_swaps_done(client, &found.id, &lines, &pool.progress).await {
+        Ok(d) => d,
+        Err(e) => return refused(e),
+    };
+    let moves = match licenses::moves(&lines, &pool.progress, &licenses::confirmed_per_line(&done))
+    {
+        Ok(m) => m,
+        Err(l) => {
+            return Ok(vec![t.fill(
+                "dry_run.pool_no_skus",
+                &[("customer", customer), ("line", &l.id)],
+            )]);
+        }
+    };
+    let preview = if moves.iter().any(|m| m.limit > 0) {
+        match licenses::preview(client, &found.id, &moves, &pool.extra_seats).await {
+            Ok(p) => Some(p),
+            Err(e) => return refused(e),
+        }
+    } else {
+        None
+    };
+    let mut out = Vec::new();
+    for (i, m) in moves.iter().enumerate() {
+        let l = m.line;
+        let planned = l.licenses_to_reassign.to_string();
+        let base = [
+            ("customer", customer),
+            ("line", l.id.as_str()),
+            ("from", l.current_offer.as_str()),
+            ("to", l.target_offer.as_str()),
+            ("planned", planned.as_str()),
+        ];
+        let Some(p) = preview.as_ref().filter(|_| m.limit > 0) else {
+            out.push(t.fill("dry_run.pool_nobody_left", &base));
+            continue;
+        };
+        let chosen = &p.chosen[i];
+        let count = chosen.len().to_string();
+        let left = m.limit.to_string();
+        let mut values = base.to_vec();
+        values.extend([("count", count.as_str()), ("left", left.as_str())]);
+        out.push(t.fill("dry_run.pool_moves", &values));
+        for u in chosen {
+            out.push(format!("    {}", user_text(u)));
+        }
+        if (chosen.len() as u64) < m.limit {
+            out.push(t.fill("dry_run.pool_fewer", &values));
+        }
+        let skipped = &p.skipped[i];
+        if !skipped.is_empty() {
+            let n = skipped.len().to_string();
+            let names: Vec<String> = skipped.iter().map(user_text).collect();
+            let names = names.join(", ");
+            let mut values = base.to_vec();
+            values.extend([("count", n.as_str()), ("users", names.as_str())]);
+            out.push(t.fill("dry_run.pool_skipped", &values));
+        }
+    }
+    if let Some(p) = &preview {
+        match &p.capacity {
+            Capacity::Enough => {}
+            Capacity::Short { offer, free, users } => {
+                let (free, users, more) = (
+                    free.to_string(),
+                    users.to_string(),
+                    (users - free).to_string(),
+                );
+                out.push(t.fill(
+                    "dry_run.pool_short",
+                    &[
+                        ("customer", customer),
+                        ("offer", offer),
+                        ("free", &free),
+                        ("users", &users),
+                        ("more", &more),
+                    ],
+                ));
+            }
+            Capacity::NotInTenantYet {
+                offer,
+                bought,
+                total,
+                free,
+                users,
+            } => {
+                out.push(t.fill(
+                    "dry_run.pool_not_in_tenant",
+                    &[
+                        ("customer", customer),
+                        ("offer", offer),
+                        ("bought", &bought.to_string()),
+                        ("total", &total.to_string()),
+                        ("free", &free.to_string()),
+                        ("users", &users.to_string()),
+                    ],
+                ));
+            }
+        }
+    }
+    Ok(out)
 }
 
 fn sweep_line(t: &Texts) -> String {
@@ -175,7 +497,7 @@ fn customer_calls(
         )
     };
     for (_, why) in &groups.invalid {
-        calls.push(line("dry_run.nothing_bought", &[("why", why.as_str())]));
+        calls.push(line("dry_run.nothing_bought", &[("why", &why.text(t))]));
     }
     if !groups.order.is_empty() {
         totals.any_legacy = true;
@@ -192,6 +514,12 @@ fn customer_calls(
             })
             .collect();
         calls.push(line("dry_run.cart", &[("items", &items.join("; "))]));
+    }
+    if todo.reassign.iter().any(|l| shares_a_pool(l)) {
+        totals.pool_customers += 1;
+        if totals.keep_pools {
+            totals.pools.push(pool_customer(c, p, &todo.reassign));
+        }
     }
     for l in &todo.reassign {
         let left = l
@@ -210,6 +538,40 @@ fn customer_calls(
     }
     totals.calls += calls.len();
     calls
+}
+
+/// Whether a line moving licences shares its old SKU's pool with other lines.
+fn shares_a_pool(l: &Line) -> bool {
+    l.warnings.contains(&WarningCode::SharedLicensePool)
+}
+
+/// What the listing of a shared pool keeps of customer `c`: its licence lines `reassign`,
+/// its journal progress and the seats this run would buy before the swaps.
+fn pool_customer(c: &Customer, p: &Progress, reassign: &[&Line]) -> PoolCustomer {
+    let mut extra_seats: HashMap<String, u64> = HashMap::new();
+    for l in reassign {
+        if let Some(to) = &l.to_sku
+            && !p.provisioned.contains_key(&l.id)
+        {
+            *extra_seats.entry(to.to_ascii_lowercase()).or_default() += l.target_seats;
+        }
+    }
+    let customer = Customer {
+        key: c.key.clone(),
+        customer_id: c.customer_id.clone(),
+        domain: c.domain.clone(),
+        name: c.name.clone(),
+        contact_email: None,
+        country: c.country.clone(),
+        relationship: c.relationship,
+        lines: reassign.iter().map(|l| (*l).clone()).collect(),
+        tasks: Vec::new(),
+    };
+    PoolCustomer {
+        customer,
+        progress: p.clone(),
+        extra_seats,
+    }
 }
 
 #[cfg(test)]
@@ -260,7 +622,9 @@ mod tests {
         };
         let mut out = Vec::new();
         let reader = PlanReader::new(&bytes[..]).unwrap();
-        let sha = dry_run_streaming(reader, &[], &opts, &mut out).unwrap();
+        let pass = dry_run_streaming(reader, &[], &opts, false, &mut out).unwrap();
+        let sha = pass.sha256.clone();
+        finish(&pass, None, &opts, &mut out).unwrap();
         assert_eq!(sha, crate::fsx::sha256_hex(&bytes));
         assert_eq!(String::from_utf8(out).unwrap(), dry_run(&plan, &[], &opts));
     }

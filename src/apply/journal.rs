@@ -18,7 +18,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::client::{ApiError, ErrorKind, render_error};
+use super::reason::Reason;
 use crate::fsx::Followed;
+use crate::i18n::Texts;
 
 pub const JOURNAL_SCHEMA: &str = "cspmove.journal/v1";
 
@@ -113,7 +115,7 @@ pub enum State {
 /// A failure as the journal keeps it: the facts of the failed call, its kind included
 /// (so a replayed journal still knows an MFA or a missing-role failure from a refusal).
 /// Journals written before `kind` existed read as `refused`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorRecord {
     #[serde(default = "refused")]
     pub kind: ErrorKind,
@@ -129,6 +131,40 @@ pub struct ErrorRecord {
     pub request_id: Option<String>,
     #[serde(default)]
     pub hint: String,
+    /// cspmove's own reason, when the failure was found in the plan (no call was made):
+    /// `description` and `hint` hold it in English, readers say it in their language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+impl ErrorRecord {
+    /// `description` in the language of `t` (Partner Center's words stay as they came).
+    pub fn description_in(&self, t: &Texts) -> String {
+        match &self.reason {
+            Some(r) => r.text(t),
+            None => self.description.clone(),
+        }
+    }
+
+    /// `hint` in the language of `t`.
+    pub fn hint_in(&self, t: &Texts) -> String {
+        match &self.reason {
+            Some(r) => r.hint(t),
+            None => self.hint.clone(),
+        }
+    }
+
+    /// The whole failure in one line, like [`std::fmt::Display`], in the language of `t`.
+    pub fn text_in(&self, t: &Texts) -> String {
+        render_error(
+            &self.call,
+            self.status,
+            self.code.as_deref(),
+            &self.description_in(t),
+            self.request_id.as_deref(),
+            &self.hint_in(t),
+        )
+    }
 }
 
 fn refused() -> ErrorKind {
@@ -146,6 +182,7 @@ impl From<&ApiError> for ErrorRecord {
             description: e.description.clone(),
             request_id: e.request_id.clone(),
             hint: e.hint.clone(),
+            reason: None,
         }
     }
 }
@@ -204,9 +241,13 @@ pub struct Event {
     pub users_remaining: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,
-    /// A short sentence for people reading the journal.
+    /// A short sentence for people reading the journal (English).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Why a customer is `blocked` or `waiting`, as data: `status` and the reports say
+    /// it in their language. Journals written before it have only the `note`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
 }
 
 impl Event {
@@ -229,6 +270,7 @@ impl Event {
             users_remaining: None,
             error: None,
             note: None,
+            reason: None,
         }
     }
 }
@@ -769,6 +811,7 @@ mod tests {
             description: "MFA required".into(),
             request_id: None,
             hint: "sign in with multi-factor authentication".into(),
+            reason: None,
         });
         let text = serde_json::to_string(&e).unwrap();
         assert!(text.contains(r#""kind":"mfa""#), "{text}");

@@ -10,33 +10,269 @@
 //! assigns the new one. Before the first swap the new SKU's free seats are checked: too
 //! few ends the customer `blocked` with the numbers and the next step, never an endless
 //! wait, and a 403 on the user or licence calls is `blocked` too, naming the GDAP roles.
+//!
+//! What the step reads before the first swap (the unsure swaps of earlier runs, the new
+//! SKUs' pools, the users and their licences), the choice of users and the capacity check
+//! are written once ([`preview`]) and shared with `apply --dry-run`, which lists the users
+//! a shared licence pool would move from the very same reads and choice, without a change.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 
-use super::client::ApiError;
+use super::client::{ApiError, Client};
 use super::journal::{Action, Event, State};
 use super::pc;
-use super::run::{Ctx, Halt, fail_event, plan_error, request_id, task_id};
+use super::reason::{Note, Reason};
+use super::run::{Ctx, Halt, fail_event, request_id, task_id};
 use super::status::{Done, Progress};
 use crate::model::{Customer, Line, TaskKind};
 
 /// One planned move of one line: from → to, at most `limit` more users.
 #[derive(Debug, Clone)]
-struct Move<'a> {
-    line: &'a Line,
-    from: String,
-    to: String,
+pub(crate) struct Move<'a> {
+    pub line: &'a Line,
+    pub from: String,
+    pub to: String,
     /// Users still to move for this line (`licenses_to_reassign` less those moved).
-    limit: u64,
+    pub limit: u64,
+}
+
+/// The moves of `lines`, given the users earlier runs moved (`progress`) and the swaps
+/// an earlier run left unsure that went through (`confirmed`, per line). A line without
+/// both licence SKUs is a plan error: its ID comes back.
+pub(crate) fn moves<'a>(
+    lines: &[&'a Line],
+    progress: &Progress,
+    confirmed: &HashMap<String, u64>,
+) -> Result<Vec<Move<'a>>, &'a Line> {
+    lines
+        .iter()
+        .map(|l| {
+            let (Some(from), Some(to)) = (&l.from_sku, &l.to_sku) else {
+                return Err(*l);
+            };
+            let moved = progress.moved_for_line(&l.id) + confirmed.get(&l.id).copied().unwrap_or(0);
+            Ok(Move {
+                line: l,
+                from: from.to_ascii_lowercase(),
+                to: to.to_ascii_lowercase(),
+                limit: l.licenses_to_reassign.saturating_sub(moved),
+            })
+        })
+        .collect()
+}
+
+/// A swap an earlier run left unsure that went through: the user moved for the line.
+#[derive(Debug, Clone)]
+pub(crate) struct SwapDone {
+    pub line: String,
+    pub user: String,
+}
+
+/// Reads the licences of the users whose swap an earlier run left ambiguous (GET only):
+/// one who holds the line's new SKU and not its old one moved. The others are chosen
+/// again like everyone else.
+pub(crate) async fn unsure_swaps_done(
+    client: &Client,
+    tenant_id: &str,
+    lines: &[&Line],
+    progress: &Progress,
+) -> Result<Vec<SwapDone>, ApiError> {
+    let mut done = Vec::new();
+    for l in lines {
+        let (Some(from), Some(to)) = (&l.from_sku, &l.to_sku) else {
+            continue;
+        };
+        let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
+        let Some(unsure) = progress.swap_unsure.get(&l.id) else {
+            continue;
+        };
+        for uid in unsure {
+            if progress
+                .moved_by_line
+                .get(&l.id)
+                .is_some_and(|m| m.contains(uid))
+            {
+                continue;
+            }
+            let held = match client.user_license_skus(tenant_id, uid).await {
+                Ok(h) => h,
+                Err(e) if e.code.as_deref() == Some("60002") => continue,
+                Err(e) => return Err(e),
+            };
+            if held.contains(&to) && !held.contains(&from) {
+                done.push(SwapDone {
+                    line: l.id.clone(),
+                    user: uid.clone(),
+                });
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// The swaps of `done` counted per line.
+pub(crate) fn confirmed_per_line(done: &[SwapDone]) -> HashMap<String, u64> {
+    let mut per_line: HashMap<String, u64> = HashMap::new();
+    for d in done {
+        *per_line.entry(d.line.clone()).or_default() += 1;
+    }
+    per_line
+}
+
+/// Whether the new SKUs hold the seats for the users chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Capacity {
+    Enough,
+    /// The seats bought are not all in the tenant yet (provisioning takes a while).
+    NotInTenantYet {
+        offer: String,
+        bought: u64,
+        total: u64,
+        free: u64,
+        users: u64,
+    },
+    /// Too few free seats: the partner buys more (or frees some), then re-runs.
+    Short {
+        offer: String,
+        free: u64,
+        users: u64,
+    },
+}
+
+impl Capacity {
+    /// The reason the journal records for a shortfall (said in each reader's language,
+    /// and in English as the event's note), `None` when the seats suffice.
+    pub fn reason(&self) -> Option<Reason> {
+        match self {
+            Capacity::Enough => None,
+            Capacity::NotInTenantYet {
+                offer,
+                bought,
+                total,
+                free,
+                users,
+            } => Some(Reason::SeatsArriving {
+                offer: offer.clone(),
+                bought: *bought,
+                present: *total,
+                free: *free,
+                users: *users,
+            }),
+            Capacity::Short { offer, free, users } => Some(Reason::SeatsShort {
+                offer: offer.clone(),
+                free: *free,
+                users: *users,
+            }),
+        }
+    }
+}
+
+/// What the licence step finds before its first swap: the users chosen per move (in the
+/// order of `moves`), the users per move skipped because they hold its new SKU already,
+/// and whether the new SKUs hold the seats.
+#[derive(Debug)]
+pub(crate) struct Preview {
+    pub chosen: Vec<Vec<pc::CustomerUser>>,
+    pub skipped: Vec<Vec<pc::CustomerUser>>,
+    pub capacity: Capacity,
+}
+
+/// Reads the new SKUs' pools (`subscribedskus`), the users and each active user's
+/// licences (GET only), chooses the users of each move ([`choose`]) and checks the
+/// capacity per new SKU. `extra_seats` (new SKU, lower case → seats) are seats bought
+/// before the swaps that the pools do not show yet: the dry run's purchases of this run;
+/// the real run, which reads after buying, passes none.
+pub(crate) async fn preview(
+    client: &Client,
+    tenant_id: &str,
+    moves: &[Move<'_>],
+    extra_seats: &HashMap<String, u64>,
+) -> Result<Preview, ApiError> {
+    let skus = client.subscribed_skus(tenant_id).await?;
+    let pools: HashMap<String, &pc::SubscribedSku> = skus
+        .iter()
+        .map(|s| (s.product_sku.id.to_ascii_lowercase(), s))
+        .collect();
+    let users = distinct(client.users(tenant_id).await?);
+    let froms: HashSet<&str> = moves.iter().map(|m| m.from.as_str()).collect();
+    let mut with_licences: Vec<(pc::CustomerUser, Vec<String>)> = Vec::new();
+    for u in users
+        .into_iter()
+        .filter(|u| !u.is_inactive() && !u.id.is_empty())
+    {
+        let held = match client.user_license_skus(tenant_id, &u.id).await {
+            Ok(h) => h,
+            Err(e) if e.code.as_deref() == Some("60002") => continue,
+            Err(e) => return Err(e),
+        };
+        if held.iter().any(|h| froms.contains(h.as_str())) {
+            with_licences.push((u, held));
+        }
+    }
+    let chosen: Vec<Vec<pc::CustomerUser>> = choose(moves, &with_licences)
+        .into_iter()
+        .map(|v| v.into_iter().cloned().collect())
+        .collect();
+    let skipped = moves
+        .iter()
+        .map(|m| {
+            with_licences
+                .iter()
+                .filter(|(_, held)| held.contains(&m.from) && held.contains(&m.to))
+                .map(|(u, _)| u.clone())
+                .collect()
+        })
+        .collect();
+
+    // The capacity check, per new SKU: never start a move that cannot finish.
+    let mut need: BTreeMap<&str, (u64, Vec<&Move>)> = BTreeMap::new();
+    for (m, users) in moves.iter().zip(&chosen) {
+        let entry = need.entry(m.to.as_str()).or_default();
+        entry.0 += users.len() as u64;
+        entry.1.push(m);
+    }
+    let mut capacity = Capacity::Enough;
+    for (to, (users, of)) in &need {
+        let pool = pools.get(*to);
+        let extra = extra_seats.get(*to).copied().unwrap_or(0);
+        let free = pool.map_or(0, |p| p.available().max(0)) as u64 + extra;
+        if *users <= free {
+            continue;
+        }
+        let offer = of[0].line.target_offer.clone();
+        let bought: u64 = of.iter().map(|m| m.line.target_seats).sum();
+        let total = pool.map_or(0, |p| p.total_units.max(0)) as u64 + extra;
+        capacity = if total < bought {
+            Capacity::NotInTenantYet {
+                offer,
+                bought,
+                total,
+                free,
+                users: *users,
+            }
+        } else {
+            Capacity::Short {
+                offer,
+                free,
+                users: *users,
+            }
+        };
+        break;
+    }
+    Ok(Preview {
+        chosen,
+        skipped,
+        capacity,
+    })
 }
 
 /// The users chosen for each line, deterministically, from the users' licences: for
 /// each line in plan order, the first `limit` users (by UPN, then ID) holding its old SKU
 /// and not its new one, each user chosen for one line at most.
-fn choose<'u>(
+pub(crate) fn choose<'u>(
     moves: &[Move<'_>],
     users: &'u [(pc::CustomerUser, Vec<String>)],
 ) -> Vec<Vec<&'u pc::CustomerUser>> {
@@ -78,35 +314,37 @@ fn choose<'u>(
 /// Each user once: a seek-based listing can repeat a user (the list changed while
 /// paging), and a repeated user would take two of a line's moves, leaving another user
 /// on the old SKU while the line reads as finished.
-fn distinct(mut users: Vec<pc::CustomerUser>) -> Vec<pc::CustomerUser> {
+pub(crate) fn distinct(mut users: Vec<pc::CustomerUser>) -> Vec<pc::CustomerUser> {
     let mut seen: HashSet<String> = HashSet::new();
     users.retain(|u| seen.insert(u.id.to_ascii_lowercase()));
     users
 }
 
 /// A user's display name in reports: the UPN, else the ID.
-fn user_name(u: &pc::CustomerUser) -> String {
+pub(crate) fn user_name(u: &pc::CustomerUser) -> String {
     u.user_principal_name
         .clone()
         .unwrap_or_else(|| u.id.clone())
 }
 
 /// Records the customer as `blocked` on `lines`: nothing goes on until the partner acts.
+/// The journal keeps the reason as data (and in English as its note).
 async fn blocked(
     ctx: &Ctx<'_>,
     c: &Customer,
     lines: &[String],
-    note: String,
+    reason: Reason,
     error: Option<&ApiError>,
 ) -> Halt {
     let mut e = Event::new(&c.key, Action::Reassign, State::Blocked);
     e.lines = lines.to_vec();
-    e.note = Some(note.clone());
+    e.note = Some(reason.english());
+    e.reason = Some(reason.clone());
     e.error = error.map(Into::into);
     if let Err(h) = ctx.record(e).await {
         return h;
     }
-    ctx.did(&c.key, Done::Blocked(note));
+    ctx.did(&c.key, Done::Blocked(Note::Reason(reason)));
     Halt::Customer
 }
 
@@ -121,29 +359,19 @@ async fn read<T>(
     match result {
         Ok(v) => Ok(v),
         Err(e) if e.is_missing_role() => {
-            Err(blocked(ctx, c, lines, missing_role_note(&e), Some(&e)).await)
+            Err(blocked(ctx, c, lines, missing_role(&e), Some(&e)).await)
         }
         Err(e) => Err(ctx.give_up(c, Action::Reassign, lines, e).await),
     }
 }
 
-/// What to do about a 403 on users or licences (partner-center-api.md §1, §11).
-pub(crate) fn missing_role_note(e: &ApiError) -> String {
-    let reading = e.call.starts_with("GET");
-    format!(
-        "Partner Center refused {} (HTTP 403{}): the partner user has no GDAP role for it in this customer's tenant. \
-         Ask the customer to approve a GDAP relationship with {} for your admin agents, then re-run",
-        e.call,
-        e.code
-            .as_deref()
-            .map(|c| format!(" code {c}"))
-            .unwrap_or_default(),
-        if reading {
-            "Directory Readers (to read users and licences) and License Administrator or User Administrator (to change them)"
-        } else {
-            "License Administrator or User Administrator"
-        }
-    )
+/// A 403 on users or licences: the GDAP roles to ask for (partner-center-api.md §1,
+/// §11), said by [`Reason::text`].
+pub(crate) fn missing_role(e: &ApiError) -> Reason {
+    Reason::MissingRole {
+        call: e.call.clone(),
+        code: e.code.clone(),
+    }
 }
 
 /// Moves the licences of `lines` (all provisioned, all `reassign`) for one customer.
@@ -158,27 +386,27 @@ pub(crate) async fn reassign(
     // Swaps an earlier run sent without a definite answer: if they went through, those
     // users moved for their line (and count against its `licenses_to_reassign`, or a
     // shared pool would lose one user too many).
-    let confirmed = confirm_unsure_swaps(ctx, c, tenant_id, lines, progress, &ids).await?;
-    let mut moves: Vec<Move> = Vec::new();
-    for l in lines {
-        let (Some(from), Some(to)) = (&l.from_sku, &l.to_sku) else {
-            let e = plan_error(
-                &format!(
-                    "line {} moves licences but the plan has no from_sku/to_sku",
-                    l.id
-                ),
-                "re-plan with --catalog so both offers resolve to licence SKUs",
-            );
-            return Err(ctx.give_up(c, Action::Reassign, &ids, e).await);
-        };
-        let moved = progress.moved_for_line(&l.id) + confirmed.get(&l.id).copied().unwrap_or(0);
-        moves.push(Move {
-            line: l,
-            from: from.to_ascii_lowercase(),
-            to: to.to_ascii_lowercase(),
-            limit: l.licenses_to_reassign.saturating_sub(moved),
-        });
+    let done = read(
+        ctx,
+        c,
+        &ids,
+        unsure_swaps_done(&ctx.client, tenant_id, lines, progress).await,
+    )
+    .await?;
+    for d in &done {
+        let mut e = Event::new(&c.key, Action::LicenseUpdate, State::Succeeded);
+        e.lines = vec![d.line.clone()];
+        e.user = Some(d.user.clone());
+        e.note = Some("the swap left ambiguous by an earlier run went through".into());
+        ctx.record(e).await?;
     }
+    let moves = match moves(lines, progress, &confirmed_per_line(&done)) {
+        Ok(m) => m,
+        Err(l) => {
+            let reason = Reason::NoLicenceSkus { line: l.id.clone() };
+            return Err(ctx.give_up_plan(c, Action::Reassign, &ids, reason).await);
+        }
+    };
     let mut started = Event::new(&c.key, Action::Reassign, State::Started);
     started.lines = ids.clone();
     started.task = task_id(c, TaskKind::ReassignLicenses);
@@ -186,75 +414,41 @@ pub(crate) async fn reassign(
 
     let mut chosen: Vec<Vec<pc::CustomerUser>> = vec![Vec::new(); moves.len()];
     if moves.iter().any(|m| m.limit > 0) {
-        let skus = read(ctx, c, &ids, ctx.client.subscribed_skus(tenant_id).await).await?;
-        let pools: HashMap<String, &pc::SubscribedSku> = skus
-            .iter()
-            .map(|s| (s.product_sku.id.to_ascii_lowercase(), s))
-            .collect();
-        let users = distinct(read(ctx, c, &ids, ctx.client.users(tenant_id).await).await?);
-        let froms: HashSet<&str> = moves.iter().map(|m| m.from.as_str()).collect();
-        let mut with_licences: Vec<(pc::CustomerUser, Vec<String>)> = Vec::new();
-        for u in users
-            .into_iter()
-            .filter(|u| !u.is_inactive() && !u.id.is_empty())
-        {
-            let held = match ctx.client.user_license_skus(tenant_id, &u.id).await {
-                Ok(h) => h,
-                Err(e) if e.code.as_deref() == Some("60002") => continue,
-                Err(e) => return Err(read::<()>(ctx, c, &ids, Err(e)).await.unwrap_err()),
-            };
-            if held.iter().any(|h| froms.contains(h.as_str())) {
-                with_licences.push((u, held));
-            }
-        }
-        chosen = choose(&moves, &with_licences)
-            .into_iter()
-            .map(|v| v.into_iter().cloned().collect())
-            .collect();
-
-        // The capacity check, per new SKU: never start a move that cannot finish.
-        let mut need: BTreeMap<&str, (u64, Vec<&Move>)> = BTreeMap::new();
-        for (m, users) in moves.iter().zip(&chosen) {
-            let entry = need.entry(m.to.as_str()).or_default();
-            entry.0 += users.len() as u64;
-            entry.1.push(m);
-        }
-        for (to, (users, of)) in &need {
-            let pool = pools.get(*to);
-            let free = pool.map_or(0, |p| p.available().max(0)) as u64;
-            if *users <= free {
-                continue;
-            }
-            let offer = of[0].line.target_offer.as_str();
-            let bought: u64 = of.iter().map(|m| m.line.target_seats).sum();
-            let total = pool.map_or(0, |p| p.total_units.max(0)) as u64;
-            if total < bought {
-                // The seats bought are not all in the tenant yet (provisioning takes a
-                // while): wait for them, saying how many are there.
+        let found = read(
+            ctx,
+            c,
+            &ids,
+            preview(&ctx.client, tenant_id, &moves, &HashMap::new()).await,
+        )
+        .await?;
+        match &found.capacity {
+            Capacity::Enough => {}
+            Capacity::NotInTenantYet {
+                offer, free, users, ..
+            } => {
+                // Wait for the seats, saying how many are there.
                 let mut e = Event::new(&c.key, Action::Reassign, State::Waiting);
                 e.lines = ids.clone();
                 e.users_remaining = Some(*users);
-                e.note = Some(format!(
-                    "the {bought} seats of {offer} bought are not all in the tenant yet ({total} there, {free} free) for {users} users"
-                ));
+                e.reason = found.capacity.reason();
+                e.note = e.reason.as_ref().map(Reason::english);
                 ctx.record(e).await?;
                 ctx.did(
                     &c.key,
                     Done::WaitingForSeats {
-                        offer: offer.to_string(),
-                        free,
+                        offer: offer.clone(),
+                        free: *free,
                         users: *users,
                     },
                 );
                 return Ok(());
             }
-            let note = format!(
-                "{free} seats of {offer} for {users} users: buy {} more seat{} of {offer} (or free some), then re-run apply",
-                users - free,
-                if users - free == 1 { "" } else { "s" }
-            );
-            return Err(blocked(ctx, c, &ids, note, None).await);
+            Capacity::Short { .. } => {
+                let reason = found.capacity.reason().expect("a shortfall has a reason");
+                return Err(blocked(ctx, c, &ids, reason, None).await);
+            }
         }
+        chosen = found.chosen;
     }
 
     let mut moved = 0u64;
@@ -330,7 +524,7 @@ pub(crate) async fn reassign(
                 }
                 Err(e) if e.code.as_deref() == Some("60002") => continue,
                 Err(e) if e.is_missing_role() => {
-                    return Err(blocked(ctx, c, &ids, missing_role_note(&e), Some(&e)).await);
+                    return Err(blocked(ctx, c, &ids, missing_role(&e), Some(&e)).await);
                 }
                 Err(e) => {
                     let mut ev = fail_event(
@@ -370,53 +564,6 @@ pub(crate) async fn reassign(
     Ok(())
 }
 
-/// Reads the licences of the users whose swap an earlier run left ambiguous: one who
-/// holds the line's new SKU and not its old one moved (recorded now, as a success of that
-/// line); the others are chosen again like everyone else. Returns the users confirmed
-/// per line.
-async fn confirm_unsure_swaps(
-    ctx: &Ctx<'_>,
-    c: &Customer,
-    tenant_id: &str,
-    lines: &[&Line],
-    progress: &Progress,
-    ids: &[String],
-) -> Result<HashMap<String, u64>, Halt> {
-    let mut confirmed: HashMap<String, u64> = HashMap::new();
-    for l in lines {
-        let (Some(from), Some(to)) = (&l.from_sku, &l.to_sku) else {
-            continue;
-        };
-        let (from, to) = (from.to_ascii_lowercase(), to.to_ascii_lowercase());
-        let Some(unsure) = progress.swap_unsure.get(&l.id) else {
-            continue;
-        };
-        for uid in unsure {
-            if progress
-                .moved_by_line
-                .get(&l.id)
-                .is_some_and(|m| m.contains(uid))
-            {
-                continue;
-            }
-            let held = match ctx.client.user_license_skus(tenant_id, uid).await {
-                Ok(h) => h,
-                Err(e) if e.code.as_deref() == Some("60002") => continue,
-                Err(e) => return Err(read::<()>(ctx, c, ids, Err(e)).await.unwrap_err()),
-            };
-            if held.contains(&to) && !held.contains(&from) {
-                let mut e = Event::new(&c.key, Action::LicenseUpdate, State::Succeeded);
-                e.lines = vec![l.id.clone()];
-                e.user = Some(uid.clone());
-                e.note = Some("the swap left ambiguous by an earlier run went through".into());
-                ctx.record(e).await?;
-                *confirmed.entry(l.id.clone()).or_default() += 1;
-            }
-        }
-    }
-    Ok(confirmed)
-}
-
 /// Whether a failed licence swap stops the customer's remaining swaps: only running out
 /// of licences (`60012`), which every later user would hit too. Anything else is about
 /// this user (usage location, a blocked account): record it and move the others.
@@ -439,11 +586,13 @@ fn report_failed_users(ctx: &Ctx<'_>, c: &Customer, users: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apply::run::plan_error;
 
     fn user(upn: &str) -> pc::CustomerUser {
         pc::CustomerUser {
             id: format!("id-{upn}"),
             user_principal_name: Some(upn.to_string()),
+            display_name: None,
             state: None,
         }
     }

@@ -133,6 +133,7 @@ pub struct ProductSku {
 pub struct CustomerUser {
     pub id: String,
     pub user_principal_name: Option<String>,
+    pub display_name: Option<String>,
     pub state: Option<String>,
 }
 

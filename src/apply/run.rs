@@ -27,8 +27,9 @@ use super::error::{ApplyError, StopReason};
 use super::invitations::{self, Invitation};
 use super::journal::{Action, Event, GroupCommit, Journal, JournalError, State};
 use super::progress::Observer;
+use super::reason::Reason;
 use super::status::{self, CustomerRow, Done, Progress};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, texts};
 use crate::model::{Customer, Line, PlanReader, TaskKind};
 
 /// The namespace of cspmove's request IDs (uuid v5 of plan, customer and action).
@@ -151,6 +152,20 @@ impl Ctx<'_> {
         }
     }
 
+    /// [`Ctx::give_up`] for a problem found in the plan itself (no call was made).
+    pub async fn give_up_plan(
+        &self,
+        c: &Customer,
+        action: Action,
+        lines: &[String],
+        reason: Reason,
+    ) -> Halt {
+        match self.record(plan_fail_event(c, action, lines, reason)).await {
+            Ok(()) => Halt::Customer,
+            Err(halt) => halt,
+        }
+    }
+
     /// A read's value, or [`Ctx::give_up`] on its error.
     pub async fn read<T>(
         &self,
@@ -207,6 +222,23 @@ pub(crate) fn fail_event(c: &Customer, action: Action, lines: &[String], err: &A
     e
 }
 
+/// The failure event of a problem found in the plan itself (no call was made): the
+/// reason as data in the error record, and in English in its description and hint.
+pub(crate) fn plan_fail_event(
+    c: &Customer,
+    action: Action,
+    lines: &[String],
+    reason: Reason,
+) -> Event {
+    let en = texts(Lang::En);
+    let err = plan_error(&reason.text(en), &reason.hint(en));
+    let mut e = fail_event(c, action, lines, &err);
+    if let Some(record) = e.error.as_mut() {
+        record.reason = Some(reason);
+    }
+    e
+}
+
 /// A failure found in the plan itself (no call was made).
 pub(crate) fn plan_error(description: &str, hint: &str) -> ApiError {
     ApiError {
@@ -226,6 +258,42 @@ pub(crate) fn task_id(c: &Customer, kind: TaskKind) -> Option<String> {
         .iter()
         .find(|t| t.kind == kind)
         .map(|t| t.id.clone())
+}
+
+/// The partner's customer list of one sweep, looked up as the plan names a customer:
+/// by tenant ID, else by domain. Written once for the run and the dry run.
+pub(crate) struct Listing<'a> {
+    by_id: HashMap<&'a str, &'a PcCustomer>,
+    by_domain: HashMap<&'a str, &'a PcCustomer>,
+}
+
+impl<'a> Listing<'a> {
+    pub fn new(listed: &'a [PcCustomer]) -> Self {
+        let mut by_id = HashMap::new();
+        let mut by_domain = HashMap::new();
+        // Tenant IDs from the listing reach request paths: only GUIDs are used.
+        for c in listed.iter().filter(|c| due::is_guid(&c.id)) {
+            by_id.insert(c.id.as_str(), c);
+            if let Some(d) = &c.domain {
+                by_domain.insert(d.as_str(), c);
+            }
+        }
+        Listing { by_id, by_domain }
+    }
+
+    /// The listed reseller customer the plan's `c` is, if it has accepted.
+    pub fn find(&self, c: &Customer) -> Option<&'a PcCustomer> {
+        c.customer_id
+            .as_deref()
+            .map(|id| self.by_id.get(id.to_ascii_lowercase().as_str()))
+            .unwrap_or_else(|| {
+                c.domain
+                    .as_deref()
+                    .and_then(|d| self.by_domain.get(d.to_ascii_lowercase().as_str()))
+            })
+            .copied()
+            .filter(|pc| pc.is_reseller())
+    }
 }
 
 /// One accepted customer's work in this run.
@@ -315,15 +383,7 @@ pub async fn execute(
             endpoint: ctx.client.base().as_str().trim_end_matches('/').to_string(),
             source: Box::new(source),
         })?;
-    let mut by_id: HashMap<&str, &PcCustomer> = HashMap::new();
-    let mut by_domain: HashMap<&str, &PcCustomer> = HashMap::new();
-    // Tenant IDs from the listing reach request paths: only GUIDs are used.
-    for c in listed.iter().filter(|c| due::is_guid(&c.id)) {
-        by_id.insert(c.id.as_str(), c);
-        if let Some(d) = &c.domain {
-            by_domain.insert(d.as_str(), c);
-        }
-    }
+    let listing = Listing::new(&listed);
 
     // 2. The plan, one customer at a time: who has accepted, and what is due for them.
     let mut in_scope = 0usize;
@@ -348,24 +408,11 @@ pub async fn execute(
             record_or_fail(&ctx, std::mem::take(&mut learnt)).await?;
         }
         if let Some(id) = c.customer_id.as_deref().filter(|id| !due::is_guid(id)) {
-            let e = plan_error(
-                &format!("customer_id {id:?} is not a GUID (a tenant ID)"),
-                "fix the customer ID in the input (or leave it empty to plan by domain) and re-plan",
-            );
-            learnt.push(fail_event(&c, Action::Relationship, &[], &e));
+            let reason = Reason::CustomerIdNotGuid { id: id.to_string() };
+            learnt.push(plan_fail_event(&c, Action::Relationship, &[], reason));
             continue;
         }
-        let found = c
-            .customer_id
-            .as_deref()
-            .map(|id| by_id.get(id.to_ascii_lowercase().as_str()))
-            .unwrap_or_else(|| {
-                c.domain
-                    .as_deref()
-                    .and_then(|d| by_domain.get(d.to_ascii_lowercase().as_str()))
-            })
-            .filter(|pc| pc.is_reseller());
-        let Some(pc) = found else {
+        let Some(pc) = listing.find(&c) else {
             // Of a customer still awaiting acceptance only what invitations.csv needs is
             // kept (its names, and whether it was listed before), not its lines.
             let p = progress.remove(&c.key).unwrap_or_default();
@@ -431,8 +478,7 @@ pub async fn execute(
         });
     }
     record_or_fail(&ctx, learnt).await?;
-    drop(by_id);
-    drop(by_domain);
+    drop(listing);
     drop(listed);
 
     // 3. The invitation link, fetched once for all who have not accepted.
@@ -628,7 +674,9 @@ fn final_rows(
 }
 
 /// Polls futures together on the current task (a tiny `join_all`).
-async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: impl Iterator<Item = F>) {
+pub(crate) async fn futures_join_all<F: std::future::Future<Output = ()>>(
+    futures: impl Iterator<Item = F>,
+) {
     let mut set: Vec<std::pin::Pin<Box<F>>> = futures.map(Box::pin).collect();
     std::future::poll_fn(|cx| {
         set.retain_mut(|f| f.as_mut().poll(cx).is_pending());

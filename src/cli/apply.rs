@@ -15,12 +15,7 @@ use cspmove::fsx;
 use cspmove::i18n::{Lang, texts};
 use cspmove::model::{Plan, PlanReader};
 
-use super::{Outcome, UsageError};
-
-/// The language of `apply`'s summary, prompt, execution reports and invitations.csv
-/// note. DESIGN §2 gives `apply` no `--lang`, so it is English; every text is in
-/// src/i18n in English, Korean and Japanese.
-const LANG: Lang = Lang::En;
+use super::{LangArg, Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
@@ -67,6 +62,10 @@ pub struct ApplyArgs {
     /// Do not ask before the first purchase (required when stdin is not a terminal).
     #[arg(long)]
     pub yes: bool,
+    /// Language of the summary, the prompt, the --dry-run listing, the execution reports
+    /// (.md, .csv) and the note in invitations.csv; .json and the journal stay English.
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
 }
 
 /// Where requests go and with which credentials.
@@ -158,6 +157,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             }
         }
     }
+    let lang: Lang = args.lang.into();
     let opts = ApplyOptions {
         today: chrono::Local::now().date_naive(),
         now: args.now,
@@ -165,7 +165,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         only: args.only.clone(),
         max_failures: args.max_failures,
         invitations_path,
-        lang: LANG,
+        lang,
     };
 
     if args.dry_run {
@@ -180,12 +180,33 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             }
             None => Vec::new(),
         };
+        // Only the users of a shared licence pool need a read (GET only): with credentials
+        // (or the in-process sandbox) the pass keeps those customers' licence lines.
+        let can_read = args.sandbox || Credentials::from_env().is_ok();
         let reader = PlanReader::open(&args.plan)?;
         super::to_stdout(|out| {
             let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-            dry_run::dry_run_streaming(reader, &prior, &opts, &mut out)?;
+            let pass = dry_run::dry_run_streaming(reader, &prior, &opts, can_read, &mut out)?;
+            let mut failure = None;
+            let listing = if pass.pool_customers() > 0 && can_read {
+                // What is listed so far reaches the terminal before the reads start.
+                out.flush()?;
+                match list_pool_users(&args, rate, &sandbox_state, &pass, &opts) {
+                    Ok(listing) => Some(listing),
+                    Err(e) => {
+                        failure = Some(e);
+                        Some(dry_run::pools_stopped(&pass, &opts))
+                    }
+                }
+            } else {
+                None
+            };
+            dry_run::finish(&pass, listing.as_ref(), &opts, &mut out)?;
             out.flush()?;
-            Ok(())
+            match failure {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
         })?;
         return Ok(Outcome::Done);
     }
@@ -242,7 +263,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             .iter()
             .filter(|c| c.verdict == preflight::Verdict::Warn)
         {
-            eprintln!("cspmove: warning: {}: {} ({})", c.check, c.detail, c.hint);
+            eprintln!("cspmove: {}", c.warning_text(lang));
         }
         if let Some(stop) = pre.stopper() {
             if let Some(running) = sandbox {
@@ -264,7 +285,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
             prior,
             opts,
             &bars,
-            |p| yes || confirm(p),
+            |p| yes || confirm(p, lang),
         )
         .await;
         if let Some(running) = sandbox {
@@ -275,9 +296,9 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     drop(runtime);
 
     for r in &args.report {
-        exec_report::write(&outcome, r, LANG)?;
+        exec_report::write(&outcome, r, lang)?;
     }
-    let text = summary(&outcome, &journal_path);
+    let text = summary(&outcome, &journal_path, lang);
     super::to_stdout(|out| Ok(out.write_all(text.as_bytes())?))?;
     if let Some(reason) = &outcome.stopped {
         return Err(ApplyError::Stopped(reason.clone()).into());
@@ -298,9 +319,81 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// The dry run's reads for the users of the shared licence pools: the same preflight as
+/// a run (what would stop a run stops the listing, with the same error), then
+/// [`dry_run::list_pool_users`]. A rehearsal reads an in-process sandbox made from the
+/// rehearsal's state when there is one (read, never written), else seeded from the plan.
+fn list_pool_users(
+    args: &ApplyArgs,
+    rate: f64,
+    sandbox_state: &std::path::Path,
+    pass: &dry_run::Pass,
+    opts: &ApplyOptions,
+) -> anyhow::Result<dry_run::PoolListing> {
+    let target = if args.sandbox {
+        Target::Sandbox
+    } else {
+        let url = http::check_endpoint_url(args.endpoint.as_deref().unwrap_or_default())?;
+        Target::Endpoint(Box::new((url, Credentials::from_env()?)))
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let (base, creds, sandbox) = match target {
+            Target::Endpoint(target) => (target.0, target.1, None),
+            Target::Sandbox => {
+                let state = if sandbox_state.exists() {
+                    cspmove::sandbox::persist::load(sandbox_state)?.state
+                } else {
+                    cspmove::sandbox::state::SandboxState::seed_from_file(
+                        &args.plan,
+                        cspmove::sandbox::state::Accept::All,
+                    )?
+                };
+                let token = format!("sandbox-{}", uuid::Uuid::new_v4());
+                let mut config = cspmove::sandbox::SandboxConfig::new(token);
+                config.seeded = Some(Box::new(state));
+                let running = cspmove::sandbox::start(config).await?;
+                let url = url::Url::parse(&running.url())?;
+                let creds = Credentials::Token(Secret::new(running.token().to_string()));
+                (url, creds, Some(running))
+            }
+        };
+        let listed = async {
+            let http = http::http_client(std::time::Duration::from_secs(60))?;
+            let auth = Arc::new(TokenSource::new(creds, http));
+            let client = Client::new(base.clone(), auth, rate, RetryPolicy::default())?;
+            let pre = preflight::token_checks(&client, base.as_str().trim_end_matches('/')).await;
+            for c in pre
+                .checks
+                .iter()
+                .filter(|c| c.verdict == preflight::Verdict::Warn)
+            {
+                eprintln!("cspmove: {}", c.warning_text(opts.lang));
+            }
+            if let Some(stop) = pre.stopper() {
+                return Err(ApplyError::Preflight {
+                    check: stop.check,
+                    subject: stop.subject.clone(),
+                    text: stop.error_text(),
+                }
+                .into());
+            }
+            anyhow::Ok(dry_run::list_pool_users(&client, pass, opts).await?)
+        }
+        .await;
+        if let Some(running) = sandbox {
+            running.shutdown().await;
+        }
+        listed
+    })
+}
+
 /// Asks on the terminal before the first purchase.
-fn confirm(p: &PurchasePreview) -> bool {
-    let t = texts(LANG);
+fn confirm(p: &PurchasePreview, lang: Lang) -> bool {
+    let t = texts(lang);
     eprint!(
         "{}",
         t.fill(
@@ -320,8 +413,8 @@ fn confirm(p: &PurchasePreview) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
-    let t = texts(LANG);
+fn summary(o: &run::RunOutcome, journal: &std::path::Path, lang: Lang) -> String {
+    let t = texts(lang);
     let n = |v: u64| t.number(v);
     let mut lines = vec![t.fill(
         "apply_summary.customers",
@@ -366,7 +459,7 @@ fn summary(o: &run::RunOutcome, journal: &std::path::Path) -> String {
         } else if let Some(e) = &r.error {
             lines.push(t.fill(
                 "apply_summary.failed",
-                &[("customer", &r.key), ("error", &e.to_string())],
+                &[("customer", &r.key), ("error", &e.text_in(t))],
             ));
         }
     }

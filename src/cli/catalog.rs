@@ -17,9 +17,10 @@ use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::http;
 use cspmove::catalog::{Catalog, show};
 
+use super::LangArg;
 use super::UsageError;
 use super::catalog_fetch;
-use super::plan::{LangArg, lang, load_catalog};
+use super::plan::load_catalog;
 
 #[derive(Debug, Args)]
 pub struct CatalogArgs {
@@ -109,7 +110,7 @@ fn emit(
 ) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     match format {
-        CatalogFormat::Text => show::write_text(&mut bytes, catalog, products, lang(args.lang))?,
+        CatalogFormat::Text => show::write_text(&mut bytes, catalog, products, args.lang.into())?,
         CatalogFormat::Csv => show::write_csv(&mut bytes, catalog, products)?,
         CatalogFormat::Json => show::write_json(&mut bytes, catalog, products)?,
     }

@@ -9,13 +9,10 @@ use clap::Args;
 use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::{ApplyError, http, preflight};
-// DESIGN §2 gives `doctor` no `--lang`: its table is in English (the texts are in
-// src/i18n for every language).
-use cspmove::i18n::Lang;
 use cspmove::model::{Plan, PlanFileError};
 
-use super::Outcome;
 use super::plan::FormatArg;
+use super::{LangArg, Outcome};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -36,6 +33,9 @@ pub struct DoctorArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
+    /// Language of the table and its checks' details (JSON stays English for scripts).
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
 }
 
 pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
@@ -88,7 +88,7 @@ pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
     })?;
     super::to_stdout(|out| {
         match args.format {
-            FormatArg::Text => out.write_all(report.render_text(Lang::En).as_bytes())?,
+            FormatArg::Text => out.write_all(report.render_text(args.lang.into()).as_bytes())?,
             FormatArg::Json => {
                 #[derive(serde::Serialize)]
                 struct DoctorJson<'a> {

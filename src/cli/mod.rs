@@ -17,7 +17,8 @@ mod status;
 
 use std::io::Write;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use cspmove::i18n::Lang;
 
 /// Plan and carry out moves of Microsoft 365 customers into CSP on Partner Center.
 #[derive(Debug, Parser)]
@@ -74,6 +75,28 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Doctor(args) => doctor::run(args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
+    }
+}
+
+/// `--lang en|ko|ja`: the language of what a person reads (`plan`'s summary and
+/// reports, `report`, `apply`'s summary and execution report, the `status` and `doctor`
+/// tables). One parser for every command, so each spells and rejects a language the
+/// same way; JSON for scripts stays English whatever the flag says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum LangArg {
+    #[default]
+    En,
+    Ko,
+    Ja,
+}
+
+impl From<LangArg> for Lang {
+    fn from(arg: LangArg) -> Lang {
+        match arg {
+            LangArg::En => Lang::En,
+            LangArg::Ko => Lang::Ko,
+            LangArg::Ja => Lang::Ja,
+        }
     }
 }
 

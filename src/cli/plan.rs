@@ -20,7 +20,7 @@ use cspmove::plan::summary::{self, PlanFile};
 use cspmove::plan::{Lookups, PlanOptions};
 use cspmove::report::Format;
 
-use super::{Outcome, UsageError};
+use super::{LangArg, Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -96,13 +96,6 @@ pub enum DateOrderArg {
     Ymd,
     Mdy,
     Dmy,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LangArg {
-    En,
-    Ko,
-    Ja,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -281,19 +274,11 @@ impl TryFrom<PlanArgs> for PlanConfig {
             },
             output: args.output,
             reports: args.report,
-            lang: lang(args.lang),
+            lang: args.lang.into(),
             strict: args.strict,
             quiet: args.quiet,
             format: args.format,
         })
-    }
-}
-
-pub fn lang(arg: LangArg) -> Lang {
-    match arg {
-        LangArg::En => Lang::En,
-        LangArg::Ko => Lang::Ko,
-        LangArg::Ja => Lang::Ja,
     }
 }
 

@@ -3,11 +3,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use cspmove::i18n::Lang;
 use cspmove::report::{self, Format, ReportError};
 
-use super::plan::LangArg;
-use super::{Outcome, UsageError};
+use super::{LangArg, Outcome, UsageError};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -22,15 +20,6 @@ pub struct ReportArgs {
     pub lang: LangArg,
 }
 
-/// The library's language for a `--lang` value.
-pub fn lang(arg: LangArg) -> Lang {
-    match arg {
-        LangArg::En => Lang::En,
-        LangArg::Ko => Lang::Ko,
-        LangArg::Ja => Lang::Ja,
-    }
-}
-
 pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     // A wrong extension is a usage error, found before the plan is read.
     if let Err(err @ ReportError::UnknownFormat { .. }) = Format::from_path(&args.output) {
@@ -41,7 +30,7 @@ pub fn run(args: ReportArgs) -> anyhow::Result<Outcome> {
     let done = report::write_from_file(
         &args.plan,
         std::slice::from_ref(&args.output),
-        lang(args.lang),
+        args.lang.into(),
     )?;
     if let Some(err) = done.failed.into_iter().next() {
         return Err(err.into());

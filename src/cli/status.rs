@@ -4,13 +4,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 use cspmove::apply::{journal, status};
-// DESIGN §2 gives `status` no `--lang`: its table is in English (the texts are in
-// src/i18n for every language).
-use cspmove::i18n::Lang;
 use cspmove::model::{PlanReader, Sha};
 
-use super::Outcome;
 use super::plan::FormatArg;
+use super::{LangArg, Outcome};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -23,6 +20,9 @@ pub struct StatusArgs {
     /// Output format on stdout.
     #[arg(long, value_enum, default_value_t = FormatArg::Text)]
     pub format: FormatArg,
+    /// Language of the table and its next steps (JSON stays English for scripts).
+    #[arg(long, value_enum, default_value_t = LangArg::En)]
+    pub lang: LangArg,
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
@@ -49,7 +49,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
     let mut reader = PlanReader::open_as_with::<status::StatusCustomer>(&args.plan, sha)?;
     let today = chrono::Local::now().date_naive();
     let progress = status::replay(&events);
-    let mut table = status::TextTable::new(Lang::En);
+    let mut table = status::TextTable::new(args.lang.into());
     // JSON rows go to a temporary file as they are derived: only the counts stay.
     let mut json = match args.format {
         FormatArg::Json => Some(status::JsonRows::new()?),

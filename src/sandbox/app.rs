@@ -40,6 +40,22 @@ pub struct Stats {
     pub requests: AtomicU64,
     pub throttled: AtomicU64,
     pub faults: AtomicU64,
+    /// Requests per method, in the order of [`Stats::METHODS`] (the last: any other):
+    /// a test proves with it that a dry run sends nothing that changes anything.
+    pub by_method: [AtomicU64; 6],
+}
+
+impl Stats {
+    pub const METHODS: [&'static str; 6] = ["GET", "POST", "PATCH", "PUT", "DELETE", "other"];
+
+    /// Counts one request of `method`.
+    pub fn count_method(&self, method: &axum::http::Method) {
+        let i = Stats::METHODS[..5]
+            .iter()
+            .position(|m| *m == method.as_str())
+            .unwrap_or(5);
+        self.by_method[i].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// Partner Center's rules of today that can be switched on (DESIGN §9).
@@ -136,6 +152,11 @@ impl App {
             "requests": self.stats.requests.load(Ordering::Relaxed),
             "throttled": self.stats.throttled.load(Ordering::Relaxed),
             "faults": self.stats.faults.load(Ordering::Relaxed),
+            "by_method": Stats::METHODS
+                .iter()
+                .zip(&self.stats.by_method)
+                .map(|(m, n)| (m.to_string(), json!(n.load(Ordering::Relaxed))))
+                .collect::<serde_json::Map<_, _>>(),
         })
     }
 

@@ -179,6 +179,7 @@ async fn drop_connection(req_kill: Option<ConnKill>) -> Response {
 /// Middleware in front of every `/v1` route.
 pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     app.stats.requests.fetch_add(1, Ordering::Relaxed);
+    app.stats.count_method(req.method());
     let fate = decide(&app, request_key(&req));
     if fate == Fate::Throttle {
         app.stats.throttled.fetch_add(1, Ordering::Relaxed);

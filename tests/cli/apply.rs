@@ -1236,6 +1236,93 @@ fn a_pending_order_of_one_group_is_resent_under_its_own_request_id() {
     assert!(!journal.contains("never placed"), "{journal}");
 }
 
+/// Sends `body` to the sandbox with `method` and returns the JSON answer.
+fn http_send(sb: &Sandbox, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut req = reqwest::Client::new()
+            .request(method, format!("{}{path}", sb.url))
+            .bearer_auth(&sb.token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("sandbox answers");
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json::<Value>().await.unwrap_or(Value::Null)
+    })
+}
+
+#[test]
+fn a_pending_checkout_is_resent_under_a_stable_request_id_never_a_random_one() {
+    // A crash left a checkout started whose journaled request ID cannot be read (a
+    // journal edited by hand, or written by another tool): the checkout is sent again
+    // under the stable ID of the planned action, the same on every run, not a random one.
+    let mut rids = Vec::new();
+    for _ in 0..2 {
+        let wd = Workdir::new();
+        let plan = plan_with(1, 0, 0);
+        let plan_path = write_plan(&wd, &plan);
+        let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+        let c = &plan.customers[0];
+        let line = &c.lines[0];
+        let tenant = sandbox_state(&sb)["customers"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (product, sku) = O365_E3_NCE.split_once(':').unwrap();
+        let avail = http_send(
+            &sb,
+            reqwest::Method::GET,
+            &format!("/v1/products/{product}/skus/{sku}/availabilities?country=US"),
+            None,
+        );
+        let item = avail["items"][0]["catalogItemId"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let cart = http_send(
+            &sb,
+            reqwest::Method::POST,
+            &format!("/v1/customers/{tenant}/carts"),
+            Some(
+                serde_json::json!({"lineItems": [{"id": 0, "catalogItemId": item,
+                "quantity": line.target_seats, "billingCycle": "monthly",
+                "termDuration": "P1Y"}]}),
+            ),
+        );
+        let cart_id = cart["id"].as_str().unwrap().to_string();
+        let sha = cspmove::fsx::sha256_hex(&std::fs::read(&plan_path).unwrap());
+        let header = serde_json::json!({
+            "journal": "cspmove.journal/v1", "plan_sha256": sha,
+            "created": "2026-11-21T00:00:00Z", "generated_by": "test",
+        });
+        let started = serde_json::json!({
+            "at": chrono::Utc::now().to_rfc3339(), "customer": c.key, "action": "provision",
+            "state": "started", "lines": [line.id], "request_id": "not-a-request-id",
+            "cart_id": cart_id,
+        });
+        wd.write("plan.journal.jsonl", format!("{header}\n{started}\n"));
+        apply(&wd, &sb, &[]).expect_code(0);
+        let orders = sandbox_state(&sb)["customers"][0]["orders"]
+            .as_array()
+            .unwrap()
+            .clone();
+        assert_eq!(
+            orders.len(),
+            1,
+            "the pending cart checked out once: {orders:?}"
+        );
+        let want =
+            cspmove::apply::run::request_id(&sha, &c.key, &format!("checkout:{}", line.id), 0);
+        assert_eq!(orders[0]["requestId"], want.to_string(), "{orders:?}");
+        rids.push(orders[0]["requestId"].clone());
+    }
+    assert_eq!(rids[0], rids[1]);
+}
+
 #[test]
 fn reconcile_never_claims_an_order_bought_by_hand_before_the_purchase() {
     let wd = Workdir::new();
@@ -1440,9 +1527,12 @@ fn a_replan_after_a_kill_mid_purchase_buys_nothing_twice() {
 
 /// A customer whose 3 users hold the old SKU but only 2 are planned to move (another
 /// line keeps the rest on it: `SHARED_LICENSE_POOL`).
-fn shared_pool_plan() -> Plan {
+pub(crate) fn shared_pool_plan() -> Plan {
     let mut plan = plan_with(0, 1, 0);
-    plan.customers[0].lines[0].licenses_to_reassign = 2;
+    let line = &mut plan.customers[0].lines[0];
+    line.licenses_to_reassign = 2;
+    line.warnings
+        .push(cspmove::model::WarningCode::SharedLicensePool);
     plan
 }
 
@@ -1464,6 +1554,13 @@ fn a_shared_licence_pool_moves_exactly_the_planned_users() {
         .expect_code(0);
     assert!(
         dry.stdout.contains("licenseupdates for 2 users"),
+        "{}",
+        dry.stdout
+    );
+    // Without credentials the dry run lists everything but the pool's users, and says
+    // how to get them (tests/cli/apply_dry_run.rs lists them).
+    assert!(
+        dry.stdout.contains("reading them needs credentials"),
         "{}",
         dry.stdout
     );
@@ -1771,7 +1868,7 @@ fn an_unreachable_token_endpoint_or_api_is_reported_as_such() {
 
 /// `cmd` authenticated through the sandbox's own token endpoint with `refresh`, a refresh
 /// token; the sandbox issues tokens without the MFA claim for one starting with `nomfa`.
-fn with_refresh_token(cmd: &mut Command, sb: &Sandbox, refresh: &str) {
+pub(crate) fn with_refresh_token(cmd: &mut Command, sb: &Sandbox, refresh: &str) {
     cmd.env_remove("CSPMOVE_TOKEN")
         .env("CSPMOVE_REFRESH_TOKEN", refresh)
         .env("CSPMOVE_CLIENT_ID", "app")

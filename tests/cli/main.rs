@@ -12,9 +12,11 @@ mod demo;
 use cspmove::{GENERATED_BY, i18n, model};
 
 mod input;
+mod lang;
 
 mod apply;
 mod apply_calls;
+mod apply_dry_run;
 mod catalog;
 mod exit_codes;
 mod files;

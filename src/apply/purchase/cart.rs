@@ -20,7 +20,8 @@ use super::{Attempts, Buy, REFUSED_AFTER_AMBIGUOUS, purchase_event};
 use crate::apply::client::{ApiError, ErrorKind, hint_for};
 use crate::apply::journal::{Action, Event, State};
 use crate::apply::pc;
-use crate::apply::run::{Ctx, Halt, fail_event, plan_error, request_id, task_id};
+use crate::apply::reason::Reason;
+use crate::apply::run::{Ctx, Halt, fail_event, plan_error, plan_fail_event, request_id, task_id};
 use crate::apply::status::{Done, PendingPurchase, Purchase, lines_key};
 use crate::model::{Customer, Line, TaskKind};
 
@@ -136,15 +137,15 @@ async fn catalog_item(
     if let Some(item) = pick_availability(&avail, &term, &billing) {
         return Ok(Some(item));
     }
-    let e = plan_error(
-        &format!(
-            "{} ({product}:{sku}) is not sold with term {term} billed {billing} in {country}; it sells {}",
-            l.target_offer,
-            terms_on_offer(&avail)
-        ),
-        "re-plan this line with a term and billing the product sells (--term/--billing, or the input's term and billing columns); nothing was bought for it",
-    );
-    let mut ev = fail_event(c, Action::Provision, std::slice::from_ref(&l.id), &e);
+    let reason = Reason::NotSold {
+        offer: l.target_offer.clone(),
+        item: format!("{product}:{sku}"),
+        term: term.to_string(),
+        billing: billing.to_string(),
+        country: country.to_string(),
+        sells: terms_on_offer(&avail),
+    };
+    let mut ev = plan_fail_event(c, Action::Provision, std::slice::from_ref(&l.id), reason);
     ev.note = Some("no availability for the line's term and billing".into());
     ctx.record(ev).await?;
     Ok(None)
@@ -182,10 +183,12 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
         .pending
         .and_then(|p| p.cart_id.clone().map(|cid| (cid, p)))
     {
-        // Checkout is idempotent per cart: retry the same cart, never a new one.
+        // Checkout is idempotent per cart: retry the same cart, never a new one, under
+        // the pending checkout's request ID (or, if the journal's is unreadable, the
+        // stable one of this checkout: never a random one).
         Some((cart_id, p)) => (
             cart_id,
-            Uuid::parse_str(&p.request_id).unwrap_or_else(|_| Uuid::new_v4()),
+            buy.request_id(&ctx.plan_sha256, &format!("checkout:{key}")),
             p.started,
         ),
         None => {
@@ -245,12 +248,7 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
                 let e = plan_error("the cart has no id", "re-run apply");
                 return Err(ctx.give_up(c, Action::Provision, &ids, e).await);
             };
-            let rid = request_id(
-                &ctx.plan_sha256,
-                &c.key,
-                &format!("checkout:{key}"),
-                buy.generation,
-            );
+            let rid = buy.request_id(&ctx.plan_sha256, &format!("checkout:{key}"));
             let mut started = purchase_event(
                 c,
                 Action::Provision,

@@ -17,7 +17,8 @@ use serde_json::json;
 
 use super::{Attempts, Buy, purchase_event};
 use crate::apply::journal::{Action, State};
-use crate::apply::run::{Ctx, Halt, plan_error, task_id};
+use crate::apply::reason::Reason;
+use crate::apply::run::{Ctx, Halt, task_id};
 use crate::apply::status::{PendingPurchase, Purchase, lines_key};
 use crate::model::TaskKind;
 
@@ -115,14 +116,11 @@ pub(crate) async fn addon_parents(
                 );
             }
             None => {
-                let e = plan_error(
-                    &format!(
-                        "line {} is an add-on ({}) but the customer has no active subscription to an offer it requires",
-                        l.id, l.target_offer
-                    ),
-                    "an add-on needs its base offer bought through Partner Center first: plan the base offer as a legacy offer it accepts, or drop the add-on",
-                );
-                return Err(ctx.give_up(c, Action::Provision, &ids, e).await);
+                let reason = Reason::AddOnWithoutBase {
+                    line: l.id.clone(),
+                    offer: l.target_offer.clone(),
+                };
+                return Err(ctx.give_up_plan(c, Action::Provision, &ids, reason).await);
             }
         }
     }

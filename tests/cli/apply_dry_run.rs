@@ -1,0 +1,338 @@
+//! `apply --dry-run` on a shared licence pool (`SHARED_LICENSE_POOL`), against a real
+//! `cspmove sandbox` on 127.0.0.1: the dry run reads the tenant's users and licences
+//! (GET only, proven by the sandbox's count of requests per method), lists exactly the
+//! users the real run then moves, and says clearly why it cannot list them (no
+//! credentials, a customer not yet accepted, no GDAP role, a token without MFA, an
+//! endpoint that cannot be reached).
+
+use cspmove::apply::testplan::{M365_E3_SKU, O365_E3_SKU, plan_with};
+use cspmove::model::{Plan, WarningCode};
+use serde_json::Value;
+
+use crate::apply::{
+    apply_command, sandbox_state, shared_pool_plan, with_refresh_token, write_plan,
+};
+use crate::common::{Output, Sandbox, Workdir, run_command};
+
+/// The sandbox's requests per method, asserting none of them changes anything.
+#[track_caller]
+fn assert_only_reads(sb: &Sandbox) -> u64 {
+    let stats = &sandbox_state(sb)["stats"];
+    let by = &stats["by_method"];
+    for m in ["POST", "PATCH", "PUT", "DELETE", "other"] {
+        assert_eq!(by[m].as_u64(), Some(0), "{m} sent by a dry run: {stats}");
+    }
+    assert_eq!(by["GET"].as_u64(), stats["requests"].as_u64(), "{stats}");
+    by["GET"].as_u64().unwrap()
+}
+
+fn dry_run(wd: &Workdir, sb: &Sandbox, extra: &[&str]) -> Output {
+    let mut cmd = apply_command(wd, sb, &["--dry-run"]);
+    cmd.args(extra);
+    run_command(cmd, None)
+}
+
+/// The users the dry run lists under `line` ("    upn (name)" lines after its header).
+fn listed_users(stdout: &str, line: &str) -> Vec<String> {
+    let header = format!("line {line} (");
+    stdout
+        .lines()
+        .skip_while(|l| !(l.contains(&header) && l.contains("would move")))
+        .skip(1)
+        .take_while(|l| l.starts_with("    "))
+        .map(|l| {
+            let upn = l.trim().split(" (").next().unwrap();
+            upn.to_ascii_lowercase()
+        })
+        .collect()
+}
+
+/// `plan_with(1, 2, 0)`: customer 2 shares its pool (2 of its 3 users move), customer 3
+/// moves all 3 users, customer 1 keeps its licence.
+fn mixed_plan() -> Plan {
+    let mut plan = plan_with(1, 2, 0);
+    let line = &mut plan.customers[1].lines[0];
+    line.licenses_to_reassign = 2;
+    line.warnings.push(WarningCode::SharedLicensePool);
+    plan
+}
+
+#[test]
+fn the_dry_run_lists_the_users_a_shared_pool_moves_and_the_run_moves_exactly_them() {
+    let wd = Workdir::new();
+    let plan = mixed_plan();
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let pool = &plan.customers[1];
+    let line = &pool.lines[0];
+
+    let dry = dry_run(&wd, &sb, &[]).expect_code(0);
+    let gets = assert_only_reads(&sb);
+    let listed = listed_users(&dry.stdout, &line.id);
+    assert_eq!(listed.len(), 2, "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains(&format!(
+            "{}: line {} (Office 365 E3 → Microsoft 365 E3) would move 2 of the 2 users",
+            pool.key, line.id
+        )),
+        "{}",
+        dry.stdout
+    );
+    // The display name comes with the UPN.
+    assert!(
+        dry.stdout
+            .lines()
+            .any(|l| l.starts_with("    ") && l.contains(" (")),
+        "{}",
+        dry.stdout
+    );
+    // Only the shared pool's customer is read; the dry run counts its own requests.
+    assert!(
+        dry.stdout.contains(&format!(
+            "read with {gets} GET requests for the shared licence pools (customers: 1)"
+        )),
+        "{gets}: {}",
+        dry.stdout
+    );
+    assert!(listed_users(&dry.stdout, &plan.customers[2].lines[0].id).is_empty());
+    assert!(
+        dry.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .contains("nothing was changed")
+    );
+    assert!(!wd.join("plan.journal.jsonl").exists());
+    // The same dry run again reads the same and lists the same users.
+    let again = dry_run(&wd, &sb, &[]).expect_code(0);
+    assert_eq!(listed_users(&again.stdout, &line.id), listed);
+
+    // The real run moves exactly those users, and its execution report names them.
+    run_command(apply_command(&wd, &sb, &["--report", "run.json"]), None).expect_code(0);
+    let state = sandbox_state(&sb);
+    let tenant = state["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["domain"] == pool.domain.as_deref().unwrap())
+        .unwrap();
+    let mut moved: Vec<String> = tenant["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| {
+            let held: Vec<String> = u["licenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap().to_ascii_lowercase())
+                .collect();
+            held.iter().any(|l| l == M365_E3_SKU) && !held.iter().any(|l| l == O365_E3_SKU)
+        })
+        .map(|u| {
+            u["userPrincipalName"]
+                .as_str()
+                .unwrap()
+                .to_ascii_lowercase()
+        })
+        .collect();
+    moved.sort();
+    let mut want = listed.clone();
+    want.sort();
+    assert_eq!(moved, want);
+    let report: Value = serde_json::from_str(&wd.read("run.json")).unwrap();
+    let row = report["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == pool.key.as_str())
+        .unwrap();
+    let reported: Vec<String> = row["moved_users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    assert_eq!(reported, listed, "same users, same order");
+
+    // Afterwards nobody is left to move, and the dry run says so.
+    let after = dry_run(&wd, &sb, &[]).expect_code(0);
+    assert!(
+        !after.stdout.contains("licenseupdates"),
+        "a done customer has no licence calls: {}",
+        after.stdout
+    );
+}
+
+#[test]
+fn a_plan_without_a_shared_pool_makes_no_call_in_a_dry_run() {
+    let wd = Workdir::new();
+    let plan_path = write_plan(&wd, &plan_with(1, 2, 1));
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let out = dry_run(&wd, &sb, &[]).expect_code(0);
+    assert_eq!(sandbox_state(&sb)["stats"]["requests"].as_u64(), Some(0));
+    assert!(
+        !out.stdout.contains("shared licence pool"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn the_dry_run_names_a_seat_shortfall_of_a_shared_pool() {
+    let wd = Workdir::new();
+    let mut plan = shared_pool_plan();
+    // 3 users hold the old SKU, the line moves all 3 but buys 2 seats.
+    plan.customers[0].lines[0].licenses_to_reassign = 3;
+    plan.customers[0].lines[0].target_seats = 2;
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let out = dry_run(&wd, &sb, &[]).expect_code(0);
+    assert_only_reads(&sb);
+    assert!(
+        out.stdout.contains(
+            "the run would move nobody and end blocked: 2 seats of Microsoft 365 E3 free after this run's purchases for 3 users: buy 1 more"
+        ),
+        "{}",
+        out.stdout
+    );
+    // The real run says the same numbers.
+    let run = run_command(apply_command(&wd, &sb, &[]), None).expect_code(1);
+    assert!(
+        run.stdout
+            .contains("2 seats of Microsoft 365 E3 for 3 users: buy 1 more seat"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn the_dry_run_says_why_it_cannot_list_a_shared_pools_users() {
+    let wd = Workdir::new();
+    let plan = shared_pool_plan();
+    let plan_path = write_plan(&wd, &plan);
+    let seed = plan_path.to_str().unwrap();
+    let key = plan.customers[0].key.clone();
+
+    // Not accepted yet: its users cannot be read; the list comes once it accepts.
+    let sb = Sandbox::start(&["--seed", seed, "--accept", "none"]);
+    let out = dry_run(&wd, &sb, &[]).expect_code(0);
+    assert_only_reads(&sb);
+    assert!(
+        out.stdout.contains(&format!(
+            "{key}: its users are not listed: the customer has not accepted the reseller relationship yet"
+        )) && out.stdout.contains("the list comes once it accepts"),
+        "{}",
+        out.stdout
+    );
+    drop(sb);
+
+    // No GDAP role in the tenant: a 403, with the roles to ask for.
+    let sb = Sandbox::start(&["--seed", seed, "--missing-role", "1"]);
+    let out = dry_run(&wd, &sb, &[]).expect_code(0);
+    assert_only_reads(&sb);
+    for want in [
+        "HTTP 403",
+        "no GDAP role",
+        "Directory Readers",
+        "License Administrator or User Administrator",
+    ] {
+        assert!(out.stdout.contains(want), "{want}: {}", out.stdout);
+    }
+    drop(sb);
+
+    // A token without MFA: the preflight stops the listing as it stops a run (exit 1).
+    let sb = Sandbox::start(&["--seed", seed, "--require-mfa"]);
+    let mut cmd = apply_command(&wd, &sb, &["--dry-run"]);
+    with_refresh_token(&mut cmd, &sb, "nomfa-refresh-token-1");
+    let out = run_command(cmd, None)
+        .expect_code(1)
+        .expect_stderr_contains("sign in with multi-factor authentication");
+    assert!(
+        out.stdout
+            .contains("(customers: 1) are not listed: reading Partner Center failed"),
+        "{}",
+        out.stdout
+    );
+    // Everything else is still listed.
+    assert!(
+        out.stdout.contains("licenseupdates for 2 users"),
+        "{}",
+        out.stdout
+    );
+    assert_only_reads(&sb);
+    drop(sb);
+
+    // An endpoint that cannot be reached: the same stop as a run's preflight.
+    let mut cmd = wd.command([
+        "apply",
+        "plan.json",
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--now",
+        "--dry-run",
+    ]);
+    cmd.env("CSPMOVE_TOKEN", "t");
+    let out = run_command(cmd, None)
+        .expect_code(1)
+        .expect_stderr_contains("connection failed");
+    assert!(out.stdout.contains("are not listed"), "{}", out.stdout);
+
+    // No credentials: no call, and how to get the list.
+    let out = wd
+        .run([
+            "apply",
+            "plan.json",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--now",
+            "--dry-run",
+        ])
+        .expect_code(0);
+    assert!(
+        out.stdout
+            .contains("reading them needs credentials. Set CSPMOVE_TOKEN"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_rehearsals_dry_run_lists_the_pools_users_from_its_own_sandbox() {
+    let wd = Workdir::new();
+    let plan = shared_pool_plan();
+    write_plan(&wd, &plan);
+    let out = wd
+        .run(["apply", "plan.json", "--sandbox", "--now", "--dry-run"])
+        .expect_code(0);
+    let line = &plan.customers[0].lines[0];
+    let listed = listed_users(&out.stdout, &line.id);
+    assert_eq!(listed.len(), 2, "{}", out.stdout);
+    // Nothing of the rehearsal is written by its dry run.
+    assert!(!wd.join("plan.sandbox.journal.jsonl").exists());
+    assert!(!wd.join("plan.sandbox.journal.jsonl.sandbox-state").exists());
+    // The rehearsal then moves those users.
+    wd.run([
+        "apply",
+        "plan.json",
+        "--sandbox",
+        "--now",
+        "--yes",
+        "--report",
+        "r.json",
+    ])
+    .expect_code(0);
+    let report: Value = serde_json::from_str(&wd.read("r.json")).unwrap();
+    let reported: Vec<String> = report["customers"][0]["moved_users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    assert_eq!(reported, listed);
+    // A dry run after it reads the rehearsal's state: nobody left to move.
+    let after = wd
+        .run(["apply", "plan.json", "--sandbox", "--now", "--dry-run"])
+        .expect_code(0);
+    assert!(!after.stdout.contains("licenseupdates"), "{}", after.stdout);
+}
