@@ -15,13 +15,20 @@
 //!   on are fsynced before the rename and the directory after it. The plan file, which
 //!   can be a gigabyte, is not fsynced and an older plan is moved aside rather than
 //!   renamed over (see [`Durability::MoveAside`] and docs/exit-codes.md).
+//!
+//! A file that can be large and is written front to back (the reports of a big plan)
+//! goes through [`PendingFile::streamed`]: the disk writes it, past the page cache,
+//! while the caller is still producing it ([`Streamed`], [`direct`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
+
+pub mod direct;
 
 /// How [`write_atomic_with`] makes the new file durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -266,7 +273,7 @@ const SYNC_EVERY: u64 = 32 << 20;
 /// A [`PendingFile`] filled front to back, at any size, with the disk writing while the
 /// caller is still producing bytes. Main decision: a file bigger than one block
 /// ([`STREAM_BLOCK`]) is handed in blocks to a thread of its own, which writes them
-/// with `O_DIRECT` where the file system allows it ([`crate::plan::direct`]): the bytes
+/// with `O_DIRECT` where the file system allows it ([`direct`]): the bytes
 /// go from memory to the disk without a copy into the page cache, which on the
 /// machine of docs/benchmarks.md costs more than the disk's own time, and the fsync
 /// of the commit has nothing left to wait for. Writing is then bound by the slower
@@ -296,8 +303,6 @@ struct Pipe {
     thread: std::thread::JoinHandle<io::Result<()>>,
 }
 
-use std::sync::mpsc;
-
 impl Streamed {
     /// The path the user gave.
     pub fn path(&self) -> &Path {
@@ -313,7 +318,7 @@ impl Streamed {
         let thread = std::thread::Builder::new()
             .name("file-writer".to_string())
             .spawn(move || -> io::Result<()> {
-                let mut direct = crate::plan::direct::DirectWriter::new(&mut clone, 0);
+                let mut direct = direct::DirectWriter::new(&mut clone, 0);
                 for block in rx {
                     direct.write_all(&block)?;
                     let _ = back.try_send(block);
