@@ -146,12 +146,14 @@ impl ErrorRecord {
         }
     }
 
-    /// `hint` in the language of `t`.
+    /// `hint` in the language of `t`: a plan problem's, or the hint cspmove gives for
+    /// Partner Center's code or HTTP status ([`super::client::hint_key`]) while the
+    /// recorded hint is still that key's English text; any other hint as recorded.
     pub fn hint_in(&self, t: &Texts) -> String {
-        match &self.reason {
-            Some(r) => r.hint(t),
-            None => self.hint.clone(),
+        if let Some(r) = &self.reason {
+            return r.hint(t);
         }
+        api_hint_in(&self.hint, self.status, self.code.as_deref(), self.kind, t)
     }
 
     /// The whole failure in one line, like [`std::fmt::Display`], in the language of `t`.
@@ -165,6 +167,23 @@ impl ErrorRecord {
             &self.hint_in(t),
         )
     }
+}
+
+/// A hint recorded in English, in the language of `t` when it is the hint cspmove gives
+/// for this status, code and kind (a journal written by an older cspmove, with other
+/// words, keeps them).
+pub fn api_hint_in(
+    hint: &str,
+    status: Option<u16>,
+    code: Option<&str>,
+    kind: ErrorKind,
+    t: &Texts,
+) -> String {
+    let en = crate::i18n::texts(crate::i18n::Lang::En);
+    super::client::hint_keys(status, code, kind)
+        .into_iter()
+        .find(|key| !hint.is_empty() && en.get(key) == hint)
+        .map_or_else(|| hint.to_string(), |key| t.get(key).to_string())
 }
 
 fn refused() -> ErrorKind {
@@ -797,6 +816,62 @@ mod tests {
         assert!(matches!(err, JournalError::Locked { .. }), "{err}");
         drop(first);
         assert!(Journal::open(&path, "aaa", false).is_ok());
+    }
+
+    #[test]
+    fn cspmoves_hints_follow_the_readers_language_and_other_hints_stay() {
+        use crate::apply::client::hint_for;
+        use crate::i18n::{Lang, texts};
+        let mut r = ErrorRecord {
+            kind: ErrorKind::Refused,
+            ambiguous: false,
+            call: "POST /v1/customers/x/carts".into(),
+            status: Some(403),
+            code: Some("20002".into()),
+            description: "Customer has not accepted the relationship".into(),
+            request_id: Some("r-1".into()),
+            hint: hint_for(Some(403), Some("20002"), ErrorKind::Refused),
+            reason: None,
+        };
+        assert!(r.hint.contains("not accepted the reseller relationship"));
+        let ko = r.text_in(texts(Lang::Ko));
+        assert!(
+            ko.contains("재판매인 관계 요청을 수락하지 않았습니다"),
+            "{ko}"
+        );
+        // Partner Center's description, the call and the request ID pass through.
+        assert!(
+            ko.contains("Customer has not accepted the relationship"),
+            "{ko}"
+        );
+        assert!(ko.contains("(request ID r-1)"), "{ko}");
+        let ja = r.hint_in(texts(Lang::Ja));
+        assert!(ja.contains("再販業者関係の要求"), "{ja}");
+        assert_eq!(r.hint_in(texts(Lang::En)), r.hint);
+        // A hint in other words (an older cspmove, an auth error's own) stays as written.
+        r.hint = "an older hint".into();
+        assert_eq!(r.hint_in(texts(Lang::Ko)), "an older hint");
+        // Every hint cspmove gives has a text in every language.
+        for (status, code, kind) in [
+            (Some(401), None, ErrorKind::Auth),
+            (None, None, ErrorKind::Unreachable),
+            (Some(429), None, ErrorKind::Throttled),
+            (Some(503), None, ErrorKind::Transient),
+            (Some(404), None, ErrorKind::Refused),
+            (Some(400), Some("60012"), ErrorKind::Refused),
+        ] {
+            let key = crate::apply::client::hint_key(status, code, kind).unwrap();
+            let en = texts(Lang::En).get(key);
+            assert_eq!(hint_for(status, code, kind), en);
+            for lang in [Lang::Ko, Lang::Ja] {
+                let said = api_hint_in(en, status, code, kind, texts(lang));
+                assert_ne!(said, en, "{key} in {}", lang.code());
+            }
+        }
+        assert_eq!(
+            crate::apply::client::hint_key(Some(400), None, ErrorKind::Refused),
+            None
+        );
     }
 
     #[test]

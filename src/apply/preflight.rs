@@ -17,7 +17,7 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::client::{ApiError, Client, ErrorKind, Repeat};
+use super::client::{ApiError, Client, ErrorKind, Repeat, hint_keys};
 use super::due;
 use super::licenses::missing_role;
 use super::reason::Reason;
@@ -143,7 +143,8 @@ impl Check {
         }
     }
 
-    /// `hint` in the language of `t` (as it is when it came from Partner Center).
+    /// `hint` in the language of `t`: the check's own, or the hint cspmove gives for the
+    /// failed call's code or status.
     fn hint_in(&self, t: &Texts) -> String {
         match &self.words.hint {
             Some(Hint::Key(key)) => t.get(key).to_string(),
@@ -197,6 +198,12 @@ impl Check {
     }
 
     fn failed(check: &'static str, subject: &str, e: &ApiError) -> Check {
+        // The hint for the call's code or status is cspmove's: the table says it in its
+        // language. Partner Center's description stays as it came.
+        let hint = hint_keys(e.status, e.code.as_deref(), e.kind)
+            .into_iter()
+            .find(|key| texts(Lang::En).get(key) == e.hint && !e.hint.is_empty())
+            .map(Hint::Key);
         Check {
             check,
             subject: subject.to_string(),
@@ -205,7 +212,10 @@ impl Check {
             hint: e.hint.clone(),
             stops_run: e.is_fatal(),
             error: Some(e.to_string()),
-            words: Words::default(),
+            words: Words {
+                hint,
+                ..Words::default()
+            },
         }
     }
 }

@@ -290,3 +290,74 @@ fn a_line_that_cannot_be_bought_is_explained_in_the_language() {
     );
     assert_eq!(c["error"]["reason"]["kind"], "bad_target_offer_id", "{c}");
 }
+
+/// Partner Center refuses a legacy purchase (403 2091): its description passes through,
+/// and the hint cspmove adds for the code is said in the reader's language.
+#[test]
+fn the_hint_for_a_refusal_follows_the_readers_language() {
+    let wd = Workdir::new();
+    let plan = cspmove::apply::testplan::with_legacy_targets(plan_with(1, 0, 0));
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let cmd = apply_command(&wd, &sb, &["--lang", "ko"]);
+    let out = run_command(cmd, None).expect_code(1);
+    assert!(
+        out.stdout
+            .contains("Partner Center는 더 이상 새 레거시(라이선스 기반) 구독을 판매하지 않습니다"),
+        "{}",
+        out.stdout
+    );
+    // Partner Center's own description passes through as it came.
+    assert!(out.stdout.contains("code 2091 The offer"), "{}", out.stdout);
+    let ja = wd
+        .run(["status", "plan.json", "--lang", "ja"])
+        .expect_code(0);
+    assert!(
+        ja.stdout.contains(
+            "新しいレガシー (ライセンス ベース) サブスクリプションはもう販売されていません"
+        ),
+        "{}",
+        ja.stdout
+    );
+    let en = wd.run(["status", "plan.json"]).expect_code(0);
+    assert!(
+        en.stdout
+            .contains("Partner Center no longer sells new legacy (license-based) subscriptions"),
+        "{}",
+        en.stdout
+    );
+}
+
+#[test]
+fn a_rehearsal_says_what_it_is_in_the_language() {
+    let wd = Workdir::new();
+    write_plan(&wd, &plan_with(1, 0, 0));
+    let out = wd
+        .run([
+            "apply",
+            "plan.json",
+            "--sandbox",
+            "--now",
+            "--yes",
+            "--lang",
+            "ja",
+        ])
+        .expect_code(0);
+    assert!(
+        out.stderr
+            .contains("cspmove: プロセス内のサンドボックス (http://127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.starts_with("顧客 1 社: 完了 1\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("ジャーナル: plan.sandbox.journal.jsonl"),
+        "{}",
+        out.stdout
+    );
+}

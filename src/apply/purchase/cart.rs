@@ -234,7 +234,7 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
                     cart_rid,
                 );
                 if super::order::legacy_refusal(e.code.as_deref()) {
-                    e.hint = super::order::LEGACY_REFUSED_HINT.to_string();
+                    e.hint = super::order::legacy_refused_hint();
                 }
                 return Err(ctx.give_up(c, Action::Provision, &ids, e).await);
             }
