@@ -14,8 +14,9 @@
 //!    rejections are sorted by (input, row). This is [`prepare`]: the plan's head is
 //!    now final;
 //! 4. customers are built in parallel from their rows and decisions (line ids
-//!    `c{n}-l{m}`, the [`tasks`] graph), either all at once ([`Prepared::build`]) or a
-//!    few at a time, serialised and dropped ([`Prepared::write_customers`]).
+//!    `c{n}-l{m}`, the [`tasks`] graph), either all at once as structs
+//!    ([`Prepared::build`]) or a few at a time, written as JSON straight from the rows
+//!    and decisions, without building them ([`Prepared::write_customers`]).
 //!
 //! Main decision: deciding every line before building any customer. The summary sits
 //! before the customers in the plan file (DESIGN §6), so it must be known before the
