@@ -25,6 +25,7 @@ use uuid::Uuid;
 use super::auth::{AuthError, TokenSource};
 use super::http::{scrub, strip_bom, without_url};
 use super::pc;
+use crate::i18n::{Lang, texts};
 
 /// Page size of the customer and user sweeps (one call per 500 customers).
 pub const PAGE_SIZE: usize = 500;
@@ -168,96 +169,67 @@ pub fn render_error(
     s
 }
 
-/// A hint a person can act on, by Partner Center code first and HTTP status second.
+/// A hint a person can act on, by Partner Center code first and HTTP status second, in
+/// English (what the journal and JSON keep; [`hint_key`] gives its i18n key).
 pub fn hint_for(status: Option<u16>, code: Option<&str>, kind: ErrorKind) -> String {
+    hint_key(status, code, kind)
+        .map(|key| texts(Lang::En).get(key).to_string())
+        .unwrap_or_default()
+}
+
+/// The i18n keys of every hint cspmove may give for a failure: [`hint_key`]'s, and for a
+/// legacy offer Partner Center no longer sells (403 `2091`, the cart's `500600`) the
+/// purchase's own hint (`api_hint.legacy_refused`). A recorded hint that is one of these
+/// keys' English text is said in the reader's language.
+pub fn hint_keys(status: Option<u16>, code: Option<&str>, kind: ErrorKind) -> Vec<&'static str> {
+    let mut keys: Vec<&'static str> = hint_key(status, code, kind).into_iter().collect();
+    if matches!(code, Some("2091" | "500600")) {
+        keys.push("api_hint.legacy_refused");
+    }
+    keys
+}
+
+/// The i18n key (`api_hint.*`) of the hint for a failure, if there is one: readers in
+/// other languages translate a recorded hint that is still this key's English text.
+pub fn hint_key(status: Option<u16>, code: Option<&str>, kind: ErrorKind) -> Option<&'static str> {
     let by_code = match code.unwrap_or("") {
-        "20002" => {
-            "the customer has not accepted the reseller relationship yet (or ended it): send the invitation link from invitations.csv"
-        }
-        "900421" => {
-            "sign in with multi-factor authentication: the partner user behind the App+User token did not use MFA; consent again with MFA and set a fresh CSPMOVE_TOKEN or CSPMOVE_REFRESH_TOKEN (docs/apply.md); the run stops"
-        }
-        "900329" | "900316" => {
-            "this token cannot do user operations: use an App+User token (Secure Application Model), see docs/apply.md"
-        }
-        "900309" => {
-            "Conditional Access blocked the call: sign in for the App+User consent from an allowed location and device"
-        }
-        "800004" => {
-            "the offer ID is not in Partner Center's catalog for this market: check target_offer_id in the plan and re-plan with a current --catalog"
-        }
-        "900275" | "2002" | "10010" | "10015" => {
-            "the quantity is outside the offer's minimum/maximum: fix the seats in the input and re-plan"
-        }
-        "10001" => {
-            "the catalog item is not sold (or not known) in this market: check target_offer_id in the plan and re-plan with a current --catalog"
-        }
-        "10013" => {
-            "the product is not sold with this term and billing: re-plan the line with a term and billing it sells (--term/--billing)"
-        }
-        "800071" => "line item numbers must run 0…n-1: this is a cspmove bug, please report it",
-        "60012" => {
-            "not enough licenses of the new SKU are available: wait until the new seats are provisioned, or buy more, then re-run"
-        }
-        "60002" => {
-            "the user no longer exists in the customer's tenant: nothing to move for this user"
-        }
-        "60003" => "the customer's tenant was not found: check the customer ID in the plan",
-        "13605" => {
-            "the customer has not accepted the Microsoft Customer Agreement: confirm it in Partner Center, then re-run"
-        }
-        "2091" | "500600" => {
-            "the offer can no longer be bought: map it to a current offer (--offer-map) and re-plan"
-        }
-        "2085" | "800020" => {
-            "the offer is not eligible for this customer: choose another target offer and re-plan"
-        }
-        "800070" => {
-            "the offer is not sold in the customer's country: choose an offer of that market"
-        }
-        "800066" | "800089" | "800067" | "800088" => {
-            "a per-customer or per-subscription limit was reached: check the customer's existing subscriptions in Partner Center"
-        }
-        "800060" | "800064" => {
-            "another order is being processed for this customer: re-run later; cspmove reconciles before ordering again"
-        }
-        "800065" => {
-            "the cart was already submitted: cspmove reconciles by reading the customer's orders on the next run"
-        }
-        "800008" | "400019" => {
-            "the cart or availability expired: re-run and cspmove builds a new cart from current availabilities"
-        }
-        "800005" => "Partner Center could not create the order: re-run later",
+        "20002" => "api_hint.20002",
+        "900421" => "api_hint.900421",
+        "900329" | "900316" => "api_hint.900329",
+        "900309" => "api_hint.900309",
+        "800004" => "api_hint.800004",
+        "900275" | "2002" | "10010" | "10015" => "api_hint.900275",
+        "10001" => "api_hint.10001",
+        "10013" => "api_hint.10013",
+        "800071" => "api_hint.800071",
+        "60012" => "api_hint.60012",
+        "60002" => "api_hint.60002",
+        "60003" => "api_hint.60003",
+        "13605" => "api_hint.13605",
+        "2091" | "500600" => "api_hint.2091",
+        "2085" | "800020" => "api_hint.2085",
+        "800070" => "api_hint.800070",
+        "800066" | "800089" | "800067" | "800088" => "api_hint.800066",
+        "800060" | "800064" => "api_hint.800060",
+        "800065" => "api_hint.800065",
+        "800008" | "400019" => "api_hint.800008",
+        "800005" => "api_hint.800005",
         _ => "",
     };
     if !by_code.is_empty() {
-        return by_code.to_string();
+        return Some(by_code);
     }
-    match (kind, status) {
-        (ErrorKind::Auth, _) => {
-            "the token was refused: set a fresh CSPMOVE_TOKEN or check the refresh-token settings (docs/apply.md)".to_string()
-        }
-        (ErrorKind::Unreachable, _) => {
-            "Partner Center cannot be reached (connections fail again and again): check the network and --endpoint, then re-run; the journal resumes where this run stopped".to_string()
-        }
-        (ErrorKind::Mfa, _) => {
-            "sign in with multi-factor authentication and set a fresh token (docs/apply.md)".to_string()
-        }
-        (ErrorKind::UserOperations, _) => {
-            "this token cannot do user operations: use an App+User token (Secure Application Model)".to_string()
-        }
-        (_, Some(429)) | (ErrorKind::Throttled, _) => {
-            "Partner Center is throttling: lower --rate or --concurrency and re-run".to_string()
-        }
-        (_, Some(403)) => {
-            "access denied: the partner user needs the Admin agent role in Partner Center, and with GDAP, in this customer's tenant, License Administrator or User Administrator (Directory Readers to read users)".to_string()
-        }
-        (_, Some(404)) => "not found: check the customer ID in the plan".to_string(),
-        (_, Some(408)) | (_, Some(500..=599)) | (ErrorKind::Transient, _) => {
-            "Partner Center or the network failed: re-run later; cspmove resumes and reconciles what may have been done".to_string()
-        }
-        _ => String::new(),
-    }
+    Some(match (kind, status) {
+        (ErrorKind::Auth, _) => "api_hint.auth",
+        (ErrorKind::Unreachable, _) => "api_hint.unreachable",
+        (ErrorKind::Mfa, _) => "api_hint.mfa",
+        (ErrorKind::UserOperations, _) => "api_hint.user_operations",
+        (_, Some(429)) | (ErrorKind::Throttled, _) => "api_hint.throttled",
+        (_, Some(403)) => "api_hint.http_403",
+        (_, Some(404)) => "api_hint.http_404",
+        (_, Some(408)) | (_, Some(500..=599)) | (ErrorKind::Transient, _) => "api_hint.transient",
+        _ => return None,
+    })
 }
 
 /// Parses both error body shapes: `{code, description, data, source}` and the gateway's

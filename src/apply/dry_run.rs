@@ -497,7 +497,7 @@ fn customer_calls(
         )
     };
     for (_, why) in &groups.invalid {
-        calls.push(line("dry_run.nothing_bought", &[("why", why.as_str())]));
+        calls.push(line("dry_run.nothing_bought", &[("why", &why.text(t))]));
     }
     if !groups.order.is_empty() {
         totals.any_legacy = true;

@@ -8,6 +8,7 @@
 //! there, and Partner Center refuses most such purchases since 2022), and a line without
 //! a target ID is a plan error that buys nothing.
 
+use super::reason::Reason;
 use super::status::{Progress, is_due};
 use crate::model::{Customer, LicenseAction, Line};
 
@@ -62,8 +63,8 @@ pub enum Path {
     /// A legacy add-on: a PATCH of its base subscription's order.
     AddOn,
     /// No usable target (no offer ID, one that is neither a GUID nor `PRODUCT:SKU`, or
-    /// no seats): nothing can be bought; the text says why.
-    Invalid(String),
+    /// no seats): nothing can be bought; the reason says why.
+    Invalid(Reason),
 }
 
 /// Whether `text` is a GUID (`8-4-4-4-12` hex digits).
@@ -81,30 +82,29 @@ pub fn is_catalog_item(text: &str) -> bool {
             .all(|p| !p.is_empty() && p.len() <= 32 && p.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// Why a line cannot be bought as planned, if it cannot. Plan fields reach request
-/// paths and bodies, so only the shapes Partner Center uses pass.
-pub fn line_problem(line: &Line) -> Option<String> {
+/// Why a line cannot be bought as planned, if it cannot (as data: the run's journal and
+/// the dry run say it in their language). Plan fields reach request paths and bodies,
+/// so only the shapes Partner Center uses pass.
+pub fn line_problem(line: &Line) -> Option<Reason> {
+    let l = || line.id.clone();
     let Some(id) = line.target_offer_id.as_deref() else {
-        return Some(format!(
-            "line {} has no target offer ID (re-plan with --catalog so every target resolves)",
-            line.id
-        ));
+        return Some(Reason::NoTargetOfferId { line: l() });
     };
     if !is_guid(id) && !is_catalog_item(id) {
-        return Some(format!(
-            "line {}: target offer ID {id:?} is neither a legacy offer GUID nor a new-commerce PRODUCT:SKU",
-            line.id
-        ));
+        return Some(Reason::BadTargetOfferId {
+            line: l(),
+            id: id.to_string(),
+        });
     }
     if line.target_seats == 0 {
-        return Some(format!("line {}: 0 seats to buy", line.id));
+        return Some(Reason::NoSeats { line: l() });
     }
     for sku in [&line.from_sku, &line.to_sku].into_iter().flatten() {
         if !is_guid(sku) {
-            return Some(format!(
-                "line {}: licence SKU {sku:?} is not a GUID",
-                line.id
-            ));
+            return Some(Reason::SkuNotGuid {
+                line: l(),
+                sku: sku.clone(),
+            });
         }
     }
     None
@@ -121,7 +121,9 @@ pub fn path(line: &Line, is_addon: impl Fn(&str) -> bool) -> Path {
         return Path::Invalid(problem);
     }
     match line.target_offer_id.as_deref() {
-        None => Path::Invalid(String::new()),
+        None => Path::Invalid(Reason::NoTargetOfferId {
+            line: line.id.clone(),
+        }),
         Some(id) if is_new_commerce(id) => Path::Cart,
         Some(id) if is_addon(id) => Path::AddOn,
         Some(_) => Path::Order,
@@ -132,7 +134,7 @@ pub fn path(line: &Line, is_addon: impl Fn(&str) -> bool) -> Path {
 #[derive(Debug, Default)]
 pub struct Groups<'a> {
     /// Lines that cannot be bought, with why.
-    pub invalid: Vec<(&'a Line, String)>,
+    pub invalid: Vec<(&'a Line, Reason)>,
     pub order: Vec<&'a Line>,
     pub addons: Vec<&'a Line>,
     pub cart: Vec<&'a Line>,
@@ -169,12 +171,29 @@ mod tests {
         let mut l = plan.customers[0].lines[0].clone();
         assert_eq!(line_problem(&l), None);
         l.target_seats = 0;
-        assert!(line_problem(&l).unwrap().contains("0 seats"));
+        assert_eq!(
+            line_problem(&l),
+            Some(Reason::NoSeats { line: l.id.clone() })
+        );
         l.target_seats = 5;
         l.target_offer_id = Some("x/../../sandbox/clock?x=".into());
-        assert!(line_problem(&l).unwrap().contains("neither"));
+        let en = crate::i18n::texts(crate::i18n::Lang::En);
+        assert!(line_problem(&l).unwrap().text(en).contains("neither"));
         let mut r = plan.customers[1].lines[0].clone();
         r.to_sku = Some("../users".into());
-        assert!(line_problem(&r).unwrap().contains("not a GUID"));
+        assert_eq!(
+            line_problem(&r),
+            Some(Reason::SkuNotGuid {
+                line: r.id.clone(),
+                sku: "../users".into()
+            })
+        );
+        let ko = crate::i18n::texts(crate::i18n::Lang::Ko);
+        assert!(
+            line_problem(&r)
+                .unwrap()
+                .text(ko)
+                .contains("GUID가 아닙니다")
+        );
     }
 }

@@ -167,9 +167,9 @@ fn csv_write(out: &mut dyn Write, rows: &[CustomerRow], t: &Texts) -> std::io::R
                 .map(|s| s.to_string())
                 .unwrap_or_default(),
             e.and_then(|e| e.code.clone()).unwrap_or_default(),
-            neutralise(e.map(|e| e.description.as_str()).unwrap_or("")),
+            neutralise(&e.map(|e| e.description_in(t)).unwrap_or_default()),
             e.and_then(|e| e.request_id.clone()).unwrap_or_default(),
-            e.map(|e| e.hint.clone()).unwrap_or_default(),
+            neutralise(&e.map(|e| e.hint_in(t)).unwrap_or_default()),
         ])?;
     }
     w.flush()
@@ -265,9 +265,9 @@ fn markdown(o: &RunOutcome, t: &Texts) -> String {
                 md_cell(&e.call),
                 e.status.map(|x| x.to_string()).unwrap_or_default(),
                 e.code.clone().unwrap_or_default(),
-                md_cell(&e.description),
+                md_cell(&e.description_in(t)),
                 e.request_id.clone().unwrap_or_default(),
-                md_cell(&e.hint)
+                md_cell(&e.hint_in(t))
             ));
         }
     }

@@ -18,7 +18,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::client::{ApiError, ErrorKind, render_error};
+use super::reason::Reason;
 use crate::fsx::Followed;
+use crate::i18n::Texts;
 
 pub const JOURNAL_SCHEMA: &str = "cspmove.journal/v1";
 
@@ -113,7 +115,7 @@ pub enum State {
 /// A failure as the journal keeps it: the facts of the failed call, its kind included
 /// (so a replayed journal still knows an MFA or a missing-role failure from a refusal).
 /// Journals written before `kind` existed read as `refused`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorRecord {
     #[serde(default = "refused")]
     pub kind: ErrorKind,
@@ -129,6 +131,59 @@ pub struct ErrorRecord {
     pub request_id: Option<String>,
     #[serde(default)]
     pub hint: String,
+    /// cspmove's own reason, when the failure was found in the plan (no call was made):
+    /// `description` and `hint` hold it in English, readers say it in their language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+impl ErrorRecord {
+    /// `description` in the language of `t` (Partner Center's words stay as they came).
+    pub fn description_in(&self, t: &Texts) -> String {
+        match &self.reason {
+            Some(r) => r.text(t),
+            None => self.description.clone(),
+        }
+    }
+
+    /// `hint` in the language of `t`: a plan problem's, or the hint cspmove gives for
+    /// Partner Center's code or HTTP status ([`super::client::hint_key`]) while the
+    /// recorded hint is still that key's English text; any other hint as recorded.
+    pub fn hint_in(&self, t: &Texts) -> String {
+        if let Some(r) = &self.reason {
+            return r.hint(t);
+        }
+        api_hint_in(&self.hint, self.status, self.code.as_deref(), self.kind, t)
+    }
+
+    /// The whole failure in one line, like [`std::fmt::Display`], in the language of `t`.
+    pub fn text_in(&self, t: &Texts) -> String {
+        render_error(
+            &self.call,
+            self.status,
+            self.code.as_deref(),
+            &self.description_in(t),
+            self.request_id.as_deref(),
+            &self.hint_in(t),
+        )
+    }
+}
+
+/// A hint recorded in English, in the language of `t` when it is the hint cspmove gives
+/// for this status, code and kind (a journal written by an older cspmove, with other
+/// words, keeps them).
+pub fn api_hint_in(
+    hint: &str,
+    status: Option<u16>,
+    code: Option<&str>,
+    kind: ErrorKind,
+    t: &Texts,
+) -> String {
+    let en = crate::i18n::texts(crate::i18n::Lang::En);
+    super::client::hint_keys(status, code, kind)
+        .into_iter()
+        .find(|key| !hint.is_empty() && en.get(key) == hint)
+        .map_or_else(|| hint.to_string(), |key| t.get(key).to_string())
 }
 
 fn refused() -> ErrorKind {
@@ -146,6 +201,7 @@ impl From<&ApiError> for ErrorRecord {
             description: e.description.clone(),
             request_id: e.request_id.clone(),
             hint: e.hint.clone(),
+            reason: None,
         }
     }
 }
@@ -204,9 +260,13 @@ pub struct Event {
     pub users_remaining: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorRecord>,
-    /// A short sentence for people reading the journal.
+    /// A short sentence for people reading the journal (English).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Why a customer is `blocked` or `waiting`, as data: `status` and the reports say
+    /// it in their language. Journals written before it have only the `note`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
 }
 
 impl Event {
@@ -229,6 +289,7 @@ impl Event {
             users_remaining: None,
             error: None,
             note: None,
+            reason: None,
         }
     }
 }
@@ -777,6 +838,62 @@ mod tests {
     }
 
     #[test]
+    fn cspmoves_hints_follow_the_readers_language_and_other_hints_stay() {
+        use crate::apply::client::hint_for;
+        use crate::i18n::{Lang, texts};
+        let mut r = ErrorRecord {
+            kind: ErrorKind::Refused,
+            ambiguous: false,
+            call: "POST /v1/customers/x/carts".into(),
+            status: Some(403),
+            code: Some("20002".into()),
+            description: "Customer has not accepted the relationship".into(),
+            request_id: Some("r-1".into()),
+            hint: hint_for(Some(403), Some("20002"), ErrorKind::Refused),
+            reason: None,
+        };
+        assert!(r.hint.contains("not accepted the reseller relationship"));
+        let ko = r.text_in(texts(Lang::Ko));
+        assert!(
+            ko.contains("재판매인 관계 요청을 수락하지 않았습니다"),
+            "{ko}"
+        );
+        // Partner Center's description, the call and the request ID pass through.
+        assert!(
+            ko.contains("Customer has not accepted the relationship"),
+            "{ko}"
+        );
+        assert!(ko.contains("(request ID r-1)"), "{ko}");
+        let ja = r.hint_in(texts(Lang::Ja));
+        assert!(ja.contains("再販業者関係の要求"), "{ja}");
+        assert_eq!(r.hint_in(texts(Lang::En)), r.hint);
+        // A hint in other words (an older cspmove, an auth error's own) stays as written.
+        r.hint = "an older hint".into();
+        assert_eq!(r.hint_in(texts(Lang::Ko)), "an older hint");
+        // Every hint cspmove gives has a text in every language.
+        for (status, code, kind) in [
+            (Some(401), None, ErrorKind::Auth),
+            (None, None, ErrorKind::Unreachable),
+            (Some(429), None, ErrorKind::Throttled),
+            (Some(503), None, ErrorKind::Transient),
+            (Some(404), None, ErrorKind::Refused),
+            (Some(400), Some("60012"), ErrorKind::Refused),
+        ] {
+            let key = crate::apply::client::hint_key(status, code, kind).unwrap();
+            let en = texts(Lang::En).get(key);
+            assert_eq!(hint_for(status, code, kind), en);
+            for lang in [Lang::Ko, Lang::Ja] {
+                let said = api_hint_in(en, status, code, kind, texts(lang));
+                assert_ne!(said, en, "{key} in {}", lang.code());
+            }
+        }
+        assert_eq!(
+            crate::apply::client::hint_key(Some(400), None, ErrorKind::Refused),
+            None
+        );
+    }
+
+    #[test]
     fn an_error_record_keeps_its_kind_through_the_journal() {
         let mut e = Event::new("c1", Action::Reassign, State::Failed);
         e.error = Some(ErrorRecord {
@@ -788,6 +905,7 @@ mod tests {
             description: "MFA required".into(),
             request_id: None,
             hint: "sign in with multi-factor authentication".into(),
+            reason: None,
         });
         let text = serde_json::to_string(&e).unwrap();
         assert!(text.contains(r#""kind":"mfa""#), "{text}");

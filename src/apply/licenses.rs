@@ -24,7 +24,8 @@ use serde_json::Value;
 use super::client::{ApiError, Client};
 use super::journal::{Action, Event, State};
 use super::pc;
-use super::run::{Ctx, Halt, fail_event, plan_error, request_id, task_id};
+use super::reason::{Note, Reason};
+use super::run::{Ctx, Halt, fail_event, request_id, task_id};
 use super::status::{Done, Progress};
 use crate::model::{Customer, Line, TaskKind};
 
@@ -142,9 +143,9 @@ pub(crate) enum Capacity {
 }
 
 impl Capacity {
-    /// The journal's and the report's note on a shortfall (English, like every journal
-    /// note), `None` when the seats suffice.
-    pub fn note(&self) -> Option<String> {
+    /// The reason the journal records for a shortfall (said in each reader's language,
+    /// and in English as the event's note), `None` when the seats suffice.
+    pub fn reason(&self) -> Option<Reason> {
         match self {
             Capacity::Enough => None,
             Capacity::NotInTenantYet {
@@ -153,14 +154,18 @@ impl Capacity {
                 total,
                 free,
                 users,
-            } => Some(format!(
-                "the {bought} seats of {offer} bought are not all in the tenant yet ({total} there, {free} free) for {users} users"
-            )),
-            Capacity::Short { offer, free, users } => Some(format!(
-                "{free} seats of {offer} for {users} users: buy {} more seat{} of {offer} (or free some), then re-run apply",
-                users - free,
-                if users - free == 1 { "" } else { "s" }
-            )),
+            } => Some(Reason::SeatsArriving {
+                offer: offer.clone(),
+                bought: *bought,
+                present: *total,
+                free: *free,
+                users: *users,
+            }),
+            Capacity::Short { offer, free, users } => Some(Reason::SeatsShort {
+                offer: offer.clone(),
+                free: *free,
+                users: *users,
+            }),
         }
     }
 }
@@ -323,21 +328,23 @@ pub(crate) fn user_name(u: &pc::CustomerUser) -> String {
 }
 
 /// Records the customer as `blocked` on `lines`: nothing goes on until the partner acts.
+/// The journal keeps the reason as data (and in English as its note).
 async fn blocked(
     ctx: &Ctx<'_>,
     c: &Customer,
     lines: &[String],
-    note: String,
+    reason: Reason,
     error: Option<&ApiError>,
 ) -> Halt {
     let mut e = Event::new(&c.key, Action::Reassign, State::Blocked);
     e.lines = lines.to_vec();
-    e.note = Some(note.clone());
+    e.note = Some(reason.english());
+    e.reason = Some(reason.clone());
     e.error = error.map(Into::into);
     if let Err(h) = ctx.record(e).await {
         return h;
     }
-    ctx.did(&c.key, Done::Blocked(note));
+    ctx.did(&c.key, Done::Blocked(Note::Reason(reason)));
     Halt::Customer
 }
 
@@ -352,29 +359,19 @@ async fn read<T>(
     match result {
         Ok(v) => Ok(v),
         Err(e) if e.is_missing_role() => {
-            Err(blocked(ctx, c, lines, missing_role_note(&e), Some(&e)).await)
+            Err(blocked(ctx, c, lines, missing_role(&e), Some(&e)).await)
         }
         Err(e) => Err(ctx.give_up(c, Action::Reassign, lines, e).await),
     }
 }
 
-/// What to do about a 403 on users or licences (partner-center-api.md §1, §11).
-pub(crate) fn missing_role_note(e: &ApiError) -> String {
-    let reading = e.call.starts_with("GET");
-    format!(
-        "Partner Center refused {} (HTTP 403{}): the partner user has no GDAP role for it in this customer's tenant. \
-         Ask the customer to approve a GDAP relationship with {} for your admin agents, then re-run",
-        e.call,
-        e.code
-            .as_deref()
-            .map(|c| format!(" code {c}"))
-            .unwrap_or_default(),
-        if reading {
-            "Directory Readers (to read users and licences) and License Administrator or User Administrator (to change them)"
-        } else {
-            "License Administrator or User Administrator"
-        }
-    )
+/// A 403 on users or licences: the GDAP roles to ask for (partner-center-api.md §1,
+/// §11), said by [`Reason::text`].
+pub(crate) fn missing_role(e: &ApiError) -> Reason {
+    Reason::MissingRole {
+        call: e.call.clone(),
+        code: e.code.clone(),
+    }
 }
 
 /// Moves the licences of `lines` (all provisioned, all `reassign`) for one customer.
@@ -406,14 +403,8 @@ pub(crate) async fn reassign(
     let moves = match moves(lines, progress, &confirmed_per_line(&done)) {
         Ok(m) => m,
         Err(l) => {
-            let e = plan_error(
-                &format!(
-                    "line {} moves licences but the plan has no from_sku/to_sku",
-                    l.id
-                ),
-                "re-plan with --catalog so both offers resolve to licence SKUs",
-            );
-            return Err(ctx.give_up(c, Action::Reassign, &ids, e).await);
+            let reason = Reason::NoLicenceSkus { line: l.id.clone() };
+            return Err(ctx.give_up_plan(c, Action::Reassign, &ids, reason).await);
         }
     };
     let mut started = Event::new(&c.key, Action::Reassign, State::Started);
@@ -439,7 +430,8 @@ pub(crate) async fn reassign(
                 let mut e = Event::new(&c.key, Action::Reassign, State::Waiting);
                 e.lines = ids.clone();
                 e.users_remaining = Some(*users);
-                e.note = found.capacity.note();
+                e.reason = found.capacity.reason();
+                e.note = e.reason.as_ref().map(Reason::english);
                 ctx.record(e).await?;
                 ctx.did(
                     &c.key,
@@ -452,8 +444,8 @@ pub(crate) async fn reassign(
                 return Ok(());
             }
             Capacity::Short { .. } => {
-                let note = found.capacity.note().unwrap_or_default();
-                return Err(blocked(ctx, c, &ids, note, None).await);
+                let reason = found.capacity.reason().expect("a shortfall has a reason");
+                return Err(blocked(ctx, c, &ids, reason, None).await);
             }
         }
         chosen = found.chosen;
@@ -532,7 +524,7 @@ pub(crate) async fn reassign(
                 }
                 Err(e) if e.code.as_deref() == Some("60002") => continue,
                 Err(e) if e.is_missing_role() => {
-                    return Err(blocked(ctx, c, &ids, missing_role_note(&e), Some(&e)).await);
+                    return Err(blocked(ctx, c, &ids, missing_role(&e), Some(&e)).await);
                 }
                 Err(e) => {
                     let mut ev = fail_event(
@@ -594,6 +586,7 @@ fn report_failed_users(ctx: &Ctx<'_>, c: &Customer, users: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apply::run::plan_error;
 
     fn user(upn: &str) -> pc::CustomerUser {
         pc::CustomerUser {

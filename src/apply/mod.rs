@@ -7,7 +7,8 @@
 //! run and its workers), [`due`] (which lines a run works on, shared with [`dry_run`]),
 //! [`purchase`] (carts and legacy orders), [`reconcile`] (after an ambiguous purchase),
 //! [`licenses`] (licence moves), [`preflight`] (`cspmove doctor` and the start of every
-//! run), [`status`] (where each customer stands, from the journal alone), and
+//! run), [`status`] (where each customer stands, from the journal alone) with
+//! [`reason`] (why a customer is blocked or a line cannot be bought, as data), and
 //! [`invitations`] and [`exec_report`] (the files a partner acts on). Progress is
 //! reported through [`progress::Observer`]; the binary draws it. Every public function
 //! returns its own typed error or the layer's one [`ApplyError`] ([`error`]), never a
@@ -27,6 +28,7 @@ pub mod pc;
 pub mod preflight;
 pub mod progress;
 pub(crate) mod purchase;
+pub mod reason;
 pub(crate) mod reconcile;
 pub mod run;
 pub mod status;

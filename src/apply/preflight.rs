@@ -17,9 +17,10 @@
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::client::{ApiError, Client, ErrorKind, Repeat};
+use super::client::{ApiError, Client, ErrorKind, Repeat, hint_keys};
 use super::due;
-use super::licenses::missing_role_note;
+use super::licenses::missing_role;
+use super::reason::Reason;
 use crate::i18n::{Lang, Texts, display_width, pad, texts};
 use crate::model::{LicenseAction, Plan};
 
@@ -68,11 +69,19 @@ pub struct Check {
     words: Words,
 }
 
-/// The i18n keys (and placeholder values) of a check's own detail and hint.
+/// The i18n keys (and placeholder values) of a check's own subject, detail and hint.
 #[derive(Debug, Clone, Default)]
 struct Words {
+    subject: Option<&'static str>,
     detail: Option<(&'static str, Vec<(&'static str, String)>)>,
-    hint: Option<&'static str>,
+    hint: Option<Hint>,
+}
+
+/// A check's own hint: a fixed text, or a reason with its values.
+#[derive(Debug, Clone)]
+enum Hint {
+    Key(&'static str),
+    Reason(Reason),
 }
 
 impl Check {
@@ -111,8 +120,9 @@ impl Check {
             stops_run: false,
             error: None,
             words: Words {
+                subject: None,
                 detail: Some((detail, values)),
-                hint,
+                hint: hint.map(Hint::Key),
             },
         };
         let en = texts(Lang::En);
@@ -133,12 +143,29 @@ impl Check {
         }
     }
 
-    /// `hint` in the language of `t` (as it is when it came from Partner Center).
+    /// `hint` in the language of `t`: the check's own, or the hint cspmove gives for the
+    /// failed call's code or status.
     fn hint_in(&self, t: &Texts) -> String {
-        match self.words.hint {
-            Some(key) => t.get(key).to_string(),
+        match &self.words.hint {
+            Some(Hint::Key(key)) => t.get(key).to_string(),
+            Some(Hint::Reason(reason)) => reason.text(t),
             None => self.hint.clone(),
         }
+    }
+
+    /// `subject` in the language of `t` (an endpoint or a customer stays as it is).
+    fn subject_in(&self, t: &Texts) -> String {
+        match self.words.subject {
+            Some(key) => t.get(key).to_string(),
+            None => self.subject.clone(),
+        }
+    }
+
+    /// The hint is `reason`, said in the reader's language (in English in `hint`).
+    fn with_hint(mut self, reason: Reason) -> Check {
+        self.hint = reason.english();
+        self.words.hint = Some(Hint::Reason(reason));
+        self
     }
 
     /// The line `apply` prints on stderr for a check that warns, in `lang`: the check's
@@ -171,6 +198,12 @@ impl Check {
     }
 
     fn failed(check: &'static str, subject: &str, e: &ApiError) -> Check {
+        // The hint for the call's code or status is cspmove's: the table says it in its
+        // language. Partner Center's description stays as it came.
+        let hint = hint_keys(e.status, e.code.as_deref(), e.kind)
+            .into_iter()
+            .find(|key| texts(Lang::En).get(key) == e.hint && !e.hint.is_empty())
+            .map(Hint::Key);
         Check {
             check,
             subject: subject.to_string(),
@@ -179,7 +212,10 @@ impl Check {
             hint: e.hint.clone(),
             stops_run: e.is_fatal(),
             error: Some(e.to_string()),
-            words: Words::default(),
+            words: Words {
+                hint,
+                ..Words::default()
+            },
         }
     }
 }
@@ -224,7 +260,7 @@ impl Preflight {
         let w_subject = self
             .checks
             .iter()
-            .map(|c| display_width(&c.subject))
+            .map(|c| display_width(&c.subject_in(t)))
             .max()
             .unwrap_or(0)
             .max(display_width(&h_subject))
@@ -241,7 +277,7 @@ impl Preflight {
             out.push_str(&format!(
                 "{}  {}  {}  {}\n",
                 pad(c.check, w_check),
-                pad(&c.subject, w_subject),
+                pad(&c.subject_in(t), w_subject),
                 pad(c.verdict.as_str(), w_result),
                 c.detail_in(t)
             ));
@@ -406,7 +442,10 @@ pub async fn role_checks(client: &Client, plan: &Plan, p: &mut Preflight) {
     let listed = match client.customers(|_| {}).await {
         Ok(l) => l,
         Err(e) => {
-            p.checks.push(Check::failed("roles", "customer list", &e));
+            // The subject is cspmove's word for the sweep (English in JSON).
+            let mut check = Check::failed("roles", "customer list", &e);
+            check.words.subject = Some("preflight.subject.customer_list");
+            p.checks.push(check);
             return;
         }
     };
@@ -446,16 +485,16 @@ pub async fn role_checks(client: &Client, plan: &Plan, p: &mut Preflight) {
                 None,
             )),
             Err(e) if e.is_missing_role() => {
-                let mut check = Check::said(
+                // The roles to ask for, as the run's journal says them.
+                let check = Check::said(
                     "roles",
                     &c.key,
                     Verdict::Fail,
                     "preflight.no_role",
                     &[("call", &e.call)],
                     None,
-                );
-                // The roles to ask for, as the run's journal note says them.
-                check.hint = missing_role_note(&e);
+                )
+                .with_hint(missing_role(&e));
                 p.checks.push(check);
             }
             Err(e) => {
@@ -520,6 +559,51 @@ mod table_tests {
                 .render_text(Lang::Ja)
                 .ends_with("すべてのチェックに合格しました: 実行を開始できます\n")
         );
+    }
+
+    #[test]
+    fn the_roles_hint_and_the_customer_list_subject_follow_the_language() {
+        let e = ApiError {
+            kind: ErrorKind::Refused,
+            ambiguous: false,
+            call: "GET /v1/customers/t/users?size=1".into(),
+            status: Some(403),
+            code: None,
+            description: "Forbidden".into(),
+            request_id: None,
+            hint: String::new(),
+        };
+        let role = Check::said(
+            "roles",
+            "c1",
+            Verdict::Fail,
+            "preflight.no_role",
+            &[("call", &e.call)],
+            None,
+        )
+        .with_hint(missing_role(&e));
+        let mut list = Check::failed("roles", "customer list", &e);
+        list.words.subject = Some("preflight.subject.customer_list");
+        let report = Preflight {
+            checks: vec![role, list],
+        };
+        let json = serde_json::to_string(&report).unwrap();
+        assert!(json.contains("\"subject\":\"customer list\""), "{json}");
+        assert!(
+            json.contains("Ask the customer to approve a GDAP relationship"),
+            "{json}"
+        );
+        let ko = report.render_text(Lang::Ko);
+        assert!(
+            ko.contains("→ Partner Center가 GET /v1/customers/t/users?size=1을(를) 거부했습니다"),
+            "{ko}"
+        );
+        assert!(ko.contains("디렉터리 읽기 권한자"), "{ko}");
+        assert!(ko.contains("고객 목록"), "{ko}");
+        assert!(!ko.contains("customer list"), "{ko}");
+        let ja = report.render_text(Lang::Ja);
+        assert!(ja.contains("顧客一覧"), "{ja}");
+        assert!(ja.contains("ディレクトリ閲覧者"), "{ja}");
     }
 
     #[test]

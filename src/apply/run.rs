@@ -27,8 +27,9 @@ use super::error::{ApplyError, StopReason};
 use super::invitations::{self, Invitation};
 use super::journal::{self, Action, Event, GroupCommit, Journal, JournalError, State};
 use super::progress::Observer;
+use super::reason::Reason;
 use super::status::{self, CustomerRow, Done, Progress};
-use crate::i18n::Lang;
+use crate::i18n::{Lang, texts};
 use crate::model::{Customer, Line, PlanReader, TaskKind};
 
 /// The namespace of cspmove's request IDs (uuid v5 of plan, customer and action).
@@ -147,6 +148,20 @@ impl Ctx<'_> {
         }
     }
 
+    /// [`Ctx::give_up`] for a problem found in the plan itself (no call was made).
+    pub async fn give_up_plan(
+        &self,
+        c: &Customer,
+        action: Action,
+        lines: &[String],
+        reason: Reason,
+    ) -> Halt {
+        match self.record(plan_fail_event(c, action, lines, reason)).await {
+            Ok(()) => Halt::Customer,
+            Err(halt) => halt,
+        }
+    }
+
     /// A read's value, or [`Ctx::give_up`] on its error.
     pub async fn read<T>(
         &self,
@@ -201,6 +216,23 @@ pub(crate) fn fail_event(c: &Customer, action: Action, lines: &[String], err: &A
     e.lines = lines.to_vec();
     e.request_id = err.request_id.clone();
     e.error = Some(err.into());
+    e
+}
+
+/// The failure event of a problem found in the plan itself (no call was made): the
+/// reason as data in the error record, and in English in its description and hint.
+pub(crate) fn plan_fail_event(
+    c: &Customer,
+    action: Action,
+    lines: &[String],
+    reason: Reason,
+) -> Event {
+    let en = texts(Lang::En);
+    let err = plan_error(&reason.text(en), &reason.hint(en));
+    let mut e = fail_event(c, action, lines, &err);
+    if let Some(record) = e.error.as_mut() {
+        record.reason = Some(reason);
+    }
     e
 }
 
@@ -381,11 +413,8 @@ pub async fn execute(
             record_or_fail(&ctx, std::mem::take(&mut learnt)).await?;
         }
         if let Some(id) = c.customer_id.as_deref().filter(|id| !due::is_guid(id)) {
-            let e = plan_error(
-                &format!("customer_id {id:?} is not a GUID (a tenant ID)"),
-                "fix the customer ID in the input (or leave it empty to plan by domain) and re-plan",
-            );
-            learnt.push(fail_event(&c, Action::Relationship, &[], &e));
+            let reason = Reason::CustomerIdNotGuid { id: id.to_string() };
+            learnt.push(plan_fail_event(&c, Action::Relationship, &[], reason));
             continue;
         }
         let Some(pc) = listing.find(&c) else {

@@ -14,6 +14,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::journal::{Action, ErrorRecord, Event, State};
+use super::reason::Note;
 use crate::i18n::{Lang, Texts, display_width, pad, texts};
 use crate::model::{Customer, LicenseAction, Line, Relationship};
 
@@ -69,14 +70,14 @@ impl CustomerStatus {
 }
 
 /// What a customer's next step is, as data, so that each output says it in its language
-/// ([`NextStep::text`]). Notes and hints inside come from the journal and from Partner
-/// Center, as they were recorded.
+/// ([`NextStep::text`]). A block's reason and a plan problem are data too; what Partner
+/// Center answered (descriptions) and notes of old journals stay as they were recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NextStep {
     /// Blocked until the partner acts; the note says what to do.
-    Blocked(String),
+    Blocked(Note),
     /// A call failed: fix what the hint (else the description) says, then re-run.
-    Fix(String),
+    Fix(Box<ErrorRecord>),
     AcceptRelationship,
     /// Done for cspmove; the customer lets the original expire (turning auto-renew off
     /// first when it is on).
@@ -88,7 +89,7 @@ pub enum NextStep {
         users_moved: u64,
     },
     /// Licences move once the waiting note is true (seats not yet available).
-    ReassignWhen(String),
+    ReassignWhen(Note),
     Reassign,
     /// More lines to provision on a date, after some were provisioned.
     ProvisionMore {
@@ -105,8 +106,16 @@ impl NextStep {
     pub fn text(&self, t: &Texts) -> String {
         let count = |n: usize| t.number(n as u64);
         match self {
-            NextStep::Blocked(note) => note.clone(),
-            NextStep::Fix(what) => t.fill("next_step.fix", &[("what", what)]),
+            NextStep::Blocked(note) => note.text(t),
+            NextStep::Fix(err) => {
+                let hint = err.hint_in(t);
+                let what = if hint.is_empty() {
+                    err.description_in(t)
+                } else {
+                    hint
+                };
+                t.fill("next_step.fix", &[("what", &what)])
+            }
             NextStep::AcceptRelationship => t.get("next_step.accept_relationship").to_string(),
             NextStep::LetExpire {
                 on: Some(d),
@@ -123,7 +132,9 @@ impl NextStep {
                 "next_step.finish_reassign",
                 &[("users", &t.number(*users_moved))],
             ),
-            NextStep::ReassignWhen(note) => t.fill("next_step.reassign_when", &[("note", note)]),
+            NextStep::ReassignWhen(note) => {
+                t.fill("next_step.reassign_when", &[("note", &note.text(t))])
+            }
             NextStep::Reassign => t.get("next_step.reassign").to_string(),
             NextStep::ProvisionMore { lines, on } => t.fill(
                 "next_step.provision_more",
@@ -150,13 +161,13 @@ pub enum Purchase {
 
 /// One thing a run did for a customer, kept as data and put into words where the
 /// execution report is written ([`Done::text`]), like [`NextStep`]. Offer, line, order
-/// and subscription IDs and user names are data; a `Blocked` note comes from the
-/// journal, as it was recorded.
+/// and subscription IDs and user names are data; so is a `Blocked` reason (a note of an
+/// old journal stays as it was recorded).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Done {
     RelationshipAccepted,
     InvitationListed,
-    Blocked(String),
+    Blocked(Note),
     WaitingForSeats {
         offer: String,
         free: u64,
@@ -188,7 +199,7 @@ impl Done {
         match self {
             Done::RelationshipAccepted => t.get("done.relationship_accepted").to_string(),
             Done::InvitationListed => t.get("done.invitation_listed").to_string(),
-            Done::Blocked(note) => t.fill("done.blocked", &[("note", note)]),
+            Done::Blocked(note) => t.fill("done.blocked", &[("note", &note.text(t))]),
             Done::WaitingForSeats { offer, free, users } => t.fill(
                 "done.waiting_for_seats",
                 &[
@@ -300,10 +311,10 @@ pub struct Progress {
     /// Users whose swap failed definitely, with how often.
     pub license_failures: HashMap<String, u32>,
     /// A note from the last `waiting` event (e.g. seats not yet available).
-    pub waiting_note: Option<String>,
+    pub waiting_note: Option<Note>,
     /// What blocks the customer until the partner acts (the last `blocked` event, not
     /// followed by a new attempt): the next step, and the refusal behind it if any.
-    pub blocked: Option<(String, Option<ErrorRecord>)>,
+    pub blocked: Option<(Note, Option<ErrorRecord>)>,
     /// Users moved, per line (a line moves at most `licenses_to_reassign`).
     pub moved_by_line: HashMap<String, BTreeSet<String>>,
     /// Users whose swap for a line was sent without a definite answer (an `ambiguous`
@@ -456,7 +467,10 @@ fn fold(p: &mut Progress, e: &Event) {
                 }
             }
             (Action::Reassign, State::Blocked) => {
-                p.blocked = Some((e.note.clone().unwrap_or_default(), e.error.clone()));
+                p.blocked = Some((
+                    Note::of(e.reason.as_ref(), e.note.as_deref()),
+                    e.error.clone(),
+                ));
                 p.errors.remove("reassign");
                 p.errors.retain(|k, _| !k.starts_with("user:"));
             }
@@ -524,7 +538,10 @@ fn fold(p: &mut Progress, e: &Event) {
             _ => {}
         }
         match e.state {
-            State::Waiting => p.waiting_note = e.note.clone(),
+            State::Waiting => {
+                p.waiting_note = (e.reason.is_some() || e.note.is_some())
+                    .then(|| Note::of(e.reason.as_ref(), e.note.as_deref()))
+            }
             State::Succeeded if e.action == Action::Reassign || e.action == Action::Provision => {
                 p.waiting_note = None
             }
@@ -720,11 +737,7 @@ pub fn derive<C: CustomerFacts + ?Sized>(
     } else if let Some(err) = &p.error {
         (
             CustomerStatus::Failed,
-            NextStep::Fix(if err.hint.is_empty() {
-                err.description.clone()
-            } else {
-                err.hint.clone()
-            }),
+            NextStep::Fix(Box::new(err.clone())),
             None,
             WaitingOn::Partner,
         )
@@ -1086,12 +1099,26 @@ mod tests {
         }
     }
 
+    fn refusal(hint: &str) -> Box<ErrorRecord> {
+        Box::new(ErrorRecord {
+            kind: crate::apply::client::ErrorKind::Refused,
+            ambiguous: false,
+            call: "POST /v1/customers/x/carts".into(),
+            status: Some(400),
+            code: None,
+            description: "bad offer".into(),
+            request_id: None,
+            hint: hint.into(),
+            reason: None,
+        })
+    }
+
     #[test]
     fn every_next_step_has_a_text_in_every_language() {
         let d = NaiveDate::from_ymd_opt(2027, 1, 31).unwrap();
         let steps = [
-            NextStep::Blocked("buy 1 more".into()),
-            NextStep::Fix("check the offer".into()),
+            NextStep::Blocked(Note::Written("buy 1 more".into())),
+            NextStep::Fix(refusal("check the offer")),
             NextStep::AcceptRelationship,
             NextStep::LetExpire {
                 on: Some(d),
@@ -1106,7 +1133,7 @@ mod tests {
                 auto_renew: false,
             },
             NextStep::FinishReassign { users_moved: 1200 },
-            NextStep::ReassignWhen("seats appear".into()),
+            NextStep::ReassignWhen(Note::Written("seats appear".into())),
             NextStep::Reassign,
             NextStep::ProvisionMore { lines: 2, on: d },
             NextStep::Provision { lines: 3, on: d },
@@ -1124,8 +1151,67 @@ mod tests {
             assert!(shown[3].contains(&t.date(d)), "{}", shown[3]);
         }
         assert_eq!(
-            NextStep::Fix("check the offer".into()).text(texts(Lang::En)),
+            NextStep::Fix(refusal("check the offer")).text(texts(Lang::En)),
             "fix and re-run apply: check the offer"
+        );
+        assert_eq!(
+            NextStep::Fix(refusal("")).text(texts(Lang::En)),
+            "fix and re-run apply: bad offer"
+        );
+    }
+
+    /// A block or a wait recorded as a reason reads in the reader's language; a note of a
+    /// journal written before reasons existed reads as it was written.
+    #[test]
+    fn reasons_in_the_journal_follow_the_readers_language_and_old_notes_stay() {
+        use crate::apply::reason::Reason;
+        let plan = plan_with(0, 1, 0);
+        let c = &plan.customers[0];
+        let line = c.lines[0].id.clone();
+        let mut accepted = ev(&c.key, Action::Relationship, State::Succeeded);
+        accepted.tenant_id = Some("t".into());
+        let mut prov = ev(&c.key, Action::Provision, State::Succeeded);
+        prov.lines = vec![line.clone()];
+        prov.order_id = Some("o1".into());
+        let reason = Reason::SeatsShort {
+            offer: "Microsoft 365 E3".into(),
+            free: 2,
+            users: 3,
+        };
+        let mut blocked = ev(&c.key, Action::Reassign, State::Blocked);
+        blocked.lines = vec![line.clone()];
+        blocked.note = Some(reason.english());
+        blocked.reason = Some(reason);
+        // Through the journal's JSON, as `status` reads it.
+        let events: Vec<Event> = [accepted, prov, blocked]
+            .iter()
+            .map(|e| serde_json::from_str(&serde_json::to_string(e).unwrap()).unwrap())
+            .collect();
+        let row = &rows(&plan, &events, plan.as_of, &[])[0];
+        assert_eq!(row.status, CustomerStatus::Blocked);
+        assert!(
+            row.next_step
+                .starts_with("2 seats of Microsoft 365 E3 for 3 users")
+        );
+        let ko = row.next.text(texts(Lang::Ko));
+        assert!(
+            ko.contains("Microsoft 365 E3") && ko.contains("1석 더 구매"),
+            "{ko}"
+        );
+        let ja = row.next.text(texts(Lang::Ja));
+        assert!(ja.contains("あと 1 シート購入"), "{ja}");
+
+        // A journal line written before `reason`: its English note, in every language.
+        let mut old = events.clone();
+        let last: &mut Event = old.last_mut().unwrap();
+        last.reason = None;
+        last.note = Some("2 seats of X for 3 users: buy 1 more seat of X".into());
+        let line = serde_json::to_string(last).unwrap();
+        assert!(!line.contains("\"reason\""), "{line}");
+        let row = &rows(&plan, &old, plan.as_of, &[])[0];
+        assert_eq!(
+            row.next.text(texts(Lang::Ja)),
+            "2 seats of X for 3 users: buy 1 more seat of X"
         );
     }
 
@@ -1194,6 +1280,7 @@ mod tests {
             description: "bad offer".into(),
             request_id: Some("rid".into()),
             hint: "check the offer".into(),
+            reason: None,
         });
         let mut events = vec![start, fail];
         // A success of another line of the same customer does not hide the failure.
@@ -1300,6 +1387,7 @@ mod tests {
             description: "busy".into(),
             request_id: None,
             hint: String::new(),
+            reason: None,
         });
         let mut b = ev(&c.key, Action::LicenseUpdate, State::Succeeded);
         b.user = Some("u-b".into());

@@ -13,7 +13,7 @@ use cspmove::apply::{ApplyError, exec_report, status};
 use cspmove::apply::{dry_run, http, preflight};
 use cspmove::fsx;
 use cspmove::i18n::{Lang, texts};
-use cspmove::model::{Plan, PlanReader};
+use cspmove::model::{Plan, PlanFileError, PlanReader};
 
 use super::{LangArg, Outcome, UsageError};
 
@@ -173,8 +173,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
         // it: only then is the plan hashed ahead of the streaming pass.
         let prior = match journal::read(&journal_path)? {
             Some((header, events)) => {
-                let sha = fsx::sha256_file(&args.plan)
-                    .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.plan.display()))?;
+                let sha = plan_sha256(&args.plan)?;
                 header.check(&journal_path, &sha, Some(args.sandbox))?;
                 events
             }
@@ -229,8 +228,7 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
 
     // The journal records the sha256 of the plan's bytes; the run checks it again as the
     // plan streams by, so a plan changed in between is refused before anything is bought.
-    let plan_sha = fsx::sha256_file(&args.plan)
-        .map_err(|e| anyhow::anyhow!("reading {}: {e}", args.plan.display()))?;
+    let plan_sha = plan_sha256(&args.plan)?;
     let (journal, prior) = Journal::open(&journal_path, &plan_sha, args.sandbox)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -247,9 +245,8 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 drop(plan);
                 let url = url::Url::parse(&running.url())?;
                 let creds = Credentials::Token(Secret::new(running.token().to_string()));
-                eprintln!(
-                    "cspmove: rehearsing against an in-process sandbox at {url} (nothing is bought)"
-                );
+                let notice = texts(lang).fill("apply_summary.rehearsing", &[("url", url.as_str())]);
+                eprintln!("cspmove: {notice}");
                 (url, creds, Some(running))
             }
         };
@@ -391,6 +388,16 @@ fn list_pool_users(
     })
 }
 
+/// The sha256 of the plan file's bytes. A plan that cannot be read is the plan reader's
+/// typed error with its path, so it exits 2 like every unreadable plan (a string error
+/// would exit 1 and hide the I/O error's kind from main.rs).
+fn plan_sha256(path: &std::path::Path) -> Result<String, PlanFileError> {
+    fsx::sha256_file(path).map_err(|e| PlanFileError::InFile {
+        path: path.to_path_buf(),
+        source: Box::new(PlanFileError::Io(e)),
+    })
+}
+
 /// Asks on the terminal before the first purchase.
 fn confirm(p: &PurchasePreview, lang: Lang) -> bool {
     let t = texts(lang);
@@ -459,7 +466,7 @@ fn summary(o: &run::RunOutcome, journal: &std::path::Path, lang: Lang) -> String
         } else if let Some(e) = &r.error {
             lines.push(t.fill(
                 "apply_summary.failed",
-                &[("customer", &r.key), ("error", &e.to_string())],
+                &[("customer", &r.key), ("error", &e.text_in(t))],
             ));
         }
     }

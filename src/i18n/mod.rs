@@ -4,7 +4,9 @@
 //! for each customer, the `note` of invitations.csv, the `status` table and next steps,
 //! the `doctor` table and its checks' details, the `--dry-run` listing and the summary
 //! `apply` prints (keys `exec_report.*`, `done.*`, `invitation_csv.*`, `apply_status.*`,
-//! `next_step.*`, `doctor.*`, `preflight.*`, `dry_run.*`, `apply_summary.*`).
+//! `next_step.*`, `doctor.*`, `preflight.*`, `dry_run.*`, `apply_summary.*`), and the
+//! reasons a customer is blocked or a line cannot be bought (`reason.*`,
+//! `reason_hint.*`, recorded as data in the journal by `apply::reason`).
 //!
 //! The texts live in data files, one per language (`src/i18n/en.json`, `ko.json`,
 //! `ja.json`), compiled into the binary with `include_str!` and parsed once. This module

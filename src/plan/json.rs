@@ -16,6 +16,8 @@ use crate::model::{
     Billing, Customer, LicenseAction, Line, OriginalAction, Relationship, Task, TaskKind, Term,
     WarningCode, iso_date,
 };
+use crate::plan::rules::{LineFacts, Warnings};
+use crate::plan::tasks::{TaskLine, TaskPlan};
 
 /// How serde_json escapes each byte: 0 = as is, `u` = `\u00XX`, else `\` and that byte.
 const ESCAPE: [u8; 256] = {
@@ -87,13 +89,6 @@ fn string(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-fn opt_string(out: &mut Vec<u8>, s: &Option<String>) {
-    match s {
-        Some(s) => string(out, s),
-        None => out.extend_from_slice(b"null"),
-    }
-}
-
 fn number(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
@@ -115,14 +110,45 @@ fn date(out: &mut Vec<u8>, d: NaiveDate) {
 }
 
 fn list<T>(out: &mut Vec<u8>, items: &[T], mut item: impl FnMut(&mut Vec<u8>, &T)) {
+    list_of(out, items, |out, it| item(out, it));
+}
+
+fn list_of<T>(
+    out: &mut Vec<u8>,
+    items: impl IntoIterator<Item = T>,
+    mut item: impl FnMut(&mut Vec<u8>, &T),
+) {
     out.push(b'[');
-    for (i, it) in items.iter().enumerate() {
+    for (i, it) in items.into_iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        item(out, it);
+        item(out, &it);
     }
     out.push(b']');
+}
+
+/// A line's or task's id: a text, or `c{customer}-{kind}{n}` (what
+/// [`crate::plan::tasks::item_id`] makes) written without building it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Id<'a> {
+    Text(&'a str),
+    Item(usize, u8, usize),
+}
+
+fn id(out: &mut Vec<u8>, id: &Id<'_>) {
+    match *id {
+        Id::Text(s) => string(out, s),
+        Id::Item(customer, kind, n) => {
+            // Digits, a hyphen and a letter: nothing to escape.
+            out.extend_from_slice(b"\"c");
+            number(out, customer as u64);
+            out.push(b'-');
+            out.push(kind);
+            number(out, n as u64);
+            out.push(b'"');
+        }
+    }
 }
 
 fn relationship(r: Relationship) -> &'static [u8] {
@@ -148,6 +174,17 @@ fn warning(out: &mut Vec<u8>, w: &WarningCode) {
     out.push(b'"');
 }
 
+/// The fields of a customer before its lines and tasks, borrowed.
+pub(crate) struct CustomerHead<'a> {
+    pub key: &'a str,
+    pub customer_id: Option<&'a str>,
+    pub domain: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub contact_email: Option<&'a str>,
+    pub country: Option<&'a str>,
+    pub relationship: Relationship,
+}
+
 /// Appends `customer` as compact JSON: the bytes `serde_json::to_writer` writes.
 pub fn write_customer(out: &mut Vec<u8>, customer: &Customer) {
     let Customer {
@@ -157,29 +194,97 @@ pub fn write_customer(out: &mut Vec<u8>, customer: &Customer) {
         name,
         contact_email,
         country,
-        relationship: rel,
+        relationship,
         lines,
         tasks,
     } = customer;
-    out.extend_from_slice(b"{\"key\":");
-    string(out, key);
-    out.extend_from_slice(b",\"customer_id\":");
-    opt_string(out, customer_id);
-    out.extend_from_slice(b",\"domain\":");
-    opt_string(out, domain);
-    out.extend_from_slice(b",\"name\":");
-    opt_string(out, name);
-    out.extend_from_slice(b",\"contact_email\":");
-    opt_string(out, contact_email);
-    out.extend_from_slice(b",\"country\":");
-    opt_string(out, country);
-    out.extend_from_slice(b",\"relationship\":");
-    out.extend_from_slice(relationship(*rel));
-    out.extend_from_slice(b",\"lines\":");
+    let head = CustomerHead {
+        key,
+        customer_id: customer_id.as_deref(),
+        domain: domain.as_deref(),
+        name: name.as_deref(),
+        contact_email: contact_email.as_deref(),
+        country: country.as_deref(),
+        relationship: *relationship,
+    };
+    write_customer_start(out, &head);
     list(out, lines, write_line);
-    out.extend_from_slice(b",\"tasks\":");
+    write_customer_tasks(out);
     list(out, tasks, write_task);
     out.push(b'}');
+}
+
+/// Appends a customer's head as [`write_customer`] writes it, up to its lines: the
+/// caller then writes the list of lines, [`write_customer_tasks`], the list of tasks and
+/// a closing `}`.
+pub(crate) fn write_customer_start(out: &mut Vec<u8>, head: &CustomerHead<'_>) {
+    let opt = |out: &mut Vec<u8>, s: Option<&str>| match s {
+        Some(s) => string(out, s),
+        None => out.extend_from_slice(b"null"),
+    };
+    out.extend_from_slice(b"{\"key\":");
+    string(out, head.key);
+    out.extend_from_slice(b",\"customer_id\":");
+    opt(out, head.customer_id);
+    out.extend_from_slice(b",\"domain\":");
+    opt(out, head.domain);
+    out.extend_from_slice(b",\"name\":");
+    opt(out, head.name);
+    out.extend_from_slice(b",\"contact_email\":");
+    opt(out, head.contact_email);
+    out.extend_from_slice(b",\"country\":");
+    opt(out, head.country);
+    out.extend_from_slice(b",\"relationship\":");
+    out.extend_from_slice(relationship(head.relationship));
+    out.extend_from_slice(b",\"lines\":");
+}
+
+/// What comes between a customer's lines and its tasks.
+pub(crate) fn write_customer_tasks(out: &mut Vec<u8>) {
+    out.extend_from_slice(b",\"tasks\":");
+}
+
+/// A line's `wave`: its text, or the one [`crate::plan::rules::wave`] makes of a date.
+enum Wave<'a> {
+    Text(&'a str),
+    Of(NaiveDate),
+}
+
+/// A line's warnings: a list, or the set a decision carries (written in its order).
+enum Warns<'a> {
+    List(&'a [WarningCode]),
+    Set(Warnings),
+}
+
+/// Every field of a line, borrowed: what both [`Line`] and [`LineFacts`] are written
+/// through, so they give the same bytes.
+struct LineOut<'a> {
+    id: Id<'a>,
+    input: usize,
+    row: u64,
+    current_offer: &'a str,
+    current_offer_id: Option<&'a str>,
+    target_offer: &'a str,
+    target_offer_id: Option<&'a str>,
+    seats: u64,
+    target_seats: u64,
+    same_offer: bool,
+    same_license: bool,
+    license_action: LicenseAction,
+    licenses_to_reassign: u64,
+    from_sku: Option<&'a str>,
+    to_sku: Option<&'a str>,
+    expires_on: Option<NaiveDate>,
+    provision_on: NaiveDate,
+    wave: Wave<'a>,
+    original_action: OriginalAction,
+    subscription_id: Option<&'a str>,
+    program: Option<&'a str>,
+    assigned: Option<u64>,
+    auto_renew: Option<bool>,
+    term: Term,
+    billing: Billing,
+    warnings: Warns<'a>,
 }
 
 fn write_line(out: &mut Vec<u8>, line: &Line) {
@@ -211,106 +316,263 @@ fn write_line(out: &mut Vec<u8>, line: &Line) {
         billing,
         warnings,
     } = line;
+    write_line_out(
+        out,
+        &LineOut {
+            id: Id::Text(id),
+            input: *input,
+            row: *row,
+            current_offer,
+            current_offer_id: current_offer_id.as_deref(),
+            target_offer,
+            target_offer_id: target_offer_id.as_deref(),
+            seats: *seats,
+            target_seats: *target_seats,
+            same_offer: *same_offer,
+            same_license: *same_license,
+            license_action: *license_action,
+            licenses_to_reassign: *licenses_to_reassign,
+            from_sku: from_sku.as_deref(),
+            to_sku: to_sku.as_deref(),
+            expires_on: *expires_on,
+            provision_on: *provision_on,
+            wave: Wave::Text(wave),
+            original_action: *original_action,
+            subscription_id: subscription_id.as_deref(),
+            program: program.as_deref(),
+            assigned: *assigned,
+            auto_renew: *auto_renew,
+            term: *term,
+            billing: *billing,
+            warnings: Warns::List(warnings),
+        },
+    );
+}
+
+/// Appends the line `facts` describe, with id `line_id`: the bytes of the [`Line`]
+/// `facts.to_line()` with that id.
+pub(crate) fn write_line_facts(out: &mut Vec<u8>, line_id: Id<'_>, facts: &LineFacts<'_>) {
+    let LineFacts {
+        input,
+        row,
+        current_offer,
+        current_offer_id,
+        target_offer,
+        target_offer_id,
+        seats,
+        target_seats,
+        same_offer,
+        same_license,
+        license_action,
+        licenses_to_reassign,
+        from_sku,
+        to_sku,
+        expires_on,
+        provision_on,
+        subscription_id,
+        program,
+        assigned,
+        auto_renew,
+        term,
+        billing,
+        warnings,
+    } = facts;
+    write_line_out(
+        out,
+        &LineOut {
+            id: line_id,
+            input: *input,
+            row: *row,
+            current_offer,
+            current_offer_id: *current_offer_id,
+            target_offer,
+            target_offer_id: target_offer_id.as_deref(),
+            seats: *seats,
+            target_seats: *target_seats,
+            same_offer: *same_offer,
+            same_license: *same_license,
+            license_action: *license_action,
+            licenses_to_reassign: *licenses_to_reassign,
+            from_sku: *from_sku,
+            to_sku: *to_sku,
+            expires_on: *expires_on,
+            provision_on: *provision_on,
+            wave: Wave::Of(*provision_on),
+            original_action: OriginalAction::LetExpire,
+            subscription_id: *subscription_id,
+            program: *program,
+            assigned: *assigned,
+            auto_renew: *auto_renew,
+            term: *term,
+            billing: *billing,
+            warnings: Warns::Set(*warnings),
+        },
+    );
+}
+
+fn write_line_out(out: &mut Vec<u8>, line: &LineOut<'_>) {
+    let opt = |out: &mut Vec<u8>, s: Option<&str>| match s {
+        Some(s) => string(out, s),
+        None => out.extend_from_slice(b"null"),
+    };
     out.extend_from_slice(b"{\"id\":");
-    string(out, id);
+    id(out, &line.id);
     out.extend_from_slice(b",\"input\":");
-    number(out, *input as u64);
+    number(out, line.input as u64);
     out.extend_from_slice(b",\"row\":");
-    number(out, *row);
+    number(out, line.row);
     out.extend_from_slice(b",\"current_offer\":");
-    string(out, current_offer);
-    if let Some(id) = current_offer_id {
+    string(out, line.current_offer);
+    if let Some(id) = line.current_offer_id {
         out.extend_from_slice(b",\"current_offer_id\":");
         string(out, id);
     }
     out.extend_from_slice(b",\"target_offer\":");
-    string(out, target_offer);
+    string(out, line.target_offer);
     out.extend_from_slice(b",\"target_offer_id\":");
-    opt_string(out, target_offer_id);
+    opt(out, line.target_offer_id);
     out.extend_from_slice(b",\"seats\":");
-    number(out, *seats);
+    number(out, line.seats);
     out.extend_from_slice(b",\"target_seats\":");
-    number(out, *target_seats);
+    number(out, line.target_seats);
     out.extend_from_slice(b",\"same_offer\":");
-    boolean(out, *same_offer);
+    boolean(out, line.same_offer);
     out.extend_from_slice(b",\"same_license\":");
-    boolean(out, *same_license);
-    out.extend_from_slice(match license_action {
+    boolean(out, line.same_license);
+    out.extend_from_slice(match line.license_action {
         LicenseAction::None => b",\"license_action\":\"none\"",
         LicenseAction::Reassign => b",\"license_action\":\"reassign\"",
     });
     out.extend_from_slice(b",\"licenses_to_reassign\":");
-    number(out, *licenses_to_reassign);
+    number(out, line.licenses_to_reassign);
     out.extend_from_slice(b",\"from_sku\":");
-    opt_string(out, from_sku);
+    opt(out, line.from_sku);
     out.extend_from_slice(b",\"to_sku\":");
-    opt_string(out, to_sku);
+    opt(out, line.to_sku);
     out.extend_from_slice(b",\"expires_on\":");
-    match expires_on {
-        Some(d) => date(out, *d),
+    match line.expires_on {
+        Some(d) => date(out, d),
         None => out.extend_from_slice(b"null"),
     }
     out.extend_from_slice(b",\"provision_on\":");
-    date(out, *provision_on);
+    date(out, line.provision_on);
     out.extend_from_slice(b",\"wave\":");
-    string(out, wave);
-    out.extend_from_slice(match original_action {
+    match line.wave {
+        Wave::Text(w) => string(out, w),
+        // `YYYY-MM` of the date as [`iso_date`] writes it; `rules::wave` for other years.
+        Wave::Of(d) => match iso_date(d) {
+            Some(text) => {
+                out.push(b'"');
+                out.extend_from_slice(&text[..7]);
+                out.push(b'"');
+            }
+            None => string(out, &crate::plan::rules::wave(d)),
+        },
+    }
+    out.extend_from_slice(match line.original_action {
         OriginalAction::LetExpire => b",\"original_action\":\"let_expire\"",
     });
-    if let Some(s) = subscription_id {
+    if let Some(s) = line.subscription_id {
         out.extend_from_slice(b",\"subscription_id\":");
         string(out, s);
     }
-    if let Some(p) = program {
+    if let Some(p) = line.program {
         out.extend_from_slice(b",\"program\":");
         string(out, p);
     }
-    if let Some(a) = assigned {
+    if let Some(a) = line.assigned {
         out.extend_from_slice(b",\"assigned\":");
-        number(out, *a);
+        number(out, a);
     }
-    if let Some(r) = auto_renew {
+    if let Some(r) = line.auto_renew {
         out.extend_from_slice(b",\"auto_renew\":");
-        boolean(out, *r);
+        boolean(out, r);
     }
     out.extend_from_slice(b",\"term\":");
-    out.extend_from_slice(match term {
+    out.extend_from_slice(match line.term {
         Term::P1M => b"\"P1M\"",
         Term::P1Y => b"\"P1Y\"",
         Term::P3Y => b"\"P3Y\"",
     });
     out.extend_from_slice(b",\"billing\":");
-    out.extend_from_slice(match billing {
+    out.extend_from_slice(match line.billing {
         Billing::Monthly => b"\"monthly\"",
         Billing::Annual => b"\"annual\"",
         Billing::Triennial => b"\"triennial\"",
     });
     out.extend_from_slice(b",\"warnings\":");
-    list(out, warnings, warning);
+    match line.warnings {
+        Warns::List(list_) => list(out, list_, warning),
+        Warns::Set(set) => list_of(out, set.iter(), warning),
+    }
     out.push(b'}');
 }
 
 fn write_task(out: &mut Vec<u8>, task: &Task) {
     let Task {
-        id,
+        id: task_id,
         kind,
         due,
         depends_on,
         line_rows,
         line_ids,
     } = task;
+    write_task_out(
+        out,
+        Id::Text(task_id),
+        *kind,
+        *due,
+        depends_on.iter().map(|s| Id::Text(s)),
+        line_rows.iter().copied(),
+        line_ids.iter().map(|s| Id::Text(s)),
+    );
+}
+
+/// Appends task `m` (0-based) of `plan`, of customer number `customer` (1-based), whose
+/// lines are `lines`: the bytes of the [`Task`] `tasks::build_tasks` makes of it, when
+/// line `i` has the id `c{customer}-l{i+1}`.
+pub(crate) fn write_task_plan(
+    out: &mut Vec<u8>,
+    customer: usize,
+    m: usize,
+    plan: &TaskPlan,
+    lines: &[TaskLine],
+) {
+    write_task_out(
+        out,
+        Id::Item(customer, b't', m + 1),
+        plan.kind,
+        plan.due,
+        plan.depends_on
+            .iter()
+            .flatten()
+            .map(|&dep| Id::Item(customer, b't', dep + 1)),
+        plan.lines(lines).map(|i| lines[i].row),
+        plan.lines(lines).map(|i| Id::Item(customer, b'l', i + 1)),
+    );
+}
+
+fn write_task_out<'a>(
+    out: &mut Vec<u8>,
+    task_id: Id<'a>,
+    kind: TaskKind,
+    due: NaiveDate,
+    depends_on: impl Iterator<Item = Id<'a>>,
+    line_rows: impl Iterator<Item = u64>,
+    line_ids: impl Iterator<Item = Id<'a>>,
+) {
     out.extend_from_slice(b"{\"id\":");
-    string(out, id);
+    id(out, &task_id);
     out.extend_from_slice(b",\"kind\":");
-    out.extend_from_slice(task_kind(*kind));
+    out.extend_from_slice(task_kind(kind));
     out.extend_from_slice(b",\"due\":");
-    date(out, *due);
+    date(out, due);
     out.extend_from_slice(b",\"depends_on\":");
-    list(out, depends_on, |out, s| string(out, s));
+    list_of(out, depends_on, id);
     out.extend_from_slice(b",\"line_rows\":");
-    list(out, line_rows, |out, n| number(out, *n));
+    list_of(out, line_rows, |out, n| number(out, *n));
     out.extend_from_slice(b",\"line_ids\":");
-    list(out, line_ids, |out, s| string(out, s));
+    list_of(out, line_ids, id);
     out.push(b'}');
 }
 

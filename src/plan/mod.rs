@@ -154,6 +154,14 @@ fn lower(s: &str) -> Cow<'_, str> {
     }
 }
 
+fn upper(s: &str) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_lowercase() || !b.is_ascii()) {
+        Cow::Owned(s.to_uppercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// The customer key of a row (DESIGN §5); `None` when it has neither ID nor domain.
 /// The reader trims every value and leaves empty cells absent (DESIGN §3), so the hot
 /// paths here do not trim again.
@@ -611,10 +619,75 @@ impl Decided<'_> {
                     if k > 0 {
                         buf.extend_from_slice(b",\n");
                     }
-                    json::write_customer(buf, &self.customer(*c, rows));
+                    self.emit_customer(buf, *c, rows);
                 }
             });
         chunks
+    }
+
+    /// Appends customer `c` (0-based) as JSON straight from its rows and decisions,
+    /// then drops its rows: the bytes [`json::write_customer`] writes for the customer
+    /// [`Decided::customer`] builds, without building its lines and tasks (at a million
+    /// rows that was some twenty million small strings and vectors made and freed).
+    fn emit_customer(&self, out: &mut Vec<u8>, c: usize, rows: &mut [&mut SourceRow]) {
+        let no = c + 1;
+        let decisions = &self.decisions[range_of(&self.ends, c)];
+        {
+            let rows: &[&mut SourceRow] = rows;
+            let first = |f: fn(&SourceRow) -> Option<&str>| first_of(rows.iter().map(|r| &**r), f);
+            let key = rows
+                .first()
+                .and_then(|r| key_of(r, &self.domain_ids))
+                .unwrap_or_default();
+            let customer_id = first(SourceRow::customer_id).map(lower);
+            let domain = first(SourceRow::domain).map(lower);
+            let country = first(SourceRow::country).map(upper);
+            let relationship = if rows.iter().any(|r| r.relationship_accepted == Some(true)) {
+                Relationship::Accepted
+            } else {
+                Relationship::Request
+            };
+            let head = json::CustomerHead {
+                key: &key,
+                customer_id: customer_id.as_deref(),
+                domain: domain.as_deref(),
+                name: first(SourceRow::customer_name),
+                contact_email: first(SourceRow::contact_email),
+                country: country.as_deref(),
+                relationship,
+            };
+            let mut task_lines = Vec::with_capacity(rows.len());
+            json::write_customer_start(out, &head);
+            out.push(b'[');
+            for (m, (row, decision)) in rows.iter().zip(decisions).enumerate() {
+                if m > 0 {
+                    out.push(b',');
+                }
+                let facts = rules::line_facts(row, decision, self.catalog);
+                task_lines.push(tasks::TaskLine {
+                    row: facts.row,
+                    provision_on: facts.provision_on,
+                    expires_on: facts.expires_on,
+                    auto_renew: facts.auto_renew,
+                    reassign: facts.license_action == crate::model::LicenseAction::Reassign,
+                });
+                json::write_line_facts(out, json::Id::Item(no, b'l', m + 1), &facts);
+            }
+            out.push(b']');
+            json::write_customer_tasks(out);
+            let plan = tasks::plan_tasks(relationship, &task_lines, self.options.as_of);
+            out.push(b'[');
+            for (m, task) in plan.iter().enumerate() {
+                if m > 0 {
+                    out.push(b',');
+                }
+                json::write_task_plan(out, no, m, task, &task_lines);
+            }
+            out.extend_from_slice(b"]}");
+        }
+        for row in rows.iter_mut() {
+            drop(std::mem::take(&mut **row));
+        }
     }
 
     /// Builds customer `c` (0-based) from its rows, taking them.

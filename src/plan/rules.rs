@@ -446,10 +446,42 @@ pub fn mark_shared_pools(decisions: &mut [Decision<'_>]) {
     }
 }
 
-/// Builds the line of `row` as `decision` (made by [`decide_line`] for this row with
-/// the same `catalog`) says. The line's `id` is left empty: it depends on the customer's
-/// position, which the caller knows.
-pub fn materialise(source: &SourceRow, decision: &Decision<'_>, catalog: &Catalog) -> Line {
+/// A line as [`materialise`] builds it, with every text borrowed from its row or the
+/// catalog (the line's id and `wave` are left to the writer): what the plan file's
+/// writer serialises without building a [`Line`] (`plan::emit`).
+#[derive(Debug, Clone)]
+pub struct LineFacts<'a> {
+    pub input: usize,
+    pub row: u64,
+    pub current_offer: &'a str,
+    pub current_offer_id: Option<&'a str>,
+    pub target_offer: &'a str,
+    pub target_offer_id: Option<std::borrow::Cow<'a, str>>,
+    pub seats: u64,
+    pub target_seats: u64,
+    pub same_offer: bool,
+    pub same_license: bool,
+    pub license_action: LicenseAction,
+    pub licenses_to_reassign: u64,
+    pub from_sku: Option<&'a str>,
+    pub to_sku: Option<&'a str>,
+    pub expires_on: Option<NaiveDate>,
+    pub provision_on: NaiveDate,
+    pub subscription_id: Option<&'a str>,
+    pub program: Option<&'a str>,
+    pub assigned: Option<u64>,
+    pub auto_renew: Option<bool>,
+    pub term: Term,
+    pub billing: Billing,
+    pub warnings: Warnings,
+}
+
+/// The facts of the line of `source` decided as `decision` (DESIGN §5's fields).
+pub fn line_facts<'a>(
+    source: &'a SourceRow,
+    decision: &Decision<'a>,
+    catalog: &'a Catalog,
+) -> LineFacts<'a> {
     let SourceRow {
         input,
         row,
@@ -460,36 +492,37 @@ pub fn materialise(source: &SourceRow, decision: &Decision<'_>, catalog: &Catalo
         target_seats,
         ..
     } = *source;
-    let current_offer = source.current_offer().to_string();
+    let current_offer = source.current_offer();
     let current_hit = decision.current.hit();
     let target_hit = decision.target.hit();
-    let target_offer = match decision.source {
-        TargetSource::Row => source.target_offer().unwrap_or_default().to_string(),
-        TargetSource::Mapped(m) => m.to_string(),
+    let target_offer: &'a str = match decision.source {
+        TargetSource::Row => source.target_offer().unwrap_or_default(),
+        TargetSource::Mapped(m) => m,
         TargetSource::NewCommerce => target_hit
             .and_then(|h| catalog.offer(h))
-            .map_or_else(|| current_offer.clone(), |o| o.name.clone()),
-        TargetSource::Current => current_offer.clone(),
+            .map_or(current_offer, |o| o.name.as_str()),
+        TargetSource::Current => current_offer,
     };
     let target_offer_id = match target_hit.and_then(|h| catalog.offer(h)) {
-        Some(o) => Some(o.id.clone()),
+        Some(o) => Some(std::borrow::Cow::Borrowed(o.id.as_str())),
         None if target_hit.is_some() => None,
-        None => OfferId::parse(&target_offer).map(|id| id.as_str().to_string()),
+        None => OfferId::parse(target_offer).map(|id| match id {
+            OfferId::Legacy(s) | OfferId::NewCommerce(s) => std::borrow::Cow::Owned(s),
+        }),
     };
     let same = decision.same_license;
-    let sku = |h: Option<Hit>| h.and_then(|h| catalog.product(h.product).sku_id.clone());
+    let sku = |h: Option<Hit>| h.and_then(|h| catalog.product(h.product).sku_id.as_deref());
     let (from_sku, to_sku) = if same {
         (None, None)
     } else {
         (sku(current_hit), sku(target_hit))
     };
-    Line {
-        id: String::new(),
+    LineFacts {
         input,
         row,
         current_offer_id: current_hit
             .and_then(|h| catalog.offer(h))
-            .map(|o| o.id.clone()),
+            .map(|o| o.id.as_str()),
         current_offer,
         target_offer,
         target_offer_id,
@@ -503,16 +536,54 @@ pub fn materialise(source: &SourceRow, decision: &Decision<'_>, catalog: &Catalo
         to_sku,
         expires_on,
         provision_on: decision.provision_on,
-        wave: wave(decision.provision_on),
-        original_action: OriginalAction::LetExpire,
-        subscription_id: source.subscription_id().map(str::to_string),
-        program: source.program().map(str::to_string),
+        subscription_id: source.subscription_id(),
+        program: source.program(),
         assigned,
         auto_renew,
         term: decision.term,
         billing: decision.billing,
-        warnings: decision.warnings.iter().collect(),
+        warnings: decision.warnings,
     }
+}
+
+impl LineFacts<'_> {
+    /// The plan's line, with an empty id.
+    pub fn to_line(&self) -> Line {
+        let own = |s: Option<&str>| s.map(str::to_string);
+        Line {
+            id: String::new(),
+            input: self.input,
+            row: self.row,
+            current_offer: self.current_offer.to_string(),
+            current_offer_id: own(self.current_offer_id),
+            target_offer: self.target_offer.to_string(),
+            target_offer_id: self.target_offer_id.as_deref().map(str::to_string),
+            seats: self.seats,
+            target_seats: self.target_seats,
+            same_offer: self.same_offer,
+            same_license: self.same_license,
+            license_action: self.license_action,
+            licenses_to_reassign: self.licenses_to_reassign,
+            from_sku: own(self.from_sku),
+            to_sku: own(self.to_sku),
+            expires_on: self.expires_on,
+            provision_on: self.provision_on,
+            wave: wave(self.provision_on),
+            original_action: OriginalAction::LetExpire,
+            subscription_id: own(self.subscription_id),
+            program: own(self.program),
+            assigned: self.assigned,
+            auto_renew: self.auto_renew,
+            term: self.term,
+            billing: self.billing,
+            warnings: self.warnings.iter().collect(),
+        }
+    }
+}
+
+/// The plan's [`Line`] for `source` decided as `decision`, with an empty id.
+pub fn materialise(source: &SourceRow, decision: &Decision<'_>, catalog: &Catalog) -> Line {
+    line_facts(source, decision, catalog).to_line()
 }
 
 /// Plans one row on its own: [`decide_line`], then [`materialise`].

@@ -24,15 +24,60 @@ use crate::model::{LicenseAction, Line, Relationship, Task, TaskKind};
 use crate::plan::rules::{disable_auto_renew_due, let_expire_due};
 
 /// Which lines a task covers. Kept allocation-free: at a million lines the task graph
-/// is built some 2.5 million times over, so drafts borrow their lines' positions.
-#[derive(Clone, Copy)]
-enum Covers {
+/// is built some 2.5 million times over, so tasks name their lines by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Covers {
     /// Every line of the customer (`request_relationship`).
     All,
     /// Every line provisioned on that day (`provision`).
     ProvisionedOn(NaiveDate),
     /// One line.
     Line(usize),
+}
+
+/// What the task graph needs of a line: the same for a [`Line`] and for a line that is
+/// written straight from its row and decision (`plan::emit`), so both get one graph.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskLine {
+    pub row: u64,
+    pub provision_on: NaiveDate,
+    pub expires_on: Option<NaiveDate>,
+    pub auto_renew: Option<bool>,
+    pub reassign: bool,
+}
+
+impl TaskLine {
+    pub fn of(line: &Line) -> TaskLine {
+        TaskLine {
+            row: line.row,
+            provision_on: line.provision_on,
+            expires_on: line.expires_on,
+            auto_renew: line.auto_renew,
+            reassign: line.license_action == LicenseAction::Reassign,
+        }
+    }
+}
+
+/// One task of a customer's graph, in task order: task `m` (0-based) is `c{n}-t{m+1}`.
+#[derive(Clone, Copy, Debug)]
+pub struct TaskPlan {
+    pub kind: TaskKind,
+    pub due: NaiveDate,
+    pub covers: Covers,
+    /// Up to two earlier tasks (by position) this one depends on.
+    pub depends_on: [Option<usize>; 2],
+}
+
+impl TaskPlan {
+    /// Positions of the lines this task covers, in line order.
+    pub fn lines<'l>(&self, lines: &'l [TaskLine]) -> impl Iterator<Item = usize> + 'l {
+        let covers = self.covers;
+        (0..lines.len()).filter(move |&i| match covers {
+            Covers::All => true,
+            Covers::ProvisionedOn(day) => lines[i].provision_on == day,
+            Covers::Line(l) => i == l,
+        })
+    }
 }
 
 struct Draft {
@@ -68,6 +113,38 @@ pub fn build_tasks(
     lines: &[Line],
     as_of: NaiveDate,
 ) -> Vec<Task> {
+    let facts: Vec<TaskLine> = lines.iter().map(TaskLine::of).collect();
+    plan_tasks(relationship, &facts, as_of)
+        .iter()
+        .enumerate()
+        .map(|(m, task)| {
+            let (line_rows, line_ids) = task
+                .lines(&facts)
+                .map(|i| (lines[i].row, lines[i].id.clone()))
+                .unzip();
+            Task {
+                id: item_id(customer_no, 't', m + 1),
+                kind: task.kind,
+                due: task.due,
+                depends_on: task
+                    .depends_on
+                    .iter()
+                    .flatten()
+                    .map(|&dep| item_id(customer_no, 't', dep + 1))
+                    .collect(),
+                line_rows,
+                line_ids,
+            }
+        })
+        .collect()
+}
+
+/// The task graph of a customer's lines, in task order (module docs).
+pub fn plan_tasks(
+    relationship: Relationship,
+    lines: &[TaskLine],
+    as_of: NaiveDate,
+) -> Vec<TaskPlan> {
     let mut drafts: Vec<Draft> = Vec::with_capacity(lines.len() * 3 + 1);
     let request = (relationship == Relationship::Request).then(|| {
         drafts.push(Draft {
@@ -113,7 +190,7 @@ pub fn build_tasks(
             });
         }
         let mut reassign = None;
-        if line.license_action == LicenseAction::Reassign {
+        if line.reassign {
             drafts.push(Draft {
                 kind: TaskKind::ReassignLicenses,
                 due: line.provision_on,
@@ -134,41 +211,23 @@ pub fn build_tasks(
 
     let mut order: Vec<usize> = (0..drafts.len()).collect();
     order.sort_unstable_by_key(|&d| (drafts[d].due, drafts[d].kind, drafts[d].first_line, d));
-    // Position of each draft in `tasks`; dependencies always come earlier, so their
-    // ids are there to copy when a task is built.
+    // Position of each draft in the result; dependencies always come earlier.
     let mut position = vec![usize::MAX; drafts.len()];
-    let mut tasks: Vec<Task> = Vec::with_capacity(drafts.len());
-    for d in order {
-        let draft = &drafts[d];
-        let covered = |i: &usize| match draft.covers {
-            Covers::All => true,
-            Covers::ProvisionedOn(day) => lines[*i].provision_on == day,
-            Covers::Line(l) => *i == l,
-        };
-        let (line_rows, line_ids) = match draft.covers {
-            Covers::Line(l) => (vec![lines[l].row], vec![lines[l].id.clone()]),
-            _ => (0..lines.len())
-                .filter(covered)
-                .map(|i| (lines[i].row, lines[i].id.clone()))
-                .unzip(),
-        };
-        let depends_on = draft
-            .depends_on
-            .iter()
-            .flatten()
-            .map(|&dep| tasks[position[dep]].id.clone())
-            .collect();
-        position[d] = tasks.len();
-        tasks.push(Task {
-            id: item_id(customer_no, 't', tasks.len() + 1),
-            kind: draft.kind,
-            due: draft.due,
-            depends_on,
-            line_rows,
-            line_ids,
-        });
+    for (p, &d) in order.iter().enumerate() {
+        position[d] = p;
     }
-    tasks
+    order
+        .iter()
+        .map(|&d| {
+            let draft = &drafts[d];
+            TaskPlan {
+                kind: draft.kind,
+                due: draft.due,
+                covers: draft.covers,
+                depends_on: draft.depends_on.map(|dep| dep.map(|dep| position[dep])),
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

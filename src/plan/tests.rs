@@ -346,6 +346,17 @@ fn plan_file_is_written_atomically() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 
+/// Texts JSON must escape or pass through as they are: quotes, backslashes, control
+/// characters, DEL, Korean, Japanese, astral characters, U+2028.
+const HOSTILE: [&str; 6] = [
+    "Say \"hi\" \\ back\\",
+    "\u{1}\u{8}\t\n\u{c}\r\u{1f}\u{7f}",
+    "주식회사 한국 株式会社日本 😀𝄞",
+    "a\u{2028}b\u{2029}c/</script>",
+    "trailing\\",
+    "e\u{301}\u{fffd}\u{10ffff}",
+];
+
 fn arb_row() -> impl Strategy<Value = RowValues> {
     (
         0usize..6,
@@ -356,10 +367,11 @@ fn arb_row() -> impl Strategy<Value = RowValues> {
         prop::option::of(-20i64..120),
         prop::option::of(prop::bool::ANY),
         prop::option::of(0usize..8),
-        0usize..3,
+        0usize..6,
+        prop::option::of(0usize..HOSTILE.len()),
     )
         .prop_map(
-            |(cust, by_domain, offer, seats, assigned, days, renew, target, name)| {
+            |(cust, by_domain, offer, seats, assigned, days, renew, target, name, text)| {
                 // Every form a product comes in: names, a legacy GUID, a part number,
                 // an ambiguous name, a product new commerce does not sell, an unknown.
                 const OFFERS: [&str; 8] = [
@@ -378,7 +390,19 @@ fn arb_row() -> impl Strategy<Value = RowValues> {
                 if by_domain {
                     r.customer_id = None;
                 }
-                r.customer_name = Some(["Contoso", "CONTOSO", "Fabrikam"][name].to_string());
+                // Names with every kind of text JSON escapes or passes through.
+                r.customer_name = Some(
+                    [
+                        "Contoso", "CONTOSO", "Fabrikam", HOSTILE[0], HOSTILE[1], HOSTILE[2],
+                    ][name]
+                        .to_string(),
+                );
+                if let Some(t) = text {
+                    r.contact_email = Some(HOSTILE[t].to_string());
+                    r.subscription_id = Some(format!("{}{t}", HOSTILE[(t + 1) % HOSTILE.len()]));
+                    r.program = Some(HOSTILE[(t + 2) % HOSTILE.len()].to_string());
+                    r.country = Some(["kr", "JP", "Ü", HOSTILE[t]][t % 4].to_string());
+                }
                 r.assigned = assigned;
                 r.expires_on = days.map(|n| d("2026-11-21") + chrono::Duration::days(n));
                 r.auto_renew = renew;

@@ -157,3 +157,207 @@ fn an_unknown_lang_is_a_usage_error_naming_the_languages() {
         assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
     }
 }
+
+/// A block recorded by a run in one language reads in the reader's language later: the
+/// journal keeps the reason as data (and its English note), `status --lang` says it.
+#[test]
+fn a_blocked_customers_reason_follows_the_readers_language() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(1, 1, 0);
+    // 3 users to move, 2 seats bought: blocked, 1 seat short.
+    plan.customers[1].lines[0].target_seats = 2;
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let cmd = apply_command(&wd, &sb, &["--lang", "ko", "--report", "run.md"]);
+    let out = run_command(cmd, None).expect_code(1);
+    assert!(out.stdout.contains("1석 더 구매"), "{}", out.stdout);
+    assert!(wd.read("run.md").contains("1석 더 구매"));
+    // The journal: the reason as data, the note in English for people reading the file.
+    let journal = wd.read("plan.journal.jsonl");
+    let blocked = journal
+        .lines()
+        .find(|l| l.contains("\"state\":\"blocked\""))
+        .expect("a blocked event");
+    let v: Value = serde_json::from_str(blocked).unwrap();
+    assert_eq!(v["reason"]["kind"], "seats_short", "{blocked}");
+    assert_eq!(v["reason"]["free"], 2, "{blocked}");
+    assert!(
+        v["note"].as_str().unwrap().contains("buy 1 more seat of"),
+        "{blocked}"
+    );
+    let ja = wd
+        .run(["status", "plan.json", "--lang", "ja"])
+        .expect_code(0);
+    assert!(ja.stdout.contains("あと 1 シート購入"), "{}", ja.stdout);
+    assert!(ja.stdout.contains("Microsoft 365 E3"), "{}", ja.stdout);
+    let en = wd.run(["status", "plan.json"]).expect_code(0);
+    assert!(
+        en.stdout
+            .contains("2 seats of Microsoft 365 E3 for 3 users: buy 1 more seat"),
+        "{}",
+        en.stdout
+    );
+    let json = wd
+        .run(["status", "plan.json", "--format", "json", "--lang", "ja"])
+        .expect_code(0);
+    assert!(json.stdout.contains("buy 1 more seat"), "{}", json.stdout);
+
+    // A journal written before reasons existed (no `reason`, only the note) still loads
+    // and shows its note as written.
+    let old: String = journal
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("reason");
+                if o.get("state").and_then(Value::as_str) == Some("blocked") {
+                    o.insert("note".into(), "an old note, as written".into());
+                }
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    wd.write("old.jsonl", old);
+    let out = wd
+        .run([
+            "status",
+            "plan.json",
+            "--journal",
+            "old.jsonl",
+            "--lang",
+            "ko",
+        ])
+        .expect_code(0);
+    assert!(
+        out.stdout.contains("an old note, as written"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("차단됨"), "{}", out.stdout);
+}
+
+/// A line the plan cannot buy: the dry run and the run's failure say why in the
+/// language asked for, with the line and the offending ID as they are.
+#[test]
+fn a_line_that_cannot_be_bought_is_explained_in_the_language() {
+    let wd = Workdir::new();
+    let mut plan = plan_with(1, 0, 0);
+    plan.customers[0].lines[0].target_offer_id = Some("x/../y".into());
+    let plan_path = write_plan(&wd, &plan);
+    let dry = wd
+        .run([
+            "apply",
+            "plan.json",
+            "--sandbox",
+            "--dry-run",
+            "--now",
+            "--lang",
+            "ja",
+        ])
+        .expect_code(0);
+    assert!(
+        dry.stdout
+            .contains("行 c1-l1: 移行先オファー ID \"x/../y\" は、レガシー オファーの GUID"),
+        "{}",
+        dry.stdout
+    );
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let cmd = apply_command(&wd, &sb, &["--lang", "ko", "--report", "run.csv"]);
+    let out = run_command(cmd, None).expect_code(1);
+    assert!(
+        out.stdout.contains("c1-l1 줄: 대상 제품 ID"),
+        "{}",
+        out.stdout
+    );
+    let csv = wd.read("run.csv");
+    assert!(csv.contains("입력의 해당 줄"), "{csv}");
+    let ko = wd
+        .run(["status", "plan.json", "--lang", "ko"])
+        .expect_code(0);
+    assert!(ko.stdout.contains("입력의 해당 줄"), "{}", ko.stdout);
+    let json = wd
+        .run(["status", "plan.json", "--format", "json", "--lang", "ko"])
+        .expect_code(0);
+    let v: Value = serde_json::from_str(&json.stdout).unwrap();
+    let c = &v["customers"][0];
+    assert_eq!(c["status"], "failed");
+    assert!(
+        c["error"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("is neither a legacy offer GUID"),
+        "{c}"
+    );
+    assert_eq!(c["error"]["reason"]["kind"], "bad_target_offer_id", "{c}");
+}
+
+/// Partner Center refuses a legacy purchase (403 2091): its description passes through,
+/// and the hint cspmove adds for the code is said in the reader's language.
+#[test]
+fn the_hint_for_a_refusal_follows_the_readers_language() {
+    let wd = Workdir::new();
+    let plan = cspmove::apply::testplan::with_legacy_targets(plan_with(1, 0, 0));
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let cmd = apply_command(&wd, &sb, &["--lang", "ko"]);
+    let out = run_command(cmd, None).expect_code(1);
+    assert!(
+        out.stdout
+            .contains("Partner Center는 더 이상 새 레거시(라이선스 기반) 구독을 판매하지 않습니다"),
+        "{}",
+        out.stdout
+    );
+    // Partner Center's own description passes through as it came.
+    assert!(out.stdout.contains("code 2091 The offer"), "{}", out.stdout);
+    let ja = wd
+        .run(["status", "plan.json", "--lang", "ja"])
+        .expect_code(0);
+    assert!(
+        ja.stdout.contains(
+            "新しいレガシー (ライセンス ベース) サブスクリプションはもう販売されていません"
+        ),
+        "{}",
+        ja.stdout
+    );
+    let en = wd.run(["status", "plan.json"]).expect_code(0);
+    assert!(
+        en.stdout
+            .contains("Partner Center no longer sells new legacy (license-based) subscriptions"),
+        "{}",
+        en.stdout
+    );
+}
+
+#[test]
+fn a_rehearsal_says_what_it_is_in_the_language() {
+    let wd = Workdir::new();
+    write_plan(&wd, &plan_with(1, 0, 0));
+    let out = wd
+        .run([
+            "apply",
+            "plan.json",
+            "--sandbox",
+            "--now",
+            "--yes",
+            "--lang",
+            "ja",
+        ])
+        .expect_code(0);
+    assert!(
+        out.stderr
+            .contains("cspmove: プロセス内のサンドボックス (http://127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.starts_with("顧客 1 社: 完了 1\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("ジャーナル: plan.sandbox.journal.jsonl"),
+        "{}",
+        out.stdout
+    );
+}

@@ -20,7 +20,8 @@ use super::{Attempts, Buy, REFUSED_AFTER_AMBIGUOUS, purchase_event};
 use crate::apply::client::{ApiError, ErrorKind, hint_for};
 use crate::apply::journal::{Action, Event, State};
 use crate::apply::pc;
-use crate::apply::run::{Ctx, Halt, fail_event, plan_error, request_id, task_id};
+use crate::apply::reason::Reason;
+use crate::apply::run::{Ctx, Halt, fail_event, plan_error, plan_fail_event, request_id, task_id};
 use crate::apply::status::{Done, PendingPurchase, Purchase, lines_key};
 use crate::model::{Customer, Line, TaskKind};
 
@@ -136,15 +137,15 @@ async fn catalog_item(
     if let Some(item) = pick_availability(&avail, &term, &billing) {
         return Ok(Some(item));
     }
-    let e = plan_error(
-        &format!(
-            "{} ({product}:{sku}) is not sold with term {term} billed {billing} in {country}; it sells {}",
-            l.target_offer,
-            terms_on_offer(&avail)
-        ),
-        "re-plan this line with a term and billing the product sells (--term/--billing, or the input's term and billing columns); nothing was bought for it",
-    );
-    let mut ev = fail_event(c, Action::Provision, std::slice::from_ref(&l.id), &e);
+    let reason = Reason::NotSold {
+        offer: l.target_offer.clone(),
+        item: format!("{product}:{sku}"),
+        term: term.to_string(),
+        billing: billing.to_string(),
+        country: country.to_string(),
+        sells: terms_on_offer(&avail),
+    };
+    let mut ev = plan_fail_event(c, Action::Provision, std::slice::from_ref(&l.id), reason);
     ev.note = Some("no availability for the line's term and billing".into());
     ctx.record(ev).await?;
     Ok(None)
@@ -233,7 +234,7 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
                     cart_rid,
                 );
                 if super::order::legacy_refusal(e.code.as_deref()) {
-                    e.hint = super::order::LEGACY_REFUSED_HINT.to_string();
+                    e.hint = super::order::legacy_refused_hint();
                 }
                 return Err(ctx.give_up(c, Action::Provision, &ids, e).await);
             }

@@ -20,7 +20,7 @@ use super::due;
 use super::journal::{Action, Event, State};
 use super::pc;
 use super::reconcile::reconcile;
-use super::run::{Ctx, Halt, Work, fail_event, plan_error};
+use super::run::{Ctx, Halt, Work, plan_fail_event};
 use super::status::{Done, PendingPurchase, Purchase, lines_key};
 use crate::model::{Customer, Line};
 
@@ -144,15 +144,11 @@ pub(crate) async fn provision(
     let groups = due::group(&due, |id| ctx.is_addon(id));
     let mut failed = false;
     for (l, why) in &groups.invalid {
-        let e = plan_error(
-            why,
-            "fix the line in the input (or its catalog entry) and re-plan; nothing was bought for it",
-        );
-        ctx.record(fail_event(
+        ctx.record(plan_fail_event(
             c,
             Action::Provision,
             std::slice::from_ref(&l.id),
-            &e,
+            why.clone(),
         ))
         .await?;
         failed = true;
@@ -626,6 +622,7 @@ pub(crate) fn tagged_subscription<'s>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::apply::run::plan_error;
 
     #[test]
     fn an_earlier_runs_order_answered_again_is_not_a_new_order() {

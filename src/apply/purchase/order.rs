@@ -17,8 +17,10 @@ use serde_json::json;
 
 use super::{Attempts, Buy, purchase_event};
 use crate::apply::journal::{Action, State};
-use crate::apply::run::{Ctx, Halt, plan_error, task_id};
+use crate::apply::reason::Reason;
+use crate::apply::run::{Ctx, Halt, task_id};
 use crate::apply::status::{PendingPurchase, Purchase, lines_key};
+use crate::i18n::{Lang, texts};
 use crate::model::TaskKind;
 
 /// Buys `buy.lines` (legacy offers, no add-on) in one new order.
@@ -53,7 +55,7 @@ pub(crate) async fn purchase(ctx: &Ctx<'_>, buy: &Buy<'_>) -> Result<String, Hal
             Ok(order) => return attempts.bought(&order).await,
             Err(mut e) => {
                 if legacy_refusal(e.code.as_deref()) {
-                    e.hint = LEGACY_REFUSED_HINT.to_string();
+                    e.hint = legacy_refused_hint();
                 }
                 if let Some(order_id) = attempts.failed(e).await? {
                     return Ok(order_id);
@@ -70,7 +72,11 @@ pub(crate) fn legacy_refusal(code: Option<&str>) -> bool {
     matches!(code, Some("2091" | "500600"))
 }
 
-pub(crate) const LEGACY_REFUSED_HINT: &str = "Partner Center no longer sells new legacy (license-based) subscriptions: since March 2022 new seats are bought in new commerce. Re-plan with a new-commerce target (PRODUCT:SKU, e.g. from `cspmove catalog`) and re-run; nothing was bought";
+/// The hint for such a refusal, in English (`api_hint.legacy_refused`; readers say it in
+/// their language).
+pub(crate) fn legacy_refused_hint() -> String {
+    texts(Lang::En).get("api_hint.legacy_refused").to_string()
+}
 
 /// The base subscription of an add-on line: its id and the order that bought it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,14 +121,11 @@ pub(crate) async fn addon_parents(
                 );
             }
             None => {
-                let e = plan_error(
-                    &format!(
-                        "line {} is an add-on ({}) but the customer has no active subscription to an offer it requires",
-                        l.id, l.target_offer
-                    ),
-                    "an add-on needs its base offer bought through Partner Center first: plan the base offer as a legacy offer it accepts, or drop the add-on",
-                );
-                return Err(ctx.give_up(c, Action::Provision, &ids, e).await);
+                let reason = Reason::AddOnWithoutBase {
+                    line: l.id.clone(),
+                    offer: l.target_offer.clone(),
+                };
+                return Err(ctx.give_up_plan(c, Action::Provision, &ids, reason).await);
             }
         }
     }
@@ -199,7 +202,7 @@ pub(crate) async fn patch(
             }
             Err(mut e) => {
                 if legacy_refusal(e.code.as_deref()) {
-                    e.hint = LEGACY_REFUSED_HINT.to_string();
+                    e.hint = legacy_refused_hint();
                 }
                 if let Some(order_id) = attempts.failed(e).await? {
                     return Ok(order_id);
