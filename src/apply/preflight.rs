@@ -43,6 +43,27 @@ impl Verdict {
             Verdict::Fail => "FAIL",
         }
     }
+
+    /// The verdict as the table shows it in the language of `t` (English shows the code).
+    pub fn label(self, t: &Texts) -> &str {
+        t.get(match self {
+            Verdict::Ok => "doctor.verdict.ok",
+            Verdict::Warn => "doctor.verdict.warn",
+            Verdict::Fail => "doctor.verdict.fail",
+        })
+    }
+}
+
+/// A check's name as the table shows it in the language of `t` (`check` is the code JSON
+/// keeps; English shows it as it is).
+fn check_label<'t>(check: &'static str, t: &'t Texts) -> &'t str {
+    match check {
+        "endpoint" => t.get("doctor.check.endpoint"),
+        "token" => t.get("doctor.check.token"),
+        "mfa" => t.get("doctor.check.mfa"),
+        "roles" => t.get("doctor.check.roles"),
+        other => other,
+    }
 }
 
 /// One line of the preflight table.
@@ -177,12 +198,16 @@ impl Check {
         if hint.is_empty() {
             t.fill(
                 "preflight.warning_no_hint",
-                &[("check", self.check), ("detail", &detail)],
+                &[("check", check_label(self.check, t)), ("detail", &detail)],
             )
         } else {
             t.fill(
                 "preflight.warning",
-                &[("check", self.check), ("detail", &detail), ("hint", &hint)],
+                &[
+                    ("check", check_label(self.check, t)),
+                    ("detail", &detail),
+                    ("hint", &hint),
+                ],
             )
         }
     }
@@ -252,7 +277,7 @@ impl Preflight {
         let w_check = self
             .checks
             .iter()
-            .map(|c| display_width(c.check))
+            .map(|c| display_width(check_label(c.check, t)))
             .max()
             .unwrap_or(0)
             .max(display_width(&h_check))
@@ -265,7 +290,13 @@ impl Preflight {
             .unwrap_or(0)
             .max(display_width(&h_subject))
             .clamp(7, 40);
-        let w_result = display_width(&h_result).max(6);
+        let w_result = [Verdict::Ok, Verdict::Warn, Verdict::Fail]
+            .iter()
+            .map(|v| display_width(v.label(t)))
+            .max()
+            .unwrap_or(0)
+            .max(display_width(&h_result))
+            .max(6);
         let mut out = format!(
             "{}  {}  {}  {}\n",
             pad(&h_check, w_check),
@@ -276,9 +307,9 @@ impl Preflight {
         for c in &self.checks {
             out.push_str(&format!(
                 "{}  {}  {}  {}\n",
-                pad(c.check, w_check),
+                pad(check_label(c.check, t), w_check),
                 pad(&c.subject_in(t), w_subject),
-                pad(c.verdict.as_str(), w_result),
+                pad(c.verdict.label(t), w_result),
                 c.detail_in(t)
             ));
             if !c.hint.is_empty() && c.verdict != Verdict::Ok {
@@ -603,6 +634,10 @@ mod table_tests {
         assert!(!ko.contains("customer list"), "{ko}");
         let ja = report.render_text(Lang::Ja);
         assert!(ja.contains("顧客一覧"), "{ja}");
+        // Check names and verdicts follow the table's language; JSON keeps the codes.
+        assert!(ko.contains("GDAP 역할") && ko.contains("실패"), "{ko}");
+        assert!(!ko.contains("FAIL") && !ko.contains("roles"), "{ko}");
+        assert!(json.contains("\"check\":\"roles\"") && json.contains("\"verdict\":\"fail\""));
         assert!(ja.contains("ディレクトリ閲覧者"), "{ja}");
     }
 
@@ -623,17 +658,17 @@ mod table_tests {
              with multi-factor authentication)"
         );
         let ko = warn.warning_text(Lang::Ko);
-        assert!(ko.starts_with("경고: mfa: 엔드포인트가"), "{ko}");
+        assert!(ko.starts_with("경고: MFA: 엔드포인트가"), "{ko}");
         assert!(ko.contains("다단계 인증으로 로그인하세요"), "{ko}");
         let ja = warn.warning_text(Lang::Ja);
-        assert!(ja.starts_with("警告: mfa: "), "{ja}");
+        assert!(ja.starts_with("警告: MFA: "), "{ja}");
         assert!(!ja.contains("the endpoint"), "{ja}");
         // Partner Center's words pass through; no empty brackets without a hint.
         let mut plain = Check::ok("roles", "c1", "as Partner Center said it");
         plain.verdict = Verdict::Warn;
         assert_eq!(
             plain.warning_text(Lang::Ja),
-            "警告: roles: as Partner Center said it"
+            "警告: GDAP ロール: as Partner Center said it"
         );
     }
 

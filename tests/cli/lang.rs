@@ -84,6 +84,11 @@ fn doctor_lang_ja_translates_the_table_and_keeps_the_endpoint() {
         assert!(header.contains(heading), "{}", out.stdout);
     }
     assert!(out.stdout.contains(&sb.url), "{}", out.stdout);
+    // Check names and verdicts are words of the table too (JSON keeps the codes).
+    let endpoint = out.stdout.lines().nth(1).unwrap();
+    assert!(endpoint.starts_with("エンドポイント"), "{}", out.stdout);
+    assert!(endpoint.contains("  OK  "), "{}", out.stdout);
+    assert!(out.stdout.contains("GDAP ロール"), "{}", out.stdout);
     assert!(
         out.stdout.contains("応答し、トークンを受け入れます"),
         "{}",
