@@ -12,10 +12,13 @@
 # and peak RSS (/usr/bin/time), the output's size, the ratio of the wall time to the
 # bare parse's and the load average before and after the row. On a shared machine the
 # CPU time is the steadier figure: wall time grows with the load, CPU time hardly.
+# BEFORE=/path/to/cspmove adds, for each row, the same command with that binary, run
+# alternately with BIN (before, after, before, ...), so both see the same load.
+# DATA=dir puts the outputs elsewhere (the plan is still read from PLAN).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
-DATA=bench-data
+DATA=${DATA:-bench-data}
 CSV=${CSV:-$DATA/plan-1m.csv}
 PLAN=${PLAN:-$DATA/plan-1m.json}
 BIN=${BIN:-target/release/cspmove}
@@ -32,18 +35,38 @@ fi
 median() { sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 
-# "wall_s cpu_s peak_MB" medians of RUNS runs of the command, each after a bare parse.
-measure() {
+# One run of the command (after a bare parse), appended to runs-NAME.txt as
+# "wall_s cpu_s peak_KB".
+once() {
     local name=$1; shift
-    : >"$DATA/runs-$name.txt"
-    for _ in $(seq "$RUNS"); do
-        "$BARE" "$CSV" >/dev/null
-        /usr/bin/time -f "%e %U %S %M" -o "$DATA/time-$name.txt" "$@" >/dev/null 2>"$DATA/stderr-$name.txt" || true
-        tail -1 "$DATA/time-$name.txt" | awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' >>"$DATA/runs-$name.txt"
-    done
+    "$BARE" "$CSV" >/dev/null
+    /usr/bin/time -f "%e %U %S %M" -o "$DATA/time-$name.txt" "$@" >/dev/null 2>"$DATA/stderr-$name.txt" || true
+    tail -1 "$DATA/time-$name.txt" | awk '{printf "%s %.2f %s\n", $1, $2 + $3, $4}' >>"$DATA/runs-$name.txt"
+}
+
+# "wall_s cpu_s peak_MB" medians of the runs in runs-NAME.txt.
+medians() {
+    local name=$1
     echo "$(cut -d' ' -f1 "$DATA/runs-$name.txt" | median)" \
         "$(cut -d' ' -f2 "$DATA/runs-$name.txt" | median)" \
         "$(cut -d' ' -f3 "$DATA/runs-$name.txt" | median | awk '{printf "%.0f", $1/1024}')"
+}
+
+# RUNS runs of the command, each after a bare parse; with BEFORE set, the same command
+# with the BEFORE binary alternates with it (before, after, before, ...) in runs-NAME-before.txt.
+# The command names the binary as "$B" (exported per run).
+measure() {
+    local name=$1; shift
+    : >"$DATA/runs-$name.txt"
+    : >"$DATA/runs-$name-before.txt"
+    for _ in $(seq "$RUNS"); do
+        if [ -n "${BEFORE:-}" ]; then
+            export B=$BEFORE
+            once "$name-before" "$@"
+        fi
+        export B=$BIN
+        once "$name" "$@"
+    done
 }
 
 size() {
@@ -72,19 +95,27 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
 echo "| bare parse of the CSV | ${bare} s | ${bare_cpu} s | – | – | 1.0× | – |"
 row() {
     local label=$1 name=$2 out=$3; shift 3
-    local before r w c m
+    local before w c m
     before=$(load)
     rm -f "$out"
-    r=$(measure "$name" "$@")
-    read -r w c m <<<"$r"
-    echo "| \`$label\` | ${w} s | ${c} s | ${m} MB | $(size "$out") | $(awk -v a="$w" -v b="$bare" 'BEGIN {printf "%.1f", a/b}')× | ${before} → $(load) |"
+    measure "$name" "$@"
+    local size_after
+    size_after=$(size "$out")
+    for which in "" "-before"; do
+        [ -s "$DATA/runs-$name$which.txt" ] || continue
+        read -r w c m <<<"$(medians "$name$which")"
+        local tag=""
+        [ -n "${BEFORE:-}" ] && tag=$([ -z "$which" ] && echo " (after)" || echo " (before)")
+        echo "| \`$label\`$tag | ${w} s | ${c} s | ${m} MB | $size_after | $(awk -v a="$w" -v b="$bare" 'BEGIN {printf "%.1f", a/b}')× | ${before} → $(load) |"
+    done
 }
-# status prints its table on stdout: keep it as the row's output.
+# status prints its table on stdout: keep it as the row's output. "$B" is the binary of
+# the run (BIN, or BEFORE in the alternating runs).
 row "status PLAN (no journal)" status "$DATA/status.txt" \
-    sh -c "\"$BIN\" status \"$PLAN\" --journal \"$DATA/none.jsonl\" >\"$DATA/status.txt\""
-row "report PLAN -o x.csv" csv "$DATA/r.csv" "$BIN" report "$PLAN" -o "$DATA/r.csv"
-row "report PLAN -o x.md" md "$DATA/r.md" "$BIN" report "$PLAN" -o "$DATA/r.md"
-row "report PLAN -o x.html" html "$DATA/r.html" "$BIN" report "$PLAN" -o "$DATA/r.html"
-row "report PLAN -o x.xlsx" xlsx "$DATA/r.xlsx" "$BIN" report "$PLAN" -o "$DATA/r.xlsx"
+    sh -c '"$B" status "$0" --journal "$1" >"$2"' "$PLAN" "$DATA/none.jsonl" "$DATA/status.txt"
+row "report PLAN -o x.csv" csv "$DATA/r.csv" sh -c '"$B" report "$0" -o "$1"' "$PLAN" "$DATA/r.csv"
+row "report PLAN -o x.md" md "$DATA/r.md" sh -c '"$B" report "$0" -o "$1"' "$PLAN" "$DATA/r.md"
+row "report PLAN -o x.html" html "$DATA/r.html" sh -c '"$B" report "$0" -o "$1"' "$PLAN" "$DATA/r.html"
+row "report PLAN -o x.xlsx" xlsx "$DATA/r.xlsx" sh -c '"$B" report "$0" -o "$1"' "$PLAN" "$DATA/r.xlsx"
 echo
 echo "Load after: $(cut -d' ' -f1-3 /proc/loadavg)."

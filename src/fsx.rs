@@ -15,13 +15,20 @@
 //!   on are fsynced before the rename and the directory after it. The plan file, which
 //!   can be a gigabyte, is not fsynced and an older plan is moved aside rather than
 //!   renamed over (see [`Durability::MoveAside`] and docs/exit-codes.md).
+//!
+//! A file that can be large and is written front to back (the reports of a big plan)
+//! goes through [`PendingFile::streamed`]: the disk writes it, past the page cache,
+//! while the caller is still producing it ([`Streamed`], [`direct`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
+
+pub mod direct;
 
 /// How [`write_atomic_with`] makes the new file durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,6 +243,230 @@ impl PendingFile {
             path: self.path.clone(),
             source,
         })
+    }
+}
+
+impl PendingFile {
+    /// This pending file as a [`Streamed`] writer: the way to write a file that can be
+    /// large (a report of a million-line plan).
+    pub fn streamed(self) -> Streamed {
+        Streamed {
+            file: self,
+            buf: Vec::new(),
+            pipe: None,
+            sequential: true,
+            written: 0,
+            kicked: 0,
+            syncer: None,
+        }
+    }
+}
+
+/// Bytes a [`Streamed`] file gathers before they go to its writing thread; a file that
+/// never holds more is written the ordinary way, at the end.
+const STREAM_BLOCK: usize = 8 << 20;
+/// Blocks on their way to the writing thread at most (the memory a stream holds).
+const STREAM_QUEUE: usize = 2;
+/// Bytes written the ordinary way between two background syncs (after a seek).
+const SYNC_EVERY: u64 = 32 << 20;
+
+/// A [`PendingFile`] filled front to back, at any size, with the disk writing while the
+/// caller is still producing bytes. Main decision: a file bigger than one block
+/// ([`STREAM_BLOCK`]) is handed in blocks to a thread of its own, which writes them
+/// with `O_DIRECT` where the file system allows it ([`direct`]): the bytes
+/// go from memory to the disk without a copy into the page cache, which on the
+/// machine of docs/benchmarks.md costs more than the disk's own time, and the fsync
+/// of the commit has nothing left to wait for. Writing is then bound by the slower
+/// of the caller and the disk, not their sum. A writer that seeks (the zip of an
+/// `.xlsx`) ends the stream: what is queued is written, and from then on bytes go
+/// straight to the file, synced in the background every [`SYNC_EVERY`] bytes so the
+/// final fsync does not wait for all of them either. A small file is written in one
+/// go at the commit. The bytes in the file are the same either way.
+pub struct Streamed {
+    file: PendingFile,
+    /// Bytes not yet handed on (up to a block).
+    buf: Vec<u8>,
+    /// The writing thread, once the first block is full.
+    pipe: Option<Pipe>,
+    /// Still written front to back (no seek yet).
+    sequential: bool,
+    /// After a seek: bytes written, and when the last background sync was asked for.
+    written: u64,
+    kicked: u64,
+    syncer: Option<(mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
+}
+
+struct Pipe {
+    tx: mpsc::SyncSender<Vec<u8>>,
+    /// Blocks written, to be filled again.
+    spent: mpsc::Receiver<Vec<u8>>,
+    thread: std::thread::JoinHandle<io::Result<()>>,
+}
+
+impl Streamed {
+    /// The path the user gave.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// Starts the writing thread; `Ok(false)` when no thread can be had (the bytes are
+    /// then written here).
+    fn start_pipe(&mut self) -> io::Result<bool> {
+        let mut clone = self.file.file().try_clone()?;
+        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(STREAM_QUEUE);
+        let (back, spent) = mpsc::sync_channel::<Vec<u8>>(STREAM_QUEUE + 1);
+        let thread = std::thread::Builder::new()
+            .name("file-writer".to_string())
+            .spawn(move || -> io::Result<()> {
+                let mut direct = direct::DirectWriter::new(&mut clone, 0);
+                for block in rx {
+                    direct.write_all(&block)?;
+                    let _ = back.try_send(block);
+                }
+                direct.finish()
+            });
+        match thread {
+            Ok(thread) => {
+                self.pipe = Some(Pipe { tx, spent, thread });
+                Ok(true)
+            }
+            Err(_) => Ok(false),
+        }
+    }
+
+    /// Hands the gathered bytes to the writing thread (starting it), or writes them here.
+    fn hand_on(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if self.pipe.is_none() && !self.start_pipe()? {
+            self.sequential = false;
+            let buf = std::mem::take(&mut self.buf);
+            return self.write_plain(&buf);
+        }
+        let pipe = self.pipe.as_ref().expect("started");
+        let next = pipe
+            .spent
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(STREAM_BLOCK));
+        let block = std::mem::replace(&mut self.buf, next);
+        if pipe.tx.send(block).is_err() {
+            // The thread stopped on an error: `end_pipe` returns it.
+            return self.end_pipe();
+        }
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Writes what is gathered or queued and stops the writing thread; the file is then
+    /// in ordinary mode, its offset at its end.
+    fn end_pipe(&mut self) -> io::Result<()> {
+        let Some(pipe) = self.pipe.take() else {
+            let buf = std::mem::take(&mut self.buf);
+            return self.file.file().write_all(&buf);
+        };
+        let rest = std::mem::take(&mut self.buf);
+        let sent = rest.is_empty() || pipe.tx.send(rest).is_ok();
+        drop(pipe.tx);
+        let result = pipe
+            .thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the file-writing thread failed")));
+        result?;
+        if !sent {
+            return Err(io::Error::other("the file-writing thread stopped early"));
+        }
+        Ok(())
+    }
+
+    /// Writes straight to the file (after a seek), with background syncs.
+    fn write_plain(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.file.file().write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        if self.written - self.kicked >= SYNC_EVERY {
+            if self.syncer.is_none() {
+                self.syncer = self.file.file().try_clone().ok().and_then(|clone| {
+                    let (tx, rx) = mpsc::sync_channel::<()>(1);
+                    std::thread::Builder::new()
+                        .name("file-sync".to_string())
+                        .spawn(move || {
+                            for () in rx {
+                                // Errors show at the commit's own fsync.
+                                let _ = clone.sync_data();
+                            }
+                        })
+                        .ok()
+                        .map(|thread| (tx, thread))
+                });
+            }
+            // A sync still running takes the new bytes with the next one.
+            if let Some((tx, _)) = &self.syncer
+                && tx.try_send(()).is_ok()
+            {
+                self.kicked = self.written;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes what is left and puts the file in place, fsynced ([`Durability::Fsync`]).
+    pub fn commit(mut self) -> Result<(), WriteError> {
+        let ended = self.end_pipe();
+        if let Some((tx, thread)) = self.syncer.take() {
+            drop(tx);
+            let _ = thread.join();
+        }
+        let path = self.file.path().to_path_buf();
+        ended.map_err(|source| WriteError::Io { path, source })?;
+        self.file.commit(Durability::Fsync)
+    }
+}
+
+impl Write for Streamed {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.write_all(bytes)?;
+        Ok(bytes.len())
+    }
+
+    fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if !self.sequential {
+            return self.write_plain(bytes);
+        }
+        while !bytes.is_empty() {
+            if self.buf.capacity() == 0 {
+                self.buf.reserve_exact(STREAM_BLOCK);
+            }
+            let n = (STREAM_BLOCK - self.buf.len()).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            if self.buf.len() == STREAM_BLOCK {
+                self.hand_on()?;
+                if !self.sequential {
+                    return self.write_plain(bytes);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // Gathered bytes go on when a block is full or at the commit.
+        Ok(())
+    }
+}
+
+impl io::Seek for Streamed {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        if self.sequential {
+            if pos == io::SeekFrom::Current(0) && self.pipe.is_none() {
+                // Where the writer is, asked without moving (the zip writer does).
+                let at = self.file.file().stream_position()?;
+                return Ok(at + self.buf.len() as u64);
+            }
+            self.end_pipe()?;
+            self.sequential = false;
+        }
+        self.file.file().seek(pos)
     }
 }
 
@@ -513,6 +744,65 @@ mod tests {
             );
             assert_eq!(leftovers(dir.path()), Vec::<String>::new());
         }
+    }
+
+    /// A streamed file holds exactly the bytes written, whatever their pieces: small (in
+    /// one go at the commit), several blocks (through the writing thread, directly where
+    /// the file system allows), and with seeks that patch earlier bytes (the zip of an
+    /// `.xlsx`), before and after the first block.
+    #[test]
+    fn a_streamed_file_holds_exactly_the_bytes_written() {
+        use std::io::{Seek, SeekFrom};
+        // In the crate directory rather than /tmp, which may be a tmpfs (no O_DIRECT).
+        let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let data: Vec<u8> = (0..(3 * STREAM_BLOCK + 12_345) as u64)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for (case, len) in [10, STREAM_BLOCK, STREAM_BLOCK + 1, data.len()]
+            .into_iter()
+            .enumerate()
+        {
+            for patch_at in [None, Some(5), Some(len.saturating_sub(3))] {
+                let path = dir.path().join(format!("{case}-{patch_at:?}.bin"));
+                fs::write(&path, b"old").unwrap();
+                let mut out = PendingFile::create(&path).unwrap().streamed();
+                let mut want = data[..len].to_vec();
+                let mut at = 0;
+                let mut piece = 1;
+                while at < len {
+                    let n = piece.min(len - at);
+                    out.write_all(&data[at..at + n]).unwrap();
+                    at += n;
+                    piece = piece * 7 % 1_000_003 + 1;
+                }
+                if let Some(p) = patch_at {
+                    assert_eq!(out.stream_position().unwrap(), len as u64);
+                    out.seek(SeekFrom::Start(p as u64)).unwrap();
+                    out.write_all(b"XYZ").unwrap();
+                    want[p..p + 3].copy_from_slice(b"XYZ");
+                    out.seek(SeekFrom::End(0)).unwrap();
+                    out.write_all(b"tail").unwrap();
+                    want.extend_from_slice(b"tail");
+                }
+                out.commit().unwrap();
+                let got = fs::read(&path).unwrap();
+                assert_eq!(got.len(), want.len(), "{case} {patch_at:?}");
+                assert!(got == want, "{case} {patch_at:?}: bytes differ");
+            }
+        }
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_streamed_file_dropped_without_a_commit_leaves_the_old_file() {
+        let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let path = dir.path().join("r.csv");
+        fs::write(&path, b"old").unwrap();
+        let mut out = PendingFile::create(&path).unwrap().streamed();
+        out.write_all(&vec![b'x'; 2 * STREAM_BLOCK + 1]).unwrap();
+        drop(out);
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
     }
 
     #[test]

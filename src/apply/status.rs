@@ -876,6 +876,112 @@ pub fn counts(rows: &[CustomerRow]) -> Vec<(CustomerStatus, usize)> {
         .collect()
 }
 
+/// The document `status --format json` prints.
+#[derive(Serialize)]
+struct StatusJson<'a> {
+    status: &'static str,
+    journal: &'a str,
+    counts: BTreeMap<&'static str, usize>,
+    customers: &'a [CustomerRow],
+}
+
+/// `status --format json` built while the plan streams: each row is serialised as it is
+/// derived, into a temporary file (a row lists every user moved, so a whole plan's rows
+/// can be far bigger than the plan's view of them), and only the counts stay in memory.
+/// [`JsonRows::write`] prints the document: the same bytes as serialising every row at
+/// once ([`json_document`]).
+pub struct JsonRows {
+    rows: std::io::BufWriter<std::fs::File>,
+    n: usize,
+    counts: [usize; CustomerStatus::ALL.len()],
+    scratch: Vec<u8>,
+}
+
+impl JsonRows {
+    pub fn new() -> std::io::Result<JsonRows> {
+        Ok(JsonRows {
+            rows: std::io::BufWriter::with_capacity(1 << 20, tempfile::tempfile()?),
+            n: 0,
+            counts: [0; CustomerStatus::ALL.len()],
+            scratch: Vec::new(),
+        })
+    }
+
+    pub fn push(&mut self, row: &CustomerRow) -> std::io::Result<()> {
+        self.scratch.clear();
+        serde_json::to_writer_pretty(&mut self.scratch, row)?;
+        // As an item of the document's "customers" list: four more spaces on every line
+        // (a raw line break never occurs inside a JSON string).
+        self.rows
+            .write_all(if self.n == 0 { b"\n    " } else { b",\n    " })?;
+        let mut from = 0;
+        for at in memchr::memchr_iter(b'\n', &self.scratch) {
+            self.rows.write_all(&self.scratch[from..=at])?;
+            self.rows.write_all(b"    ")?;
+            from = at + 1;
+        }
+        self.rows.write_all(&self.scratch[from..])?;
+        let i = CustomerStatus::ALL
+            .iter()
+            .position(|s| *s == row.status)
+            .expect("every status is in ALL");
+        self.counts[i] += 1;
+        self.n += 1;
+        Ok(())
+    }
+
+    /// Prints the document (`journal` is the journal's path as shown), with its final
+    /// line break.
+    pub fn write(self, journal: &str, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use std::io::{Read as _, Seek as _};
+        let doc = StatusJson {
+            status: "cspmove.status/v1",
+            journal,
+            counts: CustomerStatus::ALL
+                .iter()
+                .zip(self.counts)
+                .map(|(s, n)| (s.as_str(), n))
+                .collect(),
+            customers: &[],
+        };
+        let head = serde_json::to_vec_pretty(&doc)?;
+        let empty = b"[]\n}";
+        if self.n == 0 || !head.ends_with(empty) {
+            out.write_all(&head)?;
+            return out.write_all(b"\n");
+        }
+        out.write_all(&head[..head.len() - empty.len() + 1])?;
+        let mut file = self.rows.into_inner().map_err(|e| e.into_error())?;
+        file.rewind()?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            out.write_all(&buf[..n])?;
+        }
+        out.write_all(b"\n  ]\n}\n")
+    }
+}
+
+/// The `status --format json` document of `rows`, serialised at once (what
+/// [`JsonRows`] prints as it streams).
+pub fn json_document(rows: &[CustomerRow], journal: &str) -> Vec<u8> {
+    let doc = StatusJson {
+        status: "cspmove.status/v1",
+        journal,
+        counts: counts(rows)
+            .into_iter()
+            .map(|(s, n)| (s.as_str(), n))
+            .collect(),
+        customers: rows,
+    };
+    let mut out = serde_json::to_vec_pretty(&doc).expect("rows serialise");
+    out.push(b'\n');
+    out
+}
+
 /// The text table `cspmove status` prints, in `lang`. Columns line up by display width
 /// (a Hangul syllable or a kanji takes two columns).
 pub fn render_text(rows: &[CustomerRow], lang: Lang) -> String {
@@ -1095,6 +1201,38 @@ mod tests {
             assert!(
                 starts.windows(2).all(|w| w[0] == w[1]),
                 "{text}\n{starts:?}"
+            );
+        }
+    }
+
+    /// `status --format json` as it streams is the document of all its rows at once,
+    /// byte for byte: no customer, one, many with every status and moved users.
+    #[test]
+    fn the_streamed_status_json_is_the_whole_document() {
+        let plan = plan_with(6, 2, 1);
+        let today = plan.as_of;
+        let mut events = Vec::new();
+        let mut e = ev(
+            &plan.customers[0].key,
+            Action::Relationship,
+            State::Succeeded,
+        );
+        e.tenant_id = Some("tid".into());
+        events.push(e);
+        let all = rows(&plan, &events, today, &[]);
+        for n in [0, 1, all.len()] {
+            let rows = &all[..n];
+            let mut streamed = JsonRows::new().unwrap();
+            for r in rows {
+                streamed.push(r).unwrap();
+            }
+            let mut out = Vec::new();
+            streamed.write("a \"journal\".jsonl", &mut out).unwrap();
+            let want = json_document(rows, "a \"journal\".jsonl");
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                String::from_utf8(want).unwrap(),
+                "{n} rows"
             );
         }
     }

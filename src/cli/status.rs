@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use cspmove::apply::{journal, status};
-use cspmove::model::PlanReader;
+use cspmove::model::{PlanReader, Sha};
 
 use super::plan::FormatArg;
 use super::{LangArg, Outcome};
@@ -34,51 +34,44 @@ pub fn run(args: StatusArgs) -> anyhow::Result<Outcome> {
         .clone()
         .unwrap_or_else(|| journal::default_path(&args.plan));
     journal::check_path(&journal_path)?;
-    let mut reader = PlanReader::open_as::<status::StatusCustomer>(&args.plan)?;
     // The plan's sha256 is known once it has streamed by, so the journal is checked
-    // after (by the one check `apply` makes too), before anything is printed.
+    // after (by the one check `apply` makes too), before anything is printed. Without
+    // a journal there is nothing to check it against: it is not computed.
     let (header, events) = match journal::read(&journal_path)? {
         Some((header, events)) => (Some(header), events),
         None => (None, Vec::new()),
     };
+    let sha = if header.is_some() {
+        Sha::Compute
+    } else {
+        Sha::Skip
+    };
+    let mut reader = PlanReader::open_as_with::<status::StatusCustomer>(&args.plan, sha)?;
     let today = chrono::Local::now().date_naive();
     let progress = status::replay(&events);
-    let mut rows = Vec::new();
     let mut table = status::TextTable::new(args.lang.into());
+    // JSON rows go to a temporary file as they are derived: only the counts stay.
+    let mut json = match args.format {
+        FormatArg::Json => Some(status::JsonRows::new()?),
+        FormatArg::Text => None,
+    };
     while let Some(customer) = reader.next_customer()? {
         let row = status::derive(&customer, progress.get(&customer.key), today);
-        match args.format {
-            FormatArg::Text => table.push(&row),
-            FormatArg::Json => rows.push(row),
+        match &mut json {
+            Some(json) => json.push(&row)?,
+            None => table.push(&row),
         }
     }
-    let sha = reader.finish()?;
     if let Some(header) = header {
+        let sha = reader.finish()?;
         header.check(&journal_path, &sha, None)?;
+    } else {
+        reader.end()?;
     }
     super::to_stdout(|out| {
-        match args.format {
-            FormatArg::Text => table.write(out)?,
-            FormatArg::Json => {
-                #[derive(serde::Serialize)]
-                struct StatusJson<'a> {
-                    status: &'static str,
-                    journal: String,
-                    counts: std::collections::BTreeMap<&'static str, usize>,
-                    customers: &'a [status::CustomerRow],
-                }
-                let doc = StatusJson {
-                    status: "cspmove.status/v1",
-                    journal: journal_path.display().to_string(),
-                    counts: status::counts(&rows)
-                        .into_iter()
-                        .map(|(s, n)| (s.as_str(), n))
-                        .collect(),
-                    customers: &rows,
-                };
-                serde_json::to_writer_pretty(&mut *out, &doc)?;
-                out.write_all(b"\n")?;
-            }
+        match json {
+            Some(json) => json.write(&journal_path.display().to_string(), out)?,
+            None => table.write(out)?,
         }
         Ok(())
     })?;

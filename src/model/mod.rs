@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use read::{Count, PlanHead, PlanReader};
+pub use read::{Count, PlanHead, PlanReader, Sha};
 
 /// The schema tag; `apply` refuses any other.
 pub const SCHEMA: &str = "cspmove.plan/v1";

@@ -131,46 +131,83 @@ enum Place {
     End,
 }
 
-/// The sha256 of the bytes read, computed on a thread of its own.
+/// Whether a reader computes the plan's sha256 (see [`PlanReader::open_as_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sha {
+    /// Computed on a thread of its own; [`PlanReader::finish`] returns it.
+    Compute,
+    /// Not computed: for a command that does not check the plan against a journal
+    /// (`report`, `status` without a journal). Hashing a 1 GB plan is ~0.6 s of CPU,
+    /// a fifth of what such a command spends on the 2-core machine of
+    /// docs/benchmarks.md. [`PlanReader::finish`] then fails; use [`PlanReader::end`].
+    Skip,
+}
+
+/// The sha256 of the bytes read, computed on a thread of its own. Its chunks go back and
+/// forth between the two threads, so hashing a gigabyte allocates a few megabytes, not
+/// a thousand fresh ones.
 struct Hasher {
+    /// `false`: [`Sha::Skip`], nothing is hashed.
+    on: bool,
     pending: Vec<u8>,
     tx: Option<mpsc::SyncSender<Vec<u8>>>,
+    /// Chunks the thread has hashed, to be filled again.
+    spent: Option<mpsc::Receiver<Vec<u8>>>,
     thread: Option<std::thread::JoinHandle<[u8; 32]>>,
 }
 
 impl Hasher {
-    fn new() -> Hasher {
+    fn new(sha: Sha) -> Hasher {
+        let off = Hasher {
+            on: sha == Sha::Compute,
+            pending: Vec::new(),
+            tx: None,
+            spent: None,
+            thread: None,
+        };
+        if sha == Sha::Skip {
+            return off;
+        }
         let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(8);
+        let (back, spent) = mpsc::sync_channel::<Vec<u8>>(16);
         let thread = std::thread::Builder::new()
             .name("plan-sha256".to_string())
             .spawn(move || {
                 let mut hasher = Sha256::new();
                 for bytes in rx {
                     hasher.update(&bytes);
+                    // The reader may have stopped taking them back: then drop it.
+                    let _ = back.try_send(bytes);
                 }
                 hasher.finalize().into()
             });
         match thread {
             Ok(thread) => Hasher {
-                pending: Vec::new(),
                 tx: Some(tx),
+                spent: Some(spent),
                 thread: Some(thread),
+                ..off
             },
             // No thread to be had: hash here, at the end.
-            Err(_) => Hasher {
-                pending: Vec::new(),
-                tx: None,
-                thread: None,
-            },
+            Err(_) => off,
         }
     }
 
     fn add(&mut self, bytes: &[u8]) {
+        if !self.on {
+            return;
+        }
         self.pending.extend_from_slice(bytes);
         if self.pending.len() >= HASH_CHUNK
             && let Some(tx) = &self.tx
         {
-            let full = std::mem::replace(&mut self.pending, Vec::with_capacity(HASH_CHUNK));
+            let mut next = self
+                .spent
+                .as_ref()
+                .and_then(|s| s.try_recv().ok())
+                .unwrap_or_else(|| Vec::with_capacity(HASH_CHUNK + READ_CHUNK));
+            next.clear();
+            let full = std::mem::replace(&mut self.pending, next);
             if tx.send(full).is_err() {
                 // The thread is gone (it panicked): `finish` says so.
                 self.tx = None;
@@ -179,6 +216,11 @@ impl Hasher {
     }
 
     fn finish(mut self) -> io::Result<[u8; 32]> {
+        if !self.on {
+            return Err(io::Error::other(
+                "the plan reader was opened without computing the plan's sha256",
+            ));
+        }
         let (Some(tx), Some(thread)) = (self.tx.take(), self.thread.take()) else {
             return Ok(Sha256::digest(&self.pending).into());
         };
@@ -214,13 +256,13 @@ struct Source<R> {
 struct Eof;
 
 impl<R: Read> Source<R> {
-    fn new(reader: R) -> Source<R> {
+    fn new(reader: R, sha: Sha) -> Source<R> {
         Source {
             reader,
             buf: Vec::with_capacity(READ_CHUNK),
             pos: 0,
             eof: false,
-            hasher: Hasher::new(),
+            hasher: Hasher::new(sha),
             line: 1,
             keep: None,
             chunk: READ_CHUNK,
@@ -234,7 +276,9 @@ impl<R: Read> Source<R> {
             return Ok(false);
         }
         let cut = self.keep.map_or(self.pos, |k| k.min(self.pos));
-        if cut > 0 {
+        // Only when at least half the buffer goes: the bytes kept are then moved at
+        // most once for as many bytes dropped (a batch of 4 MiB is read 1 MiB at a time).
+        if cut > 0 && cut >= self.buf.len() / 2 {
             self.buf.drain(..cut);
             self.pos -= cut;
             self.keep = self.keep.map(|k| k - cut);
@@ -416,6 +460,10 @@ pub struct PlanReader<R, C = Customer> {
     seen_rejected: bool,
     /// The file, for [`PlanFileError::InFile`] (set by [`PlanReader::open`]).
     path: Option<std::path::PathBuf>,
+    /// Byte buffers of batches taken, filled again by the next batches (memory that
+    /// is already mapped: fresh pages cost more than the copy on a VM that hands freed
+    /// memory back to its host, docs/benchmarks.md).
+    spare: Vec<Vec<u8>>,
 }
 
 /// Where one customer's JSON is in a batch's bytes.
@@ -477,9 +525,17 @@ impl PlanReader<File> {
     pub fn open_as<C: DeserializeOwned + Send + 'static>(
         path: &Path,
     ) -> Result<PlanReader<File, C>, PlanFileError> {
+        PlanReader::open_as_with(path, Sha::Compute)
+    }
+
+    /// [`open_as`](PlanReader::open_as), computing the plan's sha256 or not.
+    pub fn open_as_with<C: DeserializeOwned + Send + 'static>(
+        path: &Path,
+        sha: Sha,
+    ) -> Result<PlanReader<File, C>, PlanFileError> {
         let opened = File::open(path)
             .map_err(PlanFileError::Io)
-            .and_then(PlanReader::new_as::<C>);
+            .and_then(|file| PlanReader::<File, C>::with_source(Source::new(file, sha)));
         let mut reader = opened.map_err(|e| e.in_file(path))?;
         reader.path = Some(path.to_path_buf());
         Ok(reader)
@@ -489,7 +545,7 @@ impl PlanReader<File> {
 impl<R: Read> PlanReader<R> {
     /// Reads the head of the plan `reader` holds: every field before `customers`.
     pub fn new(reader: R) -> Result<PlanReader<R>, PlanFileError> {
-        PlanReader::with_source(Source::new(reader))
+        PlanReader::with_source(Source::new(reader, Sha::Compute))
     }
 
     /// [`new`](PlanReader::new), reading each customer as `C` (see
@@ -497,7 +553,7 @@ impl<R: Read> PlanReader<R> {
     pub fn new_as<C: DeserializeOwned + Send + 'static>(
         reader: R,
     ) -> Result<PlanReader<R, C>, PlanFileError> {
-        PlanReader::<R, C>::with_source(Source::new(reader))
+        PlanReader::<R, C>::with_source(Source::new(reader, Sha::Compute))
     }
 
     /// Reads the whole plan into memory, with its sha256.
@@ -666,6 +722,7 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
                         seen_rejected: early_rejected.is_some(),
                         early_rejected,
                         path: None,
+                        spare: Vec::new(),
                     });
                 }
                 _ => skip_value(&mut src, &field(&key), "before its customers")?,
@@ -759,8 +816,11 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
         let spans = scanned?;
         let first_n = self.scanned + 1;
         self.scanned += spans.len() as u64;
+        let mut bytes = self.spare.pop().unwrap_or_default();
+        bytes.clear();
+        bytes.extend_from_slice(&self.src.buf[keep..self.src.pos]);
         let batch = Batch {
-            bytes: self.src.buf[keep..self.src.pos].to_vec(),
+            bytes,
             spans,
             first_n,
             parsed: Vec::new(),
@@ -859,6 +919,9 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
                     return Ok(true);
                 }
             }
+        }
+        if self.spare.len() < IN_FLIGHT + 1 {
+            self.spare.push(bytes);
         }
         Ok(true)
     }
@@ -1027,7 +1090,21 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
         })
     }
 
+    /// [`finish`](PlanReader::finish) without the sha256: checks that the document is
+    /// complete (reading what was not read) and nothing but whitespace follows it. The
+    /// one way to end a reader opened with [`Sha::Skip`].
+    pub fn end(mut self) -> Result<(), PlanFileError> {
+        let ended = self.end_here();
+        ended.map_err(|e| self.located(e))
+    }
+
     fn finish_here(mut self) -> Result<String, PlanFileError> {
+        self.end_here()?;
+        let digest = self.src.hasher.finish().map_err(PlanFileError::Io)?;
+        Ok(hex::encode(digest))
+    }
+
+    fn end_here(&mut self) -> Result<(), PlanFileError> {
         while self.next_rejection()?.is_some() {}
         if !self.seen_rejected {
             return Err(PlanFileError::Missing("the field \"rejected\""));
@@ -1042,8 +1119,7 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
                 ));
             }
         }
-        let digest = self.src.hasher.finish().map_err(PlanFileError::Io)?;
-        Ok(hex::encode(digest))
+        Ok(())
     }
 }
 
@@ -1124,7 +1200,7 @@ mod tests {
     }
 
     fn read_chunked(bytes: &[u8], chunk: usize) -> Result<(Plan, String), PlanFileError> {
-        let mut src = Source::new(bytes);
+        let mut src = Source::new(bytes, Sha::Compute);
         src.chunk = chunk;
         PlanReader::with_source(src)?.read_all()
     }
@@ -1187,6 +1263,39 @@ mod tests {
         // Straight to the end from the head.
         let reader = PlanReader::new(&bytes[..]).unwrap();
         assert_eq!(reader.finish().unwrap(), sha(&bytes));
+    }
+
+    #[test]
+    fn a_reader_without_the_sha256_reads_the_same_and_still_refuses_a_cut_plan() {
+        let plan = demo::plan(3_000);
+        let bytes = canonical(&plan);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plan.json");
+        std::fs::write(&file, &bytes).unwrap();
+        let mut reader = PlanReader::open_as_with::<Customer>(&file, Sha::Skip).unwrap();
+        let mut customers = Vec::new();
+        while let Some(c) = reader.next_customer().unwrap() {
+            customers.push(c);
+        }
+        assert_eq!(customers, plan.customers);
+        reader.end().unwrap();
+        // `finish` promises a sha256 that was not computed: an error, not a wrong value.
+        let reader = PlanReader::open_as_with::<Customer>(&file, Sha::Skip).unwrap();
+        let message = format!("{:?}", reader.finish().unwrap_err());
+        assert!(message.contains("without computing"), "{message}");
+        let reader = PlanReader::open_as_with::<Customer>(&file, Sha::Compute).unwrap();
+        assert_eq!(reader.finish().unwrap(), sha(&bytes));
+        // Cut in the middle of a customer: refused, naming the file.
+        let cut = bytes.len() / 2;
+        std::fs::write(&file, &bytes[..cut]).unwrap();
+        let reader = PlanReader::open_as_with::<Customer>(&file, Sha::Skip).unwrap();
+        let err = reader.end().unwrap_err();
+        assert!(
+            matches!(&err, PlanFileError::InFile { source, .. }
+                if matches!(**source, PlanFileError::Truncated(_))),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("plan.json"), "{err}");
     }
 
     #[test]

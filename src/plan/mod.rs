@@ -24,7 +24,8 @@
 //! Rows are moved, not copied, into the plan's lines: at a million rows the strings of
 //! the input are most of the memory the command uses.
 
-pub mod direct;
+/// Writing past the page cache: one writer for the plan file and the reports (in fsx).
+pub use crate::fsx::direct;
 pub mod duplicates;
 pub mod json;
 

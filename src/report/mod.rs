@@ -23,9 +23,10 @@ mod xlsx;
 
 use std::io::{Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::i18n::{Texts, texts};
-use crate::model::{Customer, Plan, PlanFileError, PlanHead, PlanReader, Rejection};
+use crate::model::{Customer, Plan, PlanFileError, PlanHead, PlanReader, Rejection, Sha};
 use tables::Figures;
 
 pub use crate::i18n::Lang;
@@ -110,6 +111,16 @@ pub(crate) struct Cx<'a> {
 /// writes at the end (`.html`, `.md`). An error is a message for [`ReportError::Render`].
 pub(crate) trait Sink {
     fn customer(&mut self, cx: &Cx, customer: &Customer, out: &mut dyn Out) -> Result<(), String>;
+    /// [`customer`](Sink::customer) of a customer the sink may keep (the `.xlsx` hands
+    /// it to the thread filling its Moves sheet).
+    fn customer_shared(
+        &mut self,
+        cx: &Cx,
+        customer: &Arc<Customer>,
+        out: &mut dyn Out,
+    ) -> Result<(), String> {
+        self.customer(cx, customer, out)
+    }
     fn rejection(
         &mut self,
         cx: &Cx,
@@ -134,12 +145,12 @@ fn sink(format: Format, cx: &Cx) -> Box<dyn Sink> {
 struct Slot {
     path: PathBuf,
     sink: Box<dyn Sink>,
-    out: FileOut,
+    out: crate::fsx::Streamed,
 }
 
 enum Item {
     /// A customer with its number of tasks.
-    Customer((Customer, u64)),
+    Customer((Arc<Customer>, u64)),
     Rejection(Rejection),
 }
 
@@ -200,13 +211,18 @@ pub fn write_from_file(
         )
     });
     if shows_tasks {
-        stream(PlanReader::open(plan)?, paths, lang, |c: Customer| {
-            let tasks = c.tasks.len() as u64;
-            (c, tasks)
-        })
+        stream(
+            PlanReader::open_as_with(plan, Sha::Skip)?,
+            paths,
+            lang,
+            |c: Customer| {
+                let tasks = c.tasks.len() as u64;
+                (c, tasks)
+            },
+        )
     } else {
         stream(
-            PlanReader::open_as::<WithoutTasks>(plan)?,
+            PlanReader::open_as_with::<WithoutTasks>(plan, Sha::Skip)?,
             paths,
             lang,
             WithoutTasks::split,
@@ -239,7 +255,7 @@ fn stream<C: serde::de::DeserializeOwned + Send + 'static>(
             Ok(out) => slots.push(Slot {
                 path: path.clone(),
                 sink: sink(format, &cx),
-                out: FileOut::new(out),
+                out: out.streamed(),
             }),
             Err(e) => done.failed.push(e.into()),
         }
@@ -251,7 +267,10 @@ fn stream<C: serde::de::DeserializeOwned + Send + 'static>(
             reader.next_rejection()?.map(Item::Rejection)
         } else {
             match reader.next_customer()? {
-                Some(c) => Some(Item::Customer(split(c))),
+                Some(c) => {
+                    let (c, tasks) = split(c);
+                    Some(Item::Customer((Arc::new(c), tasks)))
+                }
                 None => {
                     customers_done = true;
                     continue;
@@ -267,7 +286,7 @@ fn stream<C: serde::de::DeserializeOwned + Send + 'static>(
         while i < slots.len() {
             let slot = &mut slots[i];
             let result = match &item {
-                Item::Customer((c, _)) => slot.sink.customer(&cx, c, &mut slot.out),
+                Item::Customer((c, _)) => slot.sink.customer_shared(&cx, c, &mut slot.out),
                 Item::Rejection(r) => slot.sink.rejection(&cx, r, &mut slot.out),
             };
             match result {
@@ -282,7 +301,8 @@ fn stream<C: serde::de::DeserializeOwned + Send + 'static>(
             }
         }
     }
-    reader.finish()?;
+    // No report shows the plan's sha256: it is not computed.
+    reader.end()?;
     for mut slot in slots {
         match slot.sink.finish(&cx, &figures, &mut slot.out) {
             Ok(()) => match slot.out.commit() {
@@ -296,88 +316,6 @@ fn stream<C: serde::de::DeserializeOwned + Send + 'static>(
         }
     }
     Ok(done)
-}
-
-/// A pending report file as an [`Out`]. The page cache would hold a large report's
-/// bytes until the fsync of [`crate::fsx::PendingFile::commit`] and then write them
-/// all while the command waits (2.6 s for the 440 MB `.csv` of a 1M-line plan on a
-/// 170 MB/s disk); instead a thread of its own syncs the file every [`SYNC_EVERY`]
-/// bytes, so the disk writes while the report is still being rendered.
-struct FileOut {
-    file: crate::fsx::PendingFile,
-    written: u64,
-    kicked: u64,
-    syncer: Option<(std::sync::mpsc::SyncSender<()>, std::thread::JoinHandle<()>)>,
-}
-
-/// Bytes written between two background syncs of a report file.
-const SYNC_EVERY: u64 = 32 << 20;
-
-impl FileOut {
-    fn new(mut file: crate::fsx::PendingFile) -> FileOut {
-        let syncer = file.file().try_clone().ok().and_then(|clone| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
-            std::thread::Builder::new()
-                .name("report-sync".to_string())
-                .spawn(move || {
-                    for () in rx {
-                        // Errors show at the commit's own fsync.
-                        let _ = clone.sync_data();
-                    }
-                })
-                .ok()
-                .map(|thread| (tx, thread))
-        });
-        FileOut {
-            file,
-            written: 0,
-            kicked: 0,
-            syncer,
-        }
-    }
-
-    fn wrote(&mut self, n: usize) {
-        self.written += n as u64;
-        if self.written - self.kicked >= SYNC_EVERY
-            && let Some((tx, _)) = &self.syncer
-        {
-            // A sync still running takes the new bytes with the next one.
-            if tx.try_send(()).is_ok() {
-                self.kicked = self.written;
-            }
-        }
-    }
-
-    /// Stops the background syncs and puts the file in place, fsynced.
-    fn commit(mut self) -> Result<(), crate::fsx::WriteError> {
-        if let Some((tx, thread)) = self.syncer.take() {
-            drop(tx);
-            let _ = thread.join();
-        }
-        self.file.commit(crate::fsx::Durability::Fsync)
-    }
-}
-
-impl Write for FileOut {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.file.file().write(buf)?;
-        self.wrote(n);
-        Ok(n)
-    }
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.file.file().write_all(buf)?;
-        self.wrote(buf.len());
-        Ok(())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.file.file().flush()
-    }
-}
-
-impl Seek for FileOut {
-    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
-        self.file.file().seek(pos)
-    }
 }
 
 /// Writes `plan` (held in memory) as a report at `path`; the format follows the

@@ -16,13 +16,15 @@
 //! prints as reviewers print it: landscape, one page wide, the header row on every page,
 //! and the plan date, sheet name and page number in the footer.
 
+use std::sync::{Arc, Mutex, mpsc};
+
 use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use super::safe::neutralise;
 use super::tables::{self, Cell, CellRef, Figures, Kind, Table, Which};
 use super::{Cx, Out, Sink};
 use crate::i18n::Texts;
-use crate::model::{Customer, Rejection};
+use crate::model::{Customer, InputInfo, Rejection};
 
 /// How many rows are looked at to fit column widths: enough to be representative, few
 /// enough that a 100,000-line plan does not pay for measuring every cell.
@@ -30,6 +32,7 @@ const WIDTH_SAMPLE_ROWS: usize = 2_000;
 const MIN_WIDTH: f64 = 6.0;
 const MAX_WIDTH: f64 = 60.0;
 
+#[derive(Clone)]
 struct Formats {
     header: Format,
     title: Format,
@@ -64,23 +67,182 @@ pub(crate) const EXCEL_MAX_ROWS: usize = 1_048_576;
 const EXCEL_MAX_CHARS: usize = 32_767;
 
 /// One table's sheets: the first is named as the table, the next ones `NAME 2`, ...
+/// The sheets are standalone until the workbook is saved, so a table can be filled on
+/// a thread of its own.
 struct TableSheets {
     table: Table,
-    /// Worksheet indexes of the parts, in order.
-    parts: Vec<usize>,
+    /// The parts, in order.
+    parts: Vec<Worksheet>,
     /// Next row to write in the last part.
     row: u32,
     widths: Vec<f64>,
     sampled: usize,
 }
 
-pub struct XlsxSink {
-    workbook: Workbook,
+/// What filling a table needs, on whichever thread fills it.
+#[derive(Clone)]
+struct Writer {
+    /// Only locked to create a sheet (a few times per table) and to save.
+    workbook: Arc<Mutex<Workbook>>,
     formats: Formats,
-    sheets: Vec<TableSheets>,
     /// Rows per sheet, header included (Excel's limit; smaller in tests).
     max_rows: usize,
-    /// Set when the workbook could not be set up: every later call reports it.
+    t: &'static Texts,
+}
+
+impl TableSheets {
+    fn new(which: Which) -> TableSheets {
+        TableSheets {
+            table: which.table(),
+            parts: Vec::new(),
+            row: 0,
+            widths: Vec::new(),
+            sampled: 0,
+        }
+    }
+
+    /// Adds the next sheet of the table and writes its header.
+    fn new_part(&mut self, w: &Writer) -> Result<(), XlsxError> {
+        let name = match self.parts.len() {
+            0 => self.table.sheet.to_string(),
+            n => format!("{} {}", self.table.sheet, n + 1),
+        };
+        // Table sheets stream their rows to a temporary file (rust_xlsxwriter's
+        // constant-memory mode, inline strings): a 100,000-line plan needs a third of
+        // the memory and half the time. Rows are written strictly top to bottom.
+        let mut sheet = w
+            .workbook
+            .lock()
+            .map_err(|_| XlsxError::ParameterError("a thread writing the workbook failed".into()))?
+            .new_worksheet_with_constant_memory()?;
+        sheet.set_name(&name)?;
+        let fresh = self.widths.is_empty();
+        for (c, column) in self.table.columns.iter().enumerate() {
+            let label = w.t.get(column.key);
+            text(&mut sheet, 0, c as u16, label, &w.formats.header)?;
+            if fresh {
+                // Room for the autofilter button beside the header text.
+                self.widths.push(display_width(label) + 3.0);
+            }
+        }
+        self.parts.push(sheet);
+        self.row = 1;
+        Ok(())
+    }
+
+    /// The sheet the next row goes on, and that row.
+    fn next_row(&mut self, w: &Writer) -> Result<u32, XlsxError> {
+        if self.parts.is_empty() || self.row as usize >= w.max_rows {
+            self.new_part(w)?;
+        }
+        Ok(self.row)
+    }
+
+    /// [`push`](TableSheets::push) of a borrowed row (the Moves rows, most of the
+    /// workbook): owned cells only for the rows sampled for column widths.
+    fn push_cells(&mut self, w: &Writer, row: &[CellRef]) -> Result<(), XlsxError> {
+        if self.sampled < WIDTH_SAMPLE_ROWS {
+            let owned: Vec<Cell> = row.iter().cloned().map(CellRef::into_cell).collect();
+            return self.push(w, &owned);
+        }
+        let xl_row = self.next_row(w)?;
+        let sheet = self.parts.last_mut().expect("a part");
+        for (c, value) in row.iter().enumerate() {
+            cell(sheet, xl_row, c as u16, value, &w.formats)?;
+        }
+        self.sampled += 1;
+        self.row += 1;
+        Ok(())
+    }
+
+    fn push(&mut self, w: &Writer, row: &[Cell]) -> Result<(), XlsxError> {
+        let xl_row = self.next_row(w)?;
+        let sheet = self.parts.last_mut().expect("a part");
+        for (c, value) in row.iter().enumerate() {
+            cell(sheet, xl_row, c as u16, &value.borrowed(), &w.formats)?;
+            if self.sampled < WIDTH_SAMPLE_ROWS {
+                let shown = match (value, self.table.columns[c].kind) {
+                    (Cell::Date(_), _) | (_, Kind::Date) => 12.0,
+                    (v, _) => display_width(&v.display(w.t, true)) + 1.0,
+                };
+                self.widths[c] = self.widths[c].max(shown);
+            }
+        }
+        self.sampled += 1;
+        self.row += 1;
+        Ok(())
+    }
+
+    /// Widths, frozen header, autofilter and print setup of every part, then the parts
+    /// into the workbook, in order.
+    fn finish(self, workbook: &mut Workbook, cx: &Cx, max_rows: usize) -> Result<(), XlsxError> {
+        let last_col = (self.table.columns.len() - 1) as u16;
+        let n_parts = self.parts.len();
+        for (p, mut sheet) in self.parts.into_iter().enumerate() {
+            let last_row = if p + 1 == n_parts {
+                self.row - 1
+            } else {
+                (max_rows - 1) as u32
+            };
+            for (c, width) in self.widths.iter().enumerate() {
+                sheet.set_column_width(c as u16, width.clamp(MIN_WIDTH, MAX_WIDTH))?;
+            }
+            sheet.set_freeze_panes(1, 0)?;
+            sheet.autofilter(0, 0, last_row, last_col)?;
+            print_setup(&mut sheet, cx)?;
+            sheet.set_repeat_rows(0, 0)?;
+            workbook.push_worksheet(sheet);
+        }
+        Ok(())
+    }
+}
+
+/// The Moves table (half the workbook's cells) filled on a thread of its own while the
+/// caller fills the others: the customers are shared with it, not copied.
+struct MovesThread {
+    tx: mpsc::SyncSender<Arc<Customer>>,
+    thread: std::thread::JoinHandle<Result<TableSheets, String>>,
+}
+
+/// Customers on their way to the Moves thread at most.
+const MOVES_QUEUE: usize = 256;
+
+impl MovesThread {
+    fn start(w: &Writer, inputs: Arc<Vec<InputInfo>>) -> Result<MovesThread, String> {
+        let (tx, rx) = mpsc::sync_channel::<Arc<Customer>>(MOVES_QUEUE);
+        let w = w.clone();
+        let thread = std::thread::Builder::new()
+            .name("xlsx-moves".to_string())
+            .spawn(move || {
+                let mut moves = TableSheets::new(Which::Moves);
+                moves.new_part(&w).map_err(|e| e.to_string())?;
+                for customer in rx {
+                    for line in &customer.lines {
+                        let row = tables::move_cells(&inputs, &customer, line, w.t);
+                        moves.push_cells(&w, &row).map_err(|e| e.to_string())?;
+                    }
+                }
+                Ok(moves)
+            })
+            .map_err(|e| format!("cannot start a thread for the Moves sheet: {e}"))?;
+        Ok(MovesThread { tx, thread })
+    }
+
+    /// Its table, or why it failed.
+    fn join(self) -> Result<TableSheets, String> {
+        drop(self.tx);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err("the thread writing the Moves sheet failed".to_string()))
+    }
+}
+
+pub struct XlsxSink {
+    writer: Writer,
+    /// Tasks, Reassignments, Rejected (filled here).
+    sheets: Vec<TableSheets>,
+    moves: Option<MovesThread>,
+    /// Set when a table failed: every later call reports it.
     broken: Option<String>,
     started: bool,
 }
@@ -96,20 +258,23 @@ impl XlsxSink {
         // save; the fastest level takes about half the time for a somewhat larger file
         // (1M-line plan: see docs/benchmarks.md).
         workbook.set_zip_compression_level(ZIP_LEVEL);
+        // The Summary first: it is filled at the end, when the figures are known.
+        workbook
+            .add_worksheet()
+            .set_name("Summary")
+            .expect("a valid name");
         XlsxSink {
-            workbook,
-            formats: Formats::new(cx.t),
-            sheets: Which::ALL
-                .iter()
-                .map(|w| TableSheets {
-                    table: w.table(),
-                    parts: Vec::new(),
-                    row: 0,
-                    widths: Vec::new(),
-                    sampled: 0,
-                })
+            writer: Writer {
+                workbook: Arc::new(Mutex::new(workbook)),
+                formats: Formats::new(cx.t),
+                max_rows: max_rows.max(2),
+                t: cx.t,
+            },
+            sheets: [Which::Tasks, Which::Reassignments, Which::Rejected]
+                .into_iter()
+                .map(TableSheets::new)
                 .collect(),
-            max_rows: max_rows.max(2),
+            moves: None,
             broken: None,
             started: false,
         }
@@ -123,118 +288,56 @@ impl XlsxSink {
             return Ok(());
         }
         self.started = true;
-        for i in 0..self.sheets.len() {
-            if let Err(e) = self.new_part(cx, i) {
-                self.broken = Some(e.to_string());
-                return Err(e.to_string());
-            }
-        }
-        Ok(())
-    }
-
-    /// Adds the next sheet of table `i` and writes its header.
-    fn new_part(&mut self, cx: &Cx, i: usize) -> Result<(), XlsxError> {
-        let index = self.workbook.worksheets().len();
-        let sheets = &mut self.sheets[i];
-        let name = match sheets.parts.len() {
-            0 => sheets.table.sheet.to_string(),
-            n => format!("{} {}", sheets.table.sheet, n + 1),
-        };
-        // Table sheets stream their rows to a temporary file (rust_xlsxwriter's
-        // constant-memory mode, inline strings): a 100,000-line plan needs a third of
-        // the memory and half the time. Rows are written strictly top to bottom.
-        let sheet = self.workbook.add_worksheet_with_constant_memory()?;
-        sheet.set_name(&name)?;
-        let fresh = sheets.widths.is_empty();
-        for (c, column) in sheets.table.columns.iter().enumerate() {
-            let label = cx.t.get(column.key);
-            text(sheet, 0, c as u16, label, &self.formats.header)?;
-            if fresh {
-                // Room for the autofilter button beside the header text.
-                sheets.widths.push(display_width(label) + 3.0);
-            }
-        }
-        sheets.parts.push(index);
-        sheets.row = 1;
-        Ok(())
-    }
-
-    fn push(&mut self, cx: &Cx, i: usize, row: &[Cell]) -> Result<(), String> {
-        self.push_row(cx, i, row).map_err(|e| e.to_string())
-    }
-
-    /// [`push`](XlsxSink::push) of a borrowed row (the Moves rows, most of the
-    /// workbook): owned cells only for the rows sampled for column widths.
-    fn push_cells(&mut self, cx: &Cx, i: usize, row: &[CellRef]) -> Result<(), String> {
-        if self.sheets[i].sampled < WIDTH_SAMPLE_ROWS {
-            let owned: Vec<Cell> = row.iter().cloned().map(CellRef::into_cell).collect();
-            return self.push(cx, i, &owned);
-        }
-        self.push_borrowed(cx, i, row).map_err(|e| e.to_string())
-    }
-
-    fn push_borrowed(&mut self, cx: &Cx, i: usize, row: &[CellRef]) -> Result<(), XlsxError> {
-        if self.sheets[i].row as usize >= self.max_rows {
-            self.new_part(cx, i)?;
-        }
-        let sheets = &mut self.sheets[i];
-        let index = *sheets.parts.last().expect("a first part");
-        let xl_row = sheets.row;
-        let sheet = self.workbook.worksheet_from_index(index)?;
-        for (c, value) in row.iter().enumerate() {
-            cell(sheet, xl_row, c as u16, value, &self.formats)?;
-        }
-        sheets.sampled += 1;
-        sheets.row += 1;
-        Ok(())
-    }
-
-    fn push_row(&mut self, cx: &Cx, i: usize, row: &[Cell]) -> Result<(), XlsxError> {
-        if self.sheets[i].row as usize >= self.max_rows {
-            self.new_part(cx, i)?;
-        }
-        let sheets = &mut self.sheets[i];
-        let index = *sheets.parts.last().expect("a first part");
-        let xl_row = sheets.row;
-        let sheet = self.workbook.worksheet_from_index(index)?;
-        for (c, value) in row.iter().enumerate() {
-            cell(sheet, xl_row, c as u16, &value.borrowed(), &self.formats)?;
-            if sheets.sampled < WIDTH_SAMPLE_ROWS {
-                let shown = match (value, sheets.table.columns[c].kind) {
-                    (Cell::Date(_), _) | (_, Kind::Date) => 12.0,
-                    (v, _) => display_width(&v.display(cx.t, true)) + 1.0,
-                };
-                sheets.widths[c] = sheets.widths[c].max(shown);
-            }
-        }
-        sheets.sampled += 1;
-        sheets.row += 1;
-        Ok(())
-    }
-
-    fn finish_tables(&mut self, cx: &Cx) -> Result<Vec<String>, XlsxError> {
-        let mut order = vec!["Summary".to_string()];
-        for sheets in &self.sheets {
-            let last_col = (sheets.table.columns.len() - 1) as u16;
-            let n_parts = sheets.parts.len();
-            for (p, &index) in sheets.parts.iter().enumerate() {
-                let last_row = if p + 1 == n_parts {
-                    sheets.row - 1
-                } else {
-                    (self.max_rows - 1) as u32
-                };
-                let sheet = self.workbook.worksheet_from_index(index)?;
-                order.push(sheet.name());
-                for (c, width) in sheets.widths.iter().enumerate() {
-                    sheet.set_column_width(c as u16, width.clamp(MIN_WIDTH, MAX_WIDTH))?;
+        let started =
+            MovesThread::start(&self.writer, Arc::new(cx.head.inputs.clone())).and_then(|moves| {
+                self.moves = Some(moves);
+                for sheets in &mut self.sheets {
+                    sheets.new_part(&self.writer).map_err(|e| e.to_string())?;
                 }
-                sheet.set_freeze_panes(1, 0)?;
-                sheet.autofilter(0, 0, last_row, last_col)?;
-                print_setup(sheet, cx)?;
-                sheet.set_repeat_rows(0, 0)?;
+                Ok(())
+            });
+        started.map_err(|e| self.broke(e))
+    }
+
+    /// Records why the workbook cannot be written, and returns it.
+    fn broke(&mut self, message: String) -> String {
+        self.broken = Some(message.clone());
+        message
+    }
+
+    /// The message of the Moves thread, once it stopped early.
+    fn moves_failed(&mut self) -> String {
+        let message = match self.moves.take().map(MovesThread::join) {
+            Some(Err(e)) => e,
+            _ => "the thread writing the Moves sheet stopped".to_string(),
+        };
+        self.broke(message)
+    }
+
+    /// Fills table `i` of [`XlsxSink::sheets`] with `row`.
+    fn push(&mut self, i: usize, row: &[Cell]) -> Result<(), String> {
+        let pushed = self.sheets[i].push(&self.writer, row);
+        pushed.map_err(|e| self.broke(e.to_string()))
+    }
+
+    fn shared(&mut self, cx: &Cx, customer: &Arc<Customer>) -> Result<(), String> {
+        self.start(cx)?;
+        let sent = match &self.moves {
+            Some(moves) => moves.tx.send(Arc::clone(customer)).is_ok(),
+            None => false,
+        };
+        if !sent {
+            return Err(self.moves_failed());
+        }
+        for row in tables::task_rows(customer, cx.t) {
+            self.push(0, &row)?;
+        }
+        for line in &customer.lines {
+            if let Some(row) = tables::reassignment_row(customer, line) {
+                self.push(1, &row)?;
             }
         }
-        Ok(order)
+        Ok(())
     }
 }
 
@@ -250,25 +353,22 @@ fn print_setup(sheet: &mut Worksheet, cx: &Cx) -> Result<(), XlsxError> {
 
 impl Sink for XlsxSink {
     fn customer(&mut self, cx: &Cx, customer: &Customer, _: &mut dyn Out) -> Result<(), String> {
-        self.start(cx)?;
-        for line in &customer.lines {
-            let row = tables::move_cells(&cx.head.inputs, customer, line, cx.t);
-            self.push_cells(cx, 0, &row)?;
-        }
-        for row in tables::task_rows(customer, cx.t) {
-            self.push(cx, 1, &row)?;
-        }
-        for line in &customer.lines {
-            if let Some(row) = tables::reassignment_row(customer, line) {
-                self.push(cx, 2, &row)?;
-            }
-        }
-        Ok(())
+        // A plan held in memory (`render`): the Moves thread needs a customer of its own.
+        self.shared(cx, &Arc::new(customer.clone()))
+    }
+
+    fn customer_shared(
+        &mut self,
+        cx: &Cx,
+        customer: &Arc<Customer>,
+        _: &mut dyn Out,
+    ) -> Result<(), String> {
+        self.shared(cx, customer)
     }
 
     fn rejection(&mut self, cx: &Cx, rejection: &Rejection, _: &mut dyn Out) -> Result<(), String> {
         self.start(cx)?;
-        self.push(cx, 3, &tables::rejected_row(rejection, cx.t))
+        self.push(2, &tables::rejected_row(rejection, cx.t))
     }
 
     fn finish(
@@ -278,16 +378,27 @@ impl Sink for XlsxSink {
         out: &mut dyn Out,
     ) -> Result<(), String> {
         self.start(cx)?;
+        let moves = match self.moves.take() {
+            Some(moves) => moves.join()?,
+            None => return Err(self.moves_failed()),
+        };
+        let XlsxSink { writer, sheets, .. } = *self;
+        let max_rows = writer.max_rows;
+        let formats = writer.formats;
+        let mut workbook = Arc::try_unwrap(writer.workbook)
+            .ok()
+            .and_then(|m| m.into_inner().ok())
+            .ok_or_else(|| "the workbook is still in use by a thread".to_string())?;
         let built: Result<(), XlsxError> = (|| {
-            let order = self.finish_tables(cx)?;
-            let summary = self.workbook.add_worksheet();
-            summary_sheet(summary, cx, &self.formats, figures)?;
+            let summary = workbook.worksheet_from_index(0)?;
+            summary_sheet(summary, cx, &formats, figures)?;
             print_setup(summary, cx)?;
-            // The Summary first, then each table's sheets in order, whenever they were
-            // added.
-            let sheets = self.workbook.worksheets_mut();
-            sheets.sort_by_key(|s| order.iter().position(|n| *n == s.name()));
-            self.workbook.save_to_writer(&mut *out)?;
+            // The Summary first, then each table's sheets in order.
+            moves.finish(&mut workbook, cx, max_rows)?;
+            for table in sheets {
+                table.finish(&mut workbook, cx, max_rows)?;
+            }
+            workbook.save_to_writer(&mut *out)?;
             Ok(())
         })();
         built.map_err(|e| e.to_string())

@@ -1,4 +1,6 @@
-//! Writing a big plan file past the page cache (`O_DIRECT` on Linux).
+//! Writing a big file past the page cache (`O_DIRECT` on Linux): the plan file
+//! (`plan::write`, after its first [`DIRECT_AFTER`] bytes) and the reports of a big
+//! plan ([`super::Streamed`], from their first block).
 //!
 //! A 1M-row plan is a gigabyte. Written the ordinary way, every 4 KiB of it is first
 //! copied into a fresh page of the kernel's page cache; on the 2-core VM of
