@@ -139,6 +139,65 @@ fn whole_row(
     (r.input, rejection)
 }
 
+/// The process's resident and peak memory (Linux `VmRSS`, `VmHWM`), for `-vv` timings.
+fn memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mb = |field: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            .map_or_else(|| "?".to_string(), |kb| (kb / 1024).to_string())
+    };
+    format!("resident {} MB, peak {} MB", mb("VmRSS:"), mb("VmHWM:"))
+}
+
+/// What the customer sort compares of a row's key before the key itself.
+/// 32 bytes, a million of them at once.
+struct SortKey {
+    /// The key as a number when it is a GUID as the reader writes one (lower-case
+    /// hex, hyphenated): hex digits order as their text does, and every such GUID has
+    /// its hyphens at the same places, so two GUID keys order as their numbers.
+    guid: u128,
+    /// [`key_prefix`] of the key.
+    prefix: u64,
+    /// Position of the row.
+    index: u32,
+    /// Whether `guid` is the key's number.
+    is_guid: bool,
+}
+
+impl SortKey {
+    fn new(key: &str, index: usize) -> SortKey {
+        let guid = guid_number(key);
+        SortKey {
+            guid: guid.unwrap_or(0),
+            prefix: key_prefix(key),
+            index: u32::try_from(index).expect("an input of fewer than 4 billion rows"),
+            is_guid: guid.is_some(),
+        }
+    }
+}
+
+/// `key` as a number when it is a lower-case hyphenated GUID (`8-4-4-4-12` hex digits).
+fn guid_number(key: &str) -> Option<u128> {
+    let bytes = key.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut n: u128 = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let digit = match b {
+            b'-' if matches!(i, 8 | 13 | 18 | 23) => continue,
+            b'0'..=b'9' if !matches!(i, 8 | 13 | 18 | 23) => b - b'0',
+            b'a'..=b'f' if !matches!(i, 8 | 13 | 18 | 23) => b - b'a' + 10,
+            _ => return None,
+        };
+        n = n << 4 | u128::from(digit);
+    }
+    Some(n)
+}
+
 /// The first 8 bytes of `key` as a big-endian number, zero-padded.
 fn key_prefix(key: &str) -> u64 {
     let mut prefix = [0u8; 8];
@@ -244,7 +303,7 @@ const LOGGED_EXAMPLES: usize = 5;
 fn log_catalog_warnings(
     rows: &[SourceRow],
     order: &[usize],
-    decisions: &[Decision<'_>],
+    decisions: &[Decision],
     catalog: &Catalog,
     inputs: &[InputInfo],
 ) {
@@ -337,7 +396,7 @@ struct Decided<'a> {
     /// Where each customer's rows end in `order`.
     ends: Vec<usize>,
     /// The decision for each row of `order`, at the same position.
-    decisions: Vec<Decision<'a>>,
+    decisions: Vec<Decision>,
     domain_ids: HashMap<String, String>,
     catalog: &'a Catalog,
     options: PlanOptions,
@@ -374,8 +433,13 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     }
 
     let clock = std::time::Instant::now();
-    let lap =
-        |stage: &str| tracing::debug!("plan stage {stage}: {:.3}s", clock.elapsed().as_secs_f64());
+    let lap = |stage: &str| {
+        tracing::debug!(
+            "plan stage {stage}: {:.3}s ({})",
+            clock.elapsed().as_secs_f64(),
+            memory()
+        )
+    };
 
     // 1. Repeats.
     let mut excluded = vec![false; rows.len()];
@@ -439,35 +503,53 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     // 2. Customer keys, then one sort that gives customers in key order and each
     // customer's rows in input order.
     let (domain_ids, ambiguous_domains) = domain_ids(&rows, &excluded);
-    let keys: Vec<Option<Cow<'_, str>>> = rows
+    // Sorted by the first 8 bytes of the key as a big-endian number first (zero-padded:
+    // that orders like the strings wherever the prefixes differ), then, for two GUID
+    // keys, by the GUID as a number, and only otherwise by the full key: most
+    // comparisons are then integer compares instead of string compares, and the rows of
+    // one customer (equal keys) are told apart without reading their keys. The keys are
+    // not kept (24 MB at a million rows): the rare comparison that needs one makes it.
+    let mut sortable: Vec<SortKey> = rows
         .par_iter()
         .zip(excluded.par_iter())
-        .map(|(r, ex)| if *ex { None } else { key_of(r, &domain_ids) })
+        .enumerate()
+        .filter_map(|(i, (r, ex))| {
+            (!*ex)
+                .then(|| key_of(r, &domain_ids))
+                .flatten()
+                .map(|k| SortKey::new(&k, i))
+        })
         .collect();
-    for (i, r) in rows.iter().enumerate() {
+    let kept = excluded.iter().filter(|ex| !**ex).count();
+    if sortable.len() < kept {
         // The reader rejects such rows already; this keeps the planner total.
-        if !excluded[i] && keys[i].is_none() {
-            let message = "neither a customer ID nor a domain".to_string();
-            rejected.push(whole_row(&inputs, r, RejectCode::MissingCustomer, message));
+        for (i, r) in rows.iter().enumerate() {
+            if !excluded[i] && key_of(r, &domain_ids).is_none() {
+                let message = "neither a customer ID nor a domain".to_string();
+                rejected.push(whole_row(&inputs, r, RejectCode::MissingCustomer, message));
+            }
         }
     }
-    // Sorted by the first 8 bytes of the key as a big-endian number first (zero-padded:
-    // that orders like the strings wherever the prefixes differ), the full key only on a
-    // tie: most comparisons are then one integer compare instead of a string compare.
-    let mut sortable: Vec<(u64, usize)> = keys
-        .par_iter()
-        .enumerate()
-        .filter_map(|(i, k)| k.as_deref().map(|k| (key_prefix(k), i)))
-        .collect();
-    sortable.par_sort_unstable_by(|&(pa, a), &(pb, b)| {
-        pa.cmp(&pb)
-            .then_with(|| keys[a].cmp(&keys[b]))
-            .then(a.cmp(&b))
+    let key = |k: &SortKey| key_of(&rows[k.index as usize], &domain_ids);
+    let same_key = |a: &SortKey, b: &SortKey| {
+        a.prefix == b.prefix
+            && match (a.is_guid, b.is_guid) {
+                (true, true) => a.guid == b.guid,
+                _ => key(a) == key(b),
+            }
+    };
+    sortable.par_sort_unstable_by(|a, b| {
+        a.prefix
+            .cmp(&b.prefix)
+            .then_with(|| match (a.is_guid, b.is_guid) {
+                (true, true) => a.guid.cmp(&b.guid),
+                _ => key(a).cmp(&key(b)),
+            })
+            .then(a.index.cmp(&b.index))
     });
-    let order: Vec<usize> = sortable.into_par_iter().map(|(_, i)| i).collect();
-    let ends: Vec<usize> = order
-        .par_chunk_by(|&a, &b| keys[a] == keys[b])
-        .map(<[usize]>::len)
+    let ends: Vec<usize> = sortable
+        .par_chunk_by(same_key)
+        .map(<[SortKey]>::len)
         .collect::<Vec<_>>()
         .into_iter()
         .scan(0, |end, len| {
@@ -475,14 +557,14 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
             Some(*end)
         })
         .collect();
-    drop(keys);
+    let order: Vec<usize> = sortable.into_par_iter().map(|k| k.index as usize).collect();
     lap("customer keys and grouping");
 
     // 3. Every line decided, customer by customer (a line's country and
     // CONFLICTING_CUSTOMER depend on its customer's other rows), then counted.
     // Written in place, customer by customer: collecting per-customer vectors would
     // hold the decisions twice while they are concatenated (~70 MB at a million rows).
-    let mut decisions: Vec<Decision<'a>> = vec![Decision::placeholder(options.as_of); order.len()];
+    let mut decisions: Vec<Decision> = vec![Decision::placeholder(options.as_of); order.len()];
     split(&mut decisions, &ends)
         .into_par_iter()
         .enumerate()
@@ -722,7 +804,7 @@ fn decide_customer<'a>(
     ambiguous_domains: &HashSet<String>,
     resolver: &mut Resolver<'a>,
     options: &PlanOptions,
-    decisions: &mut [Decision<'a>],
+    decisions: &mut [Decision],
 ) {
     let rows = || members.iter().map(|&i| &rows[i]);
     let country = first_of(rows(), SourceRow::country).map(str::to_uppercase);
@@ -763,7 +845,7 @@ fn decide_customer<'a>(
 fn build_customer(
     no: usize,
     rows: Vec<SourceRow>,
-    decisions: &[Decision<'_>],
+    decisions: &[Decision],
     domain_ids: &HashMap<String, String>,
     catalog: &Catalog,
     options: &PlanOptions,

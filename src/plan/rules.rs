@@ -12,7 +12,7 @@ use foldhash::HashMap;
 use chrono::{Datelike, Days, NaiveDate};
 
 use crate::catalog::{Catalog, Hit, OfferId, OfferKind, OfferMap, Resolution, offer_key};
-use crate::input::SourceRow;
+use crate::input::{SourceRow, Sym};
 use crate::model::{Billing, LicenseAction, Line, OriginalAction, Term, WarningCode};
 
 /// When to provision a line, and the timing warning it carries.
@@ -133,7 +133,7 @@ pub struct Resolver<'a> {
     cache: HashMap<String, HashMap<String, Resolved>>,
     keys: HashMap<String, u32>,
     /// Offer-map target per current text and country ("" when none).
-    mapped: HashMap<String, HashMap<String, Option<&'a str>>>,
+    mapped: HashMap<String, HashMap<String, Option<Sym>>>,
 }
 
 impl<'a> Resolver<'a> {
@@ -183,7 +183,9 @@ impl<'a> Resolver<'a> {
         r
     }
 
-    fn mapped_target(&mut self, current: &str, country: Option<&str>) -> Option<&'a str> {
+    /// The offer map's target for `current`, interned: a decision holds it as a 4-byte
+    /// [`Sym`] rather than a 16-byte `&str` (a million decisions are held at once).
+    fn mapped_target(&mut self, current: &str, country: Option<&str>) -> Option<Sym> {
         let offer_map = self.offer_map?;
         if let Some(hit) = self
             .mapped
@@ -197,7 +199,7 @@ impl<'a> Resolver<'a> {
             .resolution
             .hit()
             .map(|h| h.product);
-        let target = offer_map.target_for(current, product);
+        let target = offer_map.target_for(current, product).map(Sym::new);
         self.mapped
             .entry(country.unwrap_or("").to_string())
             .or_default()
@@ -239,11 +241,11 @@ impl Warnings {
 
 /// Where a line's target came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetSource<'a> {
+pub enum TargetSource {
     /// The row's own `target_offer`.
     Row,
     /// The offer map's `to` for the current offer.
-    Mapped(&'a str),
+    Mapped(Sym),
     /// The new-commerce offer granting the current offer's licence.
     NewCommerce,
     /// The current offer itself (no new-commerce offer known, or an unknown product).
@@ -255,10 +257,10 @@ pub enum TargetSource<'a> {
 /// first (which gives the summary before any line is built, so the plan file can be
 /// written front to back in one pass) and builds the lines afterwards from these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Decision<'a> {
+pub struct Decision {
     pub current: Resolution,
     pub target: Resolution,
-    pub source: TargetSource<'a>,
+    pub source: TargetSource,
     pub same_offer: bool,
     /// Current and target grant the same licence SKU (true whenever `same_offer` is).
     pub same_license: bool,
@@ -268,7 +270,7 @@ pub struct Decision<'a> {
     pub warnings: Warnings,
 }
 
-impl Decision<'_> {
+impl Decision {
     /// A decision to be overwritten: what a vector of decisions is filled with before
     /// each line's own is written into its place.
     pub fn placeholder(as_of: NaiveDate) -> Self {
@@ -322,7 +324,7 @@ pub fn decide_line<'a>(
     country: Option<&str>,
     resolver: &mut Resolver<'a>,
     defaults: &LineDefaults,
-) -> Decision<'a> {
+) -> Decision {
     let LineDefaults {
         as_of,
         lead_days,
@@ -341,7 +343,10 @@ pub fn decide_line<'a>(
     let (source, target) = match row_target(row) {
         Some(text) => (TargetSource::Row, resolver.resolve(text, country)),
         None => match resolver.mapped_target(row.current_offer(), country) {
-            Some(to) => (TargetSource::Mapped(to), resolver.resolve(to, country)),
+            Some(to) => (
+                TargetSource::Mapped(to),
+                resolver.resolve(to.as_str(), country),
+            ),
             None => match current.default {
                 Some(hit) => (
                     TargetSource::NewCommerce,
@@ -425,7 +430,7 @@ pub fn decide_line<'a>(
 /// `SHARED_LICENSE_POOL` on the reassigning lines of one customer whose users hold a
 /// licence another line of the customer also holds (DESIGN §5): the users of that SKU
 /// are shared between the lines, and apply moves exactly `licenses_to_reassign` of them.
-pub fn mark_shared_pools(decisions: &mut [Decision<'_>]) {
+pub fn mark_shared_pools(decisions: &mut [Decision]) {
     if decisions.len() < 2 {
         return;
     }
@@ -479,7 +484,7 @@ pub struct LineFacts<'a> {
 /// The facts of the line of `source` decided as `decision` (DESIGN §5's fields).
 pub fn line_facts<'a>(
     source: &'a SourceRow,
-    decision: &Decision<'a>,
+    decision: &Decision,
     catalog: &'a Catalog,
 ) -> LineFacts<'a> {
     let SourceRow {
@@ -497,7 +502,7 @@ pub fn line_facts<'a>(
     let target_hit = decision.target.hit();
     let target_offer: &'a str = match decision.source {
         TargetSource::Row => source.target_offer().unwrap_or_default(),
-        TargetSource::Mapped(m) => m,
+        TargetSource::Mapped(m) => m.as_str(),
         TargetSource::NewCommerce => target_hit
             .and_then(|h| catalog.offer(h))
             .map_or(current_offer, |o| o.name.as_str()),
@@ -582,7 +587,7 @@ impl LineFacts<'_> {
 }
 
 /// The plan's [`Line`] for `source` decided as `decision`, with an empty id.
-pub fn materialise(source: &SourceRow, decision: &Decision<'_>, catalog: &Catalog) -> Line {
+pub fn materialise(source: &SourceRow, decision: &Decision, catalog: &Catalog) -> Line {
     line_facts(source, decision, catalog).to_line()
 }
 
@@ -887,7 +892,7 @@ pub(crate) mod tests {
         upgrade.target_offer = Some("Microsoft 365 E3".into());
         let stays = row(3, "c", "796B6B5F-613C-4E24-A17C-EBA730D49C02", 5);
         let other = row(4, "c", "Office 365 E1", 5);
-        let mut decisions: Vec<Decision<'_>> = [&upgrade, &stays, &other]
+        let mut decisions: Vec<Decision> = [&upgrade, &stays, &other]
             .into_iter()
             .map(|r| decide_line(&SourceRow::from(r), None, &mut resolver, &defaults()))
             .collect();

@@ -49,7 +49,7 @@ struct Counts {
 /// The line counts of the decided lines (in parallel). `customers` and `rejected_rows`
 /// are left at 0 for the caller. Gives the counts [`summarize`] gives for the customers
 /// built from these decisions.
-pub fn count_decisions(decisions: &[Decision<'_>]) -> Summary {
+pub fn count_decisions(decisions: &[Decision]) -> Summary {
     let counts = decisions
         .par_iter()
         .fold(Counts::default, |mut c, d| {

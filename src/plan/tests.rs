@@ -566,3 +566,48 @@ fn plan_file_written_while_building_is_the_same_file() {
         .collect();
     assert_eq!(names, vec![std::ffi::OsString::from("plan.json")]);
 }
+
+fn guid_text(n: u128) -> String {
+    uuid::Uuid::from_u128(n).hyphenated().to_string()
+}
+
+proptest! {
+    #[test]
+    fn guid_keys_order_as_their_numbers(a in any::<u128>(), b in any::<u128>()) {
+        let (ta, tb) = (guid_text(a), guid_text(b));
+        prop_assert_eq!(guid_number(&ta), Some(a));
+        prop_assert_eq!(guid_number(&ta).cmp(&guid_number(&tb)), ta.cmp(&tb));
+    }
+}
+
+#[test]
+fn only_lower_case_hyphenated_guids_are_numbers() {
+    let guid = "0a1b2c3d-4e5f-6789-abcd-ef0123456789";
+    assert_eq!(
+        guid_number(guid),
+        Some(0x0a1b2c3d_4e5f_6789_abcd_ef0123456789)
+    );
+    for not in [
+        "0A1B2C3D-4E5F-6789-ABCD-EF0123456789",
+        "{0a1b2c3d-4e5f-6789-abcd-ef0123456789}",
+        "0a1b2c3d4e5f6789abcdef0123456789",
+        "0a1b2c3d-4e5f-6789-abcd-ef012345678g",
+        "0a1b2c3d-4e5f-6789-abcdef-0123456789",
+        "0a1b2c3d-4e5f-6789-abcd-ef01234567-9",
+        "contoso.example.com.and.some.more.x",
+    ] {
+        assert_eq!(guid_number(not), None, "{not}");
+    }
+}
+
+#[test]
+fn what_a_million_rows_hold_at_once_stays_small() {
+    // Every row has one of each while the plan is decided: docs/benchmarks.md counts on
+    // these sizes for the peak memory of `cspmove plan`.
+    assert!(
+        std::mem::size_of::<Decision>() <= 52,
+        "{}",
+        std::mem::size_of::<Decision>()
+    );
+    assert_eq!(std::mem::size_of::<SortKey>(), 32);
+}
