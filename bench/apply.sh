@@ -3,7 +3,7 @@
 # test: run it on purpose). Figures go to docs/benchmarks.md `## Apply`.
 #
 #   bench/apply.sh                 # every scenario
-#   bench/apply.sh same            # one of: same moves throttled dryrun
+#   bench/apply.sh same            # one of: same moves throttled dryrun first1m
 #   SAME=5000 MOVES=200 USERS=40 THROTTLED=1000 RATE=100 CONCURRENCY=16 \
 #   THROTTLED_CONCURRENCY=32 bench/apply.sh
 #
@@ -26,6 +26,8 @@ CONCURRENCY=${CONCURRENCY:-16}
 THROTTLED_CONCURRENCY=${THROTTLED_CONCURRENCY:-32}
 LATENCY=${LATENCY:-50}
 OUT=${OUT:-bench-data/apply}
+# Where the 1M-line plan and its csv are (bench/plan.sh makes them); read, never written.
+DATA=${DATA:-bench-data}
 BIN=target/release/cspmove
 GEN=target/release/examples/apply_bench_plan
 TOKEN=bench-token
@@ -135,7 +137,7 @@ scenario() {
 # process (a bare csv parse of the input), with wall, CPU (user + sys), peak RSS and the
 # load average of each run, then the medians.
 dry_run_1m() {
-    local plan=bench-data/plan-1m.json csv=bench-data/plan-1m.csv runs=${RUNS:-3}
+    local plan=$DATA/plan-1m.json csv=$DATA/plan-1m.csv runs=${RUNS:-3}
     [ -s "$plan" ] || { echo "bench: $plan missing (cspmove plan $csv --as-of 2026-11-21 -o $plan --quiet)" >&2; exit 2; }
     cargo build --release --quiet --example bare_csv_parse
     echo "### apply --dry-run on $plan ($(du -h "$plan" | cut -f1)), $(date -u +'%Y-%m-%d %H:%M UTC'), cspmove $(git rev-parse --short HEAD)"
@@ -162,9 +164,58 @@ dry_run_1m() {
     echo
 }
 
+# The first real `apply` of the 1M-line plan against an empty sandbox (nobody has
+# accepted: every customer is streamed, journaled as waiting and invited), without and
+# with a `.json` execution report: wall, CPU, peak RSS (what the end of a run holds for
+# its summary and report), the calls, and the load average around each run.
+first_run_1m() {
+    local plan=$DATA/plan-1m.json csv=$DATA/plan-1m.csv dir=$OUT/first-1m
+    [ -s "$plan" ] || { echo "bench: $plan missing" >&2; exit 2; }
+    cargo build --release --quiet --example bare_csv_parse
+    mkdir -p "$dir"
+    echo "### first apply of $plan against an empty sandbox ($(date -u +'%Y-%m-%d %H:%M UTC'), cspmove $(git rev-parse --short HEAD))"
+    echo
+    echo "| run | flags | wall | CPU user + sys | peak RSS | calls | journal | load before / after |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
+    local i=0
+    for flags in "" "--report $dir/report.json"; do
+        i=$((i + 1))
+        rm -f "$dir"/journal.jsonl* "$dir"/invitations.csv "$dir"/report.json
+        NO_COLOR=1 "$BIN" sandbox --token "$TOKEN" --listen 127.0.0.1:0 >"$dir/sandbox.out" 2>"$dir/sandbox.log" &
+        SANDBOX_PID=$!
+        local url=
+        for _ in $(seq 100); do
+            url=$(sed -n 's/^cspmove sandbox listening on //p' "$dir/sandbox.out" | head -1)
+            [ -n "$url" ] && break
+            sleep 0.1
+        done
+        [ -n "$url" ] || { echo "bench: the sandbox printed no URL" >&2; exit 1; }
+        target/release/examples/bare_csv_parse "$csv" >/dev/null
+        local before after rc=0
+        before=$(cut -d' ' -f1-3 /proc/loadavg)
+        # shellcheck disable=SC2086
+        CSPMOVE_TOKEN=$TOKEN NO_COLOR=1 /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" \
+            "$BIN" apply "$plan" --endpoint "$url" --yes --rate 1000 \
+            --journal "$dir/journal.jsonl" $flags >"$dir/apply.out" 2>"$dir/apply.err" || rc=$?
+        after=$(cut -d' ' -f1-3 /proc/loadavg)
+        local requests
+        requests=$(curl -s -H "Authorization: Bearer $TOKEN" "$url/sandbox/state" | jq '.stats.requests')
+        stop_sandbox
+        read -r w u s m <"$dir/time.txt"
+        local label="(none)"
+        [ -n "$flags" ] && label="\`--report .json\`"
+        echo "| $i | $label (exit $rc) | $w s | $(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.1f", u+s}') s ($u + $s) | $((m / 1024)) MB | $requests | $(wc -l <"$dir/journal.jsonl") events, $(du -h "$dir/journal.jsonl" | cut -f1) | $before / $after |"
+    done
+    echo
+}
+
 want=${1:-all}
 if [ "$want" = dryrun ]; then
     dry_run_1m
+    exit 0
+fi
+if [ "$want" = first1m ]; then
+    first_run_1m
     exit 0
 fi
 echo "## Apply benchmark, $(date -u +'%Y-%m-%d %H:%M UTC'), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"

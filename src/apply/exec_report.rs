@@ -6,6 +6,7 @@
 //! Reports are built from [`CustomerRow`]s and run counters only, so a secret cannot reach
 //! them: errors carry Partner Center's code, description and request ID, never headers.
 
+use std::io::Write;
 use std::path::Path;
 
 use serde::Serialize;
@@ -13,7 +14,7 @@ use serde::Serialize;
 use super::StopReason;
 use super::run::RunOutcome;
 use super::status::{self, CustomerRow};
-use crate::fsx::write_atomic;
+use crate::fsx::{Durability, write_atomic_with};
 use crate::i18n::{Lang, Texts, texts};
 
 /// A CSV cell from the input, neutralised against formula injection by the one rule
@@ -59,16 +60,21 @@ struct JsonReport<'a> {
 /// English in `.json` and in `lang` in `.csv`.
 pub fn write(outcome: &RunOutcome, path: &Path, lang: Lang) -> Result<(), ExecReportError> {
     let t = texts(lang);
-    let render = |source: std::io::Error| ExecReportError::Render {
-        path: path.display().to_string(),
-        source,
-    };
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
-    let bytes = match ext.as_str() {
-        "md" => markdown(outcome, t).into_bytes(),
+    // Each report streams into its temporary file (a report of a few hundred thousand
+    // customers is not built in memory first), which then replaces the target.
+    let stream = |render: &dyn Fn(&mut dyn Write) -> std::io::Result<()>| {
+        write_atomic_with(path, Durability::Fsync, |file| {
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+            render(&mut out)?;
+            out.flush()
+        })
+    };
+    match ext.as_str() {
+        "md" => stream(&|out| out.write_all(markdown(outcome, t).as_bytes()))?,
         "json" => {
             let report = JsonReport {
                 report: "cspmove.apply-report/v1",
@@ -87,18 +93,19 @@ pub fn write(outcome: &RunOutcome, path: &Path, lang: Lang) -> Result<(), ExecRe
                     .collect(),
                 customers: &outcome.rows,
             };
-            let mut v = serde_json::to_vec_pretty(&report).map_err(|e| render(e.into()))?;
-            v.push(b'\n');
-            v
+            stream(&|out| {
+                serde_json::to_writer_pretty(&mut *out, &report)?;
+                out.write_all(b"\n")
+            })?
         }
-        "csv" => csv_bytes(&outcome.rows, t).map_err(render)?,
+        "csv" => stream(&|out| csv_write(out, &outcome.rows, t))?,
         _ => {
             return Err(ExecReportError::UnknownFormat {
                 path: path.display().to_string(),
             });
         }
-    };
-    Ok(write_atomic(path, &bytes)?)
+    }
+    Ok(())
 }
 
 /// Checks report paths before the run starts, so a typo does not cost a run.
@@ -115,9 +122,10 @@ pub fn check_path(path: &Path) -> Result<(), ExecReportError> {
     }
 }
 
-fn csv_bytes(rows: &[CustomerRow], t: &Texts) -> std::io::Result<Vec<u8>> {
+fn csv_write(out: &mut dyn Write, rows: &[CustomerRow], t: &Texts) -> std::io::Result<()> {
     // UTF-8 with a BOM, so Excel shows Korean and Japanese names as they are.
-    let mut w = csv::Writer::from_writer(super::invitations::UTF8_BOM.to_vec());
+    out.write_all(super::invitations::UTF8_BOM)?;
+    let mut w = csv::Writer::from_writer(out);
     w.write_record([
         "customer",
         "customer_id",
@@ -164,7 +172,7 @@ fn csv_bytes(rows: &[CustomerRow], t: &Texts) -> std::io::Result<Vec<u8>> {
             neutralise(&e.map(|e| e.hint_in(t)).unwrap_or_default()),
         ])?;
     }
-    w.into_inner().map_err(|e| e.into_error())
+    w.flush()
 }
 
 /// What the run did for `r`, in the language of `t`.

@@ -8,6 +8,7 @@
 //! column names are fixed (scripts read them); the note on each row is a text of
 //! [`crate::i18n`] in the run's language.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use crate::fsx::WriteError;
@@ -49,31 +50,35 @@ pub fn link_note(lang: Lang) -> &'static str {
 /// page, which garbles Korean and Japanese names.
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Writes the file atomically and durably ([`crate::fsx::write_atomic`]: temp file,
+/// Writes the file atomically and durably ([`crate::fsx::write_atomic_with`]: temp file,
 /// fsync, rename) so a crash never leaves half of it. UTF-8 with a BOM, for Excel. The
-/// error names the path.
-pub fn write(path: &Path, invitations: &[Invitation], lang: Lang) -> Result<(), WriteError> {
-    let bytes = csv_bytes(invitations, lang).map_err(|source| WriteError::Io {
-        path: path.to_path_buf(),
-        source,
+/// rows stream into the file as `invitations` yields them (a run can invite hundreds of
+/// thousands of customers: neither they nor the CSV are held in memory). Returns the
+/// rows written; the error names the path.
+pub fn write(
+    path: &Path,
+    invitations: impl IntoIterator<Item = Invitation>,
+    lang: Lang,
+) -> Result<usize, WriteError> {
+    let mut rows = 0;
+    crate::fsx::write_atomic_with(path, crate::fsx::Durability::Fsync, |file| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        out.write_all(UTF8_BOM)?;
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(["customer", "name", "contact_email", "link", "note"])?;
+        for i in invitations {
+            w.write_record([
+                neutralise(&i.customer).as_ref(),
+                neutralise(&i.name).as_ref(),
+                neutralise(&i.contact_email).as_ref(),
+                i.link.as_str(),
+                link_note(lang),
+            ])?;
+            rows += 1;
+        }
+        w.into_inner().map_err(|e| e.into_error())?.flush()
     })?;
-    crate::fsx::write_atomic(path, &bytes)
-}
-
-/// The CSV in memory (writing into a `Vec` fails only if the csv crate does).
-fn csv_bytes(invitations: &[Invitation], lang: Lang) -> std::io::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(UTF8_BOM.to_vec());
-    w.write_record(["customer", "name", "contact_email", "link", "note"])?;
-    for i in invitations {
-        w.write_record([
-            neutralise(&i.customer).as_ref(),
-            neutralise(&i.name).as_ref(),
-            neutralise(&i.contact_email).as_ref(),
-            i.link.as_str(),
-            link_note(lang),
-        ])?;
-    }
-    w.into_inner().map_err(|e| e.into_error())
+    Ok(rows)
 }
 
 #[cfg(test)]
@@ -87,7 +92,7 @@ mod tests {
         let mut plan = crate::apply::testplan::plan_with(1, 0, 0);
         plan.customers[0].name = Some("=HYPERLINK(\"x\")".into());
         let inv = Invitation::for_customer(&plan.customers[0], "https://admin.example/inv");
-        write(&path, std::slice::from_ref(&inv), Lang::En).unwrap();
+        write(&path, [inv.clone()], Lang::En).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
         assert_eq!(
@@ -106,7 +111,7 @@ mod tests {
         // The note follows the language; the columns and the link do not.
         for (lang, words) in [(Lang::Ko, "관리자 권한"), (Lang::Ja, "管理者アクセス権")]
         {
-            write(&path, std::slice::from_ref(&inv), lang).unwrap();
+            write(&path, [inv.clone()], lang).unwrap();
             let text = std::fs::read_to_string(&path).unwrap();
             let mut lines = text.lines();
             assert_eq!(

@@ -378,6 +378,18 @@ pub fn check_path(path: &Path) -> Result<(), JournalError> {
 /// Reads a journal: header and events. A last line without its newline (a torn write)
 /// is ignored; a bad line in the middle is an error (someone edited the file).
 pub fn read(path: &Path) -> Result<Option<(Header, Vec<Event>)>, JournalError> {
+    let mut events = Vec::new();
+    Ok(for_each_event(path, |e| events.push(e))?.map(|header| (header, events)))
+}
+
+/// Reads the journal at `path` line by line and hands each event to `each`, in order
+/// (the rules of [`read`]: a torn last line is ignored, a broken line before it is
+/// refused), keeping only one line in memory. Returns the header, `None` for a journal
+/// not written yet.
+pub fn for_each_event(
+    path: &Path,
+    mut each: impl FnMut(Event),
+) -> Result<Option<Header>, JournalError> {
     let (target, exists) = journal_file(path)?;
     if !exists {
         return Ok(None);
@@ -388,50 +400,57 @@ pub fn read(path: &Path) -> Result<Option<(Header, Vec<Event>)>, JournalError> {
         Err(e) => return Err(io_err(path)(e)),
     };
     let mut reader = BufReader::new(file);
-    let mut lines: Vec<(String, bool)> = Vec::new();
-    loop {
-        let mut buf = Vec::new();
-        let n = reader.read_until(b'\n', &mut buf).map_err(io_err(path))?;
-        if n == 0 {
-            break;
-        }
-        let complete = buf.last() == Some(&b'\n');
-        lines.push((String::from_utf8_lossy(&buf).into_owned(), complete));
-    }
-    if lines.is_empty() {
-        return Ok(None);
-    }
+    // One line and whether it ended with a line break.
+    let mut next_line = |buf: &mut Vec<u8>| -> Result<Option<bool>, JournalError> {
+        buf.clear();
+        let n = reader.read_until(b'\n', buf).map_err(io_err(path))?;
+        Ok((n > 0).then(|| buf.last() == Some(&b'\n')))
+    };
     let p = path.display().to_string();
-    let (first, first_complete) = &lines[0];
-    let header: Header = match serde_json::from_str(first.trim()) {
-        Ok(h) if *first_complete => h,
+    let mut line = Vec::new();
+    let Some(first_complete) = next_line(&mut line)? else {
+        return Ok(None);
+    };
+    let header: Header = match serde_json::from_slice(line.trim_ascii()) {
+        Ok(h) if first_complete => h,
         // A crash while writing the very first line leaves a journal with nothing in it.
-        _ if !first_complete && lines.len() == 1 => return Ok(None),
+        _ if !first_complete && next_line(&mut Vec::new())?.is_none() => return Ok(None),
         _ => return Err(JournalError::NotAJournal { path: p }),
     };
     if header.journal != JOURNAL_SCHEMA {
         return Err(JournalError::NotAJournal { path: p });
     }
-    let mut events = Vec::with_capacity(lines.len());
-    let last = lines.len() - 1;
-    for (i, (text, complete)) in lines.iter().enumerate().skip(1) {
-        if text.trim().is_empty() {
-            continue;
-        }
-        match serde_json::from_str::<Event>(text.trim()) {
-            Ok(e) if *complete || i < last => events.push(e),
-            Ok(_) => {} // parsed but torn: the fsync never finished, so it did not happen
-            Err(_) if i == last => {}
-            Err(e) => {
-                return Err(JournalError::Corrupt {
-                    path: p,
-                    line: i + 1,
-                    message: e.to_string(),
-                });
+    // A line is known not to be the last once the next one is read.
+    let mut pending: Option<(Vec<u8>, bool, usize)> = None;
+    let mut number = 1;
+    loop {
+        let mut buf = Vec::with_capacity(line.capacity());
+        let read = next_line(&mut buf)?;
+        number += 1;
+        if let Some((text, complete, at)) = pending.take() {
+            let last = read.is_none();
+            let text = text.trim_ascii();
+            if !text.is_empty() {
+                match serde_json::from_slice::<Event>(text) {
+                    Ok(e) if complete || !last => each(e),
+                    Ok(_) => {} // parsed but torn: the fsync never finished, so it did not happen
+                    Err(_) if last => {}
+                    Err(e) => {
+                        return Err(JournalError::Corrupt {
+                            path: p,
+                            line: at,
+                            message: e.to_string(),
+                        });
+                    }
+                }
             }
         }
+        match read {
+            Some(complete) => pending = Some((buf, complete, number)),
+            None => break,
+        }
     }
-    Ok(Some((header, events)))
+    Ok(Some(header))
 }
 
 /// Reads a journal for `plan_sha256` without locking it (`status`, `--dry-run`): its

@@ -25,7 +25,7 @@ use super::client::{ApiError, Client, PcCustomer};
 use super::due::{self, CustomerWork};
 use super::error::{ApplyError, StopReason};
 use super::invitations::{self, Invitation};
-use super::journal::{Action, Event, GroupCommit, Journal, JournalError, State};
+use super::journal::{self, Action, Event, GroupCommit, Journal, JournalError, State};
 use super::progress::Observer;
 use super::reason::Reason;
 use super::status::{self, CustomerRow, Done, Progress};
@@ -97,8 +97,6 @@ pub(crate) enum Halt {
 pub(crate) struct Ctx<'o> {
     pub client: Client,
     journal: GroupCommit,
-    /// Every event of this run, appended in the same order as the journal.
-    events: Mutex<Vec<Event>>,
     pub plan_sha256: String,
     pub opts: ApplyOptions,
     failures: AtomicUsize,
@@ -124,9 +122,7 @@ impl Ctx<'_> {
         self.journal
             .append_all(&events)
             .await
-            .map_err(Halt::Journal)?;
-        self.events.lock().expect("events lock").extend(events);
-        Ok(())
+            .map_err(Halt::Journal)
     }
 
     pub async fn record(&self, event: Event) -> Result<(), Halt> {
@@ -196,7 +192,8 @@ impl Ctx<'_> {
             .lock()
             .expect("done lock")
             .entry(customer.to_string())
-            .or_default()
+            // Most customers get one note a run: no room for four.
+            .or_insert_with(|| Vec::with_capacity(1))
             .push(what);
     }
 
@@ -356,11 +353,19 @@ pub async fn execute(
     let started = Instant::now();
     // The head first: a plan that cannot be read stops the run before any call.
     let mut reader = PlanReader::open(plan)?;
-    let mut progress = status::replay(&prior);
+    let mut progress = {
+        let mut replay = status::Replay::default();
+        for e in &prior {
+            replay.push(e);
+        }
+        replay.finish_boxed()
+    };
+    // The final rows read the journal again (it holds these events and the run's), so
+    // the events are not kept: memory follows the customers, not the events.
+    drop(prior);
     let ctx = Ctx {
         client,
         journal: journal.group_commit(),
-        events: Mutex::new(Vec::new()),
         plan_sha256: plan_sha256.to_string(),
         opts: opts.clone(),
         failures: AtomicUsize::new(0),
@@ -467,7 +472,7 @@ pub async fn execute(
         work.push(Kept {
             customer: c,
             tenant_id: pc.id.clone(),
-            progress: p,
+            progress: *p,
         });
     }
     let streamed_sha = reader.finish()?;
@@ -486,13 +491,13 @@ pub async fn execute(
     if !awaiting.is_empty() {
         match ctx.client.relationship_link().await {
             Ok(link) => {
-                let list: Vec<Invitation> = awaiting
-                    .iter()
-                    .map(|(c, _)| Invitation::for_customer(c, &link))
-                    .collect();
-                invitations::write(&opts.invitations_path, &list, opts.lang)?;
-                let listed = list.len();
-                drop(list);
+                let listed = invitations::write(
+                    &opts.invitations_path,
+                    awaiting
+                        .iter()
+                        .map(|(c, _)| Invitation::for_customer(c, &link)),
+                    opts.lang,
+                )?;
                 // Committed in batches, like the sweep's events.
                 let mut invited = Vec::new();
                 for (c, _) in awaiting.iter().filter(|(_, before)| !before) {
@@ -607,16 +612,7 @@ pub async fn execute(
         return Err(e.into());
     }
 
-    // The run's events are moved, not copied, next to the earlier ones.
-    let mine = std::mem::take(&mut *ctx.events.lock().expect("events"));
-    let all_events = if prior.is_empty() {
-        mine
-    } else {
-        let mut all = prior;
-        all.extend(mine);
-        all
-    };
-    let mut rows = final_rows(plan, plan_sha256, &all_events, &opts)?;
+    let mut rows = final_rows(plan, plan_sha256, ctx.journal.path(), &opts)?;
     let mut done = std::mem::take(&mut *ctx.done.lock().expect("done"));
     for r in &mut rows {
         if let Some(d) = done.remove(&r.key) {
@@ -653,20 +649,26 @@ fn check_unchanged(plan: &Path, expected: &str, streamed: &str) -> Result<(), Ap
     Ok(())
 }
 
-/// Where every customer in scope stands after the run: a second pass over the plan, one
-/// customer at a time, as `cspmove status` reads it.
+/// Where every customer in scope stands after the run: the journal (earlier runs' events
+/// and this run's) streamed into each customer's progress, then a second pass over the
+/// plan, one customer at a time, as `cspmove status` reads it. A customer's progress is
+/// dropped once its row is made, so the memory is one customer's progress or row each,
+/// never the run's events.
 fn final_rows(
     plan: &Path,
     plan_sha256: &str,
-    events: &[Event],
+    journal: &Path,
     opts: &ApplyOptions,
 ) -> Result<Vec<CustomerRow>, ApplyError> {
-    let progress = status::replay(events);
+    let mut replay = status::Replay::default();
+    journal::for_each_event(journal, |e| replay.push(&e))?;
+    let mut progress = replay.finish_boxed();
     let mut reader = PlanReader::open(plan)?;
     let mut rows = Vec::new();
     while let Some(c) = reader.next_customer()? {
         if status::matches_only(&c, &opts.only) {
-            rows.push(status::derive(&c, progress.get(&c.key), opts.today));
+            let p = progress.remove(&c.key);
+            rows.push(status::derive(&c, p.as_deref(), opts.today));
         }
     }
     check_unchanged(plan, plan_sha256, &reader.finish()?)?;

@@ -354,9 +354,58 @@ fn settle_pending(pending: &mut BTreeMap<String, PendingPurchase>, lines: &[Stri
 
 /// Folds journal events into per-customer progress.
 pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
-    let mut all: HashMap<String, Progress> = HashMap::new();
+    let mut r = Replay::default();
     for e in events {
-        let p = all.entry(e.customer.clone()).or_default();
+        r.push(e);
+    }
+    r.finish()
+}
+
+/// [`replay`] one event at a time, for events that stream by (a journal read line by
+/// line, [`super::journal::for_each_event`]): memory follows the customers, not the
+/// events.
+/// Each progress is boxed: a table of a few hundred thousand customers holds pointers,
+/// not progresses (a [`Progress`] is large and a hash table never shrinks as its
+/// entries are taken out).
+#[derive(Debug, Default)]
+pub struct Replay {
+    all: HashMap<String, Box<Progress>>,
+}
+
+impl Replay {
+    /// Folds one event into its customer's progress.
+    pub fn push(&mut self, e: &Event) {
+        let p = match self.all.get_mut(&e.customer) {
+            Some(p) => p,
+            None => self.all.entry(e.customer.clone()).or_default(),
+        };
+        fold(p, e);
+    }
+
+    /// Every customer's progress.
+    pub fn finish(self) -> HashMap<String, Progress> {
+        self.finish_boxed()
+            .into_iter()
+            .map(|(k, p)| (k, *p))
+            .collect()
+    }
+
+    /// Every customer's progress, boxed (for a caller that keeps many).
+    pub fn finish_boxed(self) -> HashMap<String, Box<Progress>> {
+        let mut all = self.all;
+        for p in all.values_mut() {
+            if let Some((at, err)) = p.errors.values().max_by_key(|(at, _)| *at) {
+                p.error = Some(err.clone());
+                p.error_at = Some(*at);
+            }
+        }
+        all
+    }
+}
+
+/// One event of a customer, folded into its progress `p`.
+fn fold(p: &mut Progress, e: &Event) {
+    {
         p.last_event = Some(e.at);
         match (e.action, e.state) {
             (Action::Relationship, State::Succeeded) => {
@@ -499,13 +548,6 @@ pub fn replay(events: &[Event]) -> HashMap<String, Progress> {
             _ => {}
         }
     }
-    for p in all.values_mut() {
-        if let Some((at, err)) = p.errors.values().max_by_key(|(at, _)| *at) {
-            p.error = Some(err.clone());
-            p.error_at = Some(*at);
-        }
-    }
-    all
 }
 
 /// Whether a line is due for provisioning.
