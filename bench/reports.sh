@@ -14,7 +14,8 @@
 # CPU time is the steadier figure: wall time grows with the load, CPU time hardly.
 # BEFORE=/path/to/cspmove adds, for each row, the same command with that binary, run
 # alternately with BIN (before, after, before, ...), so both see the same load.
-# DATA=dir puts the outputs elsewhere (the plan is still read from PLAN).
+# DATA=dir puts the outputs elsewhere (the plan is still read from PLAN); ROWS="status csv"
+# measures only those rows (of status csv md html xlsx).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3}
@@ -95,6 +96,7 @@ echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
 echo "| bare parse of the CSV | ${bare} s | ${bare_cpu} s | – | – | 1.0× | – |"
 row() {
     local label=$1 name=$2 out=$3; shift 3
+    case " ${ROWS:-status csv md html xlsx} " in *" $name "*) ;; *) return 0 ;; esac
     local before w c m
     before=$(load)
     rm -f "$out"
