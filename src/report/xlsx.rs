@@ -56,6 +56,19 @@ impl Formats {
             text: Format::new(),
         }
     }
+
+    /// Every format (a field added without being listed here does not compile).
+    fn all(&self) -> [&Format; 6] {
+        let Formats {
+            header,
+            title,
+            bold,
+            date,
+            number,
+            text,
+        } = self;
+        [header, title, bold, date, number, text]
+    }
 }
 
 /// The zip compression level of the workbook (1 fastest … 9 smallest; 6 is the zip
@@ -197,6 +210,29 @@ impl TableSheets {
     }
 }
 
+/// Gives every format its workbook-wide index, on one thread, before any table is
+/// filled. rust_xlsxwriter (0.102) numbers a constant-memory sheet's format on its first
+/// use, and its lookup lets go of the read lock before it takes the write lock: two
+/// threads meeting a new format at once (the Moves thread and the Tasks sheet, say) both
+/// add it, and the cells of one refer to an index the saved styles give to another
+/// format. A date then reads back as a plain number. Once every format is known, the
+/// threads only read.
+fn register_formats(w: &Writer) -> Result<(), String> {
+    let mut scratch = w
+        .workbook
+        .lock()
+        .map_err(|_| "a thread writing the workbook failed".to_string())?
+        .new_worksheet_with_constant_memory()
+        .map_err(|e| e.to_string())?;
+    // The scratch sheet is never added to the workbook: only its formats' indices stay.
+    for (c, format) in w.formats.all().into_iter().enumerate() {
+        scratch
+            .write_blank(0, c as u16, format)
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
 /// The Moves table (half the workbook's cells) filled on a thread of its own while the
 /// caller fills the others: the customers are shared with it, not copied.
 struct MovesThread {
@@ -288,8 +324,9 @@ impl XlsxSink {
             return Ok(());
         }
         self.started = true;
-        let started =
-            MovesThread::start(&self.writer, Arc::new(cx.head.inputs.clone())).and_then(|moves| {
+        let started = register_formats(&self.writer)
+            .and_then(|()| MovesThread::start(&self.writer, Arc::new(cx.head.inputs.clone())))
+            .and_then(|moves| {
                 self.moves = Some(moves);
                 for sheets in &mut self.sheets {
                     sheets.new_part(&self.writer).map_err(|e| e.to_string())?;
