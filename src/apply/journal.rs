@@ -486,19 +486,30 @@ impl Journal {
         plan_sha256: &str,
         sandbox: bool,
     ) -> Result<(Journal, Vec<Event>), JournalError> {
+        let mut events = Vec::new();
+        let journal = Journal::open_each(path, plan_sha256, sandbox, |e| events.push(e))?;
+        Ok((journal, events))
+    }
+
+    /// [`Journal::open`] that hands the events already recorded to `each` as they are
+    /// read, one line in memory at a time (a journal of a big plan holds hundreds of
+    /// thousands), instead of returning them. They are handed over before the header is
+    /// checked: a journal of another plan is refused once read, before anything is written.
+    pub fn open_each(
+        path: &Path,
+        plan_sha256: &str,
+        sandbox: bool,
+        each: impl FnMut(Event),
+    ) -> Result<Journal, JournalError> {
         // Refused before anything is opened or locked; then every operation below works on
         // the file itself, the one the lock is named after, so a symlink stays a symlink.
         journal_file(path)?;
         let file_path = canonical(path);
         let lock = acquire_lock(path, &file_path)?;
-        let existing = read(path)?;
-        let events = match &existing {
-            Some((header, events)) => {
-                header.check(path, plan_sha256, Some(sandbox))?;
-                events.clone()
-            }
-            None => Vec::new(),
-        };
+        let existing = for_each_event(path, each)?;
+        if let Some(header) = &existing {
+            header.check(path, plan_sha256, Some(sandbox))?;
+        }
         if existing.is_none() {
             // A fresh journal (or one torn before its header finished): write the header.
             let header = Header {
@@ -516,29 +527,24 @@ impl Journal {
             sync_dir(&file_path);
         }
         // A torn last line from a crash never happened (its fsync did not finish): cut it
-        // off so the next event starts on a line of its own.
-        let bytes = std::fs::read(&file_path).map_err(io_err(path))?;
-        if bytes.last().is_some_and(|b| *b != b'\n') {
-            let keep = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+        // off so the next event starts on a line of its own. Only the file's tail is read.
+        if let Some(keep) = torn_tail(&file_path).map_err(io_err(path))? {
             let f = OpenOptions::new()
                 .write(true)
                 .open(&file_path)
                 .map_err(io_err(path))?;
-            f.set_len(keep as u64).map_err(io_err(path))?;
+            f.set_len(keep).map_err(io_err(path))?;
             f.sync_all().map_err(io_err(path))?;
         }
         let file = OpenOptions::new()
             .append(true)
             .open(&file_path)
             .map_err(io_err(path))?;
-        Ok((
-            Journal {
-                path: path.to_path_buf(),
-                file,
-                _lock: lock,
-            },
-            events,
-        ))
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+            _lock: lock,
+        })
     }
 
     /// Appends one event and makes it durable before returning.
@@ -555,6 +561,31 @@ impl Journal {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// Where a file whose last line is torn (no final line break) must be cut: just after
+/// its last line break (0 when it has none); `None` when it ends with one or is empty.
+/// Reads the file backwards from its end, 64 KiB at a time, never the whole file.
+fn torn_tail(file_path: &Path) -> std::io::Result<Option<u64>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut f = File::open(file_path)?;
+    let len = f.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        f.seek(SeekFrom::Start(start))?;
+        f.read_exact(chunk)?;
+        if end == len && chunk.last() == Some(&b'\n') {
+            return Ok(None);
+        }
+        if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+            return Ok(Some(start + i as u64 + 1));
+        }
+        end = start;
+    }
+    Ok((len > 0).then_some(0))
 }
 
 /// One batch of encoded lines and whoever waits for them to be durable.
@@ -796,6 +827,27 @@ mod tests {
         // Each batch stays contiguous and in order.
         let pos = |k: &str| read_back.iter().position(|e| e.customer == k).unwrap();
         assert!(pos("c0") < pos("c9") && pos("c10") < pos("c19"));
+    }
+
+    #[test]
+    fn a_torn_tail_is_found_from_the_end_of_the_file_at_any_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("j");
+        let cases: [(&[u8], Option<u64>); 4] = [
+            (b"", None),
+            (b"a\nb\n", None),
+            (b"a\nbc", Some(2)),
+            (b"abc", Some(0)),
+        ];
+        for (bytes, want) in cases {
+            std::fs::write(&f, bytes).unwrap();
+            assert_eq!(torn_tail(&f).unwrap(), want, "{bytes:?}");
+        }
+        // A torn line longer than one read of the tail (64 KiB).
+        let mut big = b"{\"x\":1}\n".to_vec();
+        big.extend(std::iter::repeat_n(b'y', 200_000));
+        std::fs::write(&f, &big).unwrap();
+        assert_eq!(torn_tail(&f).unwrap(), Some(8));
     }
 
     #[test]

@@ -332,8 +332,10 @@ struct Kept {
 const SWEEP_BATCH: usize = 4_096;
 
 /// Runs `apply` once over the plan file `plan`, whose sha256 (checked again as it streams
-/// by) is `plan_sha256`. `prior` are the journal's events from earlier runs; `confirm` is
-/// asked before the first purchase and may refuse; `observer` hears about progress.
+/// by) is `plan_sha256`. `prior` is what the journal's events from earlier runs say of
+/// each customer (a [`status::Replay`] of them, made while [`Journal::open_each`] reads
+/// them, so no event is held); `confirm` is asked before the first purchase and may
+/// refuse; `observer` hears about progress.
 ///
 /// The plan is streamed ([`PlanReader`]) after the customer sweep, and of each customer
 /// only the work due in this run is kept, so memory follows the work, not the plan. A
@@ -345,7 +347,7 @@ pub async fn execute(
     plan_sha256: &str,
     client: Client,
     journal: Journal,
-    prior: Vec<Event>,
+    prior: HashMap<String, Box<Progress>>,
     opts: ApplyOptions,
     observer: &dyn Observer,
     confirm: impl FnOnce(&PurchasePreview) -> bool,
@@ -353,16 +355,9 @@ pub async fn execute(
     let started = Instant::now();
     // The head first: a plan that cannot be read stops the run before any call.
     let mut reader = PlanReader::open(plan)?;
-    let mut progress = {
-        let mut replay = status::Replay::default();
-        for e in &prior {
-            replay.push(e);
-        }
-        replay.finish_boxed()
-    };
-    // The final rows read the journal again (it holds these events and the run's), so
-    // the events are not kept: memory follows the customers, not the events.
-    drop(prior);
+    // The final rows read the journal again (it holds the earlier events and the run's),
+    // so no event is kept: memory follows the customers, not the events.
+    let mut progress = prior;
     let ctx = Ctx {
         client,
         journal: journal.group_commit(),

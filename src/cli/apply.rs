@@ -229,7 +229,10 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
     // The journal records the sha256 of the plan's bytes; the run checks it again as the
     // plan streams by, so a plan changed in between is refused before anything is bought.
     let plan_sha = plan_sha256(&args.plan)?;
-    let (journal, prior) = Journal::open(&journal_path, &plan_sha, args.sandbox)?;
+    // The earlier runs' events are replayed as the journal is read, never held.
+    let mut replay = status::Replay::default();
+    let journal = Journal::open_each(&journal_path, &plan_sha, args.sandbox, |e| replay.push(&e))?;
+    let prior = replay.finish_boxed();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
