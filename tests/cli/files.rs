@@ -235,7 +235,10 @@ fn a_fifo_a_device_or_a_directory_as_plan_is_refused_without_opening_it() {
     // A device would read forever (or be empty); a directory gave an I/O error.
     std::fs::create_dir(wd.join("plans")).unwrap();
     for (path, kind) in [
-        ("/dev/null", "/dev/null: is a character device, not a plan file"),
+        (
+            "/dev/null",
+            "/dev/null: is a character device, not a plan file",
+        ),
         ("plans", "plans: is a directory, not a plan file"),
     ] {
         wd.run(["status", path])
