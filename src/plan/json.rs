@@ -9,6 +9,12 @@
 //! which compare the two on generated customers) need no second notion of the format.
 //! Every struct is destructured without `..`, so a field added to the model does not
 //! compile here until it is written.
+//!
+//! A line is written from a [`Line`] or from the borrowed [`LineFacts`] of a row and its
+//! decision, and a task from a [`Task`] or from its [`TaskPlan`]; both go through one
+//! writer of borrowed fields (ids `c{n}-l{m}` as digits), so `cspmove plan` writes its
+//! customers without building them and still gives serde's bytes (`plan::tests` compares
+//! the two paths).
 
 use chrono::NaiveDate;
 

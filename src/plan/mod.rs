@@ -14,8 +14,9 @@
 //!    rejections are sorted by (input, row). This is [`prepare`]: the plan's head is
 //!    now final;
 //! 4. customers are built in parallel from their rows and decisions (line ids
-//!    `c{n}-l{m}`, the [`tasks`] graph), either all at once ([`Prepared::build`]) or a
-//!    few at a time, serialised and dropped ([`Prepared::write_customers`]).
+//!    `c{n}-l{m}`, the [`tasks`] graph), either all at once as structs
+//!    ([`Prepared::build`]) or a few at a time, written as JSON straight from the rows
+//!    and decisions, without building them ([`Prepared::write_customers`]).
 //!
 //! Main decision: deciding every line before building any customer. The summary sits
 //! before the customers in the plan file (DESIGN §6), so it must be known before the
@@ -168,12 +169,23 @@ struct SortKey {
 }
 
 impl SortKey {
+    /// A row with no key (excluded, or neither ID nor domain); dropped before the sort.
+    const NONE: SortKey = SortKey {
+        guid: 0,
+        prefix: 0,
+        index: u32::MAX,
+        is_guid: false,
+    };
+
     fn new(key: &str, index: usize) -> SortKey {
         let guid = guid_number(key);
         SortKey {
             guid: guid.unwrap_or(0),
             prefix: key_prefix(key),
-            index: u32::try_from(index).expect("an input of fewer than 4 billion rows"),
+            index: u32::try_from(index)
+                .ok()
+                .filter(|&i| i != u32::MAX)
+                .expect("an input of fewer than 4 billion rows"),
             is_guid: guid.is_some(),
         }
     }
@@ -509,17 +521,20 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     // comparisons are then integer compares instead of string compares, and the rows of
     // one customer (equal keys) are told apart without reading their keys. The keys are
     // not kept (24 MB at a million rows): the rare comparison that needs one makes it.
+    // Collected from an exact-size `map` and filtered in place: rayon collects a
+    // `filter_map` into pieces that are then joined, holding the keys twice.
     let mut sortable: Vec<SortKey> = rows
         .par_iter()
         .zip(excluded.par_iter())
         .enumerate()
-        .filter_map(|(i, (r, ex))| {
+        .map(|(i, (r, ex))| {
             (!*ex)
                 .then(|| key_of(r, &domain_ids))
                 .flatten()
-                .map(|k| SortKey::new(&k, i))
+                .map_or(SortKey::NONE, |k| SortKey::new(&k, i))
         })
         .collect();
+    sortable.retain(|k| k.index != SortKey::NONE.index);
     let kept = excluded.iter().filter(|ex| !**ex).count();
     if sortable.len() < kept {
         // The reader rejects such rows already; this keeps the planner total.
