@@ -272,14 +272,14 @@ const SYNC_EVERY: u64 = 32 << 20;
 
 /// A [`PendingFile`] filled front to back, at any size, with the disk writing while the
 /// caller is still producing bytes. Main decision: a file bigger than one block
-/// ([`STREAM_BLOCK`]) is handed in blocks to a thread of its own, which writes them
+/// (`STREAM_BLOCK`) is handed in blocks to a thread of its own, which writes them
 /// with `O_DIRECT` where the file system allows it ([`direct`]): the bytes
 /// go from memory to the disk without a copy into the page cache, which on the
 /// machine of docs/benchmarks.md costs more than the disk's own time, and the fsync
 /// of the commit has nothing left to wait for. Writing is then bound by the slower
 /// of the caller and the disk, not their sum. A writer that seeks (the zip of an
 /// `.xlsx`) ends the stream: what is queued is written, and from then on bytes go
-/// straight to the file, synced in the background every [`SYNC_EVERY`] bytes so the
+/// straight to the file, synced in the background every `SYNC_EVERY` bytes so the
 /// final fsync does not wait for all of them either. A small file is written in one
 /// go at the commit. The bytes in the file are the same either way.
 pub struct Streamed {

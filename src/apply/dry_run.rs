@@ -16,7 +16,7 @@
 //! [`list_pool_users`] makes the real run's reads for those customers alone (preflight,
 //! the customer sweep, `subscribedskus`, users, their licences: GET only, through the
 //! client's rate limit, `--concurrency` customers at a time) and runs the real run's one
-//! choice ([`licenses::preview`]), so the users listed are the users a run would move. A
+//! choice (`licenses::preview`), so the users listed are the users a run would move. A
 //! plan without a shared pool makes no call at all.
 
 use std::collections::HashMap;
@@ -189,7 +189,7 @@ pub fn pools_stopped(pass: &Pass, opts: &ApplyOptions) -> PoolListing {
 /// Reads, for every customer of `pass` whose due work moves a shared licence pool, what
 /// the real run reads before its first swap (GET only: the customer sweep once, then per
 /// customer the unsure swaps, `subscribedskus`, users and their licences) and lists the
-/// users the run's one choice ([`licenses::preview`]) would move, the users skipped as
+/// users the run's one choice (`licenses::preview`) would move, the users skipped as
 /// already on the new SKU, and a seat shortfall. `opts.concurrency` customers are read at
 /// once, through `client`'s rate limit. A customer not yet accepted and a 403 (no GDAP
 /// role) are said per customer; an error that would stop a run (authentication, MFA, an

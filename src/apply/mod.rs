@@ -5,8 +5,8 @@
 //! paging, retries, the global rate limit) with [`pc`] (the typed bodies it reads), and
 //! [`journal`] (every state change, durable, under a lock). On top: [`run`] (one `apply`
 //! run and its workers), [`due`] (which lines a run works on, shared with [`dry_run`]),
-//! [`purchase`] (carts and legacy orders), [`reconcile`] (after an ambiguous purchase),
-//! [`licenses`] (licence moves), [`preflight`] (`cspmove doctor` and the start of every
+//! `purchase` (carts and legacy orders), `reconcile` (after an ambiguous purchase),
+//! `licenses` (licence moves), [`preflight`] (`cspmove doctor` and the start of every
 //! run), [`status`] (where each customer stands, from the journal alone) with
 //! [`reason`] (why a customer is blocked or a line cannot be bought, as data), and
 //! [`invitations`] and [`exec_report`] (the files a partner acts on). Progress is

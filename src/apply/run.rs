@@ -4,12 +4,12 @@
 //! A run sweeps the customer list once (acceptance, and tenant IDs of customers planned by
 //! domain), writes `invitations.csv` for those who have not accepted, then works on the
 //! accepted customers `--concurrency` at a time: reconcile any purchase left without an
-//! outcome ([`super::reconcile`]), buy the lines now due ([`super::purchase`]), then move
-//! licences for lines whose licence SKU changes ([`super::licenses`]). The main decision
+//! outcome (`reconcile`), buy the lines now due (`purchase`), then move
+//! licences for lines whose licence SKU changes (`licenses`). The main decision
 //! is the order of writes: the journal records `started` (with the stable `MS-RequestId`)
 //! before a purchase is sent and the outcome after, so whatever kills the process, the
 //! next run knows which purchases may exist and reads the customer's orders before
-//! buying again. Every failed call ends the same way ([`Ctx::give_up`]): a fatal one
+//! buying again. Every failed call ends the same way (`Ctx::give_up`): a fatal one
 //! stops the run, any other is recorded for its customer.
 
 use std::collections::{BTreeMap, HashMap, HashSet};

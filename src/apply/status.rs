@@ -614,7 +614,7 @@ pub struct StatusLine {
     pub auto_renew: Option<bool>,
 }
 
-/// The facts of one line [`derive`] works from.
+/// The facts of one line [`derive()`] works from.
 #[derive(Debug, Clone, Copy)]
 pub struct LineFacts<'a> {
     pub id: &'a str,
@@ -624,7 +624,7 @@ pub struct LineFacts<'a> {
     pub auto_renew: Option<bool>,
 }
 
-/// A customer as [`derive`] sees it: a plan [`Customer`] (`apply`) or a
+/// A customer as [`derive()`] sees it: a plan [`Customer`] (`apply`) or a
 /// [`StatusCustomer`] (`status`).
 pub trait CustomerFacts {
     fn key(&self) -> &str;

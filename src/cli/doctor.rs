@@ -4,12 +4,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::Args;
 use cspmove::apply::auth::{Credentials, Secret, TokenSource};
 use cspmove::apply::client::{Client, RetryPolicy};
 use cspmove::apply::{ApplyError, http, preflight};
-use cspmove::model::{Plan, PlanFileError};
+use cspmove::model::Plan;
 
 use super::plan::FormatArg;
 use super::{LangArg, Outcome};
@@ -39,15 +38,9 @@ pub struct DoctorArgs {
 }
 
 pub fn run(args: DoctorArgs) -> anyhow::Result<Outcome> {
-    let plan = match &args.plan {
-        Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(PlanFileError::Io)
-                .with_context(|| format!("{}", path.display()))?;
-            Some(Plan::from_json_slice(&bytes).with_context(|| format!("{}", path.display()))?)
-        }
-        None => None,
-    };
+    // The plan reader, as every command reads a plan: its errors name the file, and a
+    // FIFO or a device is refused before it is opened.
+    let plan = args.plan.as_deref().map(Plan::read).transpose()?;
     let target = if args.sandbox {
         None
     } else {

@@ -167,10 +167,29 @@ pub fn parse_sheet(text: &str) -> anyhow::Result<SheetSelector> {
     }
 }
 
+/// An input file (a spreadsheet, `--catalog`, `--offer-map`) must be a regular file, by
+/// the one rule of [`cspmove::fsx::follow`]: a FIFO blocks the open until someone writes
+/// to it and a device reads forever, so they are refused (exit 2) before being opened.
 fn existing_file(flag: &str, path: &Path) -> anyhow::Result<()> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => Err(usage(format!("{flag}{}: is a directory", path.display()))),
-        Ok(_) => Ok(()),
+    use cspmove::fsx::Followed;
+    match cspmove::fsx::follow(path) {
+        Ok(Followed::Regular(..)) => Ok(()),
+        Ok(Followed::Other { target, kind }) => {
+            let link = if target == path {
+                String::new()
+            } else {
+                format!("is a link to {}, which ", target.display())
+            };
+            Err(usage(format!(
+                "{flag}{}: {link}is {kind}, not an input file (give a CSV/TSV or workbook file)",
+                path.display()
+            )))
+        }
+        // The system's own words ("No such file or directory").
+        Ok(Followed::Missing(_)) => match std::fs::metadata(path) {
+            Err(e) => Err(usage(format!("{flag}{}: {e}", path.display()))),
+            Ok(_) => Ok(()),
+        },
         Err(e) => Err(usage(format!("{flag}{}: {e}", path.display()))),
     }
 }

@@ -15,7 +15,7 @@
 //! header row, row numbers, the parallel loop), `excel` (calamine), `header` (aliases),
 //! `row` (one row → a `SourceRow` or a `Rejection`), `value` and `date` (cell values),
 //! `compact` and `intern` (how a row is held: one allocation, repeated texts interned).
-//! [`read_small_table`] reads the catalog module's `--catalog` and `--offer-map` files.
+//! `read_small_table` reads the catalog module's `--catalog` and `--offer-map` files.
 //! docs/input-format.md is the user's view.
 
 mod compact;

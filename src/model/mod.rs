@@ -613,6 +613,17 @@ pub enum PlanFileError {
     Truncated(String),
     #[error("plan schema is {0:?}, this cspmove reads \"{SCHEMA}\": re-run `cspmove plan`")]
     Schema(String),
+    /// The path leads (through `link_to`, when it is a symlink) to something that is not
+    /// a regular file; it was not opened.
+    #[error(
+        "{}is {kind}, not a plan file (give the file `cspmove plan` wrote)",
+        .link_to.as_ref().map(|t| format!("is a link to {}, which ", t.display())).unwrap_or_default()
+    )]
+    NotRegular {
+        link_to: Option<std::path::PathBuf>,
+        /// As "a FIFO (named pipe)", "a directory".
+        kind: &'static str,
+    },
 }
 
 impl PlanFileError {

@@ -34,6 +34,7 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::{Customer, InputInfo, Plan, PlanFileError, Rejection, SCHEMA, Summary};
+use crate::fsx::Followed;
 
 /// Bytes read from the file at a time.
 const READ_CHUNK: usize = 1 << 20;
@@ -512,6 +513,20 @@ fn describe(b: Option<u8>) -> String {
     }
 }
 
+/// Whether `path` may be opened as a plan, by the one rule of [`crate::fsx::follow`]:
+/// symlinks are followed to the real file, and a FIFO, a device, a directory or a socket
+/// is refused before it is opened (opening a FIFO blocks until someone writes to it, a
+/// device reads forever). A path that does not exist is left to the open, which says so.
+fn plan_file(path: &Path) -> Result<(), PlanFileError> {
+    match crate::fsx::follow(path).map_err(PlanFileError::Io)? {
+        Followed::Regular(..) | Followed::Missing(_) => Ok(()),
+        Followed::Other { target, kind } => Err(PlanFileError::NotRegular {
+            link_to: (target != path).then_some(target),
+            kind,
+        }),
+    }
+}
+
 impl PlanReader<File> {
     /// Opens a plan file and reads its head.
     /// Every error of the reader it returns names `path` ([`PlanFileError::InFile`]).
@@ -533,8 +548,8 @@ impl PlanReader<File> {
         path: &Path,
         sha: Sha,
     ) -> Result<PlanReader<File, C>, PlanFileError> {
-        let opened = File::open(path)
-            .map_err(PlanFileError::Io)
+        let opened = plan_file(path)
+            .and_then(|()| File::open(path).map_err(PlanFileError::Io))
             .and_then(|file| PlanReader::<File, C>::with_source(Source::new(file, sha)));
         let mut reader = opened.map_err(|e| e.in_file(path))?;
         reader.path = Some(path.to_path_buf());

@@ -169,3 +169,116 @@ fn a_fifo_or_a_device_as_journal_is_refused_and_left_alone() {
     assert!(!wd.join("pipe.jsonl.lock").exists());
     assert!(!wd.join("sandbox-invitations.csv").exists());
 }
+
+/// Runs the binary like [`Workdir::run`], but fails the test after 30 s instead of
+/// hanging on a FIFO; then it opens `fifo` read-write, which ends the binary's blocked
+/// open, so no process is left behind.
+#[cfg(unix)]
+fn run_within(wd: &Workdir, args: &[&str], fifo: &std::path::Path) -> crate::common::Output {
+    let cmd = wd.command(args);
+    let shown = args.join(" ");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(crate::common::run_command(cmd, None));
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(30)) {
+        Ok(out) => out,
+        Err(_) => {
+            let _ = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(fifo);
+            panic!("`cspmove {shown}` did not end in 30 s: it opened the FIFO");
+        }
+    }
+}
+
+/// Regression (hostile test): a plan path at a FIFO hung `status`, `report`, `apply` and
+/// `doctor` on the open, and a directory or a device gave an I/O error or "incomplete".
+/// Every command reads a plan through the plan reader, which refuses them (exit 2),
+/// naming the path and what it is, before opening it; the FIFO is left alone.
+#[cfg(unix)]
+#[test]
+fn a_fifo_a_device_or_a_directory_as_plan_is_refused_without_opening_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let wd = Workdir::new();
+    let fifo = wd.join("plan.json");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let refused = "plan.json: is a FIFO (named pipe), not a plan file";
+    for args in [
+        &["status", "plan.json"][..],
+        &["status", "plan.json", "--format", "json"],
+        &["report", "plan.json", "-o", "r.csv"],
+        &["apply", "plan.json", "--sandbox", "--dry-run"],
+        &["doctor", "--sandbox", "plan.json"],
+    ] {
+        let out = run_within(&wd, args, &fifo);
+        out.expect_code(2).expect_stderr_contains(refused);
+    }
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(!wd.join("r.csv").exists());
+    assert!(!wd.join("sandbox-invitations.csv").exists());
+
+    // Through a symlink, the message names both.
+    std::os::unix::fs::symlink("plan.json", wd.join("link.json")).unwrap();
+    run_within(&wd, &["status", "link.json"], &fifo)
+        .expect_code(2)
+        .expect_stderr_contains("link.json: is a link to ")
+        .expect_stderr_contains("which is a FIFO (named pipe), not a plan file");
+
+    // A device would read forever (or be empty); a directory gave an I/O error.
+    std::fs::create_dir(wd.join("plans")).unwrap();
+    for (path, kind) in [
+        (
+            "/dev/null",
+            "/dev/null: is a character device, not a plan file",
+        ),
+        ("plans", "plans: is a directory, not a plan file"),
+    ] {
+        wd.run(["status", path])
+            .expect_code(2)
+            .expect_stderr_contains(kind);
+        wd.run(["doctor", "--sandbox", path])
+            .expect_code(2)
+            .expect_stderr_contains(kind);
+    }
+}
+
+/// Regression (hostile test): `plan FIFO` hung on the open of its input. An input, a
+/// `--catalog` and an `--offer-map` follow the same rule as a plan file.
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_device_as_plan_input_is_refused_without_opening_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let wd = Workdir::new();
+    wd.write("customers.csv", CSV);
+    let fifo = wd.join("customers.fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    run_within(&wd, &["plan", "customers.fifo", "-o", "plan.json"], &fifo)
+        .expect_code(2)
+        .expect_stderr_contains("customers.fifo: is a FIFO (named pipe), not an input file");
+    run_within(
+        &wd,
+        &plan_args(&["--catalog", "customers.fifo", "-o", "plan.json"]),
+        &fifo,
+    )
+    .expect_code(2)
+    .expect_stderr_contains("--catalog customers.fifo: is a FIFO (named pipe)");
+    wd.run(["plan", "/dev/zero", "-o", "plan.json"])
+        .expect_code(2)
+        .expect_stderr_contains("/dev/zero: is a character device, not an input file");
+    assert!(!wd.join("plan.json").exists());
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
