@@ -134,7 +134,7 @@ pub struct ErrorRecord {
     /// cspmove's own reason, when the failure was found in the plan (no call was made):
     /// `description` and `hint` hold it in English, readers say it in their language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Reason>,
+    pub reason: Option<Box<Reason>>,
 }
 
 impl ErrorRecord {
@@ -266,7 +266,7 @@ pub struct Event {
     /// Why a customer is `blocked` or `waiting`, as data: `status` and the reports say
     /// it in their language. Journals written before it have only the `note`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<Reason>,
+    pub reason: Option<Box<Reason>>,
 }
 
 impl Event {

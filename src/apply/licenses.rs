@@ -339,12 +339,12 @@ async fn blocked(
     let mut e = Event::new(&c.key, Action::Reassign, State::Blocked);
     e.lines = lines.to_vec();
     e.note = Some(reason.english());
-    e.reason = Some(reason.clone());
+    e.reason = Some(Box::new(reason.clone()));
     e.error = error.map(Into::into);
     if let Err(h) = ctx.record(e).await {
         return h;
     }
-    ctx.did(&c.key, Done::Blocked(Note::Reason(reason)));
+    ctx.did(&c.key, Done::Blocked(Note::Reason(Box::new(reason))));
     Halt::Customer
 }
 
@@ -430,8 +430,8 @@ pub(crate) async fn reassign(
                 let mut e = Event::new(&c.key, Action::Reassign, State::Waiting);
                 e.lines = ids.clone();
                 e.users_remaining = Some(*users);
-                e.reason = found.capacity.reason();
-                e.note = e.reason.as_ref().map(Reason::english);
+                e.reason = found.capacity.reason().map(Box::new);
+                e.note = e.reason.as_ref().map(|r| r.english());
                 ctx.record(e).await?;
                 ctx.did(
                     &c.key,

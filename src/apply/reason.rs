@@ -182,7 +182,7 @@ impl Reason {
 /// from a journal written before reasons existed, the English sentence it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Note {
-    Reason(Reason),
+    Reason(Box<Reason>),
     Written(String),
 }
 
@@ -190,7 +190,7 @@ impl Note {
     /// The note of an event: its reason when it has one, else its written note.
     pub fn of(reason: Option<&Reason>, note: Option<&str>) -> Note {
         match reason {
-            Some(r) => Note::Reason(r.clone()),
+            Some(r) => Note::Reason(Box::new(r.clone())),
             None => Note::Written(note.unwrap_or_default().to_string()),
         }
     }

@@ -231,7 +231,7 @@ pub(crate) fn plan_fail_event(
     let err = plan_error(&reason.text(en), &reason.hint(en));
     let mut e = fail_event(c, action, lines, &err);
     if let Some(record) = e.error.as_mut() {
-        record.reason = Some(reason);
+        record.reason = Some(Box::new(reason));
     }
     e
 }
