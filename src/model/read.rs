@@ -455,6 +455,12 @@ pub struct PlanReader<R, C = Customer> {
     misses: u32,
     /// The next customer is scanned (its line was not one customer).
     scan_next: bool,
+    /// An error the scan met after lines taken as one customer each and not parsed yet:
+    /// it is the file's only once they parse. A line that was more than one customer
+    /// (a whole plan on one line ends with `}` too) moves the scan past the end of the
+    /// list, where it finds a "cut" file; parsing that line fails first, and the file is
+    /// scanned again from it ([`PlanReader::rescan_from`]), which drops this error.
+    deferred: Option<PlanFileError>,
     /// Rejections found before the customers (a layout no cspmove writes; kept to be
     /// handed out after the customers).
     early_rejected: Option<VecDeque<Rejection>>,
@@ -734,6 +740,7 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
                         fast: true,
                         misses: 0,
                         scan_next: false,
+                        deferred: None,
                         seen_rejected: early_rejected.is_some(),
                         early_rejected,
                         path: None,
@@ -821,6 +828,14 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
     /// Scans up to a batch of customers and sends it to the rayon pool to be parsed;
     /// `false` when the customer list has ended.
     fn scan_batch(&mut self) -> Result<bool, PlanFileError> {
+        if let Some(e) = self.deferred.take() {
+            if self.in_flight.is_empty() {
+                return Err(e);
+            }
+            // The batches in flight are parsed first (`take_batch`).
+            self.deferred = Some(e);
+            return Ok(false);
+        }
         if !matches!(self.place, Place::Customers { .. }) {
             return Ok(false);
         }
@@ -854,6 +869,18 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
     /// The spans of up to a batch of customers, relative to `src.keep`.
     fn scan_spans(&mut self) -> Result<Vec<Span>, PlanFileError> {
         let mut spans = Vec::new();
+        match self.scan_spans_into(&mut spans) {
+            Ok(()) => Ok(spans),
+            // Lines taken whole are not checked yet: the error waits for them.
+            Err(e) if !self.in_flight.is_empty() || spans.iter().any(|s| !s.scanned) => {
+                self.deferred = Some(e);
+                Ok(spans)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    fn scan_spans_into(&mut self, spans: &mut Vec<Span>) -> Result<(), PlanFileError> {
         let mut batch_len = 0usize;
         while spans.len() < BATCH_VALUES && batch_len < BATCH_BYTES {
             let Place::Customers { first } = self.place else {
@@ -897,7 +924,7 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
             batch_len += len;
             self.src.consume(len, lines);
         }
-        Ok(spans)
+        Ok(())
     }
 
     /// Waits for the oldest batch in flight and queues its customers; `false` when none
@@ -963,6 +990,7 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
         self.place = Place::Customers { first: true };
         self.scanned = n - 1;
         self.scan_next = true;
+        self.deferred = None;
         self.misses += 1;
         if self.misses >= FAST_MISSES {
             self.fast = false;
@@ -973,6 +1001,9 @@ impl<R: Read, C: DeserializeOwned + Send + 'static> PlanReader<R, C> {
     /// Skips the customers not read yet (still checked for completeness).
     fn skip_customers(&mut self) -> Result<(), PlanFileError> {
         while self.take_batch()? {}
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
         self.ready.clear();
         while let Place::Customers { first } = self.place {
             let n = self.scanned;
@@ -1228,10 +1259,20 @@ mod tests {
     fn every_layout_reads_back_as_the_plan_with_the_files_sha256() {
         for lines in [0, 1, 7, 300] {
             let plan = demo::plan(lines);
+            let with_end = |mut bytes: Vec<u8>, end: &[u8]| {
+                bytes.extend_from_slice(end);
+                bytes
+            };
             for bytes in [
                 canonical(&plan),
                 serde_json::to_vec(&plan).unwrap(),
                 serde_json::to_vec_pretty(&plan).unwrap(),
+                // The whole plan on one line that ends with a line break (`jq -c`, most
+                // tools): the line also ends with `}`, like a customer's; it used to be
+                // refused as cut after customer 1.
+                with_end(serde_json::to_vec(&plan).unwrap(), b"\n"),
+                with_end(serde_json::to_vec(&plan).unwrap(), b"\r\n"),
+                with_end(serde_json::to_vec_pretty(&plan).unwrap(), b"\n"),
             ] {
                 for chunk in [1, 3, 64, 4096, READ_CHUNK] {
                     let (back, digest) = read_chunked(&bytes, chunk)
