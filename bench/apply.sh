@@ -84,11 +84,12 @@ scenario() {
     customers=$(jq '.customers | length' "$dir/state.json")
     sb_requests=$(jq '.stats.requests' "$dir/state.json")
     sb_throttled=$(jq '.stats.throttled' "$dir/state.json")
-    # "orders placed N, users moved M, API requests R (X retried, Y throttled) in …"
-    apply_requests=$(sed -n 's/.*API requests \([0-9]*\) .*/\1/p' "$dir/apply.out")
-    apply_retried=$(sed -n 's/.*API requests [0-9]* (\([0-9]*\) retried.*/\1/p' "$dir/apply.out")
-    apply_throttled=$(sed -n 's/.* retried, \([0-9]*\) throttled.*/\1/p' "$dir/apply.out")
-    moved=$(sed -n 's/.*users moved \([0-9]*\),.*/\1/p' "$dir/apply.out")
+    # "orders placed N, users moved M, API requests R (X retried, Y throttled) in …";
+    # the summary groups digits ("8,000"): the commas are dropped.
+    apply_requests=$(sed -n 's/.*API requests \([0-9,]*\) .*/\1/p' "$dir/apply.out" | tr -d ,)
+    apply_retried=$(sed -n 's/.*API requests [0-9,]* (\([0-9,]*\) retried.*/\1/p' "$dir/apply.out" | tr -d ,)
+    apply_throttled=$(sed -n 's/.* retried, \([0-9,]*\) throttled.*/\1/p' "$dir/apply.out" | tr -d ,)
+    moved=$(sed -n 's/.*users moved \([0-9,]*\),.*/\1/p' "$dir/apply.out" | tr -d ,)
     # Requests by route from the sandbox's request log (IDs replaced by {id}).
     sed -n 's/.*DEBUG \([A-Z]*\) \(\/[^ ]*\) -> \([0-9]*\).*/\1 \2 \3/p' "$dir/sandbox.log" |
         sed -E 's/[0-9a-fA-F]{8}-[0-9a-fA-F-]{27}/{id}/g; s/\/[0-9a-f]{12}(\/|$)/\/{id}\1/g; s/CFQ7[A-Z0-9]*/{product}/g; s/\/skus\/[0-9]{4}/\/skus\/{sku}/' |
