@@ -253,29 +253,16 @@ pub fn run(args: ApplyArgs) -> anyhow::Result<Outcome> {
                 (url, creds, Some(running))
             }
         };
-        let http = http::http_client(std::time::Duration::from_secs(60))?;
-        let auth = Arc::new(TokenSource::new(creds, http));
-        let client = Client::new(base.clone(), auth, rate, RetryPolicy::default())?;
         // Preflight: what would stop the run is found before anything is bought.
-        let pre = preflight::token_checks(&client, base.as_str().trim_end_matches('/')).await;
-        for c in pre
-            .checks
-            .iter()
-            .filter(|c| c.verdict == preflight::Verdict::Warn)
-        {
-            eprintln!("cspmove: {}", c.warning_text(lang));
-        }
-        if let Some(stop) = pre.stopper() {
-            if let Some(running) = sandbox {
-                running.shutdown().await;
+        let client = match preflighted_client(base, creds, rate, lang).await {
+            Ok(client) => client,
+            Err(e) => {
+                if let Some(running) = sandbox {
+                    running.shutdown().await;
+                }
+                return Err(e);
             }
-            return Err(ApplyError::Preflight {
-                check: stop.check,
-                subject: stop.subject.clone(),
-                text: stop.error_text(),
-            }
-            .into());
-        }
+        };
         let bars = super::bars::Bars::new(super::use_colour());
         let result = run::execute(
             &args.plan,
@@ -362,25 +349,7 @@ fn list_pool_users(
             }
         };
         let listed = async {
-            let http = http::http_client(std::time::Duration::from_secs(60))?;
-            let auth = Arc::new(TokenSource::new(creds, http));
-            let client = Client::new(base.clone(), auth, rate, RetryPolicy::default())?;
-            let pre = preflight::token_checks(&client, base.as_str().trim_end_matches('/')).await;
-            for c in pre
-                .checks
-                .iter()
-                .filter(|c| c.verdict == preflight::Verdict::Warn)
-            {
-                eprintln!("cspmove: {}", c.warning_text(opts.lang));
-            }
-            if let Some(stop) = pre.stopper() {
-                return Err(ApplyError::Preflight {
-                    check: stop.check,
-                    subject: stop.subject.clone(),
-                    text: stop.error_text(),
-                }
-                .into());
-            }
+            let client = preflighted_client(base, creds, rate, opts.lang).await?;
             anyhow::Ok(dry_run::list_pool_users(&client, pass, opts).await?)
         }
         .await;
@@ -389,6 +358,37 @@ fn list_pool_users(
         }
         listed
     })
+}
+
+/// A client of `base` that passed the preflight (token kind, MFA, the customer list),
+/// for the run and for the dry run's reads alike: its warnings are printed in `lang`, and
+/// a check that would stop a run is the error, before anything is read or bought.
+async fn preflighted_client(
+    base: url::Url,
+    creds: Credentials,
+    rate: f64,
+    lang: Lang,
+) -> anyhow::Result<Client> {
+    let http = http::http_client(std::time::Duration::from_secs(60))?;
+    let auth = Arc::new(TokenSource::new(creds, http));
+    let client = Client::new(base.clone(), auth, rate, RetryPolicy::default())?;
+    let pre = preflight::token_checks(&client, base.as_str().trim_end_matches('/')).await;
+    for c in pre
+        .checks
+        .iter()
+        .filter(|c| c.verdict == preflight::Verdict::Warn)
+    {
+        eprintln!("cspmove: {}", c.warning_text(lang));
+    }
+    if let Some(stop) = pre.stopper() {
+        return Err(ApplyError::Preflight {
+            check: stop.check,
+            subject: stop.subject.clone(),
+            text: stop.error_text(),
+        }
+        .into());
+    }
+    Ok(client)
 }
 
 /// The sha256 of the plan file's bytes. A plan that cannot be read is the plan reader's
