@@ -1529,11 +1529,17 @@ fn a_replan_after_a_kill_mid_purchase_buys_nothing_twice() {
 /// line keeps the rest on it: `SHARED_LICENSE_POOL`).
 pub(crate) fn shared_pool_plan() -> Plan {
     let mut plan = plan_with(0, 1, 0);
-    let line = &mut plan.customers[0].lines[0];
-    line.licenses_to_reassign = 2;
+    share_pool(&mut plan, 0, 2);
+    plan
+}
+
+/// Makes the first line of customer `c` a shared licence pool (`SHARED_LICENSE_POOL`)
+/// from which `moves` of its users move.
+pub(crate) fn share_pool(plan: &mut Plan, c: usize, moves: u64) {
+    let line = &mut plan.customers[c].lines[0];
+    line.licenses_to_reassign = moves;
     line.warnings
         .push(cspmove::model::WarningCode::SharedLicensePool);
-    plan
 }
 
 #[test]

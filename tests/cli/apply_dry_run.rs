@@ -6,11 +6,11 @@
 //! endpoint that cannot be reached).
 
 use cspmove::apply::testplan::{M365_E3_SKU, O365_E3_SKU, plan_with};
-use cspmove::model::{Plan, WarningCode};
+use cspmove::model::Plan;
 use serde_json::Value;
 
 use crate::apply::{
-    apply_command, sandbox_state, shared_pool_plan, with_refresh_token, write_plan,
+    apply_command, sandbox_state, share_pool, shared_pool_plan, with_refresh_token, write_plan,
 };
 use crate::common::{Output, Sandbox, Workdir, run_command};
 
@@ -51,9 +51,7 @@ fn listed_users(stdout: &str, line: &str) -> Vec<String> {
 /// moves all 3 users, customer 1 keeps its licence.
 fn mixed_plan() -> Plan {
     let mut plan = plan_with(1, 2, 0);
-    let line = &mut plan.customers[1].lines[0];
-    line.licenses_to_reassign = 2;
-    line.warnings.push(WarningCode::SharedLicensePool);
+    share_pool(&mut plan, 1, 2);
     plan
 }
 
