@@ -96,13 +96,7 @@ fn a_fifo_as_plan_or_report_path_is_refused_and_left_alone() {
     let wd = Workdir::new();
     wd.write("customers.csv", CSV);
     let fifo = wd.join("pipe");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let refused = "cannot write pipe: it is a FIFO (named pipe), not a regular file, and \
                    cspmove will not replace it";
     wd.run(plan_args(&["-o", "pipe"]))
@@ -134,13 +128,7 @@ fn a_fifo_or_a_device_as_journal_is_refused_and_left_alone() {
     let plan = cspmove::apply::testplan::plan_with(1, 0, 0);
     wd.write("plan.json", serde_json::to_vec(&plan).unwrap());
     let fifo = wd.join("pipe.jsonl");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let refused = "pipe.jsonl: it is a FIFO (named pipe), not a regular file";
     wd.run(["status", "plan.json", "--journal", "pipe.jsonl"])
         .expect_code(2)
@@ -203,13 +191,7 @@ fn a_fifo_a_device_or_a_directory_as_plan_is_refused_without_opening_it() {
     use std::os::unix::fs::FileTypeExt;
     let wd = Workdir::new();
     let fifo = wd.join("plan.json");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     let refused = "plan.json: is a FIFO (named pipe), not a plan file";
     for args in [
         &["status", "plan.json"][..],
@@ -259,13 +241,7 @@ fn a_fifo_or_a_device_as_plan_input_is_refused_without_opening_it() {
     let wd = Workdir::new();
     wd.write("customers.csv", CSV);
     let fifo = wd.join("customers.fifo");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    mkfifo(&fifo);
     run_within(&wd, &["plan", "customers.fifo", "-o", "plan.json"], &fifo)
         .expect_code(2)
         .expect_stderr_contains("customers.fifo: is a FIFO (named pipe), not an input file");
@@ -281,4 +257,11 @@ fn a_fifo_or_a_device_as_plan_input_is_refused_without_opening_it() {
         .expect_stderr_contains("/dev/zero: is a character device, not an input file");
     assert!(!wd.join("plan.json").exists());
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}
+
+/// Makes a named pipe at `path` (the `mkfifo` command).
+#[cfg(unix)]
+fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.unwrap().success(), "mkfifo {}", path.display());
 }
