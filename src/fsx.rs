@@ -250,9 +250,16 @@ impl PendingFile {
     /// This pending file as a [`Streamed`] writer: the way to write a file that can be
     /// large (a report of a million-line plan).
     pub fn streamed(self) -> Streamed {
+        self.streamed_direct_after(0)
+    }
+
+    /// As [`PendingFile::streamed`], with the first `bytes` of the file written the
+    /// ordinary way, into the page cache (see [`direct`]).
+    pub fn streamed_direct_after(self, bytes: u64) -> Streamed {
         Streamed {
             file: self,
-            buf: Vec::new(),
+            direct_after: bytes,
+            buf: direct::Block::new(STREAM_BLOCK),
             pipe: None,
             sequential: true,
             written: 0,
@@ -284,8 +291,10 @@ const SYNC_EVERY: u64 = 32 << 20;
 /// go at the commit. The bytes in the file are the same either way.
 pub struct Streamed {
     file: PendingFile,
-    /// Bytes not yet handed on (up to a block).
-    buf: Vec<u8>,
+    /// Bytes written the ordinary way before direct writes start.
+    direct_after: u64,
+    /// Bytes not yet handed on (up to a block), in memory aligned for direct writes.
+    buf: direct::Block,
     /// The writing thread, once the first block is full.
     pipe: Option<Pipe>,
     /// Still written front to back (no seek yet).
@@ -297,9 +306,9 @@ pub struct Streamed {
 }
 
 struct Pipe {
-    tx: mpsc::SyncSender<Vec<u8>>,
+    tx: mpsc::SyncSender<direct::Block>,
     /// Blocks written, to be filled again.
-    spent: mpsc::Receiver<Vec<u8>>,
+    spent: mpsc::Receiver<direct::Block>,
     thread: std::thread::JoinHandle<io::Result<()>>,
 }
 
@@ -313,14 +322,17 @@ impl Streamed {
     /// then written here).
     fn start_pipe(&mut self) -> io::Result<bool> {
         let mut clone = self.file.file().try_clone()?;
-        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(STREAM_QUEUE);
-        let (back, spent) = mpsc::sync_channel::<Vec<u8>>(STREAM_QUEUE + 1);
+        let direct_after = self.direct_after;
+        let (tx, rx) = mpsc::sync_channel::<direct::Block>(STREAM_QUEUE);
+        let (back, spent) = mpsc::sync_channel::<direct::Block>(STREAM_QUEUE + 1);
         let thread = std::thread::Builder::new()
             .name("file-writer".to_string())
             .spawn(move || -> io::Result<()> {
-                let mut direct = direct::DirectWriter::new(&mut clone, 0);
-                for block in rx {
-                    direct.write_all(&block)?;
+                let mut direct = direct::DirectWriter::new(&mut clone, direct_after);
+                for mut block in rx {
+                    // Whole blocks go from the block's own aligned memory to the disk.
+                    direct.write_block(&block)?;
+                    block.clear();
                     let _ = back.try_send(block);
                 }
                 direct.finish()
@@ -341,20 +353,19 @@ impl Streamed {
         }
         if self.pipe.is_none() && !self.start_pipe()? {
             self.sequential = false;
-            let buf = std::mem::take(&mut self.buf);
-            return self.write_plain(&buf);
+            let buf = std::mem::replace(&mut self.buf, direct::Block::new(STREAM_BLOCK));
+            return self.write_plain(buf.as_slice());
         }
         let pipe = self.pipe.as_ref().expect("started");
         let next = pipe
             .spent
             .try_recv()
-            .unwrap_or_else(|_| Vec::with_capacity(STREAM_BLOCK));
+            .unwrap_or_else(|_| direct::Block::new(STREAM_BLOCK));
         let block = std::mem::replace(&mut self.buf, next);
         if pipe.tx.send(block).is_err() {
             // The thread stopped on an error: `end_pipe` returns it.
             return self.end_pipe();
         }
-        self.buf.clear();
         Ok(())
     }
 
@@ -362,10 +373,10 @@ impl Streamed {
     /// in ordinary mode, its offset at its end.
     fn end_pipe(&mut self) -> io::Result<()> {
         let Some(pipe) = self.pipe.take() else {
-            let buf = std::mem::take(&mut self.buf);
-            return self.file.file().write_all(&buf);
+            let buf = std::mem::replace(&mut self.buf, direct::Block::new(STREAM_BLOCK));
+            return self.file.file().write_all(buf.as_slice());
         };
-        let rest = std::mem::take(&mut self.buf);
+        let rest = std::mem::replace(&mut self.buf, direct::Block::new(STREAM_BLOCK));
         let sent = rest.is_empty() || pipe.tx.send(rest).is_ok();
         drop(pipe.tx);
         let result = pipe
@@ -410,7 +421,12 @@ impl Streamed {
     }
 
     /// Writes what is left and puts the file in place, fsynced ([`Durability::Fsync`]).
-    pub fn commit(mut self) -> Result<(), WriteError> {
+    pub fn commit(self) -> Result<(), WriteError> {
+        self.commit_as(Durability::Fsync)
+    }
+
+    /// Writes what is left and puts the file in place as `durability` says.
+    pub fn commit_as(mut self, durability: Durability) -> Result<(), WriteError> {
         let ended = self.end_pipe();
         if let Some((tx, thread)) = self.syncer.take() {
             drop(tx);
@@ -418,7 +434,7 @@ impl Streamed {
         }
         let path = self.file.path().to_path_buf();
         ended.map_err(|source| WriteError::Io { path, source })?;
-        self.file.commit(Durability::Fsync)
+        self.file.commit(durability)
     }
 }
 
@@ -433,13 +449,9 @@ impl Write for Streamed {
             return self.write_plain(bytes);
         }
         while !bytes.is_empty() {
-            if self.buf.capacity() == 0 {
-                self.buf.reserve_exact(STREAM_BLOCK);
-            }
-            let n = (STREAM_BLOCK - self.buf.len()).min(bytes.len());
-            self.buf.extend_from_slice(&bytes[..n]);
+            let n = self.buf.fill(bytes);
             bytes = &bytes[n..];
-            if self.buf.len() == STREAM_BLOCK {
+            if self.buf.is_full() {
                 self.hand_on()?;
                 if !self.sequential {
                     return self.write_plain(bytes);

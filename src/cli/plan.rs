@@ -392,7 +392,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         None => None,
     };
     let read_time = started.elapsed();
-    tracing::debug!("after reading: peak memory {}", peak_memory());
+    tracing::debug!(
+        "after reading: cpu {:.2}s, peak memory {}",
+        cspmove::plan::cpu_seconds(),
+        peak_memory()
+    );
 
     let started = Instant::now();
     let lookups = Lookups {
@@ -403,7 +407,11 @@ pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     // head (and whether `--strict` lets it be written) is known first.
     let prepared = cspmove::plan::prepare(tables, lookups, &config.plan)?;
     let plan_time = started.elapsed();
-    tracing::debug!("after planning: peak memory {}", peak_memory());
+    tracing::debug!(
+        "after planning: cpu {:.2}s, peak memory {}",
+        cspmove::plan::cpu_seconds(),
+        peak_memory()
+    );
 
     let rejected = !prepared.head().rejected.is_empty();
     let written = !(config.strict && rejected);
@@ -432,6 +440,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         plan
     };
     let write_time = started.elapsed();
+    tracing::debug!("after writing: cpu {:.2}s", cspmove::plan::cpu_seconds());
     tracing::info!(
         "stages: read {:.3}s, plan {:.3}s, write {:.3}s, peak memory {} ({} lines, {} customers, {} rejected)",
         read_time.as_secs_f64(),

@@ -1,6 +1,8 @@
-//! Writing a big file past the page cache (`O_DIRECT` on Linux): the plan file
-//! (`plan::write`, after its first [`DIRECT_AFTER`] bytes) and the reports of a big
-//! plan ([`super::Streamed`], from their first block).
+//! Writing a big file past the page cache (`O_DIRECT` on Linux), on the writing thread
+//! of a [`super::Streamed`] file: the plan file (`plan::write`, after its first
+//! [`DIRECT_AFTER`] bytes) and the reports of a big plan (from their first block).
+//! Their blocks are [`Block`]s, aligned for a direct write, which go to the disk
+//! without a copy.
 //!
 //! A 1M-row plan is a gigabyte. Written the ordinary way, every 4 KiB of it is first
 //! copied into a fresh page of the kernel's page cache; on the 2-core VM of
@@ -45,41 +47,107 @@ impl Aligned {
         Aligned { bytes, start }
     }
 
+    fn capacity(&self) -> usize {
+        self.bytes.len().saturating_sub(ALIGN)
+    }
+
     fn as_mut_slice(&mut self) -> &mut [u8] {
-        let len = self.bytes.len() - ALIGN;
+        let len = self.capacity();
         &mut self.bytes[self.start..self.start + len]
     }
 }
 
-/// A `Write` into a new, empty file that switches the file to `O_DIRECT` once
-/// `direct_after` bytes are written (when the file system allows it). Call
-/// [`DirectWriter::finish`] at the end: dropping it without loses the buffered bytes.
+/// Bytes gathered for one write, in memory aligned for a direct write: a file's bytes
+/// filled into blocks of [`Block::new`]'s size (a multiple of [`ALIGN`]) go from the
+/// block to the disk with [`DirectWriter::write_block`], without a copy.
+pub(crate) struct Block {
+    /// Allocated by the first [`Block::fill`].
+    memory: Option<Aligned>,
+    size: usize,
+    len: usize,
+}
+
+impl Block {
+    /// An empty block that holds up to `size` bytes (memory taken when first filled).
+    pub(crate) fn new(size: usize) -> Block {
+        Block {
+            memory: None,
+            size,
+            len: 0,
+        }
+    }
+
+    /// Appends as much of `bytes` as fits; returns how much that was.
+    pub(crate) fn fill(&mut self, bytes: &[u8]) -> usize {
+        let n = (self.size - self.len).min(bytes.len());
+        if n > 0 {
+            let size = self.size;
+            let memory = self.memory.get_or_insert_with(|| Aligned::new(size));
+            memory.as_mut_slice()[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
+        }
+        n
+    }
+
+    pub(crate) fn as_slice(&self) -> &[u8] {
+        match &self.memory {
+            Some(m) => &m.bytes[m.start..m.start + self.len],
+            None => &[],
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn is_full(&self) -> bool {
+        self.len == self.size
+    }
+
+    /// Empties the block, keeping its memory.
+    pub(crate) fn clear(&mut self) {
+        self.len = 0;
+    }
+}
+
+/// A writer that switches `file` to `O_DIRECT` once `direct_after` bytes are written
+/// and then writes whole aligned blocks, copied into an aligned buffer or, for a
+/// [`Block`] that is whole blocks itself, straight from it.
 pub struct DirectWriter<'f> {
     file: &'f mut File,
-    /// Bytes handed to the file so far (its length).
+    /// Bytes written to the file so far.
     written: u64,
     direct_after: u64,
-    /// `Some` once writing directly.
+    /// `O_DIRECT` is on.
+    direct: bool,
+    /// The aligned buffer of copied bytes (taken when first needed), and its fill.
     buffer: Option<Aligned>,
     filled: usize,
 }
 
 impl<'f> DirectWriter<'f> {
-    /// `file` must be empty and open for writing; `direct_after` is rounded up to a
-    /// multiple of the alignment.
+    /// A writer that writes the ordinary way up to `direct_after` bytes (rounded up to
+    /// a block), then directly where the file system allows.
     pub fn new(file: &'f mut File, direct_after: u64) -> DirectWriter<'f> {
         DirectWriter {
             file,
             written: 0,
-            direct_after: direct_after.next_multiple_of(ALIGN as u64),
+            direct_after: direct_after
+                .checked_next_multiple_of(ALIGN as u64)
+                .unwrap_or(u64::MAX),
+            direct: false,
             buffer: None,
             filled: 0,
         }
     }
 
-    /// Whether the writer has switched to direct writes.
+    /// Whether writes go past the page cache by now.
     pub fn is_direct(&self) -> bool {
-        self.buffer.is_some()
+        self.direct
     }
 
     fn write_plain(&mut self, bytes: &[u8]) -> io::Result<()> {
@@ -88,52 +156,95 @@ impl<'f> DirectWriter<'f> {
         Ok(())
     }
 
-    /// Writes the full blocks of the buffer directly and keeps the rest at its start.
-    fn flush_blocks(&mut self) -> io::Result<()> {
-        let blocks = self.filled / ALIGN * ALIGN;
-        let Some(buffer) = self.buffer.as_mut() else {
-            return Ok(());
-        };
-        let data = buffer.as_mut_slice();
+    /// Switches to direct writes if the file is at an aligned offset and its file
+    /// system takes them; else stays in the ordinary way for good.
+    fn switch_on(&mut self) -> io::Result<bool> {
+        if self.written.is_multiple_of(ALIGN as u64) && set_direct(self.file, true)? {
+            self.direct = true;
+        } else {
+            // An unaligned position (a short file that grew) or no O_DIRECT.
+            self.direct_after = u64::MAX;
+        }
+        Ok(self.direct)
+    }
+
+    /// Writes `data` (whole aligned blocks, from aligned memory) at the current, aligned
+    /// offset; a file system that refuses (EINVAL) gets the rest the ordinary way, and
+    /// so does everything after. Returns the bytes written directly.
+    fn write_direct(&mut self, data: &[u8]) -> io::Result<usize> {
         let mut done = 0;
-        while done < blocks {
-            match self.file.write(&data[done..blocks]) {
+        while done < data.len() {
+            match self.file.write(&data[done..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => done += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.raw_os_error() == Some(EINVAL) => {
-                    // The file system took the flag but not the write (a refused write
-                    // writes nothing): the rest goes the ordinary way.
+                    // Some file systems accept the flag but not the write (or not this
+                    // alignment): the rest goes the ordinary way.
                     set_direct(self.file, false)?;
-                    self.file.write_all(&data[done..self.filled])?;
-                    self.written += self.filled as u64;
-                    self.filled = 0;
-                    self.buffer = None;
+                    self.direct = false;
                     self.direct_after = u64::MAX;
-                    return Ok(());
+                    self.written += done as u64;
+                    return Ok(done);
                 }
                 Err(e) => return Err(e),
             }
         }
-        data.copy_within(blocks..self.filled, 0);
-        self.written += blocks as u64;
+        self.written += done as u64;
+        Ok(done)
+    }
+
+    /// Writes the whole blocks of the buffer directly and keeps the rest.
+    fn flush_blocks(&mut self) -> io::Result<()> {
+        let blocks = self.filled / ALIGN * ALIGN;
+        let Some(mut buffer) = self.buffer.take() else {
+            return Ok(());
+        };
+        let filled = self.filled;
+        let data = buffer.as_mut_slice();
+        let done = self.write_direct(&data[..blocks])?;
+        if !self.direct {
+            self.filled = 0;
+            return self.write_plain(&data[done..filled]);
+        }
+        data.copy_within(blocks..filled, 0);
         self.filled -= blocks;
+        self.buffer = Some(buffer);
         Ok(())
     }
 
-    /// Writes what is buffered (the last partial block the ordinary way) and leaves the
-    /// file in ordinary mode.
+    /// Writes `block` as [`Write::write_all`] does, straight from its memory when it is
+    /// whole aligned blocks and nothing else waits in the buffer (no copy).
+    pub(crate) fn write_block(&mut self, block: &Block) -> io::Result<()> {
+        let data = block.as_slice();
+        let whole = !data.is_empty()
+            && data.len().is_multiple_of(ALIGN)
+            && (data.as_ptr() as usize).is_multiple_of(ALIGN)
+            && self.filled == 0;
+        if whole && !self.direct && self.written >= self.direct_after {
+            self.switch_on()?;
+        }
+        if whole && self.direct {
+            let done = self.write_direct(data)?;
+            return self.write_plain(&data[done..]);
+        }
+        self.write_all(data)
+    }
+
+    /// Writes what is left (the ordinary way) and turns `O_DIRECT` off again.
     pub fn finish(mut self) -> io::Result<()> {
-        if self.buffer.is_none() {
+        if !self.direct {
             return Ok(());
         }
         self.flush_blocks()?;
-        if let Some(mut buffer) = self.buffer.take() {
+        if self.direct {
             set_direct(self.file, false)?;
-            let tail = &buffer.as_mut_slice()[..self.filled];
-            self.file.write_all(tail)?;
-            self.written += self.filled as u64;
-            self.filled = 0;
+            self.direct = false;
+            if let Some(mut buffer) = self.buffer.take() {
+                let filled = std::mem::take(&mut self.filled);
+                let tail = &buffer.as_mut_slice()[..filled];
+                self.write_plain(tail)?;
+            }
         }
         Ok(())
     }
@@ -142,7 +253,7 @@ impl<'f> DirectWriter<'f> {
 impl Write for DirectWriter<'_> {
     fn write(&mut self, mut bytes: &[u8]) -> io::Result<usize> {
         let total = bytes.len();
-        if self.buffer.is_none() {
+        if !self.direct {
             let room = self.direct_after.saturating_sub(self.written);
             if room > 0 {
                 let n = bytes.len().min(usize::try_from(room).unwrap_or(usize::MAX));
@@ -152,22 +263,18 @@ impl Write for DirectWriter<'_> {
             if bytes.is_empty() {
                 return Ok(total);
             }
-            if !self.written.is_multiple_of(ALIGN as u64)
-                || !set_direct(self.file, true).is_ok_and(|on| on)
-            {
-                // Not at a block boundary (the file was not empty) or no O_DIRECT here.
-                self.direct_after = u64::MAX;
+            if !self.switch_on()? {
                 self.write_plain(bytes)?;
                 return Ok(total);
             }
-            self.buffer = Some(Aligned::new(BUFFER));
         }
         while !bytes.is_empty() {
-            let Some(buffer) = self.buffer.as_mut() else {
-                // A refused direct write switched back to ordinary writes.
+            if !self.direct {
+                // A direct write was refused on the way: the rest goes the ordinary way.
                 self.write_plain(bytes)?;
                 break;
-            };
+            }
+            let buffer = self.buffer.get_or_insert_with(|| Aligned::new(BUFFER));
             let room = BUFFER - self.filled;
             let n = room.min(bytes.len());
             buffer.as_mut_slice()[self.filled..self.filled + n].copy_from_slice(&bytes[..n]);
@@ -181,7 +288,7 @@ impl Write for DirectWriter<'_> {
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        // Buffered bytes that do not fill a block can only be written at the end.
+        // Direct writes go out in whole blocks; the tail waits for `finish`.
         Ok(())
     }
 }
@@ -262,6 +369,38 @@ mod tests {
                     assert!(back == bytes, "len {len}, direct after {direct_after}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn blocks_are_written_byte_for_byte_with_or_without_a_copy() {
+        // Whole aligned blocks go straight from the block; a block after bytes that
+        // are still buffered, a short block and the tail are copied. The file is the
+        // bytes in order either way.
+        let bytes = data(9 * ALIGN + 123);
+        for (direct_after, plain_first) in [(0, 0), (0, 17), (ALIGN as u64, 0), (u64::MAX, 0)] {
+            let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+            let path = dir.path().join("file");
+            let mut file = File::create(&path).unwrap();
+            let mut writer = DirectWriter::new(&mut file, direct_after);
+            writer.write_all(&bytes[..plain_first]).unwrap();
+            let mut rest = &bytes[plain_first..];
+            let mut block = Block::new(2 * ALIGN);
+            while !rest.is_empty() {
+                let n = block.fill(rest);
+                rest = &rest[n..];
+                if block.is_full() || rest.is_empty() {
+                    writer.write_block(&block).unwrap();
+                    block.clear();
+                }
+            }
+            writer.finish().unwrap();
+            drop(file);
+            let back = std::fs::read(&path).unwrap();
+            assert!(
+                back == bytes,
+                "direct after {direct_after}, {plain_first} plain first"
+            );
         }
     }
 

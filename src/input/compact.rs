@@ -1,22 +1,26 @@
-//! The row as the planner holds it: [`SourceRow`], one allocation per row.
+//! The row as the planner holds it: [`SourceRow`], at most two allocations per row.
 //!
 //! At a million rows the rows as read are most of the memory `cspmove plan` touches, and
 //! on a VM every fresh megabyte costs time on a cold run (docs/benchmarks.md). Before
 //! this module a row was a ~330-byte struct of a dozen `Option<String>`s, about eight
 //! allocations and 540 MB for the benchmark's 1M rows. Now the texts that repeat from
-//! row to row (offers, program, country) are interned [`Sym`]s, and the texts of the
-//! row's own (customer ID and domain, name, contact, subscription ID) are kept end to
-//! end in one boxed `str` with their ends beside it. The main decision: the row keeps
-//! the reader's promise (every text trimmed, normalised and never empty: an empty text
-//! is absent) and is read through accessors; [`RowValues`], the same row with a plain
-//! field per value, builds one (tests, examples) and shows one (`SourceRow::values`).
+//! row to row (offers, program, country) are interned [`Sym`]s; the customer's texts
+//! (customer ID and domain, name, contact) are kept end to end in one shared `str`
+//! with their ends beside it, one copy for the consecutive rows of a customer; and the
+//! subscription ID is the row's own. The main decision: the row keeps the reader's
+//! promise (every text trimmed, normalised and never empty: an empty text is absent)
+//! and is read through accessors; [`RowValues`], the same row with a plain field per
+//! value, builds one (tests, examples) and shows one (`SourceRow::values`).
+
+use std::cell::RefCell;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
 use super::intern::Sym;
 use crate::model::{Billing, Term};
 
-/// The row's own texts, in the order they are stored.
+/// The row's texts: the customer's, in the order they are stored, then the row's own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Text {
     CustomerId,
@@ -27,41 +31,88 @@ enum Text {
     SubscriptionId,
 }
 
-const TEXTS: usize = 6;
+/// Texts of the customer (every [`Text`] but the subscription ID).
+const CUSTOMER_TEXTS: usize = 5;
 
-/// The row's own texts end to end (`None` when all are absent) and where each ends.
+/// The row's texts. The customer's (ID, domain, name, contact) are end to end in one
+/// shared `str`, with their ends beside it: consecutive rows of one customer, as exports
+/// list them, share one copy ([`shared_customer_text`]). The subscription ID is the
+/// row's own.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RowText {
-    text: Option<Box<str>>,
-    ends: [u32; TEXTS],
+    customer: Option<Arc<str>>,
+    ends: [u32; CUSTOMER_TEXTS],
+    subscription_id: Option<Box<str>>,
 }
 
 impl RowText {
     fn get(&self, field: Text) -> Option<&str> {
-        let i = field as usize;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] } as usize;
-        let end = self.ends[i] as usize;
-        (end > start).then(|| &self.text.as_deref().unwrap_or_default()[start..end])
+        if field == Text::SubscriptionId {
+            return self.subscription_id.as_deref();
+        }
+        customer_text(self.customer.as_deref(), &self.ends, field as usize)
     }
 
     /// From the six texts in [`Text`] order; empty texts are absent.
-    fn new(texts: [Option<&str>; TEXTS]) -> RowText {
-        let len: usize = texts.iter().flatten().map(|t| t.len()).sum();
-        if len == 0 {
-            return RowText::default();
-        }
-        let len = u32::try_from(len).expect("a row's texts are under 4 GB");
-        let mut text = String::with_capacity(len as usize);
-        let mut ends = [0; TEXTS];
-        for (end, t) in ends.iter_mut().zip(texts) {
-            text.push_str(t.unwrap_or_default());
-            *end = text.len() as u32;
-        }
+    fn new(texts: [Option<&str>; CUSTOMER_TEXTS + 1]) -> RowText {
+        let [id, invalid, domain, name, email, subscription_id] = texts;
+        let (customer, ends) = shared_customer_text([id, invalid, domain, name, email]);
         RowText {
-            text: Some(text.into_boxed_str()),
+            customer,
             ends,
+            subscription_id: subscription_id.filter(|t| !t.is_empty()).map(Box::from),
         }
     }
+}
+
+/// Text `i` of the customer texts `text` with the given ends (`None` when empty).
+fn customer_text<'t>(
+    text: Option<&'t str>,
+    ends: &[u32; CUSTOMER_TEXTS],
+    i: usize,
+) -> Option<&'t str> {
+    let start = if i == 0 { 0 } else { ends[i - 1] } as usize;
+    let end = ends[i] as usize;
+    (end > start).then(|| &text.unwrap_or_default()[start..end])
+}
+
+thread_local! {
+    /// The customer texts this thread stored last, for the next row to share.
+    static LAST_CUSTOMER: RefCell<Option<(Arc<str>, [u32; CUSTOMER_TEXTS])>> =
+        const { RefCell::new(None) };
+}
+
+/// The customer texts end to end (`None` when all are empty) and their ends: the copy
+/// the previous row parsed on this thread holds when its texts are the same, else a new
+/// one. At a million rows of some 285,000 customers this keeps one copy per customer
+/// instead of one per row (~70 MB less), for one comparison per row; rows of one
+/// customer that are not next to each other just get copies of their own.
+fn shared_customer_text(
+    texts: [Option<&str>; CUSTOMER_TEXTS],
+) -> (Option<Arc<str>>, [u32; CUSTOMER_TEXTS]) {
+    let len: usize = texts.iter().flatten().map(|t| t.len()).sum();
+    if len == 0 {
+        return (None, [0; CUSTOMER_TEXTS]);
+    }
+    let len = u32::try_from(len).expect("a row's texts are under 4 GB");
+    LAST_CUSTOMER.with_borrow_mut(|last| {
+        if let Some((text, ends)) = last.as_ref()
+            && ends[CUSTOMER_TEXTS - 1] == len
+            && (0..CUSTOMER_TEXTS)
+                .all(|i| customer_text(Some(text), ends, i) == texts[i].filter(|t| !t.is_empty()))
+        {
+            return (Some(Arc::clone(text)), *ends);
+        }
+        let mut joined = String::with_capacity(len as usize);
+        let mut ends = [0; CUSTOMER_TEXTS];
+        for (end, t) in ends.iter_mut().zip(texts) {
+            joined.push_str(t.unwrap_or_default());
+            *end = joined.len() as u32;
+        }
+        let text: Arc<str> = Arc::from(joined);
+        *last = Some((Arc::clone(&text), ends));
+        (Some(text), ends)
+    })
 }
 
 /// One valid data row, parsed. The planner never sees a raw cell. Every text value is
@@ -396,9 +447,46 @@ mod tests {
 
     #[test]
     fn rows_are_small() {
-        // One allocation for the row's own texts; the struct itself (in the row vector)
-        // stays within two cache lines.
-        assert!(std::mem::size_of::<SourceRow>() <= 128);
+        // The struct itself (in the row vector): 144 bytes, with the shared customer
+        // text and the subscription ID as the only allocations.
+        assert!(std::mem::size_of::<SourceRow>() <= 144);
         assert_eq!(std::mem::size_of::<Option<Sym>>(), 4);
+    }
+
+    #[test]
+    fn consecutive_rows_of_a_customer_share_its_texts() {
+        let first = SourceRow::from(&full());
+        let second = SourceRow::from(&RowValues {
+            row: 18,
+            subscription_id: Some("SUB-2".into()),
+            seats: 3,
+            ..full()
+        });
+        let shared = |a: &SourceRow, b: &SourceRow| match (&a.text.customer, &b.text.customer) {
+            (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+            _ => false,
+        };
+        assert!(shared(&first, &second), "one copy for the customer's rows");
+        assert_eq!(second.subscription_id(), Some("SUB-2"));
+        // Another customer in between: its own texts; then the first customer's rows
+        // get a copy of their own, with the same values.
+        let other = SourceRow::from(&RowValues {
+            customer_name: Some("Fabrikam".into()),
+            ..full()
+        });
+        assert!(!shared(&first, &other));
+        assert_eq!(other.customer_name(), Some("Fabrikam"));
+        let third = SourceRow::from(&full());
+        assert!(!shared(&first, &third));
+        assert_eq!(third.values(), full());
+        // Texts that differ only in where one ends and the next begins are not shared.
+        let moved = SourceRow::from(&RowValues {
+            domain: Some("contoso.co".into()),
+            customer_name: Some("mContoso 회사 名".into()),
+            ..full()
+        });
+        assert!(!shared(&third, &moved));
+        assert_eq!(moved.domain(), Some("contoso.co"));
+        assert_eq!(moved.customer_name(), Some("mContoso 회사 名"));
     }
 }

@@ -140,6 +140,23 @@ fn whole_row(
     (r.input, rejection)
 }
 
+/// CPU seconds the process has used so far (user + system, Linux `/proc/self/stat`, in
+/// clock ticks of 10 ms), for `-vv` timings: against the wall time of a stage it shows
+/// how busy the cores were.
+pub fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces):
+    // utime and stime are the 12th and 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    ticks as f64 / 100.0
+}
+
 /// The process's resident and peak memory (Linux `VmRSS`, `VmHWM`), for `-vv` timings.
 fn memory() -> String {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -447,8 +464,9 @@ fn decide<'a>(tables: Vec<InputTable>, lookups: Lookups<'a>, options: &PlanOptio
     let clock = std::time::Instant::now();
     let lap = |stage: &str| {
         tracing::debug!(
-            "plan stage {stage}: {:.3}s ({})",
+            "plan stage {stage}: {:.3}s, cpu {:.2}s ({})",
             clock.elapsed().as_secs_f64(),
+            cpu_seconds(),
             memory()
         )
     };

@@ -12,16 +12,16 @@
 //! over, [`Durability::MoveAside`]), so a reader never sees half a plan and a failed
 //! write leaves any older plan untouched.
 
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::Path;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::fsx::Durability;
+use crate::fsx::direct::DIRECT_AFTER;
+use crate::fsx::{Durability, PendingFile, Streamed};
 use crate::model::{Customer, InputInfo, Plan, Rejection, Summary};
 use crate::plan::Prepared;
-use crate::plan::direct::{DIRECT_AFTER, DirectWriter};
 
 /// Customers serialised per parallel work item.
 const CHUNK: usize = 256;
@@ -210,24 +210,20 @@ pub fn write_prepared_file(prepared: Prepared<'_>, path: &Path) -> Result<Plan, 
 fn write_atomically(
     path: &Path,
     threads: Option<usize>,
-    write: impl FnOnce(&mut BufWriter<DirectWriter<'_>>) -> io::Result<()> + Send,
+    write: impl FnOnce(&mut Streamed) -> io::Result<()> + Send,
 ) -> Result<(), WriteError> {
+    let io_err = |source: io::Error| WriteError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.unwrap_or(0))
         .build()
-        .map_err(|e| WriteError::Io {
-            path: path.to_path_buf(),
-            source: io::Error::other(e),
-        })?;
-    crate::fsx::write_atomic_with(path, Durability::MoveAside, |file| {
-        // Past its first 64 MiB a big plan goes to the disk without the page cache
-        // (`plan::direct`). The BufWriter is smaller than the serialised chunks, which it
-        // then hands on directly instead of copying them into its buffer first.
-        let direct = DirectWriter::new(file, DIRECT_AFTER);
-        let mut out = BufWriter::with_capacity(1 << 16, direct);
-        pool.install(|| write(&mut out))?;
-        out.into_inner()
-            .map_err(io::IntoInnerError::into_error)?
-            .finish()
-    })
+        .map_err(|e| io_err(io::Error::other(e)))?;
+    // A big plan goes to the disk in blocks written by a thread of their own
+    // (`fsx::Streamed`), so the serialising threads never wait for the disk; past its
+    // first 64 MiB, past the page cache (`fsx::direct`).
+    let mut out = PendingFile::create(path)?.streamed_direct_after(DIRECT_AFTER);
+    pool.install(|| write(&mut out)).map_err(io_err)?;
+    out.commit_as(Durability::MoveAside)
 }
