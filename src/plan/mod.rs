@@ -417,7 +417,8 @@ pub struct Prepared<'a> {
 struct Decided<'a> {
     /// The plan without its customers.
     head: Plan,
-    /// The rows in input order. A row is taken (left empty) when its customer is built.
+    /// The rows in input order. [`Prepared::build`] takes each row (leaving it empty)
+    /// when it builds its customer; [`Prepared::write_customers`] reads them in place.
     rows: Vec<SourceRow>,
     /// Indices into `rows`, customer after customer, each customer's rows in input
     /// order (rows of no customer, such as repeats, are not in it).
@@ -668,21 +669,24 @@ impl Prepared<'_> {
     /// The bytes are those [`write::write_plan`] writes between the brackets of
     /// `"customers"` for the plan [`Prepared::build`] returns.
     pub fn write_customers(self, out: &mut (dyn Write + Send)) -> std::io::Result<Plan> {
-        let Prepared { pool, mut decided } = self;
-        let mut rows = std::mem::take(&mut decided.rows);
-        let mut rows = decided.in_order(&mut rows);
-        let decided = &decided;
-        pool.install(|| {
-            let mut customers = split(&mut rows, &decided.ends).into_iter().enumerate();
+        let Prepared { pool, decided } = self;
+        let written = pool.install(|| {
+            let decided = &decided;
+            let mut customers = 0..decided.ends.len();
             let batches = std::iter::from_fn(|| {
-                let batch: Vec<_> = customers.by_ref().take(JSON_CHUNK * JSON_BATCH).collect();
-                (!batch.is_empty()).then_some(batch)
+                let start = customers.start;
+                let batch = customers.by_ref().take(JSON_CHUNK * JSON_BATCH).count();
+                (batch > 0).then_some(start..start + batch)
             });
             write::write_batches(out, batches, JSON_BATCH, |batch, buffers| {
                 Ok(decided.serialise_batch(batch, buffers))
             })
-        })?;
-        Ok(decided.head.clone())
+        });
+        // The rows are handed back to the allocator on every thread at once.
+        let Decided { head, rows, .. } = decided;
+        pool.install(|| rows.into_par_iter().for_each(drop));
+        written?;
+        Ok(head)
     }
 }
 
@@ -718,92 +722,86 @@ impl Decided<'_> {
             .collect()
     }
 
-    /// Builds and serialises `batch` (customer numbers and rows) into `buffers`, one
-    /// buffer per `JSON_CHUNK` customers; returns how many buffers it filled.
-    fn serialise_batch(
-        &self,
-        mut batch: Vec<(usize, &mut [&mut SourceRow])>,
-        buffers: &mut [Vec<u8>],
-    ) -> usize {
+    /// Builds and serialises the customers numbered `batch` (0-based) into `buffers`,
+    /// one buffer per `JSON_CHUNK` customers; returns how many buffers it filled.
+    fn serialise_batch(&self, batch: std::ops::Range<usize>, buffers: &mut [Vec<u8>]) -> usize {
         let chunks = batch.len().div_ceil(JSON_CHUNK);
-        batch
-            .par_chunks_mut(JSON_CHUNK)
-            .zip(buffers.par_iter_mut())
-            .for_each(|(chunk, buf)| {
+        buffers[..chunks]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(k, buf)| {
                 buf.clear();
-                for (k, (c, rows)) in chunk.iter_mut().enumerate() {
-                    if k > 0 {
+                let start = batch.start + k * JSON_CHUNK;
+                for c in start..(start + JSON_CHUNK).min(batch.end) {
+                    if c > start {
                         buf.extend_from_slice(b",\n");
                     }
-                    self.emit_customer(buf, *c, rows);
+                    self.emit_customer(buf, c);
                 }
             });
         chunks
     }
 
-    /// Appends customer `c` (0-based) as JSON straight from its rows and decisions,
-    /// then drops its rows: the bytes [`json::write_customer`] writes for the customer
-    /// [`Decided::customer`] builds, without building its lines and tasks (at a million
-    /// rows that was some twenty million small strings and vectors made and freed).
-    fn emit_customer(&self, out: &mut Vec<u8>, c: usize, rows: &mut [&mut SourceRow]) {
+    /// Appends customer `c` (0-based) as JSON straight from its rows and decisions: the
+    /// bytes [`json::write_customer`] writes for the customer [`Decided::customer`]
+    /// builds, without building its lines and tasks (at a million rows that was some
+    /// twenty million small strings and vectors made and freed). The rows stay where
+    /// the reader put them and are read through `order`.
+    fn emit_customer(&self, out: &mut Vec<u8>, c: usize) {
         let no = c + 1;
-        let decisions = &self.decisions[range_of(&self.ends, c)];
-        {
-            let rows: &[&mut SourceRow] = rows;
-            let first = |f: fn(&SourceRow) -> Option<&str>| first_of(rows.iter().map(|r| &**r), f);
-            let key = rows
-                .first()
-                .and_then(|r| key_of(r, &self.domain_ids))
-                .unwrap_or_default();
-            let customer_id = first(SourceRow::customer_id).map(lower);
-            let domain = first(SourceRow::domain).map(lower);
-            let country = first(SourceRow::country).map(upper);
-            let relationship = if rows.iter().any(|r| r.relationship_accepted == Some(true)) {
-                Relationship::Accepted
-            } else {
-                Relationship::Request
-            };
-            let head = json::CustomerHead {
-                key: &key,
-                customer_id: customer_id.as_deref(),
-                domain: domain.as_deref(),
-                name: first(SourceRow::customer_name),
-                contact_email: first(SourceRow::contact_email),
-                country: country.as_deref(),
-                relationship,
-            };
-            let mut task_lines = Vec::with_capacity(rows.len());
-            json::write_customer_start(out, &head);
-            out.push(b'[');
-            for (m, (row, decision)) in rows.iter().zip(decisions).enumerate() {
-                if m > 0 {
-                    out.push(b',');
-                }
-                let facts = rules::line_facts(row, decision, self.catalog);
-                task_lines.push(tasks::TaskLine {
-                    row: facts.row,
-                    provision_on: facts.provision_on,
-                    expires_on: facts.expires_on,
-                    auto_renew: facts.auto_renew,
-                    reassign: facts.license_action == crate::model::LicenseAction::Reassign,
-                });
-                json::write_line_facts(out, json::Id::Item(no, b'l', m + 1), &facts);
+        let range = range_of(&self.ends, c);
+        let decisions = &self.decisions[range.clone()];
+        let rows = || self.order[range.clone()].iter().map(|&i| &self.rows[i]);
+        let first = |f: fn(&SourceRow) -> Option<&str>| first_of(rows(), f);
+        let key = rows()
+            .next()
+            .and_then(|r| key_of(r, &self.domain_ids))
+            .unwrap_or_default();
+        let customer_id = first(SourceRow::customer_id).map(lower);
+        let domain = first(SourceRow::domain).map(lower);
+        let country = first(SourceRow::country).map(upper);
+        let relationship = if rows().any(|r| r.relationship_accepted == Some(true)) {
+            Relationship::Accepted
+        } else {
+            Relationship::Request
+        };
+        let head = json::CustomerHead {
+            key: &key,
+            customer_id: customer_id.as_deref(),
+            domain: domain.as_deref(),
+            name: first(SourceRow::customer_name),
+            contact_email: first(SourceRow::contact_email),
+            country: country.as_deref(),
+            relationship,
+        };
+        let mut task_lines = Vec::with_capacity(range.len());
+        json::write_customer_start(out, &head);
+        out.push(b'[');
+        for (m, (row, decision)) in rows().zip(decisions).enumerate() {
+            if m > 0 {
+                out.push(b',');
             }
-            out.push(b']');
-            json::write_customer_tasks(out);
-            let plan = tasks::plan_tasks(relationship, &task_lines, self.options.as_of);
-            out.push(b'[');
-            for (m, task) in plan.iter().enumerate() {
-                if m > 0 {
-                    out.push(b',');
-                }
-                json::write_task_plan(out, no, m, task, &task_lines);
+            let facts = rules::line_facts(row, decision, self.catalog);
+            task_lines.push(tasks::TaskLine {
+                row: facts.row,
+                provision_on: facts.provision_on,
+                expires_on: facts.expires_on,
+                auto_renew: facts.auto_renew,
+                reassign: facts.license_action == crate::model::LicenseAction::Reassign,
+            });
+            json::write_line_facts(out, json::Id::Item(no, b'l', m + 1), &facts);
+        }
+        out.push(b']');
+        json::write_customer_tasks(out);
+        let plan = tasks::plan_tasks(relationship, &task_lines, self.options.as_of);
+        out.push(b'[');
+        for (m, task) in plan.iter().enumerate() {
+            if m > 0 {
+                out.push(b',');
             }
-            out.extend_from_slice(b"]}");
+            json::write_task_plan(out, no, m, task, &task_lines);
         }
-        for row in rows.iter_mut() {
-            drop(std::mem::take(&mut **row));
-        }
+        out.extend_from_slice(b"]}");
     }
 
     /// Builds customer `c` (0-based) from its rows, taking them.
