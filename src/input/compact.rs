@@ -1,4 +1,4 @@
-//! The row as the planner holds it: [`SourceRow`], at most two allocations per row.
+//! The row as the planner holds it: [`SourceRow`], nearly without allocations of its own.
 //!
 //! At a million rows the rows as read are most of the memory `cspmove plan` touches, and
 //! on a VM every fresh megabyte costs time on a cold run (docs/benchmarks.md). Before
@@ -6,8 +6,9 @@
 //! allocations and 540 MB for the benchmark's 1M rows. Now the texts that repeat from
 //! row to row (offers, program, country) are interned [`Sym`]s; the customer's texts
 //! (customer ID and domain, name, contact) are kept end to end in one shared `str`
-//! with their ends beside it, one copy for the consecutive rows of a customer; and the
-//! subscription ID is the row's own. The main decision: the row keeps the reader's
+//! with their ends beside it, one copy for the consecutive rows of a customer; and a
+//! subscription ID that is a GUID is kept as its 16 bytes (and the case of its letters,
+//! so it comes back byte for byte). The main decision: the row keeps the reader's
 //! promise (every text trimmed, normalised and never empty: an empty text is absent)
 //! and is read through accessors; [`RowValues`], the same row with a plain field per
 //! value, builds one (tests, examples) and shows one (`SourceRow::values`).
@@ -42,14 +43,135 @@ const CUSTOMER_TEXTS: usize = 5;
 pub struct RowText {
     customer: Option<Arc<str>>,
     ends: [u32; CUSTOMER_TEXTS],
-    subscription_id: Option<Box<str>>,
+    subscription_id: Option<SubscriptionId>,
+}
+
+/// A subscription ID as a row keeps it. Exports give subscription IDs as GUIDs: those
+/// are kept as their 16 bytes and the case of each hex letter, which gives back the
+/// text byte for byte without an allocation per row; any other text is kept as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum SubscriptionId {
+    Guid {
+        bytes: [u8; 16],
+        /// Bit `i`: hex digit `i` (of 32) is an upper-case letter.
+        upper: u32,
+    },
+    Text(Box<str>),
+}
+
+/// Where the 32 hex digits of a GUID's text stand (the hyphens are at 8, 13, 18, 23).
+const DIGITS: [usize; 32] = {
+    let mut at = [0; 32];
+    let (mut d, mut i) = (0, 0);
+    while i < 36 {
+        if !matches!(i, 8 | 13 | 18 | 23) {
+            at[d] = i;
+            d += 1;
+        }
+        i += 1;
+    }
+    at
+};
+
+/// Hex digits by value, lower case then upper case.
+const HEX: &[u8; 32] = b"0123456789abcdef0123456789ABCDEF";
+
+impl SubscriptionId {
+    fn new(text: &str) -> SubscriptionId {
+        Self::guid(text).unwrap_or_else(|| SubscriptionId::Text(Box::from(text)))
+    }
+
+    /// `text` as a GUID, when it is one written the usual way (8-4-4-4-12 hex digits).
+    fn guid(text: &str) -> Option<SubscriptionId> {
+        let text: &[u8; 36] = text.as_bytes().try_into().ok()?;
+        if [8, 13, 18, 23].iter().any(|&h| text[h] != b'-') {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        let mut upper = 0u32;
+        for (d, &at) in DIGITS.iter().enumerate() {
+            let c = text[at];
+            let nibble = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => {
+                    upper |= 1 << d;
+                    c - b'A' + 10
+                }
+                _ => return None,
+            };
+            bytes[d / 2] |= nibble << (4 * (1 - d % 2));
+        }
+        Some(SubscriptionId::Guid { bytes, upper })
+    }
+
+    fn text(&self) -> SubscriptionText<'_> {
+        match self {
+            SubscriptionId::Text(text) => SubscriptionText(Repr::Borrowed(text)),
+            SubscriptionId::Guid { bytes, upper } => {
+                let mut text = [b'-'; 36];
+                for (d, &at) in DIGITS.iter().enumerate() {
+                    let nibble = (bytes[d / 2] >> (4 * (1 - d % 2))) & 0xf;
+                    let case = ((upper >> d) & 1) << 4;
+                    text[at] = HEX[(case | u32::from(nibble)) as usize];
+                }
+                SubscriptionText(Repr::Guid(text))
+            }
+        }
+    }
+}
+
+/// A row's subscription ID as text: it derefs to `str`.
+#[derive(Clone, Copy)]
+pub struct SubscriptionText<'a>(Repr<'a>);
+
+#[derive(Clone, Copy)]
+enum Repr<'a> {
+    Borrowed(&'a str),
+    /// A GUID written out (ASCII).
+    Guid([u8; 36]),
+}
+
+impl std::ops::Deref for SubscriptionText<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match &self.0 {
+            Repr::Borrowed(text) => text,
+            Repr::Guid(text) => std::str::from_utf8(text).expect("a GUID is ASCII"),
+        }
+    }
+}
+
+impl std::fmt::Debug for SubscriptionText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl std::fmt::Display for SubscriptionText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl PartialEq for SubscriptionText<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for SubscriptionText<'_> {}
+
+impl Default for SubscriptionText<'_> {
+    fn default() -> Self {
+        SubscriptionText(Repr::Borrowed(""))
+    }
 }
 
 impl RowText {
+    /// A customer text (not [`Text::SubscriptionId`]).
     fn get(&self, field: Text) -> Option<&str> {
-        if field == Text::SubscriptionId {
-            return self.subscription_id.as_deref();
-        }
+        debug_assert!(field != Text::SubscriptionId);
         customer_text(self.customer.as_deref(), &self.ends, field as usize)
     }
 
@@ -60,7 +182,9 @@ impl RowText {
         RowText {
             customer,
             ends,
-            subscription_id: subscription_id.filter(|t| !t.is_empty()).map(Box::from),
+            subscription_id: subscription_id
+                .filter(|t| !t.is_empty())
+                .map(SubscriptionId::new),
         }
     }
 }
@@ -236,8 +360,8 @@ impl SourceRow {
     pub fn contact_email(&self) -> Option<&str> {
         self.text.get(Text::ContactEmail)
     }
-    pub fn subscription_id(&self) -> Option<&str> {
-        self.text.get(Text::SubscriptionId)
+    pub fn subscription_id(&self) -> Option<SubscriptionText<'_>> {
+        self.text.subscription_id.as_ref().map(SubscriptionId::text)
     }
     /// ISO 3166 alpha-2, upper case (or as written when it is no such code).
     pub fn country(&self) -> Option<&'static str> {
@@ -323,7 +447,7 @@ impl SourceRow {
             program: owned(self.program()),
             current_offer: self.current_offer().to_string(),
             current_offer_id: owned(self.current_offer_id()),
-            subscription_id: owned(self.subscription_id()),
+            subscription_id: self.subscription_id().map(|s| s.to_string()),
             seats: self.seats,
             assigned: self.assigned,
             expires_on: self.expires_on,
@@ -447,10 +571,42 @@ mod tests {
 
     #[test]
     fn rows_are_small() {
-        // The struct itself (in the row vector): 144 bytes, with the shared customer
-        // text and the subscription ID as the only allocations.
-        assert!(std::mem::size_of::<SourceRow>() <= 144);
+        // The struct itself (in the row vector): 152 bytes, with the shared customer
+        // text as the only allocation (and a subscription ID that is not a GUID).
+        assert!(std::mem::size_of::<SourceRow>() <= 152);
         assert_eq!(std::mem::size_of::<Option<Sym>>(), 4);
+    }
+
+    #[test]
+    fn subscription_ids_come_back_byte_for_byte() {
+        for (id, is_guid) in [
+            ("3F03F94E-C89A-47BF-9C6A-1E22B69D667E", true),
+            ("3f03f94e-c89a-47bf-9c6a-1e22b69d667e", true),
+            ("3f03F94e-C89a-47bF-9C6A-1e22b69D667E", true),
+            ("00000000-0000-0000-0000-000000000000", true),
+            ("FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF", true),
+            // Not a GUID as written: kept as text.
+            ("3F03F94E-C89A-47BF-9C6A-1E22B69D667", false),
+            ("3F03F94EC89A-47BF-9C6A-1E22B69D667E-", false),
+            ("3G03F94E-C89A-47BF-9C6A-1E22B69D667E", false),
+            ("{3F03F94E-C89A-47BF-9C6A-1E22B69D667E}", false),
+            ("3F03F94E-C89A-47BF-9C6A-1E22B69D66７E", false),
+            ("SUB-1", false),
+            ("구독-1", false),
+        ] {
+            assert_eq!(SubscriptionId::guid(id).is_some(), is_guid, "{id}");
+            let values = RowValues {
+                subscription_id: Some(id.to_string()),
+                ..full()
+            };
+            let row = SourceRow::from(&values);
+            assert_eq!(row.subscription_id().as_deref(), Some(id));
+            assert_eq!(row.values(), values);
+        }
+        // Two IDs that differ only in case are different rows' texts.
+        let a = SubscriptionId::new("3f03f94e-c89a-47bf-9c6a-1e22b69d667e");
+        let b = SubscriptionId::new("3F03F94E-C89A-47BF-9C6A-1E22B69D667E");
+        assert_ne!(a, b);
     }
 
     #[test]
@@ -467,7 +623,7 @@ mod tests {
             _ => false,
         };
         assert!(shared(&first, &second), "one copy for the customer's rows");
-        assert_eq!(second.subscription_id(), Some("SUB-2"));
+        assert_eq!(second.subscription_id().as_deref(), Some("SUB-2"));
         // Another customer in between: its own texts; then the first customer's rows
         // get a copy of their own, with the same values.
         let other = SourceRow::from(&RowValues {

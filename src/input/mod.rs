@@ -39,7 +39,7 @@ use header::{HeaderMap, INPUT_SCHEMA};
 use row::{RowContext, RowOutcome};
 
 // For the catalog module's `--catalog` and `--offer-map` readers.
-pub use compact::{RowValues, SourceRow};
+pub use compact::{RowValues, SourceRow, SubscriptionText};
 pub(crate) use header::{FieldSpec, Schema};
 pub use intern::Sym;
 pub use source::parse_encoding_name;

@@ -19,7 +19,7 @@ use std::hash::BuildHasher;
 
 use rayon::prelude::*;
 
-use crate::input::SourceRow;
+use crate::input::{SourceRow, SubscriptionText};
 
 /// Every mapped field of a row (not where it came from), comparable and hashable.
 fn content(r: &SourceRow) -> impl std::hash::Hash + Eq + '_ {
@@ -56,7 +56,7 @@ fn subscription_hash(id: &str) -> u64 {
 }
 
 /// The row's subscription ID when it has one with a letter or digit in it.
-fn subscription(r: &SourceRow) -> Option<&str> {
+fn subscription(r: &SourceRow) -> Option<SubscriptionText<'_>> {
     r.subscription_id().filter(|s| {
         s.bytes().any(|b| b.is_ascii_alphanumeric())
             || (!s.is_ascii() && s.chars().any(char::is_alphanumeric))
@@ -133,7 +133,7 @@ pub fn find_repeats(rows: &[SourceRow]) -> Vec<Repeat> {
         .par_iter()
         .enumerate()
         .map(|(i, r)| match subscription(r) {
-            Some(id) => (true, subscription_hash(id), i),
+            Some(id) => (true, subscription_hash(&id), i),
             None => (false, content_hash(r), i),
         })
         .collect();
@@ -149,7 +149,8 @@ pub fn find_repeats(rows: &[SourceRow]) -> Vec<Repeat> {
             for &(by_subscription, _, i) in run {
                 if by_subscription {
                     let id = |r: usize| subscription(&rows[r]).unwrap_or_default();
-                    let same_id = |o: &usize| subscription_key(id(*o)).eq(subscription_key(id(i)));
+                    let same_id =
+                        |o: &usize| subscription_key(&id(*o)).eq(subscription_key(&id(i)));
                     match originals.iter().find(|o| same_id(o)) {
                         Some(&o) => {
                             let differ = differing_fields(&rows[o], &rows[i]);

@@ -405,7 +405,7 @@ pub(crate) fn write_line_facts(out: &mut Vec<u8>, line_id: Id<'_>, facts: &LineF
             provision_on: *provision_on,
             wave: Wave::Of(*provision_on),
             original_action: OriginalAction::LetExpire,
-            subscription_id: *subscription_id,
+            subscription_id: subscription_id.as_deref(),
             program: *program,
             assigned: *assigned,
             auto_renew: *auto_renew,
