@@ -156,7 +156,7 @@ pub fn finish(
     let written = ApplyError::DryRunOutput;
     let t = texts(opts.lang);
     if pass.totals.pool_customers > 0 {
-        let count = pass.totals.pool_customers.to_string();
+        let count = t.number(pass.totals.pool_customers as u64);
         let text = match listing {
             None => vec![t.fill("dry_run.pools_no_credentials", &[("count", &count)])],
             Some(PoolListing::NotRead(why)) => vec![why.clone()],
@@ -165,7 +165,7 @@ pub fn finish(
                 text.extend(lines.iter().cloned());
                 text.push(t.fill(
                     "dry_run.pools_reads",
-                    &[("requests", &requests.to_string()), ("count", &count)],
+                    &[("requests", &t.number(*requests)), ("count", &count)],
                 ));
                 text
             }
@@ -182,8 +182,9 @@ pub fn finish(
 /// The text of a listing that was not read because the run would stop (the preflight,
 /// the customer sweep, a token refused): the error itself follows on stderr.
 pub fn pools_stopped(pass: &Pass, opts: &ApplyOptions) -> PoolListing {
-    let count = pass.totals.pool_customers.to_string();
-    PoolListing::NotRead(texts(opts.lang).fill("dry_run.pools_stopped", &[("count", &count)]))
+    let t = texts(opts.lang);
+    let count = t.number(pass.totals.pool_customers as u64);
+    PoolListing::NotRead(t.fill("dry_run.pools_stopped", &[("count", &count)]))
 }
 
 /// Reads, for every customer of `pass` whose due work moves a shared licence pool, what
@@ -327,7 +328,7 @@ async fn pool_lines(
     let mut out = Vec::new();
     for (i, m) in moves.iter().enumerate() {
         let l = m.line;
-        let planned = l.licenses_to_reassign.to_string();
+        let planned = t.number(l.licenses_to_reassign);
         let base = [
             ("customer", customer),
             ("line", l.id.as_str()),
@@ -340,8 +341,8 @@ async fn pool_lines(
             continue;
         };
         let chosen = &p.chosen[i];
-        let count = chosen.len().to_string();
-        let left = m.limit.to_string();
+        let count = t.number(chosen.len() as u64);
+        let left = t.number(m.limit);
         let mut values = base.to_vec();
         values.extend([("count", count.as_str()), ("left", left.as_str())]);
         out.push(t.fill("dry_run.pool_moves", &values));
@@ -353,54 +354,29 @@ async fn pool_lines(
         }
         let skipped = &p.skipped[i];
         if !skipped.is_empty() {
-            let n = skipped.len().to_string();
+            let n = t.number(skipped.len() as u64);
             let names: Vec<String> = skipped.iter().map(user_text).collect();
             let names = names.join(", ");
             let mut values = base.to_vec();
             values.extend([("count", n.as_str()), ("users", names.as_str())]);
-            out.push(t.fill("dry_run.pool_skipped", &values));
+            let key = if skipped.len() == 1 {
+                "dry_run.pool_skipped_one"
+            } else {
+                "dry_run.pool_skipped"
+            };
+            out.push(t.fill(key, &values));
         }
     }
-    if let Some(p) = &preview {
-        match &p.capacity {
-            Capacity::Enough => {}
-            Capacity::Short { offer, free, users } => {
-                let (free, users, more) = (
-                    free.to_string(),
-                    users.to_string(),
-                    (users - free).to_string(),
-                );
-                out.push(t.fill(
-                    "dry_run.pool_short",
-                    &[
-                        ("customer", customer),
-                        ("offer", offer),
-                        ("free", &free),
-                        ("users", &users),
-                        ("more", &more),
-                    ],
-                ));
-            }
-            Capacity::NotInTenantYet {
-                offer,
-                bought,
-                total,
-                free,
-                users,
-            } => {
-                out.push(t.fill(
-                    "dry_run.pool_not_in_tenant",
-                    &[
-                        ("customer", customer),
-                        ("offer", offer),
-                        ("bought", &bought.to_string()),
-                        ("total", &total.to_string()),
-                        ("free", &free.to_string()),
-                        ("users", &users.to_string()),
-                    ],
-                ));
-            }
-        }
+    // A shortfall is said as the real run records it (the same reason, the same
+    // numbers), framed by what the run would do about it.
+    if let Some(p) = &preview
+        && let Some(reason) = p.capacity.reason()
+    {
+        let key = match p.capacity {
+            Capacity::NotInTenantYet { .. } => "dry_run.pool_waiting",
+            _ => "dry_run.pool_blocked",
+        };
+        out.push(t.fill(key, &[("customer", customer), ("reason", &reason.text(t))]));
     }
     Ok(out)
 }
@@ -422,8 +398,8 @@ fn closing_lines(totals: &Totals, t: &Texts) -> String {
         out.push_str(&t.fill("dry_run.offers", &[("id", "{id}")]));
         out.push('\n');
     }
-    let customers = totals.customers.to_string();
-    let calls = (totals.calls + 1 + usize::from(totals.maybe_invite)).to_string();
+    let customers = t.number(totals.customers as u64);
+    let calls = t.number((totals.calls + 1 + usize::from(totals.maybe_invite)) as u64);
     out.push_str(&t.fill(
         "dry_run.summary",
         &[("customers", &customers), ("calls", &calls)],
@@ -525,7 +501,7 @@ fn customer_calls(
         let left = l
             .licenses_to_reassign
             .saturating_sub(p.moved_for_line(&l.id));
-        let left = left.to_string();
+        let left = t.number(left);
         calls.push(line(
             "dry_run.reassign",
             &[

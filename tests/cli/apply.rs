@@ -1237,7 +1237,12 @@ fn a_pending_order_of_one_group_is_resent_under_its_own_request_id() {
 }
 
 /// Sends `body` to the sandbox with `method` and returns the JSON answer.
-fn http_send(sb: &Sandbox, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+pub(crate) fn http_send(
+    sb: &Sandbox,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

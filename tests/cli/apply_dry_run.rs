@@ -10,7 +10,8 @@ use cspmove::model::Plan;
 use serde_json::Value;
 
 use crate::apply::{
-    apply_command, sandbox_state, share_pool, shared_pool_plan, with_refresh_token, write_plan,
+    apply_command, http_send, sandbox_state, share_pool, shared_pool_plan, with_refresh_token,
+    write_plan,
 };
 use crate::common::{Output, Sandbox, Workdir, run_command};
 
@@ -162,6 +163,147 @@ fn the_dry_run_lists_the_users_a_shared_pool_moves_and_the_run_moves_exactly_the
     );
 }
 
+/// The licence SKUs `upn` holds in the sandbox tenant `domain`, lower case.
+fn licences_of(sb: &Sandbox, domain: &str, upn: &str) -> Vec<String> {
+    let state = sandbox_state(sb);
+    let tenant = state["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["domain"] == domain)
+        .unwrap();
+    let user = tenant["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| {
+            u["userPrincipalName"]
+                .as_str()
+                .unwrap()
+                .eq_ignore_ascii_case(upn)
+        })
+        .unwrap();
+    let mut held: Vec<String> = user["licenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    held.sort();
+    held
+}
+
+#[test]
+fn a_user_already_on_the_new_sku_is_listed_as_skipped_and_the_run_leaves_them_alone() {
+    let wd = Workdir::new();
+    // 3 users hold Office 365 E3; the shared pool moves 2 of them to Microsoft 365 E3.
+    let plan = shared_pool_plan();
+    write_plan(&wd, &plan);
+    let c = &plan.customers[0];
+    let line = &c.lines[0];
+    let domain = c.domain.as_deref().unwrap();
+    // The sandbox's tenant also holds one free seat of Microsoft 365 E3 (a line of the
+    // seed only, no user on it), so that a user can hold both SKUs before the run.
+    let mut seed = plan.clone();
+    let mut spare = line.clone();
+    spare.id = "seed-only".into();
+    spare.current_offer = "Microsoft 365 E3".into();
+    spare.current_offer_id = None;
+    spare.from_sku = Some(M365_E3_SKU.into());
+    spare.target_offer_id = None;
+    spare.seats = 1;
+    spare.assigned = Some(0);
+    seed.customers[0].lines.push(spare);
+    let seed_path = wd.write("seed.json", serde_json::to_vec_pretty(&seed).unwrap());
+    let sb = Sandbox::start(&["--seed", seed_path.to_str().unwrap()]);
+    // The first user by userPrincipalName (the first the run would choose) gets the new
+    // SKU beside the old one.
+    let state = sandbox_state(&sb);
+    let tenant = state["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["domain"] == domain)
+        .unwrap();
+    let tid = tenant["id"].as_str().unwrap();
+    let mut users: Vec<(String, String)> = tenant["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            let upn = u["userPrincipalName"].as_str().unwrap();
+            (
+                upn.to_ascii_lowercase(),
+                u["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    users.sort();
+    assert_eq!(users.len(), 3, "{tenant}");
+    let (on_new, uid) = users[0].clone();
+    http_send(
+        &sb,
+        reqwest::Method::POST,
+        &format!("/v1/customers/{tid}/users/{uid}/licenseupdates"),
+        Some(serde_json::json!({"licensesToAssign": [{"skuId": M365_E3_SKU}]})),
+    );
+    let both = {
+        let mut b = vec![M365_E3_SKU.to_string(), O365_E3_SKU.to_string()];
+        b.sort();
+        b
+    };
+    assert_eq!(licences_of(&sb, domain, &on_new), both);
+    let before = sandbox_state(&sb)["stats"]["by_method"]["POST"]
+        .as_u64()
+        .unwrap();
+
+    let dry = dry_run(&wd, &sb, &[]).expect_code(0);
+    let stats = &sandbox_state(&sb)["stats"]["by_method"];
+    assert_eq!(
+        stats["POST"].as_u64(),
+        Some(before),
+        "the dry run sent a POST"
+    );
+    // Listed as skipped, in one sentence with the line and the new SKU...
+    let skipped = format!(
+        "{}: line {}: 1 user already holds Microsoft 365 E3 and is skipped: {on_new} (",
+        c.key, line.id
+    );
+    assert!(dry.stdout.contains(&skipped), "{skipped}\n{}", dry.stdout);
+    // ...and not among the users who would move: the next two by userPrincipalName.
+    let listed = listed_users(&dry.stdout, &line.id);
+    assert_eq!(
+        listed,
+        vec![users[1].0.clone(), users[2].0.clone()],
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains(&format!(
+            "{}: line {} (Office 365 E3 → Microsoft 365 E3) would move 2 of the 2 users",
+            c.key, line.id
+        )),
+        "{}",
+        dry.stdout
+    );
+
+    // The real run moves the two listed users and leaves the skipped one as it was.
+    run_command(apply_command(&wd, &sb, &["--report", "run.json"]), None).expect_code(0);
+    let report: Value = serde_json::from_str(&wd.read("run.json")).unwrap();
+    let moved: Vec<String> = report["customers"][0]["moved_users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_ascii_lowercase())
+        .collect();
+    assert_eq!(moved, listed);
+    assert!(!moved.contains(&on_new), "{moved:?}");
+    assert_eq!(licences_of(&sb, domain, &on_new), both);
+    for (upn, _) in &users[1..] {
+        assert_eq!(licences_of(&sb, domain, upn), vec![M365_E3_SKU.to_string()]);
+    }
+}
+
 #[test]
 fn a_plan_without_a_shared_pool_makes_no_call_in_a_dry_run() {
     let wd = Workdir::new();
@@ -177,31 +319,48 @@ fn a_plan_without_a_shared_pool_makes_no_call_in_a_dry_run() {
 }
 
 #[test]
-fn the_dry_run_names_a_seat_shortfall_of_a_shared_pool() {
+fn the_dry_run_names_a_seat_shortfall_of_a_shared_pool_as_the_run_records_it() {
     let wd = Workdir::new();
     let mut plan = shared_pool_plan();
-    // 3 users hold the old SKU, the line moves all 3 but buys 2 seats.
-    plan.customers[0].lines[0].licenses_to_reassign = 3;
-    plan.customers[0].lines[0].target_seats = 2;
+    // 1,200 users hold the old SKU, the line moves all of them but buys 1,000 seats.
+    let line = &mut plan.customers[0].lines[0];
+    line.seats = 1200;
+    line.assigned = Some(1200);
+    line.licenses_to_reassign = 1200;
+    line.target_seats = 1000;
     let plan_path = write_plan(&wd, &plan);
     let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let key = &plan.customers[0].key;
+    // One wording for the dry run and the run (the run's typed reason), numbers grouped.
+    let reason = "1,000 seats of Microsoft 365 E3 for 1,200 users: buy 200 more seats of Microsoft 365 E3 (or free some), then re-run apply";
     let out = dry_run(&wd, &sb, &[]).expect_code(0);
     assert_only_reads(&sb);
     assert!(
-        out.stdout.contains(
-            "the run would move nobody and end blocked: 2 seats of Microsoft 365 E3 free after this run's purchases for 3 users: buy 1 more"
-        ),
+        out.stdout.contains(&format!(
+            "{key}: the run would move nobody and end blocked (counting the seats it buys first): {reason}"
+        )),
         "{}",
         out.stdout
     );
-    // The real run says the same numbers.
-    let run = run_command(apply_command(&wd, &sb, &[]), None).expect_code(1);
+    let ko = dry_run(&wd, &sb, &["--lang", "ko"]).expect_code(0);
     assert!(
-        run.stdout
-            .contains("2 seats of Microsoft 365 E3 for 3 users: buy 1 more seat"),
+        ko.stdout.contains(&format!(
+            "{key}: 실제 실행은 아무도 이동하지 않고 blocked로 끝납니다(이번 실행에서 먼저 구매하는 좌석 포함): 1,200명에게 필요한 Microsoft 365 E3 라이선스 중 1,000석만 사용 가능: Microsoft 365 E3을(를) 200석 더 구매"
+        )),
         "{}",
-        run.stdout
+        ko.stdout
     );
+    let ja = dry_run(&wd, &sb, &["--lang", "ja"]).expect_code(0);
+    assert!(
+        ja.stdout.contains(&format!(
+            "{key}: 実際の実行では誰も移動せず blocked で終わります (今回先に購入するシートを含む): 1,200 人のユーザーに対して Microsoft 365 E3 の空きシートが 1,000 シート: Microsoft 365 E3 をあと 200 シート購入する"
+        )),
+        "{}",
+        ja.stdout
+    );
+    // The real run ends the customer blocked with the same sentence.
+    let run = run_command(apply_command(&wd, &sb, &[]), None).expect_code(1);
+    assert!(run.stdout.contains(reason), "{}", run.stdout);
 }
 
 #[test]
