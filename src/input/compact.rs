@@ -76,6 +76,22 @@ const DIGITS: [usize; 32] = {
 /// Hex digits by value, lower case then upper case.
 const HEX: &[u8; 32] = b"0123456789abcdef0123456789ABCDEF";
 
+/// [`HEX_VALUE`] of a byte that is no hex digit.
+const NOT_HEX: u8 = 0x80;
+
+/// Each byte's value as a hex digit, `0x10` set for an upper-case letter; [`NOT_HEX`]
+/// for any other byte.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[HEX[i] as usize] = i as u8;
+        table[HEX[16 + i] as usize] = i as u8 | if i >= 10 { 0x10 } else { 0 };
+        i += 1;
+    }
+    table
+};
+
 impl SubscriptionId {
     fn new(text: &str) -> SubscriptionId {
         Self::guid(text).unwrap_or_else(|| SubscriptionId::Text(Box::from(text)))
@@ -89,20 +105,27 @@ impl SubscriptionId {
         }
         let mut bytes = [0u8; 16];
         let mut upper = 0u32;
+        let mut invalid = 0u8;
         for (d, &at) in DIGITS.iter().enumerate() {
-            let c = text[at];
-            let nibble = match c {
-                b'0'..=b'9' => c - b'0',
-                b'a'..=b'f' => c - b'a' + 10,
-                b'A'..=b'F' => {
-                    upper |= 1 << d;
-                    c - b'A' + 10
-                }
-                _ => return None,
-            };
-            bytes[d / 2] |= nibble << (4 * (1 - d % 2));
+            let decoded = HEX_VALUE[text[at] as usize];
+            invalid |= decoded & NOT_HEX;
+            upper |= u32::from(decoded >> 4 & 1) << d;
+            bytes[d / 2] |= (decoded & 0xf) << (4 * (1 - d % 2));
         }
-        Some(SubscriptionId::Guid { bytes, upper })
+        (invalid == 0).then_some(SubscriptionId::Guid { bytes, upper })
+    }
+
+    /// The GUID's 32 hex digits in lower case, when this is a GUID.
+    fn lower_hex(&self) -> Option<[u8; 32]> {
+        let SubscriptionId::Guid { bytes, .. } = self else {
+            return None;
+        };
+        let mut hex = [0u8; 32];
+        for (pair, b) in hex.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = HEX[(b >> 4) as usize];
+            pair[1] = HEX[(b & 0xf) as usize];
+        }
+        Some(hex)
     }
 
     fn text(&self) -> SubscriptionText<'_> {
@@ -363,6 +386,11 @@ impl SourceRow {
     pub fn subscription_id(&self) -> Option<SubscriptionText<'_>> {
         self.text.subscription_id.as_ref().map(SubscriptionId::text)
     }
+    /// The subscription ID's 32 hex digits in lower case, when it is a GUID: its letters
+    /// and digits as `plan::duplicates` compares them, without writing it out.
+    pub fn subscription_guid_hex(&self) -> Option<[u8; 32]> {
+        self.text.subscription_id.as_ref()?.lower_hex()
+    }
     /// ISO 3166 alpha-2, upper case (or as written when it is no such code).
     pub fn country(&self) -> Option<&'static str> {
         self.country.map(Sym::as_str)
@@ -595,6 +623,16 @@ mod tests {
             ("구독-1", false),
         ] {
             assert_eq!(SubscriptionId::guid(id).is_some(), is_guid, "{id}");
+            let key: String = id
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            let hex = SubscriptionId::new(id).lower_hex();
+            assert_eq!(hex.is_some(), is_guid, "{id}");
+            if let Some(hex) = hex {
+                assert_eq!(std::str::from_utf8(&hex).unwrap(), key, "{id}");
+            }
             let values = RowValues {
                 subscription_id: Some(id.to_string()),
                 ..full()

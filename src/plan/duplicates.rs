@@ -132,9 +132,17 @@ pub fn find_repeats(rows: &[SourceRow]) -> Vec<Repeat> {
     let mut hashed: Vec<(bool, u64, usize)> = rows
         .par_iter()
         .enumerate()
-        .map(|(i, r)| match subscription(r) {
-            Some(id) => (true, subscription_hash(&id), i),
-            None => (false, content_hash(r), i),
+        .map(|(i, r)| match r.subscription_guid_hex() {
+            // A GUID's letters and digits in lower case are its key as they stand.
+            Some(key) => (
+                true,
+                foldhash::fast::FixedState::default().hash_one(&key[..]),
+                i,
+            ),
+            None => match subscription(r) {
+                Some(id) => (true, subscription_hash(&id), i),
+                None => (false, content_hash(r), i),
+            },
         })
         .collect();
     hashed.par_sort_unstable();

@@ -225,5 +225,8 @@ fn write_atomically(
     // first 64 MiB, past the page cache (`fsx::direct`).
     let mut out = PendingFile::create(path)?.streamed_direct_after(DIRECT_AFTER);
     pool.install(|| write(&mut out)).map_err(io_err)?;
-    out.commit_as(Durability::MoveAside)
+    tracing::debug!("plan file filled: cpu {:.2}s", crate::plan::cpu_seconds());
+    out.commit_as(Durability::MoveAside)?;
+    tracing::debug!("plan file in place: cpu {:.2}s", crate::plan::cpu_seconds());
+    Ok(())
 }
