@@ -13,8 +13,8 @@ use chrono::NaiveDate;
 use super::date::{DateRead, parse_date};
 use super::header::{HeaderMap, header_key};
 use super::value::{
-    clean, is_iso_country, normalize_country, parse_billing, parse_bool, parse_guid,
-    parse_relationship, parse_term, parse_whole,
+    clean, is_canonical_guid, is_iso_country, normalize_country, parse_billing, parse_bool,
+    parse_guid, parse_relationship, parse_term, parse_whole,
 };
 use std::borrow::Cow;
 
@@ -182,12 +182,8 @@ impl RowContext<'_> {
         Some((column, cells.cell(column).unwrap_or("")))
     }
 
-    /// The cleaned text of a field, `None` when the column is absent or the cell empty.
-    fn text(&self, cells: &(impl Cells + ?Sized), field: Field) -> Option<String> {
-        self.text_ref(cells, field).map(Cow::into_owned)
-    }
-
-    /// [`RowContext::text`] borrowed from the cell when cleaning changes nothing.
+    /// The cleaned text of a field, `None` when the column is absent or the cell empty;
+    /// borrowed from the cell when cleaning changes nothing.
     fn text_ref<'c>(&self, cells: &'c (impl Cells + ?Sized), field: Field) -> Option<Cow<'c, str>> {
         self.raw(cells, field).and_then(|(_, raw)| clean(raw))
     }
@@ -222,20 +218,29 @@ impl RowContext<'_> {
         let mut problems: Vec<Problem> = Vec::new();
 
         // Customer: a GUID, or a domain; a non-GUID ID is kept aside when a domain exists.
-        let domain = self.text(cells, Field::Domain).map(|mut d| {
+        // Texts already as the row keeps them are borrowed from the cell (most are):
+        // at a million rows a copy of each would be millions of allocations.
+        let domain = self.text_ref(cells, Field::Domain).map(|d| {
             if d.is_ascii() {
-                d.make_ascii_lowercase();
-                d
+                if d.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(d.to_ascii_lowercase())
+                } else {
+                    d
+                }
             } else {
-                d.to_lowercase()
+                Cow::Owned(d.to_lowercase())
             }
         });
-        let mut customer_id = None;
+        let mut customer_id: Option<Cow<'_, str>> = None;
         let mut invalid_customer_id = None;
         match self.raw(cells, Field::CustomerId) {
             Some((column, raw)) if !raw.trim().is_empty() => {
-                let cleaned = clean(raw).map(|c| c.into_owned()).unwrap_or_default();
-                match parse_guid(&cleaned) {
+                let cleaned = clean(raw).unwrap_or_default();
+                let id = match cleaned {
+                    Cow::Borrowed(text) if is_canonical_guid(text) => Some(Cow::Borrowed(text)),
+                    cleaned => parse_guid(&cleaned).map(Cow::Owned),
+                };
+                match id {
                     Some(id) => customer_id = Some(id),
                     None if domain.is_some() => invalid_customer_id = Some(raw.trim().to_string()),
                     None => problems.push(Problem {
@@ -374,9 +379,13 @@ impl RowContext<'_> {
         for &(field, other) in &self.map.also {
             self.compare(cells, field, other, row);
         }
-        let country = self
-            .text(cells, Field::Country)
-            .map(|c| normalize_country(&c));
+        let country = self.text_ref(cells, Field::Country).map(|c| {
+            if c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()) {
+                c
+            } else {
+                Cow::Owned(normalize_country(&c))
+            }
+        });
         if let Some(c) = &country
             && !is_iso_country(c)
         {

@@ -186,6 +186,17 @@ fn billing_of_key(key: &str) -> Option<Billing> {
 }
 
 /// A tenant ID: a GUID, with or without braces or hyphens, as lower-case hyphenated text.
+/// Whether `text` is a GUID as [`parse_guid`] writes one: lower-case hex digits,
+/// hyphenated 8-4-4-4-12.
+pub(crate) fn is_canonical_guid(text: &str) -> bool {
+    let text = text.as_bytes();
+    text.len() == 36
+        && text.iter().enumerate().all(|(i, &b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => matches!(b, b'0'..=b'9' | b'a'..=b'f'),
+        })
+}
+
 pub(crate) fn parse_guid(text: &str) -> Option<String> {
     let inner = text
         .strip_prefix('{')
@@ -242,9 +253,28 @@ const ISO_COUNTRIES: [&str; 249] = [
     "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
 ];
 
+/// [`ISO_COUNTRIES`] as one bit per pair of letters `AA`..`ZZ`, for a lookup per row.
+const ISO_BITS: [u64; 11] = {
+    let mut bits = [0u64; 11];
+    let mut i = 0;
+    while i < ISO_COUNTRIES.len() {
+        let code = ISO_COUNTRIES[i].as_bytes();
+        let n = (code[0] - b'A') as usize * 26 + (code[1] - b'A') as usize;
+        bits[n / 64] |= 1 << (n % 64);
+        i += 1;
+    }
+    bits
+};
+
 /// Whether `code` (upper case) is an ISO 3166-1 alpha-2 country code.
 pub(crate) fn is_iso_country(code: &str) -> bool {
-    ISO_COUNTRIES.binary_search(&code).is_ok()
+    match code.as_bytes() {
+        &[a @ b'A'..=b'Z', b @ b'A'..=b'Z'] => {
+            let n = (a - b'A') as usize * 26 + (b - b'A') as usize;
+            ISO_BITS[n / 64] >> (n % 64) & 1 == 1
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -261,6 +291,23 @@ mod tests {
         );
         assert_eq!(clean("   "), None);
         assert_eq!(clean("\u{3000}"), None);
+    }
+
+    #[test]
+    fn canonical_guids_are_the_ones_parse_guid_writes_unchanged() {
+        for text in [
+            "0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b",
+            "0F5A3C1E-2B4D-4E6F-8A9B-1C2D3E4F5A6B",
+            "{0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b}",
+            "0f5a3c1e2b4d4e6f8a9b1c2d3e4f5a6b",
+            "0f5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6",
+            "0f5a3c1e-2b4d-4e6f-8a9b_1c2d3e4f5a6b",
+            "0g5a3c1e-2b4d-4e6f-8a9b-1c2d3e4f5a6b",
+            "",
+        ] {
+            let canonical = parse_guid(text).is_some_and(|g| g == text);
+            assert_eq!(is_canonical_guid(text), canonical, "{text}");
+        }
     }
 
     #[test]
@@ -418,6 +465,15 @@ mod tests {
     #[test]
     fn country_not_iso_3166_is_noticed() {
         assert!(ISO_COUNTRIES.is_sorted());
+        // The bit table says yes to exactly the listed codes.
+        for a in b'A'..=b'Z' {
+            for b in b'A'..=b'Z' {
+                let code = String::from_utf8(vec![a, b]).unwrap();
+                let listed = ISO_COUNTRIES.binary_search(&code.as_str()).is_ok();
+                assert_eq!(is_iso_country(&code), listed, "{code}");
+            }
+        }
+        assert!(!is_iso_country("kr") && !is_iso_country("KOR") && !is_iso_country(""));
         for code in ["KR", "JP", "US", "GB", "DE", "TW", "ZW", "AD"] {
             assert!(is_iso_country(code), "{code}");
         }
