@@ -404,6 +404,37 @@ mod tests {
         }
     }
 
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn blocks_on_tmpfs_are_written_byte_for_byte() {
+        // tmpfs refused O_DIRECT before Linux 6.6 (every block then goes the ordinary
+        // way) and takes it since: the bytes are the same either way.
+        let Ok(dir) = tempfile::tempdir_in("/dev/shm") else {
+            return;
+        };
+        let path = dir.path().join("file");
+        let bytes = data(3 * ALIGN + 5);
+        let mut file = File::create(&path).unwrap();
+        let mut writer = DirectWriter::new(&mut file, 0);
+        let mut block = Block::new(2 * ALIGN);
+        for piece in bytes.chunks(2 * ALIGN) {
+            block.fill(piece);
+            writer.write_block(&block).unwrap();
+            block.clear();
+        }
+        let direct = writer.is_direct();
+        writer.finish().unwrap();
+        drop(file);
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        let probe = File::create(dir.path().join("probe")).unwrap();
+        if !set_direct(&probe, true).unwrap() {
+            assert!(
+                !direct,
+                "no direct writes where the file system refuses them"
+            );
+        }
+    }
+
     #[test]
     fn small_files_are_written_the_ordinary_way() {
         let bytes = data(100_000);
