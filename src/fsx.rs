@@ -16,9 +16,9 @@
 //!   can be a gigabyte, is not fsynced and an older plan is moved aside rather than
 //!   renamed over (see [`Durability::MoveAside`] and docs/exit-codes.md).
 //!
-//! A file that can be large and is written front to back (the reports of a big plan)
-//! goes through [`PendingFile::streamed`]: the disk writes it, past the page cache,
-//! while the caller is still producing it ([`Streamed`], [`direct`]).
+//! A file that can be large and is written front to back (the plan file, the reports of
+//! a big plan) goes through [`PendingFile::streamed`]: the disk writes it, past the page
+//! cache, while the caller is still producing it ([`Streamed`], [`direct`]).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -361,14 +361,15 @@ impl Streamed {
             return self.write_plain(buf.as_slice());
         }
         let pipe = self.pipe.as_ref().expect("started");
-        let next = pipe
-            .spent
-            .try_recv()
-            .unwrap_or_else(|_| direct::Block::new(STREAM_BLOCK));
-        let block = std::mem::replace(&mut self.buf, next);
+        // Handed on before a written block is taken back: a block is only new (its
+        // memory taken at its first fill) when none came back while the queue had room.
+        let block = std::mem::replace(&mut self.buf, direct::Block::new(STREAM_BLOCK));
         if pipe.tx.send(block).is_err() {
             // The thread stopped on an error: `end_pipe` returns it.
             return self.end_pipe();
+        }
+        if let Ok(spent) = pipe.spent.try_recv() {
+            self.buf = spent;
         }
         Ok(())
     }
@@ -807,6 +808,41 @@ mod tests {
             }
         }
         assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    /// The plan file's way: the first `n` bytes the ordinary way, the rest directly, for
+    /// lengths around `n` and around the blocks; committed moving the old file aside.
+    #[test]
+    fn a_streamed_file_with_an_ordinary_start_holds_exactly_the_bytes_written() {
+        let dir = tempfile::tempdir_in(env!("CARGO_MANIFEST_DIR")).unwrap();
+        let data: Vec<u8> = (0..(3 * STREAM_BLOCK + 5_000) as u64)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        for direct_after in [4096_u64, STREAM_BLOCK as u64 + 100] {
+            let n = direct_after as usize;
+            for len in [n - 1, n, n + 1, n + STREAM_BLOCK, data.len()] {
+                let path = dir.path().join(format!("{direct_after}-{len}.bin"));
+                fs::write(&path, b"old plan").unwrap();
+                let mut out = PendingFile::create(&path)
+                    .unwrap()
+                    .streamed_direct_after(direct_after);
+                for piece in data[..len].chunks(65_537) {
+                    out.write_all(piece).unwrap();
+                }
+                out.commit_as(Durability::MoveAside).unwrap();
+                let got = fs::read(&path).unwrap();
+                assert!(
+                    got == data[..len],
+                    "direct after {direct_after}, {len} bytes"
+                );
+                assert_eq!(
+                    leftovers(dir.path()).len(),
+                    0,
+                    "{:?}",
+                    leftovers(dir.path())
+                );
+            }
+        }
     }
 
     #[test]

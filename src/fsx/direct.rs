@@ -131,7 +131,8 @@ pub struct DirectWriter<'f> {
 
 impl<'f> DirectWriter<'f> {
     /// A writer that writes the ordinary way up to `direct_after` bytes (rounded up to
-    /// a block), then directly where the file system allows.
+    /// a block), then directly where the file system allows. `file` must be empty and
+    /// at its start: whether a write is aligned is judged from the bytes written here.
     pub fn new(file: &'f mut File, direct_after: u64) -> DirectWriter<'f> {
         DirectWriter {
             file,
@@ -159,7 +160,10 @@ impl<'f> DirectWriter<'f> {
     /// Switches to direct writes if the file is at an aligned offset and its file
     /// system takes them; else stays in the ordinary way for good.
     fn switch_on(&mut self) -> io::Result<bool> {
-        if self.written.is_multiple_of(ALIGN as u64) && set_direct(self.file, true)? {
+        // Any failure to set the flag means the ordinary way, never a failed write.
+        if self.written.is_multiple_of(ALIGN as u64)
+            && matches!(set_direct(self.file, true), Ok(true))
+        {
             self.direct = true;
         } else {
             // An unaligned position (a short file that grew) or no O_DIRECT.

@@ -185,7 +185,6 @@ fn billing_of_key(key: &str) -> Option<Billing> {
     Some(billing)
 }
 
-/// A tenant ID: a GUID, with or without braces or hyphens, as lower-case hyphenated text.
 /// Whether `text` is a GUID as [`parse_guid`] writes one: lower-case hex digits,
 /// hyphenated 8-4-4-4-12.
 pub(crate) fn is_canonical_guid(text: &str) -> bool {
@@ -197,6 +196,7 @@ pub(crate) fn is_canonical_guid(text: &str) -> bool {
         })
 }
 
+/// A tenant ID: a GUID, with or without braces or hyphens, as lower-case hyphenated text.
 pub(crate) fn parse_guid(text: &str) -> Option<String> {
     let inner = text
         .strip_prefix('{')

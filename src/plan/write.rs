@@ -6,11 +6,13 @@
 //! streams well; any JSON reader reads it as the same document serde would write. The
 //! customers are serialised in parallel in bounded batches (so memory stays flat; the
 //! next batch is serialised while the last one is written) and written in plan order,
-//! so the bytes do not depend on the thread count. The file is
-//! written with [`crate::fsx::write_atomic_with`] (beside its destination under a
-//! temporary name, renamed into place; an older plan moved aside rather than renamed
-//! over, [`Durability::MoveAside`]), so a reader never sees half a plan and a failed
-//! write leaves any older plan untouched.
+//! so the bytes do not depend on the thread count. The file is a
+//! [`crate::fsx::PendingFile`] (beside its destination under a temporary name, renamed
+//! into place; an older plan moved aside rather than renamed over,
+//! [`Durability::MoveAside`]), so a reader never sees half a plan and a failed write
+//! leaves any older plan untouched. It is filled through [`Streamed`]: a thread of its
+//! own writes the bytes, past the page cache after the first 64 MiB, while the next
+//! customers are serialised.
 
 use std::io::{self, Write};
 use std::path::Path;

@@ -622,3 +622,107 @@ fn a_term_and_billing_new_commerce_does_not_sell_is_a_usage_error() {
         assert!(!wd.join("p.json").exists());
     }
 }
+
+/// An input holding subscription IDs in every form files hold them in (upper, lower and
+/// mixed case GUIDs, braces, no hyphens, a fullwidth digit, Korean, longer than a GUID,
+/// a GUID's length without being one), customers whose rows are not next to each other,
+/// a repeat and a conflict across two spellings of one ID, a customer known first by
+/// domain only. Its plan is byte for byte the golden file, which the binary of
+/// `d4e6d87` wrote: before rows kept GUID subscription IDs as bytes and shared their
+/// customer's texts. With one thread and with the default.
+#[test]
+fn subscription_ids_of_every_form_give_the_same_plan_bytes_as_before() {
+    let wd = Workdir::new();
+    let input = "subscription-ids.csv";
+    std::fs::copy(
+        crate::common::fixture("plan/subscription-ids.csv"),
+        wd.join(input),
+    )
+    .unwrap();
+    let golden =
+        std::fs::read_to_string(crate::common::fixture("plan/subscription-ids.plan.json")).unwrap();
+    // Only the version in `generated_by` may differ from the golden file's.
+    let version = |plan: &str| {
+        let start = plan.find("\"generated_by\":\"").expect("generated_by") + 16;
+        let end = start + plan[start..].find('"').unwrap();
+        format!("{}{}", &plan[..start], &plan[end..])
+    };
+    for threads in ["1", "2"] {
+        wd.run([
+            "plan",
+            input,
+            "--as-of",
+            "2026-11-21",
+            "-o",
+            "plan.json",
+            "--threads",
+            threads,
+        ])
+        .expect_code(3);
+        let plan = wd.read("plan.json");
+        assert!(
+            version(&plan) == version(&golden),
+            "--threads {threads}: the plan differs from tests/fixtures/plan/subscription-ids.plan.json:\n{plan}"
+        );
+    }
+    // The IDs come back as the file wrote them (the fullwidth digit as NFKC makes it).
+    let plan = read_plan(&wd, "plan.json");
+    let ids: Vec<&str> = plan
+        .customers
+        .iter()
+        .flat_map(|c| &c.lines)
+        .filter_map(|l| l.subscription_id.as_deref())
+        .collect();
+    for id in [
+        "3F03F94E-C89A-47BF-9C6A-1E22B69D667E",
+        "3f03F94e-C89a-47bF-9C6A-1e22b69D667f",
+        "{6DC8754D-22D0-426C-9D31-A27B79ECF1EB}",
+        "5A1B2C3D-0000-4000-8000-000000000007",
+        "구독-7",
+        "AGREEMENT-2024-0001-EXCHANGE-ONLINE-PLAN1-SEATS",
+        "가-0000-0000-0000-000000000000000",
+        "a9719dca-480b-4f49-90fa-60671f206808",
+    ] {
+        assert!(ids.contains(&id), "{id} in {ids:?}");
+    }
+    assert_eq!(plan.summary.repeated_rows, 1);
+    assert_eq!(plan.rejected.len(), 1);
+    assert_eq!(plan.rejected[0].code, RejectCode::ConflictingSubscription);
+}
+
+/// A plan that cannot be written whole (here: the file size limit, `ulimit -f`, hit by
+/// the thread that writes the plan's blocks) fails with the path and the system's
+/// reason, exit 1, and leaves the older plan as it was and no temporary file.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_plan_the_disk_refuses_halfway_leaves_the_old_plan_and_names_the_path() {
+    let wd = Workdir::new();
+    let mut csv = String::from(HEADER);
+    for i in 0..12_000 {
+        csv.push_str(&format!(
+            "{i:08x}-0000-4000-8000-000000000000,c{i}.example,Customer {i},Office 365 E3,10,5,2027-01-31,no,\n"
+        ));
+    }
+    wd.write("big.csv", csv);
+    wd.write("plan.json", "the old plan");
+    // 8 MiB at most per file; SIGXFSZ ignored, so the write fails with EFBIG instead.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.current_dir(wd.path()).args([
+        "-c",
+        "trap '' XFSZ; ulimit -f 8192; exec \"$0\" plan big.csv --as-of 2026-11-21 -o plan.json --quiet",
+        crate::common::BIN,
+    ]);
+    let out = run_command(cmd, None).expect_code(1);
+    assert!(
+        out.stderr.contains("plan.json") && out.stderr.contains("File too large"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(wd.read("plan.json"), "the old plan");
+    let left: Vec<String> = std::fs::read_dir(wd.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "big.csv" && n != "plan.json")
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
