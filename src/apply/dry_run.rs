@@ -367,7 +367,14 @@ async fn pool_lines(
         let skipped = &p.skipped[i];
         if !skipped.is_empty() {
             let n = t.number(skipped.len() as u64);
-            let names: Vec<String> = skipped.iter().map(user_text).collect();
+            // By userPrincipalName, as the users chosen are (the tenant lists in its own
+            // order).
+            let mut skipped: Vec<&super::pc::CustomerUser> = skipped.iter().collect();
+            skipped.sort_by_cached_key(|u| {
+                let upn = u.user_principal_name.as_deref().unwrap_or_default();
+                (upn.to_lowercase(), u.id.to_ascii_lowercase())
+            });
+            let names: Vec<String> = skipped.iter().map(|u| user_text(u)).collect();
             let names = names.join(", ");
             let mut values = base.to_vec();
             values.extend([("count", n.as_str()), ("users", names.as_str())]);
