@@ -337,7 +337,8 @@ async fn pool_lines(
             ("planned", planned.as_str()),
         ];
         let Some(p) = preview.as_ref().filter(|_| m.limit > 0) else {
-            out.push(t.fill("dry_run.pool_nobody_left", &base));
+            let key = one_or_many("dry_run.pool_nobody_left", l.licenses_to_reassign);
+            out.push(t.fill(key, &base));
             continue;
         };
         let chosen = &p.chosen[i];
@@ -345,25 +346,39 @@ async fn pool_lines(
         let left = t.number(m.limit);
         let mut values = base.to_vec();
         values.extend([("count", count.as_str()), ("left", left.as_str())]);
-        out.push(t.fill("dry_run.pool_moves", &values));
+        // A shortfall makes the real run move nobody of this customer: the users listed
+        // are then the ones it moves once the seats are there, never "would move" now.
+        let once = once_seats(&p.capacity, l, t);
+        let header = match &once {
+            None => one_or_many("dry_run.pool_moves", m.limit),
+            Some(once) => {
+                values.push(("once", once.as_str()));
+                one_or_many("dry_run.pool_moves_later", m.limit)
+            }
+        };
+        out.push(t.fill(header, &values));
         for u in chosen {
             out.push(format!("    {}", user_text(u)));
         }
         if (chosen.len() as u64) < m.limit {
-            out.push(t.fill("dry_run.pool_fewer", &values));
+            let key = one_or_many("dry_run.pool_fewer", chosen.len() as u64);
+            out.push(t.fill(key, &values));
         }
         let skipped = &p.skipped[i];
         if !skipped.is_empty() {
             let n = t.number(skipped.len() as u64);
-            let names: Vec<String> = skipped.iter().map(user_text).collect();
+            // By userPrincipalName, as the users chosen are (the tenant lists in its own
+            // order).
+            let mut skipped: Vec<&super::pc::CustomerUser> = skipped.iter().collect();
+            skipped.sort_by_cached_key(|u| {
+                let upn = u.user_principal_name.as_deref().unwrap_or_default();
+                (upn.to_lowercase(), u.id.to_ascii_lowercase())
+            });
+            let names: Vec<String> = skipped.iter().map(|u| user_text(u)).collect();
             let names = names.join(", ");
             let mut values = base.to_vec();
             values.extend([("count", n.as_str()), ("users", names.as_str())]);
-            let key = if skipped.len() == 1 {
-                "dry_run.pool_skipped_one"
-            } else {
-                "dry_run.pool_skipped"
-            };
+            let key = one_or_many("dry_run.pool_skipped", skipped.len() as u64);
             out.push(t.fill(key, &values));
         }
     }
@@ -379,6 +394,48 @@ async fn pool_lines(
         out.push(t.fill(key, &[("customer", customer), ("reason", &reason.text(t))]));
     }
     Ok(out)
+}
+
+/// `key`, or its singular form `key_one` when `count` is 1 (English inflects; the Korean
+/// and Japanese `_one` texts read as the others).
+fn one_or_many(key: &'static str, count: u64) -> &'static str {
+    if count != 1 {
+        return key;
+    }
+    match key {
+        "dry_run.pool_nobody_left" => "dry_run.pool_nobody_left_one",
+        "dry_run.pool_moves" => "dry_run.pool_moves_one",
+        "dry_run.pool_moves_later" => "dry_run.pool_moves_later_one",
+        "dry_run.pool_fewer" => "dry_run.pool_fewer_one",
+        "dry_run.pool_skipped" => "dry_run.pool_skipped_one",
+        "dry_run.pool_once_short" => "dry_run.pool_once_short_one",
+        "dry_run.reassign" => "dry_run.reassign_one",
+        "dry_run.summary_customers" => "dry_run.summary_customers_one",
+        "dry_run.summary_calls" => "dry_run.summary_calls_one",
+        _ => key,
+    }
+}
+
+/// When the new SKUs lack seats (`capacity`), the condition under which the run moves
+/// line `l`'s users: the seats missing when the shortfall is on its offer, else "once
+/// the seats are there" (the reason that follows names the offer short of seats).
+/// `None` when the seats suffice.
+fn once_seats(capacity: &Capacity, l: &Line, t: &Texts) -> Option<String> {
+    let ours = |offer: &str| offer == l.target_offer;
+    Some(match capacity {
+        Capacity::Enough => return None,
+        Capacity::Short { offer, free, users } if ours(offer) => {
+            let missing = users.saturating_sub(*free);
+            t.fill(
+                one_or_many("dry_run.pool_once_short", missing),
+                &[("missing", &t.number(missing)), ("offer", offer)],
+            )
+        }
+        Capacity::NotInTenantYet { offer, .. } if ours(offer) => {
+            t.fill("dry_run.pool_once_arriving", &[("offer", offer)])
+        }
+        _ => t.get("dry_run.pool_once_seats").to_string(),
+    })
 }
 
 fn sweep_line(t: &Texts) -> String {
@@ -398,8 +455,12 @@ fn closing_lines(totals: &Totals, t: &Texts) -> String {
         out.push_str(&t.fill("dry_run.offers", &[("id", "{id}")]));
         out.push('\n');
     }
-    let customers = t.number(totals.customers as u64);
-    let calls = t.number((totals.calls + 1 + usize::from(totals.maybe_invite)) as u64);
+    let count = |key: &'static str, n: u64| t.fill(one_or_many(key, n), &[("count", &t.number(n))]);
+    let customers = count("dry_run.summary_customers", totals.customers as u64);
+    let calls = count(
+        "dry_run.summary_calls",
+        (totals.calls + 1 + usize::from(totals.maybe_invite)) as u64,
+    );
     out.push_str(&t.fill(
         "dry_run.summary",
         &[("customers", &customers), ("calls", &calls)],
@@ -501,9 +562,10 @@ fn customer_calls(
         let left = l
             .licenses_to_reassign
             .saturating_sub(p.moved_for_line(&l.id));
+        let key = one_or_many("dry_run.reassign", left);
         let left = t.number(left);
         calls.push(line(
-            "dry_run.reassign",
+            key,
             &[
                 ("left", &left),
                 ("line", &l.id),
@@ -553,7 +615,7 @@ fn pool_customer(c: &Customer, p: &Progress, reassign: &[&Line]) -> PoolCustomer
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::testplan::plan_with;
+    use crate::apply::testplan::{M365_E3_SKU, O365_E3_SKU, plan_with};
     use std::path::PathBuf;
 
     #[test]
@@ -581,6 +643,46 @@ mod tests {
         );
         assert!(text.contains("relationshiprequests"));
         assert!(text.contains("nothing was changed"));
+    }
+
+    #[test]
+    fn counts_of_one_read_in_the_singular() {
+        let mut plan = plan_with(0, 1, 0);
+        plan.customers[0].lines[0].licenses_to_reassign = 1;
+        let opts = ApplyOptions {
+            today: plan.as_of,
+            now: true,
+            concurrency: 1,
+            only: vec![],
+            max_failures: 1,
+            invitations_path: PathBuf::from("invitations.csv"),
+            lang: crate::i18n::Lang::En,
+        };
+        let text = dry_run(&plan, &[], &opts);
+        let want = format!(
+            "licenseupdates for 1 user of line c1-l1 (assign {M365_E3_SKU}, remove {O365_E3_SKU}): \
+             the first by userPrincipalName holding"
+        );
+        assert!(text.contains(&want), "{text}");
+        let summary = text.lines().last().unwrap();
+        assert!(
+            summary.starts_with("dry run: 1 customer in scope, 5 calls listed above;"),
+            "{text}"
+        );
+        assert!(
+            !text.contains(" 1 users") && !text.contains(" 1 customers"),
+            "{text}"
+        );
+
+        // No customer: the sweep is the one call.
+        let mut empty = plan.clone();
+        empty.customers.clear();
+        let text = dry_run(&empty, &[], &opts);
+        assert_eq!(
+            text.lines().last().unwrap(),
+            "dry run: 0 customers in scope, 1 call listed above; nothing was changed",
+            "{text}"
+        );
     }
 
     #[test]

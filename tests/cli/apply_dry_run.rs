@@ -193,39 +193,36 @@ fn licences_of(sb: &Sandbox, domain: &str, upn: &str) -> Vec<String> {
     held
 }
 
-#[test]
-fn a_user_already_on_the_new_sku_is_listed_as_skipped_and_the_run_leaves_them_alone() {
-    let wd = Workdir::new();
-    // 3 users hold Office 365 E3; the shared pool moves 2 of them to Microsoft 365 E3.
-    let plan = shared_pool_plan();
-    write_plan(&wd, &plan);
+/// A sandbox seeded from `plan` (written to `seed.json`) whose first customer's tenant
+/// also holds `spare` free seats of Microsoft 365 E3 (a line of the seed only, no user on
+/// it), so that users can hold both SKUs before a run; with that tenant's ID and its
+/// users (UPN lower case, ID) by UPN.
+fn sandbox_with_spare_seats(
+    wd: &Workdir,
+    plan: &Plan,
+    spare: u64,
+) -> (Sandbox, String, Vec<(String, String)>) {
     let c = &plan.customers[0];
-    let line = &c.lines[0];
-    let domain = c.domain.as_deref().unwrap();
-    // The sandbox's tenant also holds one free seat of Microsoft 365 E3 (a line of the
-    // seed only, no user on it), so that a user can hold both SKUs before the run.
     let mut seed = plan.clone();
-    let mut spare = line.clone();
-    spare.id = "seed-only".into();
-    spare.current_offer = "Microsoft 365 E3".into();
-    spare.current_offer_id = None;
-    spare.from_sku = Some(M365_E3_SKU.into());
-    spare.target_offer_id = None;
-    spare.seats = 1;
-    spare.assigned = Some(0);
-    seed.customers[0].lines.push(spare);
+    let mut line = c.lines[0].clone();
+    line.id = "seed-only".into();
+    line.current_offer = "Microsoft 365 E3".into();
+    line.current_offer_id = None;
+    line.from_sku = Some(M365_E3_SKU.into());
+    line.target_offer_id = None;
+    line.seats = spare;
+    line.assigned = Some(0);
+    seed.customers[0].lines.push(line);
     let seed_path = wd.write("seed.json", serde_json::to_vec_pretty(&seed).unwrap());
     let sb = Sandbox::start(&["--seed", seed_path.to_str().unwrap()]);
-    // The first user by userPrincipalName (the first the run would choose) gets the new
-    // SKU beside the old one.
     let state = sandbox_state(&sb);
     let tenant = state["customers"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|t| t["domain"] == domain)
+        .find(|t| t["domain"] == c.domain.as_deref().unwrap())
         .unwrap();
-    let tid = tenant["id"].as_str().unwrap();
+    let tid = tenant["id"].as_str().unwrap().to_string();
     let mut users: Vec<(String, String)> = tenant["users"]
         .as_array()
         .unwrap()
@@ -239,14 +236,34 @@ fn a_user_already_on_the_new_sku_is_listed_as_skipped_and_the_run_leaves_them_al
         })
         .collect();
     users.sort();
-    assert_eq!(users.len(), 3, "{tenant}");
-    let (on_new, uid) = users[0].clone();
+    (sb, tid, users)
+}
+
+/// Gives user `uid` of tenant `tid` Microsoft 365 E3 beside what it holds.
+fn give_new_sku(sb: &Sandbox, tid: &str, uid: &str) {
     http_send(
-        &sb,
+        sb,
         reqwest::Method::POST,
         &format!("/v1/customers/{tid}/users/{uid}/licenseupdates"),
         Some(serde_json::json!({"licensesToAssign": [{"skuId": M365_E3_SKU}]})),
     );
+}
+
+#[test]
+fn a_user_already_on_the_new_sku_is_listed_as_skipped_and_the_run_leaves_them_alone() {
+    let wd = Workdir::new();
+    // 3 users hold Office 365 E3; the shared pool moves 2 of them to Microsoft 365 E3.
+    let plan = shared_pool_plan();
+    write_plan(&wd, &plan);
+    let c = &plan.customers[0];
+    let line = &c.lines[0];
+    let domain = c.domain.as_deref().unwrap();
+    let (sb, tid, users) = sandbox_with_spare_seats(&wd, &plan, 1);
+    assert_eq!(users.len(), 3, "{users:?}");
+    // The first user by userPrincipalName (the first the run would choose) gets the new
+    // SKU beside the old one.
+    let (on_new, uid) = users[0].clone();
+    give_new_sku(&sb, &tid, &uid);
     let both = {
         let mut b = vec![M365_E3_SKU.to_string(), O365_E3_SKU.to_string()];
         b.sort();
@@ -305,6 +322,77 @@ fn a_user_already_on_the_new_sku_is_listed_as_skipped_and_the_run_leaves_them_al
 }
 
 #[test]
+fn the_dry_run_says_one_user_and_one_seat_in_the_singular() {
+    // A shared pool that moves 1 of its 3 users.
+    let wd = Workdir::new();
+    let mut plan = shared_pool_plan();
+    share_pool(&mut plan, 0, 1);
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let (key, id) = (&plan.customers[0].key, &plan.customers[0].lines[0].id);
+    let out = dry_run(&wd, &sb, &[]).expect_code(0).stdout;
+    for want in [
+        format!(
+            "{key}: line {id} (Office 365 E3 → Microsoft 365 E3) would move 1 of the 1 user it still moves (1 planned):"
+        ),
+        format!("licenseupdates for 1 user of line {id} ("),
+        ": the first by userPrincipalName holding".to_string(),
+    ] {
+        assert!(out.contains(&want), "{want}\n{out}");
+    }
+    assert_eq!(listed_users(&out, id).len(), 1, "{out}");
+    let last = out.lines().last().unwrap();
+    assert!(last.starts_with("dry run: 1 customer in scope, "), "{out}");
+    assert!(
+        !out.contains(" 1 users") && !out.contains(" 1 customers"),
+        "{out}"
+    );
+    drop(sb);
+
+    // It moves 2 users but buys 1 seat: 1 more is missing.
+    let wd = Workdir::new();
+    let mut plan = shared_pool_plan();
+    plan.customers[0].lines[0].target_seats = 1;
+    let plan_path = write_plan(&wd, &plan);
+    let sb = Sandbox::start(&["--seed", plan_path.to_str().unwrap()]);
+    let out = dry_run(&wd, &sb, &[]).expect_code(0).stdout;
+    for want in [
+        format!(
+            "{key}: line {id} (Office 365 E3 → Microsoft 365 E3) moves nobody now; once 1 more seat of Microsoft 365 E3 is there, the run would move 2 of the 2 users it still moves (2 planned):"
+        ),
+        "1 seats of Microsoft 365 E3 for 2 users: buy 1 more seat of Microsoft 365 E3".to_string(),
+    ] {
+        assert!(out.contains(&want), "{want}\n{out}");
+    }
+    assert_eq!(listed_users(&out, id).len(), 2, "{out}");
+    drop(sb);
+
+    // It moves 2 users, but 2 of the 3 hold the new SKU already: only 1 is left.
+    let wd = Workdir::new();
+    let plan = shared_pool_plan();
+    write_plan(&wd, &plan);
+    let (sb, tid, users) = sandbox_with_spare_seats(&wd, &plan, 2);
+    give_new_sku(&sb, &tid, &users[0].1);
+    give_new_sku(&sb, &tid, &users[1].1);
+    let out = dry_run(&wd, &sb, &[]).expect_code(0).stdout;
+    for want in [
+        format!(
+            "{key}: line {id} (Office 365 E3 → Microsoft 365 E3) would move 1 of the 2 users it still moves (2 planned):"
+        ),
+        format!(
+            "{key}: line {id}: only 1 user holds Office 365 E3 without Microsoft 365 E3; the line ends with this one"
+        ),
+        format!(
+            "{key}: line {id}: 2 users already hold Microsoft 365 E3 and are skipped: {} (",
+            users[0].0
+        ),
+    ] {
+        assert!(out.contains(&want), "{want}\n{out}");
+    }
+    assert_eq!(listed_users(&out, id), vec![users[2].0.clone()], "{out}");
+}
+
+#[test]
 fn a_plan_without_a_shared_pool_makes_no_call_in_a_dry_run() {
     let wd = Workdir::new();
     let plan_path = write_plan(&wd, &plan_with(1, 2, 1));
@@ -342,7 +430,40 @@ fn the_dry_run_names_a_seat_shortfall_of_a_shared_pool_as_the_run_records_it() {
         "{}",
         out.stdout
     );
+    // The users are listed as the ones the run moves once the seats are there: never as
+    // users it "would move" now, which the blocked line would contradict.
+    let id = &plan.customers[0].lines[0].id;
+    let moves = format!("{key}: line {id} (Office 365 E3 → Microsoft 365 E3) ");
+    assert!(
+        out.stdout.contains(&format!(
+            "{moves}moves nobody now; once 200 more seats of Microsoft 365 E3 are there, the run would move 1,200 of the 1,200 users it still moves (1,200 planned):"
+        )),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains(&format!("{moves}would move")),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(listed_users(&out.stdout, id).len(), 1200, "{}", out.stdout);
+    assert!(
+        out.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("dry run: 1 customer in scope, "),
+        "{}",
+        out.stdout
+    );
     let ko = dry_run(&wd, &sb, &["--lang", "ko"]).expect_code(0);
+    assert!(
+        ko.stdout.contains(&format!(
+            "{key}: 항목 {id}(Office 365 E3 → Microsoft 365 E3)은(는) 지금은 아무도 이동하지 않습니다. Microsoft 365 E3 좌석이 200석 더 생기면 실제 실행은 아직 이동할 1,200명 중 1,200명을 이동합니다(계획 1,200명):"
+        )),
+        "{}",
+        ko.stdout
+    );
     assert!(
         ko.stdout.contains(&format!(
             "{key}: 실제 실행은 아무도 이동하지 않고 blocked로 끝납니다(이번 실행에서 먼저 구매하는 좌석 포함): 1,200명에게 필요한 Microsoft 365 E3 라이선스 중 1,000석만 사용 가능: Microsoft 365 E3을(를) 200석 더 구매"
@@ -351,6 +472,13 @@ fn the_dry_run_names_a_seat_shortfall_of_a_shared_pool_as_the_run_records_it() {
         ko.stdout
     );
     let ja = dry_run(&wd, &sb, &["--lang", "ja"]).expect_code(0);
+    assert!(
+        ja.stdout.contains(&format!(
+            "{key}: 項目 {id} (Office 365 E3 → Microsoft 365 E3) は今は誰も移動しません。Microsoft 365 E3 のシートがあと 200 シート揃えば、実際の実行では、まだ移動する 1,200 人のうち 1,200 人を移動します (計画 1,200 人):"
+        )),
+        "{}",
+        ja.stdout
+    );
     assert!(
         ja.stdout.contains(&format!(
             "{key}: 実際の実行では誰も移動せず blocked で終わります (今回先に購入するシートを含む): 1,200 人のユーザーに対して Microsoft 365 E3 の空きシートが 1,000 シート: Microsoft 365 E3 をあと 200 シート購入する"
