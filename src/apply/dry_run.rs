@@ -618,17 +618,25 @@ mod tests {
     use crate::apply::testplan::{M365_E3_SKU, O365_E3_SKU, plan_with};
     use std::path::PathBuf;
 
-    #[test]
-    fn dry_run_lists_one_purchase_per_customer_and_the_licence_calls() {
-        let plan = plan_with(2, 1, 0);
-        let opts = ApplyOptions {
+    /// Options of a dry run of `plan` today, in English, one customer at a time.
+    fn test_options(plan: &Plan) -> ApplyOptions {
+        ApplyOptions {
             today: plan.as_of,
-            now: false,
+            now: true,
             concurrency: 1,
             only: vec![],
             max_failures: 1,
             invitations_path: PathBuf::from("invitations.csv"),
             lang: crate::i18n::Lang::En,
+        }
+    }
+
+    #[test]
+    fn dry_run_lists_one_purchase_per_customer_and_the_licence_calls() {
+        let plan = plan_with(2, 1, 0);
+        let opts = ApplyOptions {
+            now: false,
+            ..test_options(&plan)
         };
         let text = dry_run(&plan, &[], &opts);
         assert_eq!(
@@ -649,15 +657,7 @@ mod tests {
     fn counts_of_one_read_in_the_singular() {
         let mut plan = plan_with(0, 1, 0);
         plan.customers[0].lines[0].licenses_to_reassign = 1;
-        let opts = ApplyOptions {
-            today: plan.as_of,
-            now: true,
-            concurrency: 1,
-            only: vec![],
-            max_failures: 1,
-            invitations_path: PathBuf::from("invitations.csv"),
-            lang: crate::i18n::Lang::En,
-        };
+        let opts = test_options(&plan);
         let text = dry_run(&plan, &[], &opts);
         let want = format!(
             "licenseupdates for 1 user of line c1-l1 (assign {M365_E3_SKU}, remove {O365_E3_SKU}): \
@@ -689,15 +689,7 @@ mod tests {
     fn the_streamed_dry_run_is_the_dry_run_of_the_plan_in_memory() {
         let plan = plan_with(3, 2, 1);
         let bytes = serde_json::to_vec(&plan).unwrap();
-        let opts = ApplyOptions {
-            today: plan.as_of,
-            now: true,
-            concurrency: 1,
-            only: vec![],
-            max_failures: 1,
-            invitations_path: PathBuf::from("invitations.csv"),
-            lang: crate::i18n::Lang::En,
-        };
+        let opts = test_options(&plan);
         let mut out = Vec::new();
         let reader = PlanReader::new(&bytes[..]).unwrap();
         let pass = dry_run_streaming(reader, &[], &opts, false, &mut out).unwrap();
@@ -711,13 +703,8 @@ mod tests {
     fn the_dry_run_follows_the_language_and_keeps_paths_and_ids() {
         let plan = plan_with(2, 1, 0);
         let mut opts = ApplyOptions {
-            today: plan.as_of,
-            now: true,
-            concurrency: 1,
-            only: vec![],
-            max_failures: 1,
-            invitations_path: PathBuf::from("invitations.csv"),
             lang: crate::i18n::Lang::Ko,
+            ..test_options(&plan)
         };
         let ko = dry_run(&plan, &[], &opts);
         assert!(ko.contains("/licenseupdates("), "{ko}");
