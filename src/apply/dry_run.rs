@@ -361,7 +361,12 @@ async fn pool_lines(
             out.push(format!("    {}", user_text(u)));
         }
         if (chosen.len() as u64) < m.limit {
-            let key = one_or_many("dry_run.pool_fewer", chosen.len() as u64);
+            // Nobody left at all (they moved outside cspmove, or lost the old SKU):
+            // say so, not "only 0 users hold".
+            let key = match chosen.len() {
+                0 => "dry_run.pool_fewer_none",
+                n => one_or_many("dry_run.pool_fewer", n as u64),
+            };
             out.push(t.fill(key, &values));
         }
         let skipped = &p.skipped[i];

@@ -69,16 +69,12 @@ impl Reason {
             Reason::SeatsShort { offer, free, users } => {
                 let missing = users.saturating_sub(*free);
                 t.fill(
-                    if missing == 1 {
-                        "reason.seats_short_one"
-                    } else {
-                        "reason.seats_short"
-                    },
+                    "reason.seats_short",
                     &[
                         ("offer", offer),
-                        ("free", &n(free)),
-                        ("users", &n(users)),
-                        ("missing", &n(&missing)),
+                        ("free", &counted(t, "reason.seats", *free)),
+                        ("users", &counted(t, "reason.users", *users)),
+                        ("missing", &counted(t, "reason.more_seats", missing)),
                     ],
                 )
             }
@@ -89,13 +85,17 @@ impl Reason {
                 free,
                 users,
             } => t.fill(
-                "reason.seats_arriving",
+                if *bought == 1 {
+                    "reason.seats_arriving_one"
+                } else {
+                    "reason.seats_arriving"
+                },
                 &[
                     ("offer", offer),
                     ("bought", &n(bought)),
                     ("present", &n(present)),
                     ("free", &n(free)),
-                    ("users", &n(users)),
+                    ("users", &counted(t, "reason.users", *users)),
                 ],
             ),
             Reason::MissingRole { call, code } => {
@@ -176,6 +176,20 @@ impl Reason {
     pub fn english(&self) -> String {
         self.text(texts(Lang::En))
     }
+}
+
+/// A count with its noun (`key`: "{count} seats"), or the singular `key_one` when the
+/// count is 1. The keys are written out so the i18n tests find them; a sentence with two
+/// or three counts fills each from its own key instead of having a variant per
+/// combination.
+fn counted(t: &Texts, key: &'static str, count: u64) -> String {
+    let key = match (key, count) {
+        ("reason.seats", 1) => "reason.seats_one",
+        ("reason.more_seats", 1) => "reason.more_seats_one",
+        ("reason.users", 1) => "reason.users_one",
+        _ => key,
+    };
+    t.fill(key, &[("count", &t.number(count))])
 }
 
 /// A journal note as a reader gets it: a [`Reason`] said in the reader's language, or,
@@ -290,6 +304,73 @@ mod tests {
             "line c1-l1: target offer ID \"x/../y\" is neither a legacy offer GUID nor a new-commerce PRODUCT:SKU"
         );
         assert_eq!(r[7].text(en), "line c1-l1: 0 seats to buy");
+    }
+
+    fn short(free: u64, users: u64) -> Reason {
+        Reason::SeatsShort {
+            offer: "Microsoft 365 E3".into(),
+            free,
+            users,
+        }
+    }
+
+    fn arriving(bought: u64, users: u64) -> Reason {
+        Reason::SeatsArriving {
+            offer: "Microsoft 365 E3".into(),
+            bought,
+            present: 0,
+            free: 0,
+            users,
+        }
+    }
+
+    /// Each count (free seats, users, seats missing, seats bought) reads in the singular
+    /// when it is 1, whatever the others are.
+    #[test]
+    fn counts_of_one_read_in_the_singular() {
+        let en = texts(Lang::En);
+        assert_eq!(
+            short(1, 2).text(en),
+            "1 seat of Microsoft 365 E3 for 2 users: buy 1 more seat of Microsoft 365 E3 (or free some), then re-run apply"
+        );
+        assert_eq!(
+            short(0, 1).text(en),
+            "0 seats of Microsoft 365 E3 for 1 user: buy 1 more seat of Microsoft 365 E3 (or free some), then re-run apply"
+        );
+        assert_eq!(
+            short(1_000, 1_002).text(en),
+            "1,000 seats of Microsoft 365 E3 for 1,002 users: buy 2 more seats of Microsoft 365 E3 (or free some), then re-run apply"
+        );
+        assert_eq!(
+            arriving(1, 1).text(en),
+            "the 1 seat of Microsoft 365 E3 bought is not in the tenant yet (0 there, 0 free) for 1 user"
+        );
+        assert_eq!(
+            arriving(2, 2).text(en),
+            "the 2 seats of Microsoft 365 E3 bought are not all in the tenant yet (0 there, 0 free) for 2 users"
+        );
+        for r in [short(1, 2), short(0, 1), arriving(1, 1)] {
+            let said = r.text(en);
+            assert!(
+                !said.contains(" 1 seats") && !said.contains(" 1 users") && !said.contains("1 more seats"),
+                "{said}"
+            );
+            for lang in [Lang::Ko, Lang::Ja] {
+                let t = texts(lang);
+                let text = r.text(t);
+                assert_ne!(text, said, "{r:?} is English in {}", lang.code());
+                assert!(!text.contains('{'), "{text}");
+                assert!(text.contains("Microsoft 365 E3"), "{text}");
+            }
+        }
+        assert_eq!(
+            short(1, 2).text(texts(Lang::Ko)),
+            "2명에게 필요한 Microsoft 365 E3 라이선스 중 1석만 사용 가능: Microsoft 365 E3을(를) 1석 더 구매하거나 일부를 비운 뒤 apply를 다시 실행하세요"
+        );
+        assert_eq!(
+            short(1, 2).text(texts(Lang::Ja)),
+            "2 人のユーザーに対して Microsoft 365 E3 の空きシートが 1 シート: Microsoft 365 E3 をあと 1 シート購入する (または空ける) と、apply を再実行できます"
+        );
     }
 
     #[test]

@@ -360,7 +360,7 @@ fn the_dry_run_says_one_user_and_one_seat_in_the_singular() {
         format!(
             "{key}: line {id} (Office 365 E3 → Microsoft 365 E3) moves nobody now; once 1 more seat of Microsoft 365 E3 is there, the run would move 2 of the 2 users it still moves (2 planned):"
         ),
-        "1 seats of Microsoft 365 E3 for 2 users: buy 1 more seat of Microsoft 365 E3".to_string(),
+        "1 seat of Microsoft 365 E3 for 2 users: buy 1 more seat of Microsoft 365 E3".to_string(),
     ] {
         assert!(out.contains(&want), "{want}\n{out}");
     }
@@ -390,6 +390,32 @@ fn the_dry_run_says_one_user_and_one_seat_in_the_singular() {
         assert!(out.contains(&want), "{want}\n{out}");
     }
     assert_eq!(listed_users(&out, id), vec![users[2].0.clone()], "{out}");
+}
+
+#[test]
+fn a_pool_whose_users_all_hold_the_new_sku_says_the_line_moves_nobody() {
+    // The line moves 2 users, but all 3 holding the old SKU hold the new one already.
+    let wd = Workdir::new();
+    let plan = shared_pool_plan();
+    write_plan(&wd, &plan);
+    let (key, id) = (&plan.customers[0].key, &plan.customers[0].lines[0].id);
+    let (sb, tid, users) = sandbox_with_spare_seats(&wd, &plan, 3);
+    for (_, uid) in &users {
+        give_new_sku(&sb, &tid, uid);
+    }
+    let out = dry_run(&wd, &sb, &[]).expect_code(0).stdout;
+    let want = format!(
+        "{key}: line {id}: no user holds Office 365 E3 without Microsoft 365 E3 any more; the line moves nobody"
+    );
+    assert!(out.contains(&want), "{want}\n{out}");
+    assert!(!out.contains("only 0 users"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{key}: line {id}: 3 users already hold Microsoft 365 E3 and are skipped: "
+        )),
+        "{out}"
+    );
+    assert!(listed_users(&out, id).is_empty(), "{out}");
 }
 
 #[test]
