@@ -352,7 +352,9 @@ mod tests {
         for r in [short(1, 2), short(0, 1), arriving(1, 1)] {
             let said = r.text(en);
             assert!(
-                !said.contains(" 1 seats") && !said.contains(" 1 users") && !said.contains("1 more seats"),
+                !said.contains(" 1 seats")
+                    && !said.contains(" 1 users")
+                    && !said.contains("1 more seats"),
                 "{said}"
             );
             for lang in [Lang::Ko, Lang::Ja] {
