@@ -356,7 +356,10 @@ async fn pool_lines(
                 one_or_many("dry_run.pool_moves_later", m.limit)
             }
         };
-        out.push(t.fill(header, &values));
+        // With nobody left to move, the line below says so alone: no "would move 0".
+        if !chosen.is_empty() {
+            out.push(t.fill(header, &values));
+        }
         for u in chosen {
             out.push(format!("    {}", user_text(u)));
         }

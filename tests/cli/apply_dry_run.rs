@@ -409,6 +409,8 @@ fn a_pool_whose_users_all_hold_the_new_sku_says_the_line_moves_nobody() {
     );
     assert!(out.contains(&want), "{want}\n{out}");
     assert!(!out.contains("only 0 users"), "{out}");
+    // Nor a header over an empty list.
+    assert!(!out.contains("would move 0 of"), "{out}");
     assert!(
         out.contains(&format!(
             "{key}: line {id}: 3 users already hold Microsoft 365 E3 and are skipped: "
