@@ -357,13 +357,13 @@ impl Streamed {
         }
         if self.pipe.is_none() && !self.start_pipe()? {
             self.sequential = false;
-            let buf = std::mem::replace(&mut self.buf, direct::Block::new(STREAM_BLOCK));
+            let buf = self.buf.take();
             return self.write_plain(buf.as_slice());
         }
         let pipe = self.pipe.as_ref().expect("started");
         // Handed on before a written block is taken back: a block is only new (its
         // memory taken at its first fill) when none came back while the queue had room.
-        let block = std::mem::replace(&mut self.buf, direct::Block::new(STREAM_BLOCK));
+        let block = self.buf.take();
         if pipe.tx.send(block).is_err() {
             // The thread stopped on an error: `end_pipe` returns it.
             return self.end_pipe();
@@ -378,10 +378,10 @@ impl Streamed {
     /// in ordinary mode, its offset at its end.
     fn end_pipe(&mut self) -> io::Result<()> {
         let Some(pipe) = self.pipe.take() else {
-            let buf = std::mem::replace(&mut self.buf, direct::Block::new(STREAM_BLOCK));
+            let buf = self.buf.take();
             return self.file.file().write_all(buf.as_slice());
         };
-        let rest = std::mem::replace(&mut self.buf, direct::Block::new(STREAM_BLOCK));
+        let rest = self.buf.take();
         let sent = rest.is_empty() || pipe.tx.send(rest).is_ok();
         drop(pipe.tx);
         let result = pipe

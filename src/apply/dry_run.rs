@@ -31,7 +31,7 @@ use super::journal::Event;
 use super::licenses::{self, Capacity};
 use super::run::{ApplyOptions, Listing, futures_join_all};
 use super::status::{self, Progress};
-use crate::i18n::{Texts, texts};
+use crate::i18n::{Texts, one_or_many, texts};
 use crate::model::{Customer, Line, Plan, PlanReader, Relationship, WarningCode};
 
 /// What the calls of the whole run depend on, gathered while the customers stream by.
@@ -402,26 +402,6 @@ async fn pool_lines(
         out.push(t.fill(key, &[("customer", customer), ("reason", &reason.text(t))]));
     }
     Ok(out)
-}
-
-/// `key`, or its singular form `key_one` when `count` is 1 (English inflects; the Korean
-/// and Japanese `_one` texts read as the others).
-fn one_or_many(key: &'static str, count: u64) -> &'static str {
-    if count != 1 {
-        return key;
-    }
-    match key {
-        "dry_run.pool_nobody_left" => "dry_run.pool_nobody_left_one",
-        "dry_run.pool_moves" => "dry_run.pool_moves_one",
-        "dry_run.pool_moves_later" => "dry_run.pool_moves_later_one",
-        "dry_run.pool_fewer" => "dry_run.pool_fewer_one",
-        "dry_run.pool_skipped" => "dry_run.pool_skipped_one",
-        "dry_run.pool_once_short" => "dry_run.pool_once_short_one",
-        "dry_run.reassign" => "dry_run.reassign_one",
-        "dry_run.summary_customers" => "dry_run.summary_customers_one",
-        "dry_run.summary_calls" => "dry_run.summary_calls_one",
-        _ => key,
-    }
 }
 
 /// When the new SKUs lack seats (`capacity`), the condition under which the run moves

@@ -179,16 +179,10 @@ impl Reason {
 }
 
 /// A count with its noun (`key`: "{count} seats"), or the singular `key_one` when the
-/// count is 1. The keys are written out so the i18n tests find them; a sentence with two
-/// or three counts fills each from its own key instead of having a variant per
-/// combination.
+/// count is 1 ([`crate::i18n::one_or_many`]). A sentence with two or three counts fills
+/// each from its own key instead of having a variant per combination.
 fn counted(t: &Texts, key: &'static str, count: u64) -> String {
-    let key = match (key, count) {
-        ("reason.seats", 1) => "reason.seats_one",
-        ("reason.more_seats", 1) => "reason.more_seats_one",
-        ("reason.users", 1) => "reason.users_one",
-        _ => key,
-    };
+    let key = crate::i18n::one_or_many(key, count);
     t.fill(key, &[("count", &t.number(count))])
 }
 

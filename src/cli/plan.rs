@@ -301,18 +301,6 @@ impl TryFrom<PlanArgs> for PlanConfig {
     }
 }
 
-/// The process's peak resident memory so far (Linux `VmHWM`), for `-v` timings.
-fn peak_memory() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-            let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-            Some(format!("{} MB", kb / 1024))
-        })
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
 /// The catalog in use: the built-in one, extended and overridden by `--catalog`, read
 /// in `encoding` (`--encoding`; `None`: detected).
 pub fn load_catalog(
@@ -395,7 +383,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     tracing::debug!(
         "after reading: cpu {:.2}s, peak memory {}",
         cspmove::plan::cpu_seconds(),
-        peak_memory()
+        cspmove::plan::peak_memory()
     );
 
     let started = Instant::now();
@@ -410,7 +398,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
     tracing::debug!(
         "after planning: cpu {:.2}s, peak memory {}",
         cspmove::plan::cpu_seconds(),
-        peak_memory()
+        cspmove::plan::peak_memory()
     );
 
     let rejected = !prepared.head().rejected.is_empty();
@@ -446,7 +434,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<Outcome> {
         read_time.as_secs_f64(),
         plan_time.as_secs_f64(),
         write_time.as_secs_f64(),
-        peak_memory(),
+        cspmove::plan::peak_memory(),
         plan.summary.lines,
         plan.summary.customers,
         plan.summary.rejected_rows

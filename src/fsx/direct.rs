@@ -112,6 +112,19 @@ impl Block {
     pub(crate) fn clear(&mut self) {
         self.len = 0;
     }
+
+    /// The block as it is, leaving an empty one of the same size (no memory yet).
+    pub(crate) fn take(&mut self) -> Block {
+        std::mem::replace(self, Block::new(self.size))
+    }
+
+    /// Drops the first `n` bytes, keeping the rest at the front.
+    fn consume(&mut self, n: usize) {
+        if let Some(m) = self.memory.as_mut() {
+            m.as_mut_slice().copy_within(n..self.len, 0);
+        }
+        self.len -= n;
+    }
 }
 
 /// A writer that switches `file` to `O_DIRECT` once `direct_after` bytes are written
@@ -124,9 +137,8 @@ pub struct DirectWriter<'f> {
     direct_after: u64,
     /// `O_DIRECT` is on.
     direct: bool,
-    /// The aligned buffer of copied bytes (taken when first needed), and its fill.
-    buffer: Option<Aligned>,
-    filled: usize,
+    /// Bytes copied in while direct (its memory taken when first needed).
+    buffer: Block,
 }
 
 impl<'f> DirectWriter<'f> {
@@ -141,8 +153,7 @@ impl<'f> DirectWriter<'f> {
                 .checked_next_multiple_of(ALIGN as u64)
                 .unwrap_or(u64::MAX),
             direct: false,
-            buffer: None,
-            filled: 0,
+            buffer: Block::new(BUFFER),
         }
     }
 
@@ -200,20 +211,14 @@ impl<'f> DirectWriter<'f> {
 
     /// Writes the whole blocks of the buffer directly and keeps the rest.
     fn flush_blocks(&mut self) -> io::Result<()> {
-        let blocks = self.filled / ALIGN * ALIGN;
-        let Some(mut buffer) = self.buffer.take() else {
-            return Ok(());
-        };
-        let filled = self.filled;
-        let data = buffer.as_mut_slice();
-        let done = self.write_direct(&data[..blocks])?;
+        let mut buffer = self.buffer.take();
+        let blocks = buffer.len() / ALIGN * ALIGN;
+        let done = self.write_direct(&buffer.as_slice()[..blocks])?;
         if !self.direct {
-            self.filled = 0;
-            return self.write_plain(&data[done..filled]);
+            return self.write_plain(&buffer.as_slice()[done..]);
         }
-        data.copy_within(blocks..filled, 0);
-        self.filled -= blocks;
-        self.buffer = Some(buffer);
+        buffer.consume(blocks);
+        self.buffer = buffer;
         Ok(())
     }
 
@@ -224,7 +229,7 @@ impl<'f> DirectWriter<'f> {
         let whole = !data.is_empty()
             && data.len().is_multiple_of(ALIGN)
             && (data.as_ptr() as usize).is_multiple_of(ALIGN)
-            && self.filled == 0;
+            && self.buffer.is_empty();
         if whole && !self.direct && self.written >= self.direct_after {
             self.switch_on()?;
         }
@@ -244,11 +249,8 @@ impl<'f> DirectWriter<'f> {
         if self.direct {
             set_direct(self.file, false)?;
             self.direct = false;
-            if let Some(mut buffer) = self.buffer.take() {
-                let filled = std::mem::take(&mut self.filled);
-                let tail = &buffer.as_mut_slice()[..filled];
-                self.write_plain(tail)?;
-            }
+            let tail = self.buffer.take();
+            self.write_plain(tail.as_slice())?;
         }
         Ok(())
     }
@@ -278,13 +280,9 @@ impl Write for DirectWriter<'_> {
                 self.write_plain(bytes)?;
                 break;
             }
-            let buffer = self.buffer.get_or_insert_with(|| Aligned::new(BUFFER));
-            let room = BUFFER - self.filled;
-            let n = room.min(bytes.len());
-            buffer.as_mut_slice()[self.filled..self.filled + n].copy_from_slice(&bytes[..n]);
-            self.filled += n;
+            let n = self.buffer.fill(bytes);
             bytes = &bytes[n..];
-            if self.filled == BUFFER {
+            if self.buffer.is_full() {
                 self.flush_blocks()?;
             }
         }

@@ -304,6 +304,30 @@ pub fn task_key(kind: TaskKind) -> &'static str {
     }
 }
 
+/// `key`, or its singular form `key_one` when `count` is 1 (English inflects; the Korean
+/// and Japanese `_one` texts read as the others). Each pair is named in full, so the
+/// key-literal test sees both.
+pub fn one_or_many(key: &'static str, count: u64) -> &'static str {
+    if count != 1 {
+        return key;
+    }
+    match key {
+        "dry_run.pool_nobody_left" => "dry_run.pool_nobody_left_one",
+        "dry_run.pool_moves" => "dry_run.pool_moves_one",
+        "dry_run.pool_moves_later" => "dry_run.pool_moves_later_one",
+        "dry_run.pool_fewer" => "dry_run.pool_fewer_one",
+        "dry_run.pool_skipped" => "dry_run.pool_skipped_one",
+        "dry_run.pool_once_short" => "dry_run.pool_once_short_one",
+        "dry_run.reassign" => "dry_run.reassign_one",
+        "dry_run.summary_customers" => "dry_run.summary_customers_one",
+        "dry_run.summary_calls" => "dry_run.summary_calls_one",
+        "reason.seats" => "reason.seats_one",
+        "reason.more_seats" => "reason.more_seats_one",
+        "reason.users" => "reason.users_one",
+        _ => key,
+    }
+}
+
 pub fn task_description_key(kind: TaskKind) -> &'static str {
     match kind {
         TaskKind::RequestRelationship => "task_desc.request_relationship",

@@ -19,9 +19,10 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::intern::Sym;
+use super::value::GuidText;
 use crate::model::{Billing, Term};
 
-/// The row's texts: the customer's, in the order they are stored, then the row's own.
+/// The customer's texts, in the order they are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Text {
     CustomerId,
@@ -29,10 +30,9 @@ enum Text {
     Domain,
     CustomerName,
     ContactEmail,
-    SubscriptionId,
 }
 
-/// Texts of the customer (every [`Text`] but the subscription ID).
+/// How many [`Text`]s there are.
 const CUSTOMER_TEXTS: usize = 5;
 
 /// The row's texts. The customer's (ID, domain, name, contact) are end to end in one
@@ -53,58 +53,18 @@ pub struct RowText {
 /// allocation of its own.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum SubscriptionId {
-    Guid {
-        bytes: [u8; 16],
-        /// Bit `i`: hex digit `i` (of 32) is an upper-case letter.
-        upper: u32,
-    },
-    Short {
-        len: u8,
-        bytes: [u8; SHORT],
-    },
+    Guid(GuidText),
+    Short { len: u8, bytes: [u8; SHORT] },
     Text(Box<str>),
 }
 
 /// The longest subscription ID kept in the row itself when it is not a GUID.
 const SHORT: usize = 22;
 
-/// Where the 32 hex digits of a GUID's text stand (the hyphens are at 8, 13, 18, 23).
-const DIGITS: [usize; 32] = {
-    let mut at = [0; 32];
-    let (mut d, mut i) = (0, 0);
-    while i < 36 {
-        if !matches!(i, 8 | 13 | 18 | 23) {
-            at[d] = i;
-            d += 1;
-        }
-        i += 1;
-    }
-    at
-};
-
-/// Hex digits by value, lower case then upper case.
-const HEX: &[u8; 32] = b"0123456789abcdef0123456789ABCDEF";
-
-/// [`HEX_VALUE`] of a byte that is no hex digit.
-const NOT_HEX: u8 = 0x80;
-
-/// Each byte's value as a hex digit, `0x10` set for an upper-case letter; [`NOT_HEX`]
-/// for any other byte.
-const HEX_VALUE: [u8; 256] = {
-    let mut table = [NOT_HEX; 256];
-    let mut i = 0;
-    while i < 16 {
-        table[HEX[i] as usize] = i as u8;
-        table[HEX[16 + i] as usize] = i as u8 | if i >= 10 { 0x10 } else { 0 };
-        i += 1;
-    }
-    table
-};
-
 impl SubscriptionId {
     fn new(text: &str) -> SubscriptionId {
-        if let Some(guid) = Self::guid(text) {
-            return guid;
+        if let Some(guid) = GuidText::read(text) {
+            return SubscriptionId::Guid(guid);
         }
         match u8::try_from(text.len()) {
             Ok(len) if text.len() <= SHORT => {
@@ -116,35 +76,12 @@ impl SubscriptionId {
         }
     }
 
-    /// `text` as a GUID, when it is one written the usual way (8-4-4-4-12 hex digits).
-    fn guid(text: &str) -> Option<SubscriptionId> {
-        let text: &[u8; 36] = text.as_bytes().try_into().ok()?;
-        if [8, 13, 18, 23].iter().any(|&h| text[h] != b'-') {
-            return None;
-        }
-        let mut bytes = [0u8; 16];
-        let mut upper = 0u32;
-        let mut invalid = 0u8;
-        for (d, &at) in DIGITS.iter().enumerate() {
-            let decoded = HEX_VALUE[text[at] as usize];
-            invalid |= decoded & NOT_HEX;
-            upper |= u32::from(decoded >> 4 & 1) << d;
-            bytes[d / 2] |= (decoded & 0xf) << (4 * (1 - d % 2));
-        }
-        (invalid == 0).then_some(SubscriptionId::Guid { bytes, upper })
-    }
-
     /// The GUID's 32 hex digits in lower case, when this is a GUID.
     fn lower_hex(&self) -> Option<[u8; 32]> {
-        let SubscriptionId::Guid { bytes, .. } = self else {
-            return None;
-        };
-        let mut hex = [0u8; 32];
-        for (pair, b) in hex.chunks_exact_mut(2).zip(bytes) {
-            pair[0] = HEX[(b >> 4) as usize];
-            pair[1] = HEX[(b & 0xf) as usize];
+        match self {
+            SubscriptionId::Guid(guid) => Some(guid.lower_hex()),
+            _ => None,
         }
-        Some(hex)
     }
 
     fn text(&self) -> SubscriptionText<'_> {
@@ -155,15 +92,7 @@ impl SubscriptionId {
                     .expect("the bytes of a str, cut at its end");
                 SubscriptionText(Repr::Borrowed(text))
             }
-            SubscriptionId::Guid { bytes, upper } => {
-                let mut text = [b'-'; 36];
-                for (d, &at) in DIGITS.iter().enumerate() {
-                    let nibble = (bytes[d / 2] >> (4 * (1 - d % 2))) & 0xf;
-                    let case = ((upper >> d) & 1) << 4;
-                    text[at] = HEX[(case | u32::from(nibble)) as usize];
-                }
-                SubscriptionText(Repr::Guid(text))
-            }
+            SubscriptionId::Guid(guid) => SubscriptionText(Repr::Guid(guid.write())),
         }
     }
 }
@@ -216,13 +145,12 @@ impl Default for SubscriptionText<'_> {
 }
 
 impl RowText {
-    /// A customer text (not [`Text::SubscriptionId`]).
     fn get(&self, field: Text) -> Option<&str> {
-        debug_assert!(field != Text::SubscriptionId);
         customer_text(self.customer.as_deref(), &self.ends, field as usize)
     }
 
-    /// From the six texts in [`Text`] order; empty texts are absent.
+    /// From the customer's texts in [`Text`] order, then the subscription ID; empty
+    /// texts are absent.
     fn new(texts: [Option<&str>; CUSTOMER_TEXTS + 1]) -> RowText {
         let [id, invalid, domain, name, email, subscription_id] = texts;
         let (customer, ends) = shared_customer_text([id, invalid, domain, name, email]);
@@ -652,7 +580,7 @@ mod tests {
             ("SUB-1", false),
             ("구독-1", false),
         ] {
-            assert_eq!(SubscriptionId::guid(id).is_some(), is_guid, "{id}");
+            assert_eq!(GuidText::read(id).is_some(), is_guid, "{id}");
             let key: String = id
                 .chars()
                 .filter(char::is_ascii_hexdigit)
@@ -689,7 +617,7 @@ mod tests {
                 let id = SubscriptionId::new(text);
                 proptest::prop_assert_eq!(&*id.text(), text);
             }
-            proptest::prop_assert!(SubscriptionId::guid(&guid).is_some());
+            proptest::prop_assert!(GuidText::read(&guid).is_some());
         }
     }
 

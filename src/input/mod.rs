@@ -43,6 +43,8 @@ pub use compact::{RowValues, SourceRow, SubscriptionText};
 pub(crate) use header::{FieldSpec, Schema};
 pub use intern::Sym;
 pub use source::parse_encoding_name;
+// For the planner's sort keys.
+pub(crate) use value::GuidText;
 pub(crate) use value::{clean, parse_guid, parse_whole};
 
 /// The fields of DESIGN §3, named as `--map FIELD=HEADER` names them.

@@ -220,17 +220,7 @@ impl RowContext<'_> {
         // Customer: a GUID, or a domain; a non-GUID ID is kept aside when a domain exists.
         // Texts already as the row keeps them are borrowed from the cell (most are):
         // at a million rows a copy of each would be millions of allocations.
-        let domain = self.text_ref(cells, Field::Domain).map(|d| {
-            if d.is_ascii() {
-                if d.bytes().any(|b| b.is_ascii_uppercase()) {
-                    Cow::Owned(d.to_ascii_lowercase())
-                } else {
-                    d
-                }
-            } else {
-                Cow::Owned(d.to_lowercase())
-            }
-        });
+        let domain = self.text_ref(cells, Field::Domain).map(crate::text::lower);
         let mut customer_id: Option<Cow<'_, str>> = None;
         let mut invalid_customer_id = None;
         match self.raw(cells, Field::CustomerId) {

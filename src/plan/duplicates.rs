@@ -42,17 +42,17 @@ fn subscription_key(id: &str) -> impl Iterator<Item = char> + '_ {
 /// are keyed byte by byte on the stack, without the Unicode case tables, to the same
 /// bytes the general path makes.
 fn subscription_hash(id: &str) -> u64 {
-    let hash = |key: &[u8]| foldhash::fast::FixedState::default().hash_one(key);
-    if id.is_ascii() && id.len() <= 64 {
-        let mut key = [0u8; 64];
-        let mut n = 0;
-        for b in id.bytes().filter(u8::is_ascii_alphanumeric) {
-            key[n] = b.to_ascii_lowercase();
-            n += 1;
-        }
-        return hash(&key[..n]);
+    // For ASCII the key is the match key: letters and digits, lower case.
+    match crate::text::ascii_match_key(id, &mut [0u8; 64]) {
+        Some(key) => key_hash(key.as_bytes()),
+        None => key_hash(subscription_key(id).collect::<String>().as_bytes()),
     }
-    hash(subscription_key(id).collect::<String>().as_bytes())
+}
+
+/// The hash of a subscription key's UTF-8 bytes (a fixed seed: it only groups
+/// candidates, which are then compared in full).
+fn key_hash(key: &[u8]) -> u64 {
+    foldhash::fast::FixedState::default().hash_one(key)
 }
 
 /// The row's subscription ID when it has one with a letter or digit in it.
@@ -134,11 +134,7 @@ pub fn find_repeats(rows: &[SourceRow]) -> Vec<Repeat> {
         .enumerate()
         .map(|(i, r)| match r.subscription_guid_hex() {
             // A GUID's letters and digits in lower case are its key as they stand.
-            Some(key) => (
-                true,
-                foldhash::fast::FixedState::default().hash_one(&key[..]),
-                i,
-            ),
+            Some(key) => (true, key_hash(&key), i),
             None => match subscription(r) {
                 Some(id) => (true, subscription_hash(&id), i),
                 None => (false, content_hash(r), i),

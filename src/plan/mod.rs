@@ -25,8 +25,6 @@
 //! Rows are moved, not copied, into the plan's lines: at a million rows the strings of
 //! the input are most of the memory the command uses.
 
-/// Writing past the page cache: one writer for the plan file and the reports (in fsx).
-pub use crate::fsx::direct;
 pub mod duplicates;
 pub mod json;
 
@@ -157,17 +155,29 @@ pub fn cpu_seconds() -> f64 {
     ticks as f64 / 100.0
 }
 
-/// The process's resident and peak memory (Linux `VmRSS`, `VmHWM`), for `-vv` timings.
-fn memory() -> String {
+/// The MB of the `fields` of Linux's `/proc/self/status` (`VmRSS:`, `VmHWM:`), "?" each
+/// where there is none.
+fn status_mb<const N: usize>(fields: [&str; N]) -> [String; N] {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let mb = |field: &str| {
+    fields.map(|field| {
         status
             .lines()
             .find(|l| l.starts_with(field))
             .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
             .map_or_else(|| "?".to_string(), |kb| (kb / 1024).to_string())
-    };
-    format!("resident {} MB, peak {} MB", mb("VmRSS:"), mb("VmHWM:"))
+    })
+}
+
+/// The process's resident and peak memory (Linux `VmRSS`, `VmHWM`), for `-vv` timings.
+fn memory() -> String {
+    let [resident, peak] = status_mb(["VmRSS:", "VmHWM:"]);
+    format!("resident {resident} MB, peak {peak} MB")
+}
+
+/// The process's peak resident memory so far (Linux `VmHWM`), for `-v` timings.
+pub fn peak_memory() -> String {
+    let [peak] = status_mb(["VmHWM:"]);
+    format!("{peak} MB")
 }
 
 /// What the customer sort compares of a row's key before the key itself.
@@ -210,21 +220,9 @@ impl SortKey {
 
 /// `key` as a number when it is a lower-case hyphenated GUID (`8-4-4-4-12` hex digits).
 fn guid_number(key: &str) -> Option<u128> {
-    let bytes = key.as_bytes();
-    if bytes.len() != 36 {
-        return None;
-    }
-    let mut n: u128 = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let digit = match b {
-            b'-' if matches!(i, 8 | 13 | 18 | 23) => continue,
-            b'0'..=b'9' if !matches!(i, 8 | 13 | 18 | 23) => b - b'0',
-            b'a'..=b'f' if !matches!(i, 8 | 13 | 18 | 23) => b - b'a' + 10,
-            _ => return None,
-        };
-        n = n << 4 | u128::from(digit);
-    }
-    Some(n)
+    crate::input::GuidText::read(key)
+        .filter(|g| g.is_lower())
+        .map(|g| g.number())
 }
 
 /// The first 8 bytes of `key` as a big-endian number, zero-padded.
@@ -236,19 +234,11 @@ fn key_prefix(key: &str) -> u64 {
 }
 
 fn lower(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
-        Cow::Owned(s.to_lowercase())
-    } else {
-        Cow::Borrowed(s)
-    }
+    crate::text::lower(Cow::Borrowed(s))
 }
 
 fn upper(s: &str) -> Cow<'_, str> {
-    if s.bytes().any(|b| b.is_ascii_lowercase() || !b.is_ascii()) {
-        Cow::Owned(s.to_uppercase())
-    } else {
-        Cow::Borrowed(s)
-    }
+    crate::text::upper(Cow::Borrowed(s))
 }
 
 /// The customer key of a row (DESIGN §5); `None` when it has neither ID nor domain.
